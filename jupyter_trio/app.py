@@ -1,0 +1,118 @@
+"""The Jupyter server extension: configuration (``c.TrioApp.*``), wiring, and the route table."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from jupyter_server.extension.application import ExtensionApp
+from traitlets import Int, List, Unicode, Union, default, validate
+from traitlets import TraitError
+
+from ._version import __version__
+from .handlers import routes
+from .runner.gpus import GPU, discover_gpus, parse_gpu_setting
+from .store import Store
+
+BUILTIN_EXECUTORS = ("local",)
+
+
+class TrioApp(ExtensionApp):
+    """jupyter-trio: train, track and manage deep-learning jobs from Jupyter."""
+
+    name = "jupyter_trio"
+    description = __doc__
+    app_name = "jupyter-trio"
+    app_version = __version__
+    extension_url = "/trio/api/health"
+    load_other_extensions = True
+
+    workspace_dir = Unicode(
+        "",
+        config=True,
+        help="Folder of the workspace (database + artifacts). Relative paths are taken from the "
+        "server's root_dir. Empty: a '.trio' folder in the server's root_dir.",
+    )
+    gpus = Union(
+        [Unicode(), List(Int())],
+        default_value="auto",
+        config=True,
+        help="GPUs jobs may use: 'auto' (every GPU NVML sees), 'none' (CPU only), or a list of "
+        "indices such as '0,1' or [0, 1].",
+    )
+    max_cpu_jobs = Int(
+        config=True,
+        help="How many CPU-only jobs run at once. Default: half the CPU cores, at least 1.",
+    )
+    executor = Unicode(
+        "local",
+        config=True,
+        help="Where jobs run. 'local': child processes of this machine, supervised by a shim "
+        "that outlives server restarts.",
+    )
+
+    @default("max_cpu_jobs")
+    def _default_max_cpu_jobs(self) -> int:
+        return max(1, (os.cpu_count() or 2) // 2)
+
+    @validate("gpus")
+    def _validate_gpus(self, proposal: Any) -> Any:
+        try:
+            parse_gpu_setting(proposal["value"])
+        except ValueError as exc:
+            raise TraitError(str(exc)) from None
+        return proposal["value"]
+
+    @validate("max_cpu_jobs")
+    def _validate_max_cpu_jobs(self, proposal: Any) -> int:
+        if proposal["value"] < 1:
+            raise TraitError("max_cpu_jobs must be at least 1")
+        return proposal["value"]
+
+    @validate("executor")
+    def _validate_executor(self, proposal: Any) -> str:
+        if proposal["value"] not in BUILTIN_EXECUTORS:
+            raise TraitError(
+                f"unknown executor {proposal['value']!r}; available: {', '.join(BUILTIN_EXECUTORS)}"
+            )
+        return proposal["value"]
+
+    # ---- wiring
+    store: Store
+    gpu_list: list[GPU]
+
+    def resolved_workspace_dir(self) -> Path:
+        root = Path(self.serverapp.root_dir).expanduser() if self.serverapp else Path.cwd()
+        if not self.workspace_dir:
+            return (root / ".trio").absolute()
+        path = Path(self.workspace_dir).expanduser()
+        return (path if path.is_absolute() else root / path).absolute()
+
+    def initialize_settings(self) -> None:
+        workspace = self.resolved_workspace_dir()
+        self.store = Store(workspace)
+        self.gpu_list = discover_gpus(self.gpus)
+        self.log.info(
+            "jupyter-trio %s: workspace %s (schema v%s), GPUs %s, max_cpu_jobs %s",
+            __version__, workspace, self.store.schema_version,
+            [g.index for g in self.gpu_list] or "none", self.max_cpu_jobs,
+        )
+        self.settings.update({"trio_store": self.store, "trio_app": self})
+
+    def route_table(self) -> list[tuple[str, type]]:
+        """Route patterns (without base_url) and handler classes, as served."""
+        return [(pattern, handler) for pattern, handler, *_ in routes.ROUTES]
+
+    def initialize_handlers(self) -> None:
+        self.handlers.extend(routes.ROUTES)
+
+    async def stop_extension(self) -> None:
+        store = getattr(self, "store", None)
+        if store is not None:
+            store.close()
+
+
+def main() -> None:
+    """``jupyter trio``: a Jupyter server with jupyter-trio, opened on its health page."""
+    TrioApp.launch_instance()

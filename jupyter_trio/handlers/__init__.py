@@ -1,0 +1,1 @@
+"""Tornado handlers: the native API, the PaddleX and v1 dialects, websockets."""

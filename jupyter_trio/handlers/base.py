@@ -1,0 +1,202 @@
+"""The handler base every jupyter-trio route uses: auth, JSON errors, pydantic in and out.
+
+Authentication and authorization happen in :meth:`TrioHandler.prepare` for every method of every
+subclass, so a route cannot be added without them: jupyter_server's IdentityProvider resolves the
+user (token header, ``?token=``, login cookie with XSRF on writes, JupyterHub OAuth), and its
+Authorizer is asked for ``read`` or ``write`` on the ``trio`` resource.
+"""
+
+from __future__ import annotations
+
+import functools
+import getpass
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.client import responses
+from typing import Any, TypeVar
+
+import pydantic
+from jupyter_server.auth import IdentityProvider
+from jupyter_server.base.handlers import APIHandler
+from jupyter_server.extension.handler import ExtensionHandlerMixin
+from tornado import web
+
+from ..errors import TrioError
+from ..store import PathOutsideWorkspace, Store, StoreBusyError
+
+M = TypeVar("M", bound=pydantic.BaseModel)
+
+
+@functools.cache
+def local_owner() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid{os.getuid()}"
+
+AUTH_RESOURCE = "trio"
+_METHOD_TO_ACTION = {"GET": "read", "HEAD": "read", "OPTIONS": "read"}
+
+
+@dataclass(frozen=True)
+class Operation:
+    """What the OpenAPI document says about one handler method."""
+
+    summary: str
+    request: type[pydantic.BaseModel] | None = None
+    response: type[pydantic.BaseModel] | None = None
+    query: type[pydantic.BaseModel] | None = None
+    status: int = 200
+    content_type: str = "application/json"
+    tag: str = ""
+
+
+def operation(summary: str, **kwargs: Any) -> Callable[[Callable], Callable]:
+    """Describe a handler method for the OpenAPI document (see :class:`Operation`)."""
+
+    def mark(fn: Callable) -> Callable:
+        fn.__trio_operation__ = Operation(summary=summary, **kwargs)  # type: ignore[attr-defined]
+        return fn
+
+    return mark
+
+
+def _error_status(exc: BaseException) -> tuple[int, str, str] | None:
+    """Map a known exception to (status, code, message); ``None`` for a real server fault."""
+    if isinstance(exc, TrioError):
+        return exc.status, exc.code, exc.message
+    if isinstance(exc, PathOutsideWorkspace):
+        return 403, "outside_workspace", str(exc)
+    if isinstance(exc, StoreBusyError):
+        return 503, "busy", str(exc)
+    if isinstance(exc, web.HTTPError):
+        code = (exc.reason or responses.get(exc.status_code, "error")).lower().replace(" ", "_")
+        return exc.status_code, code, exc.log_message or responses.get(exc.status_code, "error")
+    return None
+
+
+class TrioHandler(ExtensionHandlerMixin, APIHandler):
+    """Base of all jupyter-trio handlers (native, PaddleX and v1 dialects)."""
+
+    auth_resource = AUTH_RESOURCE
+
+    # ---- services wired in TrioApp.initialize_settings
+    @property
+    def store(self) -> Store:
+        return self.settings["trio_store"]
+
+    @property
+    def trio(self) -> Any:
+        """The running TrioApp (config and services)."""
+        return self.settings["trio_app"]
+
+    @property
+    def username(self) -> str:
+        """The owner name recorded on everything this request creates.
+
+        jupyter_server's own IdentityProvider (token/password auth) names every token request a fresh
+        anonymous user, yet whoever holds the token of a personal server is its one owner: the OS
+        account. Any other provider (JupyterHub's, a custom one) names real users, and is trusted.
+        """
+        if type(self.identity_provider) is IdentityProvider:
+            return local_owner()
+        user = self.current_user
+        return getattr(user, "username", None) or str(user)
+
+    # ---- auth
+    async def prepare(self) -> None:
+        await super().prepare()
+        if self.current_user is None:
+            raise web.HTTPError(403, "authentication required: send a token or log in")
+        action = _METHOD_TO_ACTION.get(self.request.method or "", "write")
+        allowed = self.authorizer.is_authorized(self, self.current_user, action, self.auth_resource)
+        if hasattr(allowed, "__await__"):
+            allowed = await allowed
+        if not allowed:
+            raise web.HTTPError(403, f"user {self.username!r} may not {action} {self.auth_resource}")
+
+    # ---- input
+    def json_body(self) -> Any:
+        """The request body as JSON; an empty body is ``{}``."""
+        raw = self.request.body
+        if not raw or not raw.strip():
+            return {}
+        try:
+            return json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise TrioError(f"request body is not valid JSON: {exc}", code="invalid_json") from None
+
+    def parse_body(self, model: type[M]) -> M:
+        return self.validate(model, self.json_body())
+
+    def parse_query(self, model: type[M]) -> M:
+        args = {k: self.get_query_argument(k) for k in self.request.query_arguments if k != "token"}
+        return self.validate(model, args)
+
+    @staticmethod
+    def validate(model: type[M], data: Any) -> M:
+        try:
+            return model.model_validate(data)
+        except pydantic.ValidationError as exc:
+            raise TrioError(format_validation_error(exc), code="validation_error", status=422) from None
+
+    # ---- output
+    def reply(self, payload: pydantic.BaseModel | dict | list, status: int = 200) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json")
+        if isinstance(payload, pydantic.BaseModel):
+            self.finish(payload.model_dump_json())
+        else:
+            self.finish(json.dumps(payload, default=str))
+
+    # ---- errors: one JSON shape for every failure, never a traceback
+    def send_error(self, status_code: int = 500, **kwargs: Any) -> None:
+        exc_info = kwargs.get("exc_info")
+        if exc_info and exc_info[1] is not None:
+            mapped = _error_status(exc_info[1])
+            if mapped is not None:
+                status_code = mapped[0]
+        super().send_error(status_code, **kwargs)
+
+    def log_exception(self, typ, value, tb) -> None:  # type: ignore[override]
+        if value is not None and _error_status(value) is not None and not isinstance(value, web.HTTPError):
+            self.log.info("%s %s -> %s", self.request.method, self.request.path, value)
+            return
+        super().log_exception(typ, value, tb)
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        self.set_header("Content-Type", "application/json")
+        self.clear_header("Content-Disposition")
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        mapped = _error_status(exc) if exc is not None else None
+        if mapped is not None:
+            _, code, message = mapped
+        elif exc is not None:
+            code, message = "internal_error", "internal server error; the server log has the details"
+        else:
+            code = responses.get(status_code, "error").lower().replace(" ", "_")
+            message = responses.get(status_code, "error")
+        self.finish(self.error_payload(status_code, code, message))
+
+    def error_payload(self, status_code: int, code: str, message: str) -> str:
+        """The error body; the PaddleX dialect overrides this with its ``status: -1`` shape."""
+        return json.dumps({"error": {"code": code, "message": message, "status": status_code}})
+
+
+def format_validation_error(exc: pydantic.ValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err.get("loc", ())) or "body"
+        parts.append(f"{where}: {err.get('msg', 'invalid')}")
+    return "invalid request: " + "; ".join(parts)
+
+
+class NotFoundHandler(TrioHandler):
+    """Any unknown path under /trio/ answers a JSON 404 (after auth, like everything else)."""
+
+    def _not_found(self, *args: Any) -> None:
+        raise TrioError(f"no such route: {self.request.method} {self.request.path}", code="not_found", status=404)
+
+    get = post = put = patch = delete = _not_found

@@ -1,0 +1,142 @@
+"""The OpenAPI 3.1 document, generated from the route table and the pydantic models on it."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pydantic
+from pydantic.json_schema import models_json_schema
+
+from .._version import __version__
+from .base import Operation
+
+_METHODS = ("get", "post", "put", "patch", "delete")
+_GROUP = re.compile(r"\(\?P<(?P<name>\w+)>[^)]*\)")
+
+
+def openapi_path(pattern: str) -> tuple[str, list[str]]:
+    """``/trio/api/tasks/(?P<name>[^/]+)`` → (``/trio/api/tasks/{name}``, ``["name"]``)."""
+    names = [m.group("name") for m in _GROUP.finditer(pattern)]
+    path = _GROUP.sub(lambda m: "{" + m.group("name") + "}", pattern)
+    return path.rstrip("$").replace("\\.", "."), names
+
+
+def build_openapi(routes: list[tuple[str, type]]) -> dict[str, Any]:
+    """Describe every documented method of every route in ``routes`` (patterns without base_url)."""
+    models: set[type[pydantic.BaseModel]] = set()
+    operations: list[tuple[str, str, list[str], Operation]] = []
+    for pattern, handler in routes:
+        path, params = openapi_path(pattern)
+        for method in _METHODS:
+            op = getattr(getattr(handler, method, None), "__trio_operation__", None)
+            if op is None:
+                continue
+            operations.append((path, method, params, op))
+            models.update(m for m in (op.request, op.response, op.query) if m is not None)
+
+    schemas: dict[str, Any] = {}
+    if models:
+        ordered = sorted(models, key=lambda m: m.__name__)
+        _, top = models_json_schema(
+            [(m, "validation") for m in ordered], ref_template="#/components/schemas/{model}"
+        )
+        schemas = top.get("$defs", {})
+
+    paths: dict[str, dict[str, Any]] = {}
+    for path, method, params, op in operations:
+        item: dict[str, Any] = {
+            "summary": op.summary,
+            "operationId": f"{method}_{path.strip('/').replace('/', '_').replace('{', '').replace('}', '')}",
+            "tags": [op.tag or _tag_of(path)],
+            "parameters": [
+                {"name": name, "in": "path", "required": True, "schema": {"type": "string"}} for name in params
+            ],
+            "responses": {
+                str(op.status): _response(op),
+                "4XX": {"$ref": "#/components/responses/Error"},
+            },
+        }
+        if op.query is not None:
+            for name, field in op.query.model_fields.items():
+                item["parameters"].append(
+                    {
+                        "name": field.alias or name,
+                        "in": "query",
+                        "required": field.is_required(),
+                        "description": field.description or "",
+                        "schema": _field_schema(op.query, name),
+                    }
+                )
+        if op.request is not None:
+            item["requestBody"] = {
+                "required": True,
+                "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{op.request.__name__}"}}},
+            }
+        paths.setdefault(path, {})[method] = item
+
+    schemas["ErrorReply"] = {
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["code", "message"],
+                "properties": {
+                    "code": {"type": "string"},
+                    "message": {"type": "string"},
+                    "status": {"type": "integer"},
+                },
+            }
+        },
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "jupyter-trio",
+            "version": __version__,
+            "description": "Train, track and manage deep-learning jobs from Jupyter. All paths sit under "
+            "the Jupyter server's base_url and need its authentication.",
+        },
+        "paths": dict(sorted(paths.items())),
+        "components": {
+            "schemas": schemas,
+            "responses": {
+                "Error": {
+                    "description": "A client error: bad input, missing auth, unknown object.",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorReply"}}},
+                }
+            },
+            "securitySchemes": {
+                "token": {"type": "apiKey", "in": "header", "name": "Authorization",
+                          "description": "`token <jupyter server token>`"},
+                "tokenQuery": {"type": "apiKey", "in": "query", "name": "token"},
+            },
+        },
+        "security": [{"token": []}, {"tokenQuery": []}],
+    }
+
+
+def _response(op: Operation) -> dict[str, Any]:
+    if op.response is None:
+        if op.content_type == "application/json":
+            return {"description": op.summary, "content": {"application/json": {"schema": {}}}}
+        return {"description": op.summary, "content": {op.content_type: {"schema": {}}}}
+    return {
+        "description": op.summary,
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{op.response.__name__}"}}},
+    }
+
+
+def _field_schema(model: type[pydantic.BaseModel], name: str) -> dict[str, Any]:
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    prop = dict(schema.get("properties", {}).get(name, {}))
+    prop.pop("title", None)
+    return prop or {"type": "string"}
+
+
+def _tag_of(path: str) -> str:
+    parts = [p for p in path.split("/") if p and not p.startswith("{")]
+    if len(parts) >= 3:
+        return f"{parts[1]}:{parts[2]}" if parts[1] != "api" else parts[2]
+    return parts[-1] if parts else "trio"

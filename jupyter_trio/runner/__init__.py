@@ -1,0 +1,1 @@
+"""Job runner: scheduling on GPUs/CPU slots, process supervision, logs, restart recovery."""

@@ -1,0 +1,109 @@
+"""Which GPUs this server may hand to jobs: discovered with NVML, or given by configuration."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class GPU:
+    index: int
+    name: str = ""
+    uuid: str = ""
+    memory_total: int = 0  # bytes; 0 when configured by hand and NVML is unavailable
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def parse_gpu_setting(value: str | list[int] | None) -> str | list[int]:
+    """Normalise the ``TrioApp.gpus`` setting to ``"auto"``, ``"none"`` or a list of indices.
+
+    Accepts ``"auto"``, ``"none"`` / ``""``, a comma list such as ``"0,2"``, or a list of ints.
+    Raises ``ValueError`` with a readable message for anything else.
+    """
+    if value is None:
+        return "none"
+    if isinstance(value, (list, tuple)):
+        indices = list(value)
+    else:
+        text = str(value).strip().lower()
+        if text in ("auto",):
+            return "auto"
+        if text in ("", "none", "cpu"):
+            return "none"
+        try:
+            indices = [int(part) for part in text.split(",") if part.strip()]
+        except ValueError:
+            raise ValueError(
+                f"gpus must be 'auto', 'none' or a list of GPU indices like '0,1'; got {value!r}"
+            ) from None
+    if any((not isinstance(i, int)) or i < 0 for i in indices):
+        raise ValueError(f"GPU indices must be non-negative integers; got {value!r}")
+    if len(set(indices)) != len(indices):
+        raise ValueError(f"GPU indices must not repeat; got {value!r}")
+    return indices
+
+
+def nvml_gpus() -> list[GPU]:
+    """Every GPU NVML sees, or an empty list where there is no NVIDIA driver."""
+    try:
+        import pynvml
+    except ImportError:
+        return []
+    try:
+        pynvml.nvmlInit()
+    except Exception as exc:  # NVMLError_LibraryNotFound, DriverNotLoaded, ...
+        log.debug("NVML unavailable: %s", exc)
+        return []
+    try:
+        found = []
+        for index in range(pynvml.nvmlDeviceGetCount()):
+            handle = pynvml.nvmlDeviceGetHandleByIndex(index)
+            name = pynvml.nvmlDeviceGetName(handle)
+            uuid = pynvml.nvmlDeviceGetUUID(handle)
+            memory = pynvml.nvmlDeviceGetMemoryInfo(handle)
+            found.append(
+                GPU(
+                    index=index,
+                    name=name.decode() if isinstance(name, bytes) else str(name),
+                    uuid=uuid.decode() if isinstance(uuid, bytes) else str(uuid),
+                    memory_total=int(memory.total),
+                )
+            )
+        return found
+    finally:
+        pynvml.nvmlShutdown()
+
+
+def gpu_memory() -> list[dict]:
+    """Free/used/total bytes per GPU, for PaddleX's ``/system`` and the health page."""
+    try:
+        import pynvml
+
+        pynvml.nvmlInit()
+    except Exception:
+        return []
+    try:
+        out = []
+        for index in range(pynvml.nvmlDeviceGetCount()):
+            info = pynvml.nvmlDeviceGetMemoryInfo(pynvml.nvmlDeviceGetHandleByIndex(index))
+            out.append({"index": index, "free": int(info.free), "used": int(info.used), "total": int(info.total)})
+        return out
+    finally:
+        pynvml.nvmlShutdown()
+
+
+def discover_gpus(setting: str | list[int] | None) -> list[GPU]:
+    """The GPUs the runner may assign, from the normalised or raw ``TrioApp.gpus`` setting."""
+    mode = parse_gpu_setting(setting)
+    if mode == "none":
+        return []
+    seen = nvml_gpus()
+    if mode == "auto":
+        return seen
+    by_index = {gpu.index: gpu for gpu in seen}
+    return [by_index.get(i, GPU(index=i)) for i in mode]

@@ -1,0 +1,45 @@
+"""The workspace store: SQLite metadata (WAL, migrated on open) plus artifact folders."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .db import Database, StoreBusyError
+from .migrations import SCHEMA_VERSION, SchemaTooNewError, migrate, schema_version
+from .paths import PathOutsideWorkspace, WorkspaceLayout, resolve_inside
+from .users import UserRepository
+
+__all__ = [
+    "Store",
+    "StoreBusyError",
+    "SchemaTooNewError",
+    "PathOutsideWorkspace",
+    "SCHEMA_VERSION",
+    "resolve_inside",
+]
+
+
+class Store:
+    """One workspace: its database, its folders, and the repositories over them."""
+
+    def __init__(self, workspace_dir: str | Path):
+        self.layout = WorkspaceLayout(workspace_dir)
+        self.layout.ensure()
+        self.db = Database(self.layout.db_path)
+        self.migrated_from = migrate(self.db)
+        self.users = UserRepository(self.db)
+
+    @property
+    def root(self) -> Path:
+        return self.layout.root
+
+    @property
+    def schema_version(self) -> int:
+        return schema_version(self.db)
+
+    def resolve(self, relative: str) -> Path:
+        """A request path made safe: see :func:`resolve_inside`."""
+        return resolve_inside(self.root, relative)
+
+    def close(self) -> None:
+        self.db.close()

@@ -1,0 +1,183 @@
+"""The versioned schema of the workspace database.
+
+``MIGRATIONS[i]`` takes a database from schema version ``i`` to ``i + 1``; the version lives in
+``PRAGMA user_version``. Migrations only ever get appended: a store written by any older release
+opens and is brought up to date on start, inside one transaction per step.
+
+This is the one place where the domain model of ARCHITECTURE.md is written down as tables.
+Statuses are stored by name (``"running"``, ``"XSPLITED"``); the PaddleX dialect maps names to
+PaddleX's integers at its edge.
+"""
+
+from __future__ import annotations
+
+from .db import Database
+
+_V1_INITIAL = """
+CREATE TABLE users (
+    name          TEXT PRIMARY KEY,
+    display_name  TEXT NOT NULL DEFAULT '',
+    created_at    REAL NOT NULL,
+    last_seen_at  REAL NOT NULL
+);
+
+CREATE TABLE datasets (
+    id            TEXT PRIMARY KEY,
+    owner         TEXT NOT NULL,
+    name          TEXT NOT NULL,
+    description   TEXT NOT NULL DEFAULT '',
+    dataset_type  TEXT NOT NULL,
+    status        TEXT NOT NULL,
+    message       TEXT NOT NULL DEFAULT '',
+    path          TEXT NOT NULL,
+    source_path   TEXT NOT NULL DEFAULT '',
+    attrs         TEXT NOT NULL DEFAULT '{}',
+    created_at    REAL NOT NULL,
+    updated_at    REAL NOT NULL
+);
+
+CREATE TABLE projects (
+    id            TEXT PRIMARY KEY,
+    owner         TEXT NOT NULL,
+    name          TEXT NOT NULL,
+    description   TEXT NOT NULL DEFAULT '',
+    project_type  TEXT NOT NULL,
+    dataset_id    TEXT REFERENCES datasets(id) ON DELETE SET NULL,
+    path          TEXT NOT NULL,
+    attrs         TEXT NOT NULL DEFAULT '{}',
+    created_at    REAL NOT NULL
+);
+
+CREATE TABLE sessions (
+    id               TEXT PRIMARY KEY,
+    owner            TEXT NOT NULL,
+    kernel_id        TEXT NOT NULL DEFAULT '',
+    notebook_path    TEXT NOT NULL DEFAULT '',
+    attrs            TEXT NOT NULL DEFAULT '{}',
+    created_at       REAL NOT NULL,
+    last_request_at  REAL NOT NULL
+);
+
+CREATE TABLE tasks (
+    id            TEXT PRIMARY KEY,
+    name          TEXT NOT NULL UNIQUE,
+    kind          TEXT NOT NULL,
+    owner         TEXT NOT NULL,
+    status        TEXT NOT NULL,
+    priority      INTEGER NOT NULL DEFAULT 0,
+    gpus          INTEGER NOT NULL DEFAULT 0,
+    project_id    TEXT REFERENCES projects(id) ON DELETE CASCADE,
+    parent_id     TEXT REFERENCES tasks(id) ON DELETE SET NULL,
+    session_id    TEXT REFERENCES sessions(id) ON DELETE SET NULL,
+    path          TEXT NOT NULL,
+    script_path   TEXT NOT NULL DEFAULT '',
+    command       TEXT NOT NULL DEFAULT '',
+    config        TEXT NOT NULL DEFAULT '{}',
+    params        TEXT NOT NULL DEFAULT '{}',
+    env           TEXT NOT NULL DEFAULT '{}',
+    notes         TEXT NOT NULL DEFAULT '',
+    pinned        INTEGER NOT NULL DEFAULT 0,
+    last_run      INTEGER NOT NULL DEFAULT 0,
+    created_at    REAL NOT NULL,
+    updated_at    REAL NOT NULL
+);
+
+CREATE TABLE runs (
+    task_id       TEXT NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
+    run_index     INTEGER NOT NULL,
+    status        TEXT NOT NULL,
+    pid           INTEGER,
+    exit_code     INTEGER,
+    gpus          TEXT NOT NULL DEFAULT '[]',
+    message       TEXT NOT NULL DEFAULT '',
+    queued_at     REAL NOT NULL,
+    started_at    REAL,
+    ended_at      REAL,
+    PRIMARY KEY (task_id, run_index)
+);
+
+CREATE TABLE checkpoints (
+    id            TEXT NOT NULL,
+    task_id       TEXT NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
+    run_index     INTEGER NOT NULL,
+    kind          TEXT NOT NULL CHECK (kind IN ('training', 'sampler')),
+    epoch         INTEGER,
+    path          TEXT NOT NULL,
+    size_bytes    INTEGER NOT NULL DEFAULT 0,
+    metrics       TEXT NOT NULL DEFAULT '{}',
+    created_at    REAL NOT NULL,
+    PRIMARY KEY (task_id, id)
+);
+
+CREATE TABLE weights (
+    id            TEXT PRIMARY KEY,
+    owner         TEXT NOT NULL,
+    kind          TEXT NOT NULL CHECK (kind IN ('pretrained', 'exported')),
+    name          TEXT NOT NULL,
+    description   TEXT NOT NULL DEFAULT '',
+    task_id       TEXT REFERENCES tasks(id) ON DELETE SET NULL,
+    model_type    TEXT NOT NULL DEFAULT '',
+    status        TEXT NOT NULL,
+    path          TEXT NOT NULL,
+    attrs         TEXT NOT NULL DEFAULT '{}',
+    created_at    REAL NOT NULL
+);
+
+CREATE TABLE samplers (
+    id            TEXT PRIMARY KEY,
+    owner         TEXT NOT NULL,
+    session_id    TEXT REFERENCES sessions(id) ON DELETE SET NULL,
+    source_path   TEXT NOT NULL,
+    task_id       TEXT REFERENCES tasks(id) ON DELETE SET NULL,
+    status        TEXT NOT NULL,
+    created_at    REAL NOT NULL
+);
+"""
+
+# v2: sequence counters for PaddleX-style ids (D0001, P0001, T0001, PM0001, EM0001) and the indexes
+# the task list needs to stay fast with tens of thousands of tasks.
+_V2_COUNTERS_AND_INDEXES = """
+CREATE TABLE id_counters (
+    prefix  TEXT PRIMARY KEY,
+    last    INTEGER NOT NULL
+);
+CREATE INDEX tasks_by_status   ON tasks(status, created_at);
+CREATE INDEX tasks_by_kind     ON tasks(kind, created_at);
+CREATE INDEX tasks_by_created  ON tasks(created_at);
+CREATE INDEX tasks_by_project  ON tasks(project_id);
+CREATE INDEX runs_by_status    ON runs(status);
+CREATE INDEX checkpoints_by_task ON checkpoints(task_id, created_at);
+"""
+
+MIGRATIONS: list[str] = [_V1_INITIAL, _V2_COUNTERS_AND_INDEXES]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class SchemaTooNewError(RuntimeError):
+    """The database was written by a newer jupyter-trio than this one."""
+
+
+def schema_version(db: Database) -> int:
+    return int(db.scalar("PRAGMA user_version"))
+
+
+def migrate(db: Database, target: int = SCHEMA_VERSION) -> int:
+    """Bring ``db`` to schema version ``target``; return the version it had before."""
+    with db.transaction() as conn:
+        # Read the version inside the write lock, so two servers starting at once never both migrate.
+        before = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        if before > SCHEMA_VERSION:
+            raise SchemaTooNewError(
+                f"workspace database {db.path} has schema version {before}; this jupyter-trio "
+                f"understands up to {SCHEMA_VERSION}. Upgrade jupyter-trio."
+            )
+        for version in range(before, target):
+            for statement in _statements(MIGRATIONS[version]):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {version + 1}")
+    return before
+
+
+def _statements(script: str) -> list[str]:
+    # executescript() would COMMIT our transaction; split instead (no ';' inside our DDL strings).
+    return [s.strip() for s in script.split(";") if s.strip()]

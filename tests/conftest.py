@@ -1,0 +1,65 @@
+"""Shared fixtures: a real Jupyter server (pytest-jupyter) with jupyter-trio enabled on a temp workspace."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = ("pytest_jupyter.jupyter_server",)
+
+
+@pytest.fixture
+def trio_workspace(tmp_path: Path) -> Path:
+    return tmp_path / "workspace"
+
+
+@pytest.fixture
+def jp_server_config(trio_workspace: Path) -> dict:
+    return {
+        "ServerApp": {"jpserver_extensions": {"jupyter_trio": True}},
+        "TrioApp": {"workspace_dir": str(trio_workspace), "gpus": "none", "max_cpu_jobs": 2},
+    }
+
+
+@pytest.fixture
+def trio_app(jp_serverapp):
+    """The running TrioApp of the test server."""
+    return jp_serverapp.web_app.settings["trio_app"]
+
+
+@pytest.fixture
+def api(jp_fetch):
+    """Call the native API with the test token; returns (status, parsed JSON or bytes)."""
+
+    async def call(method: str, path: str, body=None, *, params=None, raw: bytes | None = None,
+                   headers: dict | None = None):
+        kwargs = {"method": method, "raise_error": False, "headers": dict(headers or {})}
+        if raw is not None:
+            kwargs["body"] = raw
+        elif body is not None:
+            kwargs["body"] = json.dumps(body)
+        elif method in ("POST", "PUT", "PATCH"):
+            kwargs["body"] = b""
+        if method == "DELETE" and "body" in kwargs:
+            kwargs["allow_nonstandard_methods"] = True
+        resp = await jp_fetch(*path.strip("/").split("/"), params=params, **kwargs)
+        ctype = resp.headers.get("Content-Type", "")
+        if "json" in ctype and resp.body:
+            return resp.code, json.loads(resp.body)
+        return resp.code, resp.body
+
+    return call
+
+
+@pytest.fixture
+def raw_fetch(jp_serverapp, http_server_client, jp_auth_header, jp_base_url):
+    """Fetch a URL path exactly as written (no escaping, no '//' collapsing): for path-attack tests."""
+
+    def fetch(path: str, **kwargs):
+        headers = {**jp_auth_header, **kwargs.pop("headers", {})}
+        return http_server_client.fetch(jp_base_url + path.lstrip("/"), headers=headers,
+                                        raise_error=False, **kwargs)
+
+    return fetch

@@ -1,0 +1,136 @@
+"""The workspace store: migrations from older schemas, concurrent writers, PaddleX-style ids."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from jupyter_trio.store import SCHEMA_VERSION, SchemaTooNewError, Store
+from jupyter_trio.store.db import Database
+from jupyter_trio.store.ids import allocate
+from jupyter_trio.store.migrations import MIGRATIONS, migrate
+
+
+def test_new_store_is_wal_and_at_latest_schema(tmp_path):
+    store = Store(tmp_path / "ws")
+    assert store.schema_version == SCHEMA_VERSION
+    assert store.db.scalar("PRAGMA journal_mode") == "wal"
+    assert store.db.scalar("PRAGMA foreign_keys") == 1
+    tables = {r[0] for r in store.db.query("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert {"users", "datasets", "projects", "tasks", "runs", "checkpoints", "weights", "sessions",
+            "samplers"} <= tables
+    for folder in ("datasets", "projects", "tasks", "weights", "exports", "uploads"):
+        assert (tmp_path / "ws" / folder).is_dir()
+
+
+def test_store_written_by_schema_v1_opens_and_migrates_keeping_data(tmp_path):
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    old = Database(ws / "trio.db")
+    migrate(old, target=1)
+    assert old.scalar("PRAGMA user_version") == 1
+    with old.transaction() as conn:
+        conn.execute("INSERT INTO users VALUES ('ada', 'Ada', 1.0, 2.0)")
+        conn.execute(
+            "INSERT INTO tasks(id, name, kind, owner, status, path, created_at, updated_at) "
+            "VALUES ('T0007', 'old-task', 'script', 'ada', 'completed', 'tasks/T0007', 1.0, 1.0)"
+        )
+    old.close()
+
+    store = Store(ws)
+    assert store.migrated_from == 1
+    assert store.schema_version == SCHEMA_VERSION
+    assert store.users.get("ada")["display_name"] == "Ada"
+    assert store.db.scalar("SELECT name FROM tasks WHERE id = 'T0007'") == "old-task"
+    indexes = {r[0] for r in store.db.query("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert "tasks_by_status" in indexes
+    assert allocate(store.db, "task") == "T0001"  # v2 counters exist and work
+
+
+def test_reopening_an_up_to_date_store_changes_nothing(tmp_path):
+    Store(tmp_path / "ws").close()
+    again = Store(tmp_path / "ws")
+    assert again.migrated_from == SCHEMA_VERSION
+
+
+def test_store_from_a_newer_release_is_refused_not_damaged(tmp_path):
+    ws = tmp_path / "ws"
+    Store(ws).close()
+    conn = sqlite3.connect(ws / "trio.db")
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 5}")
+    conn.close()
+    with pytest.raises(SchemaTooNewError, match="Upgrade jupyter-trio"):
+        Store(ws)
+
+
+def test_every_migration_step_applies_on_its_own(tmp_path):
+    for target in range(1, len(MIGRATIONS) + 1):
+        db = Database(tmp_path / f"v{target}.db")
+        migrate(db, target=target)
+        assert db.scalar("PRAGMA user_version") == target
+        db.close()
+
+
+def test_ids_look_like_paddlex_and_never_repeat(tmp_path):
+    store = Store(tmp_path / "ws")
+    assert [allocate(store.db, "dataset") for _ in range(3)] == ["D0001", "D0002", "D0003"]
+    assert allocate(store.db, "project") == "P0001"
+    assert allocate(store.db, "pretrained") == "PM0001"
+    assert allocate(store.db, "exported") == "EM0001"
+
+
+WRITES_PER_WORKER = 150
+
+
+def _hammer(workspace: str, worker: str, out) -> None:
+    """Write tasks as fast as possible; report the ids or the error text."""
+    try:
+        store = Store(workspace)
+        ids = []
+        for i in range(WRITES_PER_WORKER):
+            with store.db.transaction() as conn:
+                from jupyter_trio.store.ids import next_id
+
+                task_id = next_id(conn, "task")
+                now = time.time()
+                conn.execute(
+                    "INSERT INTO tasks(id, name, kind, owner, status, path, created_at, updated_at) "
+                    "VALUES (?, ?, 'script', ?, 'queued', ?, ?, ?)",
+                    (task_id, f"{worker}-{i}", worker, f"tasks/{task_id}", now, now),
+                )
+            store.users.touch(f"{worker}-{i}")
+            ids.append(task_id)
+        out.put(("ok", worker, ids))
+    except Exception as exc:  # the test asserts there are none
+        out.put(("error", worker, repr(exc)))
+
+
+def test_concurrent_processes_and_threads_write_without_lock_errors(tmp_path):
+    workspace = str(tmp_path / "ws")
+    Store(workspace).close()
+    ctx = mp.get_context("spawn")
+    out = ctx.Queue()
+    procs = [ctx.Process(target=_hammer, args=(workspace, f"p{n}", out)) for n in range(4)]
+    threads = [threading.Thread(target=_hammer, args=(workspace, f"t{n}", out)) for n in range(4)]
+    for worker in procs + threads:
+        worker.start()
+    results = [out.get(timeout=240) for _ in range(len(procs) + len(threads))]
+    for worker in procs:
+        worker.join(timeout=60)
+    for thread in threads:
+        thread.join(timeout=60)
+
+    errors = [r for r in results if r[0] == "error"]
+    assert not errors, errors
+    all_ids = [task_id for _, _, ids in results for task_id in ids]
+    assert len(all_ids) == 8 * WRITES_PER_WORKER
+    assert len(set(all_ids)) == len(all_ids)
+    store = Store(workspace)
+    assert store.db.scalar("SELECT count(*) FROM tasks") == 8 * WRITES_PER_WORKER
+    assert store.db.scalar("SELECT count(*) FROM users") == 8 * WRITES_PER_WORKER
+    assert store.db.scalar("PRAGMA integrity_check") == "ok"
