@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Int, List, Unicode, Union, default, validate
-from traitlets import TraitError
+from tornado.ioloop import IOLoop, PeriodicCallback
+from traitlets import Float, Int, List, TraitError, Unicode, Union, default, validate
 
 from ._version import __version__
 from .handlers import routes
 from .runner.gpus import GPU, discover_gpus, parse_gpu_setting
+from .runner.service import Runner
+from .services.tasks import TaskService
+from .services.workspaces import ScriptWorkspaces
 from .store import Store
 
 BUILTIN_EXECUTORS = ("local",)
@@ -52,6 +56,22 @@ class TrioApp(ExtensionApp):
         "that outlives server restarts.",
     )
 
+    poll_interval = Float(
+        0.1,
+        config=True,
+        help="Seconds between runner checks for finished jobs and free resources.",
+    )
+    cancel_grace_period = Float(
+        10.0,
+        config=True,
+        help="Seconds a cancelled job has between SIGTERM and SIGKILL.",
+    )
+    python_executable = Unicode(
+        "",
+        config=True,
+        help="Python that runs script tasks. Empty: the Python running the server.",
+    )
+
     @default("max_cpu_jobs")
     def _default_max_cpu_jobs(self) -> int:
         return max(1, (os.cpu_count() or 2) // 2)
@@ -81,6 +101,10 @@ class TrioApp(ExtensionApp):
     # ---- wiring
     store: Store
     gpu_list: list[GPU]
+    runner: Runner
+    workspaces: ScriptWorkspaces
+    tasks: TaskService
+    _runner_loop: PeriodicCallback | None = None
 
     def resolved_workspace_dir(self) -> Path:
         root = Path(self.serverapp.root_dir).expanduser() if self.serverapp else Path.cwd()
@@ -98,7 +122,21 @@ class TrioApp(ExtensionApp):
             __version__, workspace, self.store.schema_version,
             [g.index for g in self.gpu_list] or "none", self.max_cpu_jobs,
         )
+        root_dir = Path(self.serverapp.root_dir).expanduser() if self.serverapp else Path.cwd()
+        self.runner = Runner(
+            self.store, gpus=self.gpu_list, max_cpu_jobs=self.max_cpu_jobs, root_dir=root_dir,
+            cancel_grace_s=self.cancel_grace_period, python=self.python_executable or sys.executable,
+        )
+        self.workspaces = ScriptWorkspaces(self.store, root_dir)
+        self.tasks = TaskService(self.store, self.runner, self.workspaces)
         self.settings.update({"trio_store": self.store, "trio_app": self})
+        self.runner.tick()  # re-attach to jobs that outlived the last server, record those that ended
+        self._runner_loop = PeriodicCallback(self.runner.tick, self.poll_interval * 1000)
+        self._runner_loop.start()
+
+    def poke_runner(self) -> None:
+        """Run the scheduler soon (after the current request), not at the next poll."""
+        IOLoop.current().add_callback(self.runner.tick)
 
     def route_table(self) -> list[tuple[str, type]]:
         """Route patterns (without base_url) and handler classes, as served."""
@@ -108,6 +146,11 @@ class TrioApp(ExtensionApp):
         self.handlers.extend(routes.ROUTES)
 
     async def stop_extension(self) -> None:
+        # Jobs are left running on purpose: the next server on this workspace re-attaches to them.
+        if self._runner_loop is not None:
+            self._runner_loop.stop()
+        if getattr(self, "runner", None) is not None:
+            self.runner.release()
         store = getattr(self, "store", None)
         if store is not None:
             store.close()

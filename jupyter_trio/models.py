@@ -5,7 +5,9 @@ One small model per wire type. The OpenAPI document is generated from these.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class GPUInfo(BaseModel):
@@ -42,3 +44,190 @@ class DirectoryListing(BaseModel):
 class FileWritten(BaseModel):
     path: str
     size: int
+
+
+# ---- requests share one rule: unknown fields are a client error, not silently ignored
+class Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# ---- script workspaces and the launcher (pyruns dialect)
+class WorkspaceInfo(BaseModel):
+    run_root: str = Field(description="folder of the open script workspace ('' when none is open)")
+    script_name: str
+    script_path: str = Field(description="absolute path of the script ('' for the shell workspace)")
+    script_relpath: str = ""
+    workspace_kind: Literal["script", "shell", "none"]
+    workspace_ready: bool
+    config_default: dict[str, Any] = Field(default_factory=dict)
+
+
+class WorkspaceList(BaseModel):
+    items: list[WorkspaceInfo]
+
+
+class RunRootRequest(Request):
+    script_path: str = Field(description="Python script, relative to the server's root folder")
+    config_path: str | None = Field(None, description="YAML config to use as the default template")
+
+
+class PathList(BaseModel):
+    items: list[str] = Field(description="paths relative to the server's root folder")
+
+
+class OpenWorkspaceRequest(Request):
+    script_name: str
+
+
+class PickScriptRequest(Request):
+    script_path: str
+
+
+class PickScriptReply(BaseModel):
+    script_path: str
+    script_relpath: str
+    script_name: str
+    configs: list[str]
+    workspace_exists: bool
+
+
+# ---- generator
+class GeneratorBody(Request):
+    name_prefix: str = "task"
+    mode: Literal["form", "yaml", "shell"] = "form"
+    yaml_text: str = ""
+    shell_text: str = ""
+    template_value: dict[str, Any] | None = Field(
+        None, description="config template; string values may hold batch syntax (a | b, (a | b), 1:10:2)"
+    )
+    append_timestamp: bool = False
+    run: bool = Field(False, description="queue every created task at once")
+    priority: int = 0
+    gpus: int = Field(0, ge=0, description="GPUs each task asks for; 0 = CPU only")
+
+
+class GeneratorReply(BaseModel):
+    count: int
+    task_kind: Literal["script", "shell"]
+    items: list[dict[str, Any]]
+
+
+# ---- tasks
+TaskStatus = Literal["pending", "queued", "running", "completed", "failed", "cancelled", "interrupted"]
+
+
+class RunInfo(BaseModel):
+    run_index: int
+    status: str
+    exit_code: int | None = None
+    pid: int | None = None
+    gpus: list[int] = Field(default_factory=list)
+    queued_at: float
+    started_at: float | None = None
+    ended_at: float | None = None
+    message: str = ""
+
+
+class TaskInfo(BaseModel):
+    id: str
+    name: str
+    kind: str
+    status: TaskStatus
+    workspace: str = ""
+    script_path: str = ""
+    command: str = ""
+    config: dict[str, Any] = Field(default_factory=dict)
+    env: dict[str, str] = Field(default_factory=dict)
+    notes: str = ""
+    pinned: bool = False
+    priority: int = 0
+    gpus: int = Field(0, description="GPUs requested")
+    run_index: int = Field(description="latest run slot (0: never run)")
+    exit_code: int | None = None
+    started_at: float | None = None
+    ended_at: float | None = None
+    assigned_gpus: list[int] = Field(default_factory=list)
+    message: str | None = None
+    created_at: float
+    updated_at: float
+    project_id: str | None = None
+
+    @classmethod
+    def of(cls, task: dict[str, Any]) -> "TaskInfo":
+        return cls(**{**task, "run_index": task["last_run"]})
+
+
+class TaskDetail(TaskInfo):
+    runs: list[RunInfo] = Field(default_factory=list)
+
+    @classmethod
+    def of(cls, task: dict[str, Any]) -> "TaskDetail":
+        return cls(**{**task, "run_index": task["last_run"]})
+
+
+class TaskListQuery(Request):
+    page: int = Field(1, ge=1)
+    page_size: int = Field(50, ge=1, le=1000)
+    offset: int | None = Field(None, ge=0, description="overrides page")
+    limit: int | None = Field(None, ge=1, le=1000, description="overrides page_size")
+    status: TaskStatus | None = None
+    kind: str | None = None
+    pinned: bool | None = None
+    name: str | None = Field(None, description="substring of the task name, any case")
+    workspace: str | None = None
+    sort: Literal["created_at", "updated_at", "name", "status", "priority", "kind", "last_run"] = "created_at"
+    order: Literal["asc", "desc"] = "desc"
+
+
+class TaskList(BaseModel):
+    items: list[TaskInfo]
+    total: int
+    offset: int
+    limit: int
+    page: int
+    page_size: int
+
+
+class RunTaskRequest(Request):
+    priority: int | None = None
+    gpus: int | None = Field(None, ge=0)
+
+
+class PinRequest(Request):
+    pinned: bool | None = Field(None, description="omit to toggle")
+
+
+class NotesRequest(Request):
+    notes: str = Field(max_length=100_000)
+
+
+class EnvRequest(Request):
+    env: dict[str, str | int | float | bool]
+
+
+class RenameRequest(Request):
+    new_name: str
+
+
+class DeleteQuery(Request):
+    force: bool = False
+
+
+# ---- logs
+class LogQuery(Request):
+    run: int | None = Field(None, ge=1, description="run slot; default the latest")
+    stream: Literal["output", "stdout", "stderr"] = "output"
+    offset: int | None = Field(None, ge=0, description="byte offset to read from")
+    tail: int | None = Field(None, ge=0, le=100_000, description="last N lines instead of an offset")
+    limit: int = Field(1 << 20, ge=1, le=1 << 20, description="bytes at most")
+
+
+class LogReply(BaseModel):
+    task_name: str
+    run: int
+    stream: str
+    content: str
+    offset: int
+    next_offset: int
+    size: int
+    status: str

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -19,7 +20,8 @@ def trio_workspace(tmp_path: Path) -> Path:
 def jp_server_config(trio_workspace: Path) -> dict:
     return {
         "ServerApp": {"jpserver_extensions": {"jupyter_trio": True}},
-        "TrioApp": {"workspace_dir": str(trio_workspace), "gpus": "none", "max_cpu_jobs": 2},
+        "TrioApp": {"workspace_dir": str(trio_workspace), "gpus": "none", "max_cpu_jobs": 2,
+                    "poll_interval": 0.05, "cancel_grace_period": 2.0},
     }
 
 
@@ -63,3 +65,35 @@ def raw_fetch(jp_serverapp, http_server_client, jp_auth_header, jp_base_url):
                                         raise_error=False, **kwargs)
 
     return fetch
+
+
+@pytest.fixture
+def wait_task(api):
+    """Poll a task until its status is one of ``states``; returns the task detail."""
+
+    async def wait(name: str, *states: str, timeout: float = 60.0) -> dict:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            status, task = await api("GET", f"trio/api/tasks/{name}")
+            assert status == 200, task
+            if task["status"] in states:
+                return task
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"task {name} stayed {task['status']}, wanted {states}: {task}")
+            await asyncio.sleep(0.05)
+
+    return wait
+
+
+@pytest.fixture
+def script_workspace(api, jp_root_dir):
+    """A script + config under the server root, opened as the current script workspace."""
+
+    async def open_ws(source: str, config: str = "lr: 0.1\n", name: str = "train.py") -> dict:
+        (jp_root_dir / name).write_text(source)
+        (jp_root_dir / "config.yaml").write_text(config)
+        status, ws = await api("POST", "trio/api/workspace/run-root", {"script_path": name})
+        assert status == 200, ws
+        return ws
+
+    return open_ws

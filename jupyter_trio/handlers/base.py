@@ -96,11 +96,11 @@ class TrioHandler(ExtensionHandlerMixin, APIHandler):
     def username(self) -> str:
         """The owner name recorded on everything this request creates.
 
-        jupyter_server's own IdentityProvider (token/password auth) names every token request a fresh
+        jupyter_server's own identity providers (token/password auth) name every request a fresh
         anonymous user, yet whoever holds the token of a personal server is its one owner: the OS
         account. Any other provider (JupyterHub's, a custom one) names real users, and is trusted.
         """
-        if type(self.identity_provider) is IdentityProvider:
+        if type(self.identity_provider).__module__ == IdentityProvider.__module__:
             return local_owner()
         user = self.current_user
         return getattr(user, "username", None) or str(user)

@@ -4,6 +4,16 @@ from __future__ import annotations
 
 from .base import NotFoundHandler
 from .core import FilesHandler, HealthHandler, OpenAPIHandler
+from .logs import LogsHandler, LogStreamHandler
+from .tasks import (
+    TaskCancelHandler, TaskEnvHandler, TaskHandler, TaskNotesHandler, TaskPinHandler, TaskRenameHandler,
+    TaskRunHandler, TasksHandler,
+)
+from .workspace import (
+    GeneratorCreateHandler, GeneratorPreviewHandler, LauncherConfigsHandler, LauncherOpenHandler,
+    LauncherPickScriptHandler, LauncherScriptsHandler, LauncherWorkspacesHandler, RunRootHandler,
+    ShellWorkspaceHandler, WorkspaceHandler,
+)
 
 API = r"/trio/api"
 NAME = r"(?P<name>[^/]+)"
@@ -14,6 +24,27 @@ ROUTES: list[tuple] = [
     (rf"{API}/openapi\.json", OpenAPIHandler),
     (rf"{API}/files", FilesHandler),
     (rf"{API}/files/{PATH}", FilesHandler),
+    # pyruns dialect: workspaces, generator, tasks, logs, launcher
+    (rf"{API}/workspace", WorkspaceHandler),
+    (rf"{API}/workspace/run-root", RunRootHandler),
+    (rf"{API}/workspace/shell", ShellWorkspaceHandler),
+    (rf"{API}/generator/preview", GeneratorPreviewHandler),
+    (rf"{API}/generator/create", GeneratorCreateHandler),
+    (rf"{API}/tasks", TasksHandler),
+    (rf"{API}/tasks/{NAME}", TaskHandler),
+    (rf"{API}/tasks/{NAME}/run", TaskRunHandler),
+    (rf"{API}/tasks/{NAME}/cancel", TaskCancelHandler),
+    (rf"{API}/tasks/{NAME}/pin", TaskPinHandler),
+    (rf"{API}/tasks/{NAME}/notes", TaskNotesHandler),
+    (rf"{API}/tasks/{NAME}/env", TaskEnvHandler),
+    (rf"{API}/tasks/{NAME}/rename", TaskRenameHandler),
+    (rf"{API}/tasks/{NAME}/logs", LogsHandler),
+    (rf"{API}/tasks/{NAME}/logs/stream", LogStreamHandler),
+    (rf"{API}/launcher/scripts", LauncherScriptsHandler),
+    (rf"{API}/launcher/configs", LauncherConfigsHandler),
+    (rf"{API}/launcher/workspaces", LauncherWorkspacesHandler),
+    (rf"{API}/launcher/open", LauncherOpenHandler),
+    (rf"{API}/launcher/pick-script", LauncherPickScriptHandler),
     # Must stay last: every other path under /trio answers a JSON 404 after auth.
     (r"/trio(?:/.*)?", NotFoundHandler),
 ]

@@ -7,6 +7,7 @@ from pathlib import Path
 from .db import Database, StoreBusyError
 from .migrations import SCHEMA_VERSION, SchemaTooNewError, migrate, schema_version
 from .paths import PathOutsideWorkspace, WorkspaceLayout, resolve_inside
+from .tasks import TaskRepository
 from .users import UserRepository
 
 __all__ = [
@@ -28,6 +29,7 @@ class Store:
         self.db = Database(self.layout.db_path)
         self.migrated_from = migrate(self.db)
         self.users = UserRepository(self.db)
+        self.tasks = TaskRepository(self.db)
 
     @property
     def root(self) -> Path:

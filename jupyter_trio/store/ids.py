@@ -31,3 +31,15 @@ def next_id(conn: sqlite3.Connection, kind: str) -> str:
 def allocate(db: Database, kind: str) -> str:
     with db.transaction() as conn:
         return next_id(conn, kind)
+
+
+def next_ids(conn: sqlite3.Connection, kind: str, count: int) -> list[str]:
+    """Allocate ``count`` consecutive ids of ``kind`` with one statement (batch creation)."""
+    prefix = PREFIXES[kind]
+    row = conn.execute(
+        "INSERT INTO id_counters(prefix, last) VALUES (?, ?) "
+        "ON CONFLICT(prefix) DO UPDATE SET last = last + excluded.last RETURNING last",
+        (prefix, count),
+    ).fetchone()
+    last = row[0]
+    return [f"{prefix}{n:04d}" for n in range(last - count + 1, last + 1)]

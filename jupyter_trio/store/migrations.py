@@ -149,7 +149,22 @@ CREATE INDEX runs_by_status    ON runs(status);
 CREATE INDEX checkpoints_by_task ON checkpoints(task_id, created_at);
 """
 
-MIGRATIONS: list[str] = [_V1_INITIAL, _V2_COUNTERS_AND_INDEXES]
+# v3: the runner. Tasks belong to a script workspace (pyruns' run root); a cancel request is stored so
+# the SIGKILL deadline survives a server restart; per-user settings (the current script workspace).
+_V3_RUNNER = """
+ALTER TABLE tasks ADD COLUMN workspace TEXT NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN cancel_requested_at REAL;
+CREATE INDEX tasks_by_workspace ON tasks(workspace, created_at);
+CREATE INDEX tasks_by_pinned ON tasks(pinned, created_at);
+CREATE TABLE settings (
+    owner  TEXT NOT NULL,
+    key    TEXT NOT NULL,
+    value  TEXT NOT NULL,
+    PRIMARY KEY (owner, key)
+);
+"""
+
+MIGRATIONS: list[str] = [_V1_INITIAL, _V2_COUNTERS_AND_INDEXES, _V3_RUNNER]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

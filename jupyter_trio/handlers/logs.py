@@ -1,0 +1,107 @@
+"""Run logs: read by offset or tail over HTTP, or follow live over a websocket."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+
+from tornado import websocket
+
+from ..errors import NotFound
+from ..models import LogQuery, LogReply
+from ..runner.logs import log_path, read_from, read_tail
+from ..store.tasks import FINAL
+from .base import TrioHandler, operation
+
+POLL_S = 0.005  # how often a follower looks for new bytes; a stat() per follower per poll
+STATUS_POLL_S = 0.2
+WS_CHUNK = 256 * 1024
+
+
+def resolve_run(handler: TrioHandler, name: str, run: int | None) -> tuple[dict[str, Any], int]:
+    task = handler.trio.tasks.get(name)
+    index = run or task["last_run"]
+    if index < 1 or handler.store.tasks.run(task["id"], index) is None:
+        raise NotFound(f"task {task['name']!r} has no run {index}" if index else
+                       f"task {task['name']!r} has not run yet")
+    return task, index
+
+
+class LogsHandler(TrioHandler):
+    @operation("Read a run's log: from a byte offset, or its last N lines", query=LogQuery, response=LogReply,
+               tag="logs")
+    def get(self, name: str) -> None:
+        q = self.parse_query(LogQuery)
+        task, index = resolve_run(self, name, q.run)
+        path = log_path(self.store.layout.run_dir(task["id"], index), q.stream)
+        chunk = read_tail(path, q.tail) if q.tail is not None else read_from(path, q.offset or 0, q.limit)
+        status = self.store.tasks.run(task["id"], index)["status"]
+        self.reply(LogReply(task_name=task["name"], run=index, stream=q.stream, content=chunk.content,
+                            offset=chunk.offset, next_offset=chunk.next_offset, size=chunk.size, status=status))
+
+
+class LogStreamHandler(TrioHandler, websocket.WebSocketHandler):
+    """``{"type": "chunk", ...}`` messages as the log grows, then one ``{"type": "status", ...}``.
+
+    Query: ``run`` (default latest), ``stream`` (output | stdout | stderr), ``offset`` (bytes already
+    received: a reconnecting client passes the last ``next_offset`` and gets exactly the rest).
+    """
+
+    _pump_task: asyncio.Task | None = None
+
+    @operation("Websocket: follow a run's log live (chunk messages, then a final status message)",
+               query=LogQuery, tag="logs")
+    async def get(self, name: str) -> None:  # type: ignore[override]
+        q = self.parse_query(LogQuery)
+        self._task, self._run = resolve_run(self, name, q.run)
+        self._stream = q.stream
+        self._offset = q.offset or 0
+        await websocket.WebSocketHandler.get(self, name)
+
+    def open(self, name: str) -> None:  # type: ignore[override]
+        self._pump_task = asyncio.ensure_future(self._pump())
+
+    def on_message(self, message: str | bytes) -> None:
+        pass  # the stream is one-way; clients reconnect with an offset instead of sending commands
+
+    def on_close(self) -> None:
+        if self._pump_task is not None:
+            self._pump_task.cancel()
+
+    def _run_status(self) -> dict[str, Any]:
+        return self.store.tasks.run(self._task["id"], self._run) or {"status": "deleted", "exit_code": None}
+
+    async def _pump(self) -> None:
+        path = log_path(self.store.layout.run_dir(self._task["id"], self._run), self._stream)
+        offset = self._offset
+        checked, final = 0.0, None
+        try:
+            while True:
+                chunk = read_from(path, offset, WS_CHUNK)
+                if chunk.next_offset > offset:
+                    await self.write_message(json.dumps({
+                        "type": "chunk", "task_name": self._task["name"], "run": self._run,
+                        "stream": self._stream, "content": chunk.content,
+                        "offset": chunk.offset, "next_offset": chunk.next_offset,
+                    }))
+                    offset = chunk.next_offset
+                    continue
+                if final is not None:  # the run had ended and every byte is out
+                    await self.write_message(json.dumps({
+                        "type": "status", "task_name": self._task["name"], "run": self._run,
+                        "status": final["status"], "exit_code": final["exit_code"], "next_offset": offset,
+                    }))
+                    self.close()
+                    return
+                now = time.monotonic()
+                if now - checked > STATUS_POLL_S:
+                    checked = now
+                    run = self._run_status()
+                    if run["status"] in FINAL or run["status"] == "deleted":
+                        final = run  # one more read: the shim wrote everything before the run ended
+                        continue
+                await asyncio.sleep(POLL_S)
+        except (websocket.WebSocketClosedError, asyncio.CancelledError):
+            return

@@ -1,0 +1,86 @@
+"""Reading a run's log files: by byte offset, or the last N lines; cut on UTF-8 boundaries."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+STREAMS = {"output": "output.log", "stdout": "stdout.log", "stderr": "stderr.log"}
+MAX_READ = 1 << 20  # one reply carries at most 1 MiB; clients page on with next_offset
+
+
+def utf8_cut(data: bytes) -> int:
+    """Length of the longest prefix of ``data`` that does not end inside a UTF-8 character."""
+    end = len(data)
+    for back in range(1, min(4, end) + 1):
+        byte = data[end - back]
+        if byte & 0b1100_0000 == 0b1000_0000:  # continuation byte: keep looking for the lead
+            continue
+        if byte & 0b1000_0000 == 0:  # ASCII
+            return end
+        need = 2 if byte >> 5 == 0b110 else 3 if byte >> 4 == 0b1110 else 4 if byte >> 3 == 0b11110 else 1
+        return end if back >= need else end - back
+    return end
+
+
+@dataclass
+class LogChunk:
+    content: str
+    offset: int
+    next_offset: int
+    size: int
+
+
+def log_path(run_dir: Path, stream: str) -> Path:
+    return run_dir / STREAMS[stream]
+
+
+def read_from(path: Path, offset: int, limit: int = MAX_READ) -> LogChunk:
+    """Bytes from ``offset`` on (at most ``limit``), decoded; ``next_offset`` resumes exactly after."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        return LogChunk("", offset, offset, 0)
+    if offset >= size:
+        return LogChunk("", offset, offset, size)
+    with open(path, "rb") as fh:
+        fh.seek(offset)
+        data = fh.read(min(limit, size - offset))
+    cut = utf8_cut(data)
+    if cut == 0 and data:  # a lone broken byte sequence: pass it on rather than stall forever
+        cut = len(data)
+    return LogChunk(data[:cut].decode("utf-8", errors="replace"), offset, offset + cut, size)
+
+
+def read_tail(path: Path, lines: int) -> LogChunk:
+    """The last ``lines`` lines of the file (a trailing partial line counts as one)."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        return LogChunk("", 0, 0, 0)
+    block = 64 * 1024
+    with open(path, "rb") as fh:
+        position, data = size, b""
+        while position > 0:
+            step = min(block, position)
+            position -= step
+            fh.seek(position)
+            data = fh.read(step) + data
+            body = data[:-1] if data.endswith(b"\n") else data
+            if body.count(b"\n") >= lines:
+                break
+            if size - position > 64 * MAX_READ:
+                break
+    body = data[:-1] if data.endswith(b"\n") else data
+    parts = body.split(b"\n")
+    keep = b"\n".join(parts[-lines:]) + (b"\n" if data.endswith(b"\n") else b"") if lines > 0 else b""
+    start = size - len(keep)
+    return LogChunk(keep.decode("utf-8", errors="replace"), start, size, size)
+
+
+def file_size(path: Path) -> int:
+    try:
+        return os.stat(path).st_size
+    except FileNotFoundError:
+        return 0

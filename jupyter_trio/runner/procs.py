@@ -1,0 +1,70 @@
+"""Starting the shim and signalling a job's processes (the local executor's process handling)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import psutil
+
+from .shim import write_json_atomic
+
+
+def launch(run_dir: Path, argv: list[str], cwd: str, env: dict[str, str]) -> subprocess.Popen:
+    """Start the shim for one run; it starts ``argv`` in a new session with the env additions."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(run_dir / "command.json", {"argv": argv, "cwd": cwd, "env": env})
+    with open(run_dir / "shim.err", "ab") as shim_err:
+        return subprocess.Popen(
+            [sys.executable, "-m", "jupyter_trio.runner.shim", str(run_dir)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=shim_err,
+            start_new_session=True, close_fds=True,
+        )
+
+
+def read_json(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def shim_alive(pid: int | None, started_at: float | None) -> bool:
+    """Is ``pid`` still the shim we started (not a zombie, not a new process with a reused pid)?"""
+    if not pid:
+        return False
+    try:
+        proc = psutil.Process(pid)
+        if proc.status() == psutil.STATUS_ZOMBIE:
+            return False
+        if started_at is not None and proc.create_time() > started_at + 2.0:
+            return False  # the pid now belongs to a process born after our shim
+        return True
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return False
+
+
+def signal_group(pgid: int, sig: signal.Signals) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def kill_tree(pid: int) -> None:
+    """SIGKILL the shim's process group and every descendant (even those that left the group)."""
+    try:
+        proc = psutil.Process(pid)
+        family = proc.children(recursive=True) + [proc]
+    except psutil.NoSuchProcess:
+        family = []
+    signal_group(pid, signal.SIGKILL)
+    for member in family:
+        try:
+            member.kill()
+        except psutil.NoSuchProcess:
+            pass

@@ -1,0 +1,234 @@
+"""The runner: queue → placement → shim process → result, and recovery after a server restart.
+
+The database is the queue and the record of what runs where; the runner keeps no state that a
+restart would lose. Every ``tick`` (``poll_interval`` seconds, and right after a submit or cancel):
+
+1. running runs are checked: ``exit.json`` written by the shim → the run's result; shim gone without
+   one → ``interrupted`` (or ``cancelled`` when a cancel was requested);
+2. cancels past their grace period get SIGKILL for the whole process tree;
+3. queued runs are placed on free GPUs / CPU slots (see ``scheduler.plan``) and started.
+
+Only one server drives a workspace's runner at a time (an exclusive ``flock`` on ``runner.lock``);
+a second server on the same workspace serves the API and takes over when the first one stops.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from ..errors import Conflict, ValidationFailed
+from ..store import Store
+from . import procs
+from .gpus import GPU
+from .scheduler import Request, plan
+
+log = logging.getLogger(__name__)
+
+RESERVED_ENV = ("CUDA_VISIBLE_DEVICES", "PYTHONUNBUFFERED")
+RESERVED_ENV_PREFIX = "TRIO_"
+
+
+class Runner:
+    def __init__(self, store: Store, *, gpus: list[GPU], max_cpu_jobs: int, root_dir: Path,
+                 cancel_grace_s: float = 10.0, python: str = sys.executable):
+        self.store = store
+        self.tasks = store.tasks
+        self.gpus = gpus
+        self.max_cpu_jobs = max_cpu_jobs
+        self.root_dir = Path(root_dir)
+        self.cancel_grace_s = cancel_grace_s
+        self.python = python
+        self._children: dict[tuple[str, int], subprocess.Popen] = {}
+        self._lock_fd: int | None = None
+
+    # ---- leadership
+    @property
+    def active(self) -> bool:
+        return self._lock_fd is not None
+
+    def try_lead(self) -> bool:
+        if self._lock_fd is not None:
+            return True
+        fd = os.open(self.store.root / "runner.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        self._lock_fd = fd
+        return True
+
+    def release(self) -> None:
+        """Stop driving the workspace. Jobs keep running; the next server re-attaches to them."""
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+        for child in self._children.values():
+            child.returncode = 0  # we no longer wait for it; stop Popen's __del__ from warning
+        self._children.clear()
+
+    # ---- requests
+    def submit(self, task: dict[str, Any], *, priority: int | None = None, gpus: int | None = None) -> int:
+        """Queue a new run of ``task``; returns the run index."""
+        if task["status"] in ("queued", "running"):
+            raise Conflict(f"task {task['name']!r} is already {task['status']}; cancel it first")
+        wanted = task["gpus"] if gpus is None else gpus
+        if wanted < 0:
+            raise ValidationFailed("gpus must be 0 (CPU only) or more")
+        if wanted > len(self.gpus):
+            raise ValidationFailed(
+                f"task {task['name']!r} asks for {wanted} GPU(s); this server has {len(self.gpus)}"
+            )
+        return self.tasks.add_run(task["id"], priority=priority, gpus=gpus)
+
+    def cancel(self, task: dict[str, Any]) -> dict[str, Any]:
+        run = self.tasks.run(task["id"], task["last_run"]) if task["last_run"] else None
+        if run is None or run["status"] not in ("queued", "running"):
+            raise Conflict(f"task {task['name']!r} is not queued or running (status {task['status']})")
+        now = time.time()
+        if run["status"] == "queued":
+            self.tasks.set_run(task["id"], run["run_index"], status="cancelled", ended_at=now,
+                               message="cancelled before it started")
+        elif run["cancel_requested_at"] is None:
+            self.tasks.set_run(task["id"], run["run_index"], cancel_requested_at=now)
+            if run["pid"]:
+                procs.signal_group(run["pid"], signal.SIGTERM)
+        return self.tasks.run(task["id"], run["run_index"])
+
+    def kill_now(self, task: dict[str, Any]) -> None:
+        """Cancel without a grace period (used before deleting a task)."""
+        run = self.tasks.run(task["id"], task["last_run"]) if task["last_run"] else None
+        if run is None or run["status"] not in ("queued", "running"):
+            return
+        if run["status"] == "running" and run["pid"]:
+            procs.kill_tree(run["pid"])
+        self.tasks.set_run(task["id"], run["run_index"], status="cancelled", ended_at=time.time(),
+                           cancel_requested_at=time.time())
+        self._children.pop((task["id"], run["run_index"]), None)
+
+    # ---- the loop
+    def tick(self) -> None:
+        if not self.try_lead():
+            return
+        try:
+            self._poll_running()
+            self._schedule()
+        except Exception:  # one bad tick must not stop the runner
+            log.exception("runner tick failed")
+
+    def _poll_running(self) -> None:
+        now = time.time()
+        for run in self.tasks.running():
+            key = (run["task_id"], run["run_index"])
+            run_dir = self.store.layout.run_dir(*key)
+            child = self._children.get(key)
+            alive = child.poll() is None if child is not None else procs.shim_alive(run["pid"], run["started_at"])
+            result = procs.read_json(run_dir / "exit.json")
+            if result is not None:
+                self._finish(run, result)
+            elif not alive:
+                self._finish(run, None)
+            elif run["cancel_requested_at"] and now - run["cancel_requested_at"] > self.cancel_grace_s:
+                log.warning("run %s/%s ignored SIGTERM for %.0fs; killing it", run["task_name"],
+                            run["run_index"], self.cancel_grace_s)
+                procs.kill_tree(run["pid"])
+
+    def _finish(self, run: dict[str, Any], result: dict | None) -> None:
+        key = (run["task_id"], run["run_index"])
+        self._children.pop(key, None)
+        cancelled = run["cancel_requested_at"] is not None
+        if result is None:
+            status = "cancelled" if cancelled else "interrupted"
+            fields = {"status": status, "ended_at": time.time(), "exit_code": -signal.SIGKILL if cancelled else None,
+                      "message": "killed after the cancel grace period" if cancelled else
+                      "the job's supervisor ended without recording an exit (killed, or the machine restarted)"}
+        else:
+            code = result.get("exit_code")
+            if cancelled or result.get("cancelled"):
+                status = "cancelled"
+            else:
+                status = "completed" if code == 0 else "failed"
+            fields = {"status": status, "exit_code": code, "ended_at": result.get("ended_at", time.time()),
+                      "message": result.get("error", "")}
+        self.tasks.set_run(*key, **fields)
+        log.info("run %s/%s %s (exit code %s)", run["task_name"], run["run_index"], fields["status"],
+                 fields["exit_code"])
+
+    def _schedule(self) -> None:
+        queue = self.tasks.queued()
+        if not queue:
+            return
+        running = self.tasks.running()
+        busy = {g for run in running for g in run["gpus"]}
+        free = [g.index for g in self.gpus if g.index not in busy]
+        cpu_busy = sum(1 for run in running if not run["gpus"])
+        requests = [Request((r["task_id"], r["run_index"]), r["gpus_requested"]) for r in queue]
+        for placement in plan(requests, free, len(self.gpus), self.max_cpu_jobs - cpu_busy):
+            self._start(placement.key, placement.gpus)
+
+    def _start(self, key: tuple[str, int], gpus: list[int]) -> None:
+        task = self.tasks.get(key[0])
+        run_dir = self.store.layout.run_dir(*key)
+        try:
+            argv, cwd = self.command_for(task)
+        except (ValidationFailed, OSError) as exc:
+            now = time.time()
+            self.tasks.set_run(*key, status="failed", started_at=now, ended_at=now, message=str(exc))
+            return
+        env = self.env_for(task, key[1], run_dir, gpus)
+        started = time.time()
+        child = procs.launch(run_dir, argv, cwd, env)
+        self._children[key] = child
+        self.tasks.set_run(*key, status="running", pid=child.pid, started_at=started, gpus=gpus)
+
+    # ---- what a job runs, and with which environment
+    def command_for(self, task: dict[str, Any]) -> tuple[list[str], str]:
+        kind = task["kind"]
+        if kind == "script":
+            script = self.root_dir / task["script_path"]
+            if not script.is_file():
+                raise ValidationFailed(f"script {task['script_path']!r} no longer exists under the server root")
+            return [self.python, "-u", str(script)], str(script.parent)
+        if kind == "shell":
+            return ["/bin/bash", "-c", task["command"]], str(self.root_dir)
+        raise ValidationFailed(f"tasks of kind {kind!r} cannot be run by this server")
+
+    def env_for(self, task: dict[str, Any], run_index: int, run_dir: Path, gpus: list[int]) -> dict[str, str]:
+        task_dir = self.store.layout.task_dir(task["id"])
+        env = {str(k): str(v) for k, v in task["env"].items()}
+        env.update({
+            "TRIO_TASK_ID": task["id"],
+            "TRIO_TASK_NAME": task["name"],
+            "TRIO_TASK_DIR": str(task_dir),
+            "TRIO_RUN_INDEX": str(run_index),
+            "TRIO_RUN_DIR": str(run_dir),
+            "TRIO_WORKSPACE": str(self.store.root),
+            "CUDA_VISIBLE_DEVICES": ",".join(str(g) for g in gpus),
+            "PYTHONUNBUFFERED": "1",
+        })
+        if task["kind"] != "shell":
+            env["TRIO_CONFIG"] = str(task_dir / "config.yaml")
+        return env
+
+
+def check_env(env: dict[str, Any]) -> dict[str, str]:
+    """Validate per-task environment variables; the runner's own names are not the user's to set."""
+    out = {}
+    for key, value in env.items():
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", str(key)):
+            raise ValidationFailed(f"env: {key!r} is not a valid variable name")
+        if str(key) in RESERVED_ENV or str(key).startswith(RESERVED_ENV_PREFIX):
+            raise ValidationFailed(f"env: {key} is set by the runner and cannot be overridden")
+        if not isinstance(value, (str, int, float, bool)):
+            raise ValidationFailed(f"env: the value of {key} must be a string")
+        out[str(key)] = str(value)
+    return out

@@ -1,0 +1,197 @@
+"""The job shim: the one process the server starts per run, in a session of its own.
+
+``python -m jupyter_trio.runner.shim RUN_DIR`` reads ``command.json`` (argv, cwd, env), starts the job,
+relays its stdout and stderr into ``stdout.log``, ``stderr.log`` and the combined ``output.log``, and
+writes ``shim.json`` (pids, start time) when the job starts and ``exit.json`` (exit code, end time)
+when it ends. Because it lives in its own session, the job outlives a server restart, and the next
+server learns the result from these files.
+
+The shim is a child subreaper: descendants that the job leaves behind (daemons, ``setsid``-ed
+grandchildren) are re-parented to it, and it terminates them when the job ends, so a run never
+leaves orphans. SIGTERM (the server's cancel) is passed to the job's process group and recorded;
+the shim itself stays to record the exit.
+
+This module only imports the standard library, to start fast.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+PR_SET_CHILD_SUBREAPER = 36
+ORPHAN_GRACE_S = 3.0
+
+
+def write_json_atomic(path: Path, data: dict) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data))
+    os.replace(tmp, path)
+
+
+def _become_subreaper() -> None:
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass  # not Linux: orphans are then only caught through the process group
+
+
+def _descendants() -> list[int]:
+    """Pids whose parent chain leads to this shim (read from /proc; no psutil needed)."""
+    me = os.getpid()
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                stat = fh.read()
+        except OSError:
+            continue
+        # The comm field may hold spaces and parentheses: ppid comes after the last ')'.
+        fields = stat[stat.rfind(b")") + 2:].split()
+        parents[int(entry)] = int(fields[1])
+    found, frontier = [], [me]
+    while frontier:
+        parent = frontier.pop()
+        children = [pid for pid, ppid in parents.items() if ppid == parent]
+        found += children
+        frontier += children
+    return found
+
+
+def _reap() -> None:
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def _kill_leftovers() -> None:
+    """SIGTERM then SIGKILL whatever the job left running below us."""
+    deadline = time.monotonic() + ORPHAN_GRACE_S
+    sent_term = False
+    while True:
+        _reap()
+        left = _descendants()
+        if not left:
+            return
+        if not sent_term:
+            sig = signal.SIGTERM
+            sent_term = True
+        elif time.monotonic() > deadline:
+            sig = signal.SIGKILL
+        else:
+            time.sleep(0.05)
+            continue
+        for pid in left:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+        if sig == signal.SIGKILL:
+            time.sleep(0.05)
+            _reap()
+            return
+
+
+def run(run_dir: Path) -> int:
+    spec = json.loads((run_dir / "command.json").read_text())
+    _become_subreaper()
+    cancelled = {"flag": False}
+
+    def on_term(signum, frame):  # the server's cancel, or anyone's SIGTERM to the shim
+        if not cancelled["flag"]:
+            cancelled["flag"] = True
+            try:
+                os.killpg(os.getpgid(0), signal.SIGTERM)  # reaches the job even if sent to us alone
+            except ProcessLookupError:
+                pass
+
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, on_term)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+
+    env = os.environ.copy()
+    env.update(spec.get("env", {}))
+    flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND
+    out_fd = os.open(run_dir / "stdout.log", flags, 0o644)
+    err_fd = os.open(run_dir / "stderr.log", flags, 0o644)
+    all_fd = os.open(run_dir / "output.log", flags, 0o644)
+    started = time.time()
+    try:
+        child = subprocess.Popen(
+            spec["argv"], cwd=spec.get("cwd") or None, env=env, stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            # Back to default dispositions in the job (the shim ignores SIGHUP).
+            preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_DFL),
+        )
+    except OSError as exc:
+        message = f"could not start {spec['argv'][0]!r}: {exc}\n".encode()
+        os.write(err_fd, message)
+        os.write(all_fd, message)
+        write_json_atomic(run_dir / "exit.json", {"exit_code": 127, "ended_at": time.time(),
+                                                  "cancelled": False, "error": str(exc)})
+        return 127
+
+    write_json_atomic(run_dir / "shim.json", {
+        "shim_pid": os.getpid(), "pgid": os.getpgid(0), "child_pid": child.pid, "started_at": started,
+    })
+    selector = selectors.DefaultSelector()
+    targets = {child.stdout.fileno(): out_fd, child.stderr.fileno(): err_fd}
+    for stream in (child.stdout, child.stderr):
+        os.set_blocking(stream.fileno(), False)
+        selector.register(stream.fileno(), selectors.EVENT_READ)
+
+    def pump(timeout: float) -> None:
+        for key, _ in selector.select(timeout):
+            fd = key.fd
+            try:
+                data = os.read(fd, 65536)
+            except BlockingIOError:
+                continue
+            except OSError:
+                data = b""
+            if not data:
+                selector.unregister(fd)
+                continue
+            os.write(targets[fd], data)
+            os.write(all_fd, data)
+
+    # Relay until the job exits; pipes may stay open after that if it left children holding them.
+    while selector.get_map() and child.poll() is None:
+        pump(0.2)
+    exit_code = child.wait()
+    drain_until = time.monotonic() + 0.5
+    while selector.get_map() and time.monotonic() < drain_until:
+        pump(0.05)
+    _kill_leftovers()
+    drain_until = time.monotonic() + 1.0
+    while selector.get_map() and time.monotonic() < drain_until:
+        pump(0.05)
+    write_json_atomic(run_dir / "exit.json", {
+        "exit_code": exit_code, "ended_at": time.time(), "cancelled": cancelled["flag"],
+    })
+    return exit_code
+
+
+def main() -> None:
+    if len(sys.argv) != 2:
+        print("usage: python -m jupyter_trio.runner.shim RUN_DIR", file=sys.stderr)
+        sys.exit(2)
+    run(Path(sys.argv[1]))  # the job's exit code is in exit.json; the shim itself always succeeds
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The service layer: what every API dialect calls. Handlers parse and serialize, services act."""

@@ -1,0 +1,217 @@
+"""Tasks: batch generation (atomic), and the per-task actions of the task API."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from .. import batch
+from ..errors import BadRequest, Conflict, NotFound, ValidationFailed
+from ..runner.service import Runner, check_env
+from ..store import Store
+from ..store.tasks import NewTask, TaskQuery
+from .workspaces import SHELL, ScriptWorkspaces
+
+try:  # libyaml makes writing 10,000 frozen configs several times faster
+    from yaml import CSafeDumper as _Dumper
+except ImportError:  # pragma: no cover
+    from yaml import SafeDumper as _Dumper  # type: ignore[assignment]
+
+NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+MODES = ("form", "yaml", "shell")
+
+
+def check_name(name: str, what: str = "task name") -> str:
+    if not isinstance(name, str) or not NAME_RE.fullmatch(name):
+        raise ValidationFailed(
+            f"{what} {name!r} must be 1-128 characters of letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit"
+        )
+    return name
+
+
+@dataclass
+class GeneratorRequest:
+    name_prefix: str = "task"
+    mode: str = "form"
+    yaml_text: str = ""
+    shell_text: str = ""
+    template_value: dict | None = None
+    append_timestamp: bool = False
+    run: bool = False
+    priority: int = 0
+    gpus: int = 0
+
+
+def dump_config(config: dict) -> str:
+    return yaml.dump(config, Dumper=_Dumper, sort_keys=False, allow_unicode=True)
+
+
+class TaskService:
+    def __init__(self, store: Store, runner: Runner, workspaces: ScriptWorkspaces):
+        self.store = store
+        self.repo = store.tasks
+        self.runner = runner
+        self.workspaces = workspaces
+
+    # ---- lookup
+    def get(self, name: str) -> dict[str, Any]:
+        task = self.repo.get(name)
+        if task is None:
+            raise NotFound(f"no such task: {name!r}")
+        return task
+
+    def detail(self, name: str) -> dict[str, Any]:
+        task = self.get(name)
+        task["runs"] = self.repo.runs(task["id"])
+        return task
+
+    def list(self, query: TaskQuery) -> tuple[list[dict[str, Any]], int]:
+        return self.repo.list(query)
+
+    # ---- generator
+    def _expand(self, req: GeneratorRequest, owner: str) -> tuple[str, dict[str, Any], list[dict | None]]:
+        """(task kind, workspace description, one config per task — None for shell tasks)."""
+        if req.mode not in MODES:
+            raise ValidationFailed(f"mode must be one of {', '.join(MODES)}; got {req.mode!r}")
+        check_name(req.name_prefix, "name_prefix")
+        if req.mode == "shell":
+            if not req.shell_text.strip():
+                raise ValidationFailed("shell_text is required in shell mode")
+            return "shell", {}, [None]
+        ws = self.workspaces.current(owner)
+        if ws["workspace_kind"] != "script":
+            raise Conflict("open a script workspace first (POST /trio/api/workspace/run-root)")
+        if not ws["workspace_ready"]:
+            raise Conflict(f"the workspace's script {ws['script_relpath']!r} no longer exists")
+        if req.mode == "yaml":
+            return "script", ws, [_parse_yaml(req.yaml_text)]
+        if req.template_value is not None:
+            template = req.template_value
+        elif req.yaml_text.strip():
+            template = _parse_yaml(req.yaml_text)
+        else:
+            template = ws["config_default"]
+        return "script", ws, batch.expand(template)
+
+    def _names(self, conn, req: GeneratorRequest, count: int) -> list[str]:
+        base = req.name_prefix
+        if req.append_timestamp:
+            base = f"{base}_{time.strftime('%Y%m%d-%H%M%S')}"
+        pattern = re.compile(re.escape(base) + r"_(\d+)$")
+        taken = [int(m.group(1)) for n in self.repo.names_with_prefix(conn, base + "_") if (m := pattern.match(n))]
+        start = max(taken, default=0) + 1
+        width = max(3, len(str(start + count - 1)))
+        return [f"{base}_{start + i:0{width}d}" for i in range(count)]
+
+    def preview(self, req: GeneratorRequest, owner: str) -> dict[str, Any]:
+        kind, _, configs = self._expand(req, owner)
+        conn = self.store.db.connection()
+        names = self._names(conn, req, len(configs))
+        return {"count": len(configs), "task_kind": kind, "items": _items(names, configs, req)}
+
+    def create(self, req: GeneratorRequest, owner: str) -> dict[str, Any]:
+        """Create every task of the batch, or none: rows and frozen configs in one transaction."""
+        kind, ws, configs = self._expand(req, owner)
+        if req.gpus < 0 or req.gpus > len(self.runner.gpus):
+            raise ValidationFailed(f"gpus must be between 0 and {len(self.runner.gpus)} on this server")
+        written = []
+        try:
+            with self.store.db.transaction() as conn:
+                names = self._names(conn, req, len(configs))
+                new = [
+                    NewTask(name=name, kind=kind, owner=owner, config=config or {},
+                            workspace=ws.get("script_name", SHELL) if kind == "script" else SHELL,
+                            script_path=ws.get("script_relpath", "") if kind == "script" else "",
+                            command=req.shell_text if kind == "shell" else "",
+                            priority=req.priority, gpus=req.gpus)
+                    for name, config in zip(names, configs)
+                ]
+                ids = self.repo.insert_many(conn, new)
+                for task_id, task in zip(ids, new):
+                    folder = self.store.layout.task_dir(task_id)
+                    folder.mkdir(parents=True)
+                    written.append(folder)
+                    if kind == "script":
+                        (folder / "config.yaml").write_text(dump_config(task.config))
+                    else:
+                        (folder / "command.sh").write_text(task.command + "\n")
+        except BaseException:
+            for folder in written:
+                shutil.rmtree(folder, ignore_errors=True)
+            raise
+        items = _items(names, configs, req)
+        for item, task_id in zip(items, ids):
+            item["id"] = task_id
+        if req.run:
+            for task_id in ids:
+                self.repo.add_run(task_id)
+        return {"count": len(ids), "task_kind": kind, "items": items}
+
+    # ---- actions
+    def run(self, name: str, *, priority: int | None = None, gpus: int | None = None) -> dict[str, Any]:
+        task = self.get(name)
+        self.runner.submit(task, priority=priority, gpus=gpus)
+        return self.get(task["id"])
+
+    def cancel(self, name: str) -> dict[str, Any]:
+        task = self.get(name)
+        self.runner.cancel(task)
+        return self.get(task["id"])
+
+    def pin(self, name: str, pinned: bool | None) -> dict[str, Any]:
+        task = self.get(name)
+        self.repo.update(task["id"], pinned=(not task["pinned"]) if pinned is None else pinned)
+        return self.get(task["id"])
+
+    def set_notes(self, name: str, notes: str) -> dict[str, Any]:
+        task = self.get(name)
+        self.repo.update(task["id"], notes=notes)
+        return self.get(task["id"])
+
+    def set_env(self, name: str, env: dict[str, Any]) -> dict[str, Any]:
+        task = self.get(name)
+        self.repo.update(task["id"], env=check_env(env))
+        return self.get(task["id"])
+
+    def rename(self, name: str, new_name: str) -> dict[str, Any]:
+        task = self.get(name)
+        check_name(new_name)
+        if new_name == task["name"]:
+            return task
+        if self.repo.get(new_name) is not None:
+            raise Conflict(f"a task named {new_name!r} already exists")
+        self.repo.update(task["id"], name=new_name)
+        return self.get(task["id"])
+
+    def delete(self, name: str, *, force: bool = False) -> None:
+        task = self.get(name)
+        if task["status"] in ("queued", "running"):
+            if not force:
+                raise Conflict(f"task {name!r} is {task['status']}; cancel it first or delete with force=true")
+            self.runner.kill_now(task)
+        self.repo.delete(task["id"])
+        shutil.rmtree(self.store.layout.task_dir(task["id"]), ignore_errors=True)
+
+
+def _parse_yaml(text: str) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(text) if text.strip() else {}
+    except yaml.YAMLError as exc:
+        raise BadRequest(f"yaml_text is not valid YAML: {exc}", code="invalid_yaml") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ValidationFailed("yaml_text must hold a mapping of keys to values")
+    return data
+
+
+def _items(names: list[str], configs: list[dict | None], req: GeneratorRequest) -> list[dict[str, Any]]:
+    if configs and configs[0] is None:
+        return [{"name": n, "command": req.shell_text} for n in names]
+    return [{"name": n, "config": c} for n, c in zip(names, configs)]

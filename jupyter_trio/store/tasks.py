@@ -1,0 +1,214 @@
+"""Tasks and their runs (pyruns' run slots) in the database. No files, no processes: see runner/."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from .db import Database
+from .ids import next_ids
+
+ACTIVE = ("queued", "running")
+FINAL = ("completed", "failed", "cancelled", "interrupted")
+TASK_STATES = ("pending",) + ACTIVE + FINAL
+
+SORTABLE = {"created_at", "updated_at", "name", "status", "priority", "kind", "last_run"}
+_JSON_COLUMNS = ("config", "params", "env")
+
+
+@dataclass
+class NewTask:
+    name: str
+    kind: str
+    owner: str
+    workspace: str = ""
+    script_path: str = ""
+    command: str = ""
+    config: dict = field(default_factory=dict)
+    params: dict = field(default_factory=dict)
+    env: dict = field(default_factory=dict)
+    priority: int = 0
+    gpus: int = 0
+    project_id: str | None = None
+    parent_id: str | None = None
+    session_id: str | None = None
+
+
+@dataclass
+class TaskQuery:
+    status: str | None = None
+    kind: str | None = None
+    pinned: bool | None = None
+    name: str | None = None  # substring
+    workspace: str | None = None
+    project_id: str | None = None
+    sort: str = "created_at"
+    descending: bool = True
+    offset: int = 0
+    limit: int = 50
+
+
+# A task with the facts of its latest run (exit code, times, GPUs) in one query.
+_WITH_LATEST_RUN = (
+    "SELECT t.*, r.exit_code AS exit_code, r.started_at AS started_at, r.ended_at AS ended_at, "
+    "r.gpus AS assigned_gpus, r.pid AS pid, r.message AS message FROM tasks t "
+    "LEFT JOIN runs r ON r.task_id = t.id AND r.run_index = t.last_run"
+)
+
+
+def task_dict(row: sqlite3.Row) -> dict[str, Any]:
+    out = dict(row)
+    for key in _JSON_COLUMNS:
+        out[key] = json.loads(out[key])
+    out["pinned"] = bool(out["pinned"])
+    if "assigned_gpus" in out:
+        out["assigned_gpus"] = json.loads(out["assigned_gpus"] or "[]")
+    return out
+
+
+def run_dict(row: sqlite3.Row) -> dict[str, Any]:
+    out = dict(row)
+    out["gpus"] = json.loads(out["gpus"])
+    return out
+
+
+class TaskRepository:
+    def __init__(self, db: Database):
+        self.db = db
+
+    # ---- tasks
+    def insert_many(self, conn: sqlite3.Connection, tasks: list[NewTask]) -> list[str]:
+        """Insert ``tasks`` in the caller's transaction; returns their new ids, in order."""
+        ids = next_ids(conn, "task", len(tasks))
+        now = time.time()
+        conn.executemany(
+            "INSERT INTO tasks(id, name, kind, owner, status, priority, gpus, project_id, parent_id, "
+            "session_id, path, script_path, command, config, params, env, workspace, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(task_id, t.name, t.kind, t.owner, t.priority, t.gpus, t.project_id, t.parent_id, t.session_id,
+              f"tasks/{task_id}", t.script_path, t.command, json.dumps(t.config), json.dumps(t.params),
+              json.dumps(t.env), t.workspace, now, now) for task_id, t in zip(ids, tasks)],
+        )
+        return ids
+
+    def names_with_prefix(self, conn: sqlite3.Connection, prefix: str) -> list[str]:
+        # GLOB is case-sensitive and uses the name index; escape its wildcards in the prefix.
+        escaped = "".join(f"[{c}]" if c in "*?[]" else c for c in prefix)
+        return [r[0] for r in conn.execute("SELECT name FROM tasks WHERE name GLOB ?", (escaped + "*",))]
+
+    def existing_names(self, conn: sqlite3.Connection, names: list[str]) -> list[str]:
+        found: list[str] = []
+        for start in range(0, len(names), 500):
+            chunk = names[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            found += [r[0] for r in conn.execute(f"SELECT name FROM tasks WHERE name IN ({marks})", chunk)]
+        return found
+
+    def get(self, name_or_id: str) -> dict[str, Any] | None:
+        row = self.db.query_one(
+            f"{_WITH_LATEST_RUN} WHERE t.name = ? OR t.id = ? LIMIT 1", (name_or_id, name_or_id)
+        )
+        return task_dict(row) if row else None
+
+    def list(self, q: TaskQuery) -> tuple[list[dict[str, Any]], int]:
+        where, args = [], []
+        for column, value in (("status", q.status), ("kind", q.kind), ("workspace", q.workspace),
+                              ("project_id", q.project_id)):
+            if value is not None:
+                where.append(f"t.{column} = ?")
+                args.append(value)
+        if q.pinned is not None:
+            where.append("t.pinned = ?")
+            args.append(int(q.pinned))
+        if q.name:
+            where.append("instr(lower(t.name), ?) > 0")
+            args.append(q.name.lower())
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        sort = q.sort if q.sort in SORTABLE else "created_at"
+        direction = "DESC" if q.descending else "ASC"
+        total = self.db.scalar(f"SELECT count(*) FROM tasks t {clause}", tuple(args))
+        rows = self.db.query(
+            f"{_WITH_LATEST_RUN} {clause} ORDER BY t.{sort} {direction}, t.rowid {direction} LIMIT ? OFFSET ?",
+            tuple(args) + (q.limit, q.offset),
+        )
+        return [task_dict(r) for r in rows], int(total)
+
+    def update(self, task_id: str, **fields: Any) -> None:
+        for key in _JSON_COLUMNS:
+            if key in fields:
+                fields[key] = json.dumps(fields[key])
+        if "pinned" in fields:
+            fields["pinned"] = int(fields["pinned"])
+        fields["updated_at"] = time.time()
+        sets = ", ".join(f"{k} = ?" for k in fields)
+        with self.db.transaction() as conn:
+            conn.execute(f"UPDATE tasks SET {sets} WHERE id = ?", (*fields.values(), task_id))
+
+    def delete(self, task_id: str) -> None:
+        with self.db.transaction() as conn:
+            conn.execute("DELETE FROM tasks WHERE id = ?", (task_id,))
+
+    # ---- runs
+    def add_run(self, task_id: str, *, priority: int | None = None, gpus: int | None = None) -> int:
+        """Queue a new run slot of ``task_id``; returns its index (1, 2, ...)."""
+        now = time.time()
+        with self.db.transaction() as conn:
+            row = conn.execute("SELECT last_run, status FROM tasks WHERE id = ?", (task_id,)).fetchone()
+            index = row["last_run"] + 1
+            extra, args = "", []
+            if priority is not None:
+                extra += ", priority = ?"
+                args.append(priority)
+            if gpus is not None:
+                extra += ", gpus = ?"
+                args.append(gpus)
+            conn.execute(
+                f"UPDATE tasks SET last_run = ?, status = 'queued', updated_at = ?{extra} WHERE id = ?",
+                (index, now, *args, task_id),
+            )
+            conn.execute(
+                "INSERT INTO runs(task_id, run_index, status, queued_at) VALUES (?, ?, 'queued', ?)",
+                (task_id, index, now),
+            )
+        return index
+
+    def runs(self, task_id: str) -> list[dict[str, Any]]:
+        rows = self.db.query("SELECT * FROM runs WHERE task_id = ? ORDER BY run_index", (task_id,))
+        return [run_dict(r) for r in rows]
+
+    def run(self, task_id: str, run_index: int) -> dict[str, Any] | None:
+        row = self.db.query_one("SELECT * FROM runs WHERE task_id = ? AND run_index = ?", (task_id, run_index))
+        return run_dict(row) if row else None
+
+    def queued(self) -> list[dict[str, Any]]:
+        """Queued runs, highest priority first, then first come first served."""
+        rows = self.db.query(
+            "SELECT r.*, t.priority AS priority, t.gpus AS gpus_requested, t.name AS task_name "
+            "FROM runs r JOIN tasks t ON t.id = r.task_id WHERE r.status = 'queued' "
+            "ORDER BY t.priority DESC, r.queued_at, r.rowid"
+        )
+        return [run_dict(r) for r in rows]
+
+    def running(self) -> list[dict[str, Any]]:
+        rows = self.db.query(
+            "SELECT r.*, t.name AS task_name FROM runs r JOIN tasks t ON t.id = r.task_id "
+            "WHERE r.status = 'running'"
+        )
+        return [run_dict(r) for r in rows]
+
+    def set_run(self, task_id: str, run_index: int, **fields: Any) -> None:
+        """Update a run; a status change is mirrored on the task when it is the task's latest run."""
+        if "gpus" in fields:
+            fields["gpus"] = json.dumps(fields["gpus"])
+        sets = ", ".join(f"{k} = ?" for k in fields)
+        with self.db.transaction() as conn:
+            conn.execute(f"UPDATE runs SET {sets} WHERE task_id = ? AND run_index = ?",
+                         (*fields.values(), task_id, run_index))
+            if "status" in fields:
+                conn.execute(
+                    "UPDATE tasks SET status = ?, updated_at = ? WHERE id = ? AND last_run = ?",
+                    (fields["status"], time.time(), task_id, run_index),
+                )
