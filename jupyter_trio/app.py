@@ -151,6 +151,8 @@ class TrioApp(ExtensionApp):
             self._runner_loop.stop()
         if getattr(self, "runner", None) is not None:
             self.runner.release()
+        if getattr(self, "tasks", None) is not None:
+            self.tasks.close()
         store = getattr(self, "store", None)
         if store is not None:
             store.close()

@@ -147,6 +147,7 @@ class TaskInfo(BaseModel):
     started_at: float | None = None
     ended_at: float | None = None
     assigned_gpus: list[int] = Field(default_factory=list)
+    pid: int | None = Field(None, description="process group of the latest run (its supervisor's pid)")
     message: str | None = None
     created_at: float
     updated_at: float

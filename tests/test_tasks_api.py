@@ -29,7 +29,8 @@ async def test_workspace_run_root_and_shell(api, script_workspace, jp_root_dir):
     assert status == 200 and shell["workspace_kind"] == "shell" and shell["script_name"] == "_shell_"
 
 
-async def test_generator_preview_then_create_makes_frozen_configs(api, script_workspace, trio_workspace):
+async def test_generator_preview_then_create_makes_frozen_configs(api, script_workspace, trio_workspace,
+                                                                 trio_app):
     await script_workspace(SCRIPT)
     body = {"name_prefix": "sweep", "mode": "form",
             "template_value": {"lr": "0.1 | 0.01", "model": {"depth": "(2 | 4)", "act": "(relu | gelu)"}}}
@@ -42,6 +43,7 @@ async def test_generator_preview_then_create_makes_frozen_configs(api, script_wo
 
     status, created = await api("POST", "trio/api/generator/create", body)
     assert status == 201 and created["count"] == 4
+    trio_app.tasks.flush()
     for item in created["items"]:
         frozen = trio_workspace / "tasks" / item["id"] / "config.yaml"
         assert yaml.safe_load(frozen.read_text()) == item["config"]
@@ -224,7 +226,7 @@ async def test_launcher_discovers_scripts_and_configs(api, jp_root_dir, script_w
     assert current["script_name"] == "train"
 
 
-async def test_a_thousand_tasks_are_created_at_once(api, script_workspace, trio_workspace):
+async def test_a_thousand_tasks_are_created_at_once(api, script_workspace, trio_workspace, trio_app):
     await script_workspace(SCRIPT)
     started = time.perf_counter()
     status, out = await api("POST", "trio/api/generator/create",
@@ -233,5 +235,8 @@ async def test_a_thousand_tasks_are_created_at_once(api, script_workspace, trio_
     assert status == 201 and out["count"] == 1000
     _, listed = await api("GET", "trio/api/tasks", params={"limit": 1})
     assert listed["total"] == 1000
-    assert len(list((trio_workspace / "tasks").iterdir())) == 1000
+    trio_app.tasks.flush()
+    configs = sorted((trio_workspace / "tasks").glob("*/config.yaml"))
+    assert len(configs) == 1000
+    assert yaml.safe_load(configs[-1].read_text()) == {"a": 10, "b": 100}
     print(f"created 1000 tasks in {elapsed * 1000:.0f} ms")

@@ -27,6 +27,7 @@ from typing import Any
 
 from ..errors import Conflict, ValidationFailed
 from ..store import Store
+from ..store.task_files import materialize
 from . import procs
 from .gpus import GPU
 from .scheduler import Request, plan
@@ -184,6 +185,7 @@ class Runner:
             now = time.time()
             self.tasks.set_run(*key, status="failed", started_at=now, ended_at=now, message=str(exc))
             return
+        materialize(self.store.layout, task["id"], task["kind"], task["config"], task["command"])
         env = self.env_for(task, key[1], run_dir, gpus)
         started = time.time()
         child = procs.launch(run_dir, argv, cwd, env)

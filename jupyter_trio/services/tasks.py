@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,13 +15,9 @@ from .. import batch
 from ..errors import BadRequest, Conflict, NotFound, ValidationFailed
 from ..runner.service import Runner, check_env
 from ..store import Store
+from ..store.task_files import materialize
 from ..store.tasks import NewTask, TaskQuery
 from .workspaces import SHELL, ScriptWorkspaces
-
-try:  # libyaml makes writing 10,000 frozen configs several times faster
-    from yaml import CSafeDumper as _Dumper
-except ImportError:  # pragma: no cover
-    from yaml import SafeDumper as _Dumper  # type: ignore[assignment]
 
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 MODES = ("form", "yaml", "shell")
@@ -48,16 +45,14 @@ class GeneratorRequest:
     gpus: int = 0
 
 
-def dump_config(config: dict) -> str:
-    return yaml.dump(config, Dumper=_Dumper, sort_keys=False, allow_unicode=True)
-
-
 class TaskService:
     def __init__(self, store: Store, runner: Runner, workspaces: ScriptWorkspaces):
         self.store = store
         self.repo = store.tasks
         self.runner = runner
         self.workspaces = workspaces
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="trio-task-files")
+        self._pending: list[Future] = []
 
     # ---- lookup
     def get(self, name: str) -> dict[str, Any]:
@@ -116,42 +111,46 @@ class TaskService:
         return {"count": len(configs), "task_kind": kind, "items": _items(names, configs, req)}
 
     def create(self, req: GeneratorRequest, owner: str) -> dict[str, Any]:
-        """Create every task of the batch, or none: rows and frozen configs in one transaction."""
+        """Create every task of the batch, or none: one transaction for all rows.
+
+        Each task's frozen ``config.yaml`` (or ``command.sh``) is written to its folder right after
+        the commit by a background writer, and again on demand before a run starts, so a batch of
+        10,000 tasks returns as soon as the database has it.
+        """
         kind, ws, configs = self._expand(req, owner)
         if req.gpus < 0 or req.gpus > len(self.runner.gpus):
             raise ValidationFailed(f"gpus must be between 0 and {len(self.runner.gpus)} on this server")
-        written = []
-        try:
-            with self.store.db.transaction() as conn:
-                names = self._names(conn, req, len(configs))
-                new = [
-                    NewTask(name=name, kind=kind, owner=owner, config=config or {},
-                            workspace=ws.get("script_name", SHELL) if kind == "script" else SHELL,
-                            script_path=ws.get("script_relpath", "") if kind == "script" else "",
-                            command=req.shell_text if kind == "shell" else "",
-                            priority=req.priority, gpus=req.gpus)
-                    for name, config in zip(names, configs)
-                ]
-                ids = self.repo.insert_many(conn, new)
-                for task_id, task in zip(ids, new):
-                    folder = self.store.layout.task_dir(task_id)
-                    folder.mkdir(parents=True)
-                    written.append(folder)
-                    if kind == "script":
-                        (folder / "config.yaml").write_text(dump_config(task.config))
-                    else:
-                        (folder / "command.sh").write_text(task.command + "\n")
-        except BaseException:
-            for folder in written:
-                shutil.rmtree(folder, ignore_errors=True)
-            raise
+        with self.store.db.transaction() as conn:
+            names = self._names(conn, req, len(configs))
+            new = [
+                NewTask(name=name, kind=kind, owner=owner, config=config or {},
+                        workspace=ws.get("script_name", SHELL) if kind == "script" else SHELL,
+                        script_path=ws.get("script_relpath", "") if kind == "script" else "",
+                        command=req.shell_text if kind == "shell" else "",
+                        priority=req.priority, gpus=req.gpus)
+                for name, config in zip(names, configs)
+            ]
+            ids = self.repo.insert_many(conn, new)
+            if req.run:
+                self.repo.add_runs(conn, ids)
+        self._pending = [f for f in self._pending if not f.done()]
+        self._pending.append(self._writer.submit(self._materialize_many, list(zip(ids, new))))
         items = _items(names, configs, req)
         for item, task_id in zip(items, ids):
             item["id"] = task_id
-        if req.run:
-            for task_id in ids:
-                self.repo.add_run(task_id)
         return {"count": len(ids), "task_kind": kind, "items": items}
+
+    def _materialize_many(self, tasks: list[tuple[str, NewTask]]) -> None:
+        for task_id, task in tasks:
+            materialize(self.store.layout, task_id, task.kind, task.config, task.command)
+
+    def close(self) -> None:
+        self._writer.shutdown(wait=True)
+
+    def flush(self) -> None:
+        """Wait until every task folder of earlier batches is written."""
+        while self._pending:
+            self._pending.pop(0).result()
 
     # ---- actions
     def run(self, name: str, *, priority: int | None = None, gpus: int | None = None) -> dict[str, Any]:
@@ -195,6 +194,7 @@ class TaskService:
             if not force:
                 raise Conflict(f"task {name!r} is {task['status']}; cancel it first or delete with force=true")
             self.runner.kill_now(task)
+        self.flush()  # the background writer must not re-create the folder after we remove it
         self.repo.delete(task["id"])
         shutil.rmtree(self.store.layout.task_dir(task["id"]), ignore_errors=True)
 

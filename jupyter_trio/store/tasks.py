@@ -175,6 +175,13 @@ class TaskRepository:
             )
         return index
 
+    def add_runs(self, conn: sqlite3.Connection, task_ids: list[str]) -> None:
+        """Queue the first run of freshly created tasks, in the caller's transaction."""
+        now = time.time()
+        conn.executemany("UPDATE tasks SET last_run = 1, status = 'queued' WHERE id = ?", [(t,) for t in task_ids])
+        conn.executemany("INSERT INTO runs(task_id, run_index, status, queued_at) VALUES (?, 1, 'queued', ?)",
+                         [(t, now) for t in task_ids])
+
     def runs(self, task_id: str) -> list[dict[str, Any]]:
         rows = self.db.query("SELECT * FROM runs WHERE task_id = ? ORDER BY run_index", (task_id,))
         return [run_dict(r) for r in rows]

@@ -1,0 +1,239 @@
+"""The runner with real processes: limits, GPU placement, cancel, log streaming."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from jupyter_trio.runner.gpus import GPU
+from jupyter_trio.runner.scheduler import Placement, Request, plan
+from jupyter_trio.runner.service import Runner
+from jupyter_trio.services.tasks import GeneratorRequest, TaskService
+from jupyter_trio.services.workspaces import ScriptWorkspaces
+from jupyter_trio.store import Store
+from jupyter_trio.store.tasks import TaskQuery
+
+
+# ---- placement logic
+def test_plan_respects_cpu_slots_and_priority_order():
+    queue = [Request(("a", 1), 0), Request(("b", 1), 0), Request(("c", 1), 0)]
+    assert plan(queue, [], 0, 2) == [Placement(("a", 1), []), Placement(("b", 1), [])]
+
+
+def test_plan_never_shares_a_gpu_and_holds_back_behind_a_big_job():
+    queue = [Request(("one", 1), 1), Request(("big", 1), 2), Request(("small", 1), 1), Request(("cpu", 1), 0)]
+    placed = plan(queue, free_gpus=[0, 1], total_gpus=2, cpu_slots_free=1)
+    assert placed == [Placement(("one", 1), [0]), Placement(("cpu", 1), [])]  # "small" waits behind "big"
+    assert plan([Request(("x", 1), 3)], [0, 1], 2, 0) == []  # asks for more than exists
+
+
+# ---- helpers
+async def shell_task(api, command: str, prefix: str = "sh", run: bool = True, gpus: int = 0) -> str:
+    await api("POST", "trio/api/workspace/shell")
+    status, created = await api("POST", "trio/api/generator/create", {
+        "name_prefix": prefix, "mode": "shell", "shell_text": command, "run": run, "gpus": gpus})
+    assert status == 201, created
+    return created["items"][0]["name"]
+
+
+def pids_alive(pids: list[int]) -> list[int]:
+    alive = []
+    for pid in pids:
+        try:
+            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                alive.append(pid)
+        except psutil.NoSuchProcess:
+            pass
+    return alive
+
+
+async def wait_for(predicate, timeout: float = 20.0, interval: float = 0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        await asyncio.sleep(interval)
+    raise AssertionError("condition not met in time")
+
+
+# ---- with the server
+async def test_cpu_jobs_obey_max_cpu_jobs(api, wait_task):
+    names = [await shell_task(api, "sleep 0.6", prefix=f"cpu{i}") for i in range(4)]
+    tasks = [await wait_task(n, "completed", timeout=30) for n in names]
+    spans = [(t["started_at"], t["ended_at"]) for t in tasks]
+    for start, _ in spans:  # max_cpu_jobs = 2 in the test config
+        running = sum(1 for s, e in spans if s <= start < e)
+        assert running <= 2, spans
+    assert max(s for s, _ in spans) >= min(e for _, e in spans) - 0.05  # the last two waited
+
+
+async def test_cancel_kills_children_and_grandchildren(api, wait_task, tmp_path):
+    pidfile = tmp_path / "pids"
+    command = (f"sleep 300 & echo $! >> {pidfile}; "
+               f"setsid sleep 301 & echo $! >> {pidfile}; "
+               f"bash -c 'sleep 302 & echo $! >> {pidfile}; wait' & "
+               f"echo $$ >> {pidfile}; wait")
+    name = await shell_task(api, command)
+    await wait_task(name, "running")
+    pids = await wait_for(lambda: len(pidfile.read_text().split()) >= 4 and
+                          [int(p) for p in pidfile.read_text().split()] if pidfile.exists() else None)
+    assert len(pids_alive(pids)) == 4
+    status, task = await api("POST", f"trio/api/tasks/{name}/cancel")
+    assert status == 202
+    task = await wait_task(name, "cancelled", timeout=30)
+    assert task["ended_at"] is not None
+    await wait_for(lambda: not pids_alive(pids), timeout=10)
+
+
+async def test_cancel_of_a_job_that_ignores_sigterm_ends_with_sigkill(api, wait_task):
+    name = await shell_task(api, "trap '' TERM; echo ready; while true; do sleep 0.1; done")
+    await wait_task(name, "running")
+    await asyncio.sleep(0.3)
+    started = time.monotonic()
+    await api("POST", f"trio/api/tasks/{name}/cancel")
+    task = await wait_task(name, "cancelled", timeout=30)
+    assert time.monotonic() - started >= 1.5  # cancel_grace_period = 2 s in the test config
+    _, log = await api("GET", f"trio/api/tasks/{name}/logs")
+    assert log["content"].startswith("ready")
+
+
+async def test_cancel_a_queued_run_and_run_again(api, wait_task):
+    blockers = [await shell_task(api, "sleep 1", prefix=f"block{i}") for i in range(2)]
+    name = await shell_task(api, "echo done", prefix="queued")
+    _, task = await api("GET", f"trio/api/tasks/{name}")
+    assert task["status"] == "queued"
+    _, task = await api("POST", f"trio/api/tasks/{name}/cancel")
+    assert task["status"] == "cancelled"
+    status, body = await api("POST", f"trio/api/tasks/{blockers[0]}/run")
+    assert status == 409 and "already running" in body["error"]["message"]
+    await api("POST", f"trio/api/tasks/{name}/run")
+    task = await wait_task(name, "completed", timeout=30)
+    assert [r["status"] for r in task["runs"]] == ["cancelled", "completed"]
+
+
+async def test_delete_with_force_kills_the_running_job(api, wait_task, tmp_path):
+    pidfile = tmp_path / "pid"
+    name = await shell_task(api, f"echo $$ > {pidfile}; sleep 300")
+    await wait_task(name, "running")
+    pid = await wait_for(lambda: pidfile.exists() and pidfile.read_text().strip() and int(pidfile.read_text()))
+    status, body = await api("DELETE", f"trio/api/tasks/{name}")
+    assert status == 409
+    status, _ = await api("DELETE", f"trio/api/tasks/{name}", params={"force": "true"})
+    assert status == 204
+    await wait_for(lambda: not pids_alive([pid]), timeout=10)
+
+
+async def test_websocket_streams_every_line_once_in_order_across_a_reconnect(api, jp_ws_fetch, wait_task):
+    lines = 10_000
+    name = await shell_task(api, f"for i in $(seq 1 {lines}); do echo \"line $i\"; "
+                                 f"if [ $((i % 2000)) = 0 ]; then sleep 0.1; fi; done")
+    await wait_task(name, "running", "completed")
+    received, offset = "", 0
+    ws = await jp_ws_fetch("trio", "api", "tasks", name, "logs", "stream")
+    while received.count("\n") < 3000:
+        msg = json.loads(await ws.read_message())
+        assert msg["type"] == "chunk" and msg["task_name"] == name
+        assert msg["offset"] == offset
+        received += msg["content"]
+        offset = msg["next_offset"]
+    ws.close()
+    ws = await jp_ws_fetch("trio", "api", "tasks", name, "logs", "stream", params={"offset": offset})
+    final = None
+    while final is None:
+        raw = await ws.read_message()
+        assert raw is not None, "socket closed before the final status"
+        msg = json.loads(raw)
+        if msg["type"] == "status":
+            final = msg
+            break
+        assert msg["offset"] == offset
+        received += msg["content"]
+        offset = msg["next_offset"]
+    assert final["status"] == "completed" and final["exit_code"] == 0
+    assert received.splitlines() == [f"line {i}" for i in range(1, lines + 1)]
+    assert await ws.read_message() is None  # the server closes after the status
+
+
+async def test_websocket_refuses_unknown_task_and_missing_auth(jp_ws_fetch):
+    from tornado.httpclient import HTTPClientError
+
+    with pytest.raises(HTTPClientError) as err:
+        await jp_ws_fetch("trio", "api", "tasks", "nope", "logs", "stream")
+    assert err.value.code == 404
+    with pytest.raises(HTTPClientError) as err:
+        await jp_ws_fetch("trio", "api", "tasks", "nope", "logs", "stream", headers={"Authorization": ""})
+    assert err.value.code == 403
+
+
+# ---- the runner alone, on configured (not discovered) GPUs
+def make_runner(tmp_path: Path, gpus: list[int], max_cpu_jobs: int = 1) -> tuple[Runner, TaskService]:
+    store = Store(tmp_path / "ws")
+    runner = Runner(store, gpus=[GPU(index=i) for i in gpus], max_cpu_jobs=max_cpu_jobs, root_dir=tmp_path,
+                    cancel_grace_s=1.0)
+    service = TaskService(store, runner, ScriptWorkspaces(store, tmp_path))
+    return runner, service
+
+
+async def drive(runner: Runner, service: TaskService, names: list[str], timeout: float = 30.0) -> list[dict]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        runner.tick()
+        tasks = [service.get(n) for n in names]
+        if all(t["status"] in ("completed", "failed", "cancelled", "interrupted") for t in tasks):
+            return tasks
+        await asyncio.sleep(0.02)
+    raise AssertionError([service.get(n)["status"] for n in names])
+
+
+async def test_gpu_jobs_get_distinct_cuda_visible_devices(tmp_path):
+    runner, service = make_runner(tmp_path, gpus=[0, 1])
+    created = service.create(GeneratorRequest(
+        name_prefix="g", mode="shell", gpus=1, run=True,
+        shell_text='echo "cvd=$CUDA_VISIBLE_DEVICES start=$(date +%s.%N)"; sleep 0.5; echo "end=$(date +%s.%N)"'),
+        "me")
+    for _ in range(2):
+        service.create(GeneratorRequest(name_prefix="g", mode="shell", gpus=1, run=True,
+                                        shell_text=created["items"][0]["command"]), "me")
+    names = ["g_001", "g_002", "g_003"]
+    tasks = await drive(runner, service, names)
+    assert all(t["status"] == "completed" for t in tasks)
+    assigned = [t["assigned_gpus"] for t in tasks]
+    assert sorted(map(tuple, assigned[:2])) == [(0,), (1,)]
+    logs = [(tmp_path / "ws" / "tasks" / t["id"] / "runs" / "1" / "stdout.log").read_text() for t in tasks]
+    for task, log in zip(tasks, logs):
+        assert f"cvd={task['assigned_gpus'][0]}" in log
+    # The third job started only after one of the first two had ended: no GPU ran two jobs at once.
+    assert tasks[2]["started_at"] >= min(tasks[0]["ended_at"], tasks[1]["ended_at"]) - 0.05
+    runner.release()
+
+
+async def test_too_many_gpus_is_refused(tmp_path):
+    from jupyter_trio.errors import ValidationFailed
+
+    runner, service = make_runner(tmp_path, gpus=[0])
+    service.create(GeneratorRequest(name_prefix="g", mode="shell", shell_text="true"), "me")
+    with pytest.raises(ValidationFailed, match="asks for 2 GPU"):
+        service.run("g_001", gpus=2)
+
+
+async def test_batch_creation_is_all_or_nothing(tmp_path):
+    runner, service = make_runner(tmp_path, gpus=[])
+    (tmp_path / "s.py").write_text("print(1)\n")
+    service.workspaces.open_script("me", "s.py")
+    service.create(GeneratorRequest(name_prefix="dup", template_value={"x": 1}), "me")
+    # A failure inside the transaction (here: a name clash planted under the generator's feet) leaves
+    # no task behind.
+    real_names = service._names
+    service._names = lambda conn, req, count: ["dup_001"] + real_names(conn, req, count)[1:]
+    with pytest.raises(Exception):
+        service.create(GeneratorRequest(name_prefix="dup", template_value={"x": "1:500"}), "me")
+    service._names = real_names
+    _, total = service.list(TaskQuery())
+    assert total == 1
