@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 from ._version import __version__
+from .tracking import (
+    ConfigKeyError, ConfigNode, finish, flush, get_run_index, get_task_dir, init, load, read, record, track,
+)
 
-__all__ = ["__version__"]
+__all__ = [
+    "__version__", "ConfigKeyError", "ConfigNode", "finish", "flush", "get_run_index", "get_task_dir", "init",
+    "load", "read", "record", "track",
+]
 
 
 def _jupyter_server_extension_points() -> list[dict]:

@@ -18,6 +18,7 @@ from .runner.service import Runner
 from .services.tasks import TaskService
 from .services.workspaces import ScriptWorkspaces
 from .store import Store
+from .store.metrics import MetricsReader
 
 BUILTIN_EXECUTORS = ("local",)
 
@@ -104,6 +105,7 @@ class TrioApp(ExtensionApp):
     runner: Runner
     workspaces: ScriptWorkspaces
     tasks: TaskService
+    metrics: MetricsReader
     _runner_loop: PeriodicCallback | None = None
 
     def resolved_workspace_dir(self) -> Path:
@@ -129,6 +131,7 @@ class TrioApp(ExtensionApp):
         )
         self.workspaces = ScriptWorkspaces(self.store, root_dir)
         self.tasks = TaskService(self.store, self.runner, self.workspaces)
+        self.metrics = MetricsReader()
         self.settings.update({"trio_store": self.store, "trio_app": self})
         self.runner.tick()  # re-attach to jobs that outlived the last server, record those that ended
         self._runner_loop = PeriodicCallback(self.runner.tick, self.poll_interval * 1000)

@@ -232,3 +232,36 @@ class LogReply(BaseModel):
     next_offset: int
     size: int
     status: str
+
+
+# ---- metrics and records of a run (written in the job by jupyter_trio.track / record)
+class RunQuery(Request):
+    run: int | None = Field(None, ge=1, description="run slot; default the latest")
+
+
+class SeriesQuery(RunQuery):
+    max_points: int | None = Field(None, ge=2, le=1_000_000,
+                                   description="downsample to at most this many points (min and max of each bucket kept)")
+    since_step: int | None = Field(None, description="only points with a larger step (live polling)")
+
+
+class MetricsIndex(BaseModel):
+    task_name: str
+    run: int
+    series: dict[str, int] = Field(description="series name → number of points")
+
+
+class SeriesReply(BaseModel):
+    task_name: str
+    run: int
+    key: str
+    steps: list[int]
+    values: list[float | None] = Field(description="null where the value was NaN or infinite")
+    times: list[float]
+    last_step: int | None
+
+
+class RecordsReply(BaseModel):
+    task_name: str
+    run: int
+    record: dict[str, Any]

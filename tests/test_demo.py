@@ -24,3 +24,18 @@ def test_demo_never_overwrites_user_edits(tmp_path):
     (tmp_path / "config.yaml").write_text("epochs: 1\n")
     assert create_demo_workspace(tmp_path) == []
     assert (tmp_path / "config.yaml").read_text() == "epochs: 1\n"
+
+
+async def test_demo_script_runs_as_a_batch_of_tasks(api, jp_root_dir, wait_task):
+    create_demo_workspace(jp_root_dir)
+    status, ws = await api("POST", "trio/api/workspace/run-root", {"script_path": "train_toy.py"})
+    assert status == 200 and ws["config_default"]["optimizer"]["lr"] == 0.05
+    status, out = await api("POST", "trio/api/generator/create", {
+        "name_prefix": "toy", "run": True,
+        "template_value": {**ws["config_default"], "epochs": 3, "sleep": 0, "optimizer": {"lr": "0.05 | 0.1"}}})
+    assert status == 201 and out["count"] == 2
+    for item in out["items"]:
+        task = await wait_task(item["name"], "completed", "failed")
+        _, log = await api("GET", f"trio/api/tasks/{item['name']}/logs", params={"tail": 1})
+        assert task["status"] == "completed", log
+        assert log["content"] == "final: ok\n"

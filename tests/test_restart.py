@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from servers import ServerProcess
+from jupyter_trio.testing import ServerProcess
 
 pytestmark = pytest.mark.slow
 

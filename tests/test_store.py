@@ -134,3 +134,43 @@ def test_concurrent_processes_and_threads_write_without_lock_errors(tmp_path):
     assert store.db.scalar("SELECT count(*) FROM tasks") == 8 * WRITES_PER_WORKER
     assert store.db.scalar("SELECT count(*) FROM users") == 8 * WRITES_PER_WORKER
     assert store.db.scalar("PRAGMA integrity_check") == "ok"
+
+
+def _writer_process(workspace: str, seconds: float, out) -> None:
+    store = Store(workspace)
+    end = time.monotonic() + seconds
+    writes = 0
+    try:
+        while time.monotonic() < end:
+            with store.db.transaction() as conn:
+                conn.execute("INSERT INTO settings(owner, key, value) VALUES (?, ?, '1') "
+                             "ON CONFLICT(owner, key) DO UPDATE SET value = value + 1", ("bg", f"k{writes % 50}"))
+                time.sleep(0.002)  # hold the write lock a little, as a slow writer would
+            writes += 1
+        out.put(("ok", writes))
+    except Exception as exc:
+        out.put(("error", repr(exc)))
+
+
+async def test_http_writes_succeed_while_other_processes_write(api, trio_workspace, jp_root_dir):
+    (jp_root_dir / "s.py").write_text("print(1)\n")
+    await api("POST", "trio/api/workspace/run-root", {"script_path": "s.py"})
+    ctx = mp.get_context("spawn")
+    out = ctx.Queue()
+    procs = [ctx.Process(target=_writer_process, args=(str(trio_workspace), 4.0, out)) for _ in range(3)]
+    for proc in procs:
+        proc.start()
+    codes = []
+    for i in range(60):
+        status, body = await api("POST", "trio/api/generator/create",
+                                 {"name_prefix": f"c{i}", "template_value": {"x": "1:5"}})
+        codes.append(status)
+        status, body = await api("PATCH", f"trio/api/tasks/c{i}_001/notes", {"notes": "n"})
+        codes.append(status)
+    results = [out.get(timeout=60) for _ in procs]
+    for proc in procs:
+        proc.join(timeout=30)
+    assert all(r[0] == "ok" and r[1] > 0 for r in results), results
+    assert set(codes) == {200, 201}, codes
+    _, listed = await api("GET", "trio/api/tasks", params={"limit": 1})
+    assert listed["total"] == 300

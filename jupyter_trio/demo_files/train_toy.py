@@ -1,17 +1,18 @@
 """A toy training script: fits y = 3x + 1 with gradient descent, configured by config.yaml.
 
-Run it from the jupyter-trio task panel or `POST /trio/api/tasks/...`; each run reads the frozen
-config of its task.
+Run as a jupyter-trio task, it reads its task's frozen config (TRIO_CONFIG); run by hand, it reads
+the path given on the command line or config.yaml beside it.
 """
 
 import math
+import os
 import random
 import sys
 import time
 
 import yaml
 
-config_path = sys.argv[1] if len(sys.argv) > 1 else "config.yaml"
+config_path = os.environ.get("TRIO_CONFIG") or (sys.argv[1] if len(sys.argv) > 1 else "config.yaml")
 with open(config_path) as fh:
     cfg = yaml.safe_load(fh)
 

@@ -15,7 +15,11 @@ from ..runner.logs import log_path, read_from, read_tail
 from ..store.tasks import FINAL
 from .base import TrioHandler, operation
 
-POLL_S = 0.005  # how often a follower looks for new bytes; a stat() per follower per poll
+# How often a follower looks for new bytes (one read attempt per poll): fast while the log is busy,
+# slower once it has been quiet for a while.
+POLL_BUSY_S = 0.001
+POLL_IDLE_S = 0.01
+BUSY_WINDOW_S = 1.0
 STATUS_POLL_S = 0.2
 WS_CHUNK = 256 * 1024
 
@@ -76,11 +80,12 @@ class LogStreamHandler(TrioHandler, websocket.WebSocketHandler):
     async def _pump(self) -> None:
         path = log_path(self.store.layout.run_dir(self._task["id"], self._run), self._stream)
         offset = self._offset
-        checked, final = 0.0, None
+        checked, final, last_data = 0.0, None, 0.0
         try:
             while True:
                 chunk = read_from(path, offset, WS_CHUNK)
                 if chunk.next_offset > offset:
+                    last_data = time.monotonic()
                     await self.write_message(json.dumps({
                         "type": "chunk", "task_name": self._task["name"], "run": self._run,
                         "stream": self._stream, "content": chunk.content,
@@ -102,6 +107,6 @@ class LogStreamHandler(TrioHandler, websocket.WebSocketHandler):
                     if run["status"] in FINAL or run["status"] == "deleted":
                         final = run  # one more read: the shim wrote everything before the run ended
                         continue
-                await asyncio.sleep(POLL_S)
+                await asyncio.sleep(POLL_BUSY_S if now - last_data < BUSY_WINDOW_S else POLL_IDLE_S)
         except (websocket.WebSocketClosedError, asyncio.CancelledError):
             return

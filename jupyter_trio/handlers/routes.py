@@ -5,6 +5,7 @@ from __future__ import annotations
 from .base import NotFoundHandler
 from .core import FilesHandler, HealthHandler, OpenAPIHandler
 from .logs import LogsHandler, LogStreamHandler
+from .metrics import MetricsIndexHandler, RecordsHandler, SeriesHandler
 from .tasks import (
     TaskCancelHandler, TaskEnvHandler, TaskHandler, TaskNotesHandler, TaskPinHandler, TaskRenameHandler,
     TaskRunHandler, TasksHandler,
@@ -40,6 +41,9 @@ ROUTES: list[tuple] = [
     (rf"{API}/tasks/{NAME}/rename", TaskRenameHandler),
     (rf"{API}/tasks/{NAME}/logs", LogsHandler),
     (rf"{API}/tasks/{NAME}/logs/stream", LogStreamHandler),
+    (rf"{API}/tasks/{NAME}/metrics", MetricsIndexHandler),
+    (rf"{API}/tasks/{NAME}/metrics/(?P<key>.+)", SeriesHandler),
+    (rf"{API}/tasks/{NAME}/records", RecordsHandler),
     (rf"{API}/launcher/scripts", LauncherScriptsHandler),
     (rf"{API}/launcher/configs", LauncherConfigsHandler),
     (rf"{API}/launcher/workspaces", LauncherWorkspacesHandler),

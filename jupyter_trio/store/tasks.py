@@ -129,9 +129,13 @@ class TaskRepository:
         clause = f"WHERE {' AND '.join(where)}" if where else ""
         sort = q.sort if q.sort in SORTABLE else "created_at"
         direction = "DESC" if q.descending else "ASC"
+        order = f"ORDER BY t.{sort} {direction}, t.rowid {direction}"
         total = self.db.scalar(f"SELECT count(*) FROM tasks t {clause}", tuple(args))
+        # Page through the narrow index first, then join and fetch only the rows of this page: a deep
+        # offset then skips index entries instead of whole joined rows.
         rows = self.db.query(
-            f"{_WITH_LATEST_RUN} {clause} ORDER BY t.{sort} {direction}, t.rowid {direction} LIMIT ? OFFSET ?",
+            f"{_WITH_LATEST_RUN} WHERE t.rowid IN (SELECT t.rowid FROM tasks t {clause} {order} LIMIT ? OFFSET ?) "
+            f"{order}",
             tuple(args) + (q.limit, q.offset),
         )
         return [task_dict(r) for r in rows], int(total)

@@ -1,4 +1,4 @@
-"""Jupyter servers as real subprocesses, for tests that stop and restart them."""
+"""Helpers for integration tests and benchmarks: a real Jupyter server with jupyter-trio in a subprocess."""
 
 from __future__ import annotations
 
@@ -23,12 +23,12 @@ class ServerProcess:
     """``jupyter server`` with jupyter-trio on ``root_dir``; ``client`` talks to it with the token."""
 
     def __init__(self, root_dir: Path, *extra: str, token: str = "test-token"):
-        self.root_dir = root_dir
+        self.root_dir = Path(root_dir)
         self.token = token
         self.port = free_port()
         self.extra = extra
         self.proc: subprocess.Popen | None = None
-        self.log = root_dir.parent / f"server-{self.port}.log"
+        self.log = self.root_dir.parent / f"server-{self.port}.log"
 
     @property
     def url(self) -> str:
@@ -65,3 +65,9 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+    def __enter__(self) -> "ServerProcess":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
