@@ -3,7 +3,7 @@
 Inside a job started by the runner, the environment says where the run lives (``TRIO_RUN_DIR``,
 ``TRIO_CONFIG``...). ``track`` and ``record`` append to files of the run folder, never over HTTP:
 
-- each process writes its own ``metrics/<host>-<pid>.jsonl`` (series points) and
+- each process writes its own ``metrics/<host>-<pid>.trk`` (series points, binary) and
   ``records/<host>-<pid>.jsonl`` (records), so data-parallel workers never contend or tear lines;
 - points are buffered in memory and written by a background thread at least every
   ``TRIO_TRACK_FLUSH_S`` seconds (default 0.5), at exit, and on SIGTERM (the runner's cancel), so a
@@ -19,14 +19,17 @@ from __future__ import annotations
 
 import atexit
 import json
-import math
 import os
 import signal
 import socket
 import threading
 import time
 from pathlib import Path
+
+_now = time.time
 from typing import Any
+
+from . import _trackfile
 
 __all__ = [
     "ConfigNode", "ConfigKeyError", "read", "load", "record", "track", "flush", "init", "finish",
@@ -201,14 +204,19 @@ def get_run_index() -> int | None:
 
 
 class _Writer:
-    """Per-process buffered appender to ``metrics/`` and ``records/`` of one run folder."""
+    """Per-process buffered appender to ``metrics/`` and ``records/`` of one run folder.
+
+    Points wait in per-series lists; a flush writes one binary block per series (see ``_trackfile``),
+    so serialising costs no Python work per point. Records are JSON lines.
+    """
 
     def __init__(self, run_dir: Path):
         self.run_dir = run_dir
         self.lock = threading.Lock()
-        self.points: list[tuple] = []
+        self.io_lock = threading.Lock()
+        self.pending: dict[str, tuple[list[int], list[float], list[float]]] = {}
         self.records: list[dict] = []
-        self.steps: dict[str, int] = {}
+        self.next_step: dict[str, int] = {}
         self.fds: dict[str, int] = {}
         self.interval = float(os.environ.get("TRIO_TRACK_FLUSH_S", "0.5"))
         self.sync = os.environ.get("TRIO_TRACK_SYNC", "") not in ("", "0")
@@ -223,7 +231,8 @@ class _Writer:
         if fd is None:
             folder = self.run_dir / kind
             folder.mkdir(parents=True, exist_ok=True)
-            name = f"{socket.gethostname()}-{os.getpid()}.jsonl"
+            suffix = _trackfile.SUFFIX if kind == "metrics" else ".jsonl"
+            name = f"{socket.gethostname()}-{os.getpid()}{suffix}"
             fd = os.open(folder / name, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
             self.fds[kind] = fd
         return fd
@@ -232,38 +241,40 @@ class _Writer:
         while not self.stop.wait(self.interval):
             self.flush()
 
-    def add_point(self, key: str, value: float, step: int | None, now: float, sync: bool) -> None:
+    def add_point(self, key: str, value: float, step: int | None, now: float) -> None:
         with self.lock:
+            buf = self.pending.get(key)
+            if buf is None:
+                buf = self.pending[key] = ([], [], [])
+            following = self.next_step.get(key, 0)
             if step is None:
-                step = self.steps.get(key, -1) + 1
-            self.steps[key] = max(step, self.steps.get(key, -1))
-            self.points.append((key, value, step, now))
-            if sync or self.sync:
-                self._flush_locked()
+                step = following
+            if step >= following:
+                self.next_step[key] = step + 1
+            buf[0].append(step)
+            buf[1].append(value)
+            buf[2].append(now)
 
-    def add_record(self, data: dict, sync: bool) -> None:
+    def add_record(self, data: dict) -> None:
         with self.lock:
             self.records.append(data)
-            if sync or self.sync:
-                self._flush_locked()
 
     def flush(self) -> None:
-        with self.lock:
-            self._flush_locked()
-
-    def _flush_locked(self) -> None:
-        if self.points:
-            points, self.points = self.points, []
-            lines = "".join(
-                '{"k":%s,"v":%s,"s":%d,"t":%.6f}\n' % (json.dumps(k), _num(v), s, t) for k, v, s, t in points
-            )
-            self._write("metrics", lines.encode())
-            if self.mirror is not None:
-                self.mirror.write(points)
-        if self.records:
-            records, self.records = self.records, []
-            lines = "".join(json.dumps({"t": time.time(), "data": r}, default=str) + "\n" for r in records)
-            self._write("records", lines.encode())
+        # One flush at a time keeps the lines in the order the points were taken; track() only waits
+        # for the short swap under self.lock, never for the serialising and writing.
+        with self.io_lock:
+            with self.lock:
+                pending, self.pending = self.pending, {}
+                records, self.records = self.records, []
+            if pending:
+                payload = b"".join(_trackfile.encode(key, *columns) for key, columns in pending.items())
+                self._write("metrics", payload)
+                if self.mirror is not None:
+                    self.mirror.write(pending)
+            if records:
+                now = time.time()
+                payload = "".join(json.dumps({"t": now, "data": r}, default=str) + "\n" for r in records)
+                self._write("records", payload.encode())
 
     def _write(self, kind: str, payload: bytes) -> None:
         fd = self._fd(kind)
@@ -287,12 +298,6 @@ class _Writer:
             self.mirror.close()
 
 
-def _num(value: float) -> str:
-    if math.isfinite(value):
-        return repr(float(value))
-    return '"nan"' if math.isnan(value) else ('"inf"' if value > 0 else '"-inf"')
-
-
 class _TensorBoardMirror:
     """Mirror tracked points into TensorBoard/VisualDL event files (``TRIO_TB_DIR``), via tensorboardX."""
 
@@ -314,9 +319,10 @@ class _TensorBoardMirror:
             return None
         return cls(SummaryWriter(logdir=folder, flush_secs=1))
 
-    def write(self, points: list[tuple]) -> None:
-        for key, value, step, now in points:
-            self.writer.add_scalar(key, value, global_step=step, walltime=now)
+    def write(self, pending: dict[str, tuple[list[int], list[float], list[float]]]) -> None:
+        for key, (steps, values, times) in pending.items():
+            for step, value, when in zip(steps, values, times):
+                self.writer.add_scalar(key, value, global_step=step, walltime=when)
 
     def close(self) -> None:
         self.writer.close()
@@ -361,10 +367,12 @@ def flush() -> None:
 def record(data: dict[str, Any] | None = None, *, flush: bool = False, **kwargs: Any) -> None:
     """Merge key/values into this run's record (later values win). Silent outside a run."""
     payload = {**(data or {}), **kwargs}
-    writer = _get_writer()
+    writer = _writer or _get_writer()
     if writer is None or not payload:
         return
-    writer.add_record(payload, flush)
+    writer.add_record(payload)
+    if flush or writer.sync:
+        writer.flush()
 
 
 def track(key: str | dict[str, float] | None = None, value: float | None = None, *,
@@ -374,19 +382,21 @@ def track(key: str | dict[str, float] | None = None, value: float | None = None,
     ``step`` defaults to one more than the series' last step in this process. ``flush=True`` writes the
     point through before returning. Silent outside a run.
     """
-    writer = _get_writer()
+    writer = _writer or _get_writer()
     if writer is None:
         return
-    now = time.time()
-    points = dict(key) if isinstance(key, dict) else {}
-    if isinstance(key, str):
-        if value is None:
+    now = _now()
+    if key is not None:
+        if isinstance(key, dict):
+            kwargs = {**key, **kwargs}
+        elif value is None:
             raise TypeError("track(key, value): value is missing")
-        points[key] = value
-    points.update(kwargs)
-    last = len(points) - 1
-    for i, (name, val) in enumerate(points.items()):
-        writer.add_point(str(name), float(val), step, now, flush and i == last)
+        else:
+            writer.add_point(str(key), float(value), step, now)
+    for name, val in kwargs.items():
+        writer.add_point(name, float(val), step, now)
+    if flush or writer.sync:
+        writer.flush()
 
 
 # --------------------------------------------------------------------------- exit handling

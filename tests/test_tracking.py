@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import random
@@ -16,6 +15,7 @@ import pytest
 
 import jupyter_trio as trio
 from jupyter_trio import tracking
+from jupyter_trio._trackfile import decode, encode
 from jupyter_trio.store.metrics import MetricsReader, Series, downsample
 
 JOB_ENV_KEYS = ("TRIO_CONFIG", "TRIO_RUN_DIR", "TRIO_TASK_DIR", "TRIO_RUN_INDEX", "TRIO_WORKSPACE", "TRIO_TB_DIR")
@@ -140,9 +140,10 @@ def test_sixteen_processes_times_ten_thousand_points_none_lost_or_torn(tmp_path)
     series = MetricsReader().series(tmp_path, "x")
     assert len(series.values) == 160_000
     assert sorted(series.values) == sorted(w * 1_000_000 + i for w in range(16) for i in range(10_000))
-    for path in (tmp_path / "metrics").glob("*.jsonl"):  # every line whole
-        for line in path.read_bytes().splitlines():
-            json.loads(line)
+    assert len(list((tmp_path / "metrics").glob("*.trk"))) == 16  # one file per process
+    for path in (tmp_path / "metrics").glob("*.trk"):  # every block whole, nothing skipped
+        blocks, used, skipped = decode(path.read_bytes())
+        assert used == path.stat().st_size and skipped == 0
 
 
 def test_forked_workers_write_their_own_points_without_duplicating_the_parent(tmp_path):
@@ -207,16 +208,17 @@ def test_downsampling_keeps_the_true_min_and_max():
     assert 12_345 in small.steps and 77_777 in small.steps
 
 
-def test_reader_skips_a_half_written_last_line_until_it_is_complete(tmp_path):
+def test_reader_waits_for_a_half_written_block_and_skips_damage(tmp_path):
     folder = tmp_path / "metrics"
     folder.mkdir()
-    path = folder / "h-1.jsonl"
-    path.write_bytes(b'{"k":"a","v":1.0,"s":0,"t":1.0}\n{"k":"a","v":2.0,')
+    path = folder / "h-1.trk"
+    second = encode("a", [1, 2], [2.0, 3.0], [2.0, 3.0])
+    path.write_bytes(encode("a", [0], [1.0], [1.0]) + second[:10])
     reader = MetricsReader()
     assert reader.series(tmp_path, "a").values == [1.0]
     with open(path, "ab") as fh:
-        fh.write(b'"s":1,"t":2.0}\n')
-    assert reader.series(tmp_path, "a").values == [1.0, 2.0]
+        fh.write(second[10:] + b"garbage!" + encode("a", [3], [4.0], [4.0]))
+    assert reader.series(tmp_path, "a").values == [1.0, 2.0, 3.0, 4.0]
 
 
 # ---- notebook runs

@@ -1,8 +1,9 @@
 """Reading what ``jupyter_trio.track`` / ``record`` wrote into a run folder, incrementally.
 
-A run folder holds ``metrics/*.jsonl`` and ``records/*.jsonl``, one file per writing process. The
-reader remembers how far it parsed each file and only reads the bytes added since, stopping at the
-last complete line (a writer may be half-way through one), so polling a live run costs little.
+A run folder holds ``metrics/*.trk`` (binary blocks, see ``jupyter_trio._trackfile``) and
+``records/*.jsonl``, one file per writing process. The reader remembers how far it parsed each file
+and only reads the bytes added since, stopping at the last whole block or line (a writer may be
+half-way through one), so polling a live run costs little.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import _trackfile
+
 
 @dataclass
 class Series:
@@ -23,12 +26,16 @@ class Series:
     times: list[float] = field(default_factory=list)
     sorted: bool = True
 
-    def add(self, step: int, value: float, when: float) -> None:
-        if self.steps and (step, when) < (self.steps[-1], self.times[-1]):
+    def extend(self, steps: list[int], values: list[float], times: list[float]) -> None:
+        if not steps:
+            return
+        if self.steps and (steps[0], times[0]) < (self.steps[-1], self.times[-1]):
             self.sorted = False
-        self.steps.append(step)
-        self.values.append(value)
-        self.times.append(when)
+        if self.sorted and any(steps[i] > steps[i + 1] for i in range(len(steps) - 1)):
+            self.sorted = False
+        self.steps.extend(steps)
+        self.values.extend(values)
+        self.times.extend(times)
 
     def ordered(self) -> "Series":
         """Points ordered by step (then time): several writers interleave their files."""
@@ -46,11 +53,7 @@ class _RunData:
     offsets: dict[str, int] = field(default_factory=dict)
     series: dict[str, Series] = field(default_factory=dict)
     records: list[tuple[float, dict]] = field(default_factory=list)
-    bad_lines: int = 0
-
-
-def _value(raw: Any) -> float:
-    return float(raw)  # "nan" / "inf" / "-inf" strings parse too
+    bad_bytes: int = 0
 
 
 class MetricsReader:
@@ -67,41 +70,42 @@ class MetricsReader:
             self._runs[run_dir] = data
             while len(self._runs) > self.max_runs:
                 self._runs.popitem(last=False)
-            for kind in ("metrics", "records"):
-                folder = run_dir / kind
-                if not folder.is_dir():
-                    continue
-                for path in sorted(folder.glob("*.jsonl")):
-                    self._read_new(data, kind, path)
+            for path in sorted((run_dir / "metrics").glob(f"*{_trackfile.SUFFIX}")):
+                chunk, offset_key = self._new_bytes(data, path)
+                if chunk:
+                    blocks, used, skipped = _trackfile.decode(chunk)
+                    data.offsets[offset_key] += used
+                    data.bad_bytes += skipped
+                    for key, steps, values, times in blocks:
+                        series = data.series.get(key)
+                        if series is None:
+                            series = data.series[key] = Series()
+                        series.extend(steps, values, times)
+            for path in sorted((run_dir / "records").glob("*.jsonl")):
+                chunk, offset_key = self._new_bytes(data, path)
+                end = chunk.rfind(b"\n") + 1  # only whole lines; the rest waits for the writer
+                data.offsets[offset_key] += end
+                for line in chunk[:end].splitlines():
+                    try:
+                        item = json.loads(line)
+                        data.records.append((float(item["t"]), item["data"]))
+                    except (ValueError, KeyError, TypeError):
+                        data.bad_bytes += len(line)
             return data
 
     @staticmethod
-    def _read_new(data: _RunData, kind: str, path: Path) -> None:
-        key = f"{kind}/{path.name}"
-        offset = data.offsets.get(key, 0)
+    def _new_bytes(data: _RunData, path: Path) -> tuple[bytes, str]:
+        key = f"{path.parent.name}/{path.name}"
+        offset = data.offsets.setdefault(key, 0)
         try:
             size = path.stat().st_size
         except FileNotFoundError:
-            return
+            return b"", key
         if size <= offset:
-            return
+            return b"", key
         with open(path, "rb") as fh:
             fh.seek(offset)
-            chunk = fh.read(size - offset)
-        end = chunk.rfind(b"\n") + 1  # only whole lines; the rest waits for the writer
-        data.offsets[key] = offset + end
-        for line in chunk[:end].splitlines():
-            try:
-                item = json.loads(line)
-                if kind == "metrics":
-                    series = data.series.get(item["k"])
-                    if series is None:
-                        series = data.series[item["k"]] = Series()
-                    series.add(int(item["s"]), _value(item["v"]), float(item["t"]))
-                else:
-                    data.records.append((float(item["t"]), item["data"]))
-            except (ValueError, KeyError, TypeError):
-                data.bad_lines += 1
+            return fh.read(size - offset), key
 
     # ---- queries
     def series_names(self, run_dir: Path) -> dict[str, int]:
