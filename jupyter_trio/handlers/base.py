@@ -8,10 +8,7 @@ Authorizer is asked for ``read`` or ``write`` on the ``trio`` resource.
 
 from __future__ import annotations
 
-import functools
-import getpass
 import json
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.client import responses
@@ -25,16 +22,9 @@ from tornado import web
 
 from ..errors import TrioError
 from ..store import PathOutsideWorkspace, Store, StoreBusyError
+from ..store.users import local_owner
 
 M = TypeVar("M", bound=pydantic.BaseModel)
-
-
-@functools.cache
-def local_owner() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return f"uid{os.getuid()}"
 
 AUTH_RESOURCE = "trio"
 _METHOD_TO_ACTION = {"GET": "read", "HEAD": "read", "OPTIONS": "read"}

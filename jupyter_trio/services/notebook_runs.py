@@ -16,15 +16,7 @@ from typing import Any
 from ..store import Store
 from ..store.task_files import materialize
 from ..store.tasks import NewTask
-
-
-def _owner() -> str:
-    try:
-        import getpass
-
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return f"uid{os.getuid()}"
+from ..store.users import local_owner
 
 
 def open_notebook_run(workspace: Path, name: str | None, config: dict[str, Any]) -> dict[str, Any]:
@@ -36,7 +28,7 @@ def open_notebook_run(workspace: Path, name: str | None, config: dict[str, Any])
         task = store.tasks.get(name)
         if task is None:
             with store.db.transaction() as conn:
-                store.tasks.insert_many(conn, [NewTask(name=name, kind="notebook", owner=_owner(), config=config)])
+                store.tasks.insert_many(conn, [NewTask(name=name, kind="notebook", owner=local_owner(), config=config)])
             task = store.tasks.get(name)
         elif task["kind"] != "notebook":
             raise ValueError(f"task {name!r} exists and is a {task['kind']} task, not a notebook run")

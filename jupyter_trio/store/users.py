@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+import functools
+import getpass
+import os
 import time
 
 from .db import Database
+
+
+@functools.cache
+def local_owner() -> str:
+    """The OS account running this process: the owner of a personal (non-Hub) server's data."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid{os.getuid()}"
 
 # A user row is rewritten at most this often: every request knows its user, but a write per request
 # would make reads contend with each other for the database's single writer slot.
