@@ -15,6 +15,7 @@ from ._version import __version__
 from .handlers import routes
 from .runner.gpus import GPU, discover_gpus, parse_gpu_setting
 from .runner.service import Runner
+from .services.projects import ProjectService
 from .services.tasks import TaskService
 from .services.workspaces import ScriptWorkspaces
 from .store import Store
@@ -106,6 +107,7 @@ class TrioApp(ExtensionApp):
     workspaces: ScriptWorkspaces
     tasks: TaskService
     metrics: MetricsReader
+    projects: ProjectService
     _runner_loop: PeriodicCallback | None = None
 
     def resolved_workspace_dir(self) -> Path:
@@ -132,6 +134,7 @@ class TrioApp(ExtensionApp):
         self.workspaces = ScriptWorkspaces(self.store, root_dir)
         self.tasks = TaskService(self.store, self.runner, self.workspaces)
         self.metrics = MetricsReader()
+        self.projects = ProjectService(self.store, self.runner)
         self.settings.update({"trio_store": self.store, "trio_app": self})
         self.runner.tick()  # re-attach to jobs that outlived the last server, record those that ended
         self._runner_loop = PeriodicCallback(self.runner.tick, self.poll_interval * 1000)

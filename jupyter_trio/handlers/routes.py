@@ -5,6 +5,8 @@ from __future__ import annotations
 from .base import NotFoundHandler
 from .core import FilesHandler, HealthHandler, OpenAPIHandler
 from .logs import LogsHandler, LogStreamHandler
+from .paddlex.workspace import DatasetHandler, ProjectHandler, SystemHandler
+from .paddlex.workspace import WorkspaceHandler as PaddleXWorkspaceHandler
 from .metrics import MetricsIndexHandler, RecordsHandler, SeriesHandler
 from .tasks import (
     TaskCancelHandler, TaskEnvHandler, TaskHandler, TaskNotesHandler, TaskPinHandler, TaskRenameHandler,
@@ -17,6 +19,7 @@ from .workspace import (
 )
 
 API = r"/trio/api"
+PADDLEX = r"/trio/paddlex"
 NAME = r"(?P<name>[^/]+)"
 PATH = r"(?P<path>.*)"
 
@@ -49,6 +52,11 @@ ROUTES: list[tuple] = [
     (rf"{API}/launcher/workspaces", LauncherWorkspacesHandler),
     (rf"{API}/launcher/open", LauncherOpenHandler),
     (rf"{API}/launcher/pick-script", LauncherPickScriptHandler),
+    # PaddleX dialect (part 1 so far: system, workspace, dataset create/query/delete, project)
+    (rf"{PADDLEX}/system", SystemHandler),
+    (rf"{PADDLEX}/workspace", PaddleXWorkspaceHandler),
+    (rf"{PADDLEX}/dataset", DatasetHandler),
+    (rf"{PADDLEX}/project", ProjectHandler),
     # Must stay last: every other path under /trio answers a JSON 404 after auth.
     (r"/trio(?:/.*)?", NotFoundHandler),
 ]

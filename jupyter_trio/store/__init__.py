@@ -7,6 +7,7 @@ from pathlib import Path
 from .db import Database, StoreBusyError
 from .migrations import SCHEMA_VERSION, SchemaTooNewError, migrate, schema_version
 from .paths import PathOutsideWorkspace, WorkspaceLayout, resolve_inside
+from .projects import DatasetRepository, ProjectRepository
 from .tasks import TaskRepository
 from .users import UserRepository
 
@@ -30,6 +31,8 @@ class Store:
         self.migrated_from = migrate(self.db)
         self.users = UserRepository(self.db)
         self.tasks = TaskRepository(self.db)
+        self.datasets = DatasetRepository(self.db)
+        self.projects = ProjectRepository(self.db)
 
     @property
     def root(self) -> Path:

@@ -1,0 +1,162 @@
+"""/system, /workspace, /dataset (create, query, delete) and /project."""
+
+from __future__ import annotations
+
+import os
+import platform
+from typing import Any
+
+from ...enums import DatasetStatus
+from ...errors import ValidationFailed
+from ...runner.gpus import gpu_memory
+from ..base import operation
+from .base import PaddleXHandler, paddlex_time
+
+
+def dataset_attr(dataset: dict[str, Any], pids: list[str]) -> dict[str, Any]:
+    return {"type": dataset["dataset_type"], "id": dataset["id"], "name": dataset["name"],
+            "path": dataset["path"], "desc": dataset["description"],
+            "create_time": paddlex_time(dataset["created_at"]), "pids": pids}
+
+
+def project_attr(project: dict[str, Any], task_states: list[int]) -> dict[str, Any]:
+    return {"id": project["id"], "name": project["name"], "desc": project["description"],
+            "type": project["project_type"], "did": project["dataset_id"] or "", "path": project["path"],
+            "create_time": paddlex_time(project["created_at"]), "tasks": task_states}
+
+
+class SystemHandler(PaddleXHandler):
+    @operation("PaddleX: machine_info (cpu_num, gpu_num, sysstr) or gpu_memory_size", tag="paddlex")
+    def get(self) -> None:
+        kind = self.args().get("type", "machine_info")
+        if kind == "machine_info":
+            self.ok(info={"message": "ok", "cpu_num": os.cpu_count() or 1, "gpu_num": len(self.trio.gpu_list),
+                          "sysstr": platform.system()})
+        elif kind == "gpu_memory_size":
+            self.ok(gpu_mem_infos=[{k: g[k] for k in ("free", "used", "total")} for g in gpu_memory()])
+        else:
+            raise ValidationFailed(f"type must be machine_info or gpu_memory_size, not {kind!r}")
+
+
+class DatasetHandler(PaddleXHandler):
+    @operation("PaddleX: one dataset (did) or all datasets", tag="paddlex")
+    def get(self) -> None:
+        args, svc = self.args(), self.trio.projects
+        if args.get("did"):
+            d = svc.dataset(args["did"])
+            self.ok(id=d["id"], dataset_status=DatasetStatus[d["status"]].value, message=d["message"],
+                    attr=dataset_attr(d, self.store.datasets.project_ids(d["id"])))
+            return
+        self.ok(datasets=[
+            {"id": d["id"], "attr": {**dataset_attr(d, self.store.datasets.project_ids(d["id"])),
+                                     "dataset_status": DatasetStatus[d["status"]].value, "message": d["message"]}}
+            for d in svc.datasets()
+        ])
+
+    @operation("PaddleX: create a dataset (name, desc, dataset_type)", tag="paddlex")
+    def post(self) -> None:
+        args = self.args()
+        d = self.trio.projects.create_dataset(self.username, self.require(args, "name"), args.get("desc", ""),
+                                              self.require(args, "dataset_type"))
+        self.ok(did=d["id"])
+
+    @operation("PaddleX: delete a dataset (did)", tag="paddlex")
+    def delete(self) -> None:
+        self.trio.projects.delete_dataset(self.require(self.args(), "did"))
+        self.ok()
+
+
+class ProjectHandler(PaddleXHandler):
+    def _attr(self, project: dict[str, Any]) -> dict[str, Any]:
+        from ...services.paddlex_status import task_status
+
+        return project_attr(project, [task_status(t).value for t in self.trio.projects.project_tasks(project["id"])])
+
+    @operation("PaddleX: one project (id) or all projects", tag="paddlex")
+    def get(self) -> None:
+        args, svc = self.args(), self.trio.projects
+        if args.get("id"):
+            self.ok(attr=self._attr(svc.project(args["id"])))
+            return
+        self.ok(projects=[{"id": p["id"], "attr": self._attr(p)} for p in svc.projects()])
+
+    @operation("PaddleX: create a project (name, desc, project_type)", tag="paddlex")
+    def post(self) -> None:
+        args = self.args()
+        p = self.trio.projects.create_project(self.username, self.require(args, "name"), args.get("desc", ""),
+                                              self.require(args, "project_type", object))
+        self.ok(pid=p["id"])
+
+    @operation("PaddleX: delete a project and its tasks (pid)", tag="paddlex")
+    def delete(self) -> None:
+        self.trio.projects.delete_project(self.require(self.args(), "pid"))
+        self.ok()
+
+
+class WorkspaceHandler(PaddleXHandler):
+    """GET without arguments: the workspace folder; with struct/id/attr_list: those attributes."""
+
+    def _attrs(self, struct: str, oid: str) -> dict[str, Any]:
+        svc = self.trio.projects
+        if struct == "dataset":
+            d = svc.dataset(oid)
+            return {**dataset_attr(d, self.store.datasets.project_ids(oid)),
+                    "dataset_status": DatasetStatus[d["status"]].value, "message": d["message"]}
+        if struct == "project":
+            return ProjectHandler._attr(self, svc.project(oid))  # type: ignore[arg-type]
+        if struct == "task":
+            from ...services.paddlex_status import task_status
+
+            t = self.trio.tasks.get(oid)
+            return {"id": t["id"], "name": t["name"], "desc": t["notes"], "pid": t["project_id"] or "",
+                    "path": t["path"], "create_time": paddlex_time(t["created_at"]), "status": task_status(t).value,
+                    "type": t["kind"]}
+        raise ValidationFailed(f"struct must be dataset, project or task, not {struct!r}")
+
+    @operation("PaddleX: workspace dirname, or attributes of a dataset/project/task", tag="paddlex")
+    def get(self) -> None:
+        args = self.args()
+        if not args.get("struct"):
+            self.ok(dirname=str(self.store.root))
+            return
+        attrs = self._attrs(args["struct"], self.require(args, "id"))
+        wanted = args.get("attr_list") or list(attrs)
+        if isinstance(wanted, str):
+            wanted = [wanted]
+        missing = [a for a in wanted if a not in attrs]
+        if missing:
+            raise ValidationFailed(f"attr_list: unknown attribute(s) {', '.join(missing)} of a {args['struct']}")
+        self.ok(attr={a: attrs[a] for a in wanted})
+
+    @operation("PaddleX: change attributes (bind a dataset to a project with attr_dict.did)", tag="paddlex")
+    def put(self) -> None:
+        args = self.args()
+        struct, oid = self.require(args, "struct"), self.require(args, "id")
+        changes = args.get("attr_dict")
+        if not isinstance(changes, dict) or not changes:
+            raise ValidationFailed("attr_dict must be an object of attributes to change")
+        svc = self.trio.projects
+        editable = {"dataset": {"name", "desc"}, "project": {"name", "desc", "did"}, "task": {"name", "desc"}}
+        if struct not in editable:
+            raise ValidationFailed(f"struct must be dataset, project or task, not {struct!r}")
+        unknown = set(changes) - editable[struct]
+        if unknown:
+            raise ValidationFailed(f"attr_dict: {', '.join(sorted(unknown))} cannot be changed on a {struct}")
+        if struct == "project":
+            svc.project(oid)
+            if "did" in changes:
+                svc.bind_dataset(oid, changes["did"])
+            fields = {k2: changes[k] for k, k2 in (("name", "name"), ("desc", "description")) if k in changes}
+            if fields:
+                self.store.projects.update(oid, **fields)
+        elif struct == "dataset":
+            svc.dataset(oid)
+            fields = {k2: changes[k] for k, k2 in (("name", "name"), ("desc", "description")) if k in changes}
+            self.store.datasets.update(oid, **fields)
+        else:
+            task = self.trio.tasks.get(oid)
+            if "name" in changes:
+                self.trio.tasks.rename(task["id"], changes["name"])
+            if "desc" in changes:
+                self.trio.tasks.set_notes(task["id"], str(changes["desc"]))
+        self.ok()

@@ -1,0 +1,91 @@
+"""Datasets and projects: the service both the PaddleX dialect and the native API call.
+
+This first part covers creating, listing, binding and deleting; importing data into a dataset and
+splitting it come with the dataset formats (issue 5, still open).
+"""
+
+from __future__ import annotations
+
+import shutil
+from typing import Any
+
+from ..enums import DATASET_TYPES, project_type
+from ..errors import Conflict, NotFound, ValidationFailed
+from ..runner.service import Runner
+from ..store import Store
+from ..store.tasks import TaskQuery
+
+
+class ProjectService:
+    def __init__(self, store: Store, runner: Runner):
+        self.store = store
+        self.runner = runner
+
+    # ---- datasets
+    def create_dataset(self, owner: str, name: str, description: str, dataset_type: str) -> dict[str, Any]:
+        if not name or not name.strip():
+            raise ValidationFailed("name: a dataset needs a name")
+        if dataset_type not in DATASET_TYPES:
+            raise ValidationFailed(f"dataset_type: {dataset_type!r} is not one of {', '.join(DATASET_TYPES)}")
+        dataset = self.store.datasets.create(owner, name.strip(), description or "", dataset_type)
+        (self.store.root / dataset["path"]).mkdir(parents=True, exist_ok=True)
+        return dataset
+
+    def dataset(self, did: str) -> dict[str, Any]:
+        dataset = self.store.datasets.get(did or "")
+        if dataset is None:
+            raise NotFound(f"no such dataset: {did!r}")
+        return dataset
+
+    def datasets(self) -> list[dict[str, Any]]:
+        return self.store.datasets.list()
+
+    def delete_dataset(self, did: str) -> None:
+        dataset = self.dataset(did)
+        if dataset["status"] in ("XCHECKING", "XCOPYING"):
+            raise Conflict(f"dataset {did} is being imported; wait for the import to end")
+        self.store.datasets.delete(did)  # projects bound to it keep existing, unbound (ON DELETE SET NULL)
+        shutil.rmtree(self.store.root / dataset["path"], ignore_errors=True)
+
+    # ---- projects
+    def create_project(self, owner: str, name: str, description: str, type_: int | str) -> dict[str, Any]:
+        if not name or not name.strip():
+            raise ValidationFailed("name: a project needs a name")
+        try:
+            kind = project_type(type_)
+        except ValueError as exc:
+            raise ValidationFailed(f"project_type: {exc}") from None
+        project = self.store.projects.create(owner, name.strip(), description or "", kind)
+        (self.store.root / project["path"]).mkdir(parents=True, exist_ok=True)
+        return project
+
+    def project(self, pid: str) -> dict[str, Any]:
+        project = self.store.projects.get(pid or "")
+        if project is None:
+            raise NotFound(f"no such project: {pid!r}")
+        return project
+
+    def projects(self) -> list[dict[str, Any]]:
+        return self.store.projects.list()
+
+    def project_tasks(self, pid: str) -> list[dict[str, Any]]:
+        tasks, _ = self.store.tasks.list(TaskQuery(project_id=pid, limit=100_000, descending=False))
+        return tasks
+
+    def bind_dataset(self, pid: str, did: str) -> dict[str, Any]:
+        project, dataset = self.project(pid), self.dataset(did)
+        if dataset["dataset_type"] != project["project_type"]:
+            raise ValidationFailed(
+                f"did: dataset {did} is a {dataset['dataset_type']} dataset; project {pid} is {project['project_type']}"
+            )
+        self.store.projects.update(pid, dataset_id=did)
+        return self.project(pid)
+
+    def delete_project(self, pid: str) -> None:
+        """Delete a project and its tasks; running tasks are cancelled (killed) first."""
+        project = self.project(pid)
+        for task in self.project_tasks(pid):
+            self.runner.kill_now(task)
+            shutil.rmtree(self.store.layout.task_dir(task["id"]), ignore_errors=True)
+        self.store.projects.delete(pid)  # tasks go with it (ON DELETE CASCADE)
+        shutil.rmtree(self.store.root / project["path"], ignore_errors=True)

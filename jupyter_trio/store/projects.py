@@ -1,0 +1,88 @@
+"""Datasets and projects in the database (their folders live under datasets/ and projects/)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from typing import Any
+
+from .db import Database
+from .ids import next_id
+
+
+def _row(row: sqlite3.Row | None) -> dict[str, Any] | None:
+    if row is None:
+        return None
+    out = dict(row)
+    out["attrs"] = json.loads(out["attrs"])
+    return out
+
+
+class DatasetRepository:
+    def __init__(self, db: Database):
+        self.db = db
+
+    def create(self, owner: str, name: str, description: str, dataset_type: str) -> dict[str, Any]:
+        now = time.time()
+        with self.db.transaction() as conn:
+            did = next_id(conn, "dataset")
+            conn.execute(
+                "INSERT INTO datasets(id, owner, name, description, dataset_type, status, path, created_at, "
+                "updated_at) VALUES (?, ?, ?, ?, ?, 'XEMPTY', ?, ?, ?)",
+                (did, owner, name, description, dataset_type, f"datasets/{did}", now, now),
+            )
+        return self.get(did)
+
+    def get(self, did: str) -> dict[str, Any] | None:
+        return _row(self.db.query_one("SELECT * FROM datasets WHERE id = ?", (did,)))
+
+    def list(self) -> list[dict[str, Any]]:
+        return [_row(r) for r in self.db.query("SELECT * FROM datasets ORDER BY created_at, id")]
+
+    def update(self, did: str, **fields: Any) -> None:
+        if "attrs" in fields:
+            fields["attrs"] = json.dumps(fields["attrs"])
+        fields["updated_at"] = time.time()
+        sets = ", ".join(f"{k} = ?" for k in fields)
+        with self.db.transaction() as conn:
+            conn.execute(f"UPDATE datasets SET {sets} WHERE id = ?", (*fields.values(), did))
+
+    def delete(self, did: str) -> None:
+        with self.db.transaction() as conn:
+            conn.execute("DELETE FROM datasets WHERE id = ?", (did,))
+
+    def project_ids(self, did: str) -> list[str]:
+        return [r[0] for r in self.db.query("SELECT id FROM projects WHERE dataset_id = ? ORDER BY id", (did,))]
+
+
+class ProjectRepository:
+    def __init__(self, db: Database):
+        self.db = db
+
+    def create(self, owner: str, name: str, description: str, project_type: str) -> dict[str, Any]:
+        with self.db.transaction() as conn:
+            pid = next_id(conn, "project")
+            conn.execute(
+                "INSERT INTO projects(id, owner, name, description, project_type, path, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (pid, owner, name, description, project_type, f"projects/{pid}", time.time()),
+            )
+        return self.get(pid)
+
+    def get(self, pid: str) -> dict[str, Any] | None:
+        return _row(self.db.query_one("SELECT * FROM projects WHERE id = ?", (pid,)))
+
+    def list(self) -> list[dict[str, Any]]:
+        return [_row(r) for r in self.db.query("SELECT * FROM projects ORDER BY created_at, id")]
+
+    def update(self, pid: str, **fields: Any) -> None:
+        if "attrs" in fields:
+            fields["attrs"] = json.dumps(fields["attrs"])
+        sets = ", ".join(f"{k} = ?" for k in fields)
+        with self.db.transaction() as conn:
+            conn.execute(f"UPDATE projects SET {sets} WHERE id = ?", (*fields.values(), pid))
+
+    def delete(self, pid: str) -> None:
+        with self.db.transaction() as conn:
+            conn.execute("DELETE FROM projects WHERE id = ?", (pid,))
