@@ -15,6 +15,7 @@ from ._version import __version__
 from .handlers import routes
 from .runner.gpus import GPU, discover_gpus, parse_gpu_setting
 from .runner.service import Runner
+from .services.dataset_import import DatasetImporter
 from .services.projects import ProjectService
 from .services.tasks import TaskService
 from .services.workspaces import ScriptWorkspaces
@@ -108,6 +109,7 @@ class TrioApp(ExtensionApp):
     tasks: TaskService
     metrics: MetricsReader
     projects: ProjectService
+    importer: DatasetImporter
     _runner_loop: PeriodicCallback | None = None
 
     def resolved_workspace_dir(self) -> Path:
@@ -135,6 +137,7 @@ class TrioApp(ExtensionApp):
         self.tasks = TaskService(self.store, self.runner, self.workspaces)
         self.metrics = MetricsReader()
         self.projects = ProjectService(self.store, self.runner)
+        self.importer = DatasetImporter(self.store, root_dir)
         self.settings.update({"trio_store": self.store, "trio_app": self})
         self.runner.tick()  # re-attach to jobs that outlived the last server, record those that ended
         self._runner_loop = PeriodicCallback(self.runner.tick, self.poll_interval * 1000)

@@ -127,3 +127,67 @@ async def test_deleting_a_project_kills_its_running_tasks(px, trio_app, wait_tas
         await asyncio.sleep(0.05)
     else:
         raise AssertionError("the project's job is still running")
+
+
+def make_classification_tree(root, classes=("cat", "dog"), per_class=10, corrupt: str | None = None):
+    from PIL import Image
+
+    for c, label in enumerate(classes):
+        (root / label).mkdir(parents=True, exist_ok=True)
+        for i in range(per_class):
+            Image.new("RGB", (16, 16), (40 * c, 10 * i, 100)).save(root / label / f"{label}_{i}.png")
+    if corrupt:
+        (root / corrupt).write_bytes(b"\x89PNG not really an image")
+
+
+async def wait_dataset(px, did, states=(4, 2, 5), timeout=30):
+    import asyncio
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        _, out = await px("GET", "dataset", {"did": did})
+        if out["dataset_status"] in states:
+            return out
+        await asyncio.sleep(0.05)
+    raise AssertionError(out)
+
+
+async def test_classification_import_split_details(px, jp_root_dir, trio_workspace):
+    make_classification_tree(jp_root_dir / "flowers")
+    await px("POST", "dataset", {"name": "f", "dataset_type": "classification"})
+    code, out = await px("PUT", "dataset", {"did": "D0001", "path": str(jp_root_dir / "flowers")})
+    assert out == {"status": 1}
+    done = await wait_dataset(px, "D0001")
+    assert done["dataset_status"] == 4, done  # XCOPYDONE
+    assert (trio_workspace / "datasets" / "D0001" / "cat" / "cat_0.png").is_file()
+    code, out = await px("PUT", "dataset/split", {"did": "D0001", "val_split": 0.2, "test_split": 0.1})
+    assert out == {"status": 1}
+    _, ds = await px("GET", "dataset", {"did": "D0001"})
+    assert ds["dataset_status"] == 6  # XSPLITED
+    _, det = await px("GET", "dataset/details", {"did": "D0001"})
+    d = det["details"]
+    assert d["labels"] == ["cat", "dog"] and len(d["file_info"]) == 20
+    assert (len(d["train_files"]), len(d["val_files"]), len(d["test_files"])) == (14, 4, 2)
+    assert {k: len(v) for k, v in d["class_val_file_list"].items()} == {"cat": 2, "dog": 2}  # stratified
+    await px("PUT", "dataset/split", {"did": "D0001", "val_split": 0.2, "test_split": 0.1})
+    _, again = await px("GET", "dataset/details", {"did": "D0001"})
+    assert again["details"]["val_files"] == d["val_files"]  # same seed, same split
+
+
+async def test_import_with_a_corrupt_image_fails_naming_it_and_leaves_nothing(px, jp_root_dir, trio_workspace):
+    make_classification_tree(jp_root_dir / "broken", corrupt="dog/bad.png")
+    await px("POST", "dataset", {"name": "b", "dataset_type": "classification"})
+    await px("PUT", "dataset", {"did": "D0001", "path": "broken"})
+    failed = await wait_dataset(px, "D0001")
+    assert failed["dataset_status"] == 2 and "dog/bad.png" in failed["message"]  # XCHECKFAIL
+    assert list((trio_workspace / "datasets" / "D0001").iterdir()) == []
+    code, out = await px("PUT", "dataset/split", {"did": "D0001", "val_split": 0.2, "test_split": 0.1})
+    assert code == 409 and out["status"] == -1
+
+
+@pytest.mark.parametrize("path", ["/etc", "../..", "missing-folder"])
+async def test_import_refuses_paths_outside_the_server_root(px, path):
+    await px("POST", "dataset", {"name": "x", "dataset_type": "classification"})
+    code, out = await px("PUT", "dataset", {"did": "D0001", "path": path})
+    assert 400 <= code < 500 and out["status"] == -1

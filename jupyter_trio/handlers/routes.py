@@ -5,7 +5,9 @@ from __future__ import annotations
 from .base import NotFoundHandler
 from .core import FilesHandler, HealthHandler, OpenAPIHandler
 from .logs import LogsHandler, LogStreamHandler
-from .paddlex.workspace import DatasetHandler, ProjectHandler, SystemHandler
+from .paddlex.workspace import (
+    DatasetDetailsHandler, DatasetHandler, DatasetSplitHandler, ProjectHandler, SystemHandler,
+)
 from .paddlex.workspace import WorkspaceHandler as PaddleXWorkspaceHandler
 from .metrics import MetricsIndexHandler, RecordsHandler, SeriesHandler
 from .tasks import (
@@ -52,10 +54,12 @@ ROUTES: list[tuple] = [
     (rf"{API}/launcher/workspaces", LauncherWorkspacesHandler),
     (rf"{API}/launcher/open", LauncherOpenHandler),
     (rf"{API}/launcher/pick-script", LauncherPickScriptHandler),
-    # PaddleX dialect (part 1 so far: system, workspace, dataset create/query/delete, project)
+    # PaddleX dialect (part 1 so far: system, workspace, dataset + classification import/split/details, project)
     (rf"{PADDLEX}/system", SystemHandler),
     (rf"{PADDLEX}/workspace", PaddleXWorkspaceHandler),
     (rf"{PADDLEX}/dataset", DatasetHandler),
+    (rf"{PADDLEX}/dataset/split", DatasetSplitHandler),
+    (rf"{PADDLEX}/dataset/details", DatasetDetailsHandler),
     (rf"{PADDLEX}/project", ProjectHandler),
     # Must stay last: every other path under /trio answers a JSON 404 after auth.
     (r"/trio(?:/.*)?", NotFoundHandler),

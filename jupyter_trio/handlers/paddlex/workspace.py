@@ -9,6 +9,7 @@ from typing import Any
 from ...enums import DatasetStatus
 from ...errors import ValidationFailed
 from ...runner.gpus import gpu_memory
+from ...services.dataset_import import details, split_classification
 from ..base import operation
 from .base import PaddleXHandler, paddlex_time
 
@@ -60,10 +61,35 @@ class DatasetHandler(PaddleXHandler):
                                               self.require(args, "dataset_type"))
         self.ok(did=d["id"])
 
+    @operation("PaddleX: import data into a dataset from a server folder (did, path); asynchronous",
+               tag="paddlex")
+    def put(self) -> None:
+        args = self.args()
+        self.trio.importer.start(self.trio.projects.dataset(self.require(args, "did")), self.require(args, "path"))
+        self.ok()
+
     @operation("PaddleX: delete a dataset (did)", tag="paddlex")
     def delete(self) -> None:
         self.trio.projects.delete_dataset(self.require(self.args(), "did"))
         self.ok()
+
+
+class DatasetSplitHandler(PaddleXHandler):
+    @operation("PaddleX: split an imported dataset (did, val_split, test_split); seeded and stratified",
+               tag="paddlex")
+    def put(self) -> None:
+        args = self.args()
+        dataset = self.trio.projects.dataset(self.require(args, "did"))
+        split_classification(self.store, dataset, args.get("val_split", 0.2), args.get("test_split", 0.1),
+                             int(args.get("seed", 0)))
+        self.ok()
+
+
+class DatasetDetailsHandler(PaddleXHandler):
+    @operation("PaddleX: files, labels and splits of an imported dataset (did)", tag="paddlex")
+    def get(self) -> None:
+        dataset = self.trio.projects.dataset(self.require(self.args(), "did"))
+        self.ok(details=details(self.store, dataset))
 
 
 class ProjectHandler(PaddleXHandler):
