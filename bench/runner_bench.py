@@ -19,7 +19,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx
 from tornado.httpclient import HTTPRequest
 from tornado.websocket import websocket_connect
 

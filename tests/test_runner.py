@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import time
 from pathlib import Path
 
@@ -87,7 +86,7 @@ async def test_cancel_kills_children_and_grandchildren(api, wait_task, tmp_path)
     assert len(pids_alive(pids)) == 4
     status, task = await api("POST", f"trio/api/tasks/{name}/cancel")
     assert status == 202
-    task = await wait_task(name, "cancelled", timeout=30)
+    await wait_task(name, "cancelled", timeout=30)
     assert task["ended_at"] is not None
     await wait_for(lambda: not pids_alive(pids), timeout=10)
 
@@ -98,7 +97,7 @@ async def test_cancel_of_a_job_that_ignores_sigterm_ends_with_sigkill(api, wait_
     await asyncio.sleep(0.3)
     started = time.monotonic()
     await api("POST", f"trio/api/tasks/{name}/cancel")
-    task = await wait_task(name, "cancelled", timeout=30)
+    await wait_task(name, "cancelled", timeout=30)
     assert time.monotonic() - started >= 1.5  # cancel_grace_period = 2 s in the test config
     _, log = await api("GET", f"trio/api/tasks/{name}/logs")
     assert log["content"].startswith("ready")

@@ -9,6 +9,7 @@ lock up front, so a transaction never fails half-way when it upgrades from a rea
 
 from __future__ import annotations
 
+import json
 import random
 import sqlite3
 import threading
@@ -96,6 +97,17 @@ class Database:
     def scalar(self, sql: str, params: tuple | dict = ()) -> Any:
         row = self.query_one(sql, params)
         return None if row is None else row[0]
+
+    def update_row(self, table: str, row_id: str, fields: dict[str, Any],
+                   json_columns: tuple[str, ...] = ()) -> None:
+        """``UPDATE table SET fields WHERE id = row_id``; ``json_columns`` are stored as JSON text.
+
+        ``table`` and the field names come from the repositories, never from a request.
+        """
+        values = {k: json.dumps(v) if k in json_columns else v for k, v in fields.items()}
+        sets = ", ".join(f"{k} = ?" for k in values)
+        with self.transaction() as conn:
+            conn.execute(f"UPDATE {table} SET {sets} WHERE id = ?", (*values.values(), row_id))
 
     def close(self) -> None:
         with self._all_lock:

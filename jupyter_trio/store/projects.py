@@ -41,12 +41,7 @@ class DatasetRepository:
         return [_row(r) for r in self.db.query("SELECT * FROM datasets ORDER BY created_at, id")]
 
     def update(self, did: str, **fields: Any) -> None:
-        if "attrs" in fields:
-            fields["attrs"] = json.dumps(fields["attrs"])
-        fields["updated_at"] = time.time()
-        sets = ", ".join(f"{k} = ?" for k in fields)
-        with self.db.transaction() as conn:
-            conn.execute(f"UPDATE datasets SET {sets} WHERE id = ?", (*fields.values(), did))
+        self.db.update_row("datasets", did, {**fields, "updated_at": time.time()}, ("attrs",))
 
     def delete(self, did: str) -> None:
         with self.db.transaction() as conn:
@@ -77,11 +72,7 @@ class ProjectRepository:
         return [_row(r) for r in self.db.query("SELECT * FROM projects ORDER BY created_at, id")]
 
     def update(self, pid: str, **fields: Any) -> None:
-        if "attrs" in fields:
-            fields["attrs"] = json.dumps(fields["attrs"])
-        sets = ", ".join(f"{k} = ?" for k in fields)
-        with self.db.transaction() as conn:
-            conn.execute(f"UPDATE projects SET {sets} WHERE id = ?", (*fields.values(), pid))
+        self.db.update_row("projects", pid, fields, ("attrs",))
 
     def delete(self, pid: str) -> None:
         with self.db.transaction() as conn:

@@ -141,15 +141,9 @@ class TaskRepository:
         return [task_dict(r) for r in rows], int(total)
 
     def update(self, task_id: str, **fields: Any) -> None:
-        for key in _JSON_COLUMNS:
-            if key in fields:
-                fields[key] = json.dumps(fields[key])
         if "pinned" in fields:
             fields["pinned"] = int(fields["pinned"])
-        fields["updated_at"] = time.time()
-        sets = ", ".join(f"{k} = ?" for k in fields)
-        with self.db.transaction() as conn:
-            conn.execute(f"UPDATE tasks SET {sets} WHERE id = ?", (*fields.values(), task_id))
+        self.db.update_row("tasks", task_id, {**fields, "updated_at": time.time()}, _JSON_COLUMNS)
 
     def delete(self, task_id: str) -> None:
         with self.db.transaction() as conn:

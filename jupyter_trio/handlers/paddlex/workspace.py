@@ -10,20 +10,33 @@ from ...enums import DatasetStatus
 from ...errors import ValidationFailed
 from ...runner.gpus import gpu_memory
 from ...services.dataset_import import details, split_classification
+from ...services.paddlex_status import task_status
+from ...services.projects import ProjectService
+from ...store import Store
 from ..base import operation
 from .base import PaddleXHandler, paddlex_time
 
 
-def dataset_attr(dataset: dict[str, Any], pids: list[str]) -> dict[str, Any]:
-    return {"type": dataset["dataset_type"], "id": dataset["id"], "name": dataset["name"],
+def dataset_attr(store: Store, dataset: dict[str, Any], with_status: bool = False) -> dict[str, Any]:
+    """PaddleX's dataset ``attr``; the list and workspace views also carry status and message."""
+    attr = {"type": dataset["dataset_type"], "id": dataset["id"], "name": dataset["name"],
             "path": dataset["path"], "desc": dataset["description"],
-            "create_time": paddlex_time(dataset["created_at"]), "pids": pids}
+            "create_time": paddlex_time(dataset["created_at"]), "pids": store.datasets.project_ids(dataset["id"])}
+    if with_status:
+        attr.update(dataset_status=DatasetStatus[dataset["status"]].value, message=dataset["message"])
+    return attr
 
 
-def project_attr(project: dict[str, Any], task_states: list[int]) -> dict[str, Any]:
+def project_attr(projects: ProjectService, project: dict[str, Any]) -> dict[str, Any]:
     return {"id": project["id"], "name": project["name"], "desc": project["description"],
             "type": project["project_type"], "did": project["dataset_id"] or "", "path": project["path"],
-            "create_time": paddlex_time(project["created_at"]), "tasks": task_states}
+            "create_time": paddlex_time(project["created_at"]),
+            "tasks": [task_status(t).value for t in projects.project_tasks(project["id"])]}
+
+
+def renamed_fields(changes: dict[str, Any]) -> dict[str, Any]:
+    """PaddleX's ``name`` / ``desc`` attributes as store columns."""
+    return {column: changes[key] for key, column in (("name", "name"), ("desc", "description")) if key in changes}
 
 
 class SystemHandler(PaddleXHandler):
@@ -46,13 +59,10 @@ class DatasetHandler(PaddleXHandler):
         if args.get("did"):
             d = svc.dataset(args["did"])
             self.ok(id=d["id"], dataset_status=DatasetStatus[d["status"]].value, message=d["message"],
-                    attr=dataset_attr(d, self.store.datasets.project_ids(d["id"])))
+                    attr=dataset_attr(self.store, d))
             return
-        self.ok(datasets=[
-            {"id": d["id"], "attr": {**dataset_attr(d, self.store.datasets.project_ids(d["id"])),
-                                     "dataset_status": DatasetStatus[d["status"]].value, "message": d["message"]}}
-            for d in svc.datasets()
-        ])
+        self.ok(datasets=[{"id": d["id"], "attr": dataset_attr(self.store, d, with_status=True)}
+                          for d in svc.datasets()])
 
     @operation("PaddleX: create a dataset (name, desc, dataset_type)", tag="paddlex")
     def post(self) -> None:
@@ -93,18 +103,13 @@ class DatasetDetailsHandler(PaddleXHandler):
 
 
 class ProjectHandler(PaddleXHandler):
-    def _attr(self, project: dict[str, Any]) -> dict[str, Any]:
-        from ...services.paddlex_status import task_status
-
-        return project_attr(project, [task_status(t).value for t in self.trio.projects.project_tasks(project["id"])])
-
     @operation("PaddleX: one project (id) or all projects", tag="paddlex")
     def get(self) -> None:
         args, svc = self.args(), self.trio.projects
         if args.get("id"):
-            self.ok(attr=self._attr(svc.project(args["id"])))
+            self.ok(attr=project_attr(svc, svc.project(args["id"])))
             return
-        self.ok(projects=[{"id": p["id"], "attr": self._attr(p)} for p in svc.projects()])
+        self.ok(projects=[{"id": p["id"], "attr": project_attr(svc, p)} for p in svc.projects()])
 
     @operation("PaddleX: create a project (name, desc, project_type)", tag="paddlex")
     def post(self) -> None:
@@ -125,14 +130,10 @@ class WorkspaceHandler(PaddleXHandler):
     def _attrs(self, struct: str, oid: str) -> dict[str, Any]:
         svc = self.trio.projects
         if struct == "dataset":
-            d = svc.dataset(oid)
-            return {**dataset_attr(d, self.store.datasets.project_ids(oid)),
-                    "dataset_status": DatasetStatus[d["status"]].value, "message": d["message"]}
+            return dataset_attr(self.store, svc.dataset(oid), with_status=True)
         if struct == "project":
-            return ProjectHandler._attr(self, svc.project(oid))  # type: ignore[arg-type]
+            return project_attr(svc, svc.project(oid))
         if struct == "task":
-            from ...services.paddlex_status import task_status
-
             t = self.trio.tasks.get(oid)
             return {"id": t["id"], "name": t["name"], "desc": t["notes"], "pid": t["project_id"] or "",
                     "path": t["path"], "create_time": paddlex_time(t["created_at"]), "status": task_status(t).value,
@@ -172,13 +173,11 @@ class WorkspaceHandler(PaddleXHandler):
             svc.project(oid)
             if "did" in changes:
                 svc.bind_dataset(oid, changes["did"])
-            fields = {k2: changes[k] for k, k2 in (("name", "name"), ("desc", "description")) if k in changes}
-            if fields:
+            if fields := renamed_fields(changes):
                 self.store.projects.update(oid, **fields)
         elif struct == "dataset":
             svc.dataset(oid)
-            fields = {k2: changes[k] for k, k2 in (("name", "name"), ("desc", "description")) if k in changes}
-            self.store.datasets.update(oid, **fields)
+            self.store.datasets.update(oid, **renamed_fields(changes))
         else:
             task = self.trio.tasks.get(oid)
             if "name" in changes:
