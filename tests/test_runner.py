@@ -86,7 +86,7 @@ async def test_cancel_kills_children_and_grandchildren(api, wait_task, tmp_path)
     assert len(pids_alive(pids)) == 4
     status, task = await api("POST", f"trio/api/tasks/{name}/cancel")
     assert status == 202
-    await wait_task(name, "cancelled", timeout=30)
+    task = await wait_task(name, "cancelled", timeout=30)
     assert task["ended_at"] is not None
     await wait_for(lambda: not pids_alive(pids), timeout=10)
 
