@@ -16,6 +16,7 @@ from .handlers import routes
 from .runner.gpus import GPU, discover_gpus, parse_gpu_setting
 from .runner.service import Runner
 from .services.dataset_import import DatasetImporter
+from .services.demos import DemoService
 from .services.projects import ProjectService
 from .services.tasks import TaskService
 from .services.workspaces import ScriptWorkspaces
@@ -75,6 +76,12 @@ class TrioApp(ExtensionApp):
         help="Python that runs script tasks. Empty: the Python running the server.",
     )
 
+    demo_images = Int(
+        0,
+        config=True,
+        help="Images in each generated demo dataset. 0: the built-in size (a few hundred per type).",
+    )
+
     @default("max_cpu_jobs")
     def _default_max_cpu_jobs(self) -> int:
         return max(1, (os.cpu_count() or 2) // 2)
@@ -110,6 +117,7 @@ class TrioApp(ExtensionApp):
     metrics: MetricsReader
     projects: ProjectService
     importer: DatasetImporter
+    demos: DemoService
     _runner_loop: PeriodicCallback | None = None
 
     def resolved_workspace_dir(self) -> Path:
@@ -138,6 +146,7 @@ class TrioApp(ExtensionApp):
         self.metrics = MetricsReader()
         self.projects = ProjectService(self.store, self.runner)
         self.importer = DatasetImporter(self.store, root_dir)
+        self.demos = DemoService(self.store, self.projects, self.demo_images or None)
         self.settings.update({"trio_store": self.store, "trio_app": self})
         self.runner.tick()  # re-attach to jobs that outlived the last server, record those that ended
         self._runner_loop = PeriodicCallback(self.runner.tick, self.poll_interval * 1000)

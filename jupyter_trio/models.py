@@ -265,3 +265,107 @@ class RecordsReply(BaseModel):
     task_name: str
     run: int
     record: dict[str, Any]
+
+
+# ---- datasets, projects and demos (the native twin of the PaddleX dialect)
+DatasetType = Literal["classification", "detection", "segmentation", "instance_segmentation"]
+
+
+class DatasetInfo(BaseModel):
+    id: str
+    name: str
+    description: str
+    dataset_type: DatasetType
+    status: str = Field(description="PaddleX DatasetStatus name: XEMPTY, XCHECKING, XCHECKFAIL, XCOPYING, "
+                                    "XCOPYDONE, XCOPYFAIL, XSPLITED")
+    message: str = ""
+    path: str = Field(description="folder relative to the workspace")
+    project_ids: list[str] = Field(default_factory=list)
+    num_images: int | None = None
+    num_classes: int | None = None
+    format: str | None = Field(None, description="the imported folder's format (imagenet, paddlex_list, voc, coco, masks)")
+    created_at: float
+    updated_at: float
+
+
+class DatasetList(BaseModel):
+    items: list[DatasetInfo]
+
+
+class DatasetCreate(Request):
+    name: str = Field(min_length=1)
+    description: str = ""
+    dataset_type: DatasetType
+
+
+class DatasetPatch(Request):
+    name: str | None = Field(None, min_length=1)
+    description: str | None = None
+
+
+class DatasetImportRequest(Request):
+    path: str = Field(min_length=1, description="a folder under the server's root directory")
+
+
+class DatasetSplitRequest(Request):
+    val_split: float = Field(0.2, ge=0, lt=1)
+    test_split: float = Field(0.1, ge=0, lt=1)
+    seed: int = 0
+
+
+class DatasetDetails(BaseModel):
+    file_info: dict[str, str] = Field(description="image → annotation file (classification: its label)")
+    label_info: dict[str, list[str]] = Field(description="class → images containing it")
+    labels: list[str]
+    train_files: list[str]
+    val_files: list[str]
+    test_files: list[str]
+    class_train_file_list: dict[str, list[str]]
+    class_val_file_list: dict[str, list[str]]
+    class_test_file_list: dict[str, list[str]]
+
+
+class ProjectInfo(BaseModel):
+    id: str
+    name: str
+    description: str
+    project_type: DatasetType
+    dataset_id: str | None = None
+    path: str
+    task_ids: list[str] = Field(default_factory=list)
+    created_at: float
+
+
+class ProjectList(BaseModel):
+    items: list[ProjectInfo]
+
+
+class ProjectCreate(Request):
+    name: str = Field(min_length=1)
+    description: str = ""
+    project_type: DatasetType | int = Field(description="a type name, or PaddleX's ProjectType integer")
+    dataset_id: str | None = None
+
+
+class ProjectPatch(Request):
+    name: str | None = Field(None, min_length=1)
+    description: str | None = None
+    dataset_id: str | None = Field(None, description="bind the project to this dataset (same type)")
+
+
+class DemoInfo(BaseModel):
+    type: DatasetType
+    status: str = Field(description="not_started, or a PaddleX DownloadStatus name (XDDOWNLOADING, "
+                                    "XDDOWNLOADFAIL, XDDOWNLOADDONE, XDDECOMPRESSED)")
+    progress: float
+    message: str = ""
+
+
+class DemoList(BaseModel):
+    items: list[DemoInfo]
+
+
+class DemoLoaded(BaseModel):
+    dataset_id: str
+    project_id: str
+    created: bool = Field(description="false when the demo had been loaded before (the same ids come back)")

@@ -97,3 +97,31 @@ def script_workspace(api, jp_root_dir):
         return ws
 
     return open_ws
+
+
+@pytest.fixture
+def px(raw_fetch):
+    """Call the PaddleX dialect as PaddleX clients did: JSON bodies (on GET and DELETE too) or a query
+    string; returns (HTTP status, parsed JSON)."""
+
+    async def call(method: str, path: str, body=None, query: str = ""):
+        kwargs = {"method": method}
+        if body is not None:
+            kwargs["body"] = json.dumps(body)
+            kwargs["allow_nonstandard_methods"] = True
+        resp = await raw_fetch(f"trio/paddlex/{path}{'?' + query if query else ''}", **kwargs)
+        return resp.code, json.loads(resp.body)
+
+    return call
+
+
+async def wait_dataset(px, did: str, states=(2, 4, 5, 6), timeout: float = 60.0) -> dict:
+    """Poll a dataset (PaddleX dialect) until its status is one of ``states`` (default: any end state)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        _, out = await px("GET", "dataset", {"did": did})
+        if out.get("dataset_status") in states:
+            return out
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"dataset {did} stuck: {out}")
+        await asyncio.sleep(0.05)

@@ -3,22 +3,9 @@ in both argument forms (JSON body on GET, and the query string)."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
-
-@pytest.fixture
-def px(raw_fetch):
-    async def call(method: str, path: str, body=None, query: str = ""):
-        kwargs = {"method": method}
-        if body is not None:
-            kwargs["body"] = json.dumps(body)
-            kwargs["allow_nonstandard_methods"] = True  # GET and DELETE with a JSON body, as PaddleX clients do
-        resp = await raw_fetch(f"trio/paddlex/{path}{'?' + query if query else ''}", **kwargs)
-        return resp.code, json.loads(resp.body)
-
-    return call
+from conftest import wait_dataset
 
 
 async def test_system_machine_info_and_gpu_memory(px):
@@ -138,19 +125,6 @@ def make_classification_tree(root, classes=("cat", "dog"), per_class=10, corrupt
             Image.new("RGB", (16, 16), (40 * c, 10 * i, 100)).save(root / label / f"{label}_{i}.png")
     if corrupt:
         (root / corrupt).write_bytes(b"\x89PNG not really an image")
-
-
-async def wait_dataset(px, did, states=(4, 2, 5), timeout=30):
-    import asyncio
-    import time
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        _, out = await px("GET", "dataset", {"did": did})
-        if out["dataset_status"] in states:
-            return out
-        await asyncio.sleep(0.05)
-    raise AssertionError(out)
 
 
 async def test_classification_import_split_details(px, jp_root_dir, trio_workspace):

@@ -73,7 +73,7 @@ class FilesHandler(TrioHandler):
             while chunk := fh.read(CHUNK):
                 self.write(chunk)
                 await self.flush()
-        self.finish()
+        self.finish(set_content_type=ctype)
 
     def _writable(self, path: str) -> Path:
         target = self._target(path)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from .base import NotFoundHandler
 from .core import FilesHandler, HealthHandler, OpenAPIHandler
+from . import datasets as native
 from .logs import LogsHandler, LogStreamHandler
+from .paddlex.files import DemoHandler, FileHandler
 from .paddlex.workspace import (
     DatasetDetailsHandler, DatasetHandler, DatasetSplitHandler, ProjectHandler, SystemHandler,
 )
@@ -24,6 +26,9 @@ API = r"/trio/api"
 PADDLEX = r"/trio/paddlex"
 NAME = r"(?P<name>[^/]+)"
 PATH = r"(?P<path>.*)"
+DID = r"(?P<did>[^/]+)"
+PID = r"(?P<pid>[^/]+)"
+KIND = r"(?P<kind>[^/]+)"
 
 ROUTES: list[tuple] = [
     (rf"{API}/health", HealthHandler),
@@ -49,17 +54,33 @@ ROUTES: list[tuple] = [
     (rf"{API}/tasks/{NAME}/metrics", MetricsIndexHandler),
     (rf"{API}/tasks/{NAME}/metrics/(?P<key>.+)", SeriesHandler),
     (rf"{API}/tasks/{NAME}/records", RecordsHandler),
+    # datasets, projects, demos (the native twin of PaddleX part 1)
+    (rf"{API}/datasets", native.DatasetsHandler),
+    (rf"{API}/datasets/{DID}", native.DatasetHandler),
+    (rf"{API}/datasets/{DID}/import", native.DatasetImportHandler),
+    (rf"{API}/datasets/{DID}/split", native.DatasetSplitHandler),
+    (rf"{API}/datasets/{DID}/details", native.DatasetDetailsHandler),
+    (rf"{API}/datasets/{DID}/preview/{PATH}", native.DatasetPreviewHandler),
+    (rf"{API}/projects", native.ProjectsHandler),
+    (rf"{API}/projects/{PID}", native.ProjectHandler),
+    (rf"{API}/demos", native.DemosHandler),
+    (rf"{API}/demos/{KIND}", native.DemoHandler),
+    (rf"{API}/demos/{KIND}/download", native.DemoDownloadHandler),
+    (rf"{API}/demos/{KIND}/stop", native.DemoStopHandler),
+    (rf"{API}/demos/{KIND}/load", native.DemoLoadHandler),
     (rf"{API}/launcher/scripts", LauncherScriptsHandler),
     (rf"{API}/launcher/configs", LauncherConfigsHandler),
     (rf"{API}/launcher/workspaces", LauncherWorkspacesHandler),
     (rf"{API}/launcher/open", LauncherOpenHandler),
     (rf"{API}/launcher/pick-script", LauncherPickScriptHandler),
-    # PaddleX dialect (part 1 so far: system, workspace, dataset + classification import/split/details, project)
+    # PaddleX dialect, part 1: system, workspace, datasets, files, demo, projects
     (rf"{PADDLEX}/system", SystemHandler),
     (rf"{PADDLEX}/workspace", PaddleXWorkspaceHandler),
     (rf"{PADDLEX}/dataset", DatasetHandler),
     (rf"{PADDLEX}/dataset/split", DatasetSplitHandler),
     (rf"{PADDLEX}/dataset/details", DatasetDetailsHandler),
+    (rf"{PADDLEX}/file", FileHandler),
+    (rf"{PADDLEX}/demo", DemoHandler),
     (rf"{PADDLEX}/project", ProjectHandler),
     # Must stay last: every other path under /trio answers a JSON 404 after auth.
     (r"/trio(?:/.*)?", NotFoundHandler),

@@ -1,10 +1,14 @@
-"""Importing a classification dataset (ImageNet-style class folders) into the workspace, and splitting it.
+"""Importing a dataset folder into the workspace, splitting it, and describing it.
 
 The import runs in a background thread and moves the dataset through PaddleX's states:
-XCHECKING (every image must decode) → XCOPYING (into a staging folder) → XCOPYDONE, or XCHECKFAIL /
-XCOPYFAIL with a message naming the bad files. A failed import leaves nothing behind: files are copied
-into ``<dataset>/.staging`` and moved into place only once all are there.
-Other formats (PaddleX list files, VOC, COCO, segmentation masks) are not imported yet.
+XCHECKING (the format is detected, every image must decode and every annotation must name a real
+image, a known class and a box inside the image) → XCOPYING (into a staging folder) → XCOPYDONE, or
+XCHECKFAIL / XCOPYFAIL with a message naming the bad files.
+
+Policy: a dataset with any bad file is refused as a whole (nothing is skipped silently), and a failed
+import leaves nothing behind — files are copied into ``<dataset>/.staging`` and moved into place only
+once all are there. ``trio_dataset.json`` (the normalised :class:`~jupyter_trio.trainers.formats.Manifest`
+plus the split) is what the trainers read.
 """
 
 from __future__ import annotations
@@ -14,16 +18,15 @@ import os
 import random
 import shutil
 import threading
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from PIL import Image, UnidentifiedImageError
-
 from ..errors import Conflict, ValidationFailed
 from ..store import Store, resolve_inside
+from ..trainers.formats import FormatError, Manifest, scan
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp"}
-MAX_NAMED_BAD = 20
+MANIFEST = "trio_dataset.json"
 
 
 def source_folder(root_dir: Path, path: str) -> Path:
@@ -39,28 +42,64 @@ def source_folder(root_dir: Path, path: str) -> Path:
     return folder
 
 
-def scan_classification(folder: Path) -> tuple[dict[str, str], list[str], list[str]]:
-    """(image → label, labels, bad files) of an ImageNet-style tree: one sub-folder per class."""
-    files, bad = {}, []
-    labels = sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
-    if not labels:
-        raise ValidationFailed("a classification dataset needs one sub-folder per class; none found")
-    for label in labels:
-        for image in sorted((folder / label).rglob("*")):
-            if image.is_symlink() or not image.is_file() or image.suffix.lower() not in IMAGE_SUFFIXES:
-                continue
-            rel = image.relative_to(folder).as_posix()
-            try:
-                with Image.open(image) as im:
-                    im.verify()
-            except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-                bad.append(rel)
-                continue
-            files[rel] = label
-    return files, labels, bad
+def load_manifest(store: Store, dataset: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return json.loads((store.root / dataset["path"] / MANIFEST).read_text())
+    except FileNotFoundError:
+        raise Conflict(f"dataset {dataset['id']} has no imported data yet (status {dataset['status']})") from None
+
+
+def copy_into(manifest: Manifest, source: Path, target: Path) -> None:
+    """Copy the manifest's files to ``target`` through a staging folder, then swap them in."""
+    staging = target / ".staging"
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        for rel in sorted(manifest.files):
+            dst = staging / rel
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source / rel, dst)
+        if manifest.dataset_type != "classification" or manifest.format != "paddlex_list":
+            (staging / "labels.txt").write_text("\n".join(manifest.labels) + "\n", encoding="utf-8")
+        (staging / MANIFEST).write_text(json.dumps(manifest.to_json()), encoding="utf-8")
+        for child in list(target.iterdir()):
+            if child != staging:
+                shutil.rmtree(child) if child.is_dir() else child.unlink()
+        for child in staging.iterdir():
+            os.replace(child, target / child.name)
+        staging.rmdir()
+    except OSError:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def import_folder(store: Store, dataset: dict[str, Any], folder: Path) -> bool:
+    """Check and copy ``folder`` into the dataset, updating its status as it goes; True on success."""
+    did, target = dataset["id"], store.root / dataset["path"]
+    target.mkdir(parents=True, exist_ok=True)
+    try:
+        manifest, problems = scan(dataset["dataset_type"], folder)
+    except (FormatError, OSError) as exc:
+        store.datasets.update(did, status="XCHECKFAIL", message=str(exc))
+        return False
+    if problems or not manifest.samples:
+        store.datasets.update(did, status="XCHECKFAIL", message=problems.message() if problems else "no images found")
+        return False
+    store.datasets.update(did, status="XCOPYING", message=f"copying {len(manifest.samples)} images")
+    try:
+        copy_into(manifest, folder, target)
+    except OSError as exc:
+        store.datasets.update(did, status="XCOPYFAIL", message=f"copy failed: {exc}")
+        return False
+    store.datasets.update(did, status="XCOPYDONE",
+                          message=f"{len(manifest.samples)} images, {len(manifest.labels)} classes ({manifest.format})",
+                          attrs={**dataset["attrs"], "num_images": len(manifest.samples),
+                                 "num_classes": len(manifest.labels), "format": manifest.format})
+    return True
 
 
 class DatasetImporter:
+    """Runs imports in background threads, one at a time per dataset."""
+
     def __init__(self, store: Store, root_dir: Path):
         self.store = store
         self.root_dir = root_dir
@@ -69,12 +108,10 @@ class DatasetImporter:
     def start(self, dataset: dict[str, Any], path: str) -> None:
         if dataset["status"] in ("XCHECKING", "XCOPYING"):
             raise Conflict(f"dataset {dataset['id']} is already importing")
-        if dataset["dataset_type"] != "classification":
-            raise ValidationFailed(f"importing {dataset['dataset_type']} datasets is not supported yet")
         folder = source_folder(self.root_dir, path)
-        self.store.datasets.update(dataset["id"], status="XCHECKING", message="checking images",
+        self.store.datasets.update(dataset["id"], status="XCHECKING", message="checking images and annotations",
                                    source_path=str(folder))
-        thread = threading.Thread(target=self._run, args=(dataset, folder), daemon=True,
+        thread = threading.Thread(target=import_folder, args=(self.store, dataset, folder), daemon=True,
                                   name=f"trio-import-{dataset['id']}")
         self._threads[dataset["id"]] = thread
         thread.start()
@@ -84,95 +121,99 @@ class DatasetImporter:
         if thread is not None:
             thread.join(timeout)
 
-    def _run(self, dataset: dict[str, Any], folder: Path) -> None:
-        did, target = dataset["id"], self.store.root / dataset["path"]
-        try:
-            files, labels, bad = scan_classification(folder)
-        except ValidationFailed as exc:
-            self.store.datasets.update(did, status="XCHECKFAIL", message=exc.message)
-            return
-        if bad or not files:
-            named = ", ".join(bad[:MAX_NAMED_BAD]) + (f" and {len(bad) - MAX_NAMED_BAD} more" if len(bad) > MAX_NAMED_BAD else "")
-            message = f"{len(bad)} image(s) do not decode: {named}" if bad else "no images found"
-            self.store.datasets.update(did, status="XCHECKFAIL", message=message)
-            return
-        self.store.datasets.update(did, status="XCOPYING", message=f"copying {len(files)} images")
-        staging = target / ".staging"
-        try:
-            shutil.rmtree(staging, ignore_errors=True)
-            for rel in files:
-                dst = staging / rel
-                dst.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(folder / rel, dst)
-            (staging / "labels.txt").write_text("\n".join(labels) + "\n")
-            (staging / "trio_dataset.json").write_text(json.dumps({"files": files, "labels": labels}))
-            for child in list(target.iterdir()):
-                if child != staging:
-                    shutil.rmtree(child) if child.is_dir() else child.unlink()
-            for child in staging.iterdir():
-                os.replace(child, target / child.name)
-            staging.rmdir()
-        except OSError as exc:
-            shutil.rmtree(staging, ignore_errors=True)
-            self.store.datasets.update(did, status="XCOPYFAIL", message=f"copy failed: {exc}")
-            return
-        self.store.datasets.update(did, status="XCOPYDONE", message=f"{len(files)} images, {len(labels)} classes",
-                                   attrs={"num_images": len(files), "num_classes": len(labels)})
+
+def _strata(samples: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """Each image's stratum: its rarest class (so rare classes reach every split); '' without any."""
+    frequency = Counter(c for s in samples.values() for c in s.get("classes", []))
+    return {rel: min(s.get("classes") or [""], key=lambda c: (frequency[c], c)) for rel, s in samples.items()}
 
 
-def split_classification(store: Store, dataset: dict[str, Any], val_split: float, test_split: float,
-                         seed: int = 0) -> dict[str, list[str]]:
-    """Stratified, seeded split: each class is shuffled and cut by the same ratios."""
+def _quotas(weights: dict[str, int], caps: dict[str, int], wanted: int, rng: random.Random) -> dict[str, int]:
+    """How many items each stratum gives so that the total is exactly ``wanted`` (as far as ``caps``
+    allow), shared in proportion to ``weights`` by largest remainder; ties go by the seeded ``rng``."""
+    total = sum(weights.values()) or 1
+    exact = {s: wanted * w / total for s, w in weights.items()}
+    quota = {s: min(caps[s], int(exact[s])) for s in weights}
+    ties = {s: rng.random() for s in weights}
+    for s in sorted(weights, key=lambda s: (quota[s] - exact[s], ties[s])) * 2:
+        if sum(quota.values()) >= wanted:
+            break
+        if quota[s] < caps[s]:
+            quota[s] += 1
+    return quota
+
+
+def split_dataset(store: Store, dataset: dict[str, Any], val_split: float, test_split: float,
+                  seed: int = 0) -> dict[str, list[str]]:
+    """Stratified, seeded split: each stratum is shuffled and cut by the same ratios."""
     if dataset["status"] not in ("XCOPYDONE", "XSPLITED"):
         raise Conflict(f"dataset {dataset['id']} has no imported data yet (status {dataset['status']})")
     for name, value in (("val_split", val_split), ("test_split", test_split)):
-        if not isinstance(value, (int, float)) or not 0 <= value < 1:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
             raise ValidationFailed(f"{name} must be a number in [0, 1)")
     if val_split + test_split >= 1:
         raise ValidationFailed("val_split + test_split must leave some training data (< 1)")
     folder = store.root / dataset["path"]
-    meta = json.loads((folder / "trio_dataset.json").read_text())
-    by_class: dict[str, list[str]] = {}
-    for rel, label in sorted(meta["files"].items()):
-        by_class.setdefault(label, []).append(rel)
+    meta = load_manifest(store, dataset)
+    by_stratum: dict[str, list[str]] = {}
+    for rel, stratum in sorted(_strata(meta["samples"]).items()):
+        by_stratum.setdefault(stratum, []).append(rel)
     rng = random.Random(seed)
-    split = {"train": [], "val": [], "test": []}
-    for label in sorted(by_class):
-        items = by_class[label]
-        rng.shuffle(items)
-        n_val, n_test = round(len(items) * val_split), round(len(items) * test_split)
-        split["val"] += items[:n_val]
-        split["test"] += items[n_val:n_val + n_test]
-        split["train"] += items[n_val + n_test:]
-    index = {name: i for i, name in enumerate(meta["labels"])}
-    for name, items in split.items():
-        (folder / f"{name}_list.txt").write_text("".join(f"{rel} {index[meta['files'][rel]]}\n" for rel in sorted(items)))
+    order = sorted(by_stratum)
+    for stratum in order:
+        rng.shuffle(by_stratum[stratum])
+    total = sum(len(items) for items in by_stratum.values())
+    sizes = {s: len(by_stratum[s]) for s in order}
+    n_val = _quotas(sizes, sizes, round(total * val_split), rng)
+    n_test = _quotas(sizes, {s: sizes[s] - n_val[s] for s in order}, round(total * test_split), rng)
+    split: dict[str, list[str]] = {"train": [], "val": [], "test": []}
+    for stratum in order:
+        items, v, t = by_stratum[stratum], n_val[stratum], n_test[stratum]
+        split["val"] += items[:v]
+        split["test"] += items[v:v + t]
+        split["train"] += items[v + t:]
     meta["split"] = {k: sorted(v) for k, v in split.items()}
-    (folder / "trio_dataset.json").write_text(json.dumps(meta))
+    meta["split_params"] = {"val_split": val_split, "test_split": test_split, "seed": seed}
+    _write_lists(folder, meta)
+    (folder / MANIFEST).write_text(json.dumps(meta), encoding="utf-8")
     store.datasets.update(dataset["id"], status="XSPLITED",
                           message=f"train {len(split['train'])}, val {len(split['val'])}, test {len(split['test'])}")
     return meta["split"]
 
 
+def _write_lists(folder: Path, meta: dict[str, Any]) -> None:
+    """PaddleX list files of the split, so the folder is also a valid PaddleX dataset."""
+    samples, index = meta["samples"], {name: i for i, name in enumerate(meta["labels"])}
+    for name, items in meta["split"].items():
+        if meta["type"] == "classification":
+            lines = [f"{rel} {index[samples[rel]['label']]}" for rel in items]
+        elif meta["format"] == "coco":
+            lines = items
+        else:
+            lines = [f"{rel} {samples[rel]['annotation']}" for rel in items]
+        (folder / f"{name}_list.txt").write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
+
+
 def details(store: Store, dataset: dict[str, Any]) -> dict[str, Any]:
-    folder = store.root / dataset["path"]
-    try:
-        meta = json.loads((folder / "trio_dataset.json").read_text())
-    except FileNotFoundError:
-        raise Conflict(f"dataset {dataset['id']} has no imported data yet") from None
-    files, split = meta["files"], meta.get("split", {"train": [], "val": [], "test": []})
-    label_info: dict[str, list[str]] = {}
-    for rel, label in sorted(files.items()):
-        label_info.setdefault(label, []).append(rel)
+    """PaddleX's /dataset/details: file → annotation, class → files, and the split per class."""
+    meta = load_manifest(store, dataset)
+    samples = meta["samples"]
+    split = meta.get("split", {"train": [], "val": [], "test": []})
+    label_info: dict[str, list[str]] = {label: [] for label in meta["labels"]}
+    for rel in sorted(samples):
+        for label in samples[rel].get("classes", []):
+            label_info.setdefault(label, []).append(rel)
 
     def per_class(items: list[str]) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
         for rel in items:
-            out.setdefault(files[rel], []).append(rel)
+            for label in samples[rel].get("classes", []):
+                out.setdefault(label, []).append(rel)
         return out
 
     return {
-        "file_info": dict(sorted(files.items())), "label_info": label_info, "labels": meta["labels"],
+        "file_info": {rel: samples[rel]["annotation"] for rel in sorted(samples)},
+        "label_info": label_info, "labels": meta["labels"],
         "train_files": split["train"], "val_files": split["val"], "test_files": split["test"],
         "class_train_file_list": per_class(split["train"]), "class_val_file_list": per_class(split["val"]),
         "class_test_file_list": per_class(split["test"]),

@@ -9,7 +9,7 @@ from typing import Any
 from ...enums import DatasetStatus
 from ...errors import ValidationFailed
 from ...runner.gpus import gpu_memory
-from ...services.dataset_import import details, split_classification
+from ...services.dataset_import import details, split_dataset
 from ...services.paddlex_status import task_status
 from ...services.projects import ProjectService
 from ...store import Store
@@ -90,7 +90,7 @@ class DatasetSplitHandler(PaddleXHandler):
     def put(self) -> None:
         args = self.args()
         dataset = self.trio.projects.dataset(self.require(args, "did"))
-        split_classification(self.store, dataset, args.get("val_split", 0.2), args.get("test_split", 0.1),
+        split_dataset(self.store, dataset, args.get("val_split", 0.2), args.get("test_split", 0.1),
                              int(args.get("seed", 0)))
         self.ok()
 

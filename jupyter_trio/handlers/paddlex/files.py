@@ -1,0 +1,68 @@
+"""/file (images as base64, optionally with labels drawn; xml as text; log/txt as JSON) and /demo."""
+
+from __future__ import annotations
+
+import base64
+
+from tornado.ioloop import IOLoop
+
+from ...enums import DownloadStatus, project_type
+from ...errors import ValidationFailed
+from ...services.file_preview import image_bytes, kind_of, workspace_file
+from ..base import operation
+from .base import PaddleXHandler
+
+
+class FileHandler(PaddleXHandler):
+    @operation("PaddleX: a workspace file (path): image → img_data (base64; labels drawn when did is given), "
+               "xml → text, log/txt → lines", tag="paddlex")
+    def get(self) -> None:
+        args = self.args()
+        target = workspace_file(self.store, self.require(args, "path"))
+        kind = kind_of(target)
+        if kind == "image":
+            dataset = self.trio.projects.dataset(args["did"]) if args.get("did") else None
+            data, _ = image_bytes(self.store, target, dataset)
+            self.ok(img_data=base64.b64encode(data).decode("ascii"))
+        elif kind == "xml":
+            self.finish(target.read_bytes(), set_content_type="application/xml; charset=utf-8")
+        else:
+            text = target.read_text(encoding="utf-8", errors="replace")
+            self.ok(lines=text.splitlines(), text=text)
+
+
+def _demo_type(args: dict) -> str:
+    if args.get("prj_type") in (None, ""):
+        raise ValidationFailed("prj_type is required")
+    try:
+        return project_type(args["prj_type"])
+    except ValueError as exc:
+        raise ValidationFailed(f"prj_type: {exc}") from None
+
+
+class DemoHandler(PaddleXHandler):
+    @operation("PaddleX: progress of a demo dataset's generation (prj_type)", tag="paddlex")
+    def get(self) -> None:
+        state = self.trio.demos.status(_demo_type(self.args()))
+        self.ok(attr={"status": DownloadStatus[state.status].value, "progress": state.progress,
+                      "message": state.message})
+
+    @operation("PaddleX: type=download generates a demo dataset in the background; type=load creates its "
+               "dataset (imported, split) and project → did, pid", tag="paddlex")
+    async def post(self) -> None:
+        args = self.args()
+        kind, action = _demo_type(args), args.get("type")
+        if action == "download":
+            self.trio.demos.download(kind)
+            self.ok()
+        elif action == "load":
+            out = await IOLoop.current().run_in_executor(None, self.trio.demos.load, kind, self.username)
+            self.ok(**out)
+        else:
+            raise ValidationFailed(f"type must be download or load, not {action!r}")
+
+    @operation("PaddleX: stop generating a demo dataset (prj_type)", tag="paddlex")
+    def put(self) -> None:
+        state = self.trio.demos.stop(_demo_type(self.args()))
+        self.ok(attr={"status": DownloadStatus[state.status].value, "progress": state.progress,
+                      "message": state.message})

@@ -1,0 +1,40 @@
+"""Dataset formats: find, validate and normalise a dataset folder of any supported type.
+
+``scan(dataset_type, folder)`` returns a :class:`Manifest` and the :class:`Problems` it found. The
+importer refuses a dataset with any problem (and names the files), so what lands in the workspace is
+always complete and trainable.
+
+| type | formats (detected from the folder) |
+| --- | --- |
+| classification | class sub-folders (ImageNet style); ``labels.txt`` + ``train_list.txt`` (``image index``) |
+| detection | Pascal VOC (JPEGImages/ + Annotations/*.xml, or list files ``image xml``); COCO ``annotations.json`` |
+| segmentation | JPEGImages/ + Annotations/*.png single-channel masks, or list files ``image mask``; ``labels.txt`` |
+| instance_segmentation | COCO ``annotations.json`` with polygon or RLE segmentations |
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from . import classification, coco, segmentation, voc
+from .common import FormatError, Manifest, Problems
+
+__all__ = ["FormatError", "Manifest", "Problems", "scan"]
+
+
+def scan(dataset_type: str, folder: Path) -> tuple[Manifest, Problems]:
+    problems = Problems()
+    if dataset_type == "classification":
+        manifest = classification.scan(folder, problems)
+    elif dataset_type == "detection":
+        if coco.find_annotation_file(folder) is not None and not (folder / "Annotations").is_dir():
+            manifest = coco.scan(folder, problems, "detection")
+        else:
+            manifest = voc.scan(folder, problems)
+    elif dataset_type == "segmentation":
+        manifest = segmentation.scan(folder, problems)
+    elif dataset_type == "instance_segmentation":
+        manifest = coco.scan(folder, problems, "instance_segmentation")
+    else:
+        raise FormatError(f"unknown dataset type {dataset_type!r}")
+    return manifest, problems

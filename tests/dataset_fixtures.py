@@ -1,0 +1,66 @@
+"""Small datasets of every format, generated on the fly, and ways to break them."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from PIL import Image
+
+from jupyter_trio.trainers import demo_data
+
+CORRUPT = b"\xff\xd8\xff\xe0 this is not really a JPEG"
+
+
+def make(kind: str, target: Path, count: int = 12) -> Path:
+    """A valid dataset of ``kind`` in its default folder format (see demo_data)."""
+    return demo_data.generate(kind, target, seed=1, count=count)
+
+
+def make_classification_lists(target: Path, count: int = 12) -> Path:
+    """Classification in PaddleX's list format: labels.txt + train_list.txt / val_list.txt."""
+    src = make("classification", target / "_src", count)
+    labels = sorted(p.name for p in src.iterdir() if p.is_dir())
+    (target / "images").mkdir(parents=True)
+    lines = []
+    for index, label in enumerate(labels):
+        for image in sorted((src / label).iterdir()):
+            shutil.copyfile(image, target / "images" / image.name)
+            lines.append(f"images/{image.name} {index}")
+    shutil.rmtree(src)
+    (target / "labels.txt").write_text("\n".join(labels) + "\n")
+    (target / "train_list.txt").write_text("\n".join(lines[2:]) + "\n")
+    (target / "val_list.txt").write_text("\n".join(lines[:2]) + "\n")
+    return target
+
+
+def make_coco_detection(target: Path, count: int = 12) -> Path:
+    """Detection as COCO: the instance demo without its polygons."""
+    make("instance_segmentation", target, count)
+    coco = json.loads((target / "annotations.json").read_text())
+    for ann in coco["annotations"]:
+        del ann["segmentation"]
+    (target / "annotations.json").write_text(json.dumps(coco))
+    return target
+
+
+def first_image(folder: Path) -> Path:
+    return sorted(p for p in folder.rglob("*.jpg"))[0]
+
+
+def corrupt_first_image(folder: Path) -> str:
+    image = first_image(folder)
+    image.write_bytes(CORRUPT)
+    return image.relative_to(folder).as_posix()
+
+
+def edit_coco(folder: Path, edit) -> None:
+    path = folder / "annotations.json"
+    coco = json.loads(path.read_text())
+    edit(coco)
+    path.write_text(json.dumps(coco))
+
+
+def write_mask(path: Path, size: int, value: int) -> None:
+    Image.new("L", (size, size), value).save(path)
