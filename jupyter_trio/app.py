@@ -18,6 +18,7 @@ from .runner.service import Runner
 from .services.dataset_import import DatasetImporter
 from .services.demos import DemoService
 from .services.projects import ProjectService
+from .services.training import TrainingService
 from .services.tasks import TaskService
 from .services.workspaces import ScriptWorkspaces
 from .store import Store
@@ -118,6 +119,7 @@ class TrioApp(ExtensionApp):
     projects: ProjectService
     importer: DatasetImporter
     demos: DemoService
+    training: TrainingService
     _runner_loop: PeriodicCallback | None = None
 
     def resolved_workspace_dir(self) -> Path:
@@ -146,6 +148,7 @@ class TrioApp(ExtensionApp):
         self.metrics = MetricsReader()
         self.projects = ProjectService(self.store, self.runner)
         self.importer = DatasetImporter(self.store, root_dir)
+        self.training = TrainingService(self.store, self.runner, self.projects)
         self.demos = DemoService(self.store, self.projects, self.demo_images or None)
         self.settings.update({"trio_store": self.store, "trio_app": self})
         self.runner.tick()  # re-attach to jobs that outlived the last server, record those that ended

@@ -64,3 +64,26 @@ def edit_coco(folder: Path, edit) -> None:
 
 def write_mask(path: Path, size: int, value: int) -> None:
     Image.new("L", (size, size), value).save(path)
+
+
+def imported(kind: str, root: Path, count: int = 16, val: float = 0.25, seed: int = 0) -> Path:
+    """A dataset folder as the importer leaves it (copied, manifest written) and split: for trainer tests
+    that need no server."""
+    from jupyter_trio.services.dataset_import import MANIFEST, copy_into
+    from jupyter_trio.trainers.formats import scan
+
+    src = make(kind, root / f"{kind}-src", count)
+    target = root / f"{kind}-dataset"
+    target.mkdir(parents=True)
+    manifest, problems = scan(kind, src)
+    assert not problems, problems.message()
+    copy_into(manifest, src, target)
+    meta = json.loads((target / MANIFEST).read_text())
+    rels = sorted(meta["samples"])
+    import random
+
+    random.Random(seed).shuffle(rels)
+    n_val = max(2, int(len(rels) * val))
+    meta["split"] = {"train": sorted(rels[n_val:]), "val": sorted(rels[:n_val]), "test": []}
+    (target / MANIFEST).write_text(json.dumps(meta))
+    return target

@@ -208,6 +208,8 @@ class Runner:
             return [self.python, "-u", str(script)], str(script.parent)
         if kind == "shell":
             return ["/bin/bash", "-c", task["command"]], str(self.root_dir)
+        if kind in ("train", "prune"):
+            return [self.python, "-u", "-m", "jupyter_trio.trainers.job"], str(self.store.layout.task_dir(task["id"]))
         raise ValidationFailed(f"tasks of kind {kind!r} cannot be run by this server")
 
     def env_for(self, task: dict[str, Any], run_index: int, run_dir: Path, gpus: list[int]) -> dict[str, str]:
@@ -225,6 +227,10 @@ class Runner:
         })
         if task["kind"] != "shell":
             env["TRIO_CONFIG"] = str(task_dir / "config.yaml")
+        if task["kind"] in ("train", "prune") and not gpus:
+            # A CPU job gets its share of the cores, so max_cpu_jobs trainings do not oversubscribe them.
+            share = max(1, (os.cpu_count() or 1) // max(1, self.max_cpu_jobs))
+            env.setdefault("OMP_NUM_THREADS", str(share))
         return env
 
 

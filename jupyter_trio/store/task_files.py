@@ -30,3 +30,12 @@ def materialize(layout: WorkspaceLayout, task_id: str, kind: str, config: dict, 
     tmp = folder / f".{name}.{threading.get_ident()}.tmp"
     tmp.write_text(text)
     os.replace(tmp, target)
+
+
+def rewrite_config(layout: WorkspaceLayout, task_id: str, config: dict) -> None:
+    """Replace a task's frozen config.yaml (a train task whose parameters changed before it ran again)."""
+    folder = layout.task_dir(task_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f".config.yaml.{threading.get_ident()}.tmp"
+    tmp.write_text(dump_config(config))
+    os.replace(tmp, folder / "config.yaml")

@@ -1,0 +1,130 @@
+"""Train tasks of projects: create with validated parameters, start, stop, resume from a saved epoch.
+
+A train task is a runner task of kind ``train``: its frozen config.yaml says what the job
+(``jupyter_trio.trainers.job``) trains — task type, the dataset folder and the parameters — and each
+start, stop or resume is a run slot of it. Resuming writes ``resume.json`` naming the run and the epoch
+the job must continue from. Everything here is shared by the PaddleX dialect and the native API.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from ..errors import Conflict, ValidationFailed
+from ..runner.service import Runner
+from ..store import Store
+from ..store.task_files import rewrite_config
+from ..store.tasks import NewTask
+from ..trainers.checkpoints import saved_epochs
+from ..trainers.params import CommonParams, defaults, validate
+from .projects import ProjectService
+
+
+class TrainingService:
+    def __init__(self, store: Store, runner: Runner, projects: ProjectService):
+        self.store = store
+        self.runner = runner
+        self.projects = projects
+
+    # ---- parameters
+    def _dataset_for(self, project: dict[str, Any]) -> dict[str, Any]:
+        if not project["dataset_id"]:
+            raise Conflict(f"project {project['id']} has no dataset; bind one first (workspace attr_dict did)")
+        dataset = self.projects.dataset(project["dataset_id"])
+        if dataset["status"] != "XSPLITED":
+            raise Conflict(f"dataset {dataset['id']} of project {project['id']} is not split yet "
+                           f"(status {dataset['status']}); split it before training")
+        return dataset
+
+    def recommended(self, pid: str, model: str | None = None, gpu_memory_mib: list[int] | None = None) -> CommonParams:
+        project = self.projects.project(pid)
+        dataset = self._dataset_for(project)
+        meta = json.loads((self.store.root / dataset["path"] / "trio_dataset.json").read_text())
+        sizes = [(s["width"], s["height"]) for s in meta["samples"].values() if "width" in s][:50]
+        if not sizes:
+            from PIL import Image
+
+            for rel in list(meta["samples"])[:20]:
+                with Image.open(self.store.root / dataset["path"] / rel) as im:
+                    sizes.append(im.size)
+        median = sorted(sizes)[len(sizes) // 2] if sizes else None
+        return defaults(project["project_type"], model=model, num_train=len(meta["split"]["train"]),
+                        num_classes=len(meta["labels"]), image_size=median, gpu_memory_mib=gpu_memory_mib)
+
+    def config_for(self, project: dict[str, Any], params: CommonParams) -> dict[str, Any]:
+        dataset = self._dataset_for(project)
+        return {"action": "train", "task_type": project["project_type"],
+                "dataset_dir": str(self.store.root / dataset["path"]), "dataset_id": dataset["id"],
+                "params": params.model_dump()}
+
+    # ---- tasks
+    def create(self, owner: str, pid: str, train: dict[str, Any] | str | None = None, description: str = "",
+               parent_id: str | None = None) -> dict[str, Any]:
+        project = self.projects.project(pid)
+        params = validate(project["project_type"], train) if train else self.recommended(pid)
+        config = self.config_for(project, params)
+        gpus = len([g for g in params.cuda_visible_devices.split(",") if g.strip()])
+        with self.store.db.transaction() as conn:
+            [task_id] = self.store.tasks.insert_many(conn, [NewTask(
+                name=f"new-{uuid.uuid4().hex}", kind="prune" if parent_id else "train", owner=owner, config=config,
+                params=params.model_dump(), gpus=gpus, project_id=pid, parent_id=parent_id)])
+            conn.execute("UPDATE tasks SET name = ?, notes = ? WHERE id = ?", (task_id, description or "", task_id))
+        rewrite_config(self.store.layout, task_id, config)
+        return self.store.tasks.get(task_id)
+
+    def task(self, tid: str) -> dict[str, Any]:
+        task = self.store.tasks.get(tid or "")
+        if task is None or task["kind"] not in ("train", "prune"):
+            from ..errors import NotFound
+
+            raise NotFound(f"no such training task: {tid!r}")
+        return task
+
+    def set_params(self, tid: str, train: dict[str, Any] | str) -> dict[str, Any]:
+        task = self.task(tid)
+        if task["status"] in ("queued", "running"):
+            raise Conflict(f"task {tid} is {task['status']}; stop it before changing its parameters")
+        project = self.projects.project(task["project_id"])
+        params = validate(project["project_type"], train)
+        config = self.config_for(project, params)
+        gpus = len([g for g in params.cuda_visible_devices.split(",") if g.strip()])
+        self.store.tasks.update(task["id"], config=config, params=params.model_dump(), gpus=gpus)
+        rewrite_config(self.store.layout, task["id"], config)
+        return self.store.tasks.get(task["id"])
+
+    def start(self, tid: str) -> dict[str, Any]:
+        task = self.task(tid)
+        (self.store.layout.task_dir(task["id"]) / "resume.json").unlink(missing_ok=True)
+        self.runner.submit(task)
+        return self.store.tasks.get(task["id"])
+
+    def stop(self, tid: str) -> dict[str, Any]:
+        return self.runner.cancel(self.task(tid))
+
+    def resume_info(self, tid: str) -> tuple[bool, int]:
+        task = self.task(tid)
+        epochs = saved_epochs(self.store.layout.task_dir(task["id"]))
+        last = max(epochs, default=0)
+        resumable = bool(epochs) and last < task["params"].get("num_epochs", 0) and \
+            task["status"] not in ("queued", "running")
+        return resumable, last
+
+    def resume(self, tid: str, epoch: int | None = None) -> dict[str, Any]:
+        task = self.task(tid)
+        epochs = saved_epochs(self.store.layout.task_dir(task["id"]))
+        if not epochs:
+            raise Conflict(f"task {tid} has no saved checkpoint to resume from")
+        if epoch is None:
+            epoch = epochs[-1]
+        if isinstance(epoch, bool) or not isinstance(epoch, int):
+            raise ValidationFailed("epoch must be an integer")
+        if epoch not in epochs:
+            raise ValidationFailed(f"epoch: {epoch} was not saved; saved epochs are {epochs}")
+        if task["status"] in ("queued", "running"):
+            raise Conflict(f"task {tid} is {task['status']}; stop it first")
+        path = self.store.layout.task_dir(task["id"]) / "resume.json"
+        path.write_text(json.dumps({"run": task["last_run"] + 1, "epoch": epoch}))
+        self.runner.submit(task)
+        return self.store.tasks.get(task["id"])

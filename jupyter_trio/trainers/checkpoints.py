@@ -1,0 +1,72 @@
+"""Checkpoints of a train task: ``<task>/checkpoints/epoch_<n>/`` (training: weights + optimizer + state,
+resumable) and ``best_model/`` (sampler: weights only, the best evaluation so far).
+
+``state.json`` holds what a checkpoint needs to be used without the task: task type, labels, the
+parameters, the epoch and global step, the evaluation metrics and the best metric so far.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+EPOCH_DIR = re.compile(r"epoch_(\d+)$")
+BEST = "best_model"
+
+
+def checkpoint_root(task_dir: Path) -> Path:
+    return Path(task_dir) / "checkpoints"
+
+
+def saved_epochs(task_dir: Path) -> list[int]:
+    """Epochs with a complete training checkpoint, ascending."""
+    root = checkpoint_root(task_dir)
+    if not root.is_dir():
+        return []
+    out = []
+    for child in root.iterdir():
+        m = EPOCH_DIR.match(child.name)
+        if m and (child / "state.json").is_file() and (child / "model.pdopt").is_file():
+            out.append(int(m.group(1)))
+    return sorted(out)
+
+
+def checkpoint_dir(task_dir: Path, epoch: int | str | None) -> Path:
+    """The folder of ``epoch`` (an int), or of the best model (``None`` / ``"best"``)."""
+    root = checkpoint_root(task_dir)
+    if epoch is None or epoch == "best":
+        path = root / BEST
+    else:
+        path = root / f"epoch_{int(epoch)}"
+    if not (path / "state.json").is_file():
+        what = "a best model" if path.name == BEST else f"a checkpoint for epoch {epoch}"
+        raise FileNotFoundError(f"the task has no {what} (saved epochs: {saved_epochs(task_dir) or 'none'})")
+    return path
+
+
+def read_state(folder: Path) -> dict[str, Any]:
+    return json.loads((Path(folder) / "state.json").read_text())
+
+
+def write_checkpoint(folder: Path, state: dict[str, Any], save: Any, model_state: dict, opt_state: dict | None) -> None:
+    """Write into a temporary folder, then rename: a checkpoint is complete or absent."""
+    folder = Path(folder)
+    tmp = folder.with_name(f".{folder.name}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    save(model_state, str(tmp / "model.pdparams"))
+    if opt_state is not None:
+        save(opt_state, str(tmp / "model.pdopt"))
+    (tmp / "state.json").write_text(json.dumps(state, indent=1))
+    if folder.exists():
+        old = folder.with_name(f".{folder.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(folder, old)
+        os.replace(tmp, folder)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, folder)

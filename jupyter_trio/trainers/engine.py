@@ -1,0 +1,300 @@
+"""The training engine: one model, its optimizer and data, the train loop, checkpoints and evaluation.
+
+Everything that makes training resumable with identical continuation lives here: the learning rate is a
+pure function of the global step, each epoch's data order and augmentation come from (seed, epoch), the
+framework RNG is reseeded per epoch, and a training checkpoint holds weights, optimizer state, epoch,
+step and the best metric so far.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import paddle
+import paddle.nn.functional as F
+
+from .checkpoints import BEST, checkpoint_dir, checkpoint_root, read_state, write_checkpoint
+from .data import DatasetView, batches
+from .heads import (
+    decode_detections, mask_targets, paste_masks, scaled_anchors, segmentation_loss, yolo_losses,
+)
+from .metrics import COCO_THRESHOLDS, confusion, detection_map, segmentation_scores, topk_accuracy
+from .models import build, count_parameters
+from .params import CommonParams, validate
+
+BEST_METRIC = {"classification": "acc1", "segmentation": "miou", "detection": "bbox_map",
+               "instance_segmentation": "segm_map"}
+
+
+def pick_device(params: CommonParams) -> str:
+    """GPU when the runner assigned one (CUDA_VISIBLE_DEVICES) and Paddle was built with CUDA; else CPU."""
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES", params.cuda_visible_devices)
+    if visible and paddle.device.is_compiled_with_cuda():
+        return "gpu:0"
+    return "cpu"
+
+
+class Engine:
+    def __init__(self, task_type: str, params: CommonParams | dict, dataset_dir: Path | None, task_dir: Path,
+                 log: Callable[[str], None] = print, labels: list[str] | None = None):
+        """``dataset_dir`` None builds the model for inference only (``labels`` then come from a checkpoint)."""
+        self.task_type = task_type
+        self.params = params if isinstance(params, CommonParams) else validate(task_type, params)
+        self.task_dir, self.log = Path(task_dir), log
+        paddle.set_device(pick_device(self.params))
+        if dataset_dir is not None:
+            self.dataset_dir = Path(dataset_dir)
+            self.train_view = DatasetView(self.dataset_dir, "train", self.params.train_num)
+            val = DatasetView(self.dataset_dir, "val")
+            self.eval_view = val if len(val) else DatasetView(self.dataset_dir, "test")
+            labels = self.train_view.labels
+            n = len(self.train_view)
+        else:
+            n = self.params.batch_size
+        self.labels: list[str] = list(labels or [])
+        self.num_classes = len(self.labels)
+        self.anchors = scaled_anchors(self.params.image_shape)
+        paddle.seed(self.params.seed)
+        self.model = build(task_type, self.params, self.num_classes)
+        self.optimizer = self._optimizer()
+        self.steps_per_epoch = max(1, n // self.params.batch_size + (1 if n % self.params.batch_size > 1 else 0))
+
+    @classmethod
+    def from_checkpoint(cls, task_dir: Path, epoch: int | str | None = None,
+                        log: Callable[[str], None] = print) -> "Engine":
+        """A model restored from a checkpoint folder of ``task_dir`` (the best one by default)."""
+        state = read_state(checkpoint_dir(task_dir, epoch))
+        engine = cls(state["task_type"], state["params"], None, task_dir, log, labels=state["labels"])
+        engine.load(epoch)
+        engine.model.eval()
+        return engine
+
+    # ---- optimisation
+    def _optimizer(self) -> paddle.optimizer.Optimizer:
+        p, params = self.params, self.model.parameters()
+        if self.task_type == "classification":
+            return paddle.optimizer.Momentum(p.learning_rate, momentum=0.9, parameters=params,
+                                             weight_decay=paddle.regularizer.L2Decay(4e-5))
+        if self.task_type == "segmentation" and p.optimizer == "SGD":
+            return paddle.optimizer.Momentum(p.learning_rate, momentum=0.9, parameters=params,
+                                             weight_decay=paddle.regularizer.L2Decay(4e-5))
+        return paddle.optimizer.Adam(p.learning_rate, parameters=params)
+
+    def lr_at(self, step: int) -> float:
+        p = self.params
+        warmup = getattr(p, "warmup_steps", 0)
+        if step < warmup:
+            start = getattr(p, "warmup_start_lr", 0.0)
+            return start + (p.learning_rate - start) * step / warmup
+        total = p.num_epochs * self.steps_per_epoch
+        progress = min(1.0, step / max(total, 1))
+        policy = getattr(p, "lr_policy", "Piecewise")
+        if policy == "Cosine":
+            return p.learning_rate * 0.5 * (1 + math.cos(math.pi * progress))
+        if policy == "Polynomial":
+            return p.learning_rate * (1 - progress) ** 0.9
+        epoch = step // self.steps_per_epoch
+        return p.learning_rate * 0.1 ** sum(1 for e in p.lr_decay_epochs if epoch >= e)
+
+    def loss(self, arrays: list[np.ndarray]) -> paddle.Tensor:
+        image = paddle.to_tensor(arrays[0])
+        if self.task_type == "classification":
+            return F.cross_entropy(self.model(image), paddle.to_tensor(arrays[1]))
+        if self.task_type == "segmentation":
+            return segmentation_loss(self.model(image), paddle.to_tensor(arrays[1]), self.params, self.num_classes)
+        boxes, labels = paddle.to_tensor(arrays[1]), paddle.to_tensor(arrays[2])
+        if self.task_type == "detection":
+            return yolo_losses(self.model(image), boxes, labels, self.num_classes, self.anchors)
+        outputs, p8 = self.model.features(image)
+        loss = yolo_losses(outputs, boxes, labels, self.num_classes, self.anchors)
+        rois, targets, per_image = mask_targets(arrays[1], arrays[3], self.params.image_shape)
+        if len(rois):
+            logits = self.model.masks(p8, paddle.to_tensor(rois), paddle.to_tensor(per_image, dtype="int32"))
+            gt_cls = arrays[2][arrays[1][..., 2] > 0].astype(np.int64)
+            index = paddle.to_tensor(np.stack([np.arange(len(gt_cls)), gt_cls], axis=1))
+            picked = paddle.gather_nd(logits, index)
+            loss = loss + F.binary_cross_entropy_with_logits(picked, paddle.to_tensor(targets))
+        return loss
+
+    # ---- checkpoints
+    def state(self, epoch: int, step: int, metrics: dict[str, Any], best: dict[str, Any], kind: str) -> dict[str, Any]:
+        return {"kind": kind, "task_type": self.task_type, "epoch": epoch, "step": step, "labels": self.labels,
+                "params": self.params.model_dump(), "eval_metrics": metrics, "best": best,
+                "anchors": self.anchors, "time": time.time(), "num_parameters": count_parameters(self.model),
+                "param_names": [q.name for q in self.model.parameters()]}
+
+    def save(self, epoch: int, step: int, metrics: dict[str, Any], best: dict[str, Any]) -> None:
+        root = checkpoint_root(self.task_dir)
+        root.mkdir(parents=True, exist_ok=True)
+        write_checkpoint(root / f"epoch_{epoch}", self.state(epoch, step, metrics, best, "training"), paddle.save,
+                         self.model.state_dict(), self.optimizer.state_dict())
+
+    def save_best(self, epoch: int, step: int, metrics: dict[str, Any], best: dict[str, Any]) -> None:
+        write_checkpoint(checkpoint_root(self.task_dir) / BEST, self.state(epoch, step, metrics, best, "sampler"),
+                         paddle.save, self.model.state_dict(), None)
+
+    def load(self, epoch: int | str | None, with_optimizer: bool = False) -> dict[str, Any]:
+        folder = checkpoint_dir(self.task_dir, epoch)
+        self.model.set_state_dict(paddle.load(str(folder / "model.pdparams")))
+        state = read_state(folder)
+        if with_optimizer:
+            self.optimizer.set_state_dict(self._renamed(paddle.load(str(folder / "model.pdopt")),
+                                                        state.get("param_names", [])))
+        return state
+
+    def _renamed(self, opt_state: dict[str, Any], saved_names: list[str]) -> dict[str, Any]:
+        """Optimizer state keys follow parameter names, which Paddle numbers per process: map the names
+        the checkpoint was saved with onto this model's (same architecture, same order)."""
+        names = [q.name for q in self.model.parameters()]
+        if not saved_names or saved_names == names:
+            return opt_state
+        rename = dict(zip(saved_names, names))
+        prefixes = sorted(rename, key=len, reverse=True)
+        out = {}
+        for key, value in opt_state.items():
+            for old in prefixes:
+                if key.startswith(old + "_"):
+                    key = rename[old] + key[len(old):]
+                    break
+            out[key] = value
+        return out
+
+    # ---- training
+    def train(self, resume_epoch: int | None = None, on_epoch: Callable[[dict[str, Any]], None] | None = None,
+              track: Callable[..., None] | None = None) -> dict[str, Any]:
+        p = self.params
+        start_epoch, step, best = 0, 0, {"metric": BEST_METRIC[self.task_type], "value": None, "epoch": None}
+        if resume_epoch is not None:
+            state = self.load(resume_epoch, with_optimizer=True)
+            start_epoch, step, best = state["epoch"], state["step"], state["best"]
+            self.log(f"resumed from epoch {start_epoch} (step {step})")
+        elif p.pretrain_weights:
+            self.load_pretrained(Path(p.pretrain_weights))
+        track = track or (lambda **kw: None)
+        self.log(f"training {p.model} on {len(self.train_view)} images ({self.num_classes} classes), "
+                 f"{p.num_epochs} epochs of {self.steps_per_epoch} steps, device {paddle.get_device()}")
+        metrics: dict[str, Any] = {}
+        step_times: list[float] = []
+        for epoch in range(start_epoch, p.num_epochs):
+            paddle.seed(p.seed * 100_003 + epoch)
+            self.model.train()
+            for b, (_, arrays) in enumerate(batches(self.train_view, p, epoch, train=True)):
+                t0 = time.perf_counter()
+                lr = self.lr_at(step)
+                self.optimizer.set_lr(lr)
+                loss = self.loss(arrays)
+                loss.backward()
+                self.optimizer.step()
+                self.optimizer.clear_grad()
+                value = float(loss)
+                dt = time.perf_counter() - t0
+                step_times = (step_times + [dt])[-50:]
+                step += 1
+                remaining = (p.num_epochs * self.steps_per_epoch - step) * float(np.mean(step_times))
+                track(loss=value, lr=lr, speed=len(arrays[0]) / max(dt, 1e-9), eta_s=remaining, step=step)
+                if not math.isfinite(value):
+                    raise FloatingPointError(f"loss became {value} at epoch {epoch + 1}, step {b + 1}; "
+                                             "lower the learning_rate")
+                self.log(f"[TRAIN] Epoch={epoch + 1}/{p.num_epochs}, Step={b + 1}/{self.steps_per_epoch}, "
+                         f"loss={value:.6f}, lr={lr:.6g}, time_each_step={dt:.3f}s, eta={_hms(remaining)}")
+            done = epoch + 1
+            if done % p.save_interval_epochs == 0 or done == p.num_epochs:
+                metrics = self.evaluate(self.eval_view)
+                value = metrics[best["metric"]]
+                if best["value"] is None or value > best["value"]:
+                    best = {"metric": best["metric"], "value": value, "epoch": done}
+                    self.save_best(done, step, metrics, best)
+                self.save(done, step, metrics, best)
+                scalars = {f"eval_{k}": v for k, v in metrics.items() if isinstance(v, float)}
+                track(step=done, **scalars)
+                self.log(f"[EVAL] Epoch={done}, " + ", ".join(f"{k}={v:.4f}" for k, v in scalars.items())
+                         + f"; best {best['metric']}={best['value']:.4f} at epoch {best['epoch']}")
+                if on_epoch:
+                    on_epoch({"epoch": done, "step": step, "eval_metrics": metrics, "best": best})
+        return {"epoch": p.num_epochs, "step": step, "eval_metrics": metrics, "best": best}
+
+    def load_pretrained(self, folder: Path) -> None:
+        path = folder / "model.pdparams" if folder.is_dir() else folder
+        weights = paddle.load(str(path))
+        own = self.model.state_dict()
+        usable = {k: v for k, v in weights.items() if k in own and list(v.shape) == list(own[k].shape)}
+        self.model.set_state_dict(usable)
+        self.log(f"initialised {len(usable)}/{len(own)} tensors from {folder}")
+
+    # ---- inference and evaluation
+    @paddle.no_grad()
+    def infer(self, arrays: list[np.ndarray], score_thresh: float = 0.01) -> list[dict[str, Any]]:
+        """Predictions for a batch: classification probs, segmentation label maps, boxes (+ masks)."""
+        self.model.eval()
+        image = paddle.to_tensor(arrays[0])
+        if self.task_type == "classification":
+            probs = F.softmax(self.model(image), axis=1).numpy()
+            return [{"probs": pr} for pr in probs]
+        if self.task_type == "segmentation":
+            logits = self.model(image)
+            return [{"label_map": m, "score_map": s} for m, s in
+                    zip(logits.argmax(axis=1).numpy(), F.softmax(logits, axis=1).max(axis=1).numpy())]
+        outputs, p8 = self.model.features(image)
+        dets = decode_detections(outputs, self.params.image_shape, self.num_classes, self.anchors, score_thresh)
+        if self.task_type == "instance_segmentation":
+            counts = [len(d["boxes"]) for d in dets]
+            if sum(counts):
+                boxes = np.concatenate([d["boxes"] for d in dets]).astype(np.float32)
+                logits = self.model.masks(p8, paddle.to_tensor(boxes), paddle.to_tensor(counts, dtype="int32")).numpy()
+            offset = 0
+            for d, c in zip(dets, counts):
+                d["masks"] = paste_masks(logits[offset:offset + c], d["boxes"], d["labels"], tuple(self.params.image_shape)) \
+                    if c else np.zeros((0, *self.params.image_shape), bool)
+                offset += c
+        return dets
+
+    def evaluate(self, view: DatasetView, topk: int = 5, score_thresh: float = 0.01,
+                 overlap_thresh: float = 0.5) -> dict[str, Any]:
+        p = self.params
+        if self.task_type == "classification":
+            probs, labels = [], []
+            for _, arrays in batches(view, p, 0, train=False):
+                probs += [r["probs"] for r in self.infer(arrays)]
+                labels += list(arrays[1])
+            probs_a, labels_a = np.stack(probs), np.asarray(labels)
+            cm = confusion(probs_a.argmax(1), labels_a, self.num_classes)
+            return {"acc1": topk_accuracy(probs_a, labels_a, 1), f"acc{min(topk, self.num_classes)}":
+                    topk_accuracy(probs_a, labels_a, topk), "confusion_matrix": cm.tolist(), "labels": self.labels,
+                    "num_images": len(labels)}
+        if self.task_type == "segmentation":
+            cm = np.zeros((self.num_classes, self.num_classes), np.int64)
+            for _, arrays in batches(view, p, 0, train=False):
+                for r, truth in zip(self.infer(arrays), arrays[1]):
+                    cm += confusion(r["label_map"], truth, self.num_classes)
+            return {**segmentation_scores(cm, self.labels), "labels": self.labels}
+        preds, truths = [], []
+        for _, arrays in batches(view, p, 0, train=False):
+            for r, boxes, labels, *masks in zip(self.infer(arrays, score_thresh), *arrays[1:]):
+                keep = boxes[:, 2] > 0
+                h, w = p.image_shape
+                cx, cy, bw, bh = boxes[keep].T
+                xyxy = np.stack([(cx - bw / 2) * w, (cy - bh / 2) * h, (cx + bw / 2) * w, (cy + bh / 2) * h], 1)
+                truth = {"boxes": xyxy, "labels": labels[keep], "crowd": np.zeros(int(keep.sum()), bool)}
+                if masks:
+                    truth["masks"] = masks[0][keep].astype(bool)
+                preds.append(r)
+                truths.append(truth)
+        box = detection_map(preds, truths, self.num_classes, COCO_THRESHOLDS)
+        out = {"bbox_map": box[0.5], "bbox_map_coco": float(np.mean(list(box.values()))),
+               f"bbox_map_{overlap_thresh}": detection_map(preds, truths, self.num_classes, (overlap_thresh,))[overlap_thresh],
+               "labels": self.labels, "num_images": len(truths)}
+        if self.task_type == "instance_segmentation":
+            seg = detection_map(preds, truths, self.num_classes, COCO_THRESHOLDS, use_masks=True)
+            out.update(segm_map=seg[0.5], segm_map_coco=float(np.mean(list(seg.values()))))
+        return out
+
+
+def _hms(seconds: float) -> str:
+    seconds = int(max(0, seconds))
+    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"

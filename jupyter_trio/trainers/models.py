@@ -1,0 +1,164 @@
+"""The networks, all built from random initialisation (no weights can be downloaded here).
+
+classification: MobileNetV3 small/large, ResNet18/50 from ``paddle.vision.models``;
+segmentation: a UNet and a DeepLabV3+ (ResNet18 or MobileNetV3 backbone, ASPP, decoder);
+detection: YOLOv3 (backbone, FPN neck, three heads; ``paddle.vision.ops.yolo_loss`` / ``yolo_box`` / ``nms``);
+instance segmentation: MaskYOLO — the YOLOv3 detector plus a RoIAlign mask head (Mask R-CNN style).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import paddle
+import paddle.nn as nn
+import paddle.nn.functional as F
+from paddle.vision import models as zoo
+from paddle.vision.ops import roi_align
+
+# YOLOv3's anchors, scaled for small images (pixels at a 128 × 128 input); three per output stride.
+ANCHORS = [6, 7, 10, 14, 16, 12, 15, 27, 28, 20, 26, 38, 44, 34, 50, 56, 84, 80]
+ANCHOR_MASKS = [[6, 7, 8], [3, 4, 5], [0, 1, 2]]  # stride 32, 16, 8
+STRIDES = [32, 16, 8]
+MASK_SIZE = 28
+
+
+def conv_bn(cin: int, cout: int, k: int = 3, s: int = 1) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2D(cin, cout, k, s, k // 2, bias_attr=False), nn.BatchNorm2D(cout), nn.LeakyReLU(0.1))
+
+
+def classifier(name: str, num_classes: int) -> nn.Layer:
+    build = {"MobileNetV3_small": zoo.mobilenet_v3_small, "MobileNetV3_large": zoo.mobilenet_v3_large,
+             "ResNet18": zoo.resnet18, "ResNet50": zoo.resnet50}[name]
+    return build(pretrained=False, num_classes=num_classes)
+
+
+class Backbone(nn.Layer):
+    """Feature maps at strides 8, 16, 32 (and 4 for the segmentation decoders)."""
+
+    def __init__(self, name: str):
+        super().__init__()
+        self.name = name
+        if name == "ResNet18":
+            r = zoo.resnet18(pretrained=False, num_classes=-1, with_pool=False)
+            self.stem = nn.Sequential(r.conv1, r.bn1, r.relu, r.maxpool)
+            self.stages = nn.LayerList([r.layer1, r.layer2, r.layer3, r.layer4])
+            self.channels = [64, 128, 256, 512]
+        else:
+            m = zoo.mobilenet_v3_large(pretrained=False, num_classes=-1, with_pool=False)
+            blocks = list(m.blocks)
+            self.stem = m.conv
+            # strides after each block of MobileNetV3-large: 2,2(1),4,4(3),8,8,8(6),16 ... 32
+            cuts = [(0, 3), (3, 6), (6, 12), (12, 15)]
+            self.stages = nn.LayerList([nn.Sequential(*blocks[a:b]) for a, b in cuts])
+            self.channels = [24, 40, 112, 160]
+
+    def forward(self, x: paddle.Tensor) -> list[paddle.Tensor]:
+        x = self.stem(x)
+        feats = []
+        for stage in self.stages:
+            x = stage(x)
+            feats.append(x)
+        return feats  # strides 4, 8, 16, 32
+
+
+class UNet(nn.Layer):
+    def __init__(self, num_classes: int, width: int = 16):
+        super().__init__()
+        c = [width, width * 2, width * 4, width * 8]
+
+        def block(cin: int, cout: int) -> nn.Sequential:
+            return nn.Sequential(nn.Conv2D(cin, cout, 3, padding=1, bias_attr=False), nn.BatchNorm2D(cout), nn.ReLU(),
+                                 nn.Conv2D(cout, cout, 3, padding=1, bias_attr=False), nn.BatchNorm2D(cout), nn.ReLU())
+
+        self.down = nn.LayerList([block(3, c[0]), block(c[0], c[1]), block(c[1], c[2]), block(c[2], c[3])])
+        self.up = nn.LayerList([block(c[3] + c[2], c[2]), block(c[2] + c[1], c[1]), block(c[1] + c[0], c[0])])
+        self.head = nn.Conv2D(c[0], num_classes, 1)
+
+    def forward(self, x: paddle.Tensor) -> paddle.Tensor:
+        skips = []
+        for i, layer in enumerate(self.down):
+            x = layer(x if i == 0 else F.max_pool2d(x, 2))
+            skips.append(x)
+        for layer, skip in zip(self.up, reversed(skips[:-1])):
+            x = F.interpolate(x, size=skip.shape[2:], mode="bilinear", align_corners=False)
+            x = layer(paddle.concat([x, skip], axis=1))
+        return self.head(x)
+
+
+class DeepLabV3P(nn.Layer):
+    """DeepLabV3+: backbone, atrous spatial pyramid pooling on stride-16/32 features, a stride-4 decoder."""
+
+    def __init__(self, num_classes: int, backbone: str = "ResNet18"):
+        super().__init__()
+        self.backbone = Backbone(backbone)
+        low, high = self.backbone.channels[0], self.backbone.channels[3]
+        self.aspp = nn.LayerList([nn.Sequential(nn.Conv2D(high, 128, 1, bias_attr=False), nn.BatchNorm2D(128), nn.ReLU())]
+                                 + [nn.Sequential(nn.Conv2D(high, 128, 3, padding=d, dilation=d, bias_attr=False),
+                                                  nn.BatchNorm2D(128), nn.ReLU()) for d in (1, 2, 3)])
+        self.pool_proj = nn.Sequential(nn.Conv2D(high, 128, 1), nn.ReLU())
+        self.project = nn.Sequential(nn.Conv2D(128 * 5, 128, 1, bias_attr=False), nn.BatchNorm2D(128), nn.ReLU())
+        self.low_proj = nn.Sequential(nn.Conv2D(low, 48, 1, bias_attr=False), nn.BatchNorm2D(48), nn.ReLU())
+        self.decoder = nn.Sequential(nn.Conv2D(176, 128, 3, padding=1, bias_attr=False), nn.BatchNorm2D(128), nn.ReLU(),
+                                     nn.Conv2D(128, num_classes, 1))
+
+    def forward(self, x: paddle.Tensor) -> paddle.Tensor:
+        size = x.shape[2:]
+        feats = self.backbone(x)
+        high = feats[3]
+        pooled = F.interpolate(self.pool_proj(F.adaptive_avg_pool2d(high, 1)), size=high.shape[2:], mode="nearest")
+        y = self.project(paddle.concat([branch(high) for branch in self.aspp] + [pooled], axis=1))
+        low = self.low_proj(feats[0])
+        y = F.interpolate(y, size=low.shape[2:], mode="bilinear", align_corners=False)
+        y = self.decoder(paddle.concat([y, low], axis=1))
+        return F.interpolate(y, size=size, mode="bilinear", align_corners=False)
+
+
+class YOLOv3(nn.Layer):
+    """Backbone → top-down FPN → one 1×1 head per stride (3 anchors × (5 + classes) channels)."""
+
+    def __init__(self, num_classes: int, backbone: str = "ResNet18", with_mask: bool = False):
+        super().__init__()
+        self.num_classes = num_classes
+        self.backbone = Backbone(backbone)
+        c8, c16, c32 = self.backbone.channels[1:]
+        self.lat32 = nn.Sequential(conv_bn(c32, 256, 1), conv_bn(256, 256))
+        self.lat16 = nn.Sequential(conv_bn(c16 + 128, 128, 1), conv_bn(128, 128))
+        self.lat8 = nn.Sequential(conv_bn(c8 + 64, 64, 1), conv_bn(64, 64))
+        self.reduce32, self.reduce16 = conv_bn(256, 128, 1), conv_bn(128, 64, 1)
+        out = 3 * (5 + num_classes)
+        self.heads = nn.LayerList([nn.Conv2D(256, out, 1), nn.Conv2D(128, out, 1), nn.Conv2D(64, out, 1)])
+        self.with_mask = with_mask
+        if with_mask:
+            self.mask_head = nn.Sequential(conv_bn(64, 64), conv_bn(64, 64), nn.Conv2DTranspose(64, 64, 2, 2),
+                                           nn.ReLU(), nn.Conv2D(64, num_classes, 1))
+
+    def features(self, x: paddle.Tensor) -> tuple[list[paddle.Tensor], paddle.Tensor]:
+        _, f8, f16, f32 = self.backbone(x)
+        p32 = self.lat32(f32)
+        up = F.interpolate(self.reduce32(p32), size=f16.shape[2:], mode="nearest")
+        p16 = self.lat16(paddle.concat([f16, up], axis=1))
+        up = F.interpolate(self.reduce16(p16), size=f8.shape[2:], mode="nearest")
+        p8 = self.lat8(paddle.concat([f8, up], axis=1))
+        return [head(p) for head, p in zip(self.heads, (p32, p16, p8))], p8
+
+    def forward(self, x: paddle.Tensor) -> list[paddle.Tensor]:
+        return self.features(x)[0]
+
+    def masks(self, p8: paddle.Tensor, boxes: paddle.Tensor, boxes_num: paddle.Tensor) -> paddle.Tensor:
+        """Per-box mask logits [R, classes, 28, 28] from stride-8 features; boxes in input pixels."""
+        rois = roi_align(p8, boxes, boxes_num, output_size=MASK_SIZE // 2, spatial_scale=1 / 8, sampling_ratio=2,
+                         aligned=True)
+        return self.mask_head(rois)
+
+
+def build(task_type: str, params: Any, num_classes: int) -> nn.Layer:
+    if task_type == "classification":
+        return classifier(params.model, num_classes)
+    if task_type == "segmentation":
+        return UNet(num_classes) if params.model == "UNet" else DeepLabV3P(num_classes, params.backbone)
+    return YOLOv3(num_classes, params.backbone, with_mask=task_type == "instance_segmentation")
+
+
+def count_parameters(model: nn.Layer) -> int:
+    return int(sum(p.size for p in model.parameters()))

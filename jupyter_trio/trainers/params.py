@@ -1,0 +1,199 @@
+"""Training parameters: PaddleX's field names (shared/spec/paddlex-params.md), our models and defaults.
+
+``defaults(task_type, ...)`` recommends parameters from the dataset and the machine (PaddleX did the
+same from image count, classes and GPU memory); ``validate(task_type, train)`` checks a ``train`` dict a
+client sends and returns the complete, typed parameters — unknown fields and bad values raise a
+:class:`~jupyter_trio.errors.ValidationFailed` naming the field. Stored as JSON, never pickled.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+import pydantic
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from ..errors import ValidationFailed
+
+MODELS: dict[str, tuple[str, ...]] = {
+    "classification": ("MobileNetV3_small", "MobileNetV3_large", "ResNet18", "ResNet50"),
+    "detection": ("YOLOv3",),
+    "segmentation": ("UNet", "DeepLabv3p"),
+    "instance_segmentation": ("MaskYOLO",),
+}
+BACKBONES: dict[str, tuple[str, ...]] = {
+    "detection": ("ResNet18", "MobileNetV3_large"),
+    "segmentation": ("ResNet18", "MobileNetV3_large"),
+    "instance_segmentation": ("ResNet18", "MobileNetV3_large"),
+}
+IMAGENET_MEAN = [0.485, 0.456, 0.406]
+IMAGENET_STD = [0.229, 0.224, 0.225]
+
+
+class CommonParams(BaseModel):
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+
+    model: str
+    cuda_visible_devices: str = Field("", description="GPUs to train on, e.g. '0,1'; '' = CPU")
+    batch_size: int = Field(16, ge=1, le=4096)
+    num_epochs: int = Field(20, ge=1, le=100_000)
+    learning_rate: float = Field(0.01, gt=0, le=10)
+    lr_decay_epochs: list[int] = Field(default_factory=lambda: [10, 15])
+    save_interval_epochs: int = Field(1, ge=1)
+    pretrain_weights: str | None = Field(None, description="a checkpoint or weights folder; IMAGENET cannot be "
+                                                           "downloaded here")
+    train_num: int | None = Field(None, ge=1, description="use only the first N training images")
+    resume_checkpoint: str | None = None
+    sensitivities_path: str | None = None
+    eval_metric_loss: float = Field(0.05, ge=0, le=1)
+    image_shape: list[int] = Field(default_factory=lambda: [64, 64], min_length=2, max_length=2)
+    image_mean: list[float] = Field(default_factory=lambda: list(IMAGENET_MEAN), min_length=3, max_length=3)
+    image_std: list[float] = Field(default_factory=lambda: list(IMAGENET_STD), min_length=3, max_length=3)
+    horizontal_flip: bool = True
+    horizontal_flip_prob: float = Field(0.5, ge=0, le=1)
+    brightness: bool = True
+    brightness_range: float = Field(0.5, ge=0, le=1)
+    brightness_prob: float = Field(0.5, ge=0, le=1)
+    contrast: bool = True
+    contrast_range: float = Field(0.5, ge=0, le=1)
+    contrast_prob: float = Field(0.5, ge=0, le=1)
+    saturation: bool = True
+    saturation_range: float = Field(0.5, ge=0, le=1)
+    saturation_prob: float = Field(0.5, ge=0, le=1)
+    hue: bool = True
+    hue_range: int = Field(18, ge=0, le=180)
+    hue_prob: float = Field(0.5, ge=0, le=1)
+    seed: int = 0
+
+    @field_validator("image_shape")
+    @classmethod
+    def _shape(cls, v: list[int]) -> list[int]:
+        if any(s < 16 or s > 2048 or s % 16 for s in v):
+            raise ValueError("each side must be a multiple of 16 between 16 and 2048")
+        return v
+
+    @field_validator("cuda_visible_devices")
+    @classmethod
+    def _gpus(cls, v: str) -> str:
+        if v and not all(p.strip().isdigit() for p in v.split(",")):
+            raise ValueError("a comma-separated list of GPU indices, or '' for CPU")
+        return v
+
+    @field_validator("pretrain_weights")
+    @classmethod
+    def _pretrain(cls, v: str | None) -> str | None:
+        if v is not None and v.upper() == "IMAGENET":
+            raise ValueError("IMAGENET weights cannot be downloaded here (no network); pass a checkpoint or "
+                             "weights path, or null to train from random initialisation")
+        return v
+
+
+class ClassifierParams(CommonParams):
+    model: Literal["MobileNetV3_small", "MobileNetV3_large", "ResNet18", "ResNet50"] = "MobileNetV3_small"
+    lr_policy: Literal["Piecewise", "Cosine"] = "Cosine"
+    vertical_flip: bool = False
+    vertical_flip_prob: float = Field(0.5, ge=0, le=1)
+    rotate: bool = False
+    rotate_prob: float = Field(0.5, ge=0, le=1)
+    rotate_range: int = Field(30, ge=0, le=180)
+
+
+class DetectorParams(CommonParams):
+    model: Literal["YOLOv3", "MaskYOLO"] = "YOLOv3"
+    backbone: Literal["ResNet18", "MobileNetV3_large"] = "ResNet18"
+    with_fpn: bool = True
+    warmup_steps: int = Field(50, ge=0)
+    warmup_start_lr: float = Field(0.0, ge=0)
+    use_mixup: bool = False
+    mixup_alpha: float = Field(1.5, gt=0)
+    mixup_beta: float = Field(1.5, gt=0)
+    expand_image: bool = False
+    expand_prob: float = Field(0.5, ge=0, le=1)
+    crop_image: bool = False
+    random_shape: bool = False
+    random_shape_sizes: list[int] = Field(default_factory=lambda: [96, 128, 160])
+
+
+class SegmenterParams(CommonParams):
+    model: Literal["UNet", "DeepLabv3p"] = "UNet"
+    backbone: Literal["ResNet18", "MobileNetV3_large"] = "ResNet18"
+    loss_type: list[bool] = Field(default_factory=lambda: [False, False], min_length=2, max_length=2,
+                                  description="[use dice loss, use bce loss] next to cross-entropy")
+    lr_policy: Literal["Piecewise", "Cosine", "Polynomial"] = "Polynomial"
+    optimizer: Literal["SGD", "Adam"] = "Adam"
+    blur: bool = False
+    blur_prob: float = Field(0.1, ge=0, le=1)
+    rotate: bool = False
+    max_rotation: int = Field(15, ge=0, le=180)
+    scale_aspect: bool = False
+    min_ratio: float = Field(0.5, gt=0, le=1)
+    aspect_ratio: float = Field(0.33, ge=0, le=1)
+    vertical_flip: bool = False
+    vertical_flip_prob: float = Field(0.5, ge=0, le=1)
+
+
+PARAMS_BY_TYPE: dict[str, type[CommonParams]] = {
+    "classification": ClassifierParams, "detection": DetectorParams, "segmentation": SegmenterParams,
+    "instance_segmentation": DetectorParams,
+}
+
+
+def validate(task_type: str, train: dict[str, Any] | str) -> CommonParams:
+    """Complete, typed parameters from a client's ``train`` dict (or its JSON string)."""
+    if isinstance(train, str):
+        try:
+            train = json.loads(train)
+        except ValueError:
+            raise ValidationFailed("train: not a JSON object") from None
+    if not isinstance(train, dict):
+        raise ValidationFailed("train: must be an object of training parameters")
+    cls = PARAMS_BY_TYPE.get(task_type)
+    if cls is None:
+        raise ValidationFailed(f"no trainer for {task_type!r} projects")
+    if task_type == "instance_segmentation":
+        train = {"model": "MaskYOLO", **train}
+        if train["model"] != "MaskYOLO":
+            raise ValidationFailed(f"model: {train['model']!r} is not one of {', '.join(MODELS[task_type])}")
+    elif task_type == "detection" and train.get("model") == "MaskYOLO":
+        raise ValidationFailed(f"model: 'MaskYOLO' is not one of {', '.join(MODELS[task_type])}")
+    try:
+        return cls.model_validate(train)
+    except pydantic.ValidationError as exc:
+        parts = []
+        for err in exc.errors():
+            field = ".".join(str(p) for p in err["loc"]) or "train"
+            parts.append(f"{field}: {err['msg']}")
+        raise ValidationFailed("; ".join(parts)) from None
+
+
+def defaults(task_type: str, *, model: str | None = None, num_train: int = 0, num_classes: int = 0,
+             image_size: tuple[int, int] | None = None, gpu_memory_mib: list[int] | None = None,
+             cpu_count: int = 1) -> CommonParams:
+    """Recommended parameters for a project: image shape from the data, batch size from the memory the
+    chosen devices have (or the CPU), epochs and learning rate from the amount of data."""
+    base: dict[str, Any] = {"model": model} if model else {}
+    if image_size:
+        side = max(image_size)
+        shape = min(max(32, round(side / 32) * 32), 512)
+        base["image_shape"] = [shape, shape]
+    shape = base.get("image_shape", [64, 64])[0]
+    if gpu_memory_mib:
+        per_gpu = min(gpu_memory_mib) / 1024  # GiB
+        batch = int(max(2, min(128, per_gpu * 8 * (224 / shape) ** 2))) * len(gpu_memory_mib)
+        base["cuda_visible_devices"] = ",".join(str(i) for i in range(len(gpu_memory_mib)))
+    else:
+        batch = 32 if shape <= 64 else 16 if shape <= 128 else 8
+    if num_train:
+        batch = max(1, min(batch, num_train))
+        steps_per_epoch = max(1, num_train // batch)
+        epochs = max(10, min(60, 1500 // steps_per_epoch))
+        base.update(num_epochs=epochs, lr_decay_epochs=[int(epochs * 0.6), int(epochs * 0.85)],
+                    save_interval_epochs=max(1, epochs // 10))
+    base["batch_size"] = batch
+    lr = {"classification": 0.01, "detection": 0.001, "segmentation": 0.001, "instance_segmentation": 0.001}
+    base["learning_rate"] = lr[task_type] * (batch / 32) ** 0.5 if task_type == "classification" else lr[task_type]
+    if task_type in ("detection", "instance_segmentation"):
+        base["random_shape_sizes"] = [shape - 32, shape, shape + 32]
+    del num_classes, cpu_count  # reserved: the heads size themselves from the dataset
+    return validate(task_type, base)

@@ -1,0 +1,116 @@
+"""PaddlePaddle trainers on tiny generated data, per task type: loss falls, a checkpoint resumes to the
+same next-step loss, evaluation metrics are well formed, predictions have sane shapes, and the exported
+inference model (loaded with paddle.inference) gives the checkpoint's outputs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dataset_fixtures import imported
+
+paddle = pytest.importorskip("paddle")
+
+from jupyter_trio.trainers.checkpoints import saved_epochs  # noqa: E402
+from jupyter_trio.trainers.engine import Engine  # noqa: E402
+from jupyter_trio.trainers.export import InferenceModel, export_inference  # noqa: E402
+from jupyter_trio.trainers.inference import predict_paths  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
+NO_AUGMENTATION = {"horizontal_flip": False, "brightness": False, "contrast": False, "saturation": False,
+                   "hue": False}
+CASES = {  # (params, images): small enough for CI, large enough that eight epochs visibly learn
+    "classification": ({"model": "MobileNetV3_small", "image_shape": [32, 32], "learning_rate": 0.003,
+                        "batch_size": 16, "lr_policy": "Piecewise", "lr_decay_epochs": [100]}, 64),
+    "segmentation": ({"model": "UNet", "image_shape": [32, 32], "learning_rate": 0.01, "batch_size": 8}, 16),
+    "detection": ({"model": "YOLOv3", "image_shape": [64, 64], "learning_rate": 0.002, "batch_size": 8,
+                   "warmup_steps": 0}, 16),
+    "instance_segmentation": ({"image_shape": [64, 64], "learning_rate": 0.002, "batch_size": 8,
+                               "warmup_steps": 0}, 16),
+}
+EXPORT_TOLERANCE = 1e-4  # max abs difference between the checkpoint's and the exported model's outputs
+
+
+@pytest.mark.parametrize("kind", list(CASES))
+def test_train_resume_evaluate_predict_export(tmp_path, kind):
+    params, count = CASES[kind]
+    dataset = imported(kind, tmp_path, count)
+    params = {**params, **NO_AUGMENTATION, "num_epochs": 8, "save_interval_epochs": 4}
+    losses: dict[int, float] = {}
+
+    def track(step=None, **values):
+        if "loss" in values:
+            losses[step] = values["loss"]
+
+    engine = Engine(kind, params, dataset, tmp_path / "task", log=lambda s: None)
+    result = engine.train(track=track)
+    spe = engine.steps_per_epoch
+    first = np.mean([losses[s] for s in range(1, spe + 1)])
+    last = np.mean([losses[s] for s in range(7 * spe + 1, 8 * spe + 1)])
+    assert last < first * 0.8, (kind, first, last)
+    assert saved_epochs(tmp_path / "task") == [4, 8]
+    assert result["best"]["epoch"] in (4, 8) and (tmp_path / "task" / "checkpoints" / "best_model").is_dir()
+
+    # resume from epoch 4 in a fresh engine: the next step's loss is the one the uninterrupted run had
+    resumed: dict[int, float] = {}
+    again = Engine(kind, params, dataset, tmp_path / "task", log=lambda s: None)
+    again.train(resume_epoch=4, track=lambda step=None, **v: resumed.setdefault(step, v["loss"]) if "loss" in v else None)
+    step = 4 * spe + 1
+    assert resumed[step] == pytest.approx(losses[step], rel=1e-4, abs=1e-5), (kind, resumed[step], losses[step])
+
+    metrics = engine.evaluate(engine.eval_view)
+    if kind == "classification":
+        assert 0 <= metrics["acc1"] <= metrics["acc4"] <= 1
+        cm = np.asarray(metrics["confusion_matrix"])
+        assert cm.shape == (4, 4) and cm.sum() == len(engine.eval_view)
+    elif kind == "segmentation":
+        assert 0 <= metrics["miou"] <= 1 and 0 <= metrics["acc"] <= 1
+        assert set(metrics["category_iou"]) == set(engine.labels)
+    else:
+        assert 0 <= metrics["bbox_map"] <= 1 and 0 <= metrics["bbox_map_coco"] <= metrics["bbox_map"] + 1e-9
+        if kind == "instance_segmentation":
+            assert 0 <= metrics["segm_map"] <= 1
+
+    best = Engine.from_checkpoint(tmp_path / "task", "best", log=lambda s: None)
+    images = sorted(p for p in (dataset / (engine.eval_view.samples[0].rel)).parent.iterdir() if p.suffix == ".jpg")[:3]
+    results = predict_paths(best, images, tmp_path / "pred", score_thresh=0.0)
+    assert len(results) == 3 and all((tmp_path / "pred" / f"{p.stem}_result.png").is_file() for p in images)
+    r = results[0]
+    if kind == "classification":
+        assert r["category"] in engine.labels and 0 <= r["score"] <= 1 and len(r["topk"]) == 4
+    elif kind == "segmentation":
+        assert "per_class" in r["label_map"] or r["label_map"]["size"]
+    else:
+        for obj in r["objects"]:
+            x1, y1, x2, y2 = obj["bbox"]
+            assert x1 <= x2 and y1 <= y2 and obj["category"] in engine.labels
+            if kind == "instance_segmentation":
+                assert obj["mask"]["size"] == [128, 128]
+
+    exported = export_inference(best, tmp_path / "export")
+    assert exported["labels"] == engine.labels
+    model = InferenceModel(tmp_path / "export")
+    batch = np.random.default_rng(0).normal(size=(2, 3, *params["image_shape"])).astype("float32")
+    outputs = model.run(batch)
+    with paddle.no_grad():
+        x = paddle.to_tensor(batch)
+        if kind == "classification":
+            ref = [paddle.nn.functional.softmax(best.model(x), axis=1).numpy()]
+        elif kind == "segmentation":
+            ref = [best.model(x).numpy()]
+        elif kind == "detection":
+            ref = [o.numpy() for o in best.model(x)]
+        else:
+            heads, p8 = best.model.features(x)
+            ref = [o.numpy() for o in heads] + [p8.numpy()]
+    assert len(outputs) == len(ref)
+    for got, want in zip(outputs, ref):
+        assert got.shape == want.shape and np.abs(got - want).max() < EXPORT_TOLERANCE
+
+
+def test_lite_export_is_refused_naming_onnx():
+    from jupyter_trio.trainers.export import export_lite
+
+    with pytest.raises(NotImplementedError, match="ONNX"):
+        export_lite()
