@@ -10,7 +10,6 @@ eta_s, eval_*) and to ``record`` (stage, epoch, best, eval metrics, error) — w
 from __future__ import annotations
 
 import json
-import os
 import sys
 import traceback
 from pathlib import Path

@@ -1,0 +1,72 @@
+"""Train tasks through the real runner: a `train` task runs jupyter_trio.trainers.job as a supervised
+subprocess, tracks its loss, writes checkpoints and records, and resumes from a chosen epoch."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+pytest.importorskip("paddle")
+pytestmark = pytest.mark.slow
+
+TINY = {"model": "MobileNetV3_small", "image_shape": [32, 32], "batch_size": 16, "num_epochs": 2,
+        "save_interval_epochs": 1, "learning_rate": 0.003}
+
+
+@pytest.fixture
+def jp_server_config(jp_server_config):
+    jp_server_config["TrioApp"]["demo_images"] = 40
+    return jp_server_config
+
+
+async def demo_project(trio_app, kind="classification"):
+    trio_app.demos.download(kind)
+    trio_app.demos.wait(kind, 60)
+    return (await asyncio.get_running_loop().run_in_executor(None, trio_app.demos.load, kind, "me"))["pid"]
+
+
+async def test_train_task_runs_tracks_checkpoints_and_resumes(trio_app, api, wait_task):
+    pid = await demo_project(trio_app)
+    task = trio_app.training.create("me", pid, TINY, "tiny run")
+    assert task["kind"] == "train" and task["name"] == task["id"] and task["notes"] == "tiny run"
+    trio_app.training.start(task["id"])
+    trio_app.poke_runner()
+    done = await wait_task(task["id"], "completed", "failed", timeout=240)
+    _, logs = await api("GET", f"trio/api/tasks/{task['id']}/logs", params={"tail": 400})
+    text = logs["content"]
+    assert done["status"] == "completed", text[-3000:]
+    assert "[TRAIN] Epoch=2/2" in text and "[EVAL] Epoch=2" in text
+    _, series = await api("GET", f"trio/api/tasks/{task['id']}/metrics")
+    names = set(series["series"])
+    assert {"loss", "lr", "speed", "eta_s", "eval_acc1"} <= names, names
+    _, record = await api("GET", f"trio/api/tasks/{task['id']}/records")
+    rec = record["record"]
+    assert rec["stage"] == "done" and rec["best"]["metric"] == "acc1" and rec["epoch"] == 2
+    resumable, last = trio_app.training.resume_info(task["id"])
+    assert (resumable, last) == (False, 2)  # finished: nothing left to resume
+
+    # more epochs, then resume from epoch 1: the second run continues from there
+    trio_app.training.set_params(task["id"], {**TINY, "num_epochs": 3})
+    assert trio_app.training.resume_info(task["id"]) == (True, 2)
+    with pytest.raises(Exception, match="epoch: 7 was not saved"):
+        trio_app.training.resume(task["id"], 7)
+    trio_app.training.resume(task["id"], 1)
+    trio_app.poke_runner()
+    again = await wait_task(task["id"], "completed", "failed", timeout=240)
+    _, logs = await api("GET", f"trio/api/tasks/{task['id']}/logs", params={"tail": 400})
+    text = logs["content"]
+    assert again["status"] == "completed" and again["run_index"] == 2, text[-3000:]
+    assert "resumed from epoch 1" in text and "[TRAIN] Epoch=2/3" in text and "[TRAIN] Epoch=1/3" not in text
+
+
+async def test_training_refuses_a_project_without_a_split_dataset(trio_app):
+    from jupyter_trio.errors import Conflict
+
+    project = trio_app.projects.create_project("me", "p", "", "classification")
+    with pytest.raises(Conflict, match="no dataset"):
+        trio_app.training.create("me", project["id"], TINY)
+    dataset = trio_app.projects.create_dataset("me", "d", "", "classification")
+    trio_app.projects.bind_dataset(project["id"], dataset["id"])
+    with pytest.raises(Conflict, match="not split"):
+        trio_app.training.create("me", project["id"], TINY)
