@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from dataset_fixtures import imported
 
@@ -114,3 +115,35 @@ def test_lite_export_is_refused_naming_onnx():
 
     with pytest.raises(NotImplementedError, match="ONNX"):
         export_lite()
+
+
+def test_sensitivity_prune_and_fine_tune(tmp_path):
+    """L1 filter pruning: the analysis covers each prunable layer and ratio, the chosen ratios respect the
+    allowed loss, masks hold through fine-tuning, and the effective model is smaller."""
+    from jupyter_trio.trainers.prune import Masks, model_cost, prunable, ratios_for, save_analysis, sensitivity
+
+    params = {**CASES["classification"][0], **NO_AUGMENTATION, "num_epochs": 4, "save_interval_epochs": 4}
+    dataset = imported("classification", tmp_path, 48)
+    engine = Engine("classification", params, dataset, tmp_path / "task", log=lambda s: None)
+    engine.train()
+    analysis = sensitivity(engine, ratios=(0.25, 0.5), max_layers=4)
+    assert len(analysis["sensitivities"]) == 4
+    assert all(set(v) == {"0.25", "0.5"} for v in analysis["sensitivities"].values())
+    save_analysis(analysis, tmp_path / "task" / "prune")
+    png = Image.open(tmp_path / "task" / "prune" / "sensitivities.png")
+    assert png.size == (640, 400)
+
+    everything = {name: 0.5 for name in analysis["sensitivities"]}
+    chosen = ratios_for({**analysis, "sensitivities": {n: {"0.5": -1.0} for n in everything}}, 0.0)
+    assert chosen == everything  # a loss of -1 (the metric improved) is always allowed
+    layers = prunable(engine)
+    before = model_cost(engine)
+    masks = Masks(layers, chosen)
+    masks.apply()
+    after = model_cost(engine, masks)
+    assert after["params"] < before["params"] and after["flops"] < before["flops"]
+    engine.train(resume_epoch=None, after_step=masks.apply)  # fine-tune with the masks held
+    for name, keep in masks.keep.items():
+        weight = layers[name].weight.numpy()
+        assert np.abs(weight[~keep]).max() == 0 and np.abs(weight[keep]).max() > 0
+        assert (~keep).sum() == int(len(keep) * 0.5)

@@ -70,3 +70,36 @@ async def test_training_refuses_a_project_without_a_split_dataset(trio_app):
     trio_app.projects.bind_dataset(project["id"], dataset["id"])
     with pytest.raises(Conflict, match="not split"):
         trio_app.training.create("me", project["id"], TINY)
+
+
+async def test_sensitivity_analysis_then_prune_task(trio_app, api, wait_task):
+    pid = await demo_project(trio_app)
+    task = trio_app.training.create("me", pid, TINY)
+    trio_app.training.start(task["id"])
+    trio_app.poke_runner()
+    assert (await wait_task(task["id"], "completed", "failed", timeout=240))["status"] == "completed"
+
+    analysis = trio_app.training.analyse("me", task["id"], ratios=[0.3, 0.6], max_layers=3)
+    assert analysis["kind"] == "analysis" and analysis["parent_id"] == task["id"]
+    trio_app.poke_runner()
+    done = await wait_task(analysis["id"], "completed", "failed", timeout=240)
+    _, logs = await api("GET", f"trio/api/tasks/{analysis['id']}/logs", params={"tail": 50})
+    assert done["status"] == "completed", logs["content"][-3000:]
+    folder = trio_app.store.layout.task_dir(task["id"]) / "prune"
+    import json
+
+    sens = json.loads((folder / "sensitivities.json").read_text())
+    assert len(sens["sensitivities"]) == 3 and (folder / "sensitivities.png").is_file()
+
+    pruned = trio_app.training.create("me", pid, {**TINY, "num_epochs": 1, "eval_metric_loss": 1.0},
+                                      parent_id=task["id"])
+    assert pruned["kind"] == "prune" and pruned["config"]["action"] == "prune"
+    trio_app.training.start(pruned["id"])
+    trio_app.poke_runner()
+    finished = await wait_task(pruned["id"], "completed", "failed", timeout=240)
+    _, logs = await api("GET", f"trio/api/tasks/{pruned['id']}/logs", params={"tail": 80})
+    assert finished["status"] == "completed", logs["content"][-3000:]
+    _, record = await api("GET", f"trio/api/tasks/{pruned['id']}/records")
+    rec = record["record"]
+    assert rec["params_after"] < rec["params_before"] and rec["flops_after"] < rec["flops_before"]
+    assert set(rec["ratios"]) == set(sens["sensitivities"]) and "[PRUNE]" in logs["content"]

@@ -208,7 +208,7 @@ class Runner:
             return [self.python, "-u", str(script)], str(script.parent)
         if kind == "shell":
             return ["/bin/bash", "-c", task["command"]], str(self.root_dir)
-        if kind in ("train", "prune"):
+        if kind in TRAINER_KINDS:
             return [self.python, "-u", "-m", "jupyter_trio.trainers.job"], str(self.store.layout.task_dir(task["id"]))
         raise ValidationFailed(f"tasks of kind {kind!r} cannot be run by this server")
 
@@ -227,11 +227,14 @@ class Runner:
         })
         if task["kind"] != "shell":
             env["TRIO_CONFIG"] = str(task_dir / "config.yaml")
-        if task["kind"] in ("train", "prune") and not gpus:
+        if task["kind"] in TRAINER_KINDS and not gpus:
             # A CPU job gets its share of the cores, so max_cpu_jobs trainings do not oversubscribe them.
             share = max(1, (os.cpu_count() or 1) // max(1, self.max_cpu_jobs))
             env.setdefault("OMP_NUM_THREADS", str(share))
         return env
+
+
+TRAINER_KINDS = ("train", "prune", "analysis")  # jobs of jupyter_trio.trainers.job
 
 
 def check_env(env: dict[str, Any]) -> dict[str, str]:

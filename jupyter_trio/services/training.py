@@ -12,7 +12,7 @@ import json
 import uuid
 from typing import Any
 
-from ..errors import Conflict, ValidationFailed
+from ..errors import Conflict, NotFound, ValidationFailed
 from ..runner.service import Runner
 from ..store import Store
 from ..store.task_files import rewrite_config
@@ -62,9 +62,19 @@ class TrainingService:
     # ---- tasks
     def create(self, owner: str, pid: str, train: dict[str, Any] | str | None = None, description: str = "",
                parent_id: str | None = None) -> dict[str, Any]:
+        """A train task, or with ``parent_id`` a prune task: prune the parent's best model by its
+        sensitivity analysis, then fine-tune with ``train``'s parameters."""
         project = self.projects.project(pid)
+        parent = self.task(parent_id) if parent_id else None
+        if parent is not None and parent["project_id"] != pid:
+            raise ValidationFailed(f"parent_id: task {parent_id} belongs to another project")
+        if parent is not None and not train:
+            train = parent["params"]
         params = validate(project["project_type"], train) if train else self.recommended(pid)
         config = self.config_for(project, params)
+        if parent is not None:
+            config.update(action="prune", parent_task_dir=str(self.store.layout.task_dir(parent["id"])),
+                          parent_epoch=None, eval_metric_loss=params.eval_metric_loss)
         gpus = len([g for g in params.cuda_visible_devices.split(",") if g.strip()])
         with self.store.db.transaction() as conn:
             [task_id] = self.store.tasks.insert_many(conn, [NewTask(
@@ -77,8 +87,6 @@ class TrainingService:
     def task(self, tid: str) -> dict[str, Any]:
         task = self.store.tasks.get(tid or "")
         if task is None or task["kind"] not in ("train", "prune"):
-            from ..errors import NotFound
-
             raise NotFound(f"no such training task: {tid!r}")
         return task
 
@@ -128,3 +136,38 @@ class TrainingService:
         path.write_text(json.dumps({"run": task["last_run"] + 1, "epoch": epoch}))
         self.runner.submit(task)
         return self.store.tasks.get(task["id"])
+
+    # ---- pruning: the sensitivity analysis of a train task is a child task of kind "analysis"
+    def analysis_task(self, tid: str) -> dict[str, Any] | None:
+        return self.store.tasks.get(f"{self.task(tid)['id']}-sensitivity")
+
+    def analyse(self, owner: str, tid: str, epoch: int | None = None, ratios: list[float] | None = None,
+                max_layers: int | None = None) -> dict[str, Any]:
+        """Start (or restart) the sensitivity analysis of ``tid``'s best (or ``epoch``'s) checkpoint."""
+        task = self.task(tid)
+        if not saved_epochs(self.store.layout.task_dir(task["id"])):
+            raise Conflict(f"task {tid} has no trained checkpoint to analyse; train it first")
+        existing = self.analysis_task(tid)
+        config = {"action": "sensitivity", "task_type": task["config"]["task_type"],
+                  "dataset_dir": task["config"]["dataset_dir"],
+                  "parent_task_dir": str(self.store.layout.task_dir(task["id"])), "epoch": epoch,
+                  "ratios": ratios, "max_layers": max_layers}
+        if existing is None:
+            with self.store.db.transaction() as conn:
+                [aid] = self.store.tasks.insert_many(conn, [NewTask(
+                    name=f"{task['id']}-sensitivity", kind="analysis", owner=owner, config=config,
+                    project_id=task["project_id"], parent_id=task["id"])])
+            existing = self.store.tasks.get(aid)
+        elif existing["status"] in ("queued", "running"):
+            raise Conflict(f"the sensitivity analysis of {tid} is already {existing['status']}")
+        else:
+            self.store.tasks.update(existing["id"], config=config)
+        rewrite_config(self.store.layout, existing["id"], config)
+        self.runner.submit(self.store.tasks.get(existing["id"]))
+        return self.store.tasks.get(existing["id"])
+
+    def stop_analysis(self, tid: str) -> dict[str, Any]:
+        analysis = self.analysis_task(tid)
+        if analysis is None:
+            raise Conflict(f"task {tid} has no sensitivity analysis")
+        return self.runner.cancel(analysis)

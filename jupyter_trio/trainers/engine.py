@@ -167,7 +167,9 @@ class Engine:
 
     # ---- training
     def train(self, resume_epoch: int | None = None, on_epoch: Callable[[dict[str, Any]], None] | None = None,
-              track: Callable[..., None] | None = None) -> dict[str, Any]:
+              track: Callable[..., None] | None = None, after_step: Callable[[], None] | None = None) -> dict[str, Any]:
+        """Train to ``num_epochs`` (from ``resume_epoch`` when given). ``after_step`` runs after every
+        optimizer step (pruning re-applies its masks there)."""
         p = self.params
         start_epoch, step, best = 0, 0, {"metric": BEST_METRIC[self.task_type], "value": None, "epoch": None}
         if resume_epoch is not None:
@@ -192,6 +194,8 @@ class Engine:
                 loss.backward()
                 self.optimizer.step()
                 self.optimizer.clear_grad()
+                if after_step is not None:
+                    after_step()
                 value = float(loss)
                 dt = time.perf_counter() - t0
                 step_times = (step_times + [dt])[-50:]

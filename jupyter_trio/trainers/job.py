@@ -42,13 +42,76 @@ def train(config: dict) -> None:
     tracking.record(stage="done", epoch=result["epoch"], best=result["best"], flush=True)
 
 
+def sensitivity(config: dict) -> None:
+    """Sensitivity analysis of a trained task's checkpoint (written into ``<task>/prune/``)."""
+    from .engine import Engine
+    from .prune import RATIOS, save_analysis
+    from .prune import sensitivity as analyse
+
+    from .checkpoints import checkpoint_dir, read_state
+
+    parent = Path(config["parent_task_dir"])
+    state = read_state(checkpoint_dir(parent, config.get("epoch")))
+    engine = Engine(state["task_type"], state["params"], Path(config["dataset_dir"]), parent,
+                    log=lambda line: print(line, flush=True))
+    engine.load(config.get("epoch"))
+    tracking.record(stage="analysing", progress=0.0, flush=True)
+
+    def progress(fraction: float) -> None:
+        tracking.track(progress=fraction)
+        print(f"[PRUNE] sensitivity analysis {fraction:.0%}", flush=True)
+
+    analysis = analyse(engine, tuple(config.get("ratios") or RATIOS), config.get("max_layers"), progress)
+    save_analysis(analysis, parent / "prune")
+    tracking.record(stage="done", progress=1.0, baseline=analysis["baseline"], metric=analysis["metric"], flush=True)
+
+
+def prune(config: dict) -> None:
+    """Prune a trained task by its sensitivities for the allowed metric loss, then fine-tune."""
+    from .engine import Engine
+    from .prune import Masks, model_cost, prunable, ratios_for
+
+    task_dir = Path(tracking.get_task_dir() or ".")
+    parent = Path(config["parent_task_dir"])
+    analysis_file = parent / "prune" / "sensitivities.json"
+    if not analysis_file.is_file():
+        raise FileNotFoundError(f"the parent task has no sensitivity analysis ({analysis_file}); run it first")
+    analysis = json.loads(analysis_file.read_text())
+    engine = Engine(config["task_type"], config["params"], Path(config["dataset_dir"]), task_dir,
+                    log=lambda line: print(line, flush=True))
+    start = resume_epoch(task_dir, tracking.get_run_index())
+    before = model_cost(engine)  # shapes only: the same whatever the weights
+    if start is None:
+        from .checkpoints import checkpoint_dir
+
+        engine.load_pretrained(checkpoint_dir(parent, config.get("parent_epoch")))
+    else:
+        engine.load(start)
+    ratios = ratios_for(analysis, float(config.get("eval_metric_loss", engine.params.eval_metric_loss)))
+    masks = Masks(prunable(engine), ratios)
+    masks.apply()
+    after = model_cost(engine, masks)
+    print(f"[PRUNE] {len(masks.keep)} layers pruned; params {before['params']} -> {after['params']}, "
+          f"FLOPs {before['flops']} -> {after['flops']}", flush=True)
+    tracking.record(stage="training", ratios=ratios, params_before=before["params"],
+                    params_after=after["params"], flops_before=before["flops"], flops_after=after["flops"],
+                    resumed_from=start, error=None, flush=True)
+    result = engine.train(resume_epoch=start, track=tracking.track, after_step=masks.apply,
+                          on_epoch=lambda info: tracking.record(epoch=info["epoch"], best=info["best"],
+                                                                eval_metrics=info["eval_metrics"], flush=True))
+    tracking.record(stage="done", epoch=result["epoch"], best=result["best"], flush=True)
+
+
+ACTIONS = {"train": train, "sensitivity": sensitivity, "prune": prune}
+
+
 def main() -> int:
     config = tracking.read().to_dict()
     action = config.get("action", "train")
     try:
-        if action != "train":
+        if action not in ACTIONS:
             raise ValueError(f"unknown action {action!r}")
-        train(config)
+        ACTIONS[action](config)
     except Exception as exc:  # the job's last word goes to the record and the log, then a non-zero exit
         tracking.record(stage="failed", error=f"{type(exc).__name__}: {exc}", flush=True)
         traceback.print_exc()

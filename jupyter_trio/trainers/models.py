@@ -152,12 +152,22 @@ class YOLOv3(nn.Layer):
         return self.mask_head(rois)
 
 
+BN_MOMENTUM = 0.9
+
+
 def build(task_type: str, params: Any, num_classes: int) -> nn.Layer:
     if task_type == "classification":
-        return classifier(params.model, num_classes)
-    if task_type == "segmentation":
-        return UNet(num_classes) if params.model == "UNet" else DeepLabV3P(num_classes, params.backbone)
-    return YOLOv3(num_classes, params.backbone, with_mask=task_type == "instance_segmentation")
+        model = classifier(params.model, num_classes)
+    elif task_type == "segmentation":
+        model = UNet(num_classes) if params.model == "UNet" else DeepLabV3P(num_classes, params.backbone)
+    else:
+        model = YOLOv3(num_classes, params.backbone, with_mask=task_type == "instance_segmentation")
+    # paddle.vision's MobileNetV3 keeps 99% of its batch-norm running statistics per step (ImageNet
+    # scale): on a few hundred images they never converge and evaluation collapses. 0.9 tracks them.
+    for layer in model.sublayers():
+        if isinstance(layer, nn.BatchNorm2D):
+            layer._momentum = BN_MOMENTUM
+    return model
 
 
 def count_parameters(model: nn.Layer) -> int:

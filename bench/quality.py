@@ -1,0 +1,100 @@
+"""Train every task type on its generated demo dataset and print the metric and the speed.
+
+    python bench/quality.py                    # all four types, default budgets
+    python bench/quality.py --types detection --epochs 40
+
+Targets (issue 6): classification top-1 >= 0.95, detection mAP@0.5 >= 0.6, segmentation mIoU >= 0.8,
+instance mask mAP@0.5 >= 0.4. The data are the demo datasets /demo generates (seed 0), split 70/20/10
+with the service's stratified split; the metric is on the val split at the best epoch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from jupyter_trio.services.dataset_import import MANIFEST, copy_into
+from jupyter_trio.trainers import demo_data
+from jupyter_trio.trainers.engine import Engine
+from jupyter_trio.trainers.formats import scan
+
+TARGETS = {"classification": ("acc1", 0.95), "detection": ("bbox_map", 0.6), "segmentation": ("miou", 0.8),
+           "instance_segmentation": ("segm_map", 0.4)}
+CONFIGS = {
+    "classification": {"model": "ResNet18", "image_shape": [64, 64], "batch_size": 32,
+                       "learning_rate": 0.02, "num_epochs": 30, "lr_policy": "Cosine", "save_interval_epochs": 5,
+                       "hue": False},
+    "segmentation": {"model": "UNet", "image_shape": [64, 64], "batch_size": 16, "learning_rate": 0.005,
+                     "num_epochs": 50, "save_interval_epochs": 5},
+    "detection": {"model": "YOLOv3", "backbone": "MobileNetV3_large", "image_shape": [128, 128], "batch_size": 16,
+                  "learning_rate": 0.002, "num_epochs": 40, "save_interval_epochs": 5, "warmup_steps": 50,
+                  "lr_decay_epochs": [30, 36]},
+    "instance_segmentation": {"model": "MaskYOLO", "backbone": "MobileNetV3_large", "image_shape": [128, 128],
+                              "batch_size": 16, "learning_rate": 0.002, "num_epochs": 40, "save_interval_epochs": 5,
+                              "warmup_steps": 50, "lr_decay_epochs": [30, 36]},
+}
+
+
+def prepared(kind: str, root: Path) -> Path:
+    src = demo_data.generate(kind, root / f"{kind}-src", seed=0)
+    target = root / f"{kind}-dataset"
+    target.mkdir()
+    manifest, problems = scan(kind, src)
+    assert not problems, problems.message()
+    copy_into(manifest, src, target)
+    meta = json.loads((target / MANIFEST).read_text())
+    rels = sorted(meta["samples"])
+    random.Random(0).shuffle(rels)
+    n_val, n_test = int(len(rels) * 0.2), int(len(rels) * 0.1)
+    meta["split"] = {"val": rels[:n_val], "test": rels[n_val:n_val + n_test], "train": rels[n_val + n_test:]}
+    (target / MANIFEST).write_text(json.dumps(meta))
+    return target
+
+
+def run(kind: str, root: Path, epochs: int | None, verbose: bool) -> dict:
+    dataset = prepared(kind, root)
+    params = dict(CONFIGS[kind])
+    if epochs:
+        params["num_epochs"] = epochs
+        params["save_interval_epochs"] = max(1, epochs // 6)
+    speeds: list[float] = []
+    engine = Engine(kind, params, dataset, root / f"{kind}-task",
+                    log=(lambda line: print("   ", line, flush=True)) if verbose else (lambda line: None))
+    started = time.perf_counter()
+    result = engine.train(track=lambda step=None, **v: speeds.append(v["speed"]) if "speed" in v else None)
+    wall = time.perf_counter() - started
+    metric, target = TARGETS[kind]
+    return {"type": kind, "model": params["model"], "metric": metric, "value": result["best"]["value"],
+            "target": target, "best_epoch": result["best"]["epoch"], "epochs": params["num_epochs"],
+            "train_images": len(engine.train_view), "val_images": len(engine.eval_view),
+            "images_per_s": sorted(speeds)[len(speeds) // 2], "wall_s": wall}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--types", nargs="*", default=list(CONFIGS))
+    parser.add_argument("--epochs", type=int, default=None)
+    parser.add_argument("-v", "--verbose", action="store_true")
+    args = parser.parse_args()
+    root = Path(tempfile.mkdtemp(prefix="trio-quality-"))
+    rows = []
+    try:
+        for kind in args.types:
+            row = run(kind, root, args.epochs, args.verbose)
+            rows.append(row)
+            ok = "ok" if row["value"] >= row["target"] else "BELOW TARGET"
+            print(f"{kind:22s} {row['model']:10s} {row['metric']}={row['value']:.3f} (target {row['target']}) {ok}; "
+                  f"best epoch {row['best_epoch']}/{row['epochs']}, {row['images_per_s']:.0f} images/s (median step), "
+                  f"{row['wall_s']:.0f} s", flush=True)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    print(json.dumps(rows, indent=1))
+
+
+if __name__ == "__main__":
+    main()
