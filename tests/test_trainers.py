@@ -14,7 +14,7 @@ paddle = pytest.importorskip("paddle")
 
 from jupyter_trio.trainers.checkpoints import saved_epochs  # noqa: E402
 from jupyter_trio.trainers.engine import Engine  # noqa: E402
-from jupyter_trio.trainers.export import InferenceModel, export_inference  # noqa: E402
+from jupyter_trio.trainers.export import InferenceModel, export_inference, export_onnx  # noqa: E402
 from jupyter_trio.trainers.inference import predict_paths  # noqa: E402
 
 pytestmark = pytest.mark.slow
@@ -107,6 +107,17 @@ def test_train_resume_evaluate_predict_export(tmp_path, kind):
             ref = [o.numpy() for o in heads] + [p8.numpy()]
     assert len(outputs) == len(ref)
     for got, want in zip(outputs, ref):
+        assert got.shape == want.shape and np.abs(got - want).max() < EXPORT_TOLERANCE
+
+    if kind in ("detection", "instance_segmentation"):
+        with pytest.raises(NotImplementedError, match="differ"):
+            export_onnx(tmp_path / "export")
+        return
+    ort = pytest.importorskip("onnxruntime")
+    [onnx_file] = export_onnx(tmp_path / "export")
+    session = ort.InferenceSession(str(onnx_file), providers=["CPUExecutionProvider"])
+    onnx_outputs = session.run(None, {session.get_inputs()[0].name: batch})
+    for got, want in zip(onnx_outputs, ref):
         assert got.shape == want.shape and np.abs(got - want).max() < EXPORT_TOLERANCE
 
 

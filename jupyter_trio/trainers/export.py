@@ -80,6 +80,28 @@ def export_inference(engine: Engine, save_dir: Path, quant: bool = False) -> dic
     return meta
 
 
+def export_onnx(folder: Path, opset: int = 13) -> list[Path]:
+    """Convert an exported classification or segmentation model folder to ``model.onnx`` with paddle2onnx
+    (extra ``jupyter-trio[onnx]``); its outputs match Paddle's (checked with onnxruntime in the tests).
+
+    The YOLO models are refused: paddle2onnx 2.1 converts them, but the ONNX outputs differ from Paddle's
+    (checked numerically), and a silently wrong model is worse than none."""
+    meta = json.loads((Path(folder) / "export.json").read_text())
+    if meta["task_type"] in ("detection", "instance_segmentation"):
+        raise NotImplementedError("ONNX export of detection and instance segmentation models is not supported: "
+                                  "paddle2onnx 2.1 gives outputs that differ from Paddle's; use the Paddle inference "
+                                  "model (type=infer)")
+    try:
+        import paddle2onnx
+    except ImportError:
+        raise NotImplementedError("ONNX export needs paddle2onnx: pip install 'jupyter-trio[onnx]'") from None
+    folder = Path(folder)
+    target = folder / "model.onnx"
+    paddle2onnx.export(str(folder / "model.json"), str(folder / "model.pdiparams"), str(target),
+                       opset_version=opset, verbose=False)
+    return [target]
+
+
 def export_lite(*_: Any, **__: Any) -> None:
     raise NotImplementedError("lite export is not supported: Paddle-Lite (paddlelite) has no build for this "
                               "platform and Python; export an inference model (type=infer), or ONNX with paddle2onnx")
