@@ -27,8 +27,8 @@ TARGETS = {"classification": ("acc1", 0.95), "detection": ("bbox_map", 0.6), "se
            "instance_segmentation": ("segm_map", 0.4)}
 CONFIGS = {
     "classification": {"model": "ResNet18", "image_shape": [64, 64], "batch_size": 32,
-                       "learning_rate": 0.02, "num_epochs": 30, "lr_policy": "Cosine", "save_interval_epochs": 5,
-                       "hue": False},
+                       "learning_rate": 0.01, "num_epochs": 40, "lr_policy": "Cosine", "save_interval_epochs": 5,
+                       "hue": False, "rotate": True, "vertical_flip": True},
     "segmentation": {"model": "UNet", "image_shape": [64, 64], "batch_size": 16, "learning_rate": 0.005,
                      "num_epochs": 50, "save_interval_epochs": 5},
     "detection": {"model": "YOLOv3", "backbone": "MobileNetV3_large", "image_shape": [128, 128], "batch_size": 16,

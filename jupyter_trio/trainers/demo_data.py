@@ -21,7 +21,7 @@ from PIL import Image, ImageDraw
 
 SHAPES = ("circle", "square", "triangle", "cross")
 SIZES = {"classification": 64, "detection": 128, "segmentation": 96, "instance_segmentation": 128}
-COUNTS = {"classification": 240, "detection": 240, "segmentation": 200, "instance_segmentation": 200}
+COUNTS = {"classification": 600, "detection": 240, "segmentation": 200, "instance_segmentation": 200}
 
 
 class Stopped(Exception):
