@@ -103,3 +103,47 @@ async def test_sensitivity_analysis_then_prune_task(trio_app, api, wait_task):
     rec = record["record"]
     assert rec["params_after"] < rec["params_before"] and rec["flops_after"] < rec["flops_before"]
     assert set(rec["ratios"]) == set(sens["sensitivities"]) and "[PRUNE]" in logs["content"]
+
+
+async def test_evaluate_predict_export_jobs(trio_app, api, wait_task, trio_workspace):
+    import json
+
+    pid = await demo_project(trio_app)
+    task = trio_app.training.create("me", pid, TINY)
+    trio_app.training.start(task["id"])
+    trio_app.poke_runner()
+    assert (await wait_task(task["id"], "completed", "failed", timeout=240))["status"] == "completed"
+    tdir = trio_app.store.layout.task_dir(task["id"])
+
+    async def child(kind, **settings):
+        job = trio_app.training.start_child("me", task["id"], kind, **settings)
+        trio_app.poke_runner()
+        done = await wait_task(job["id"], "completed", "failed", timeout=240)
+        _, record = await api("GET", f"trio/api/tasks/{job['id']}/records")
+        _, logs = await api("GET", f"trio/api/tasks/{job['id']}/logs", params={"tail": 60})
+        return done, record["record"], logs["content"]
+
+    done, rec, log = await child("evaluate", epoch=1, split="test", topk=2)
+    assert done["status"] == "completed", log[-2000:]
+    result = json.loads((tdir / "evaluate" / "result.json").read_text())
+    assert result["epoch"] == 1 and result["split"] == "test" and "acc2" in result["metrics"]
+    assert rec["result"]["metrics"]["acc1"] == result["metrics"]["acc1"]
+
+    image = sorted((trio_workspace / "datasets").rglob("*.jpg"))[0]
+    done, rec, log = await child("predict", inputs=[str(image)], out_dir=str(tdir / "predict" / "1"),
+                                 score_thresh=0.5)
+    assert done["status"] == "completed", log[-2000:]
+    [prediction] = json.loads((tdir / "predict" / "1" / "result.json").read_text())
+    assert prediction["category"] in ("circle", "cross", "square", "triangle")
+    assert (tdir / "predict" / "1" / f"{image.stem}_result.png").is_file()
+
+    done, rec, log = await child("export", type="onnx", save_dir=str(trio_workspace / "exports" / "cls"))
+    assert done["status"] == "completed", log[-2000:]
+    assert {"model.json", "model.pdiparams", "export.json", "model.onnx"} <= {
+        p.name for p in (trio_workspace / "exports" / "cls").iterdir()}
+
+    done, rec, log = await child("export", type="lite", save_dir=str(trio_workspace / "exports" / "lite"))
+    assert done["status"] == "failed" and "ONNX" in rec["error"] and "not supported" in rec["error"]
+
+    with pytest.raises(Exception, match="epoch: 9 was not saved"):
+        trio_app.training.start_child("me", task["id"], "evaluate", epoch=9)

@@ -234,7 +234,8 @@ class Runner:
         return env
 
 
-TRAINER_KINDS = ("train", "prune", "analysis")  # jobs of jupyter_trio.trainers.job
+# jobs of jupyter_trio.trainers.job: train and prune tasks, and the child jobs of a train task
+TRAINER_KINDS = ("train", "prune", "analysis", "evaluate", "predict", "export")
 
 
 def check_env(env: dict[str, Any]) -> dict[str, str]:

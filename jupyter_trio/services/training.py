@@ -137,37 +137,48 @@ class TrainingService:
         self.runner.submit(task)
         return self.store.tasks.get(task["id"])
 
-    # ---- pruning: the sensitivity analysis of a train task is a child task of kind "analysis"
-    def analysis_task(self, tid: str) -> dict[str, Any] | None:
-        return self.store.tasks.get(f"{self.task(tid)['id']}-sensitivity")
+    # ---- child jobs of a train task: sensitivity analysis, evaluation, prediction, export. Each is a task
+    # of its own kind named "<tid>-<kind>", re-run (a new run slot) each time it is asked for again.
+    def child(self, tid: str, kind: str) -> dict[str, Any] | None:
+        return self.store.tasks.get(f"{self.task(tid)['id']}-{CHILD_NAMES[kind]}")
 
-    def analyse(self, owner: str, tid: str, epoch: int | None = None, ratios: list[float] | None = None,
-                max_layers: int | None = None) -> dict[str, Any]:
-        """Start (or restart) the sensitivity analysis of ``tid``'s best (or ``epoch``'s) checkpoint."""
+    def start_child(self, owner: str, tid: str, kind: str, **settings: Any) -> dict[str, Any]:
         task = self.task(tid)
         if not saved_epochs(self.store.layout.task_dir(task["id"])):
-            raise Conflict(f"task {tid} has no trained checkpoint to analyse; train it first")
-        existing = self.analysis_task(tid)
-        config = {"action": "sensitivity", "task_type": task["config"]["task_type"],
+            raise Conflict(f"task {tid} has no trained checkpoint yet; train it first")
+        epoch = settings.get("epoch")
+        if epoch is not None and epoch not in saved_epochs(self.store.layout.task_dir(task["id"])):
+            raise ValidationFailed(f"epoch: {epoch} was not saved; saved epochs are "
+                                   f"{saved_epochs(self.store.layout.task_dir(task['id']))}")
+        config = {"action": CHILD_ACTIONS[kind], "task_type": task["config"]["task_type"],
                   "dataset_dir": task["config"]["dataset_dir"],
-                  "parent_task_dir": str(self.store.layout.task_dir(task["id"])), "epoch": epoch,
-                  "ratios": ratios, "max_layers": max_layers}
+                  "parent_task_dir": str(self.store.layout.task_dir(task["id"])), **settings}
+        existing = self.child(tid, kind)
         if existing is None:
             with self.store.db.transaction() as conn:
-                [aid] = self.store.tasks.insert_many(conn, [NewTask(
-                    name=f"{task['id']}-sensitivity", kind="analysis", owner=owner, config=config,
+                [cid] = self.store.tasks.insert_many(conn, [NewTask(
+                    name=f"{task['id']}-{CHILD_NAMES[kind]}", kind=kind, owner=owner, config=config,
                     project_id=task["project_id"], parent_id=task["id"])])
-            existing = self.store.tasks.get(aid)
+            existing = self.store.tasks.get(cid)
         elif existing["status"] in ("queued", "running"):
-            raise Conflict(f"the sensitivity analysis of {tid} is already {existing['status']}")
+            raise Conflict(f"the {CHILD_NAMES[kind]} job of {tid} is already {existing['status']}")
         else:
             self.store.tasks.update(existing["id"], config=config)
         rewrite_config(self.store.layout, existing["id"], config)
         self.runner.submit(self.store.tasks.get(existing["id"]))
         return self.store.tasks.get(existing["id"])
 
-    def stop_analysis(self, tid: str) -> dict[str, Any]:
-        analysis = self.analysis_task(tid)
-        if analysis is None:
-            raise Conflict(f"task {tid} has no sensitivity analysis")
-        return self.runner.cancel(analysis)
+    def stop_child(self, tid: str, kind: str) -> dict[str, Any]:
+        child = self.child(tid, kind)
+        if child is None:
+            raise Conflict(f"task {tid} has no {CHILD_NAMES[kind]} job")
+        return self.runner.cancel(child)
+
+    def analyse(self, owner: str, tid: str, epoch: int | None = None, ratios: list[float] | None = None,
+                max_layers: int | None = None) -> dict[str, Any]:
+        """Sensitivity analysis of ``tid``'s best (or ``epoch``'s) checkpoint, into ``<task>/prune/``."""
+        return self.start_child(owner, tid, "analysis", epoch=epoch, ratios=ratios, max_layers=max_layers)
+
+
+CHILD_NAMES = {"analysis": "sensitivity", "evaluate": "evaluate", "predict": "predict", "export": "export"}
+CHILD_ACTIONS = {"analysis": "sensitivity", "evaluate": "evaluate", "predict": "predict", "export": "export"}

@@ -102,7 +102,64 @@ def prune(config: dict) -> None:
     tracking.record(stage="done", epoch=result["epoch"], best=result["best"], flush=True)
 
 
-ACTIONS = {"train": train, "sensitivity": sensitivity, "prune": prune}
+def _from_checkpoint(config: dict):
+    from .engine import Engine
+
+    return Engine.from_checkpoint(Path(config["parent_task_dir"]), config.get("epoch"),
+                                  log=lambda line: print(line, flush=True))
+
+
+def evaluate(config: dict) -> None:
+    """Evaluate a checkpoint (an epoch, or the best) on the val or test split → ``<task>/evaluate/result.json``."""
+    from .data import DatasetView
+
+    engine = _from_checkpoint(config)
+    split = config.get("split", "val")
+    view = DatasetView(Path(config["dataset_dir"]), split)
+    if not len(view):
+        raise ValueError(f"the {split} split of the dataset is empty")
+    tracking.record(stage="evaluating", split=split, flush=True)
+    metrics = engine.evaluate(view, topk=int(config.get("topk") or 5),
+                              score_thresh=float(config.get("score_thresh") or 0.01),
+                              overlap_thresh=float(config.get("overlap_thresh") or 0.5))
+    out = Path(config["parent_task_dir"]) / "evaluate"
+    out.mkdir(parents=True, exist_ok=True)
+    result = {"epoch": config.get("epoch") or "best", "split": split, "metrics": metrics}
+    (out / "result.json").write_text(json.dumps(result, indent=1))
+    print("[EVAL] " + ", ".join(f"{k}={v:.4f}" for k, v in metrics.items() if isinstance(v, float)), flush=True)
+    tracking.record(stage="done", result=result, flush=True)
+
+
+def predict(config: dict) -> None:
+    """Predict images (files or folders) → visualisations and ``result.json`` in ``out_dir``."""
+    from .inference import image_files, predict_paths
+
+    engine = _from_checkpoint(config)
+    paths = [p for item in config["inputs"] for p in image_files(Path(item))]
+    out = Path(config["out_dir"])
+    results = predict_paths(engine, paths, out, score_thresh=float(config.get("score_thresh", 0.5)))
+    (out / "result.json").write_text(json.dumps(results))
+    print(f"[PREDICT] {len(results)} image(s) -> {out}", flush=True)
+    tracking.record(stage="done", out_dir=str(out), count=len(results), flush=True)
+
+
+def export(config: dict) -> None:
+    """Export a checkpoint: ``infer`` (Paddle inference model), ``onnx`` (that, converted), ``lite`` (refused)."""
+    from .export import export_inference, export_lite, export_onnx
+
+    kind = config.get("type", "infer")
+    if kind == "lite":
+        export_lite()
+    engine = _from_checkpoint(config)
+    save_dir = Path(config["save_dir"])
+    meta = export_inference(engine, save_dir, quant=bool(config.get("quant")))
+    files = export_onnx(save_dir) if kind == "onnx" else []
+    print(f"[EXPORT] {kind} model of epoch {config.get('epoch') or 'best'} -> {save_dir}", flush=True)
+    tracking.record(stage="done", save_dir=str(save_dir), export=meta, onnx=[str(f) for f in files], flush=True)
+
+
+ACTIONS = {"train": train, "sensitivity": sensitivity, "prune": prune, "evaluate": evaluate, "predict": predict,
+           "export": export}
 
 
 def main() -> int:
