@@ -17,11 +17,17 @@ def trio_workspace(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def jp_server_config(trio_workspace: Path) -> dict:
+def trio_config() -> dict:
+    """Extra TrioApp settings; a test module overrides this fixture to change them."""
+    return {}
+
+
+@pytest.fixture
+def jp_server_config(trio_workspace: Path, trio_config: dict) -> dict:
     return {
         "ServerApp": {"jpserver_extensions": {"jupyter_trio": True}},
         "TrioApp": {"workspace_dir": str(trio_workspace), "gpus": "none", "max_cpu_jobs": 2,
-                    "poll_interval": 0.05, "cancel_grace_period": 2.0},
+                    "poll_interval": 0.05, "cancel_grace_period": 2.0, **trio_config},
     }
 
 

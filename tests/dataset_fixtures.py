@@ -10,6 +10,9 @@ from PIL import Image
 
 from jupyter_trio.trainers import demo_data
 
+# A classification training budget small enough for CI: two epochs at 32 px, a checkpoint each.
+TINY_TRAIN = {"model": "MobileNetV3_small", "image_shape": [32, 32], "batch_size": 16, "num_epochs": 2,
+              "save_interval_epochs": 1, "learning_rate": 0.003}
 CORRUPT = b"\xff\xd8\xff\xe0 this is not really a JPEG"
 
 

@@ -11,9 +11,8 @@ from jupyter_trio.enums import DownloadStatus
 
 
 @pytest.fixture
-def jp_server_config(jp_server_config):
-    jp_server_config["TrioApp"]["demo_images"] = 40
-    return jp_server_config
+def trio_config():
+    return {"demo_images": 40}
 
 
 async def wait_demo(px, prj_type, timeout=60.0):

@@ -8,9 +8,8 @@ import pytest
 
 
 @pytest.fixture
-def jp_server_config(jp_server_config):
-    jp_server_config["TrioApp"]["demo_images"] = 100_000  # minutes of work: the stop always lands mid-way
-    return jp_server_config
+def trio_config():
+    return {"demo_images": 100_000}  # minutes of work: the stop always lands mid-way
 
 
 async def test_stop_a_running_generation(px, trio_workspace):

@@ -7,17 +7,15 @@ import asyncio
 
 import pytest
 
+from dataset_fixtures import TINY_TRAIN as TINY
+
 pytest.importorskip("paddle")
 pytestmark = pytest.mark.slow
 
-TINY = {"model": "MobileNetV3_small", "image_shape": [32, 32], "batch_size": 16, "num_epochs": 2,
-        "save_interval_epochs": 1, "learning_rate": 0.003}
-
 
 @pytest.fixture
-def jp_server_config(jp_server_config):
-    jp_server_config["TrioApp"]["demo_images"] = 40
-    return jp_server_config
+def trio_config():
+    return {"demo_images": 40}
 
 
 async def demo_project(trio_app, kind="classification"):

@@ -6,6 +6,7 @@ from .base import NotFoundHandler
 from .core import FilesHandler, HealthHandler, OpenAPIHandler
 from . import datasets as native
 from .logs import LogsHandler, LogStreamHandler
+from .paddlex import tasks as pxtasks
 from .paddlex.files import DemoHandler, FileHandler
 from .paddlex.workspace import (
     DatasetDetailsHandler, DatasetHandler, DatasetSplitHandler, ProjectHandler, SystemHandler,
@@ -82,6 +83,14 @@ ROUTES: list[tuple] = [
     (rf"{PADDLEX}/file", FileHandler),
     (rf"{PADDLEX}/demo", DemoHandler),
     (rf"{PADDLEX}/project", ProjectHandler),
+    (rf"{PADDLEX}/project/task", pxtasks.TaskHandler),
+    (rf"{PADDLEX}/project/task/params", pxtasks.ParamsHandler),
+    (rf"{PADDLEX}/project/task/train", pxtasks.TrainHandler),
+    (rf"{PADDLEX}/project/task/prune", pxtasks.PruneHandler),
+    (rf"{PADDLEX}/project/task/evaluate", pxtasks.EvaluateHandler),
+    (rf"{PADDLEX}/project/task/metrics", pxtasks.MetricsHandler),
+    (rf"{PADDLEX}/project/task/predict", pxtasks.PredictHandler),
+    (rf"{PADDLEX}/project/task/export", pxtasks.ExportHandler),
     # Must stay last: every other path under /trio answers a JSON 404 after auth.
     (r"/trio(?:/.*)?", NotFoundHandler),
 ]

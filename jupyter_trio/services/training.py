@@ -97,6 +97,9 @@ class TrainingService:
         project = self.projects.project(task["project_id"])
         params = validate(project["project_type"], train)
         config = self.config_for(project, params)
+        if task["kind"] == "prune":  # keep what it prunes; the allowed loss follows the new parameters
+            config.update({k: task["config"][k] for k in ("action", "parent_task_dir", "parent_epoch")},
+                          eval_metric_loss=params.eval_metric_loss)
         gpus = len([g for g in params.cuda_visible_devices.split(",") if g.strip()])
         self.store.tasks.update(task["id"], config=config, params=params.model_dump(), gpus=gpus)
         rewrite_config(self.store.layout, task["id"], config)

@@ -137,7 +137,7 @@ class WorkspaceHandler(PaddleXHandler):
             t = self.trio.tasks.get(oid)
             return {"id": t["id"], "name": t["name"], "desc": t["notes"], "pid": t["project_id"] or "",
                     "path": t["path"], "create_time": paddlex_time(t["created_at"]), "status": task_status(t).value,
-                    "type": t["kind"]}
+                    "type": t["config"].get("task_type", t["kind"])}
         raise ValidationFailed(f"struct must be dataset, project or task, not {struct!r}")
 
     @operation("PaddleX: workspace dirname, or attributes of a dataset/project/task", tag="paddlex")

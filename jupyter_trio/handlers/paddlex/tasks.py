@@ -1,0 +1,328 @@
+"""PaddleX dialect, part 2: /project/task and its train, params, prune, evaluate, metrics, predict, export."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import json
+import os
+import uuid
+from pathlib import Path
+from typing import Any
+
+from PIL import Image, UnidentifiedImageError
+
+from ...errors import Conflict, ValidationFailed
+from ...services.paddlex_status import evaluate_status, predict_status, prune_status, task_status
+from ...store import resolve_inside
+from ...store.metrics import MetricsReader
+from ..base import operation
+from .base import PaddleXHandler, paddlex_time
+
+_reader = MetricsReader()
+
+
+def _int(args: dict[str, Any], name: str) -> int | None:
+    value = args.get(name)
+    if value in (None, ""):
+        return None
+    if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, str) and value.isdigit())):
+        raise ValidationFailed(f"{name} must be an integer")
+    return int(value)
+
+
+def _float(args: dict[str, Any], name: str) -> float | None:
+    value = args.get(name)
+    if value in (None, ""):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ValidationFailed(f"{name} must be a number") from None
+
+
+class _TaskHandler(PaddleXHandler):
+    @property
+    def training(self) -> Any:
+        return self.trio.training
+
+    def status_of(self, task: dict[str, Any]) -> int:
+        return task_status(task, lambda kind: self.training.child(task["id"], kind)).value
+
+    def attr(self, task: dict[str, Any]) -> dict[str, Any]:
+        return {"id": task["id"], "name": task["name"], "desc": task["notes"], "pid": task["project_id"] or "",
+                "path": task["path"], "create_time": paddlex_time(task["created_at"]), "status": self.status_of(task),
+                "type": task["config"].get("task_type", task["kind"])}
+
+    def run_dir(self, task: dict[str, Any]) -> Path | None:
+        return self.store.layout.run_dir(task["id"], task["last_run"]) if task["last_run"] else None
+
+    def record(self, task: dict[str, Any] | None) -> dict[str, Any]:
+        run_dir = self.run_dir(task) if task else None
+        return _reader.record(run_dir) if run_dir and run_dir.is_dir() else {}
+
+    def last(self, task: dict[str, Any], key: str) -> float | None:
+        run_dir = self.run_dir(task)
+        series = _reader.series(run_dir, key) if run_dir and run_dir.is_dir() else None
+        return series.values[-1] if series and series.values else None
+
+
+class TaskHandler(_TaskHandler):
+    @operation("PaddleX: one task (tid; resume adds resumable, max_saved_epochs), a project's tasks (pid), or all",
+               tag="paddlex")
+    def get(self) -> None:
+        args = self.args()
+        if args.get("tid"):
+            task = self.training.task(args["tid"])
+            out: dict[str, Any] = {"task_status": self.status_of(task), "message": task["message"] or "",
+                                   "type": task["config"]["task_type"]}
+            if "resume" in args:
+                out["resumable"], out["max_saved_epochs"] = self.training.resume_info(task["id"])
+            self.ok(**out)
+            return
+        if args.get("pid"):
+            self.trio.projects.project(args["pid"])
+            tasks = [t for t in self.trio.projects.project_tasks(args["pid"]) if t["kind"] in ("train", "prune")]
+        else:
+            tasks = [t for p in self.trio.projects.projects() for t in self.trio.projects.project_tasks(p["id"])
+                     if t["kind"] in ("train", "prune")]
+        self.ok(tasks=[self.attr(t) for t in tasks])
+
+    @operation("PaddleX: create a train task (pid, train, desc) or a prune task (+ parent_id)", tag="paddlex")
+    def post(self) -> None:
+        args = self.args()
+        task = self.training.create(self.username, self.require(args, "pid"), args.get("train"),
+                                    str(args.get("desc", "")), args.get("parent_id") or None)
+        self.ok(tid=task["id"])
+
+    @operation("PaddleX: delete a task (tid); a running task is cancelled first", tag="paddlex")
+    def delete(self) -> None:
+        task = self.training.task(self.require(self.args(), "tid"))
+        for kind in ("analysis", "evaluate", "predict", "export"):
+            child = self.training.child(task["id"], kind)
+            if child is not None:
+                self.trio.tasks.delete(child["id"], force=True)
+        self.trio.tasks.delete(task["id"], force=True)
+        self.ok()
+
+
+class ParamsHandler(_TaskHandler):
+    @operation("PaddleX: a task's parameters (tid), or recommended ones for a project (pid, model_type, gpu_list)",
+               tag="paddlex")
+    def get(self) -> None:
+        args = self.args()
+        if args.get("tid"):
+            self.ok(train=self.training.task(args["tid"])["params"])
+            return
+        pid = self.require(args, "pid")
+        gpu_list = args.get("gpu_list")
+        memory = None
+        if gpu_list:
+            if not isinstance(gpu_list, list) or not all(isinstance(g, int) for g in gpu_list):
+                raise ValidationFailed("gpu_list must be a list of GPU indices")
+            known = {g.index: g for g in self.trio.gpu_list}
+            missing = [g for g in gpu_list if g not in known]
+            if missing:
+                raise ValidationFailed(f"gpu_list: no GPU {missing} on this server")
+            memory = [max(1, known[g].memory_total // 2**20) for g in gpu_list]
+        params = self.training.recommended(pid, args.get("model_type") or None, memory)
+        self.ok(train=params.model_dump())
+
+    @operation("PaddleX: validate and store a task's parameters (tid, train)", tag="paddlex")
+    def post(self) -> None:
+        args = self.args()
+        if "train" not in args:
+            raise ValidationFailed("train is required")
+        self.training.set_params(self.require(args, "tid"), args["train"])
+        self.ok()
+
+
+class TrainHandler(_TaskHandler):
+    @operation("PaddleX: start training (tid; prune tasks take eval_metric_loss)", tag="paddlex")
+    def post(self) -> None:
+        args = self.args()
+        task = self.training.task(self.require(args, "tid"))
+        loss = _float(args, "eval_metric_loss")
+        if loss is not None:
+            if task["kind"] != "prune":
+                raise ValidationFailed("eval_metric_loss applies to prune tasks only")
+            self.training.set_params(task["id"], {**task["params"], "eval_metric_loss": loss})
+        self.training.start(task["id"])
+        self.trio.poke_runner()
+        self.ok()
+
+    @operation("PaddleX: act=stop, or act=resume (optional epoch)", tag="paddlex")
+    def put(self) -> None:
+        args = self.args()
+        tid, act = self.require(args, "tid"), args.get("act")
+        if act == "stop":
+            self.training.stop(tid)
+        elif act == "resume":
+            self.training.resume(tid, _int(args, "epoch"))
+            self.trio.poke_runner()
+        else:
+            raise ValidationFailed(f"act must be stop or resume, not {act!r}")
+        self.ok()
+
+
+class PruneHandler(_TaskHandler):
+    @operation("PaddleX: status of a task's sensitivity analysis (tid)", tag="paddlex")
+    def get(self) -> None:
+        tid = self.require(self.args(), "tid")
+        self.ok(prune_status=prune_status(self.training.child(tid, "analysis")).value)
+
+    @operation("PaddleX: start the sensitivity analysis of a trained task (tid)", tag="paddlex")
+    def post(self) -> None:
+        args = self.args()
+        self.training.analyse(self.username, self.require(args, "tid"), _int(args, "epoch"))
+        self.trio.poke_runner()
+        self.ok()
+
+    @operation("PaddleX: stop the sensitivity analysis (tid, act=stop)", tag="paddlex")
+    def put(self) -> None:
+        args = self.args()
+        if args.get("act") != "stop":
+            raise ValidationFailed("act must be stop")
+        self.training.stop_child(self.require(args, "tid"), "analysis")
+        self.ok()
+
+
+class EvaluateHandler(_TaskHandler):
+    @operation("PaddleX: evaluation status and result (tid)", tag="paddlex")
+    def get(self) -> None:
+        task = self.training.task(self.require(self.args(), "tid"))
+        job = self.training.child(task["id"], "evaluate")
+        rec = self.record(job)
+        result = rec.get("result", {}).get("metrics") if job and job["status"] == "completed" else None
+        self.ok(evaluate_status=evaluate_status(job).value, message=rec.get("error") or (job or {}).get("message") or "",
+                result=result)
+
+    @operation("PaddleX: evaluate a trained task (tid, epoch or best, topk, score_thresh, overlap_thresh)",
+               tag="paddlex")
+    def post(self) -> None:
+        args = self.args()
+        self.training.start_child(self.username, self.require(args, "tid"), "evaluate", epoch=_int(args, "epoch"),
+                                  split=args.get("split") or "val", topk=_int(args, "topk") or 5,
+                                  score_thresh=_float(args, "score_thresh") or 0.5,
+                                  overlap_thresh=_float(args, "overlap_thresh") or 0.3)
+        self.trio.poke_runner()
+        self.ok()
+
+
+class MetricsHandler(_TaskHandler):
+    @operation("PaddleX: train_log (type=train), eval_metrics (eval), sensitivities_loss_img (sensitivities), "
+               "prune_log (prune)", tag="paddlex")
+    def get(self) -> None:
+        args = self.args()
+        task = self.training.task(self.require(args, "tid"))
+        kind = args.get("type", "train")
+        if kind == "train":
+            rec = self.record(task)
+            eta = self.last(task, "eta_s")
+            train_metrics = {k: self.last(task, k) for k in ("loss", "lr", "speed")}
+            train_metrics.update(epoch=rec.get("epoch"), num_epochs=rec.get("num_epochs"))
+            self.ok(train_log={
+                "eta": None if eta is None or task["status"] != "running" else _hms(eta),
+                "train_metrics": train_metrics, "eval_metrics": rec.get("eval_metrics"),
+                "download_status": 3,  # XDDECOMPRESSED: nothing to download, models start from random weights
+                "eval_done": bool(rec.get("eval_metrics")), "train_error": rec.get("error") or
+                (task["message"] if task["status"] == "failed" else None), "stage": rec.get("stage"),
+                "best": rec.get("best")})
+        elif kind == "eval":
+            path = self.store.layout.task_dir(task["id"]) / "evaluate" / "result.json"
+            if not path.is_file():
+                raise Conflict(f"task {task['id']} has not been evaluated yet")
+            self.ok(eval_metrics=json.loads(path.read_text()))
+        elif kind == "sensitivities":
+            folder = self.store.layout.task_dir(task["id"]) / "prune"
+            if not (folder / "sensitivities.png").is_file():
+                raise Conflict(f"task {task['id']} has no sensitivity analysis yet")
+            self.ok(sensitivities_loss_img={
+                "img_data": base64.b64encode((folder / "sensitivities.png").read_bytes()).decode("ascii"),
+                "sensitivities": json.loads((folder / "sensitivities.json").read_text())})
+        elif kind == "prune":
+            analysis = self.training.child(task["id"], "analysis")
+            self.ok(prune_log={"analysis": {"prune_status": prune_status(analysis).value,
+                                            **self.record(analysis)} if analysis else None,
+                               "prune": self.record(task) if task["kind"] == "prune" else None})
+        else:
+            raise ValidationFailed(f"type must be train, eval, sensitivities or prune, not {kind!r}")
+
+
+class PredictHandler(_TaskHandler):
+    @operation("PaddleX: predict a base64 image (tid, image_data, score_thresh, epoch) → path of the result image",
+               tag="paddlex")
+    def post(self) -> None:
+        args = self.args()
+        task = self.training.task(self.require(args, "tid"))
+        try:
+            data = base64.b64decode(self.require(args, "image_data"), validate=True)
+            with Image.open(io.BytesIO(data)) as im:
+                im.load()
+        except (binascii.Error, UnidentifiedImageError, OSError, ValueError):
+            raise ValidationFailed("image_data is not a base64-encoded image") from None
+        folder = self.store.layout.task_dir(task["id"]) / "predict" / uuid.uuid4().hex[:12]
+        folder.mkdir(parents=True)
+        (folder / "input.png").write_bytes(data) if data[:8] == b"\x89PNG\r\n\x1a\n" else \
+            Image.open(io.BytesIO(data)).convert("RGB").save(folder / "input.png")
+        self.training.start_child(self.username, task["id"], "predict", epoch=_int(args, "epoch"),
+                                  inputs=[str(folder / "input.png")], out_dir=str(folder / "result"),
+                                  score_thresh=_float(args, "score_thresh") or 0.5)
+        self.trio.poke_runner()
+        self.ok(path=str(folder / "result" / "input_result.png"))
+
+    @operation("PaddleX: prediction status (tid)", tag="paddlex")
+    def get(self) -> None:
+        job = self.training.child(self.require(self.args(), "tid"), "predict")
+        rec = self.record(job)
+        self.ok(predict_status=predict_status(job).value, message=rec.get("error") or "")
+
+    @operation("PaddleX: stop a prediction (tid)", tag="paddlex")
+    def put(self) -> None:
+        tid = self.require(self.args(), "tid")
+        self.training.stop_child(tid, "predict")
+        self.ok(predict_status=predict_status(self.training.child(tid, "predict")).value)
+
+
+class ExportHandler(_TaskHandler):
+    @operation("PaddleX: export (tid, type infer|lite, save_dir inside the workspace, epoch, quant)", tag="paddlex")
+    def post(self) -> None:
+        args = self.args()
+        task = self.training.task(self.require(args, "tid"))
+        kind = args.get("type", "infer")
+        if kind == "lite":
+            raise ValidationFailed("lite export is not supported: Paddle-Lite has no build for this platform; "
+                                   "export type=infer (or onnx) instead")
+        if kind not in ("infer", "onnx"):
+            raise ValidationFailed(f"type must be infer or lite (or onnx), not {kind!r}")
+        if args.get("quant") in (True, "true", "True", 1):
+            raise ValidationFailed("quant: quantized export is not available in this release")
+        raw = self.require(args, "save_dir")
+        root = Path(os.path.realpath(self.store.root))
+        relative = os.path.relpath(os.path.realpath(raw), root) if os.path.isabs(raw) else raw
+        save_dir = resolve_inside(root, relative)
+        self.training.start_child(self.username, task["id"], "export", epoch=_int(args, "epoch"), type=kind,
+                                  save_dir=str(save_dir))
+        self.trio.poke_runner()
+        self.ok(save_dir=str(save_dir))
+
+    @operation("PaddleX: export status (tid)", tag="paddlex")
+    def get(self) -> None:
+        args = self.args()
+        job = self.training.child(self.require(args, "tid"), "export")
+        rec = self.record(job)
+        if args.get("quant") in ("log", "result"):
+            raise ValidationFailed("quant: quantized export is not available in this release")
+        self.ok(export_status=predict_status(job).value, message=rec.get("error") or rec.get("save_dir") or "")
+
+    @operation("PaddleX: stop an export (tid)", tag="paddlex")
+    def put(self) -> None:
+        tid = self.require(self.args(), "tid")
+        self.training.stop_child(tid, "export")
+        self.ok(export_status=predict_status(self.training.child(tid, "export")).value, message="stopped")
+
+
+def _hms(seconds: float) -> str:
+    seconds = int(max(0, seconds))
+    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"

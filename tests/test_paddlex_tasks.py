@@ -1,0 +1,168 @@
+"""PaddleX dialect, part 2, end to end over HTTP as the seed's examples do: demo → project → params →
+train → metrics while running → stop → resume → evaluate → predict → export; prune; bad input."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import io
+
+import pytest
+
+from dataset_fixtures import TINY_TRAIN as TINY
+from PIL import Image
+
+from jupyter_trio.enums import PredictStatus, PruneStatus, TaskStatus
+
+pytest.importorskip("paddle")
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def trio_config():
+    return {"demo_images": 40}
+
+
+async def poll(px, path, body, done, timeout=240.0):
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        code, out = await px("GET", path, body)
+        assert code == 200, out
+        if done(out):
+            return out
+        assert loop.time() < deadline, out
+        await asyncio.sleep(0.1)
+
+
+async def demo(px):
+    await px("POST", "demo", {"type": "download", "prj_type": 0})
+    await poll(px, "demo", {"prj_type": 0}, lambda o: o["attr"]["status"] == 3)
+    _, loaded = await px("POST", "demo", {"type": "load", "prj_type": 0})
+    return loaded["did"], loaded["pid"]
+
+
+async def test_classification_end_to_end(px, trio_workspace):
+    did, pid = await demo(px)
+    code, params = await px("GET", "project/task/params", {"pid": pid})
+    assert params["status"] == 1 and params["train"]["model"] == "MobileNetV3_small"
+    assert params["train"]["image_shape"] == [64, 64]  # from the 64 px demo images
+    _, other = await px("GET", "project/task/params", {"pid": pid, "model_type": "ResNet18"})
+    assert other["train"]["model"] == "ResNet18"
+
+    code, out = await px("POST", "project/task", {"pid": pid, "train": TINY, "desc": "first"})
+    assert out["status"] == 1 and out["tid"] == "T0001"
+    tid = out["tid"]
+    _, one = await px("GET", "project/task", {"tid": tid})
+    assert (one["task_status"], one["type"]) == (TaskStatus.XINIT, "classification")
+    _, mine = await px("GET", "project/task/params", {"tid": tid})
+    assert mine["train"]["num_epochs"] == 2
+
+    assert (await px("POST", "project/task/train", {"tid": tid}))[1] == {"status": 1}
+    done = await poll(px, "project/task", {"tid": tid}, lambda o: o["task_status"] in (4, 10, 8))
+    assert done["task_status"] == TaskStatus.XTRAINDONE, done
+    _, metrics = await px("GET", "project/task/metrics", {"tid": tid, "type": "train"})
+    log = metrics["train_log"]
+    assert log["eval_done"] and "acc1" in log["eval_metrics"] and log["train_metrics"]["loss"] > 0
+    assert log["train_error"] is None and log["download_status"] == 3
+
+    # longer training, stopped once a checkpoint is there, then resumed from epoch 1
+    await px("POST", "project/task/params", {"tid": tid, "train": {**TINY, "num_epochs": 40}})
+    await px("PUT", "project/task/train", {"tid": tid, "act": "resume", "epoch": 2})
+    running = await poll(px, "project/task/metrics", {"tid": tid, "type": "train"},
+                         lambda o: (o["train_log"]["train_metrics"]["epoch"] or 0) >= 3)
+    assert running["train_log"]["eta"] is None or ":" in running["train_log"]["eta"]
+    assert (await px("PUT", "project/task/train", {"tid": tid, "act": "stop"}))[1] == {"status": 1}
+    stopped = await poll(px, "project/task", {"tid": tid, "resume": ""}, lambda o: o["task_status"] != 3)
+    assert stopped["task_status"] == TaskStatus.XTRAINEXIT and stopped["resumable"] is True
+    assert stopped["max_saved_epochs"] >= 3
+    code, out = await px("PUT", "project/task/train", {"tid": tid, "act": "resume", "epoch": 99})
+    assert code == 422 and out["status"] == -1 and "99 was not saved" in out["message"]
+    await px("POST", "project/task/params", {"tid": tid, "train": {**TINY, "num_epochs": 4}})
+    await px("PUT", "project/task/train", {"tid": tid, "act": "resume", "epoch": 3})
+    done = await poll(px, "project/task", {"tid": tid}, lambda o: o["task_status"] in (4, 10, 8))
+    assert done["task_status"] == TaskStatus.XTRAINDONE
+
+    await px("POST", "project/task/evaluate", {"tid": tid, "epoch": None, "topk": 2, "score_thresh": None,
+                                                "overlap_thresh": None})
+    ev = await poll(px, "project/task/evaluate", {"tid": tid}, lambda o: o["evaluate_status"] in (5, 12))
+    assert ev["evaluate_status"] == TaskStatus.XEVALUATED and 0 <= ev["result"]["acc1"] <= ev["result"]["acc2"] <= 1
+    _, task = await px("GET", "project/task", {"tid": tid})
+    assert task["task_status"] == TaskStatus.XEVALUATED
+    _, em = await px("GET", "project/task/metrics", {"tid": tid, "type": "eval"})
+    assert em["eval_metrics"]["metrics"]["acc1"] == ev["result"]["acc1"]
+
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 64), (200, 30, 30)).save(buf, format="JPEG")
+    _, pred = await px("POST", "project/task/predict", {"tid": tid, "image_data": base64.b64encode(buf.getvalue()).decode()})
+    assert pred["status"] == 1 and pred["path"].endswith("input_result.png")
+    st = await poll(px, "project/task/predict", {"tid": tid}, lambda o: o["predict_status"] != 0)
+    assert st["predict_status"] == PredictStatus.XPREDONE
+    _, img = await px("GET", "file", {"path": pred["path"]})
+    assert Image.open(io.BytesIO(base64.b64decode(img["img_data"]))).size == (64, 64)
+
+    _, exp = await px("POST", "project/task/export", {"tid": tid, "type": "infer", "save_dir": "exports/t1",
+                                                       "quant": False})
+    assert exp["status"] == 1 and exp["save_dir"] == str((trio_workspace / "exports" / "t1").resolve())
+    st = await poll(px, "project/task/export", {"tid": tid}, lambda o: o["export_status"] != 0)
+    assert st["export_status"] == PredictStatus.XPREDONE and (trio_workspace / "exports" / "t1" / "model.json").is_file()
+    _, task = await px("GET", "project/task", {"tid": tid})
+    assert task["task_status"] == TaskStatus.XEXPORTED
+    code, out = await px("POST", "project/task/export", {"tid": tid, "type": "lite", "save_dir": "exports/l"})
+    assert code == 422 and out["status"] == -1 and "not supported" in out["message"]
+    code, out = await px("POST", "project/task/export", {"tid": tid, "type": "infer", "save_dir": "/etc/x"})
+    assert code == 403 and out["status"] == -1
+
+    # prune: sensitivity analysis of T0001, then a prune task that fine-tunes the pruned model
+    await px("POST", "project/task/prune", {"tid": tid})
+    pr = await poll(px, "project/task/prune", {"tid": tid}, lambda o: o["prune_status"] in (2, 3, 4), timeout=400)
+    assert pr["prune_status"] == PruneStatus.XSPRUNEDONE
+    _, sens = await px("GET", "project/task/metrics", {"tid": tid, "type": "sensitivities"})
+    png = Image.open(io.BytesIO(base64.b64decode(sens["sensitivities_loss_img"]["img_data"])))
+    assert png.format == "PNG" and sens["sensitivities_loss_img"]["sensitivities"]["sensitivities"]
+    _, child = await px("POST", "project/task", {"pid": pid, "train": {**TINY, "num_epochs": 1}, "parent_id": tid})
+    ptid = child["tid"]
+    await px("POST", "project/task/train", {"tid": ptid, "eval_metric_loss": 0.5})
+    done = await poll(px, "project/task", {"tid": ptid}, lambda o: o["task_status"] in (4, 10, 8))
+    assert done["task_status"] == TaskStatus.XTRAINDONE
+    _, plog = await px("GET", "project/task/metrics", {"tid": ptid, "type": "prune"})
+    assert plog["prune_log"]["prune"]["params_after"] <= plog["prune_log"]["prune"]["params_before"]
+
+    _, listing = await px("GET", "project/task", {"pid": pid})
+    assert [t["id"] for t in listing["tasks"]] == [tid, ptid]
+    assert listing["tasks"][1]["type"] == "classification"
+    assert (await px("DELETE", "project/task", {"tid": ptid}))[1] == {"status": 1}
+    code, out = await px("GET", "project/task", {"tid": ptid})
+    assert code == 404 and out["status"] == -1
+
+
+@pytest.mark.parametrize("path, body, code, needle", [
+    ("project/task", {"tid": "T0404"}, 404, "T0404"),
+    ("project/task/params", {"pid": "P0404"}, 404, "P0404"),
+])
+async def test_unknown_ids(px, path, body, code, needle):
+    got, out = await px("GET", path, body)
+    assert got == code and out["status"] == -1 and needle in out["message"]
+
+
+async def test_bad_task_input(px):
+    did, pid = await demo(px)
+    code, out = await px("POST", "project/task", {"pid": pid, "train": {"model": "VGG16"}})
+    assert code == 422 and "model" in out["message"]
+    code, out = await px("POST", "project/task", {"pid": pid, "train": {**TINY, "batch_size": "lots"}})
+    assert code == 422 and "batch_size" in out["message"]
+    code, out = await px("POST", "project/task", {"pid": pid, "train": '{"model": "ResNet18", "num_epochs": 1}'})
+    assert out["status"] == 1  # a JSON string, as PaddleX accepted
+    code, out = await px("POST", "project", {"name": "empty", "project_type": 0})
+    code, out = await px("POST", "project/task", {"pid": out["pid"], "train": TINY})
+    assert code == 409 and "no dataset" in out["message"]
+    code, out = await px("PUT", "project/task/train", {"tid": "T0001", "act": "resume"})
+    assert code == 409 and "no saved checkpoint" in out["message"]
+    code, out = await px("PUT", "project/task/train", {"tid": "T0001", "act": "dance"})
+    assert code == 422
+    code, out = await px("POST", "project/task/predict", {"tid": "T0001", "image_data": "bm90IGFuIGltYWdl"})
+    assert code == 422 and "image" in out["message"]
+    code, out = await px("POST", "project/task/evaluate", {"tid": "T0001"})
+    assert code == 409 and "train it first" in out["message"]
+    code, out = await px("GET", "system", {"type": "machine_info"})
+    assert out["status"] == 1  # still serving
