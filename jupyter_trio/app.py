@@ -17,6 +17,7 @@ from .runner.gpus import GPU, discover_gpus, parse_gpu_setting
 from .runner.service import Runner
 from .services.dataset_import import DatasetImporter
 from .services.demos import DemoService
+from .services.models import ModelService
 from .services.projects import ProjectService
 from .services.training import TrainingService
 from .services.tasks import TaskService
@@ -120,6 +121,7 @@ class TrioApp(ExtensionApp):
     importer: DatasetImporter
     demos: DemoService
     training: TrainingService
+    models: ModelService
     _runner_loop: PeriodicCallback | None = None
 
     def resolved_workspace_dir(self) -> Path:
@@ -149,6 +151,7 @@ class TrioApp(ExtensionApp):
         self.projects = ProjectService(self.store, self.runner)
         self.importer = DatasetImporter(self.store, root_dir)
         self.training = TrainingService(self.store, self.runner, self.projects)
+        self.models = ModelService(self.store, self.projects)
         self.demos = DemoService(self.store, self.projects, self.demo_images or None)
         self.settings.update({"trio_store": self.store, "trio_app": self})
         self.runner.tick()  # re-attach to jobs that outlived the last server, record those that ended

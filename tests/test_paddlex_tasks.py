@@ -113,6 +113,31 @@ async def test_classification_end_to_end(px, trio_workspace):
     code, out = await px("POST", "project/task/export", {"tid": tid, "type": "infer", "save_dir": "/etc/x"})
     assert code == 403 and out["status"] == -1
 
+    # models: save the trained task as pretrained, register the export, start a task from the weights
+    _, saved = await px("POST", "model", {"pid": pid, "tid": tid, "name": "shapes", "type": "pretrained"})
+    assert saved == {"status": 1, "pmid": "PM0001"} and (trio_workspace / "weights" / "PM0001" / "model.pdparams").is_file()
+    _, reg = await px("POST", "model", {"pid": pid, "tid": tid, "name": "shapes-infer", "type": "exported",
+                                        "path": "exports/t1", "exported_type": 0})
+    assert reg == {"status": 1, "emid": "EM0001"}
+    _, pre = await px("GET", "model", {"type": "pretrained"})
+    assert [m["id"] for m in pre["pretrained_models"]] == ["PM0001"] and pre["pretrained_models"][0]["status"] == 3
+    _, one = await px("GET", "model", {"mid": "PM0001"})
+    assert one["task_params"]["num_epochs"] == 4 and "acc1" in one["eval_result"] and one["dataset_attr"]["id"] == did
+    _, ex = await px("GET", "model", {"type": "exported"})
+    assert ex["exported_models"][0]["path"] == "exports/t1"
+    code, out = await px("POST", "project/task", {"pid": pid, "train": {**TINY, "pretrain_weights": "weights/PM0001"}})
+    assert out["status"] == 1
+    from_weights = out["tid"]
+    code, out = await px("POST", "project/task", {"pid": pid, "train": {**TINY, "pretrain_weights": "weights/PM0404"}})
+    assert code == 422 and "pretrain_weights" in out["message"]
+    code, out = await px("POST", "model", {"tid": tid, "name": "x", "type": "exported", "path": "/etc"})
+    assert code == 403 and out["status"] == -1
+    assert (await px("DELETE", "model", {"type": "pretrained", "pmid": "PM0001"}))[1] == {"status": 1}
+    assert not (trio_workspace / "weights" / "PM0001").exists()
+    code, out = await px("DELETE", "model", {"type": "exported", "emid": "PM0001"})
+    assert code == 404
+    assert (await px("DELETE", "model", {"type": "exported", "emid": "EM0001"}))[1] == {"status": 1}
+
     # prune: sensitivity analysis of T0001, then a prune task that fine-tunes the pruned model
     await px("POST", "project/task/prune", {"tid": tid})
     pr = await poll(px, "project/task/prune", {"tid": tid}, lambda o: o["prune_status"] in (2, 3, 4), timeout=400)
@@ -129,7 +154,7 @@ async def test_classification_end_to_end(px, trio_workspace):
     assert plog["prune_log"]["prune"]["params_after"] <= plog["prune_log"]["prune"]["params_before"]
 
     _, listing = await px("GET", "project/task", {"pid": pid})
-    assert [t["id"] for t in listing["tasks"]] == [tid, ptid]
+    assert [t["id"] for t in listing["tasks"]] == [tid, from_weights, ptid]  # child jobs are not listed
     assert listing["tasks"][1]["type"] == "classification"
     assert (await px("DELETE", "project/task", {"tid": ptid}))[1] == {"status": 1}
     code, out = await px("GET", "project/task", {"tid": ptid})

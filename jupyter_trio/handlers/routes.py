@@ -8,6 +8,7 @@ from . import datasets as native
 from .logs import LogsHandler, LogStreamHandler
 from .paddlex import tasks as pxtasks
 from .paddlex.files import DemoHandler, FileHandler
+from .paddlex.models import ModelHandler
 from .paddlex.workspace import (
     DatasetDetailsHandler, DatasetHandler, DatasetSplitHandler, ProjectHandler, SystemHandler,
 )
@@ -91,6 +92,7 @@ ROUTES: list[tuple] = [
     (rf"{PADDLEX}/project/task/metrics", pxtasks.MetricsHandler),
     (rf"{PADDLEX}/project/task/predict", pxtasks.PredictHandler),
     (rf"{PADDLEX}/project/task/export", pxtasks.ExportHandler),
+    (rf"{PADDLEX}/model", ModelHandler),
     # Must stay last: every other path under /trio answers a JSON 404 after auth.
     (r"/trio(?:/.*)?", NotFoundHandler),
 ]

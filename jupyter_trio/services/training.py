@@ -55,6 +55,13 @@ class TrainingService:
 
     def config_for(self, project: dict[str, Any], params: CommonParams) -> dict[str, Any]:
         dataset = self._dataset_for(project)
+        if params.pretrain_weights:  # a weights folder or checkpoint inside the workspace, made absolute
+            from .models import workspace_path
+
+            folder = workspace_path(self.store, params.pretrain_weights, "pretrain_weights")
+            if not (folder / "model.pdparams").is_file() and not folder.name.endswith(".pdparams"):
+                raise ValidationFailed(f"pretrain_weights: {params.pretrain_weights} holds no model.pdparams")
+            params = params.model_copy(update={"pretrain_weights": str(folder)})
         return {"action": "train", "task_type": project["project_type"],
                 "dataset_dir": str(self.store.root / dataset["path"]), "dataset_id": dataset["id"],
                 "params": params.model_dump()}

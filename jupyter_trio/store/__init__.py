@@ -10,6 +10,7 @@ from .paths import PathOutsideWorkspace, WorkspaceLayout, resolve_inside
 from .projects import DatasetRepository, ProjectRepository
 from .tasks import TaskRepository
 from .users import UserRepository
+from .weights import WeightsRepository
 
 __all__ = [
     "Store",
@@ -33,6 +34,7 @@ class Store:
         self.tasks = TaskRepository(self.db)
         self.datasets = DatasetRepository(self.db)
         self.projects = ProjectRepository(self.db)
+        self.weights = WeightsRepository(self.db)
 
     @property
     def root(self) -> Path:

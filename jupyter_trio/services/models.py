@@ -1,0 +1,111 @@
+"""Models the user keeps (PaddleX's /model): pretrained models saved from train tasks, and exported models.
+
+Saving a pretrained model copies a checkpoint's weights (the best by default) into ``weights/PM0001/``
+with what it was trained on (dataset attributes, parameters, evaluation), so later tasks can start from
+it (``pretrain_weights: "weights/PM0001"``). An exported model registers a folder written by an export
+(``export.json`` + the inference model) in place; deleting it forgets the registration and keeps the
+files, deleting a pretrained model removes its copy.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from ..errors import Conflict, NotFound, ValidationFailed
+from ..store import Store, resolve_inside
+from ..trainers.checkpoints import checkpoint_dir, read_state
+from .projects import ProjectService
+
+
+def workspace_path(store: Store, path: str, what: str) -> Path:
+    if not path:
+        raise ValidationFailed(f"{what} is required")
+    root = Path(os.path.realpath(store.root))
+    relative = os.path.relpath(os.path.realpath(path), root) if os.path.isabs(path) else path
+    return resolve_inside(root, relative)
+
+
+class ModelService:
+    def __init__(self, store: Store, projects: ProjectService):
+        self.store = store
+        self.projects = projects
+
+    def get(self, mid: str) -> dict[str, Any]:
+        model = self.store.weights.get(mid or "")
+        if model is None:
+            raise NotFound(f"no such model: {mid!r}")
+        return model
+
+    def list(self, kind: str | None = None) -> list[dict[str, Any]]:
+        if kind not in (None, "pretrained", "exported"):
+            raise ValidationFailed(f"type must be pretrained or exported, not {kind!r}")
+        return self.store.weights.list(kind)
+
+    def _task(self, tid: str, pid: str | None) -> dict[str, Any]:
+        task = self.store.tasks.get(tid or "")
+        if task is None or task["kind"] not in ("train", "prune"):
+            raise NotFound(f"no such training task: {tid!r}")
+        if pid and task["project_id"] != pid:
+            raise ValidationFailed(f"tid: task {tid} is not in project {pid}")
+        return task
+
+    def _context(self, task: dict[str, Any]) -> dict[str, Any]:
+        project = self.projects.project(task["project_id"])
+        dataset = self.store.datasets.get(task["config"].get("dataset_id", "")) or {}
+        return {"task_type": task["config"]["task_type"], "project_id": project["id"],
+                "dataset_attr": {k: dataset.get(k) for k in ("id", "name", "dataset_type", "path")} if dataset else {},
+                "task_params": task["params"]}
+
+    def save_pretrained(self, owner: str, tid: str, name: str, pid: str | None = None, source_path: str | None = None,
+                        epoch: int | None = None, eval_results: dict | None = None) -> dict[str, Any]:
+        task = self._task(tid, pid)
+        if source_path:
+            source = workspace_path(self.store, source_path, "source_path")
+            if not (source / "model.pdparams").is_file():
+                raise ValidationFailed(f"source_path: {source_path} holds no model.pdparams")
+        else:
+            try:
+                source = checkpoint_dir(self.store.layout.task_dir(task["id"]), epoch)
+            except FileNotFoundError as exc:
+                raise Conflict(str(exc)) from None
+        state = read_state(source) if (source / "state.json").is_file() else {}
+        evaluation = eval_results if eval_results is not None else state.get("eval_metrics", {})
+        model = self.store.weights.create(owner, "pretrained", name or f"{task['id']} model", task["id"],
+                                          state.get("params", task["params"]).get("model", ""), "XPSAVING",
+                                          "", {**self._context(task), "eval_result": evaluation,
+                                               "labels": state.get("labels"), "epoch": state.get("epoch")})
+        target = self.store.root / "weights" / model["id"]
+        try:
+            shutil.copytree(source, target)
+        except OSError as exc:
+            self.store.weights.update(model["id"], status="XPSAVEFAIL", attrs={**model["attrs"], "error": str(exc)})
+            raise Conflict(f"saving the model failed: {exc}") from None
+        self.store.weights.update(model["id"], status="XPSAVEDONE", path=self.store.layout.relative(target))
+        return self.get(model["id"])
+
+    def register_exported(self, owner: str, tid: str, name: str, path: str, exported_type: int = 0,
+                          pid: str | None = None) -> dict[str, Any]:
+        task = self._task(tid, pid)
+        if exported_type not in (0, 1):
+            raise ValidationFailed("exported_type must be 0 (inference model) or 1 (lite model)")
+        if exported_type == 1:
+            raise ValidationFailed("lite models are not supported on this server (no Paddle-Lite build)")
+        folder = workspace_path(self.store, path, "path")
+        if not (folder / "export.json").is_file():
+            raise ValidationFailed(f"path: {path} is not an exported model (no export.json)")
+        meta = json.loads((folder / "export.json").read_text())
+        return self.store.weights.create(owner, "exported", name or f"{task['id']} export", task["id"],
+                                         meta.get("model", ""), "XPSAVEDONE", self.store.layout.relative(folder),
+                                         {**self._context(task), "export": meta, "exported_type": exported_type})
+
+    def delete(self, mid: str, kind: str | None = None) -> None:
+        model = self.get(mid)
+        if kind is not None and model["kind"] != kind:
+            raise ValidationFailed(f"{mid} is a {model['kind']} model, not {kind}")
+        self.store.weights.delete(mid)
+        if model["kind"] == "pretrained" and model["path"]:
+            shutil.rmtree(self.store.root / model["path"], ignore_errors=True)
