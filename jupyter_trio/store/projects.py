@@ -11,7 +11,8 @@ from .db import Database
 from .ids import next_id
 
 
-def _row(row: sqlite3.Row | None) -> dict[str, Any] | None:
+def row_with_attrs(row: sqlite3.Row | None) -> dict[str, Any] | None:
+    """A row as a dict, its JSON ``attrs`` column parsed."""
     if row is None:
         return None
     out = dict(row)
@@ -35,10 +36,10 @@ class DatasetRepository:
         return self.get(did)
 
     def get(self, did: str) -> dict[str, Any] | None:
-        return _row(self.db.query_one("SELECT * FROM datasets WHERE id = ?", (did,)))
+        return row_with_attrs(self.db.query_one("SELECT * FROM datasets WHERE id = ?", (did,)))
 
     def list(self) -> list[dict[str, Any]]:
-        return [_row(r) for r in self.db.query("SELECT * FROM datasets ORDER BY created_at, id")]
+        return [row_with_attrs(r) for r in self.db.query("SELECT * FROM datasets ORDER BY created_at, id")]
 
     def update(self, did: str, **fields: Any) -> None:
         self.db.update_row("datasets", did, {**fields, "updated_at": time.time()}, ("attrs",))
@@ -66,10 +67,10 @@ class ProjectRepository:
         return self.get(pid)
 
     def get(self, pid: str) -> dict[str, Any] | None:
-        return _row(self.db.query_one("SELECT * FROM projects WHERE id = ?", (pid,)))
+        return row_with_attrs(self.db.query_one("SELECT * FROM projects WHERE id = ?", (pid,)))
 
     def list(self) -> list[dict[str, Any]]:
-        return [_row(r) for r in self.db.query("SELECT * FROM projects ORDER BY created_at, id")]
+        return [row_with_attrs(r) for r in self.db.query("SELECT * FROM projects ORDER BY created_at, id")]
 
     def update(self, pid: str, **fields: Any) -> None:
         self.db.update_row("projects", pid, fields, ("attrs",))

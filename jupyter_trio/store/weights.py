@@ -3,20 +3,12 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from typing import Any
 
 from .db import Database
 from .ids import next_id
-
-
-def _row(row: sqlite3.Row | None) -> dict[str, Any] | None:
-    if row is None:
-        return None
-    out = dict(row)
-    out["attrs"] = json.loads(out["attrs"])
-    return out
+from .projects import row_with_attrs
 
 
 class WeightsRepository:
@@ -35,14 +27,14 @@ class WeightsRepository:
         return self.get(wid)  # type: ignore[return-value]
 
     def get(self, wid: str) -> dict[str, Any] | None:
-        return _row(self.db.query_one("SELECT * FROM weights WHERE id = ?", (wid,)))
+        return row_with_attrs(self.db.query_one("SELECT * FROM weights WHERE id = ?", (wid,)))
 
     def list(self, kind: str | None = None) -> list[dict[str, Any]]:
         if kind:
             rows = self.db.query("SELECT * FROM weights WHERE kind = ? ORDER BY created_at, id", (kind,))
         else:
             rows = self.db.query("SELECT * FROM weights ORDER BY created_at, id")
-        return [_row(r) for r in rows]  # type: ignore[misc]
+        return [row_with_attrs(r) for r in rows]  # type: ignore[misc]
 
     def update(self, wid: str, **fields: Any) -> None:
         self.db.update_row("weights", wid, fields, ("attrs",))
