@@ -42,7 +42,7 @@ async def demo(px):
     return loaded["did"], loaded["pid"]
 
 
-async def test_classification_end_to_end(px, trio_workspace):
+async def test_classification_end_to_end(px, raw_fetch, trio_workspace):
     did, pid = await demo(px)
     code, params = await px("GET", "project/task/params", {"pid": pid})
     assert params["status"] == 1 and params["train"]["model"] == "MobileNetV3_small"
@@ -65,6 +65,13 @@ async def test_classification_end_to_end(px, trio_workspace):
     log = metrics["train_log"]
     assert log["eval_done"] and "acc1" in log["eval_metrics"] and log["train_metrics"]["loss"] > 0
     assert log["train_error"] is None and log["download_status"] == 3
+
+    _, vdl = await px("GET", "project/task/vdl", {"tid": tid})
+    assert vdl["status"] == 1 and vdl["url"].startswith("http") and vdl["url"].endswith(f"/trio/api/tasks/{tid}/view")
+    page = await raw_fetch(f"trio/api/tasks/{tid}/view")
+    assert page.code == 200 and page.headers["Content-Type"].startswith("text/html")
+    assert "script-src 'nonce-" in page.headers["Content-Security-Policy"] and b"/metrics" in page.body
+    assert (await raw_fetch(f"trio/api/tasks/{tid}/view", headers={"Authorization": ""})).code == 403
 
     # longer training, stopped once a checkpoint is there, then resumed from epoch 1
     await px("POST", "project/task/params", {"tid": tid, "train": {**TINY, "num_epochs": 40}})

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import html
+import json
 import math
+import secrets
+from pathlib import Path
 
-from ..errors import NotFound
+from ..errors import NotFound, ValidationFailed
 from ..models import MetricsIndex, RecordsReply, RunQuery, SeriesQuery, SeriesReply
 from .base import TrioHandler, operation
 from .logs import resolve_run
+
+
+VIEW = Path(__file__).parent.parent / "static" / "metrics_view.html"
 
 
 class _RunHandler(TrioHandler):
@@ -45,3 +52,28 @@ class RecordsHandler(_RunHandler):
         q = self.parse_query(RunQuery)
         task, index, run_dir = self.run_dir(name, q.run)
         self.reply(RecordsReply(task_name=task["name"], run=index, record=self.trio.metrics.record(run_dir)))
+
+
+class MetricsViewHandler(TrioHandler):
+    """A live page of a task's tracked series (what PaddleX's /project/task/vdl opened): inline SVG curves
+    refreshed every 2 s while the task runs, read from the metrics API with the page's own login."""
+
+    _nonce = ""
+
+    @property
+    def content_security_policy(self) -> str:
+        return (f"frame-ancestors 'self'; default-src 'none'; connect-src 'self'; "
+                f"script-src 'nonce-{self._nonce}'; style-src 'nonce-{self._nonce}'")
+
+    @operation("A live HTML view of the task's tracked series", content_type="text/html", tag="metrics")
+    def get(self, name: str) -> None:
+        task = self.trio.tasks.get(name)
+        run = self.get_query_argument("run", "")
+        if run and not run.isdigit():
+            raise ValidationFailed("run must be a run index")
+        self._nonce = secrets.token_urlsafe(16)
+        self.set_header("Content-Security-Policy", self.content_security_policy)
+        api = f"{self.base_url.rstrip('/')}/trio/api/tasks/{task['id']}"
+        page = VIEW.read_text().replace("__NONCE__", self._nonce).replace("__TITLE__", html.escape(task["name"]))
+        page = page.replace("__API__", json.dumps(api)).replace("__RUN__", json.dumps(int(run) if run else None))
+        self.finish(page, set_content_type="text/html; charset=utf-8")

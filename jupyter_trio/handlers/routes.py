@@ -13,7 +13,7 @@ from .paddlex.workspace import (
     DatasetDetailsHandler, DatasetHandler, DatasetSplitHandler, ProjectHandler, SystemHandler,
 )
 from .paddlex.workspace import WorkspaceHandler as PaddleXWorkspaceHandler
-from .metrics import MetricsIndexHandler, RecordsHandler, SeriesHandler
+from .metrics import MetricsIndexHandler, MetricsViewHandler, RecordsHandler, SeriesHandler
 from .tasks import (
     TaskCancelHandler, TaskEnvHandler, TaskHandler, TaskNotesHandler, TaskPinHandler, TaskRenameHandler,
     TaskRunHandler, TasksHandler,
@@ -56,6 +56,7 @@ ROUTES: list[tuple] = [
     (rf"{API}/tasks/{NAME}/metrics", MetricsIndexHandler),
     (rf"{API}/tasks/{NAME}/metrics/(?P<key>.+)", SeriesHandler),
     (rf"{API}/tasks/{NAME}/records", RecordsHandler),
+    (rf"{API}/tasks/{NAME}/view", MetricsViewHandler),
     # datasets, projects, demos (the native twin of PaddleX part 1)
     (rf"{API}/datasets", native.DatasetsHandler),
     (rf"{API}/datasets/{DID}", native.DatasetHandler),
@@ -92,6 +93,7 @@ ROUTES: list[tuple] = [
     (rf"{PADDLEX}/project/task/metrics", pxtasks.MetricsHandler),
     (rf"{PADDLEX}/project/task/predict", pxtasks.PredictHandler),
     (rf"{PADDLEX}/project/task/export", pxtasks.ExportHandler),
+    (rf"{PADDLEX}/project/task/vdl", pxtasks.VdlHandler),
     (rf"{PADDLEX}/model", ModelHandler),
     # Must stay last: every other path under /trio answers a JSON 404 after auth.
     (r"/trio(?:/.*)?", NotFoundHandler),

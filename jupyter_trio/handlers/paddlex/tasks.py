@@ -323,6 +323,14 @@ class ExportHandler(_TaskHandler):
         self.ok(export_status=predict_status(self.training.child(tid, "export")).value, message="stopped")
 
 
+class VdlHandler(_TaskHandler):
+    @operation("PaddleX: the URL of a live view of the task's metrics (tid)", tag="paddlex")
+    def get(self) -> None:
+        task = self.training.task(self.require(self.args(), "tid"))
+        path = f"{self.base_url.rstrip('/')}/trio/api/tasks/{task['id']}/view"
+        self.ok(url=f"{self.request.protocol}://{self.request.host}{path}")
+
+
 def _hms(seconds: float) -> str:
     seconds = int(max(0, seconds))
     return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
