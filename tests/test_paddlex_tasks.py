@@ -198,3 +198,45 @@ async def test_bad_task_input(px):
     assert code == 409 and "train it first" in out["message"]
     code, out = await px("GET", "system", {"type": "machine_info"})
     assert out["status"] == 1  # still serving
+
+
+OTHER_TYPES = {  # tiny budgets: the flow is under test, not the accuracy
+    1: ("detection", {"model": "YOLOv3", "image_shape": [64, 64], "batch_size": 8, "num_epochs": 1,
+                      "save_interval_epochs": 1, "learning_rate": 0.002, "warmup_steps": 0}, "bbox_map"),
+    2: ("segmentation", {"model": "UNet", "image_shape": [32, 32], "batch_size": 8, "num_epochs": 1,
+                         "save_interval_epochs": 1, "learning_rate": 0.01}, "miou"),
+    3: ("instance_segmentation", {"image_shape": [64, 64], "batch_size": 8, "num_epochs": 1,
+                                  "save_interval_epochs": 1, "learning_rate": 0.002, "warmup_steps": 0}, "segm_map"),
+}
+
+
+@pytest.mark.parametrize("prj_type", list(OTHER_TYPES))
+async def test_other_task_types_end_to_end(px, trio_workspace, prj_type):
+    kind, train, metric = OTHER_TYPES[prj_type]
+    await px("POST", "demo", {"type": "download", "prj_type": prj_type})
+    await poll(px, "demo", {"prj_type": prj_type}, lambda o: o["attr"]["status"] == 3)
+    _, loaded = await px("POST", "demo", {"type": "load", "prj_type": prj_type})
+    _, params = await px("GET", "project/task/params", {"pid": loaded["pid"]})
+    assert params["train"]["model"] == {"detection": "YOLOv3", "segmentation": "UNet",
+                                        "instance_segmentation": "MaskYOLO"}[kind]
+    _, out = await px("POST", "project/task", {"pid": loaded["pid"], "train": train})
+    tid = out["tid"]
+    await px("POST", "project/task/train", {"tid": tid})
+    done = await poll(px, "project/task", {"tid": tid}, lambda o: o["task_status"] in (4, 10, 8))
+    assert done["task_status"] == TaskStatus.XTRAINDONE and done["type"] == kind
+    _, log = await px("GET", "project/task/metrics", {"tid": tid, "type": "train"})
+    assert metric in log["train_log"]["eval_metrics"]
+    await px("POST", "project/task/evaluate", {"tid": tid, "score_thresh": 0.3, "overlap_thresh": 0.5})
+    ev = await poll(px, "project/task/evaluate", {"tid": tid}, lambda o: o["evaluate_status"] in (5, 12))
+    assert ev["evaluate_status"] == TaskStatus.XEVALUATED and 0 <= ev["result"][metric] <= 1
+    image = sorted((trio_workspace / "datasets" / loaded["did"]).rglob("*.jpg"))[0]
+    _, pred = await px("POST", "project/task/predict", {"tid": tid, "image_data": base64.b64encode(image.read_bytes()).decode(),
+                                                        "score_thresh": 0.1})
+    st = await poll(px, "project/task/predict", {"tid": tid}, lambda o: o["predict_status"] != 0)
+    assert st["predict_status"] == PredictStatus.XPREDONE
+    _, img = await px("GET", "file", {"path": pred["path"]})
+    assert Image.open(io.BytesIO(base64.b64decode(img["img_data"]))).size == Image.open(image).size
+    await px("POST", "project/task/export", {"tid": tid, "type": "infer", "save_dir": f"exports/{kind}"})
+    st = await poll(px, "project/task/export", {"tid": tid}, lambda o: o["export_status"] != 0)
+    assert st["export_status"] == PredictStatus.XPREDONE
+    assert (trio_workspace / "exports" / kind / "export.json").is_file()
