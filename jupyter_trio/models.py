@@ -369,3 +369,74 @@ class DemoLoaded(BaseModel):
     dataset_id: str
     project_id: str
     created: bool = Field(description="false when the demo had been loaded before (the same ids come back)")
+
+
+# ---- training tasks, their jobs, and kept models (the native twin of PaddleX part 2)
+class TrainTaskCreate(Request):
+    train: dict[str, Any] | None = Field(None, description="training parameters (PaddleX names); omitted: "
+                                                            "the project's recommended ones")
+    description: str = ""
+    parent_id: str | None = Field(None, description="a trained task: makes this a prune task of it")
+
+
+class ParamsReply(BaseModel):
+    train: dict[str, Any]
+
+
+class ParamsUpdate(Request):
+    train: dict[str, Any]
+
+
+class ResumeRequest(Request):
+    epoch: int | None = Field(None, description="a saved epoch; default the last one")
+
+
+class EvaluateRequest(Request):
+    epoch: int | None = Field(None, description="a saved epoch; default the best model")
+    split: Literal["val", "test"] = "val"
+    topk: int = Field(5, ge=1)
+    score_thresh: float = Field(0.5, ge=0, le=1)
+    overlap_thresh: float = Field(0.5, gt=0, le=1)
+
+
+class PredictRequest(Request):
+    paths: list[str] = Field(min_length=1, description="images or folders, relative to the workspace")
+    epoch: int | None = None
+    score_thresh: float = Field(0.5, ge=0, le=1)
+
+
+class ExportRequest(Request):
+    save_dir: str = Field(min_length=1, description="a folder inside the workspace")
+    type: Literal["infer", "onnx"] = "infer"
+    epoch: int | None = None
+
+
+class AnalysisRequest(Request):
+    epoch: int | None = None
+    ratios: list[float] | None = None
+    max_layers: int | None = Field(None, ge=1)
+
+
+class ModelInfo(BaseModel):
+    id: str
+    kind: Literal["pretrained", "exported"]
+    name: str
+    task_id: str | None = None
+    model_type: str
+    status: str
+    path: str
+    attrs: dict[str, Any]
+    created_at: float
+
+
+class ModelList(BaseModel):
+    items: list[ModelInfo]
+
+
+class ModelCreate(Request):
+    kind: Literal["pretrained", "exported"]
+    task_id: str
+    name: str = ""
+    epoch: int | None = Field(None, description="pretrained: the checkpoint epoch (default the best)")
+    source_path: str | None = Field(None, description="pretrained: a weights folder instead of the task's checkpoint")
+    path: str | None = Field(None, description="exported: the folder an export wrote")

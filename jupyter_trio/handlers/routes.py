@@ -5,6 +5,7 @@ from __future__ import annotations
 from .base import NotFoundHandler
 from .core import FilesHandler, HealthHandler, OpenAPIHandler
 from . import datasets as native
+from . import training
 from .logs import LogsHandler, LogStreamHandler
 from .paddlex import tasks as pxtasks
 from .paddlex.files import DemoHandler, FileHandler
@@ -66,6 +67,13 @@ ROUTES: list[tuple] = [
     (rf"{API}/datasets/{DID}/preview/{PATH}", native.DatasetPreviewHandler),
     (rf"{API}/projects", native.ProjectsHandler),
     (rf"{API}/projects/{PID}", native.ProjectHandler),
+    (rf"{API}/projects/{PID}/params", training.ProjectParamsHandler),
+    (rf"{API}/projects/{PID}/tasks", training.ProjectTasksHandler),
+    (rf"{API}/tasks/{NAME}/params", training.TaskParamsHandler),
+    (rf"{API}/tasks/{NAME}/resume", training.TaskResumeHandler),
+    (rf"{API}/tasks/{NAME}/jobs/(?P<job>[^/]+)", training.TaskJobHandler),
+    (rf"{API}/models", training.ModelsHandler),
+    (rf"{API}/models/(?P<mid>[^/]+)", training.ModelHandler),
     (rf"{API}/demos", native.DemosHandler),
     (rf"{API}/demos/{KIND}", native.DemoHandler),
     (rf"{API}/demos/{KIND}/download", native.DemoDownloadHandler),
