@@ -226,6 +226,16 @@ async def test_other_task_types_end_to_end(px, trio_workspace, prj_type):
     assert done["task_status"] == TaskStatus.XTRAINDONE and done["type"] == kind
     _, log = await px("GET", "project/task/metrics", {"tid": tid, "type": "train"})
     assert metric in log["train_log"]["eval_metrics"]
+    # stop a resumed run straight away, then resume again from the saved epoch and finish
+    await px("POST", "project/task/params", {"tid": tid, "train": {**train, "num_epochs": 50}})
+    await px("PUT", "project/task/train", {"tid": tid, "act": "resume", "epoch": 1})
+    assert (await px("PUT", "project/task/train", {"tid": tid, "act": "stop"}))[1] == {"status": 1}
+    stopped = await poll(px, "project/task", {"tid": tid, "resume": ""}, lambda o: o["task_status"] not in (1, 3))
+    assert stopped["task_status"] == TaskStatus.XTRAINEXIT and stopped["resumable"] and stopped["max_saved_epochs"] >= 1
+    await px("POST", "project/task/params", {"tid": tid, "train": {**train, "num_epochs": 2}})
+    await px("PUT", "project/task/train", {"tid": tid, "act": "resume", "epoch": 1})
+    done = await poll(px, "project/task", {"tid": tid}, lambda o: o["task_status"] in (4, 10, 8))
+    assert done["task_status"] == TaskStatus.XTRAINDONE
     await px("POST", "project/task/evaluate", {"tid": tid, "score_thresh": 0.3, "overlap_thresh": 0.5})
     ev = await poll(px, "project/task/evaluate", {"tid": tid}, lambda o: o["evaluate_status"] in (5, 12))
     assert ev["evaluate_status"] == TaskStatus.XEVALUATED and 0 <= ev["result"][metric] <= 1
@@ -240,3 +250,6 @@ async def test_other_task_types_end_to_end(px, trio_workspace, prj_type):
     st = await poll(px, "project/task/export", {"tid": tid}, lambda o: o["export_status"] != 0)
     assert st["export_status"] == PredictStatus.XPREDONE
     assert (trio_workspace / "exports" / kind / "export.json").is_file()
+    _, reg = await px("POST", "model", {"tid": tid, "name": kind, "type": "exported", "path": f"exports/{kind}"})
+    _, models = await px("GET", "model", {"type": "exported"})
+    assert [m["id"] for m in models["exported_models"]] == [reg["emid"]] and models["exported_models"][0]["type"] == kind
