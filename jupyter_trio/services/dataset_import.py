@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import Conflict, ValidationFailed
-from ..store import Store, resolve_inside
+from ..store import Store, resolve_request_path
 from ..trainers.formats import FormatError, Manifest, scan
 
 MANIFEST = "trio_dataset.json"
@@ -33,10 +33,7 @@ def source_folder(root_dir: Path, path: str) -> Path:
     """A server path to import from: absolute or relative, but inside the server's root folder."""
     if not path:
         raise ValidationFailed("path is required")
-    root = Path(os.path.realpath(root_dir))
-    candidate = Path(path)
-    relative = os.path.relpath(os.path.realpath(candidate), root) if candidate.is_absolute() else path
-    folder = resolve_inside(root, relative)
+    folder = resolve_request_path(root_dir, path)
     if not folder.is_dir():
         raise ValidationFailed(f"path: {path!r} is not a folder under the server root")
     return folder

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import Forbidden, NotFound, PayloadTooLarge, ValidationFailed
-from ..store import Store, resolve_inside
+from ..store import Store, resolve_request_path
 from ..trainers.formats.common import IMAGE_SUFFIXES
 from ..trainers.visualize import draw_annotation
 from .dataset_import import load_manifest
@@ -24,10 +24,8 @@ MAX_BYTES = 32 * 1024 * 1024
 def workspace_file(store: Store, path: str) -> Path:
     if not path:
         raise ValidationFailed("path is required")
-    root = Path(os.path.realpath(store.root))
-    relative = os.path.relpath(os.path.realpath(path), root) if os.path.isabs(path) else path
-    target = resolve_inside(root, relative)
-    if target.parent == root and target.name.startswith(store.layout.DB_FILE):
+    target = resolve_request_path(store.root, path)
+    if target.parent == Path(os.path.realpath(store.root)) and target.name.startswith(store.layout.DB_FILE):
         raise Forbidden("the workspace database is not served as a file")
     if not target.is_file():
         raise NotFound(f"no such file in the workspace: {path}")

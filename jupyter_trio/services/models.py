@@ -10,13 +10,12 @@ files, deleting a pretrained model removes its copy.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 from typing import Any
 
 from ..errors import Conflict, NotFound, ValidationFailed
-from ..store import Store, resolve_inside
+from ..store import Store, resolve_request_path
 from ..trainers.checkpoints import checkpoint_dir, read_state
 from .projects import ProjectService
 
@@ -24,9 +23,7 @@ from .projects import ProjectService
 def workspace_path(store: Store, path: str, what: str) -> Path:
     if not path:
         raise ValidationFailed(f"{what} is required")
-    root = Path(os.path.realpath(store.root))
-    relative = os.path.relpath(os.path.realpath(path), root) if os.path.isabs(path) else path
-    return resolve_inside(root, relative)
+    return resolve_request_path(store.root, path)
 
 
 class ModelService:

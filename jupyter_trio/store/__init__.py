@@ -6,7 +6,7 @@ from pathlib import Path
 
 from .db import Database, StoreBusyError
 from .migrations import SCHEMA_VERSION, SchemaTooNewError, migrate, schema_version
-from .paths import PathOutsideWorkspace, WorkspaceLayout, resolve_inside
+from .paths import PathOutsideWorkspace, WorkspaceLayout, resolve_inside, resolve_request_path
 from .projects import DatasetRepository, ProjectRepository
 from .tasks import TaskRepository
 from .users import UserRepository
@@ -19,6 +19,7 @@ __all__ = [
     "PathOutsideWorkspace",
     "SCHEMA_VERSION",
     "resolve_inside",
+    "resolve_request_path",
 ]
 
 

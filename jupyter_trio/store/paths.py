@@ -28,6 +28,14 @@ def resolve_inside(root: str | Path, relative: str) -> Path:
     return candidate
 
 
+def resolve_request_path(root: str | Path, path: str) -> Path:
+    """A path a request names, absolute or relative to ``root``, resolved with :func:`resolve_inside`:
+    an absolute path is accepted only when its real location is under the real ``root``."""
+    real_root = os.path.realpath(root)
+    relative = os.path.relpath(os.path.realpath(path), real_root) if os.path.isabs(path) else path
+    return resolve_inside(real_root, relative)
+
+
 class WorkspaceLayout:
     """Folder names of the workspace. The database references artifacts by these relative paths."""
 

@@ -6,7 +6,6 @@ import base64
 import binascii
 import io
 import json
-import os
 import uuid
 from pathlib import Path
 from typing import Any
@@ -14,8 +13,8 @@ from typing import Any
 from PIL import Image, UnidentifiedImageError
 
 from ...errors import Conflict, ValidationFailed
+from ...services.models import workspace_path
 from ...services.paddlex_status import evaluate_status, predict_status, prune_status, task_status
-from ...store import resolve_inside
 from ...store.metrics import MetricsReader
 from ..base import operation
 from .base import PaddleXHandler, paddlex_time
@@ -298,10 +297,7 @@ class ExportHandler(_TaskHandler):
             raise ValidationFailed(f"type must be infer or lite (or onnx), not {kind!r}")
         if args.get("quant") in (True, "true", "True", 1):
             raise ValidationFailed("quant: quantized export is not available in this release")
-        raw = self.require(args, "save_dir")
-        root = Path(os.path.realpath(self.store.root))
-        relative = os.path.relpath(os.path.realpath(raw), root) if os.path.isabs(raw) else raw
-        save_dir = resolve_inside(root, relative)
+        save_dir = workspace_path(self.store, self.require(args, "save_dir"), "save_dir")
         self.training.start_child(self.username, task["id"], "export", epoch=_int(args, "epoch"), type=kind,
                                   save_dir=str(save_dir))
         self.trio.poke_runner()
