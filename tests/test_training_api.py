@@ -77,3 +77,7 @@ async def test_native_training_flow(api, wait_task, trio_workspace):
     assert code == 403
     code, out = await api("POST", "trio/api/projects/P0404/tasks", {})
     assert code == 404
+    code, _ = await api("DELETE", f"trio/api/tasks/{name}")
+    assert code == 204  # the task's jobs go with it
+    for job in ("evaluate", "predict", "export"):
+        assert (await api("GET", f"trio/api/tasks/{name}-{job}"))[0] == 404

@@ -235,7 +235,8 @@ class Runner:
 
 
 # jobs of jupyter_trio.trainers.job: train and prune tasks, and the child jobs of a train task
-TRAINER_KINDS = ("train", "prune", "analysis", "evaluate", "predict", "export")
+CHILD_JOB_KINDS = ("analysis", "evaluate", "predict", "export")  # belong to their parent train task
+TRAINER_KINDS = ("train", "prune", *CHILD_JOB_KINDS)
 
 
 def check_env(env: dict[str, Any]) -> dict[str, str]:

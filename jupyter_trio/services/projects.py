@@ -1,7 +1,6 @@
 """Datasets and projects: the service both the PaddleX dialect and the native API call.
 
-This first part covers creating, listing, binding and deleting; importing data into a dataset and
-splitting it come with the dataset formats (issue 5, still open).
+Creating, listing, binding and deleting; importing and splitting live in dataset_import.py.
 """
 
 from __future__ import annotations

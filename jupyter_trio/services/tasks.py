@@ -13,7 +13,7 @@ import yaml
 
 from .. import batch
 from ..errors import BadRequest, Conflict, NotFound, ValidationFailed
-from ..runner.service import Runner, check_env
+from ..runner.service import CHILD_JOB_KINDS, Runner, check_env
 from ..store import Store
 from ..store.task_files import materialize
 from ..store.tasks import NewTask, TaskQuery
@@ -189,7 +189,10 @@ class TaskService:
         return self.get(task["id"])
 
     def delete(self, name: str, *, force: bool = False) -> None:
+        """Delete a task and its files; a train task's jobs (evaluate, predict, export, analysis) go with it."""
         task = self.get(name)
+        for child in self.repo.children(task["id"], CHILD_JOB_KINDS):
+            self.delete(child, force=True)
         if task["status"] in ("queued", "running"):
             if not force:
                 raise Conflict(f"task {name!r} is {task['status']}; cancel it first or delete with force=true")

@@ -19,6 +19,7 @@ from ..store.task_files import rewrite_config
 from ..store.tasks import NewTask
 from ..trainers.checkpoints import saved_epochs
 from ..trainers.params import CommonParams, defaults, validate
+from .dataset_import import load_manifest
 from .projects import ProjectService
 
 
@@ -41,7 +42,7 @@ class TrainingService:
     def recommended(self, pid: str, model: str | None = None, gpu_memory_mib: list[int] | None = None) -> CommonParams:
         project = self.projects.project(pid)
         dataset = self._dataset_for(project)
-        meta = json.loads((self.store.root / dataset["path"] / "trio_dataset.json").read_text())
+        meta = load_manifest(self.store, dataset)
         sizes = [(s["width"], s["height"]) for s in meta["samples"].values() if "width" in s][:50]
         if not sizes:
             from PIL import Image
@@ -82,11 +83,10 @@ class TrainingService:
         if parent is not None:
             config.update(action="prune", parent_task_dir=str(self.store.layout.task_dir(parent["id"])),
                           parent_epoch=None, eval_metric_loss=params.eval_metric_loss)
-        gpus = len([g for g in params.cuda_visible_devices.split(",") if g.strip()])
         with self.store.db.transaction() as conn:
             [task_id] = self.store.tasks.insert_many(conn, [NewTask(
                 name=f"new-{uuid.uuid4().hex}", kind="prune" if parent_id else "train", owner=owner, config=config,
-                params=params.model_dump(), gpus=gpus, project_id=pid, parent_id=parent_id)])
+                params=params.model_dump(), gpus=_gpu_count(params), project_id=pid, parent_id=parent_id)])
             conn.execute("UPDATE tasks SET name = ?, notes = ? WHERE id = ?", (task_id, description or "", task_id))
         rewrite_config(self.store.layout, task_id, config)
         return self.store.tasks.get(task_id)
@@ -107,8 +107,7 @@ class TrainingService:
         if task["kind"] == "prune":  # keep what it prunes; the allowed loss follows the new parameters
             config.update({k: task["config"][k] for k in ("action", "parent_task_dir", "parent_epoch")},
                           eval_metric_loss=params.eval_metric_loss)
-        gpus = len([g for g in params.cuda_visible_devices.split(",") if g.strip()])
-        self.store.tasks.update(task["id"], config=config, params=params.model_dump(), gpus=gpus)
+        self.store.tasks.update(task["id"], config=config, params=params.model_dump(), gpus=_gpu_count(params))
         rewrite_config(self.store.layout, task["id"], config)
         return self.store.tasks.get(task["id"])
 
@@ -154,13 +153,13 @@ class TrainingService:
 
     def start_child(self, owner: str, tid: str, kind: str, **settings: Any) -> dict[str, Any]:
         task = self.task(tid)
-        if not saved_epochs(self.store.layout.task_dir(task["id"])):
+        epochs = saved_epochs(self.store.layout.task_dir(task["id"]))
+        if not epochs:
             raise Conflict(f"task {tid} has no trained checkpoint yet; train it first")
         epoch = settings.get("epoch")
-        if epoch is not None and epoch not in saved_epochs(self.store.layout.task_dir(task["id"])):
-            raise ValidationFailed(f"epoch: {epoch} was not saved; saved epochs are "
-                                   f"{saved_epochs(self.store.layout.task_dir(task['id']))}")
-        config = {"action": CHILD_ACTIONS[kind], "task_type": task["config"]["task_type"],
+        if epoch is not None and epoch not in epochs:
+            raise ValidationFailed(f"epoch: {epoch} was not saved; saved epochs are {epochs}")
+        config = {"action": CHILD_NAMES[kind], "task_type": task["config"]["task_type"],
                   "dataset_dir": task["config"]["dataset_dir"],
                   "parent_task_dir": str(self.store.layout.task_dir(task["id"])), **settings}
         existing = self.child(tid, kind)
@@ -190,5 +189,9 @@ class TrainingService:
         return self.start_child(owner, tid, "analysis", epoch=epoch, ratios=ratios, max_layers=max_layers)
 
 
+# child job kind → its name suffix, which is also the trainer job's action
 CHILD_NAMES = {"analysis": "sensitivity", "evaluate": "evaluate", "predict": "predict", "export": "export"}
-CHILD_ACTIONS = {"analysis": "sensitivity", "evaluate": "evaluate", "predict": "predict", "export": "export"}
+
+
+def _gpu_count(params: CommonParams) -> int:
+    return len([g for g in params.cuda_visible_devices.split(",") if g.strip()])

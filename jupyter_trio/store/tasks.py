@@ -149,6 +149,12 @@ class TaskRepository:
         with self.db.transaction() as conn:
             conn.execute("DELETE FROM tasks WHERE id = ?", (task_id,))
 
+    def children(self, task_id: str, kinds: tuple[str, ...]) -> list[str]:
+        """Ids of the tasks of ``kinds`` whose parent is ``task_id``."""
+        marks = ", ".join("?" for _ in kinds)
+        return [r[0] for r in self.db.query(
+            f"SELECT id FROM tasks WHERE parent_id = ? AND kind IN ({marks}) ORDER BY id", (task_id, *kinds))]
+
     # ---- runs
     def add_run(self, task_id: str, *, priority: int | None = None, gpus: int | None = None) -> int:
         """Queue a new run slot of ``task_id``; returns its index (1, 2, ...)."""

@@ -15,11 +15,8 @@ from PIL import Image, UnidentifiedImageError
 from ...errors import Conflict, ValidationFailed
 from ...services.models import workspace_path
 from ...services.paddlex_status import evaluate_status, predict_status, prune_status, task_status
-from ...store.metrics import MetricsReader
 from ..base import operation
 from .base import PaddleXHandler, paddlex_time
-
-_reader = MetricsReader()
 
 
 def _int(args: dict[str, Any], name: str) -> int | None:
@@ -59,11 +56,11 @@ class _TaskHandler(PaddleXHandler):
 
     def record(self, task: dict[str, Any] | None) -> dict[str, Any]:
         run_dir = self.run_dir(task) if task else None
-        return _reader.record(run_dir) if run_dir and run_dir.is_dir() else {}
+        return self.trio.metrics.record(run_dir) if run_dir and run_dir.is_dir() else {}
 
     def last(self, task: dict[str, Any], key: str) -> float | None:
         run_dir = self.run_dir(task)
-        series = _reader.series(run_dir, key) if run_dir and run_dir.is_dir() else None
+        series = self.trio.metrics.series(run_dir, key) if run_dir and run_dir.is_dir() else None
         return series.values[-1] if series and series.values else None
 
 
@@ -98,10 +95,6 @@ class TaskHandler(_TaskHandler):
     @operation("PaddleX: delete a task (tid); a running task is cancelled first", tag="paddlex")
     def delete(self) -> None:
         task = self.training.task(self.require(self.args(), "tid"))
-        for kind in ("analysis", "evaluate", "predict", "export"):
-            child = self.training.child(task["id"], kind)
-            if child is not None:
-                self.trio.tasks.delete(child["id"], force=True)
         self.trio.tasks.delete(task["id"], force=True)
         self.ok()
 
