@@ -9,8 +9,17 @@ from .tracking import (
 
 __all__ = [
     "__version__", "ConfigKeyError", "ConfigNode", "finish", "flush", "get_run_index", "get_task_dir", "init",
-    "load", "read", "record", "track",
+    "load", "read", "record", "track", "ServiceClient", "RestClient",
 ]
+
+
+def __getattr__(name: str):
+    # The client (httpx) is loaded when first asked for, not by every training job that imports tracking.
+    if name in ("ServiceClient", "RestClient"):
+        from . import client
+
+        return getattr(client, name)
+    raise AttributeError(f"module 'jupyter_trio' has no attribute {name!r}")
 
 
 def _jupyter_server_extension_points() -> list[dict]:

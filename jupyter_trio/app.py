@@ -15,10 +15,14 @@ from ._version import __version__
 from .handlers import routes
 from .runner.gpus import GPU, discover_gpus, parse_gpu_setting
 from .runner.service import Runner
+from .services.archives import ArchiveSigner, load_secret
+from .services.checkpoints import CheckpointService
 from .services.dataset_import import DatasetImporter
 from .services.demos import DemoService
 from .services.models import ModelService
 from .services.projects import ProjectService
+from .services.samplers import SamplerService
+from .services.training_runs import TrainingRunService
 from .services.training import TrainingService
 from .services.tasks import TaskService
 from .services.workspaces import ScriptWorkspaces
@@ -82,6 +86,18 @@ class TrioApp(ExtensionApp):
         0,
         config=True,
         help="Images in each generated demo dataset. 0: the built-in size (a few hundred per type).",
+    )
+
+    archive_url_ttl = Float(
+        900.0,
+        config=True,
+        help="Seconds a signed checkpoint or weights archive link stays valid.",
+    )
+    max_sampler_processes = Int(
+        2,
+        config=True,
+        help="Samplers kept loaded at once (each is a process holding one model); the least recently "
+        "used one is stopped when another is needed.",
     )
 
     @default("max_cpu_jobs")
@@ -153,6 +169,12 @@ class TrioApp(ExtensionApp):
         self.training = TrainingService(self.store, self.runner, self.projects)
         self.models = ModelService(self.store, self.projects)
         self.demos = DemoService(self.store, self.projects, self.demo_images or None)
+        self.checkpoints = CheckpointService(self.store)
+        self.training_runs = TrainingRunService(self.store, self.training, self.projects, self.checkpoints)
+        self.samplers = SamplerService(self.store, self.checkpoints, sys.executable, self.max_sampler_processes)
+        self.archive_signer = ArchiveSigner(load_secret(workspace / "archive.key"), self.archive_url_ttl)
+        self.runner.on_finish.append(lambda run: self.checkpoints.sync_task_id(run["task_id"]))
+        self.checkpoints.sync_all()  # checkpoints written while no server was watching
         self.settings.update({"trio_store": self.store, "trio_app": self})
         self.runner.tick()  # re-attach to jobs that outlived the last server, record those that ended
         self._runner_loop = PeriodicCallback(self.runner.tick, self.poll_interval * 1000)
@@ -177,6 +199,8 @@ class TrioApp(ExtensionApp):
             self.runner.release()
         if getattr(self, "tasks", None) is not None:
             self.tasks.close()
+        if getattr(self, "samplers", None) is not None:
+            await self.samplers.shutdown()
         store = getattr(self, "store", None)
         if store is not None:
             store.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 from pathlib import Path
@@ -90,3 +91,17 @@ def imported(kind: str, root: Path, count: int = 16, val: float = 0.25, seed: in
     meta["split"] = {"train": sorted(rels[n_val:]), "val": sorted(rels[:n_val]), "test": []}
     (target / MANIFEST).write_text(json.dumps(meta))
     return target
+
+
+async def load_demo(api, kind: str = "classification", timeout: float = 120.0) -> tuple[str, str]:
+    """Generate and load a demo dataset through the native API; returns (dataset id, project id)."""
+    await api("POST", f"trio/api/demos/{kind}/download")
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        _, demo = await api("GET", f"trio/api/demos/{kind}")
+        if demo["status"] == "XDDECOMPRESSED":
+            break
+        assert asyncio.get_running_loop().time() < deadline, demo
+        await asyncio.sleep(0.05)
+    _, loaded = await api("POST", f"trio/api/demos/{kind}/load")
+    return loaded["dataset_id"], loaded["project_id"]

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from dataset_fixtures import TINY_TRAIN
+from dataset_fixtures import TINY_TRAIN, load_demo
 
 pytest.importorskip("paddle")
 pytestmark = pytest.mark.slow
@@ -19,16 +19,7 @@ def trio_config():
 
 
 async def test_native_training_flow(api, wait_task, trio_workspace):
-    import asyncio
-
-    await api("POST", "trio/api/demos/classification/download")
-    for _ in range(600):
-        _, demo = await api("GET", "trio/api/demos/classification")
-        if demo["status"] == "XDDECOMPRESSED":
-            break
-        await asyncio.sleep(0.05)
-    _, loaded = await api("POST", "trio/api/demos/classification/load")
-    pid = loaded["project_id"]
+    _, pid = await load_demo(api)
     code, rec = await api("GET", f"trio/api/projects/{pid}/params", params={"model": "ResNet18"})
     assert code == 200 and rec["train"]["model"] == "ResNet18"
     code, task = await api("POST", f"trio/api/projects/{pid}/tasks", {"train": TINY_TRAIN, "description": "native"})

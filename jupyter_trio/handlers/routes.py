@@ -6,6 +6,7 @@ from .base import NotFoundHandler
 from .core import FilesHandler, HealthHandler, OpenAPIHandler
 from . import datasets as native
 from . import training
+from . import v1
 from .logs import LogsHandler, LogStreamHandler
 from .paddlex import tasks as pxtasks
 from .paddlex.files import DemoHandler, FileHandler
@@ -32,6 +33,9 @@ PATH = r"(?P<path>.*)"
 DID = r"(?P<did>[^/]+)"
 PID = r"(?P<pid>[^/]+)"
 KIND = r"(?P<kind>[^/]+)"
+V1 = rf"{API}/v1"
+RUN = r"(?P<run>[^/]+)"
+CID = r"(?P<cid>[^/]+|weights/[^/]+|sampler_weights/[^/]+)"
 
 ROUTES: list[tuple] = [
     (rf"{API}/health", HealthHandler),
@@ -103,6 +107,23 @@ ROUTES: list[tuple] = [
     (rf"{PADDLEX}/project/task/export", pxtasks.ExportHandler),
     (rf"{PADDLEX}/project/task/vdl", pxtasks.VdlHandler),
     (rf"{PADDLEX}/model", ModelHandler),
+    # RestClient dialect (Tinker's REST shapes)
+    (rf"{V1}/user", v1.UserHandler),
+    (rf"{V1}/training_runs", v1.TrainingRunsHandler),
+    (rf"{V1}/training_runs/{RUN}", v1.TrainingRunHandler),
+    (rf"{V1}/training_runs/{RUN}/checkpoints", v1.RunCheckpointsHandler),
+    (rf"{V1}/training_runs/{RUN}/checkpoints/{CID}", v1.RunCheckpointHandler),
+    (rf"{V1}/training_runs/{RUN}/checkpoints/{CID}/archive", v1.RunCheckpointArchiveHandler),
+    (rf"{V1}/checkpoints", v1.UserCheckpointsHandler),
+    (rf"{V1}/weights", v1.WeightsHandler),
+    (rf"{V1}/weights/(?P<wid>[^/]+)/archive", v1.WeightsArchiveHandler),
+    (rf"{V1}/weights_info", v1.WeightsInfoHandler),
+    (rf"{V1}/archives/(?P<target>checkpoints/[^/]+/[^/]+|weights/[^/]+)", v1.ArchiveHandler),
+    (rf"{V1}/sessions", v1.SessionsHandler),
+    (rf"{V1}/sessions/(?P<sid>[^/]+)", v1.SessionHandler),
+    (rf"{V1}/samplers", v1.SamplersHandler),
+    (rf"{V1}/samplers/(?P<sid>[^/]+)", v1.SamplerHandler),
+    (rf"{V1}/samplers/(?P<sid>[^/]+)/predict", v1.SamplerPredictHandler),
     # Must stay last: every other path under /trio answers a JSON 404 after auth.
     (r"/trio(?:/.*)?", NotFoundHandler),
 ]

@@ -22,6 +22,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,8 @@ class Runner:
         self.python = python
         self._children: dict[tuple[str, int], subprocess.Popen] = {}
         self._lock_fd: int | None = None
+        # called with the run's row after a run ends (the app re-indexes a train task's checkpoints)
+        self.on_finish: list[Callable[[dict[str, Any]], None]] = []
 
     # ---- leadership
     @property
@@ -169,6 +172,11 @@ class Runner:
         self.tasks.set_run(*key, **fields)
         log.info("run %s/%s %s (exit code %s)", run["task_name"], run["run_index"], fields["status"],
                  fields["exit_code"])
+        for hook in self.on_finish:
+            try:
+                hook(run)
+            except Exception:  # a hook's failure must not stop the runner
+                log.exception("on_finish hook failed for run %s/%s", run["task_name"], run["run_index"])
 
     def _schedule(self) -> None:
         queue = self.tasks.queued()

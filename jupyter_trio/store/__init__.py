@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .checkpoints import CheckpointRepository
 from .db import Database, StoreBusyError
 from .migrations import SCHEMA_VERSION, SchemaTooNewError, migrate, schema_version
 from .paths import PathOutsideWorkspace, WorkspaceLayout, resolve_inside, resolve_request_path
 from .projects import DatasetRepository, ProjectRepository
+from .sessions import SamplerRepository, SessionRepository
 from .tasks import TaskRepository
 from .users import UserRepository
 from .weights import WeightsRepository
@@ -36,6 +38,9 @@ class Store:
         self.datasets = DatasetRepository(self.db)
         self.projects = ProjectRepository(self.db)
         self.weights = WeightsRepository(self.db)
+        self.checkpoints = CheckpointRepository(self.db)
+        self.sessions = SessionRepository(self.db)
+        self.samplers = SamplerRepository(self.db)
 
     @property
     def root(self) -> Path:

@@ -164,7 +164,17 @@ CREATE TABLE settings (
 );
 """
 
-MIGRATIONS: list[str] = [_V1_INITIAL, _V2_COUNTERS_AND_INDEXES, _V3_RUNNER]
+# v4: the RestClient dialect. Checkpoints are listed across runs by time; samplers keep what they were
+# loaded from (model type, labels) in attrs; sessions and samplers are listed per owner.
+_V4_CLIENT = """
+ALTER TABLE samplers ADD COLUMN attrs TEXT NOT NULL DEFAULT '{}';
+CREATE INDEX checkpoints_by_created ON checkpoints(created_at, task_id, id);
+CREATE INDEX sessions_by_owner ON sessions(owner, created_at);
+CREATE INDEX samplers_by_session ON samplers(session_id, created_at);
+CREATE INDEX tasks_by_session ON tasks(session_id);
+"""
+
+MIGRATIONS: list[str] = [_V1_INITIAL, _V2_COUNTERS_AND_INDEXES, _V3_RUNNER, _V4_CLIENT]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

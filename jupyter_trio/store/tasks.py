@@ -45,6 +45,8 @@ class TaskQuery:
     name: str | None = None  # substring
     workspace: str | None = None
     project_id: str | None = None
+    owner: str | None = None
+    kinds: tuple[str, ...] | None = None  # any of these kinds
     sort: str = "created_at"
     descending: bool = True
     offset: int = 0
@@ -116,10 +118,13 @@ class TaskRepository:
     def list(self, q: TaskQuery) -> tuple[list[dict[str, Any]], int]:
         where, args = [], []
         for column, value in (("status", q.status), ("kind", q.kind), ("workspace", q.workspace),
-                              ("project_id", q.project_id)):
+                              ("project_id", q.project_id), ("owner", q.owner)):
             if value is not None:
                 where.append(f"t.{column} = ?")
                 args.append(value)
+        if q.kinds is not None:
+            where.append(f"t.kind IN ({', '.join('?' for _ in q.kinds)})")
+            args.extend(q.kinds)
         if q.pinned is not None:
             where.append("t.pinned = ?")
             args.append(int(q.pinned))

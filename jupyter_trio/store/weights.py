@@ -36,6 +36,12 @@ class WeightsRepository:
             rows = self.db.query("SELECT * FROM weights ORDER BY created_at, id")
         return [row_with_attrs(r) for r in rows]  # type: ignore[misc]
 
+    def page(self, owner: str, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+        total = self.db.scalar("SELECT count(*) FROM weights WHERE owner = ?", (owner,))
+        rows = self.db.query("SELECT * FROM weights WHERE owner = ? ORDER BY created_at, id LIMIT ? OFFSET ?",
+                             (owner, limit, offset))
+        return [row_with_attrs(r) for r in rows], int(total)  # type: ignore[misc]
+
     def update(self, wid: str, **fields: Any) -> None:
         self.db.update_row("weights", wid, fields, ("attrs",))
 

@@ -75,6 +75,17 @@ class Engine:
         engine.model.eval()
         return engine
 
+    @classmethod
+    def from_folder(cls, folder: Path, log: Callable[[str], None] = print) -> "Engine":
+        """A model for inference from any checkpoint-shaped folder (``state.json`` + ``model.pdparams``):
+        a checkpoint, or a pretrained model kept under ``weights/``."""
+        folder = Path(folder)
+        state = read_state(folder)
+        engine = cls(state["task_type"], state["params"], None, folder.parent, log, labels=state["labels"])
+        engine.model.set_state_dict(paddle.load(str(folder / "model.pdparams")))
+        engine.model.eval()
+        return engine
+
     # ---- optimisation
     def _optimizer(self) -> paddle.optimizer.Optimizer:
         p, params = self.params, self.model.parameters()
@@ -127,6 +138,7 @@ class Engine:
         return {"kind": kind, "task_type": self.task_type, "epoch": epoch, "step": step, "labels": self.labels,
                 "params": self.params.model_dump(), "eval_metrics": metrics, "best": best,
                 "anchors": self.anchors, "time": time.time(), "num_parameters": count_parameters(self.model),
+                "run_index": int(os.environ.get("TRIO_RUN_INDEX", "0") or 0),
                 "param_names": [q.name for q in self.model.parameters()]}
 
     def save(self, epoch: int, step: int, metrics: dict[str, Any], best: dict[str, Any]) -> None:

@@ -1,0 +1,125 @@
+"""``ServiceClient``: the entry point from a notebook. Finds the server, opens a session, and makes the
+REST client, training runs and samplers (models loaded for prediction) that belong to that session."""
+
+from __future__ import annotations
+
+import base64
+import io
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from .discovery import ServerLocation, find_server, kernel_id, notebook_path
+from .rest import DEFAULT_TIMEOUT, RestClient, _q
+
+FINAL_STATES = ("completed", "failed", "cancelled", "interrupted")
+
+
+def _image_bytes(image: Any) -> bytes:
+    """A path, raw file bytes, a PIL image or an HxWxC uint8 array → image file bytes."""
+    if isinstance(image, (str, Path)):
+        return Path(image).read_bytes()
+    if isinstance(image, (bytes, bytearray)):
+        return bytes(image)
+    from PIL import Image
+
+    if not isinstance(image, Image.Image):
+        import numpy as np
+
+        image = Image.fromarray(np.asarray(image))
+    buf = io.BytesIO()
+    image.save(buf, "PNG")
+    return buf.getvalue()
+
+
+class SamplingClient:
+    """A sampler on the server: a checkpoint's model kept loaded for prediction."""
+
+    def __init__(self, rest: RestClient, info: dict[str, Any]):
+        self.rest = rest
+        self.info = info
+        self.sampler_id: str = info["sampler_id"]
+
+    def predict(self, image: Any, score_thresh: float = 0.5, visualize: bool = True) -> dict[str, Any]:
+        """Predict one image. Returns ``{"result": ..., "visualization": PIL.Image | None}``: classes and scores,
+        boxes, or masks / label maps as COCO RLE, in the image's own coordinates."""
+        body = {"image": base64.b64encode(_image_bytes(image)).decode(), "score_thresh": score_thresh,
+                "visualize": visualize}
+        reply = self.rest.request("POST", f"samplers/{_q(self.sampler_id)}/predict", json=body)
+        picture = None
+        if reply.get("visualization"):
+            from PIL import Image
+
+            picture = Image.open(io.BytesIO(base64.b64decode(reply["visualization"])))
+        return {"result": reply["result"], "visualization": picture}
+
+    def close(self) -> None:
+        """Stop the sampler's process on the server and forget it."""
+        self.rest.request("DELETE", f"samplers/{_q(self.sampler_id)}")
+
+
+class ServiceClient:
+    """Connects to the Jupyter server running jupyter-trio.
+
+    With no arguments inside a kernel of that server it finds the server by itself (see
+    :func:`jupyter_trio.client.discovery.find_server`) and opens a session naming the kernel and notebook;
+    training runs and samplers made through this client are linked to that session.
+    """
+
+    def __init__(self, base_url: str | None = None, token: str | None = None, *,
+                 timeout: float | httpx.Timeout = DEFAULT_TIMEOUT, max_retries: int = 3,
+                 user_metadata: dict[str, str] | None = None):
+        self.location: ServerLocation = find_server(base_url, token)
+        self._timeout, self._max_retries = timeout, max_retries
+        self._rest = RestClient(self.location.base_url, self.location.token, timeout=timeout,
+                                max_retries=max_retries)
+        session = self._rest.request("POST", "sessions", json={
+            "kernel_id": kernel_id(), "notebook_path": notebook_path(), "user_metadata": user_metadata})
+        self.session_id: str = session["session_id"]
+        self._rest.close()
+        self._rest = self.create_rest_client()
+
+    @property
+    def base_url(self) -> str:
+        return self.location.base_url
+
+    def create_rest_client(self) -> RestClient:
+        return RestClient(self.location.base_url, self.location.token, session_id=self.session_id,
+                          timeout=self._timeout, max_retries=self._max_retries)
+
+    def create_training_run(self, project_id: str | None = None, *, dataset_id: str | None = None,
+                            params: dict[str, Any] | None = None, description: str = "",
+                            start: bool = True) -> dict[str, Any]:
+        """Start training in a project (or on a split dataset, in a new project for it); ``params`` are PaddleX's
+        training parameters (omitted: the server's recommendation). Returns the training run."""
+        return self._rest.request("POST", "training_runs", json={
+            "project_id": project_id, "dataset_id": dataset_id, "params": params, "description": description,
+            "session_id": self.session_id, "start": start})
+
+    def wait_training_run(self, training_run_id: str, timeout: float = 3600.0, poll: float = 1.0) -> dict[str, Any]:
+        """Poll until the run has ended (completed, failed, cancelled, interrupted); returns it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            run = self._rest.get_training_run(training_run_id)
+            if run["status"] in FINAL_STATES:
+                return run
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"training run {training_run_id} still {run['status']} after {timeout:.0f}s")
+            time.sleep(poll)
+
+    def create_sampling_client(self, path: str) -> SamplingClient:
+        """A sampler for a checkpoint path (``trio://<run>/weights/<id>`` or ``.../sampler_weights/<id>``) or a
+        kept model id (``PM0001``)."""
+        info = self._rest.request("POST", "samplers", json={"path": path, "session_id": self.session_id})
+        return SamplingClient(self._rest, info)
+
+    def close(self) -> None:
+        self._rest.close()
+
+    def __enter__(self) -> "ServiceClient":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()

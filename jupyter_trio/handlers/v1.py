@@ -1,0 +1,296 @@
+"""The RestClient dialect (``/trio/api/v1``): training runs, checkpoints, weights, sessions, samplers, user.
+
+Paths and JSON shapes follow the public Tinker REST API; list replies carry ``cursor: {offset, limit,
+total_count}``. A client may name its session in an ``X-Trio-Session`` header; the session's last request
+time follows it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime, timezone
+from typing import Any
+
+from tornado.iostream import StreamClosedError
+
+from .._version import __version__
+from ..errors import NotFound, PayloadTooLarge, ValidationFailed
+from ..models_v1 import (
+    ArchiveUrl, Checkpoint, CheckpointsList, Cursor, ListQuery, PageQuery, PathQuery, SampleReply, SampleRequest,
+    Sampler, SamplerCreate, SessionCreate, SessionInfo, SessionsList, TrainingRun, TrainingRunCreate,
+    TrainingRunsList, UserCheckpointsQuery, UserInfo, WeightsEntry, WeightsInfo, WeightsList,
+)
+from ..services.archives import stream_tar_gz
+from ..services.checkpoints import folder_size
+from ..services.training_runs import checkpoint_view, utc
+from .base import TrioHandler, operation
+
+MAX_IMAGE_BYTES = 32 * 1024 * 1024
+SESSION_HEADER = "X-Trio-Session"
+
+
+class _V1(TrioHandler):
+    async def prepare(self) -> None:
+        await super().prepare()
+        sid = self.request.headers.get(SESSION_HEADER)
+        if sid and self.request.method != "GET" and self.store.sessions.get(sid) is not None:
+            self.store.sessions.touch(sid)
+
+    @property
+    def runs(self) -> Any:
+        return self.trio.training_runs
+
+    def archive_url(self, target: str) -> ArchiveUrl:
+        query, expires = self.trio.archive_signer.sign(target)
+        path = f"{self.base_url.rstrip('/')}/trio/api/v1/archives/{target}?{query}"
+        return ArchiveUrl(url=f"{self.request.protocol}://{self.request.host}{path}",
+                          expires=datetime.fromtimestamp(expires, timezone.utc))
+
+
+# ---- user
+class UserHandler(_V1):
+    @operation("Who the server takes you for", response=UserInfo, tag="v1")
+    def get(self) -> None:
+        user = self.current_user
+        self.reply(UserInfo(user_id=self.username, name=self.username,
+                            display_name=getattr(user, "display_name", "") or "", server_version=__version__,
+                            workspace=str(self.store.root)))
+
+
+# ---- training runs and their checkpoints
+class TrainingRunsHandler(_V1):
+    @operation("Your training runs (train and prune tasks), oldest first", query=ListQuery,
+               response=TrainingRunsList, tag="v1")
+    def get(self) -> None:
+        q = self.parse_query(ListQuery)
+        runs, total = self.runs.page(self.username, q.limit, q.offset)
+        self.reply(TrainingRunsList(training_runs=[TrainingRun(**r) for r in runs],
+                                    cursor=Cursor(offset=q.offset, limit=q.limit, total_count=total)))
+
+    @operation("Create a training run from a project or a split dataset, and start it", request=TrainingRunCreate,
+               response=TrainingRun, status=201, tag="v1")
+    def post(self) -> None:
+        body = self.parse_body(TrainingRunCreate)
+        run = self.runs.create(self.username, project_id=body.project_id, dataset_id=body.dataset_id,
+                               params=body.params, description=body.description, session_id=body.session_id,
+                               start=body.start)
+        if body.start:
+            self.trio.poke_runner()
+        self.reply(TrainingRun(**run), 201)
+
+
+class TrainingRunHandler(_V1):
+    @operation("One training run", response=TrainingRun, tag="v1")
+    def get(self, run: str) -> None:
+        self.reply(TrainingRun(**self.runs.get(run, self.username)))
+
+
+class RunCheckpointsHandler(_V1):
+    @operation("The checkpoints of a training run", response=CheckpointsList, tag="v1")
+    def get(self, run: str) -> None:
+        items = self.runs.checkpoints_of(run, self.username)
+        self.reply(CheckpointsList(checkpoints=[Checkpoint(**c) for c in items],
+                                   cursor=Cursor(offset=0, limit=len(items), total_count=len(items))))
+
+
+class RunCheckpointHandler(_V1):
+    @operation("Delete a checkpoint (refused while a queued or running job needs it)", status=204, tag="v1")
+    def delete(self, run: str, cid: str) -> None:
+        self.runs.checkpoints_of(run, self.username)  # ownership
+        self.trio.checkpoints.delete(run, cid)
+        self.set_status(204)
+        self.finish()
+
+
+class RunCheckpointArchiveHandler(_V1):
+    @operation("A signed, time-limited link to a .tar.gz of the checkpoint", response=ArchiveUrl, tag="v1")
+    def get(self, run: str, cid: str) -> None:
+        self.runs.checkpoints_of(run, self.username)
+        found = self.trio.checkpoints.locate(run, cid)
+        self.reply(self.archive_url(f"checkpoints/{found.task['id']}/{found.row['id']}"))
+
+
+class UserCheckpointsHandler(_V1):
+    @operation("All your checkpoints across training runs, oldest first", query=UserCheckpointsQuery,
+               response=CheckpointsList, tag="v1")
+    def get(self) -> None:
+        q = self.parse_query(UserCheckpointsQuery)
+        rows, total = self.trio.checkpoints.page(self.username, q.limit, q.offset)
+        self.reply(CheckpointsList(checkpoints=[Checkpoint(**checkpoint_view(r)) for r in rows],
+                                   cursor=Cursor(offset=q.offset, limit=q.limit, total_count=total)))
+
+
+class WeightsInfoHandler(_V1):
+    @operation("What a checkpoint path (or kept model) holds: model, task type, labels, epoch, metrics",
+               query=PathQuery, response=WeightsInfo, tag="v1")
+    def get(self) -> None:
+        path = self.parse_query(PathQuery).path
+        folder, run = self.trio.checkpoints.folder_for(path)
+        state = _read_state(folder)
+        kind = state.get("kind") or ("training" if (folder / "model.pdopt").is_file() else "sampler")
+        self.reply(WeightsInfo(
+            path=path, base_model=state.get("params", {}).get("model", ""), task_type=state.get("task_type", ""),
+            checkpoint_type=kind, training_run_id=run["id"] if run else None,
+            checkpoint_id=folder.name if run and folder.parent.name == "checkpoints" else None,
+            epoch=state.get("epoch"), labels=state.get("labels", []), num_parameters=state.get("num_parameters"),
+            metrics=state.get("eval_metrics", {}), size_bytes=folder_size(folder), time=utc(state.get("time"))))
+
+
+def _read_state(folder) -> dict[str, Any]:
+    import json
+
+    try:
+        return json.loads((folder / "state.json").read_text())
+    except (OSError, ValueError):
+        raise NotFound(f"{folder.name} has no readable state.json") from None
+
+
+# ---- weights (kept models)
+class WeightsHandler(_V1):
+    @operation("Your kept models (pretrained and exported), paged", query=PageQuery, response=WeightsList, tag="v1")
+    def get(self) -> None:
+        q = self.parse_query(PageQuery)
+        offset = (q.page - 1) * q.page_size
+        rows, total = self.store.weights.page(self.username, q.page_size, offset)
+        base = f"{self.base_url.rstrip('/')}/trio/api/v1/weights"
+        self.reply(WeightsList(
+            weights=[WeightsEntry(weights_id=w["id"], name=w["name"], kind=w["kind"], base_model=w["model_type"],
+                                  status=w["status"], training_run_id=w["task_id"], path=w["path"],
+                                  created_at=utc(w["created_at"]), archive_url_path=f"{base}/{w['id']}/archive")
+                     for w in rows],
+            cursor=Cursor(offset=offset, limit=q.page_size, total_count=total), page=q.page, page_size=q.page_size))
+
+
+class WeightsArchiveHandler(_V1):
+    @operation("A signed, time-limited link to a .tar.gz of kept weights", response=ArchiveUrl, tag="v1")
+    def get(self, wid: str) -> None:
+        model = self.store.weights.get(wid)
+        if model is None or model["owner"] != self.username or not model["path"]:
+            raise NotFound(f"no such weights: {wid!r}")
+        self.reply(self.archive_url(f"weights/{model['id']}"))
+
+
+class ArchiveHandler(_V1):
+    """Streams what a signed link names; an altered or expired link gets 403."""
+
+    @operation("Download a signed archive (.tar.gz)", content_type="application/gzip", tag="v1")
+    async def get(self, target: str) -> None:
+        self.trio.archive_signer.verify(target, self.get_query_argument("expires", None),
+                                        self.get_query_argument("signature", None))
+        folder, name = self._folder(target)
+        self.set_header("Content-Type", "application/gzip")
+        self.set_header("Content-Disposition", f'attachment; filename="{name}.tar.gz"')
+        chunks = stream_tar_gz(folder, name)
+        try:
+            async for chunk in chunks:
+                self.write(chunk)
+                await self.flush()
+        except StreamClosedError:
+            return
+        finally:
+            await chunks.aclose()
+        self.finish()
+
+    def _folder(self, target: str):
+        kind, _, rest = target.partition("/")
+        if kind == "checkpoints":
+            run, _, cid = rest.partition("/")
+            found = self.trio.checkpoints.locate(run, cid)
+            return found.folder, f"{found.task['id']}-{found.row['id']}"
+        model = self.store.weights.get(rest)
+        folder = self.store.root / model["path"] if model and model["path"] else None
+        if folder is None or not folder.is_dir():
+            raise NotFound(f"weights {rest!r} are gone")
+        return folder, model["id"]
+
+
+# ---- sessions
+class SessionsHandler(_V1):
+    @operation("Your client sessions (ids), oldest first", query=ListQuery, response=SessionsList, tag="v1")
+    def get(self) -> None:
+        q = self.parse_query(ListQuery)
+        rows, total = self.store.sessions.page(self.username, q.limit, q.offset)
+        self.reply(SessionsList(sessions=[r["id"] for r in rows],
+                                cursor=Cursor(offset=q.offset, limit=q.limit, total_count=total)))
+
+    @operation("Open a client session (ServiceClient does this)", request=SessionCreate, response=SessionInfo,
+               status=201, tag="v1")
+    def post(self) -> None:
+        body = self.parse_body(SessionCreate)
+        session = self.store.sessions.create(self.username, body.kernel_id, body.notebook_path, body.user_metadata)
+        self.reply(session_info(self, session), 201)
+
+
+def session_info(handler: TrioHandler, session: dict[str, Any]) -> SessionInfo:
+    from ..services.checkpoints import RUN_KINDS
+
+    return SessionInfo(
+        session_id=session["id"], training_run_ids=handler.store.sessions.training_run_ids(session["id"], RUN_KINDS),
+        sampler_ids=handler.store.samplers.ids_of_session(session["id"]),
+        user_metadata=session["attrs"].get("user_metadata") or None, kernel_id=session["kernel_id"],
+        notebook_path=session["notebook_path"], created_at=utc(session["created_at"]),
+        last_request_time=utc(session["last_request_at"]))
+
+
+class SessionHandler(_V1):
+    @operation("A session with the training runs and samplers it created", response=SessionInfo, tag="v1")
+    def get(self, sid: str) -> None:
+        session = self.store.sessions.get(sid)
+        if session is None or session["owner"] != self.username:
+            raise NotFound(f"no such session: {sid!r}")
+        self.reply(session_info(self, session))
+
+
+# ---- samplers
+def sampler_view(sampler: dict[str, Any]) -> Sampler:
+    attrs = sampler["attrs"]
+    return Sampler(sampler_id=sampler["id"], base_model=attrs.get("base_model", ""), model_path=sampler["source_path"],
+                   task_type=attrs.get("task_type", ""), labels=attrs.get("labels", []),
+                   training_run_id=sampler["task_id"], session_id=sampler["session_id"], status=sampler["status"],
+                   created_at=utc(sampler["created_at"]))
+
+
+class _Samplers(_V1):
+    def owned(self, sid: str) -> dict[str, Any]:
+        sampler = self.trio.samplers.get(sid)
+        if sampler["owner"] != self.username:
+            raise NotFound(f"no such sampler: {sid!r}")
+        return sampler
+
+
+class SamplersHandler(_Samplers):
+    @operation("Load a sampler from a checkpoint path or a kept model", request=SamplerCreate, response=Sampler,
+               status=201, tag="v1")
+    def post(self) -> None:
+        body = self.parse_body(SamplerCreate)
+        self.reply(sampler_view(self.trio.samplers.create(self.username, body.path, body.session_id)), 201)
+
+
+class SamplerHandler(_Samplers):
+    @operation("One sampler", response=Sampler, tag="v1")
+    def get(self, sid: str) -> None:
+        self.reply(sampler_view(self.owned(sid)))
+
+    @operation("Stop and forget a sampler", status=204, tag="v1")
+    async def delete(self, sid: str) -> None:
+        self.owned(sid)
+        await self.trio.samplers.delete(sid)
+        self.set_status(204)
+        self.finish()
+
+
+class SamplerPredictHandler(_Samplers):
+    @operation("Predict one image with a sampler (its process starts on first use)", request=SampleRequest,
+               response=SampleReply, tag="v1")
+    async def post(self, sid: str) -> None:
+        if len(self.request.body) > MAX_IMAGE_BYTES * 4 // 3 + 1024:
+            raise PayloadTooLarge(f"image larger than {MAX_IMAGE_BYTES // (1024 * 1024)} MiB")
+        body = self.parse_body(SampleRequest)
+        try:
+            base64.b64decode(body.image, validate=True)
+        except (binascii.Error, ValueError):
+            raise ValidationFailed("image: not valid base64") from None
+        self.owned(sid)
+        reply = await self.trio.samplers.predict(sid, body.image, body.score_thresh, body.visualize)
+        self.reply(SampleReply(sampler_id=sid, result=reply["result"], visualization=reply.get("visualization")))

@@ -1,0 +1,184 @@
+"""Wire types of the RestClient dialect (``/trio/api/v1``). Field names follow the public Tinker REST API
+(``training_run_id``, ``checkpoint_type``, ``cursor.total_count``...) with ``trio://`` checkpoint paths."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from .models import Request
+
+
+class Cursor(BaseModel):
+    offset: int
+    limit: int
+    total_count: int
+
+
+class ListQuery(Request):
+    limit: int = Field(20, ge=1, le=1000)
+    offset: int = Field(0, ge=0)
+
+
+class UserCheckpointsQuery(Request):
+    limit: int = Field(100, ge=1, le=1000)
+    offset: int = Field(0, ge=0)
+
+
+class PageQuery(Request):
+    page: int = Field(1, ge=1)
+    page_size: int = Field(20, ge=1, le=1000)
+
+
+class PathQuery(Request):
+    path: str = Field(min_length=1, description="trio://<run>/weights/<id>, trio://<run>/sampler_weights/<id>, "
+                      "a kept model id (PM0001) or a checkpoint folder inside the workspace")
+
+
+class Checkpoint(BaseModel):
+    checkpoint_id: str
+    checkpoint_type: Literal["training", "sampler"]
+    time: datetime
+    trio_path: str
+    size_bytes: int | None = None
+    public: bool = False
+    expires_at: datetime | None = None
+    training_run_id: str
+    epoch: int | None = None
+    metrics: dict[str, Any] = Field(default_factory=dict, description="evaluation metrics at that epoch")
+
+
+class CheckpointsList(BaseModel):
+    checkpoints: list[Checkpoint]
+    cursor: Cursor | None = None
+
+
+class TrainingRun(BaseModel):
+    training_run_id: str
+    base_model: str
+    model_owner: str
+    is_lora: bool = False
+    corrupted: bool = False
+    lora_rank: int | None = None
+    last_request_time: datetime
+    last_checkpoint: Checkpoint | None = None
+    last_sampler_checkpoint: Checkpoint | None = None
+    status: str
+    session_id: str | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class TrainingRunsList(BaseModel):
+    training_runs: list[TrainingRun]
+    cursor: Cursor
+
+
+class TrainingRunCreate(Request):
+    project_id: str | None = Field(None, description="train in this project (its bound, split dataset)")
+    dataset_id: str | None = Field(None, description="or: a split dataset; a project is made for it")
+    params: dict[str, Any] | None = Field(None, description="PaddleX training parameters; omitted: recommended")
+    description: str = ""
+    session_id: str | None = None
+    start: bool = True
+
+
+class ArchiveUrl(BaseModel):
+    url: str = Field(description="signed link to a .tar.gz of the folder, relative to the server")
+    expires: datetime
+
+
+class SessionCreate(Request):
+    kernel_id: str = ""
+    notebook_path: str = ""
+    user_metadata: dict[str, str] | None = None
+
+
+class SessionInfo(BaseModel):
+    session_id: str
+    training_run_ids: list[str]
+    sampler_ids: list[str]
+    user_metadata: dict[str, str] | None = None
+    kernel_id: str = ""
+    notebook_path: str = ""
+    created_at: datetime
+    last_request_time: datetime
+
+
+class SessionsList(BaseModel):
+    sessions: list[str]
+    cursor: Cursor
+
+
+class SamplerCreate(Request):
+    path: str = Field(min_length=1, description="checkpoint path or kept model id (see weights_info)")
+    session_id: str | None = None
+
+
+class Sampler(BaseModel):
+    sampler_id: str
+    base_model: str
+    model_path: str
+    task_type: str
+    labels: list[str]
+    training_run_id: str | None = None
+    session_id: str | None = None
+    status: str
+    created_at: datetime
+
+
+class SampleRequest(Request):
+    image: str = Field(min_length=1, description="the image file (PNG, JPEG...), base64")
+    score_thresh: float = Field(0.5, ge=0, le=1)
+    visualize: bool = Field(True, description="also return the result drawn on the image (PNG, base64)")
+
+
+class SampleReply(BaseModel):
+    sampler_id: str
+    result: dict[str, Any]
+    visualization: str | None = None
+
+
+class WeightsEntry(BaseModel):
+    weights_id: str
+    name: str
+    kind: Literal["pretrained", "exported"]
+    base_model: str
+    status: str
+    training_run_id: str | None = None
+    path: str
+    created_at: datetime
+    archive_url_path: str = Field(description="GET this for a signed archive link of these weights")
+
+
+class WeightsList(BaseModel):
+    weights: list[WeightsEntry]
+    cursor: Cursor
+    page: int
+    page_size: int
+
+
+class WeightsInfo(BaseModel):
+    path: str
+    base_model: str
+    task_type: str
+    is_lora: bool = False
+    lora_rank: int | None = None
+    checkpoint_type: str
+    training_run_id: str | None = None
+    checkpoint_id: str | None = None
+    epoch: int | None = None
+    labels: list[str] = Field(default_factory=list)
+    num_parameters: int | None = None
+    metrics: dict[str, Any] = Field(default_factory=dict)
+    size_bytes: int
+    time: datetime | None = None
+
+
+class UserInfo(BaseModel):
+    user_id: str
+    name: str
+    display_name: str = ""
+    server_version: str
+    workspace: str

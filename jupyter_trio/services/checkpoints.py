@@ -1,0 +1,173 @@
+"""Checkpoints of training runs: indexed from their folders, addressed by ``trio://`` paths, deleted safely.
+
+A training run is a train or prune task. Its checkpoints are the folders its job wrote:
+``checkpoints/epoch_<n>`` (``training``: weights + optimizer, resumable; ``trio://<run>/weights/epoch_<n>``)
+and ``checkpoints/best_model`` (``sampler``: weights only; ``trio://<run>/sampler_weights/best_model``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import Conflict, NotFound, ValidationFailed
+from ..store import Store, resolve_request_path
+from ..store.checkpoints import CheckpointRow
+from ..store.tasks import ACTIVE
+from ..trainers.checkpoints import BEST, EPOCH_DIR, checkpoint_root
+
+RUN_KINDS = ("train", "prune")
+SCHEME = "trio://"
+_SEGMENT = {"training": "weights", "sampler": "sampler_weights"}
+_PATH = re.compile(r"^trio://(?P<run>[^/]+)/(?P<segment>weights|sampler_weights)/(?P<cid>[^/]+)$")
+
+
+def trio_path(run_id: str, kind: str, cid: str) -> str:
+    return f"{SCHEME}{run_id}/{_SEGMENT[kind]}/{cid}"
+
+
+@dataclass(frozen=True)
+class Located:
+    """A checkpoint found by run and id (or by path): its task, its row and its folder."""
+
+    task: dict[str, Any]
+    row: dict[str, Any]
+    folder: Path
+
+
+def folder_size(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
+class CheckpointService:
+    def __init__(self, store: Store):
+        self.store = store
+
+    # ---- keeping rows in step with folders
+    def scan(self, task: dict[str, Any]) -> list[CheckpointRow]:
+        """The complete checkpoints in ``task``'s folder (half-written ``.epoch_n.tmp`` folders are skipped)."""
+        root = checkpoint_root(self.store.layout.task_dir(task["id"]))
+        if not root.is_dir():
+            return []
+        rows = []
+        for child in root.iterdir():
+            match = EPOCH_DIR.match(child.name)
+            if match and (child / "model.pdopt").is_file() and (child / "state.json").is_file():
+                kind, epoch = "training", int(match.group(1))
+            elif child.name == BEST and (child / "state.json").is_file():
+                kind, epoch = "sampler", None
+            else:
+                continue
+            try:
+                state = json.loads((child / "state.json").read_text())
+            except (OSError, ValueError):
+                continue
+            rows.append(CheckpointRow(
+                id=child.name, kind=kind, epoch=state.get("epoch", epoch), path=self.store.layout.relative(child),
+                size_bytes=folder_size(child), created_at=float(state.get("time") or child.stat().st_mtime),
+                run_index=int(state.get("run_index") or 0), metrics=state.get("eval_metrics") or {}))
+        return sorted(rows, key=lambda r: (r.created_at, r.id))
+
+    def sync(self, task: dict[str, Any]) -> list[dict[str, Any]]:
+        if task["kind"] in RUN_KINDS:
+            found = self.scan(task)
+            known = self.store.checkpoints.for_task(task["id"])
+            if [(r.id, r.size_bytes, r.created_at) for r in found] != \
+                    [(r["id"], r["size_bytes"], r["created_at"]) for r in known]:
+                self.store.checkpoints.replace_for_task(task["id"], found)
+        return self.store.checkpoints.for_task(task["id"])
+
+    def sync_task_id(self, task_id: str) -> None:
+        task = self.store.tasks.get(task_id)
+        if task is not None:
+            self.sync(task)
+
+    def sync_all(self, active_only: bool = False) -> None:
+        """Bring every training run's rows up to date (on start), or only those of runs still training."""
+        marks = ", ".join("?" for _ in RUN_KINDS)
+        where = f"kind IN ({marks})" + (" AND status IN ('queued', 'running')" if active_only else "")
+        for row in self.store.db.query(f"SELECT id FROM tasks WHERE {where}", RUN_KINDS):
+            self.sync_task_id(row["id"])
+
+    # ---- finding
+    def run(self, run_id: str) -> dict[str, Any]:
+        task = self.store.tasks.get(run_id or "")
+        if task is None or task["kind"] not in RUN_KINDS:
+            raise NotFound(f"no such training run: {run_id!r}")
+        return task
+
+    def locate(self, run_id: str, cid: str) -> Located:
+        """``cid`` as listed (``epoch_3``, ``best_model``) or with its path segment (``weights/epoch_3``)."""
+        task = self.run(run_id)
+        segment, _, bare = cid.rpartition("/")
+        self.sync(task)
+        row = self.store.checkpoints.get(task["id"], bare)
+        if row is None or (segment and _SEGMENT[row["kind"]] != segment):
+            raise NotFound(f"training run {task['id']} has no checkpoint {cid!r}")
+        return Located(task, row, self.store.root / row["path"])
+
+    def locate_path(self, path: str) -> Located:
+        match = _PATH.match(path or "")
+        if not match:
+            raise ValidationFailed(f"path: {path!r} is not a checkpoint path; expected "
+                                   f"trio://<run>/weights/<id> or trio://<run>/sampler_weights/<id>")
+        return self.locate(match["run"], f"{match['segment']}/{match['cid']}")
+
+    def folder_for(self, path: str) -> tuple[Path, dict[str, Any] | None]:
+        """The folder a sampler or ``weights_info`` names: a ``trio://`` path, a kept model id (PM0001), or a
+        checkpoint-shaped folder inside the workspace. Returns it and the run it belongs to, if any."""
+        if path.startswith(SCHEME):
+            found = self.locate_path(path)
+            return found.folder, found.task
+        model = self.store.weights.get(path)
+        if model is not None:
+            return self.store.root / model["path"], self.store.tasks.get(model["task_id"] or "")
+        folder = resolve_request_path(self.store.root, path)
+        if not (folder / "state.json").is_file():
+            raise NotFound(f"path: {path!r} is not a checkpoint (no state.json there)")
+        return folder, None
+
+    # ---- listing
+    def for_run(self, run_id: str) -> list[dict[str, Any]]:
+        return self.sync(self.run(run_id))
+
+    def page(self, owner: str, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+        self.sync_all(active_only=True)
+        return self.store.checkpoints.page(owner, limit, offset)
+
+    # ---- deleting
+    def needed_by(self, found: Located) -> str | None:
+        """Why ``found`` must stay, or None: a queued or running job still reads it."""
+        task, row = found.task, found.row
+        task_dir = self.store.layout.task_dir(task["id"])
+        if task["status"] in ACTIVE and row["kind"] == "training":
+            resume = task_dir / "resume.json"
+            wanted = json.loads(resume.read_text()).get("epoch") if resume.is_file() else None
+            newest = max((r["epoch"] for r in self.store.checkpoints.for_task(task["id"])
+                          if r["kind"] == "training"), default=None)
+            if row["epoch"] in (wanted, newest):
+                return (f"training run {task['id']} is {task['status']} and would resume from {row['id']}; "
+                        f"stop it first or delete an older checkpoint")
+        for child in self.store.db.query(
+                "SELECT id, kind, config FROM tasks WHERE parent_id = ? AND status IN ('queued', 'running')",
+                (task["id"],)):
+            config = json.loads(child["config"])
+            epoch = config.get("parent_epoch", config.get("epoch"))
+            if (epoch is None and row["kind"] == "sampler") or (epoch is not None and epoch == row["epoch"]):
+                return f"job {child['id']} ({child['kind']}) is using {row['id']}; wait for it or stop it first"
+        return None
+
+    def delete(self, run_id: str, cid: str) -> None:
+        found = self.locate(run_id, cid)
+        reason = self.needed_by(found)
+        if reason:
+            raise Conflict(reason)
+        doomed = found.folder.with_name(f".{found.folder.name}.deleting")
+        shutil.rmtree(doomed, ignore_errors=True)
+        found.folder.rename(doomed)  # gone from view at once; the bytes go next
+        self.store.checkpoints.delete(found.task["id"], found.row["id"])
+        shutil.rmtree(doomed, ignore_errors=True)

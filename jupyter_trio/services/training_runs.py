@@ -1,0 +1,93 @@
+"""Training runs as the RestClient sees them: train and prune tasks with their newest checkpoints."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from ..errors import Conflict, NotFound, ValidationFailed
+from ..store import Store
+from ..store.tasks import TaskQuery
+from .checkpoints import RUN_KINDS, CheckpointService, trio_path
+from .projects import ProjectService
+from .training import TrainingService
+
+
+def utc(ts: float | None) -> datetime | None:
+    return None if ts is None else datetime.fromtimestamp(ts, timezone.utc)
+
+
+def checkpoint_view(row: dict[str, Any]) -> dict[str, Any]:
+    return {"checkpoint_id": row["id"], "checkpoint_type": row["kind"], "time": utc(row["created_at"]),
+            "trio_path": trio_path(row["task_id"], row["kind"], row["id"]), "size_bytes": row["size_bytes"],
+            "training_run_id": row["task_id"], "epoch": row["epoch"], "metrics": row["metrics"]}
+
+
+class TrainingRunService:
+    def __init__(self, store: Store, training: TrainingService, projects: ProjectService,
+                 checkpoints: CheckpointService):
+        self.store = store
+        self.training = training
+        self.projects = projects
+        self.checkpoints = checkpoints
+
+    def _owned(self, run_id: str, owner: str) -> dict[str, Any]:
+        task = self.checkpoints.run(run_id)
+        if task["owner"] != owner:
+            raise NotFound(f"no such training run: {run_id!r}")
+        return task
+
+    def view(self, task: dict[str, Any], checkpoints: list[dict[str, Any]]) -> dict[str, Any]:
+        last = {kind: max((c for c in checkpoints if c["kind"] == kind), key=lambda c: c["created_at"], default=None)
+                for kind in ("training", "sampler")}
+        params, config = task["params"], task["config"]
+        times = [t for t in (task["updated_at"], task.get("started_at"), task.get("ended_at")) if t]
+        return {
+            "training_run_id": task["id"], "base_model": params.get("model", ""), "model_owner": task["owner"],
+            "corrupted": task["status"] in ("failed", "interrupted"), "last_request_time": utc(max(times)),
+            "last_checkpoint": checkpoint_view(last["training"]) if last["training"] else None,
+            "last_sampler_checkpoint": checkpoint_view(last["sampler"]) if last["sampler"] else None,
+            "status": task["status"], "session_id": task["session_id"],
+            "metadata": {"kind": task["kind"], "task_type": config.get("task_type", ""),
+                         "project_id": task["project_id"], "dataset_id": config.get("dataset_id"),
+                         "description": task["notes"], "num_epochs": params.get("num_epochs"),
+                         "run_index": task["last_run"], "parent_id": task["parent_id"],
+                         "created_at": utc(task["created_at"])},
+        }
+
+    def get(self, run_id: str, owner: str) -> dict[str, Any]:
+        task = self._owned(run_id, owner)
+        return self.view(task, self.checkpoints.sync(task))
+
+    def page(self, owner: str, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+        """Oldest first: runs created while a client pages land after the pages it has read."""
+        self.checkpoints.sync_all(active_only=True)
+        tasks, total = self.store.tasks.list(TaskQuery(owner=owner, kinds=RUN_KINDS, descending=False,
+                                                       limit=limit, offset=offset))
+        by_task = self.store.checkpoints.for_tasks([t["id"] for t in tasks])
+        return [self.view(t, by_task.get(t["id"], [])) for t in tasks], total
+
+    def checkpoints_of(self, run_id: str, owner: str) -> list[dict[str, Any]]:
+        self._owned(run_id, owner)
+        return [checkpoint_view(c) for c in self.checkpoints.for_run(run_id)]
+
+    def create(self, owner: str, *, project_id: str | None, dataset_id: str | None, params: dict | None,
+               description: str, session_id: str | None, start: bool) -> dict[str, Any]:
+        if bool(project_id) == bool(dataset_id):
+            raise ValidationFailed("give exactly one of project_id or dataset_id")
+        if session_id and self.store.sessions.get(session_id) is None:
+            raise NotFound(f"no such session: {session_id!r}")
+        if dataset_id:
+            dataset = self.projects.dataset(dataset_id)
+            if dataset["status"] != "XSPLITED":
+                raise Conflict(f"dataset {dataset_id} is not split yet (status {dataset['status']}); split it first")
+            project = self.projects.create_project(owner, f"{dataset['name']} runs", description,
+                                                   dataset["dataset_type"])
+            project_id = self.projects.bind_dataset(project["id"], dataset_id)["id"]
+        task = self.training.create(owner, project_id, params, description)  # type: ignore[arg-type]
+        if session_id:
+            self.store.tasks.update(task["id"], session_id=session_id)
+            self.store.sessions.touch(session_id)
+        if start:
+            self.training.start(task["id"])
+        return self.get(task["id"], owner)

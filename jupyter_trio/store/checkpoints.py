@@ -1,0 +1,81 @@
+"""Checkpoints of training runs as rows: what a job wrote under ``tasks/<id>/checkpoints/``, indexed so
+they can be listed across runs, paged and addressed as ``trio://<run>/weights/<id>``.
+
+The folders are the truth (jobs write them without the database); :meth:`replace_for_task` makes the
+rows of one task match its folders, and the checkpoint service calls it when a run ends and before a
+read of a task that is still training.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass, field
+from typing import Any
+
+from .db import Database
+
+
+@dataclass
+class CheckpointRow:
+    id: str
+    kind: str  # training | sampler
+    epoch: int | None
+    path: str  # relative to the workspace
+    size_bytes: int
+    created_at: float
+    run_index: int = 0
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+
+def checkpoint_dict(row: sqlite3.Row) -> dict[str, Any]:
+    out = dict(row)
+    out["metrics"] = json.loads(out["metrics"])
+    return out
+
+
+class CheckpointRepository:
+    def __init__(self, db: Database):
+        self.db = db
+
+    def replace_for_task(self, task_id: str, rows: list[CheckpointRow]) -> None:
+        """Make ``task_id``'s rows exactly ``rows`` (one transaction: readers see the old set or the new)."""
+        with self.db.transaction() as conn:
+            conn.execute("DELETE FROM checkpoints WHERE task_id = ?", (task_id,))
+            conn.executemany(
+                "INSERT INTO checkpoints(id, task_id, run_index, kind, epoch, path, size_bytes, metrics, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(r.id, task_id, r.run_index, r.kind, r.epoch, r.path, r.size_bytes, json.dumps(r.metrics),
+                  r.created_at) for r in rows],
+            )
+
+    def for_task(self, task_id: str) -> list[dict[str, Any]]:
+        return [checkpoint_dict(r) for r in self.db.query(
+            "SELECT * FROM checkpoints WHERE task_id = ? ORDER BY created_at, id", (task_id,))]
+
+    def for_tasks(self, task_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+        out: dict[str, list[dict[str, Any]]] = {}
+        for start in range(0, len(task_ids), 500):
+            chunk = task_ids[start:start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            for row in self.db.query(
+                    f"SELECT * FROM checkpoints WHERE task_id IN ({marks}) ORDER BY created_at, id", tuple(chunk)):
+                out.setdefault(row["task_id"], []).append(checkpoint_dict(row))
+        return out
+
+    def get(self, task_id: str, cid: str) -> dict[str, Any] | None:
+        row = self.db.query_one("SELECT * FROM checkpoints WHERE task_id = ? AND id = ?", (task_id, cid))
+        return checkpoint_dict(row) if row else None
+
+    def page(self, owner: str, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+        """All of ``owner``'s checkpoints, oldest first (new ones append, so pages already read stay put)."""
+        total = self.db.scalar(
+            "SELECT count(*) FROM checkpoints c JOIN tasks t ON t.id = c.task_id WHERE t.owner = ?", (owner,))
+        rows = self.db.query(
+            "SELECT c.* FROM checkpoints c JOIN tasks t ON t.id = c.task_id WHERE t.owner = ? "
+            "ORDER BY c.created_at, c.task_id, c.id LIMIT ? OFFSET ?", (owner, limit, offset))
+        return [checkpoint_dict(r) for r in rows], int(total)
+
+    def delete(self, task_id: str, cid: str) -> None:
+        with self.db.transaction() as conn:
+            conn.execute("DELETE FROM checkpoints WHERE task_id = ? AND id = ?", (task_id, cid))
