@@ -89,6 +89,19 @@ class ServiceClient:
         return RestClient(self.location.base_url, self.location.token, session_id=self.session_id,
                           timeout=self._timeout, max_retries=self._max_retries)
 
+    def load_demo(self, kind: str = "classification", timeout: float = 600.0) -> dict[str, Any]:
+        """Make the server's generated demo dataset of ``kind`` (classification, detection, segmentation,
+        instance_segmentation) and load it into a project; returns ``{"dataset_id", "project_id"}``."""
+        api = f"{self.location.base_url}trio/api/demos/{_q(kind)}"
+        self._rest.request("POST", f"{api}/download")
+        deadline = time.monotonic() + timeout
+        while (demo := self._rest.request("GET", api))["status"] != "XDDECOMPRESSED":
+            if demo["status"] == "XDDOWNLOADFAIL" or time.monotonic() > deadline:
+                raise RuntimeError(f"demo {kind} could not be made: {demo}")
+            time.sleep(0.2)
+        loaded = self._rest.request("POST", f"{api}/load")
+        return {"dataset_id": loaded["dataset_id"], "project_id": loaded["project_id"]}
+
     def create_training_run(self, project_id: str | None = None, *, dataset_id: str | None = None,
                             params: dict[str, Any] | None = None, description: str = "",
                             start: bool = True) -> dict[str, Any]:
@@ -108,6 +121,12 @@ class ServiceClient:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"training run {training_run_id} still {run['status']} after {timeout:.0f}s")
             time.sleep(poll)
+
+    def save_weights(self, training_run_id: str, name: str = "", epoch: int | None = None) -> dict[str, Any]:
+        """Keep a run's weights (its best model, or ``epoch``'s) as a pretrained model listed by
+        ``list_weights``; later runs can start from it with ``params={"pretrain_weights": "weights/<id>"}``."""
+        return self._rest.request("POST", f"{self.location.base_url}trio/api/models", json={
+            "kind": "pretrained", "task_id": training_run_id, "name": name, "epoch": epoch})
 
     def create_sampling_client(self, path: str) -> SamplingClient:
         """A sampler for a checkpoint path (``trio://<run>/weights/<id>`` or ``.../sampler_weights/<id>``) or a

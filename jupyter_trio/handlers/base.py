@@ -90,10 +90,15 @@ class TrioHandler(ExtensionHandlerMixin, APIHandler):
         anonymous user, yet whoever holds the token of a personal server is its one owner: the OS
         account. Any other provider (JupyterHub's, a custom one) names real users, and is trusted.
         """
-        if type(self.identity_provider).__module__ == IdentityProvider.__module__:
+        if self.personal_server:
             return local_owner()
         user = self.current_user
         return getattr(user, "username", None) or str(user)
+
+    @property
+    def personal_server(self) -> bool:
+        """True under jupyter_server's own token/password identity, which names users at random."""
+        return type(self.identity_provider).__module__ == IdentityProvider.__module__
 
     # ---- auth
     async def prepare(self) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 from tornado.iostream import StreamClosedError
@@ -52,9 +53,9 @@ class _V1(TrioHandler):
 class UserHandler(_V1):
     @operation("Who the server takes you for", response=UserInfo, tag="v1")
     def get(self) -> None:
-        user = self.current_user
-        self.reply(UserInfo(user_id=self.username, name=self.username,
-                            display_name=getattr(user, "display_name", "") or "", server_version=__version__,
+        display = self.username if self.personal_server else getattr(self.current_user, "display_name", "") or ""
+        self.reply(UserInfo(user_id=self.username, name=self.username, display_name=display,
+                            server_version=__version__,
                             workspace=str(self.store.root)))
 
 
@@ -218,8 +219,21 @@ class SessionsHandler(_V1):
                status=201, tag="v1")
     def post(self) -> None:
         body = self.parse_body(SessionCreate)
-        session = self.store.sessions.create(self.username, body.kernel_id, body.notebook_path, body.user_metadata)
+        session = self.store.sessions.create(self.username, body.kernel_id, self.server_relative(body.notebook_path),
+                                             body.user_metadata)
         self.reply(session_info(self, session), 201)
+
+
+    def server_relative(self, path: str) -> str:
+        """A kernel knows its notebook as an OS path (JPY_SESSION_NAME); keep it as Jupyter names it, relative
+        to the server's root, when it lies inside."""
+        root = Path(self.settings.get("server_root_dir", "")).expanduser()
+        if path and Path(path).is_absolute() and root.is_dir():
+            try:
+                return Path(path).resolve().relative_to(root.resolve()).as_posix()
+            except ValueError:
+                pass
+        return path
 
 
 def session_info(handler: TrioHandler, session: dict[str, Any]) -> SessionInfo:
