@@ -88,10 +88,12 @@ class CheckpointService:
 
     def sync_all(self, active_only: bool = False) -> None:
         """Bring every training run's rows up to date (on start), or only those of runs still training."""
-        marks = ", ".join("?" for _ in RUN_KINDS)
-        where = f"kind IN ({marks})" + (" AND status IN ('queued', 'running')" if active_only else "")
-        for row in self.store.db.query(f"SELECT id FROM tasks WHERE {where}", RUN_KINDS):
-            self.sync_task_id(row["id"])
+        where = "WHERE status IN ('queued', 'running')" if active_only else ""  # the status index, then kind
+        indexed = set() if active_only else {r[0] for r in self.store.db.query("SELECT DISTINCT task_id FROM checkpoints")}
+        for row in self.store.db.query(f"SELECT id, kind FROM tasks {where}"):
+            if row["kind"] in RUN_KINDS and (active_only or row["id"] in indexed or
+                                             checkpoint_root(self.store.layout.task_dir(row["id"])).is_dir()):
+                self.sync_task_id(row["id"])
 
     # ---- finding
     def run(self, run_id: str) -> dict[str, Any]:

@@ -70,9 +70,9 @@ class CheckpointRepository:
     def page(self, owner: str, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
         """All of ``owner``'s checkpoints, oldest first (new ones append, so pages already read stay put)."""
         total = self.db.scalar(
-            "SELECT count(*) FROM checkpoints c JOIN tasks t ON t.id = c.task_id WHERE t.owner = ?", (owner,))
+            "SELECT count(*) FROM checkpoints c CROSS JOIN tasks t ON t.id = c.task_id WHERE t.owner = ?", (owner,))
         rows = self.db.query(
-            "SELECT c.* FROM checkpoints c JOIN tasks t ON t.id = c.task_id WHERE t.owner = ? "
+            "SELECT c.* FROM checkpoints c CROSS JOIN tasks t ON t.id = c.task_id WHERE t.owner = ? "
             "ORDER BY c.created_at, c.task_id, c.id LIMIT ? OFFSET ?", (owner, limit, offset))
         return [checkpoint_dict(r) for r in rows], int(total)
 

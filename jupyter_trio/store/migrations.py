@@ -172,6 +172,7 @@ CREATE INDEX checkpoints_by_created ON checkpoints(created_at, task_id, id);
 CREATE INDEX sessions_by_owner ON sessions(owner, created_at);
 CREATE INDEX samplers_by_session ON samplers(session_id, created_at);
 CREATE INDEX tasks_by_session ON tasks(session_id);
+CREATE INDEX tasks_by_owner_kind ON tasks(owner, kind, created_at);
 """
 
 MIGRATIONS: list[str] = [_V1_INITIAL, _V2_COUNTERS_AND_INDEXES, _V3_RUNNER, _V4_CLIENT]
