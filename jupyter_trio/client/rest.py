@@ -81,10 +81,14 @@ class RestClient:
 
     @staticmethod
     def _result(response: httpx.Response) -> Any:
-        try:
-            body = response.json() if response.content else None
-        except ValueError:
-            body = response.text
+        """JSON as Python, other content (an image, an archive) as bytes."""
+        if "json" in response.headers.get("content-type", "") or response.status_code >= 400:
+            try:
+                body = response.json() if response.content else None
+            except ValueError:
+                body = response.text
+        else:
+            body = response.content
         if response.status_code >= 400:
             raise error_for(response.status_code, body)
         return body

@@ -89,17 +89,22 @@ class ServiceClient:
         return RestClient(self.location.base_url, self.location.token, session_id=self.session_id,
                           timeout=self._timeout, max_retries=self._max_retries)
 
+    def call(self, method: str, path: str, *, params: dict[str, Any] | None = None, json: Any = None) -> Any:
+        """A call to any jupyter-trio route, ``path`` relative to the server root (``"trio/api/tasks"``): the
+        native API the panels use, with the REST client's auth, retries and typed errors."""
+        return self._rest.request(method, f"{self.location.base_url}{path.lstrip('/')}", params=params, json=json)
+
     def load_demo(self, kind: str = "classification", timeout: float = 600.0) -> dict[str, Any]:
         """Make the server's generated demo dataset of ``kind`` (classification, detection, segmentation,
         instance_segmentation) and load it into a project; returns ``{"dataset_id", "project_id"}``."""
-        api = f"{self.location.base_url}trio/api/demos/{_q(kind)}"
-        self._rest.request("POST", f"{api}/download")
+        api = f"trio/api/demos/{_q(kind)}"
+        self.call("POST", f"{api}/download")
         deadline = time.monotonic() + timeout
-        while (demo := self._rest.request("GET", api))["status"] != "XDDECOMPRESSED":
+        while (demo := self.call("GET", api))["status"] != "XDDECOMPRESSED":
             if demo["status"] == "XDDOWNLOADFAIL" or time.monotonic() > deadline:
                 raise RuntimeError(f"demo {kind} could not be made: {demo}")
             time.sleep(0.2)
-        loaded = self._rest.request("POST", f"{api}/load")
+        loaded = self.call("POST", f"{api}/load")
         return {"dataset_id": loaded["dataset_id"], "project_id": loaded["project_id"]}
 
     def create_training_run(self, project_id: str | None = None, *, dataset_id: str | None = None,
@@ -125,7 +130,7 @@ class ServiceClient:
     def save_weights(self, training_run_id: str, name: str = "", epoch: int | None = None) -> dict[str, Any]:
         """Keep a run's weights (its best model, or ``epoch``'s) as a pretrained model listed by
         ``list_weights``; later runs can start from it with ``params={"pretrain_weights": "weights/<id>"}``."""
-        return self._rest.request("POST", f"{self.location.base_url}trio/api/models", json={
+        return self.call("POST", "trio/api/models", json={
             "kind": "pretrained", "task_id": training_run_id, "name": name, "epoch": epoch})
 
     def create_sampling_client(self, path: str) -> SamplingClient:

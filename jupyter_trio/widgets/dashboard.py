@@ -1,0 +1,43 @@
+"""``dashboard()``: every panel in tabs, for one task (the newest by default)."""
+
+from __future__ import annotations
+
+import ipywidgets as w
+
+from ..client import ServiceClient
+from .base import close_tree
+from .checkpoints import CheckpointPanel
+from .datasets import DatasetPanel
+from .logs import LogPanel
+from .metrics import MetricsPanel
+from .tasks import TaskPanel
+
+
+class Dashboard(w.Tab):
+    def __init__(self, client: ServiceClient | None = None, task: str | None = None):
+        super().__init__()
+        self.client = client if client is not None else ServiceClient()
+        if task is None:
+            newest = self.client.call("GET", "trio/api/tasks", params={"limit": 1, "order": "desc"})["items"]
+            task = newest[0]["name"] if newest else None
+        self.task = task
+        self.panels: list[w.Widget] = [TaskPanel(self.client), DatasetPanel(self.client)]
+        if task is not None:
+            detail = self.client.call("GET", f"trio/api/tasks/{task}")
+            self.panels += [MetricsPanel(task, self.client), LogPanel(task, self.client)]
+            if detail["kind"] in ("train", "prune"):
+                self.panels.append(CheckpointPanel(detail["id"], self.client))
+        self.children = self.panels
+        for i, panel in enumerate(self.panels):
+            self.set_title(i, panel.title + (f" · {task}" if task and panel.title in ("Metrics", "Logs") else ""))
+
+    def close(self) -> None:
+        for panel in self.panels:
+            panel.close()
+        close_tree(self)
+
+
+def dashboard(client: ServiceClient | None = None, task: str | None = None) -> Dashboard:
+    """All panels in tabs: tasks, datasets, and the metrics, log and checkpoints of ``task`` (default: the
+    newest task). With no client, the server is found from this kernel."""
+    return Dashboard(client, task)

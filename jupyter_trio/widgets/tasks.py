@@ -1,0 +1,225 @@
+"""TaskPanel: the task table with live status, the actions on a task, a training form built from a model's
+recommended parameters, and the batch generator with a preview of its expansion."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import ipywidgets as w
+import yaml
+
+from ..client import ServiceClient
+from .base import Panel, table
+
+ACTIVE = ("queued", "running")
+MODELS = {"classification": ["MobileNetV3_small", "MobileNetV3_large", "ResNet18", "ResNet50"],
+          "detection": ["YOLOv3"], "segmentation": ["UNet", "DeepLabv3p"], "instance_segmentation": ["MaskYOLO"]}
+
+
+def _eta(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    seconds = int(max(0, seconds))
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+def field_widget(name: str, value: Any) -> w.Widget:
+    """An input for one parameter, typed like its default."""
+    style = {"description_width": "180px"}
+    layout = w.Layout(width="420px")
+    if isinstance(value, bool):
+        return w.Checkbox(value=value, description=name, style=style, layout=layout, indent=False)
+    if isinstance(value, int):
+        return w.IntText(value=value, description=name, style=style, layout=layout)
+    if isinstance(value, float):
+        return w.FloatText(value=value, description=name, style=style, layout=layout)
+    if isinstance(value, str):
+        return w.Text(value=value, description=name, style=style, layout=layout)
+    return w.Text(value=json.dumps(value), description=name, style=style, layout=layout,
+                  tooltip="JSON")
+
+
+def field_value(widget: w.Widget, default: Any) -> Any:
+    if isinstance(default, (list, dict)) or default is None:
+        try:
+            return json.loads(widget.value) if widget.value.strip() else None
+        except ValueError:
+            return widget.value  # the server names the field as invalid
+    return widget.value
+
+
+class TaskPanel(Panel):
+    """Tasks of the server: table, actions (start, stop, resume, rerun, cancel, pin), a params form, a batch
+    generator. ``project_id`` limits the table to one project and makes the form train in it."""
+
+    title = "Tasks"
+
+    def __init__(self, client: ServiceClient | None = None, *, project_id: str | None = None, limit: int = 50,
+                 live: bool = True):
+        super().__init__(client, live=live)
+        self.project_id, self.limit = project_id, limit
+        self.tasks: list[dict[str, Any]] = []
+        self.progress: dict[str, tuple[str, float | None, float | None]] = {}  # name → (status seen, done, eta)
+        self.table = w.HTML(layout=w.Layout(max_height="360px", overflow="auto"))
+        self.selected = w.Dropdown(description="task", options=[], layout=w.Layout(width="360px"))
+        buttons = {name: w.Button(description=name, layout=w.Layout(width="80px"))
+                   for name in ("start", "stop", "resume", "rerun", "cancel", "pin")}
+        for name, button in buttons.items():
+            button.on_click(self.action(lambda _b, n=name: self.act(n)))
+        self.buttons = buttons
+        self.epoch = w.BoundedIntText(value=0, min=0, max=100_000, description="resume epoch",
+                                      layout=w.Layout(width="200px"))
+        self.form = self._params_form()
+        self.batch = self._batch_form()
+        forms = w.Accordion(children=[self.form, self.batch])
+        forms.set_title(0, "new training task")
+        forms.set_title(1, "batch of script tasks")
+        self.compose(self.table, w.HBox([self.selected, self.epoch]), w.HBox(list(buttons.values())), forms)
+        self.safe_refresh()
+
+    # ---- the table
+    def refresh(self) -> None:
+        params: dict[str, Any] = {"limit": self.limit, "order": "desc"}
+        reply = self.client.call("GET", "trio/api/tasks", params=params)
+        tasks = [t for t in reply["items"] if not self.project_id or t.get("project_id") == self.project_id]
+        for task in tasks:
+            seen = self.progress.get(task["name"])
+            if task["status"] == "running" or seen is None or seen[0] != task["status"]:
+                self.progress[task["name"]] = (task["status"], *self._progress(task))
+        self.tasks = tasks
+        rows = []
+        for t in tasks:
+            _, fraction, eta = self.progress.get(t["name"], ("", None, None))
+            rows.append([t["name"], t["kind"], t["status"], "" if fraction is None else f"{fraction:.0%}",
+                         _eta(eta) if t["status"] == "running" else "", ",".join(map(str, t["assigned_gpus"])) or "-",
+                         t["run_index"], "yes" if t["pinned"] else "", t["notes"][:40]])
+        self.table.value = table(["task", "kind", "status", "progress", "ETA", "GPU", "run", "pinned", "notes"], rows)
+        names = [t["name"] for t in tasks]
+        if list(self.selected.options) != names:
+            current = self.selected.value
+            self.selected.options = names
+            if current in names:
+                self.selected.value = current
+
+    def _progress(self, task: dict[str, Any]) -> tuple[float | None, float | None]:
+        """(fraction done, seconds left) from what the job recorded and tracked."""
+        if task["run_index"] == 0:
+            return None, None
+        if task["status"] == "completed":
+            return 1.0, 0.0
+        try:
+            record = self.client.call("GET", f"trio/api/tasks/{task['name']}/records")["record"]
+        except Exception:
+            return None, None
+        fraction = record.get("progress")
+        if fraction is None and record.get("num_epochs"):
+            fraction = (record.get("epoch") or 0) / record["num_epochs"]
+        eta = None
+        if task["status"] == "running":
+            try:
+                series = self.client.call("GET", f"trio/api/tasks/{task['name']}/metrics/eta_s",
+                                          params={"max_points": 2})
+                eta = series["values"][-1] if series["values"] else None
+            except Exception:
+                eta = None
+        return fraction, eta
+
+    # ---- actions
+    def act(self, name: str) -> dict[str, Any] | None:
+        task = self.selected.value
+        if not task:
+            raise ValueError("choose a task first")
+        if name in ("start", "rerun"):
+            return self.client.call("POST", f"trio/api/tasks/{task}/run", json={})
+        if name in ("stop", "cancel"):
+            return self.client.call("POST", f"trio/api/tasks/{task}/cancel", json={})
+        if name == "resume":
+            return self.client.call("POST", f"trio/api/tasks/{task}/resume",
+                                    json={"epoch": self.epoch.value or None})
+        return self.client.call("POST", f"trio/api/tasks/{task}/pin", json={})
+
+    # ---- a training task from a model's recommended parameters
+    def _params_form(self) -> w.VBox:
+        self.project = w.Text(value=self.project_id or "", description="project", layout=w.Layout(width="260px"))
+        self.model = w.Dropdown(description="model", options=sum(MODELS.values(), []), layout=w.Layout(width="300px"))
+        self.fields: dict[str, tuple[w.Widget, Any]] = {}
+        self.fields_box = w.VBox()
+        self.form_message = w.HTML()
+        load = w.Button(description="load defaults")
+        load.on_click(self.action(lambda _b: self.load_defaults()))
+        create = w.Button(description="create", button_style="primary")
+        create.on_click(lambda _b: self.create_task())
+        return w.VBox([w.HBox([self.project, self.model, load]), self.fields_box, w.HBox([create, self.form_message])])
+
+    def load_defaults(self) -> dict[str, Any]:
+        pid = self.project.value.strip()
+        defaults = self.client.call("GET", f"trio/api/projects/{pid}/params", params={"model": self.model.value})
+        self.fields = {k: (field_widget(k, v), v) for k, v in defaults["train"].items()}
+        self.fields_box.children = [wid for wid, _ in self.fields.values()]
+        return defaults["train"]
+
+    def form_values(self) -> dict[str, Any]:
+        return {k: field_value(wid, default) for k, (wid, default) in self.fields.items()}
+
+    def create_task(self, start: bool = True) -> dict[str, Any] | None:
+        """Create (and start) a train task; a refused parameter is shown under the form, naming the field."""
+        from ..client import TrioClientError
+
+        try:
+            task = self.client.call("POST", f"trio/api/projects/{self.project.value.strip()}/tasks",
+                                    json={"train": self.form_values()})
+            if start:
+                self.client.call("POST", f"trio/api/tasks/{task['name']}/run", json={})
+        except TrioClientError as exc:
+            self.form_message.value = f"<span class='trio-error' style='color:#c62828'>{exc.message}</span>"
+            return None
+        self.form_message.value = f"created {task['name']}"
+        self.safe_refresh()
+        return task
+
+    # ---- batch generator (pyruns syntax) with a preview
+    def _batch_form(self) -> w.VBox:
+        self.batch_yaml = w.Textarea(value="lr: 0.1 | 0.01\nseed: 1:3\n", description="config",
+                                     layout=w.Layout(width="520px", height="100px"))
+        self.batch_prefix = w.Text(value="task", description="name prefix")
+        self.batch_run = w.Checkbox(value=True, description="queue at once", indent=False)
+        self.batch_preview = w.HTML()
+        preview = w.Button(description="preview")
+        preview.on_click(self.action(lambda _b: self.preview_batch()))
+        create = w.Button(description="create batch", button_style="primary")
+        create.on_click(self.action(lambda _b: self.create_batch()))
+        return w.VBox([self.batch_yaml, w.HBox([self.batch_prefix, self.batch_run]), w.HBox([preview, create]),
+                       self.batch_preview])
+
+    def _batch_body(self) -> dict[str, Any]:
+        try:
+            template = yaml.safe_load(self.batch_yaml.value) or {}
+        except yaml.YAMLError as exc:
+            raise ValueError(f"config is not valid YAML: {exc}") from None
+        return {"name_prefix": self.batch_prefix.value, "mode": "form", "template_value": template,
+                "run": self.batch_run.value}
+
+    def preview_batch(self) -> dict[str, Any]:
+        reply = self.client.call("POST", "trio/api/generator/preview", json=self._batch_body())
+        rows = [[i + 1, json.dumps(item.get("config", item))[:120]] for i, item in enumerate(reply["items"][:50])]
+        self.batch_preview.value = f"<b>{reply['count']} task(s)</b>" + table(["#", "config"], rows)
+        return reply
+
+    def create_batch(self) -> dict[str, Any]:
+        reply = self.client.call("POST", "trio/api/generator/create", json=self._batch_body())
+        self.batch_preview.value = f"created {reply.get('count', len(reply.get('items', [])))} task(s)"
+        return reply
+
+    def wait(self, name: str, *states: str, timeout: float = 120.0) -> dict[str, Any]:
+        """Refresh until ``name`` is in one of ``states`` (for scripts and tests)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self.safe_refresh()
+            task = next((t for t in self.tasks if t["name"] == name), None)
+            if task is not None and task["status"] in states:
+                return task
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{name} is {task and task['status']}, not {states}")
+            time.sleep(0.2)
