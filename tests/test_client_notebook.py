@@ -3,16 +3,10 @@ JupyterLab does when a notebook is opened: ``ServiceClient()`` must find that se
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
-import nbformat
 import pytest
-from nbclient import NotebookClient
 
 from jupyter_trio.store.users import local_owner
-
-NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "rest_client.ipynb"
+from notebook_runner import execute_in_server_kernel
 
 pytestmark = pytest.mark.slow
 
@@ -26,21 +20,7 @@ async def test_rest_client_notebook_in_a_server_kernel(jp_serverapp, http_server
                                                       trio_workspace):
     pytest.importorskip("paddle")
     # http_server_client: pytest-jupyter starts the server's HTTP listener only for it
-    (jp_root_dir / NOTEBOOK.name).write_bytes(NOTEBOOK.read_bytes())
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    nb.cells.append(nbformat.v4.new_code_cell("import json; print(json.dumps(summary, default=str))"))
-
-    sessions = jp_serverapp.session_manager
-    model = await sessions.create_session(path=NOTEBOOK.name, kernel_name="python3", type="notebook",
-                                          name=NOTEBOOK.name)
-    kernel = jp_serverapp.kernel_manager.get_kernel(model["kernel"]["id"])
-    try:
-        client = NotebookClient(nb, km=kernel, timeout=600, resources={"metadata": {"path": str(jp_root_dir)}})
-        await client.async_execute()
-    finally:
-        await sessions.delete_session(model["id"])
-
-    out = json.loads("".join(o.get("text", "") for o in nb.cells[-1].outputs if o.output_type == "stream"))
+    out, model, _ = await execute_in_server_kernel(jp_serverapp, jp_root_dir, "rest_client.ipynb", subdir="")
     assert out["source"].startswith("runtime file of pid"), out["source"]
     assert out["status"] == "completed" and out["user"] == local_owner()
     assert out["run_id"] in out["runs"]
@@ -51,7 +31,7 @@ async def test_rest_client_notebook_in_a_server_kernel(jp_serverapp, http_server
     assert out["prediction"] in out["labels"]
     session = out["session"]
     assert session["session_id"] == out["session_id"] and session["training_run_ids"] == [out["run_id"]]
-    assert session["notebook_path"] == NOTEBOOK.name and session["kernel_id"] == model["kernel"]["id"]
+    assert session["notebook_path"] == "rest_client.ipynb" and session["kernel_id"] == model["kernel"]["id"]
     assert session["sampler_ids"] == [out["sampler"]["sampler_id"]] and out["session_id"] in out["sessions"]
     assert out["sampler"]["status"] == "loaded" and out["weights"] and "signature=" in out["weights_url"]
     assert not (trio_workspace / "tasks" / out["run_id"] / "checkpoints" / "epoch_1").exists()
