@@ -9,6 +9,7 @@ again. Closing the panel ends it for good.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -48,9 +49,11 @@ class Live:
     """Run ``target(should_stop)`` in a thread while the panel is visible; ``should_stop()`` turns true when
     the panel is closed or no view has pinged for ``stale_s`` (``grace_s`` before the first ping)."""
 
-    def __init__(self, target: Callable[[Callable[[], bool]], None], *, stale_s: float = 8.0, grace_s: float = 30.0):
+    def __init__(self, target: Callable[[Callable[[], bool]], None], *, stale_s: float = 8.0,
+                 grace_s: float | None = None):
         self.target = target
-        self.stale_s, self.grace_s = stale_s, grace_s
+        self.stale_s = stale_s
+        self.grace_s = grace_s if grace_s is not None else float(os.environ.get("TRIO_PANEL_GRACE_S", "30"))
         self.heartbeat = Heartbeat(on_ping=self.ensure_running)
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()

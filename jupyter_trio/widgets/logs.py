@@ -34,7 +34,7 @@ class LogPanel(Panel):
         self.follow = w.ToggleButton(value=True, description="follow", tooltip="pause to read; new lines are kept")
         self.search = w.Text(placeholder="search", layout=w.Layout(width="220px"))
         self.status = w.HTML()
-        self.output = w.HTML(layout=w.Layout(max_height="420px", overflow="auto", border="1px solid #ddd"))
+        self.output = w.HTML(layout=w.Layout(border="1px solid #ddd"))
         self.follow.observe(lambda _c: self.render(), names="value")
         self.search.observe(lambda _c: self.render(), names="value")
         self.refresh_runs(run)
@@ -124,4 +124,6 @@ class LogPanel(Panel):
         needle = self.search.value.strip().lower()
         lines = [l for l in self.lines if needle in l.lower()] if needle else list(self.lines)
         body = html.escape("\n".join(lines[-self.shown_lines:]))
-        self.output.value = f"<pre class='trio-log' style='margin:0;font-size:12px'>{body}</pre>"
+        # column-reverse keeps the scroll position at the newest line while following, like `tail -f`
+        self.output.value = ("<div style='max-height:420px;overflow:auto;display:flex;flex-direction:column-reverse'>"
+                             f"<pre class='trio-log' style='margin:0;font-size:12px'>{body}</pre></div>")

@@ -102,6 +102,8 @@ class TaskPanel(Panel):
             self.selected.options = names
             if current in names:
                 self.selected.value = current
+            elif names:
+                self.selected.value = names[0]
 
     def _progress(self, task: dict[str, Any]) -> tuple[float | None, float | None]:
         """(fraction done, seconds left) from what the job recorded and tracked."""
