@@ -119,8 +119,23 @@ async def test_metrics_panel_overlays_runs_smooths_and_logs(client, script_works
     assert 2 <= len(small.lines()[0][1]) <= 8  # downsampled on the server
     missing = await run(MetricsPanel, ["nope"], c, live=False)
     assert missing.series.options == ()
-    for p in (panel, small, missing):
+    newest = await run(MetricsPanel, None, c, live=False)  # no task named: the newest one
+    assert newest.runs == [(names[-1], None)]
+    for p in (panel, small, missing, newest):
         await run(p.close)
+
+
+async def test_metrics_panel_downsamples_a_million_points(client, script_workspace, wait_task):
+    await script_workspace("import jupyter_trio as trio\nfor i in range(1_000_000):\n    trio.track(loss=1.0 / (i + 1))\n")
+    c = await run(client)
+    created = await run(c.call, "POST", "trio/api/generator/create", json={"name_prefix": "big", "run": True})
+    name = created["items"][0]["name"]
+    assert (await wait_task(name, "completed", "failed", timeout=120))["status"] == "completed"
+    panel = await run(MetricsPanel, name, c, live=False)
+    [(_, steps, values)] = panel.lines()
+    assert 2 <= len(steps) <= 2000 and steps[0] == 0 and steps[-1] == 999_999
+    assert values.min() == pytest.approx(1e-6)  # the min of each bucket is kept
+    await run(panel.close)
 
 
 async def test_log_panel_follows_the_websocket_then_stops(client, script_workspace, wait_task):

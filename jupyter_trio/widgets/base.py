@@ -22,6 +22,15 @@ def table(headers: list[str], rows: list[list[Any]], css_class: str = "trio-tabl
     return f"<table class='{css_class}'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+def newest_task(client: ServiceClient, kinds: tuple[str, ...] = ()) -> str:
+    """The newest task (of ``kinds`` when given): what a panel built with no task shows."""
+    items = client.call("GET", "trio/api/tasks", params={"limit": 200, "order": "desc"})["items"]
+    for task in items:
+        if not kinds or task["kind"] in kinds:
+            return task["id"] if kinds else task["name"]
+    raise ValueError("no task yet: create one first" + (f" (of kind {', '.join(kinds)})" if kinds else ""))
+
+
 class Panel(w.VBox):
     """Base of the panels. ``refresh()`` reads the server once; ``live`` repeats it while the panel is shown."""
 

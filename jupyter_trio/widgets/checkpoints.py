@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import ipywidgets as w
 
 from ..client import SamplingClient, ServiceClient
-from .base import Panel, table
+from .base import Panel, newest_task, table
 
 
 def _size(n: int | None) -> str:
@@ -29,9 +29,10 @@ class CheckpointPanel(Panel):
     title = "Checkpoints"
     interval = 5.0
 
-    def __init__(self, run: str, client: ServiceClient | None = None, *, live: bool = True):
+    def __init__(self, run: str | None = None, client: ServiceClient | None = None, *, live: bool = True):
+        """``run``: a training run (train or prune task) id; default the newest one."""
         super().__init__(client, live=live)
-        self.run = run
+        self.run = run if run is not None else newest_task(self.client, ("train", "prune"))
         self.rest = self.client.create_rest_client()
         self.checkpoints: list[dict[str, Any]] = []
         self.sampler: SamplingClient | None = None

@@ -14,16 +14,17 @@ from tornado.httpclient import HTTPRequest
 from tornado.websocket import websocket_connect
 
 from ..client import ServiceClient
-from .base import Panel
+from .base import Panel, newest_task
 
 
 class LogPanel(Panel):
     title = "Logs"
 
-    def __init__(self, task: str, client: ServiceClient | None = None, *, run: int | None = None,
+    def __init__(self, task: str | None = None, client: ServiceClient | None = None, *, run: int | None = None,
                  max_lines: int = 5000, shown_lines: int = 400, live: bool = True):
+        """``task``: a task name; default the newest task."""
         super().__init__(client, live=live)
-        self.task = task
+        self.task = task if task is not None else newest_task(self.client)
         self.lines: deque[str] = deque(maxlen=max_lines)
         self.shown_lines = shown_lines
         self.next_offset = 0

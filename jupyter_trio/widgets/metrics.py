@@ -14,7 +14,7 @@ import ipywidgets as w
 import numpy as np
 
 from ..client import NotFoundError, ServiceClient
-from .base import Panel, table
+from .base import Panel, newest_task, table
 
 COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22"]
 
@@ -43,10 +43,11 @@ def _runs(task_or_tasks: Any) -> list[tuple[str, int | None]]:
 class MetricsPanel(Panel):
     title = "Metrics"
 
-    def __init__(self, task_or_tasks: Any, client: ServiceClient | None = None, *, series: list[str] | None = None,
-                 max_points: int = 2000, live: bool = True):
+    def __init__(self, task_or_tasks: Any = None, client: ServiceClient | None = None, *,
+                 series: list[str] | None = None, max_points: int = 2000, live: bool = True):
+        """``task_or_tasks``: a task name, ``(name, run)``, or a list of them; default the newest task."""
         super().__init__(client, live=live)
-        self.runs = _runs(task_or_tasks)
+        self.runs = _runs(task_or_tasks if task_or_tasks is not None else newest_task(self.client))
         self.max_points = max_points
         self.data: dict[tuple[str, str], dict[str, Any]] = {}  # (run label, series) → reply
         self.records: dict[str, dict[str, Any]] = {}
