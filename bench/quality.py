@@ -56,9 +56,9 @@ def prepared(kind: str, root: Path) -> Path:
     return target
 
 
-def run(kind: str, root: Path, epochs: int | None, verbose: bool) -> dict:
+def run(kind: str, root: Path, epochs: int | None, verbose: bool, overrides: dict | None = None) -> dict:
     dataset = prepared(kind, root)
-    params = dict(CONFIGS[kind])
+    params = {**CONFIGS[kind], **(overrides or {})}
     if epochs:
         params["num_epochs"] = epochs
         params["save_interval_epochs"] = max(1, epochs // 6)
@@ -80,12 +80,15 @@ def main() -> None:
     parser.add_argument("--types", nargs="*", default=list(CONFIGS))
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("-v", "--verbose", action="store_true")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=JSON",
+                        help="override a training parameter, e.g. --set model='\"MobileNetV3_small\"' --set num_epochs=60")
     args = parser.parse_args()
+    overrides = {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.set)}
     root = Path(tempfile.mkdtemp(prefix="trio-quality-"))
     rows = []
     try:
         for kind in args.types:
-            row = run(kind, root, args.epochs, args.verbose)
+            row = run(kind, root, args.epochs, args.verbose, overrides)
             rows.append(row)
             ok = "ok" if row["value"] >= row["target"] else "BELOW TARGET"
             print(f"{kind:22s} {row['model']:10s} {row['metric']}={row['value']:.3f} (target {row['target']}) {ok}; "
