@@ -19,6 +19,7 @@ import numpy as np
 import paddle
 import paddle.nn.functional as F
 
+from ..formatting import hms as _hms
 from .checkpoints import BEST, checkpoint_dir, checkpoint_root, read_state, write_checkpoint
 from .data import DatasetView, batches
 from .heads import (
@@ -310,7 +311,3 @@ class Engine:
             out.update(segm_map=seg[0.5], segm_map_coco=float(np.mean(list(seg.values()))))
         return out
 
-
-def _hms(seconds: float) -> str:
-    seconds = int(max(0, seconds))
-    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"

@@ -11,6 +11,7 @@ import ipywidgets as w
 import yaml
 
 from ..client import ServiceClient
+from ..formatting import hms
 from .base import Panel, table
 
 ACTIVE = ("queued", "running")
@@ -19,10 +20,7 @@ MODELS = {"classification": ["MobileNetV3_small", "MobileNetV3_large", "ResNet18
 
 
 def _eta(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    seconds = int(max(0, seconds))
-    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+    return "" if seconds is None else hms(seconds)
 
 
 def field_widget(name: str, value: Any) -> w.Widget:

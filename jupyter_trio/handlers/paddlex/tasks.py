@@ -13,6 +13,7 @@ from typing import Any
 from PIL import Image, UnidentifiedImageError
 
 from ...errors import Conflict, ValidationFailed
+from ...formatting import hms as _hms
 from ...services.models import workspace_path
 from ...services.paddlex_status import evaluate_status, predict_status, prune_status, task_status
 from ..base import operation
@@ -319,7 +320,3 @@ class VdlHandler(_TaskHandler):
         path = f"{self.base_url.rstrip('/')}/trio/api/tasks/{task['id']}/view"
         self.ok(url=f"{self.request.protocol}://{self.request.host}{path}")
 
-
-def _hms(seconds: float) -> str:
-    seconds = int(max(0, seconds))
-    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
