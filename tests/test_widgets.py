@@ -226,14 +226,17 @@ async def test_panels_leave_no_threads_after_many_open_close_cycles(client, scri
                         json={"name_prefix": "leak", "template_value": {"lr": 0.1, "steps": 3}, "run": True})
     name = created["items"][0]["name"]
     await asyncio.sleep(0.5)
-    before = threading.active_count()
+
+    def panel_threads() -> list[threading.Thread]:  # each panel's updater (and the log websocket's loop)
+        return [t for t in threading.enumerate() if t.name == "trio-panel"]
+
+    assert panel_threads() == []
     for _ in range(15):
         panels = [await run(TaskPanel, c), await run(MetricsPanel, name, c), await run(LogPanel, name, c)]
         assert all(p.live.running or p.live.should_stop() for p in panels)
         for p in panels:
             await run(p.close)
-    await asyncio.sleep(0.5)
-    assert threading.active_count() <= before + 1  # +1: asyncio.to_thread's worker pool may have grown
+    assert panel_threads() == []  # close() joined them: no thread, no websocket left
 
     # a panel nobody looks at stops updating by itself after the grace period
     panel = await run(TaskPanel, c)
