@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from ..models_v1 import (
     TrainingRunsList, UserCheckpointsQuery, UserInfo, WeightsEntry, WeightsInfo, WeightsList,
 )
 from ..services.archives import stream_tar_gz
-from ..services.checkpoints import folder_size
+from ..services.checkpoints import RUN_KINDS, folder_size
 from ..services.training_runs import checkpoint_view, utc
 from .base import TrioHandler, operation
 
@@ -138,9 +139,7 @@ class WeightsInfoHandler(_V1):
             metrics=state.get("eval_metrics", {}), size_bytes=folder_size(folder), time=utc(state.get("time"))))
 
 
-def _read_state(folder) -> dict[str, Any]:
-    import json
-
+def _read_state(folder: Path) -> dict[str, Any]:
     try:
         return json.loads((folder / "state.json").read_text())
     except (OSError, ValueError):
@@ -237,8 +236,6 @@ class SessionsHandler(_V1):
 
 
 def session_info(handler: TrioHandler, session: dict[str, Any]) -> SessionInfo:
-    from ..services.checkpoints import RUN_KINDS
-
     return SessionInfo(
         session_id=session["id"], training_run_ids=handler.store.sessions.training_run_ids(session["id"], RUN_KINDS),
         sampler_ids=handler.store.samplers.ids_of_session(session["id"]),
