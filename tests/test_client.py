@@ -146,6 +146,8 @@ def test_discovery_order(monkeypatch, tmp_path):
     monkeypatch.setenv("JUPYTERHUB_API_TOKEN", "hubtok")
     found = find_server(runtime_dir=str(runtime))
     assert (found.base_url, found.token, found.source) == ("http://127.0.0.1:9999/user/ann/", "hubtok", "jupyterhub")
+    monkeypatch.setenv("JUPYTERHUB_SERVICE_URL", "http://:8888/user/ann/")  # the spawner's bind-all URL
+    assert find_server(runtime_dir=str(runtime)).base_url == "http://127.0.0.1:8888/user/ann/"
     monkeypatch.setenv("TRIO_SERVER_URL", "http://example.test:1/")
     monkeypatch.setenv("TRIO_TOKEN", "envtok")
     assert find_server(runtime_dir=str(runtime)).source == "environment"

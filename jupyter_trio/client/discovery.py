@@ -11,6 +11,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from .errors import ServerNotFoundError
 
@@ -24,6 +25,15 @@ class ServerLocation:
 
 def _slash(url: str) -> str:
     return url if url.endswith("/") else url + "/"
+
+
+def _local(url: str) -> str:
+    """JupyterHub's spawner writes its bind URL: ``http://:8888/user/x/`` or ``http://0.0.0.0:...`` when the
+    server listens on every interface; a kernel on the same machine reaches it on the loopback."""
+    parts = urlsplit(url)
+    if parts.hostname in (None, "", "0.0.0.0", "::"):
+        return parts._replace(netloc=f"127.0.0.1:{parts.port}" if parts.port else "127.0.0.1").geturl()
+    return url
 
 
 def _ancestors() -> list[int]:
@@ -50,7 +60,7 @@ def find_server(base_url: str | None = None, token: str | None = None, *,
         return ServerLocation(_slash(os.environ["TRIO_SERVER_URL"]), token or os.environ.get("TRIO_TOKEN", ""),
                               "environment")
     if os.environ.get("JUPYTERHUB_SERVICE_URL") and os.environ.get("JUPYTERHUB_API_TOKEN"):
-        return ServerLocation(_slash(os.environ["JUPYTERHUB_SERVICE_URL"]),
+        return ServerLocation(_slash(_local(os.environ["JUPYTERHUB_SERVICE_URL"])),
                               token or os.environ["JUPYTERHUB_API_TOKEN"], "jupyterhub")
     servers = _running_servers(runtime_dir)
     by_pid = {int(info.get("pid", -1)): info for info in servers}
