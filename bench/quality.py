@@ -26,9 +26,12 @@ from jupyter_trio.trainers.formats import scan
 TARGETS = {"classification": ("acc1", 0.95), "detection": ("bbox_map", 0.6), "segmentation": ("miou", 0.8),
            "instance_segmentation": ("segm_map", 0.4)}
 CONFIGS = {
+    # colour jitter off: the shapes' colour and the background are what the jitter scrambles, and with it
+    # on ResNet18 stalled at 0.90; 100 cosine epochs reached 0.99 at epoch 40 (README)
     "classification": {"model": "ResNet18", "image_shape": [64, 64], "batch_size": 32,
-                       "learning_rate": 0.01, "num_epochs": 40, "lr_policy": "Cosine", "save_interval_epochs": 5,
-                       "hue": False, "rotate": True, "vertical_flip": True},
+                       "learning_rate": 0.01, "num_epochs": 100, "lr_policy": "Cosine", "save_interval_epochs": 10,
+                       "brightness": False, "contrast": False, "saturation": False, "hue": False,
+                       "rotate": True, "vertical_flip": True},
     "segmentation": {"model": "UNet", "image_shape": [64, 64], "batch_size": 16, "learning_rate": 0.005,
                      "num_epochs": 50, "save_interval_epochs": 5},
     "detection": {"model": "YOLOv3", "backbone": "MobileNetV3_large", "image_shape": [128, 128], "batch_size": 16,
