@@ -22,9 +22,8 @@ class ListQuery(Request):
     offset: int = Field(0, ge=0)
 
 
-class UserCheckpointsQuery(Request):
+class UserCheckpointsQuery(ListQuery):
     limit: int = Field(100, ge=1, le=1000)
-    offset: int = Field(0, ge=0)
 
 
 class PageQuery(Request):

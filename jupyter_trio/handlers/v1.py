@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ from ..models_v1 import (
 from ..services.archives import stream_tar_gz
 from ..services.checkpoints import RUN_KINDS, folder_size
 from ..services.training_runs import checkpoint_view, utc
+from ..trainers.checkpoints import read_state
 from .base import TrioHandler, operation
 
 MAX_IMAGE_BYTES = 32 * 1024 * 1024
@@ -99,7 +99,7 @@ class RunCheckpointsHandler(_V1):
 class RunCheckpointHandler(_V1):
     @operation("Delete a checkpoint (refused while a queued or running job needs it)", status=204, tag="v1")
     def delete(self, run: str, cid: str) -> None:
-        self.runs.checkpoints_of(run, self.username)  # ownership
+        self.runs.owned(run, self.username)
         self.trio.checkpoints.delete(run, cid)
         self.set_status(204)
         self.finish()
@@ -108,7 +108,7 @@ class RunCheckpointHandler(_V1):
 class RunCheckpointArchiveHandler(_V1):
     @operation("A signed, time-limited link to a .tar.gz of the checkpoint", response=ArchiveUrl, tag="v1")
     def get(self, run: str, cid: str) -> None:
-        self.runs.checkpoints_of(run, self.username)
+        self.runs.owned(run, self.username)
         found = self.trio.checkpoints.locate(run, cid)
         self.reply(self.archive_url(f"checkpoints/{found.task['id']}/{found.row['id']}"))
 
@@ -129,7 +129,10 @@ class WeightsInfoHandler(_V1):
     def get(self) -> None:
         path = self.parse_query(PathQuery).path
         folder, run = self.trio.checkpoints.folder_for(path)
-        state = _read_state(folder)
+        try:
+            state = read_state(folder)
+        except (OSError, ValueError):
+            raise NotFound(f"{folder.name} has no readable state.json") from None
         kind = state.get("kind") or ("training" if (folder / "model.pdopt").is_file() else "sampler")
         self.reply(WeightsInfo(
             path=path, base_model=state.get("params", {}).get("model", ""), task_type=state.get("task_type", ""),
@@ -137,13 +140,6 @@ class WeightsInfoHandler(_V1):
             checkpoint_id=folder.name if run and folder.parent.name == "checkpoints" else None,
             epoch=state.get("epoch"), labels=state.get("labels", []), num_parameters=state.get("num_parameters"),
             metrics=state.get("eval_metrics", {}), size_bytes=folder_size(folder), time=utc(state.get("time"))))
-
-
-def _read_state(folder: Path) -> dict[str, Any]:
-    try:
-        return json.loads((folder / "state.json").read_text())
-    except (OSError, ValueError):
-        raise NotFound(f"{folder.name} has no readable state.json") from None
 
 
 # ---- weights (kept models)

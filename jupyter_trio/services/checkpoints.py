@@ -18,7 +18,7 @@ from ..errors import Conflict, NotFound, ValidationFailed
 from ..store import Store, resolve_request_path
 from ..store.checkpoints import CheckpointRow
 from ..store.tasks import ACTIVE
-from ..trainers.checkpoints import BEST, EPOCH_DIR, checkpoint_root
+from ..trainers.checkpoints import checkpoint_root, complete_checkpoints, read_state
 
 RUN_KINDS = ("train", "prune")
 SCHEME = "trio://"
@@ -49,36 +49,29 @@ class CheckpointService:
 
     # ---- keeping rows in step with folders
     def scan(self, task: dict[str, Any]) -> list[CheckpointRow]:
-        """The complete checkpoints in ``task``'s folder (half-written ``.epoch_n.tmp`` folders are skipped)."""
-        root = checkpoint_root(self.store.layout.task_dir(task["id"]))
-        if not root.is_dir():
-            return []
+        """The complete checkpoints in ``task``'s folder, oldest first."""
         rows = []
-        for child in root.iterdir():
-            match = EPOCH_DIR.match(child.name)
-            if match and (child / "model.pdopt").is_file() and (child / "state.json").is_file():
-                kind, epoch = "training", int(match.group(1))
-            elif child.name == BEST and (child / "state.json").is_file():
-                kind, epoch = "sampler", None
-            else:
-                continue
+        for folder, kind, epoch in complete_checkpoints(self.store.layout.task_dir(task["id"])):
             try:
-                state = json.loads((child / "state.json").read_text())
+                state = read_state(folder)
             except (OSError, ValueError):
                 continue
             rows.append(CheckpointRow(
-                id=child.name, kind=kind, epoch=state.get("epoch", epoch), path=self.store.layout.relative(child),
-                size_bytes=folder_size(child), created_at=float(state.get("time") or child.stat().st_mtime),
+                id=folder.name, kind=kind, epoch=state.get("epoch", epoch), path=self.store.layout.relative(folder),
+                size_bytes=folder_size(folder), created_at=float(state.get("time") or folder.stat().st_mtime),
                 run_index=int(state.get("run_index") or 0), metrics=state.get("eval_metrics") or {}))
         return sorted(rows, key=lambda r: (r.created_at, r.id))
 
     def sync(self, task: dict[str, Any]) -> list[dict[str, Any]]:
-        if task["kind"] in RUN_KINDS:
-            found = self.scan(task)
-            known = self.store.checkpoints.for_task(task["id"])
-            if [(r.id, r.size_bytes, r.created_at) for r in found] != \
-                    [(r["id"], r["size_bytes"], r["created_at"]) for r in known]:
-                self.store.checkpoints.replace_for_task(task["id"], found)
+        """Make ``task``'s rows match its folders (only ``id`` and ``kind`` of the task are read); its rows."""
+        known = self.store.checkpoints.for_task(task["id"])
+        if task["kind"] not in RUN_KINDS:
+            return known
+        found = self.scan(task)
+        if [(r.id, r.size_bytes, r.created_at) for r in found] == \
+                [(r["id"], r["size_bytes"], r["created_at"]) for r in known]:
+            return known
+        self.store.checkpoints.replace_for_task(task["id"], found)
         return self.store.checkpoints.for_task(task["id"])
 
     def sync_task_id(self, task_id: str) -> None:
@@ -93,7 +86,7 @@ class CheckpointService:
         for row in self.store.db.query(f"SELECT id, kind FROM tasks {where}"):
             if row["kind"] in RUN_KINDS and (active_only or row["id"] in indexed or
                                              checkpoint_root(self.store.layout.task_dir(row["id"])).is_dir()):
-                self.sync_task_id(row["id"])
+                self.sync(dict(row))
 
     # ---- finding
     def run(self, run_id: str) -> dict[str, Any]:
@@ -134,9 +127,6 @@ class CheckpointService:
         return folder, None
 
     # ---- listing
-    def for_run(self, run_id: str) -> list[dict[str, Any]]:
-        return self.sync(self.run(run_id))
-
     def page(self, owner: str, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
         self.sync_all(active_only=True)
         return self.store.checkpoints.page(owner, limit, offset)

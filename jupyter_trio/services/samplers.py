@@ -18,6 +18,7 @@ from typing import Any
 
 from ..errors import NotFound, Unavailable, ValidationFailed
 from ..store import Store
+from ..trainers.checkpoints import read_state
 from .checkpoints import CheckpointService
 
 STREAM_LIMIT = 64 * 1024 * 1024  # one JSON line may carry a base64 image
@@ -50,7 +51,7 @@ class SamplerService:
         if not (folder / "model.pdparams").is_file():
             raise ValidationFailed(f"path: {path!r} holds no model.pdparams (an exported inference model cannot be "
                                    f"sampled; use the checkpoint or pretrained model it came from)")
-        state = json.loads((folder / "state.json").read_text())
+        state = read_state(folder)
         attrs = {"folder": self.store.layout.relative(folder), "task_type": state.get("task_type", ""),
                  "labels": state.get("labels", []), "base_model": state.get("params", {}).get("model", ""),
                  "epoch": state.get("epoch")}

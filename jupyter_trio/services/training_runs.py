@@ -31,7 +31,8 @@ class TrainingRunService:
         self.projects = projects
         self.checkpoints = checkpoints
 
-    def _owned(self, run_id: str, owner: str) -> dict[str, Any]:
+    def owned(self, run_id: str, owner: str) -> dict[str, Any]:
+        """The run, if ``owner``'s (another user's run is as absent as a missing one)."""
         task = self.checkpoints.run(run_id)
         if task["owner"] != owner:
             raise NotFound(f"no such training run: {run_id!r}")
@@ -56,7 +57,7 @@ class TrainingRunService:
         }
 
     def get(self, run_id: str, owner: str) -> dict[str, Any]:
-        task = self._owned(run_id, owner)
+        task = self.owned(run_id, owner)
         return self.view(task, self.checkpoints.sync(task))
 
     def page(self, owner: str, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
@@ -68,8 +69,7 @@ class TrainingRunService:
         return [self.view(t, by_task.get(t["id"], [])) for t in tasks], total
 
     def checkpoints_of(self, run_id: str, owner: str) -> list[dict[str, Any]]:
-        self._owned(run_id, owner)
-        return [checkpoint_view(c) for c in self.checkpoints.for_run(run_id)]
+        return [checkpoint_view(c) for c in self.checkpoints.sync(self.owned(run_id, owner))]
 
     def create(self, owner: str, *, project_id: str | None, dataset_id: str | None, params: dict | None,
                description: str, session_id: str | None, start: bool) -> dict[str, Any]:

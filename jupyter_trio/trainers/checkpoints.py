@@ -22,17 +22,25 @@ def checkpoint_root(task_dir: Path) -> Path:
     return Path(task_dir) / "checkpoints"
 
 
-def saved_epochs(task_dir: Path) -> list[int]:
-    """Epochs with a complete training checkpoint, ascending."""
+def complete_checkpoints(task_dir: Path) -> list[tuple[Path, str, int | None]]:
+    """(folder, kind, epoch from the name) of each complete checkpoint: ``epoch_<n>`` with state and optimizer
+    (``training``), ``best_model`` with state (``sampler``). Half-written ``.<name>.tmp`` folders never match."""
     root = checkpoint_root(task_dir)
     if not root.is_dir():
         return []
-    out = []
+    out: list[tuple[Path, str, int | None]] = []
     for child in root.iterdir():
         m = EPOCH_DIR.match(child.name)
         if m and (child / "state.json").is_file() and (child / "model.pdopt").is_file():
-            out.append(int(m.group(1)))
-    return sorted(out)
+            out.append((child, "training", int(m.group(1))))
+        elif child.name == BEST and (child / "state.json").is_file():
+            out.append((child, "sampler", None))
+    return out
+
+
+def saved_epochs(task_dir: Path) -> list[int]:
+    """Epochs with a complete training checkpoint, ascending."""
+    return sorted(epoch for _, kind, epoch in complete_checkpoints(task_dir) if kind == "training")
 
 
 def checkpoint_dir(task_dir: Path, epoch: int | str | None) -> Path:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipywidgets as w
 
 from ..client import ServiceClient
-from .base import close_tree
+from .base import close_tree, newest_task
 from .checkpoints import CheckpointPanel
 from .datasets import DatasetPanel
 from .logs import LogPanel
@@ -18,8 +18,10 @@ class Dashboard(w.Tab):
         super().__init__()
         self.client = client if client is not None else ServiceClient()
         if task is None:
-            newest = self.client.call("GET", "trio/api/tasks", params={"limit": 1, "order": "desc"})["items"]
-            task = newest[0]["name"] if newest else None
+            try:
+                task = newest_task(self.client)
+            except ValueError:  # no task yet: tasks and datasets only
+                task = None
         self.task = task
         self.panels: list[w.Widget] = [TaskPanel(self.client), DatasetPanel(self.client)]
         if task is not None:
