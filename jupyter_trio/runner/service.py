@@ -36,8 +36,8 @@ from .scheduler import Request, plan
 log = logging.getLogger(__name__)
 
 # Set by the runner for every job; a task's own env may not override them.
-RESERVED_ENV = ("CUDA_VISIBLE_DEVICES", "PYTHONUNBUFFERED", "TRIO_TASK_ID", "TRIO_TASK_NAME", "TRIO_TASK_DIR",
-                "TRIO_RUN_INDEX", "TRIO_RUN_DIR", "TRIO_WORKSPACE", "TRIO_CONFIG")
+RESERVED_ENV = ("CUDA_VISIBLE_DEVICES", "CUDA_DEVICE_ORDER", "PYTHONUNBUFFERED", "TRIO_TASK_ID", "TRIO_TASK_NAME",
+                "TRIO_TASK_DIR", "TRIO_RUN_INDEX", "TRIO_RUN_DIR", "TRIO_WORKSPACE", "TRIO_CONFIG")
 
 
 class Runner:
@@ -231,6 +231,8 @@ class Runner:
             "TRIO_RUN_DIR": str(run_dir),
             "TRIO_WORKSPACE": str(self.store.root),
             "CUDA_VISIBLE_DEVICES": ",".join(str(g) for g in gpus),
+            # CUDA numbers devices fastest-first by default; NVML (and so our indices) by PCI bus
+            "CUDA_DEVICE_ORDER": "PCI_BUS_ID",
             "PYTHONUNBUFFERED": "1",
         })
         if task["kind"] != "shell":
