@@ -158,3 +158,19 @@ def test_sensitivity_prune_and_fine_tune(tmp_path):
         weight = layers[name].weight.numpy()
         assert np.abs(weight[~keep]).max() == 0 and np.abs(weight[keep]).max() > 0
         assert (~keep).sum() == int(len(keep) * 0.5)
+
+
+def test_rank_environment_splits_the_cpu_share_and_pins_one_gpu_per_rank(monkeypatch):
+    from jupyter_trio.trainers.distributed import World, current, rank_env
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "4")
+    env = rank_env(1, 2, "gloo", [7001, 7002, 7003], "/sync")
+    assert env["OMP_NUM_THREADS"] == "2" and "FLAGS_selected_gpus" not in env
+    assert env["PADDLE_TRAINER_ENDPOINTS"] == "127.0.0.1:7001,127.0.0.1:7002"
+    assert (env["PADDLE_CURRENT_ENDPOINT"], env["PADDLE_MASTER"]) == ("127.0.0.1:7002", "127.0.0.1:7003")
+    gpu = rank_env(1, 2, "nccl", [7001, 7002, 7003], "/sync")
+    assert gpu["FLAGS_selected_gpus"] == "1" and gpu["PADDLE_DISTRI_BACKEND"] == "nccl"
+    assert "OMP_NUM_THREADS" not in gpu
+    monkeypatch.setenv("PADDLE_TRAINER_ID", env["PADDLE_TRAINER_ID"])
+    monkeypatch.setenv("PADDLE_TRAINERS_NUM", env["PADDLE_TRAINERS_NUM"])
+    assert current() == World(1, 2) and not current().leader

@@ -24,15 +24,20 @@ async def demo_project(trio_app, kind="classification"):
     return (await asyncio.get_running_loop().run_in_executor(None, trio_app.demos.load, kind, "me"))["pid"]
 
 
+async def finish(trio_app, api, wait_task, tid: str, timeout: float = 240) -> tuple[dict, str]:
+    """Poke the runner, wait for the task to end; (task, its log tail)."""
+    trio_app.poke_runner()
+    done = await wait_task(tid, "completed", "failed", timeout=timeout)
+    _, logs = await api("GET", f"trio/api/tasks/{tid}/logs", params={"tail": 400})
+    return done, logs["content"]
+
+
 async def test_train_task_runs_tracks_checkpoints_and_resumes(trio_app, api, wait_task):
     pid = await demo_project(trio_app)
     task = trio_app.training.create("me", pid, TINY, "tiny run")
     assert task["kind"] == "train" and task["name"] == task["id"] and task["notes"] == "tiny run"
     trio_app.training.start(task["id"])
-    trio_app.poke_runner()
-    done = await wait_task(task["id"], "completed", "failed", timeout=240)
-    _, logs = await api("GET", f"trio/api/tasks/{task['id']}/logs", params={"tail": 400})
-    text = logs["content"]
+    done, text = await finish(trio_app, api, wait_task, task["id"])
     assert done["status"] == "completed", text[-3000:]
     assert "[TRAIN] Epoch=2/2" in text and "[EVAL] Epoch=2" in text
     _, series = await api("GET", f"trio/api/tasks/{task['id']}/metrics")
@@ -50,10 +55,7 @@ async def test_train_task_runs_tracks_checkpoints_and_resumes(trio_app, api, wai
     with pytest.raises(Exception, match="epoch: 7 was not saved"):
         trio_app.training.resume(task["id"], 7)
     trio_app.training.resume(task["id"], 1)
-    trio_app.poke_runner()
-    again = await wait_task(task["id"], "completed", "failed", timeout=240)
-    _, logs = await api("GET", f"trio/api/tasks/{task['id']}/logs", params={"tail": 400})
-    text = logs["content"]
+    again, text = await finish(trio_app, api, wait_task, task["id"])
     assert again["status"] == "completed" and again["run_index"] == 2, text[-3000:]
     assert "resumed from epoch 1" in text and "[TRAIN] Epoch=2/3" in text and "[TRAIN] Epoch=1/3" not in text
 
@@ -145,3 +147,68 @@ async def test_evaluate_predict_export_jobs(trio_app, api, wait_task, trio_works
 
     with pytest.raises(Exception, match="epoch: 9 was not saved"):
         trio_app.training.start_child("me", task["id"], "evaluate", epoch=9)
+
+
+async def test_data_parallel_training_on_two_cpu_processes_and_resume(trio_app, api, wait_task):
+    """cpu_processes=2: the job launches two gloo ranks; rank 0 alone logs, tracks and saves; they end with
+    identical weights; a resumed run is data-parallel too."""
+    pid = await demo_project(trio_app)
+    params = {**TINY, "cpu_processes": 2, "batch_size": 8}
+    task = trio_app.training.create("me", pid, params)
+    trio_app.training.start(task["id"])
+    done, text = await finish(trio_app, api, wait_task, task["id"], 300)
+    assert done["status"] == "completed", text[-3000:]
+    assert "data-parallel over 2 processes (gloo)" in text
+    assert "the 2 processes ended with identical weights" in text
+    assert text.count("[TRAIN] Epoch=1/2, Step=1/") == 1  # rank 1 stays quiet
+    _, series = await api("GET", f"trio/api/tasks/{task['id']}/metrics")
+    assert {"loss", "speed", "eval_acc1"} <= set(series["series"])
+    _, record = await api("GET", f"trio/api/tasks/{task['id']}/records")
+    assert record["record"]["stage"] == "done" and record["record"]["epoch"] == 2
+
+    trio_app.training.set_params(task["id"], {**params, "num_epochs": 3})
+    trio_app.training.resume(task["id"], 1)
+    again, text = await finish(trio_app, api, wait_task, task["id"], 300)
+    assert again["status"] == "completed", text[-3000:]
+    assert text.count("resumed from epoch 1") == 1 and "[TRAIN] Epoch=3/3" in text
+    assert "the 2 processes ended with identical weights" in text
+
+
+async def test_a_dead_data_parallel_rank_fails_the_task_and_ends_the_others(trio_app, api, wait_task):
+    import psutil
+
+    pid = await demo_project(trio_app)
+    task = trio_app.training.create("me", pid, {**TINY, "cpu_processes": 2, "batch_size": 8, "num_epochs": 50})
+    trio_app.training.start(task["id"])
+    trio_app.poke_runner()
+    await wait_task(task["id"], "running")
+
+    def ranks() -> dict[int, psutil.Process]:
+        found = {}
+        for proc in psutil.process_iter(["environ"]):
+            env = proc.info.get("environ") or {}
+            if env.get("TRIO_TASK_ID") == task["id"] and "PADDLE_TRAINER_ID" in env:
+                found[int(env["PADDLE_TRAINER_ID"])] = proc
+        return found
+
+    deadline = asyncio.get_running_loop().time() + 120
+    while len(found := ranks()) < 2:
+        assert asyncio.get_running_loop().time() < deadline, "the ranks never started"
+        await asyncio.sleep(0.2)
+    found[1].kill()
+    done = await wait_task(task["id"], "failed", "completed", timeout=60)
+    assert done["status"] == "failed"
+    _, record = await api("GET", f"trio/api/tasks/{task['id']}/records")
+    assert record["record"]["error"] == "data-parallel rank 1 was killed by signal 9"
+    gone, alive = psutil.wait_procs(list(found.values()), timeout=15)
+    assert not alive, alive
+
+
+def test_batch_too_small_to_split_is_refused_naming_batch_size():
+    from jupyter_trio.errors import ValidationFailed
+    from jupyter_trio.trainers.params import validate
+
+    with pytest.raises(ValidationFailed, match="batch_size 3 is too small to split over 2"):
+        validate("classification", {**TINY, "cpu_processes": 2, "batch_size": 3})
+    with pytest.raises(ValidationFailed, match="over 4 data-parallel"):
+        validate("classification", {**TINY, "cuda_visible_devices": "0,1,2,3", "batch_size": 6})

@@ -172,16 +172,19 @@ def item_fn(task_type: str):
     return lambda view, s, p, rng: detection_item(view, s, p, rng, with_masks=True)
 
 
-def batches(view: DatasetView, p: CommonParams, epoch: int, *, train: bool,
-            batch_size: int | None = None, start_batch: int = 0) -> Iterator[tuple[list[int], list[np.ndarray]]]:
+def batches(view: DatasetView, p: CommonParams, epoch: int, *, train: bool, batch_size: int | None = None,
+            start_batch: int = 0, shard: tuple[int, int] = (0, 1)) -> Iterator[tuple[list[int], list[np.ndarray]]]:
     """(indices, stacked arrays) per batch; training batches are shuffled and augmented, last partial dropped
-    when it would hold a single sample (batch norm needs two)."""
+    when it would give a process a single sample (batch norm needs two). ``shard`` = (rank, world): a
+    data-parallel rank gets the slice ``batch[rank::world]`` of every global batch."""
     make = item_fn(view.type)
     size = batch_size or p.batch_size
+    rank, world = shard
     order = epoch_order(len(view), p.seed, epoch, shuffle=train)
     for b, start in enumerate(range(0, len(order), size)):
         idx = [int(i) for i in order[start:start + size]]
-        if b < start_batch or (train and len(idx) < 2 and len(order) > 1):
+        if b < start_batch or (train and len(idx) < 2 * world and len(order) > 1):
             continue
+        idx = idx[rank::world]
         items = [make(view, view.samples[i], p, sample_rng(p.seed, epoch, i) if train else None) for i in idx]
         yield idx, [np.stack(col) for col in zip(*items)]

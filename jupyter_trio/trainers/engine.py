@@ -20,6 +20,7 @@ import paddle
 import paddle.nn.functional as F
 
 from ..formatting import hms as _hms
+from . import distributed
 from .checkpoints import BEST, checkpoint_dir, checkpoint_root, read_state, write_checkpoint
 from .data import DatasetView, batches
 from .heads import (
@@ -33,11 +34,12 @@ BEST_METRIC = {"classification": "acc1", "segmentation": "miou", "detection": "b
                "instance_segmentation": "segm_map"}
 
 
-def pick_device(params: CommonParams) -> str:
-    """GPU when the runner assigned one (CUDA_VISIBLE_DEVICES) and Paddle was built with CUDA; else CPU."""
+def pick_device(params: CommonParams, rank: int = 0) -> str:
+    """GPU when the runner assigned one (CUDA_VISIBLE_DEVICES) and Paddle was built with CUDA; else CPU.
+    A data-parallel rank takes the rank-th visible GPU."""
     visible = os.environ.get("CUDA_VISIBLE_DEVICES", params.cuda_visible_devices)
     if visible and paddle.device.is_compiled_with_cuda():
-        return "gpu:0"
+        return f"gpu:{rank}"
     return "cpu"
 
 
@@ -48,7 +50,10 @@ class Engine:
         self.task_type = task_type
         self.params = params if isinstance(params, CommonParams) else validate(task_type, params)
         self.task_dir, self.log = Path(task_dir), log
-        paddle.set_device(pick_device(self.params))
+        # only a training engine of a data-parallel job (PADDLE_TRAINER_* set by distributed.launch) is a rank
+        self.world = distributed.current() if dataset_dir is not None else distributed.World()
+        paddle.set_device(pick_device(self.params, self.world.rank))
+        distributed.init(self.world)
         if dataset_dir is not None:
             self.dataset_dir = Path(dataset_dir)
             self.train_view = DatasetView(self.dataset_dir, "train", self.params.train_num)
@@ -64,7 +69,9 @@ class Engine:
         paddle.seed(self.params.seed)
         self.model = build(task_type, self.params, self.num_classes)
         self.optimizer = self._optimizer()
-        self.steps_per_epoch = max(1, n // self.params.batch_size + (1 if n % self.params.batch_size > 1 else 0))
+        # a last partial batch counts when every process gets two of its images (see data.batches)
+        last = 1 if n % self.params.batch_size >= 2 * self.world.size else 0
+        self.steps_per_epoch = max(1, n // self.params.batch_size + last)
 
     @classmethod
     def from_checkpoint(cls, task_dir: Path, epoch: int | str | None = None,
@@ -191,20 +198,26 @@ class Engine:
             self.log(f"resumed from epoch {start_epoch} (step {step})")
         elif p.pretrain_weights:
             self.load_pretrained(Path(p.pretrain_weights))
+        world, gate = self.world, distributed.EpochGate(self.world)
+        distributed.broadcast_parameters(self.model, world)
         track = track or (lambda **kw: None)
+        parallel = (f", data-parallel over {world.size} processes "
+                    f"({'NCCL' if paddle.get_device().startswith('gpu') else 'gloo'})" if world.size > 1 else "")
         self.log(f"training {p.model} on {len(self.train_view)} images ({self.num_classes} classes), "
-                 f"{p.num_epochs} epochs of {self.steps_per_epoch} steps, device {paddle.get_device()}")
+                 f"{p.num_epochs} epochs of {self.steps_per_epoch} steps, device {paddle.get_device()}{parallel}")
         metrics: dict[str, Any] = {}
         step_times: list[float] = []
         for epoch in range(start_epoch, p.num_epochs):
             paddle.seed(p.seed * 100_003 + epoch)
             self.model.train()
-            for b, (_, arrays) in enumerate(batches(self.train_view, p, epoch, train=True)):
+            for b, (_, arrays) in enumerate(batches(self.train_view, p, epoch, train=True,
+                                                    shard=(world.rank, world.size))):
                 t0 = time.perf_counter()
                 lr = self.lr_at(step)
                 self.optimizer.set_lr(lr)
                 loss = self.loss(arrays)
                 loss.backward()
+                distributed.average_gradients(self.model.parameters(), world)
                 self.optimizer.step()
                 self.optimizer.clear_grad()
                 if after_step is not None:
@@ -214,13 +227,17 @@ class Engine:
                 step_times = (step_times + [dt])[-50:]
                 step += 1
                 remaining = (p.num_epochs * self.steps_per_epoch - step) * float(np.mean(step_times))
-                track(loss=value, lr=lr, speed=len(arrays[0]) / max(dt, 1e-9), eta_s=remaining, step=step)
+                track(loss=value, lr=lr, speed=len(arrays[0]) * world.size / max(dt, 1e-9), eta_s=remaining,
+                      step=step)
                 if not math.isfinite(value):
                     raise FloatingPointError(f"loss became {value} at epoch {epoch + 1}, step {b + 1}; "
                                              "lower the learning_rate")
                 self.log(f"[TRAIN] Epoch={epoch + 1}/{p.num_epochs}, Step={b + 1}/{self.steps_per_epoch}, "
                          f"loss={value:.6f}, lr={lr:.6g}, time_each_step={dt:.3f}s, eta={_hms(remaining)}")
             done = epoch + 1
+            if not world.leader:  # rank 0 evaluates and saves; the others wait for it (or keep its best)
+                gate.wait(done)
+                continue
             if done % p.save_interval_epochs == 0 or done == p.num_epochs:
                 metrics = self.evaluate(self.eval_view)
                 value = metrics[best["metric"]]
@@ -234,6 +251,13 @@ class Engine:
                          + f"; best {best['metric']}={best['value']:.4f} at epoch {best['epoch']}")
                 if on_epoch:
                     on_epoch({"epoch": done, "step": step, "eval_metrics": metrics, "best": best})
+            gate.open(done)
+        if world.size > 1:
+            spread = distributed.parameter_checksum_spread(self.model, world)
+            if spread > 1e-6 * max(1.0, abs(distributed.trained_weight_sum(self.model))):
+                raise RuntimeError(f"data-parallel ranks ended with different weights (checksum spread {spread:g})")
+            self.log(f"data-parallel: the {world.size} processes ended with identical weights "
+                     f"(checksum spread {spread:g})")
         return {"epoch": p.num_epochs, "step": step, "eval_metrics": metrics, "best": best}
 
     def load_pretrained(self, folder: Path) -> None:

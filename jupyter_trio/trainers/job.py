@@ -3,7 +3,8 @@
 Reads the task's frozen config (``TRIO_CONFIG``: action, task_type, dataset_dir, params) and, for a
 resumed run, ``resume.json`` of the task folder (written by the server: the run index and epoch to
 resume from). CPU threads follow ``OMP_NUM_THREADS``, which the runner sets to the job's share of
-the cores. Progress goes to stdout as PaddleX-style log lines, to ``track`` (loss, lr, speed,
+the cores. A train or prune job given several GPUs (or ``cpu_processes`` > 1) launches that many ranks of
+itself and waits for them (``distributed.py``). Progress goes to stdout as PaddleX-style log lines, to ``track`` (loss, lr, speed,
 eta_s, eval_*) and to ``record`` (stage, epoch, best, eval metrics, error) — what the metrics routes read.
 """
 
@@ -15,6 +16,7 @@ import traceback
 from pathlib import Path
 
 from .. import tracking
+from . import distributed
 
 
 def resume_epoch(task_dir: Path, run_index: int | None) -> int | None:
@@ -25,13 +27,25 @@ def resume_epoch(task_dir: Path, run_index: int | None) -> int | None:
     return int(wanted["epoch"]) if wanted.get("run") == run_index else None
 
 
+def _log(line: str) -> None:
+    print(line, flush=True)
+
+
+def _quiet(line: str) -> None:
+    """Data-parallel ranks other than 0 keep the task log to rank 0's lines."""
+
+
 def train(config: dict) -> None:
     from .engine import Engine
 
     task_dir = Path(tracking.get_task_dir() or ".")
+    leader = distributed.current().leader
     engine = Engine(config["task_type"], config["params"], Path(config["dataset_dir"]), task_dir,
-                    log=lambda line: print(line, flush=True))
+                    log=_log if leader else _quiet)
     start = resume_epoch(task_dir, tracking.get_run_index())
+    if not leader:
+        engine.train(resume_epoch=start)
+        return
     tracking.record(stage="training", num_epochs=engine.params.num_epochs, steps_per_epoch=engine.steps_per_epoch,
                     resumed_from=start, error=None, flush=True)
 
@@ -77,8 +91,9 @@ def prune(config: dict) -> None:
     if not analysis_file.is_file():
         raise FileNotFoundError(f"the parent task has no sensitivity analysis ({analysis_file}); run it first")
     analysis = json.loads(analysis_file.read_text())
+    leader = distributed.current().leader
     engine = Engine(config["task_type"], config["params"], Path(config["dataset_dir"]), task_dir,
-                    log=lambda line: print(line, flush=True))
+                    log=_log if leader else _quiet)
     start = resume_epoch(task_dir, tracking.get_run_index())
     before = model_cost(engine)  # shapes only: the same whatever the weights
     if start is None:
@@ -91,6 +106,9 @@ def prune(config: dict) -> None:
     masks = Masks(prunable(engine), ratios)
     masks.apply()
     after = model_cost(engine, masks)
+    if not leader:
+        engine.train(resume_epoch=start, after_step=masks.apply)
+        return
     print(f"[PRUNE] {len(masks.keep)} layers pruned; params {before['params']} -> {after['params']}, "
           f"FLOPs {before['flops']} -> {after['flops']}", flush=True)
     tracking.record(stage="training", ratios=ratios, params_before=before["params"],
@@ -162,15 +180,36 @@ ACTIONS = {"train": train, "sensitivity": sensitivity, "prune": prune, "evaluate
            "export": export}
 
 
+def data_parallel_size(config: dict) -> tuple[int, str]:
+    """(processes, backend) a train/prune job of this process should be split into; (1, "") otherwise."""
+    if config.get("action", "train") not in ("train", "prune") or distributed.current().size > 1:
+        return 1, ""  # other actions run in one process; a rank never launches ranks
+    from .params import validate
+
+    params = validate(config["task_type"], config["params"])
+    return distributed.plan(params.cpu_processes, params.batch_size)
+
+
 def main() -> int:
     config = tracking.read().to_dict()
     action = config.get("action", "train")
+    leader = distributed.current().leader
     try:
         if action not in ACTIONS:
             raise ValueError(f"unknown action {action!r}")
+        size, backend = data_parallel_size(config)
+        if size > 1:
+            failure = distributed.launch(size, backend)
+            if failure is None:
+                return 0
+            if failure.rank != 0 or failure.code < 0:  # rank 0 records its own exceptions
+                tracking.record(stage="failed", error=failure.message(), flush=True)
+            print(f"[TRAIN] {failure.message()}", flush=True)
+            return 1
         ACTIONS[action](config)
     except Exception as exc:  # the job's last word goes to the record and the log, then a non-zero exit
-        tracking.record(stage="failed", error=f"{type(exc).__name__}: {exc}", flush=True)
+        if leader:
+            tracking.record(stage="failed", error=f"{type(exc).__name__}: {exc}", flush=True)
         traceback.print_exc()
         return 1
     return 0

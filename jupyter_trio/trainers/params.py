@@ -12,7 +12,7 @@ import json
 from typing import Any, Literal
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..errors import ValidationFailed
 
@@ -35,7 +35,11 @@ class CommonParams(BaseModel):
     model_config = ConfigDict(extra="forbid", protected_namespaces=())
 
     model: str
-    cuda_visible_devices: str = Field("", description="GPUs to train on, e.g. '0,1'; '' = CPU")
+    cuda_visible_devices: str = Field("", description="GPUs to train on, e.g. '0,1'; '' = CPU; several GPUs "
+                                                      "train data-parallel, one process per GPU")
+    cpu_processes: int = Field(1, ge=1, le=64, description="on the CPU: train data-parallel in this many "
+                                                           "processes (paddle.distributed over gloo), each "
+                                                           "with an equal share of the job's threads")
     batch_size: int = Field(16, ge=1, le=4096)
     num_epochs: int = Field(20, ge=1, le=100_000)
     learning_rate: float = Field(0.01, gt=0, le=10)
@@ -79,6 +83,15 @@ class CommonParams(BaseModel):
         if v and not all(p.strip().isdigit() for p in v.split(",")):
             raise ValueError("a comma-separated list of GPU indices, or '' for CPU")
         return v
+
+    @model_validator(mode="after")
+    def _batch_splits(self) -> "CommonParams":
+        gpus = len([g for g in self.cuda_visible_devices.split(",") if g.strip()])
+        processes = gpus if gpus > 1 else self.cpu_processes
+        if processes > 1 and self.batch_size < 2 * processes:
+            raise ValueError(f"batch_size {self.batch_size} is too small to split over {processes} data-parallel "
+                             f"processes (each needs 2 images per step); use at least {2 * processes}")
+        return self
 
     @field_validator("pretrain_weights")
     @classmethod
@@ -163,7 +176,7 @@ def validate(task_type: str, train: dict[str, Any] | str) -> CommonParams:
         parts = []
         for err in exc.errors():
             field = ".".join(str(p) for p in err["loc"]) or "train"
-            parts.append(f"{field}: {err['msg']}")
+            parts.append(f"{field}: {err['msg'].removeprefix('Value error, ')}")
         raise ValidationFailed("; ".join(parts)) from None
 
 
