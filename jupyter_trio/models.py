@@ -409,6 +409,8 @@ class ExportRequest(Request):
     save_dir: str = Field(min_length=1, description="a folder inside the workspace")
     type: Literal["infer", "onnx"] = "infer"
     epoch: int | None = None
+    quant: bool = Field(False, description="also write model.int8.onnx: post-training int8 quantization "
+                                           "(onnxruntime), classification and segmentation")
 
 
 class AnalysisRequest(Request):

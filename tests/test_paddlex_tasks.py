@@ -120,6 +120,21 @@ async def test_classification_end_to_end(px, raw_fetch, trio_workspace):
     code, out = await px("POST", "project/task/export", {"tid": tid, "type": "infer", "save_dir": "/etc/x"})
     assert code == 403 and out["status"] == -1
 
+    # post-training quantization: an int8 ONNX model beside the float one, and how closely it follows it
+    _, exp = await px("POST", "project/task/export", {"tid": tid, "type": "infer", "save_dir": "exports/q",
+                                                       "quant": True})
+    assert exp["status"] == 1
+    st = await poll(px, "project/task/export", {"tid": tid}, lambda o: o["export_status"] != 0)
+    assert st["export_status"] == PredictStatus.XPREDONE, st
+    _, result = await px("GET", "project/task/export", {"tid": tid, "quant": "result"})
+    quant = result["quant_result"]
+    assert (trio_workspace / "exports" / "q" / quant["file"]).is_file() and quant["calibration_images"] > 0
+    assert quant["int8_bytes"] < quant["float_bytes"] / 2 and 0 <= quant["argmax_agreement"] <= 1
+    _, log = await px("GET", "project/task/export", {"tid": tid, "quant": "log"})
+    assert any("argmax agreement" in line for line in log["quant_log"]["log"])
+    code, out = await px("GET", "project/task/export", {"tid": tid, "quant": "nope"})
+    assert code == 422 and out["status"] == -1
+
     # models: save the trained task as pretrained, register the export, start a task from the weights
     _, saved = await px("POST", "model", {"pid": pid, "tid": tid, "name": "shapes", "type": "pretrained"})
     assert saved == {"status": 1, "pmid": "PM0001"} and (trio_workspace / "weights" / "PM0001" / "model.pdparams").is_file()
@@ -250,6 +265,14 @@ async def test_other_task_types_end_to_end(px, trio_workspace, prj_type):
     st = await poll(px, "project/task/export", {"tid": tid}, lambda o: o["export_status"] != 0)
     assert st["export_status"] == PredictStatus.XPREDONE
     assert (trio_workspace / "exports" / kind / "export.json").is_file()
+    code, out = await px("POST", "project/task/export", {"tid": tid, "type": "infer", "save_dir": "exports/q",
+                                                         "quant": True})
+    if kind == "segmentation":  # int8 ONNX, its argmax compared pixel by pixel with the float model's
+        st = await poll(px, "project/task/export", {"tid": tid}, lambda o: o["export_status"] != 0)
+        _, result = await px("GET", "project/task/export", {"tid": tid, "quant": "result"})
+        assert st["export_status"] == PredictStatus.XPREDONE and result["quant_result"]["held_out_images"] > 0
+    else:
+        assert code == 422 and out["status"] == -1 and "classification and segmentation" in out["message"]
     _, reg = await px("POST", "model", {"tid": tid, "name": kind, "type": "exported", "path": f"exports/{kind}"})
     _, models = await px("GET", "model", {"type": "exported"})
     assert [m["id"] for m in models["exported_models"]] == [reg["emid"]] and models["exported_models"][0]["type"] == kind

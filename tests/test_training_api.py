@@ -49,8 +49,12 @@ async def test_native_training_flow(api, wait_task, trio_workspace):
     [pred] = json.loads((trio_workspace / "tasks" / name / "predict" / "latest" / "result.json").read_text())
     assert pred["category"] in ("circle", "cross", "square", "triangle")
 
-    code, job = await api("POST", f"trio/api/tasks/{name}/jobs/export", {"save_dir": "exports/native"})
+    code, job = await api("POST", f"trio/api/tasks/{name}/jobs/export", {"save_dir": "exports/native",
+                                                                        "quant": True})
     assert (await wait_task(job["name"], "completed", "failed", timeout=240))["status"] == "completed"
+    meta = json.loads((trio_workspace / "exports" / "native" / "export.json").read_text())
+    assert (trio_workspace / "exports" / "native" / "model.int8.onnx").is_file()
+    assert meta["quantization"]["int8_bytes"] < meta["quantization"]["float_bytes"]
     code, model = await api("POST", "trio/api/models", {"kind": "exported", "task_id": name, "path": "exports/native"})
     assert code == 201 and model["id"] == "EM0001" and model["attrs"]["export"]["labels"]
     code, model = await api("POST", "trio/api/models", {"kind": "pretrained", "task_id": name, "name": "p", "epoch": 1})

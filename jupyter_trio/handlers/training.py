@@ -9,6 +9,7 @@ from ..models import (
     PredictRequest, ResumeRequest, TaskDetail, TrainTaskCreate,
 )
 from ..services.models import workspace_path
+from ..services.training import check_quant_export
 from .base import TrioHandler, operation
 
 JOB_REQUESTS = {"evaluate": EvaluateRequest, "predict": PredictRequest, "export": ExportRequest,
@@ -72,6 +73,8 @@ class TaskJobHandler(_Training):
             settings["out_dir"] = str(self.store.layout.task_dir(task["id"]) / "predict" / "latest")
         elif job == "export":
             settings["save_dir"] = str(workspace_path(self.store, settings["save_dir"], "save_dir"))
+            if settings["quant"]:
+                check_quant_export(task)
         child = self.trio.training.start_child(self.username, task["id"], job, **settings)
         self.trio.poke_runner()
         self.reply(self.detail(child["id"]), 202)

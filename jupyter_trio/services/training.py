@@ -189,6 +189,13 @@ class TrainingService:
         return self.start_child(owner, tid, "analysis", epoch=epoch, ratios=ratios, max_layers=max_layers)
 
 
+def check_quant_export(task: dict[str, Any]) -> None:
+    """Quantized export goes through ONNX (an int8 ONNX model), which the YOLO models cannot take."""
+    if task["config"].get("task_type") in ("detection", "instance_segmentation"):
+        raise ValidationFailed("quant: quantized export makes an int8 ONNX model, available for classification "
+                               "and segmentation; paddle2onnx does not convert the YOLO models faithfully")
+
+
 # child job kind → its name suffix, which is also the trainer job's action
 CHILD_NAMES = {"analysis": "sensitivity", "evaluate": "evaluate", "predict": "predict", "export": "export"}
 

@@ -161,19 +161,58 @@ def predict(config: dict) -> None:
     tracking.record(stage="done", out_dir=str(out), count=len(results), flush=True)
 
 
+QUANT_CALIBRATION_IMAGES = 64  # from the train split; the agreement check uses up to as many val images
+
+
 def export(config: dict) -> None:
-    """Export a checkpoint: ``infer`` (Paddle inference model), ``onnx`` (that, converted), ``lite`` (refused)."""
-    from .export import export_inference, export_lite, export_onnx
+    """Export a checkpoint: ``infer`` (Paddle inference model), ``onnx`` (that, converted), ``lite`` (refused);
+    ``quant`` adds the int8 ONNX model (either type), calibrated on training images."""
+    from .export import export_inference, export_lite, export_onnx, quantize_onnx
 
     kind = config.get("type", "infer")
     if kind == "lite":
         export_lite()
     engine = _from_checkpoint(config)
     save_dir = Path(config["save_dir"])
-    meta = export_inference(engine, save_dir, quant=bool(config.get("quant")))
-    files = export_onnx(save_dir) if kind == "onnx" else []
+    meta = export_inference(engine, save_dir)
+    quant = bool(config.get("quant"))
+    files = export_onnx(save_dir) if kind == "onnx" or quant else []
+    quantization = None
+    if quant:
+        print("[EXPORT] post-training quantization: calibrating on training images", flush=True)
+        quantization = quantize_onnx(save_dir, *_quant_images(engine, Path(config["dataset_dir"])))
+        files.append(save_dir / quantization["file"])
+        tracking.record(quantization=quantization, flush=True)
+        print(f"[EXPORT] int8 model {quantization['int8_bytes']} bytes (float {quantization['float_bytes']}); "
+              f"argmax agreement with the float model {quantization['argmax_agreement']:.4f} on "
+              f"{quantization['held_out_images']} held-out images", flush=True)
     print(f"[EXPORT] {kind} model of epoch {config.get('epoch') or 'best'} -> {save_dir}", flush=True)
-    tracking.record(stage="done", save_dir=str(save_dir), export=meta, onnx=[str(f) for f in files], flush=True)
+    tracking.record(stage="done", save_dir=str(save_dir), export=meta, onnx=[str(f) for f in files],
+                    quantization=quantization, flush=True)
+
+
+def _quant_images(engine, dataset_dir: Path):
+    """(calibration batches from the train split, held-out images from val or test), preprocessed as for
+    evaluation."""
+    import numpy as np
+
+    from .data import DatasetView, batches
+
+    def take(view: DatasetView) -> list:
+        out, count = [], 0
+        for _, arrays in batches(view, engine.params, 0, train=False, batch_size=16):
+            out.append(arrays[0][:QUANT_CALIBRATION_IMAGES - count])
+            count += len(out[-1])
+            if count >= QUANT_CALIBRATION_IMAGES:
+                break
+        return out
+
+    calibration = take(DatasetView(dataset_dir, "train"))
+    held = DatasetView(dataset_dir, "val")
+    held = held if len(held) else DatasetView(dataset_dir, "test")
+    if not calibration or not len(held):
+        raise ValueError("quantization needs training images to calibrate on and val or test images to check")
+    return calibration, np.concatenate(take(held))
 
 
 ACTIONS = {"train": train, "sensitivity": sensitivity, "prune": prune, "evaluate": evaluate, "predict": predict,

@@ -14,8 +14,10 @@ from PIL import Image, UnidentifiedImageError
 
 from ...errors import Conflict, ValidationFailed
 from ...formatting import hms as _hms
+from ...runner.logs import log_path, read_tail
 from ...services.models import workspace_path
 from ...services.paddlex_status import evaluate_status, predict_status, prune_status, task_status
+from ...services.training import check_quant_export
 from ..base import operation
 from .base import PaddleXHandler, paddlex_time
 
@@ -289,11 +291,12 @@ class ExportHandler(_TaskHandler):
                                    "export type=infer (or onnx) instead")
         if kind not in ("infer", "onnx"):
             raise ValidationFailed(f"type must be infer or lite (or onnx), not {kind!r}")
-        if args.get("quant") in (True, "true", "True", 1):
-            raise ValidationFailed("quant: quantized export is not available in this release")
+        quant = args.get("quant") in (True, "true", "True", 1)
+        if quant:
+            check_quant_export(task)
         save_dir = workspace_path(self.store, self.require(args, "save_dir"), "save_dir")
         self.training.start_child(self.username, task["id"], "export", epoch=_int(args, "epoch"), type=kind,
-                                  save_dir=str(save_dir))
+                                  save_dir=str(save_dir), quant=quant)
         self.trio.poke_runner()
         self.ok(save_dir=str(save_dir))
 
@@ -302,9 +305,19 @@ class ExportHandler(_TaskHandler):
         args = self.args()
         job = self.training.child(self.require(args, "tid"), "export")
         rec = self.record(job)
-        if args.get("quant") in ("log", "result"):
-            raise ValidationFailed("quant: quantized export is not available in this release")
-        self.ok(export_status=predict_status(job).value, message=rec.get("error") or rec.get("save_dir") or "")
+        status = predict_status(job).value
+        quant = args.get("quant")
+        if quant not in (None, "", "log", "result"):
+            raise ValidationFailed(f"quant must be log or result, not {quant!r}")
+        if quant == "result":  # the int8 model's sizes and its agreement with the float model
+            self.ok(export_status=status, quant_result=rec.get("quantization") or {})
+        elif quant == "log":
+            run_dir = self.run_dir(job) if job else None
+            lines = read_tail(log_path(run_dir, "output"), 200).content if run_dir else ""
+            self.ok(export_status=status, quant_log={"log": [line for line in lines.splitlines()
+                                                              if line.startswith("[EXPORT]")]})
+        else:
+            self.ok(export_status=status, message=rec.get("error") or rec.get("save_dir") or "")
 
     @operation("PaddleX: stop an export (tid)", tag="paddlex")
     def put(self) -> None:
