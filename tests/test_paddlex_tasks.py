@@ -96,6 +96,11 @@ async def test_classification_end_to_end(px, raw_fetch, trio_workspace):
     assert ev["evaluate_status"] == TaskStatus.XEVALUATED and 0 <= ev["result"]["acc1"] <= ev["result"]["acc2"] <= 1
     _, task = await px("GET", "project/task", {"tid": tid})
     assert task["task_status"] == TaskStatus.XEVALUATED
+    # the same refined status wherever a task's status shows: /workspace attrs and the project's task list
+    _, attrs = await px("GET", "workspace", {"struct": "task", "id": tid, "attr_list": ["status"]})
+    _, project = await px("GET", "project", {"id": pid})
+    assert attrs.get("attr", {}).get("status") == TaskStatus.XEVALUATED, attrs
+    assert TaskStatus.XEVALUATED in project.get("attr", {}).get("tasks", []), project
     _, em = await px("GET", "project/task/metrics", {"tid": tid, "type": "eval"})
     assert em["eval_metrics"]["metrics"]["acc1"] == ev["result"]["acc1"]
 

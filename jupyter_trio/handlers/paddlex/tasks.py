@@ -16,10 +16,11 @@ from ...errors import Conflict, ValidationFailed
 from ...formatting import hms as _hms
 from ...runner.logs import log_path, read_tail
 from ...services.models import workspace_path
-from ...services.paddlex_status import evaluate_status, predict_status, prune_status, task_status
+from ...services.paddlex_status import evaluate_status, predict_status, prune_status
 from ...services.training import check_quant_export
 from ..base import operation
-from .base import PaddleXHandler, paddlex_time
+from .base import PaddleXHandler
+from .workspace import PADDLEX_TASK_KINDS, task_attr, task_status_value
 
 
 def _int(args: dict[str, Any], name: str) -> int | None:
@@ -47,12 +48,10 @@ class _TaskHandler(PaddleXHandler):
         return self.trio.training
 
     def status_of(self, task: dict[str, Any]) -> int:
-        return task_status(task, lambda kind: self.training.child(task["id"], kind)).value
+        return task_status_value(self.training, task)
 
     def attr(self, task: dict[str, Any]) -> dict[str, Any]:
-        return {"id": task["id"], "name": task["name"], "desc": task["notes"], "pid": task["project_id"] or "",
-                "path": task["path"], "create_time": paddlex_time(task["created_at"]), "status": self.status_of(task),
-                "type": task["config"].get("task_type", task["kind"])}
+        return task_attr(self.training, task)
 
     def run_dir(self, task: dict[str, Any]) -> Path | None:
         return self.store.layout.run_dir(task["id"], task["last_run"]) if task["last_run"] else None
@@ -82,10 +81,10 @@ class TaskHandler(_TaskHandler):
             return
         if args.get("pid"):
             self.trio.projects.project(args["pid"])
-            tasks = [t for t in self.trio.projects.project_tasks(args["pid"]) if t["kind"] in ("train", "prune")]
+            tasks = [t for t in self.trio.projects.project_tasks(args["pid"]) if t["kind"] in PADDLEX_TASK_KINDS]
         else:
             tasks = [t for p in self.trio.projects.projects() for t in self.trio.projects.project_tasks(p["id"])
-                     if t["kind"] in ("train", "prune")]
+                     if t["kind"] in PADDLEX_TASK_KINDS]
         self.ok(tasks=[self.attr(t) for t in tasks])
 
     @operation("PaddleX: create a train task (pid, train, desc) or a prune task (+ parent_id)", tag="paddlex")

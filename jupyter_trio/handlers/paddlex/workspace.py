@@ -27,11 +27,30 @@ def dataset_attr(store: Store, dataset: dict[str, Any], with_status: bool = Fals
     return attr
 
 
-def project_attr(projects: ProjectService, project: dict[str, Any]) -> dict[str, Any]:
+# the tasks PaddleX clients see as tasks; evaluate/predict/export/analysis jobs belong to their train task
+PADDLEX_TASK_KINDS = ("train", "prune")
+
+
+def task_status_value(training: Any, task: dict[str, Any]) -> int:
+    """A task's PaddleX status, refined by its latest evaluate/export job (XEVALUATED, XEXPORTED...)."""
+    if task["kind"] not in PADDLEX_TASK_KINDS:
+        return task_status(task).value
+    return task_status(task, lambda kind: training.child(task["id"], kind)).value
+
+
+def task_attr(training: Any, task: dict[str, Any]) -> dict[str, Any]:
+    """PaddleX's task ``attr`` (task lists and ``/workspace``)."""
+    return {"id": task["id"], "name": task["name"], "desc": task["notes"], "pid": task["project_id"] or "",
+            "path": task["path"], "create_time": paddlex_time(task["created_at"]),
+            "status": task_status_value(training, task), "type": task["config"].get("task_type", task["kind"])}
+
+
+def project_attr(projects: ProjectService, training: Any, project: dict[str, Any]) -> dict[str, Any]:
     return {"id": project["id"], "name": project["name"], "desc": project["description"],
             "type": project["project_type"], "did": project["dataset_id"] or "", "path": project["path"],
             "create_time": paddlex_time(project["created_at"]),
-            "tasks": [task_status(t).value for t in projects.project_tasks(project["id"])]}
+            "tasks": [task_status_value(training, t) for t in projects.project_tasks(project["id"])
+                      if t["kind"] in PADDLEX_TASK_KINDS]}
 
 
 def renamed_fields(changes: dict[str, Any]) -> dict[str, Any]:
@@ -107,9 +126,10 @@ class ProjectHandler(PaddleXHandler):
     def get(self) -> None:
         args, svc = self.args(), self.trio.projects
         if args.get("id"):
-            self.ok(attr=project_attr(svc, svc.project(args["id"])))
+            self.ok(attr=project_attr(svc, self.trio.training, svc.project(args["id"])))
             return
-        self.ok(projects=[{"id": p["id"], "attr": project_attr(svc, p)} for p in svc.projects()])
+        self.ok(projects=[{"id": p["id"], "attr": project_attr(svc, self.trio.training, p)}
+                          for p in svc.projects()])
 
     @operation("PaddleX: create a project (name, desc, project_type)", tag="paddlex")
     def post(self) -> None:
@@ -132,12 +152,9 @@ class WorkspaceHandler(PaddleXHandler):
         if struct == "dataset":
             return dataset_attr(self.store, svc.dataset(oid), with_status=True)
         if struct == "project":
-            return project_attr(svc, svc.project(oid))
+            return project_attr(svc, self.trio.training, svc.project(oid))
         if struct == "task":
-            t = self.trio.tasks.get(oid)
-            return {"id": t["id"], "name": t["name"], "desc": t["notes"], "pid": t["project_id"] or "",
-                    "path": t["path"], "create_time": paddlex_time(t["created_at"]), "status": task_status(t).value,
-                    "type": t["config"].get("task_type", t["kind"])}
+            return task_attr(self.trio.training, self.trio.tasks.get(oid))
         raise ValidationFailed(f"struct must be dataset, project or task, not {struct!r}")
 
     @operation("PaddleX: workspace dirname, or attributes of a dataset/project/task", tag="paddlex")
