@@ -65,6 +65,20 @@ async def test_rest_client_calls_errors_and_async_twins(server_url, trio_app):
         service.close()
 
 
+async def test_sync_close_inside_a_running_loop_closes_the_async_client(server_url):
+    url, token = server_url
+    rest = RestClient(url, token)
+    await rest.get_user_info_async()
+    async_client = rest._async_client
+    assert async_client is not None and not async_client.is_closed
+    rest.close()  # as in a notebook cell: a loop is running, so the close is scheduled on it
+    for _ in range(50):
+        if async_client.is_closed:
+            break
+        await asyncio.sleep(0.01)
+    assert async_client.is_closed and rest.http_client.is_closed
+
+
 class _Flaky(BaseHTTPRequestHandler):
     """Answers 503 to the first ``fail`` requests, then 200; counts what it saw."""
 

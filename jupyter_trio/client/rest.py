@@ -24,6 +24,7 @@ DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 RETRY_STATUSES = (502, 503, 504)
 IDEMPOTENT = ("GET", "HEAD", "DELETE")
 SESSION_HEADER = "X-Trio-Session"
+_CLOSING: set[asyncio.Task] = set()  # async-client closes scheduled by close() inside a running loop
 
 
 @dataclass(frozen=True)
@@ -138,12 +139,17 @@ class RestClient:
         return await self._asend(_Call(method.upper(), path, params or {}, json))
 
     def close(self) -> None:
+        """Close both clients. Inside a running event loop (a notebook cell) the async client's close is
+        scheduled on that loop and held until done; ``await rest.aclose()`` there closes it at once."""
         self.http_client.close()
         if self._async_client is not None:
             try:
-                asyncio.get_running_loop().create_task(self._async_client.aclose())
+                task = asyncio.get_running_loop().create_task(self._async_client.aclose())
             except RuntimeError:
                 asyncio.run(self._async_client.aclose())
+            else:  # the loop keeps only a weak reference to a task: hold it until it has run
+                _CLOSING.add(task)
+                task.add_done_callback(_CLOSING.discard)
             self._async_client = None
 
     async def aclose(self) -> None:
