@@ -174,3 +174,46 @@ def test_rank_environment_splits_the_cpu_share_and_pins_one_gpu_per_rank(monkeyp
     monkeypatch.setenv("PADDLE_TRAINER_ID", env["PADDLE_TRAINER_ID"])
     monkeypatch.setenv("PADDLE_TRAINERS_NUM", env["PADDLE_TRAINERS_NUM"])
     assert current() == World(1, 2) and not current().leader
+
+
+def test_detection_augmentation_keeps_boxes_and_masks_together_and_is_repeatable(tmp_path):
+    """expand_image, crop_image, random_shape and flips move each instance mask with its box; mixup blends
+    two images and weighs their boxes; the same (seed, epoch) gives the same batches (resume)."""
+    from jupyter_trio.trainers.data import DatasetView, batches
+    from jupyter_trio.trainers.params import validate
+
+    view = DatasetView(imported("instance_segmentation", tmp_path, 16), "train")
+    p = validate("instance_segmentation", {"image_shape": [64, 64], "expand_image": True, "expand_prob": 1.0,
+                                           "crop_image": True, "random_shape": True,
+                                           "random_shape_sizes": [64, 96], "num_epochs": 10})
+    sizes, checked = set(), 0
+    for epoch in range(3):
+        for _, (image, boxes, labels, masks, scores) in batches(view, p, epoch, train=True, batch_size=4):
+            h, w = image.shape[2:]
+            sizes.add((h, w))
+            assert ((scores == 0) | (scores == 1)).all() and ((boxes >= 0) & (boxes <= 1.0001)).all()
+            for n, b in zip(*np.nonzero(scores)):
+                ys, xs = np.nonzero(masks[n, b])
+                cx, cy, bw, bh = boxes[n, b]
+                expected = np.array([(cx - bw / 2) * w, (cy - bh / 2) * h, (cx + bw / 2) * w, (cy + bh / 2) * h])
+                if len(xs) < 4 or expected.min() < 1 or expected[2] > w - 1 or expected[3] > h - 1:
+                    continue  # cut by a crop: the box is clipped to the crop, the shape inside may be smaller
+                found = np.array([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1])
+                assert np.abs(found - expected).max() <= 3, (expected, found)
+                checked += 1
+    assert sizes == {(64, 64), (96, 96)} and checked > 30
+
+    again = [a for _, a in batches(view, p, 2, train=True, batch_size=4)]
+    first = [a for _, a in batches(view, p, 2, train=True, batch_size=4)]
+    assert all(np.array_equal(x, y) for a, b in zip(again, first) for x, y in zip(a, b))
+
+    mixed = validate("detection", {"image_shape": [64, 64], "use_mixup": True, "num_epochs": 27})
+    plain = validate("detection", {"image_shape": [64, 64], "num_epochs": 27})
+    dview = DatasetView(imported("detection", tmp_path / "d", 16), "train")
+    (_, m), (_, q) = next(batches(dview, mixed, 0, train=True)), next(batches(dview, plain, 0, train=True))
+    real = m[3] > 0
+    assert ((m[3][real] > 0) & (m[3][real] < 1)).all()  # every box weighed by its image's share
+    assert real.sum(axis=1).min() > (q[3] > 0).sum(axis=1).min() - 1 and not np.allclose(m[0], q[0])
+    assert (q[3][q[3] > 0] == 1).all()
+    late = next(batches(dview, mixed, 25, train=True))[1]  # mixup ends after 25/27 of the epochs
+    assert (late[3][late[3] > 0] == 1).all()

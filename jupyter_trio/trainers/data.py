@@ -115,61 +115,161 @@ def segmentation_item(view: DatasetView, s: Sample, p: Any, rng: np.random.Gener
             angle = float(rng.uniform(-p.max_rotation, p.max_rotation))
             image = image.rotate(angle, Image.BILINEAR)
             mask = mask.rotate(angle, Image.NEAREST, fillcolor=IGNORE)
+        if p.scale_aspect:
+            image, mask = scale_aspect(image, mask, p, rng)
         if p.blur and rng.random() < p.blur_prob:
             image = image.filter(ImageFilter.GaussianBlur(radius=float(rng.uniform(0.5, 1.5))))
         image = photometric(image, p, rng)
     return to_chw(image, p), np.asarray(mask, dtype=np.int64)
 
 
-def _objects(view: DatasetView, s: Sample, scale_x: float, scale_y: float, flip_w: float | None) -> list[tuple]:
-    out = []
-    for obj in s.info["objects"]:
-        x1, y1, x2, y2 = obj["bbox"]
-        x1, x2 = x1 * scale_x, x2 * scale_x
-        if flip_w is not None:
-            x1, x2 = flip_w - x2, flip_w - x1
-        out.append((x1, y1 * scale_y, x2, y2 * scale_y, view.labels.index(obj["label"]), obj))
-    return out
+Box = tuple[float, float, float, float, int]  # x1, y1, x2, y2 in pixels, label index
+
+
+def expand(image: Image.Image, boxes: list[Box], masks: list[np.ndarray] | None, rng: np.random.Generator,
+           fill: tuple[int, int, int], max_ratio: float = 2.5) -> tuple[Image.Image, list[Box], list | None]:
+    """PaddleX's RandomExpand: the image on a canvas up to ``max_ratio`` times larger, filled with the mean
+    colour, at a random place (objects get smaller: more small-object training)."""
+    w, h = image.size
+    ratio = float(rng.uniform(1.0, max_ratio))
+    cw, ch = int(w * ratio), int(h * ratio)
+    x0, y0 = int(rng.integers(0, cw - w + 1)), int(rng.integers(0, ch - h + 1))
+    canvas = Image.new("RGB", (cw, ch), fill)
+    canvas.paste(image, (x0, y0))
+    boxes = [(x1 + x0, y1 + y0, x2 + x0, y2 + y0, c) for x1, y1, x2, y2, c in boxes]
+    if masks is not None:
+        masks = [np.pad(m, ((y0, ch - h - y0), (x0, cw - w - x0))) for m in masks]
+    return canvas, boxes, masks
+
+
+def random_crop(image: Image.Image, boxes: list[Box], masks: list[np.ndarray] | None, rng: np.random.Generator,
+                tries: int = 30) -> tuple[Image.Image, list[Box], list | None]:
+    """PaddleX's RandomCrop: a region of 30–100 % of the side, aspect 1:2–2:1, keeping the objects whose
+    centre falls inside (clipped to it); at least one object must stay, else the image is left whole."""
+    w, h = image.size
+    for _ in range(tries):
+        scale, aspect = float(rng.uniform(0.3, 1.0)), float(rng.uniform(0.5, 2.0))
+        cw, ch = int(w * scale * aspect ** 0.5), int(h * scale / aspect ** 0.5)
+        if not (8 <= cw <= w and 8 <= ch <= h):
+            continue
+        x0, y0 = int(rng.integers(0, w - cw + 1)), int(rng.integers(0, h - ch + 1))
+        keep = [i for i, (x1, y1, x2, y2, _) in enumerate(boxes)
+                if x0 <= (x1 + x2) / 2 < x0 + cw and y0 <= (y1 + y2) / 2 < y0 + ch]
+        if not keep:
+            continue
+        cropped = [(max(0.0, boxes[i][0] - x0), max(0.0, boxes[i][1] - y0), min(float(cw), boxes[i][2] - x0),
+                    min(float(ch), boxes[i][3] - y0), boxes[i][4]) for i in keep]
+        if masks is not None:
+            masks = [masks[i][y0:y0 + ch, x0:x0 + cw] for i in keep]
+        return image.crop((x0, y0, x0 + cw, y0 + ch)), cropped, masks
+    return image, boxes, masks
 
 
 def detection_item(view: DatasetView, s: Sample, p: Any, rng: np.random.Generator | None,
-                   with_masks: bool = False) -> tuple:
-    """Image, boxes as normalised (cx, cy, w, h) padded to MAX_BOXES, labels, and (instance masks)."""
-    h, w = p.image_shape
-    original = load_rgb(view.dir / s.rel)
-    ow, oh = original.size
-    image = original.resize((w, h), Image.BILINEAR)
+                   with_masks: bool = False, shape: tuple[int, int] | None = None) -> tuple:
+    """Image, boxes as normalised (cx, cy, w, h) padded to MAX_BOXES, labels, (instance masks), and box
+    scores (1 per real box; mixup weighs the boxes of each mixed image by its share)."""
+    h, w = shape or p.image_shape
+    image = load_rgb(view.dir / s.rel)
+    ow, oh = image.size
+    objects = s.info["objects"][:MAX_BOXES]
+    boxes: list[Box] = [(*map(float, o["bbox"]), view.labels.index(o["label"])) for o in objects]
+    masks = [segmentation_mask(o["segmentation"], ow, oh).astype(bool) for o in objects] if with_masks else None
+    if rng is not None:
+        if p.expand_image and rng.random() < p.expand_prob:
+            fill = tuple(int(255 * m) for m in p.image_mean)
+            image, boxes, masks = expand(image, boxes, masks, rng, fill)
+        if p.crop_image and rng.random() < 0.5:
+            image, boxes, masks = random_crop(image, boxes, masks, rng)
+    iw, ih = image.size
+    image = image.resize((w, h), Image.BILINEAR)
+    boxes = [(x1 * w / iw, y1 * h / ih, x2 * w / iw, y2 * h / ih, c) for x1, y1, x2, y2, c in boxes]
     flip = rng is not None and p.horizontal_flip and rng.random() < p.horizontal_flip_prob
     if flip:
         image = image.transpose(Image.FLIP_LEFT_RIGHT)
+        boxes = [(w - x2, y1, w - x1, y2, c) for x1, y1, x2, y2, c in boxes]
     if rng is not None:
         image = photometric(image, p, rng)
-    objs = _objects(view, s, w / ow, h / oh, float(w) if flip else None)[:MAX_BOXES]
-    boxes = np.zeros((MAX_BOXES, 4), np.float32)
+    out_boxes = np.zeros((MAX_BOXES, 4), np.float32)
     labels = np.zeros((MAX_BOXES,), np.int32)
-    for i, (x1, y1, x2, y2, c, _) in enumerate(objs):
-        boxes[i] = [(x1 + x2) / 2 / w, (y1 + y2) / 2 / h, (x2 - x1) / w, (y2 - y1) / h]
-        labels[i] = c
-    out = [to_chw(image, p), boxes, labels]
-    if with_masks:
-        masks = np.zeros((MAX_BOXES, h, w), np.uint8)
-        for i, (*_, obj) in enumerate(objs):
-            m = Image.fromarray(segmentation_mask(obj["segmentation"], ow, oh) * 255).resize((w, h), Image.NEAREST)
+    scores = np.zeros((MAX_BOXES,), np.float32)
+    for i, (x1, y1, x2, y2, c) in enumerate(boxes):
+        out_boxes[i] = [(x1 + x2) / 2 / w, (y1 + y2) / 2 / h, (x2 - x1) / w, (y2 - y1) / h]
+        labels[i], scores[i] = c, 1.0
+    out = [to_chw(image, p), out_boxes, labels]
+    if masks is not None:
+        stacked = np.zeros((MAX_BOXES, h, w), np.uint8)
+        for i, m in enumerate(masks):
+            resized = Image.fromarray(m.astype(np.uint8) * 255).resize((w, h), Image.NEAREST)
             if flip:
-                m = m.transpose(Image.FLIP_LEFT_RIGHT)
-            masks[i] = np.asarray(m) > 127
-        out.append(masks)
+                resized = resized.transpose(Image.FLIP_LEFT_RIGHT)
+            stacked[i] = np.asarray(resized) > 127
+        out.append(stacked)
+    out.append(scores)
     return tuple(out)
 
 
+def mixup(a: tuple, b: tuple, share: float) -> tuple:
+    """Two detection samples of the same size blended: image ``share``·a + (1-share)·b (normalisation is
+    affine, so blending normalised images is blending pixels), both images' boxes, scores weighed."""
+    image = share * a[0] + (1 - share) * b[0]
+    real_a, real_b = a[1][:, 2] > 0, b[1][:, 2] > 0
+    n = min(MAX_BOXES, int(real_a.sum() + real_b.sum()))
+
+    def joined(index: int, fill_a=None, fill_b=None) -> np.ndarray:
+        first = a[index][real_a] if fill_a is None else fill_a
+        both = np.concatenate([first, b[index][real_b] if fill_b is None else fill_b])[:n]
+        out = np.zeros_like(a[index])
+        out[:n] = both
+        return out
+
+    parts = [image, joined(1), joined(2)]
+    if len(a) == 5:  # instance masks
+        parts.append(joined(3))
+    parts.append(joined(len(a) - 1, a[-1][real_a] * share, b[-1][real_b] * (1 - share)))
+    return tuple(parts)
+
+
+def mixup_epochs(p: Any) -> int:
+    """PaddleX mixes images for the first 25/27 of the epochs and trains the rest on plain ones."""
+    return int(p.num_epochs * 25 / 27) if getattr(p, "use_mixup", False) else 0
+
+
+def scale_aspect(image: Image.Image, mask: Image.Image, p: Any, rng: np.random.Generator,
+                 tries: int = 10) -> tuple[Image.Image, Image.Image]:
+    """PaddleX's RandomScaleAspect: a crop of min_ratio–100 % of the area with aspect ratio between
+    aspect_ratio and its inverse, resized back to the input size."""
+    w, h = image.size
+    for _ in range(tries):
+        area = float(rng.uniform(p.min_ratio, 1.0)) * w * h
+        aspect = float(rng.uniform(p.aspect_ratio, 1.0)) if p.aspect_ratio else 1.0
+        if rng.random() < 0.5:
+            aspect = 1 / aspect
+        cw, ch = int(round((area * aspect) ** 0.5)), int(round((area / aspect) ** 0.5))
+        if cw < w and ch < h:
+            x0, y0 = int(rng.integers(0, w - cw + 1)), int(rng.integers(0, h - ch + 1))
+            box = (x0, y0, x0 + cw, y0 + ch)
+            return (image.crop(box).resize((w, h), Image.BILINEAR), mask.crop(box).resize((w, h), Image.NEAREST))
+    return image, mask
+
+
 def item_fn(task_type: str):
+    """One sample → arrays, as ``f(view, sample, params, rng, shape)`` (shape: random_shape's batch size)."""
     if task_type == "classification":
-        return classification_item
+        return lambda view, s, p, rng, shape: classification_item(view, s, p, rng)
     if task_type == "segmentation":
-        return segmentation_item
-    if task_type == "detection":
-        return detection_item
-    return lambda view, s, p, rng: detection_item(view, s, p, rng, with_masks=True)
+        return lambda view, s, p, rng, shape: segmentation_item(view, s, p, rng)
+    return lambda view, s, p, rng, shape: detection_item(view, s, p, rng, task_type == "instance_segmentation", shape)
+
+
+def batch_shape(p: Any, epoch: int, batch: int) -> tuple[int, int] | None:
+    """random_shape (detection): each training batch gets one of random_shape_sizes, a function of
+    (seed, epoch, batch), so a resumed or data-parallel run sees the same sizes."""
+    if not getattr(p, "random_shape", False):
+        return None
+    sizes = p.random_shape_sizes
+    size = sizes[int(np.random.default_rng([p.seed, epoch, 2**31 - 2, batch]).integers(len(sizes)))]
+    return size, size
 
 
 def batches(view: DatasetView, p: CommonParams, epoch: int, *, train: bool, batch_size: int | None = None,
@@ -181,10 +281,20 @@ def batches(view: DatasetView, p: CommonParams, epoch: int, *, train: bool, batc
     size = batch_size or p.batch_size
     rank, world = shard
     order = epoch_order(len(view), p.seed, epoch, shuffle=train)
+    mix = train and epoch < mixup_epochs(p) and len(order) > 1
     for b, start in enumerate(range(0, len(order), size)):
         idx = [int(i) for i in order[start:start + size]]
         if b < start_batch or (train and len(idx) < 2 * world and len(order) > 1):
             continue
         idx = idx[rank::world]
-        items = [make(view, view.samples[i], p, sample_rng(p.seed, epoch, i) if train else None) for i in idx]
+        shape = batch_shape(p, epoch, b) if train else None
+        items = [make(view, view.samples[i], p, sample_rng(p.seed, epoch, i) if train else None, shape)
+                 for i in idx]
+        if mix:
+            for k, i in enumerate(idx):
+                r = sample_rng(p.seed, epoch, len(view) + i)  # a stream of its own: partner and share
+                share = float(r.beta(p.mixup_alpha, p.mixup_beta))
+                j = int(order[(int(np.nonzero(order == i)[0][0]) + 1 + int(r.integers(len(order) - 1))) % len(order)])
+                partner = make(view, view.samples[j], p, sample_rng(p.seed, epoch, j), shape)
+                items[k] = mixup(items[k], partner, share)
         yield idx, [np.stack(col) for col in zip(*items)]

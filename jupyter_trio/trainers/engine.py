@@ -127,12 +127,13 @@ class Engine:
             return F.cross_entropy(self.model(image), paddle.to_tensor(arrays[1]))
         if self.task_type == "segmentation":
             return segmentation_loss(self.model(image), paddle.to_tensor(arrays[1]), self.params, self.num_classes)
-        boxes, labels = paddle.to_tensor(arrays[1]), paddle.to_tensor(arrays[2])
+        # detection arrays: image, boxes, labels, (instance masks), box scores (< 1 for mixed-up images)
+        boxes, labels, scores = (paddle.to_tensor(a) for a in (arrays[1], arrays[2], arrays[-1]))
         if self.task_type == "detection":
-            return yolo_losses(self.model(image), boxes, labels, self.num_classes, self.anchors)
+            return yolo_losses(self.model(image), boxes, labels, self.num_classes, self.anchors, scores)
         outputs, p8 = self.model.features(image)
-        loss = yolo_losses(outputs, boxes, labels, self.num_classes, self.anchors)
-        rois, targets, per_image = mask_targets(arrays[1], arrays[3], self.params.image_shape)
+        loss = yolo_losses(outputs, boxes, labels, self.num_classes, self.anchors, scores)
+        rois, targets, per_image = mask_targets(arrays[1], arrays[3], list(arrays[0].shape[2:]))
         if len(rois):
             logits = self.model.masks(p8, paddle.to_tensor(rois), paddle.to_tensor(per_image, dtype="int32"))
             gt_cls = arrays[2][arrays[1][..., 2] > 0].astype(np.int64)
@@ -316,14 +317,14 @@ class Engine:
             return {**segmentation_scores(cm, self.labels), "labels": self.labels}
         preds, truths = [], []
         for _, arrays in batches(view, p, 0, train=False):
-            for r, boxes, labels, *masks in zip(self.infer(arrays, score_thresh), *arrays[1:]):
+            for r, boxes, labels, *rest in zip(self.infer(arrays, score_thresh), *arrays[1:]):
                 keep = boxes[:, 2] > 0
                 h, w = p.image_shape
                 cx, cy, bw, bh = boxes[keep].T
                 xyxy = np.stack([(cx - bw / 2) * w, (cy - bh / 2) * h, (cx + bw / 2) * w, (cy + bh / 2) * h], 1)
                 truth = {"boxes": xyxy, "labels": labels[keep], "crowd": np.zeros(int(keep.sum()), bool)}
-                if masks:
-                    truth["masks"] = masks[0][keep].astype(bool)
+                if self.task_type == "instance_segmentation":
+                    truth["masks"] = rest[0][keep].astype(bool)
                 preds.append(r)
                 truths.append(truth)
         box = detection_map(preds, truths, self.num_classes, COCO_THRESHOLDS)

@@ -47,11 +47,12 @@ def segmentation_loss(logits: paddle.Tensor, mask: paddle.Tensor, params: Any, n
 
 
 def yolo_losses(outputs: list[paddle.Tensor], boxes: paddle.Tensor, labels: paddle.Tensor, num_classes: int,
-                anchors: list[int]) -> paddle.Tensor:
+                anchors: list[int], scores: paddle.Tensor | None = None) -> paddle.Tensor:
+    """The YOLOv3 loss over the three heads; ``scores`` weigh each ground-truth box (mixup)."""
     total = 0.0
     for out, mask, stride in zip(outputs, ANCHOR_MASKS, STRIDES):
         total = total + yolo_loss(out, boxes, labels, anchors, mask, num_classes, ignore_thresh=0.7,
-                                  downsample_ratio=stride, use_label_smooth=False).mean()
+                                  downsample_ratio=stride, gt_score=scores, use_label_smooth=False).mean()
     return total
 
 

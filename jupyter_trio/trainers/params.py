@@ -127,6 +127,13 @@ class DetectorParams(CommonParams):
     random_shape: bool = False
     random_shape_sizes: list[int] = Field(default_factory=lambda: [96, 128, 160])
 
+    @field_validator("random_shape_sizes")
+    @classmethod
+    def _sizes(cls, v: list[int]) -> list[int]:
+        if not v or any(s < 32 or s > 2048 or s % 32 for s in v):
+            raise ValueError("must be multiples of 32 between 32 and 2048 (the detector's coarsest stride is 32)")
+        return v
+
 
 class SegmenterParams(CommonParams):
     model: Literal["UNet", "DeepLabv3p"] = "UNet"
@@ -207,6 +214,7 @@ def defaults(task_type: str, *, model: str | None = None, num_train: int = 0, nu
     lr = {"classification": 0.01, "detection": 0.001, "segmentation": 0.001, "instance_segmentation": 0.001}
     base["learning_rate"] = lr[task_type] * (batch / 32) ** 0.5 if task_type == "classification" else lr[task_type]
     if task_type in ("detection", "instance_segmentation"):
-        base["random_shape_sizes"] = [shape - 32, shape, shape + 32]
+        middle = max(64, shape // 32 * 32)
+        base["random_shape_sizes"] = [middle - 32, middle, middle + 32]
     del num_classes, cpu_count  # reserved: the heads size themselves from the dataset
     return validate(task_type, base)
