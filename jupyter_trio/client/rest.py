@@ -65,6 +65,14 @@ class RestClient:
         self._async_client: httpx.AsyncClient | None = None
         self._user_info: dict[str, Any] | None = None
 
+    def use_session(self, session_id: str) -> None:
+        """Send ``session_id`` with every later request (runs and samplers made then join that session)."""
+        self.session_id = session_id
+        self._headers[SESSION_HEADER] = session_id
+        self.http_client.headers[SESSION_HEADER] = session_id
+        if self._async_client is not None:
+            self._async_client.headers[SESSION_HEADER] = session_id
+
     # ---- plumbing
     @property
     def async_http_client(self) -> httpx.AsyncClient:

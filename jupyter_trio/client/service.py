@@ -78,8 +78,7 @@ class ServiceClient:
         session = self._rest.request("POST", "sessions", json={
             "kernel_id": kernel_id(), "notebook_path": notebook_path(), "user_metadata": user_metadata})
         self.session_id: str = session["session_id"]
-        self._rest.close()
-        self._rest = self.create_rest_client()
+        self._rest.use_session(self.session_id)
 
     @property
     def base_url(self) -> str:
