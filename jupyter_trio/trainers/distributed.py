@@ -112,7 +112,11 @@ class RankFailure:
 
 def launch(size: int, backend: str, poll_s: float = 0.2) -> RankFailure | None:
     """Run ``size`` ranks of this job and wait for them; the first rank to fail ends the others."""
-    sync_dir = tempfile.mkdtemp(prefix="trio-dp-")
+    # inside the run folder when there is one: a cancel (SIGTERM to the whole group) skips our cleanup
+    run_dir = os.environ.get("TRIO_RUN_DIR")
+    sync_dir = str(Path(run_dir) / "data-parallel") if run_dir else tempfile.mkdtemp(prefix="trio-dp-")
+    shutil.rmtree(sync_dir, ignore_errors=True)  # markers of an earlier attempt must not open gates
+    Path(sync_dir).mkdir(parents=True)
     ports = _free_ports(size + 1)
     argv = [sys.executable, "-u", "-m", "jupyter_trio.trainers.job"]
     ranks = [subprocess.Popen(argv, env={**os.environ, **rank_env(r, size, backend, ports, sync_dir)})

@@ -114,9 +114,12 @@ def quantize_onnx(folder: Path, calibration: list[np.ndarray], held_out: np.ndar
     (preprocessed NCHW float32). Returns the figures also stored under ``quantization`` in export.json:
     sizes, and how the int8 model agrees with the float one on ``held_out`` images (top-1 agreement for
     classification, pixel agreement of the argmax for segmentation, and the largest output difference)."""
-    import onnxruntime as ort
-    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
-    from onnxruntime.quantization.shape_inference import quant_pre_process
+    try:
+        import onnxruntime as ort
+        from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+        from onnxruntime.quantization.shape_inference import quant_pre_process
+    except ImportError:
+        raise NotImplementedError("quantized export needs onnxruntime: pip install 'jupyter-trio[onnx]'") from None
 
     folder = Path(folder)
     source, prepared, target = folder / "model.onnx", folder / "model.prep.onnx", folder / QUANT_FILE
