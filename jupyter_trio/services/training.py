@@ -86,7 +86,7 @@ class TrainingService:
         with self.store.db.transaction() as conn:
             [task_id] = self.store.tasks.insert_many(conn, [NewTask(
                 name=f"new-{uuid.uuid4().hex}", kind="prune" if parent_id else "train", owner=owner, config=config,
-                params=params.model_dump(), gpus=_gpu_count(params), project_id=pid, parent_id=parent_id)])
+                params=params.model_dump(), gpus=params.gpu_count, project_id=pid, parent_id=parent_id)])
             conn.execute("UPDATE tasks SET name = ?, notes = ? WHERE id = ?", (task_id, description or "", task_id))
         rewrite_config(self.store.layout, task_id, config)
         return self.store.tasks.get(task_id)
@@ -107,7 +107,7 @@ class TrainingService:
         if task["kind"] == "prune":  # keep what it prunes; the allowed loss follows the new parameters
             config.update({k: task["config"][k] for k in ("action", "parent_task_dir", "parent_epoch")},
                           eval_metric_loss=params.eval_metric_loss)
-        self.store.tasks.update(task["id"], config=config, params=params.model_dump(), gpus=_gpu_count(params))
+        self.store.tasks.update(task["id"], config=config, params=params.model_dump(), gpus=params.gpu_count)
         rewrite_config(self.store.layout, task["id"], config)
         return self.store.tasks.get(task["id"])
 
@@ -198,7 +198,3 @@ def check_quant_export(task: dict[str, Any]) -> None:
 
 # child job kind → its name suffix, which is also the trainer job's action
 CHILD_NAMES = {"analysis": "sensitivity", "evaluate": "evaluate", "predict": "predict", "export": "export"}
-
-
-def _gpu_count(params: CommonParams) -> int:
-    return len([g for g in params.cuda_visible_devices.split(",") if g.strip()])

@@ -52,6 +52,12 @@ class DatasetView:
         return len(self.labels)
 
 
+def held_out_view(dataset_dir: Path) -> DatasetView:
+    """The split models are judged on: val, or test when val is empty."""
+    val = DatasetView(dataset_dir, "val")
+    return val if len(val) else DatasetView(dataset_dir, "test")
+
+
 def sample_rng(seed: int, epoch: int, index: int) -> np.random.Generator:
     return np.random.default_rng([seed, epoch, index])
 

@@ -51,17 +51,14 @@ def visible_gpus() -> list[str]:
     return [g for g in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",") if g.strip()]
 
 
-def plan(cpu_processes: int, batch_size: int) -> tuple[int, str]:
+def plan(cpu_processes: int) -> tuple[int, str]:
     """(processes, backend) for a training job: every assigned GPU when Paddle has CUDA, else
-    ``cpu_processes`` on the CPU. Raises ``ValueError`` when the batch cannot be split."""
+    ``cpu_processes`` on the CPU. (That batch_size splits over them is checked with the parameters.)"""
     gpus = visible_gpus()
     if gpus and _paddle_has_cuda():
         size, backend = len(gpus), "nccl"
     else:
         size, backend = cpu_processes, "gloo"
-    if size > 1 and batch_size < 2 * size:
-        raise ValueError(f"batch_size {batch_size} is too small for {size} data-parallel processes: each needs "
-                         f"at least 2 images per step (batch normalisation); use batch_size >= {2 * size}")
     return size, backend
 
 
@@ -179,23 +176,23 @@ def average_gradients(params, world: World) -> None:
         offset += n
 
 
-def trained_weight_sum(model) -> float:
-    return float(sum(float(p.astype("float64").sum()) for p in model.parameters() if not p.stop_gradient))
-
-
-def parameter_checksum_spread(model, world: World) -> float:
-    """max - min over ranks of the sum of the trained weights: 0 when the ranks hold identical models.
-    (Batch-norm running statistics are Paddle parameters too, but per rank by design: left out.)"""
+def check_identical_weights(model, world: World) -> float:
+    """Compare the sum of the trained weights across ranks; returns the spread (max - min), 0 when the
+    ranks hold identical models, and raises when it exceeds 1e-6 of the sum. (Batch-norm running
+    statistics are Paddle parameters too, but per rank by design: left out.)"""
     import paddle
     import paddle.distributed as dist
 
-    total = paddle.to_tensor([trained_weight_sum(model)], dtype="float64")
+    total = float(sum(float(p.astype("float64").sum()) for p in model.parameters() if not p.stop_gradient))
     if world.size == 1:
         return 0.0
-    high, low = total.clone(), -total.clone()
+    high, low = paddle.to_tensor([total], dtype="float64"), paddle.to_tensor([-total], dtype="float64")
     dist.all_reduce(high, op=dist.ReduceOp.MAX)
     dist.all_reduce(low, op=dist.ReduceOp.MAX)
-    return float(high.numpy()[0]) + float(low.numpy()[0])
+    spread = float(high.numpy()[0]) + float(low.numpy()[0])
+    if spread > 1e-6 * max(1.0, abs(total)):
+        raise RuntimeError(f"data-parallel ranks ended with different weights (checksum spread {spread:g})")
+    return spread
 
 
 class EpochGate:

@@ -22,7 +22,7 @@ import paddle.nn.functional as F
 from ..formatting import hms as _hms
 from . import distributed
 from .checkpoints import BEST, checkpoint_dir, checkpoint_root, read_state, write_checkpoint
-from .data import DatasetView, batches
+from .data import DatasetView, batches, held_out_view
 from .heads import (
     decode_detections, mask_targets, paste_masks, scaled_anchors, segmentation_loss, yolo_losses,
 )
@@ -57,8 +57,7 @@ class Engine:
         if dataset_dir is not None:
             self.dataset_dir = Path(dataset_dir)
             self.train_view = DatasetView(self.dataset_dir, "train", self.params.train_num)
-            val = DatasetView(self.dataset_dir, "val")
-            self.eval_view = val if len(val) else DatasetView(self.dataset_dir, "test")
+            self.eval_view = held_out_view(self.dataset_dir)
             labels = self.train_view.labels
             n = len(self.train_view)
         else:
@@ -254,9 +253,7 @@ class Engine:
                     on_epoch({"epoch": done, "step": step, "eval_metrics": metrics, "best": best})
             gate.open(done)
         if world.size > 1:
-            spread = distributed.parameter_checksum_spread(self.model, world)
-            if spread > 1e-6 * max(1.0, abs(distributed.trained_weight_sum(self.model))):
-                raise RuntimeError(f"data-parallel ranks ended with different weights (checksum spread {spread:g})")
+            spread = distributed.check_identical_weights(self.model, world)
             self.log(f"data-parallel: the {world.size} processes ended with identical weights "
                      f"(checksum spread {spread:g})")
         return {"epoch": p.num_epochs, "step": step, "eval_metrics": metrics, "best": best}

@@ -196,7 +196,7 @@ def _quant_images(engine, dataset_dir: Path):
     evaluation."""
     import numpy as np
 
-    from .data import DatasetView, batches
+    from .data import DatasetView, batches, held_out_view
 
     def take(view: DatasetView) -> list:
         out, count = [], 0
@@ -208,8 +208,7 @@ def _quant_images(engine, dataset_dir: Path):
         return out
 
     calibration = take(DatasetView(dataset_dir, "train"))
-    held = DatasetView(dataset_dir, "val")
-    held = held if len(held) else DatasetView(dataset_dir, "test")
+    held = held_out_view(dataset_dir)
     if not calibration or not len(held):
         raise ValueError("quantization needs training images to calibrate on and val or test images to check")
     return calibration, np.concatenate(take(held))
@@ -226,7 +225,7 @@ def data_parallel_size(config: dict) -> tuple[int, str]:
     from .params import validate
 
     params = validate(config["task_type"], config["params"])
-    return distributed.plan(params.cpu_processes, params.batch_size)
+    return distributed.plan(params.cpu_processes)
 
 
 def main() -> int:

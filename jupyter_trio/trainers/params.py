@@ -84,10 +84,14 @@ class CommonParams(BaseModel):
             raise ValueError("a comma-separated list of GPU indices, or '' for CPU")
         return v
 
+    @property
+    def gpu_count(self) -> int:
+        """How many GPUs ``cuda_visible_devices`` asks for (the runner assigns that many)."""
+        return len([g for g in self.cuda_visible_devices.split(",") if g.strip()])
+
     @model_validator(mode="after")
     def _batch_splits(self) -> "CommonParams":
-        gpus = len([g for g in self.cuda_visible_devices.split(",") if g.strip()])
-        processes = gpus if gpus > 1 else self.cpu_processes
+        processes = self.gpu_count if self.gpu_count > 1 else self.cpu_processes
         if processes > 1 and self.batch_size < 2 * processes:
             raise ValueError(f"batch_size {self.batch_size} is too small to split over {processes} data-parallel "
                              f"processes (each needs 2 images per step); use at least {2 * processes}")
