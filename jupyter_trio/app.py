@@ -25,6 +25,7 @@ from .services.samplers import SamplerService
 from .services.training_runs import TrainingRunService
 from .services.training import TrainingService
 from .services.tasks import TaskService
+from .services.trainer_env import TrainerEnvironment
 from .services.workspaces import ScriptWorkspaces
 from .store import Store
 from .store.metrics import MetricsReader
@@ -80,6 +81,14 @@ class TrioApp(ExtensionApp):
         "",
         config=True,
         help="Python that runs script tasks. Empty: the Python running the server.",
+    )
+
+    import_roots = List(
+        Unicode(),
+        config=True,
+        help="Folders a dataset import may read from (e.g. ['/data', '/mnt/datasets']); an import path, "
+        "absolute or relative to the first one, must resolve inside one of them. Empty: the server's "
+        "root_dir only.",
     )
 
     demo_images = Int(
@@ -147,6 +156,11 @@ class TrioApp(ExtensionApp):
         path = Path(self.workspace_dir).expanduser()
         return (path if path.is_absolute() else root / path).absolute()
 
+    def resolved_import_roots(self) -> list[Path]:
+        root = Path(self.serverapp.root_dir).expanduser() if self.serverapp else Path.cwd()
+        folders = [Path(p).expanduser() for p in self.import_roots] or [root]
+        return [(p if p.is_absolute() else root / p).absolute() for p in folders]
+
     def initialize_settings(self) -> None:
         workspace = self.resolved_workspace_dir()
         self.store = Store(workspace)
@@ -165,13 +179,14 @@ class TrioApp(ExtensionApp):
         self.tasks = TaskService(self.store, self.runner, self.workspaces)
         self.metrics = MetricsReader()
         self.projects = ProjectService(self.store, self.runner)
-        self.importer = DatasetImporter(self.store, root_dir)
-        self.training = TrainingService(self.store, self.runner, self.projects)
+        self.importer = DatasetImporter(self.store, self.resolved_import_roots())
+        self.trainer = TrainerEnvironment(self.python_executable or sys.executable)
+        self.training = TrainingService(self.store, self.runner, self.projects, self.trainer)
         self.models = ModelService(self.store, self.projects)
         self.demos = DemoService(self.store, self.projects, self.demo_images or None)
         self.checkpoints = CheckpointService(self.store)
         self.training_runs = TrainingRunService(self.store, self.training, self.projects, self.checkpoints)
-        self.samplers = SamplerService(self.store, self.checkpoints, sys.executable, self.max_sampler_processes)
+        self.samplers = SamplerService(self.store, self.checkpoints, self.trainer, self.max_sampler_processes)
         self.archive_signer = ArchiveSigner(load_secret(workspace / "archive.key"), self.archive_url_ttl)
         self.runner.on_finish.append(lambda run: self.checkpoints.sync_task_id(run["task_id"]))
         self.checkpoints.sync_all()  # checkpoints written while no server was watching

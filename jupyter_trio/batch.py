@@ -1,14 +1,19 @@
-"""Batch syntax of the generator: one config template → many task configs.
+"""Batch syntax of the generator: one config template → many task configs (pyruns's syntax).
 
 In a template (nested dict), a string value may hold:
 
-- ``a | b | c``        product: every value combines with every value of the other product keys;
-- ``(a | b | c)``      zip: all zip keys advance together (they must have the same length);
-- ``start:stop:step``  inclusive numeric range (``start:stop`` has step 1); inside ``( )`` it zips.
+- ``a | b | c``               product: every value combines with every value of the other product keys;
+- ``(a | b | c)``             zip: all zip keys advance together (they must have the same length);
+- ``start:stop[:step]``       a range as Python's ``range``: the stop is excluded (``30:40:1`` → 30…39);
+- ``(start, stop[, step])``   the same range written as a tuple (a product axis, as in pyruns);
+- ``(start:stop[:step])``     a range that zips (our extension; pyruns has no zipped range).
 
 Product and zip multiply: ``len = Π len(product lists) × len(zip lists)``. Values are read as YAML
-scalars (``0.1`` → float, ``true`` → bool, ``null`` → None); ``\\|`` is a literal bar. Anything else
-is left as it is, so a string such as ``http://x`` or ``12:30pm`` stays one value.
+scalars with YAML 1.2 numbers (``0.1`` → float, ``true`` → bool, ``null`` → None, ``1:30`` stays a
+string; see :mod:`jupyter_trio.config_yaml`); ``\\|`` is a literal bar and empty parts are dropped.
+A range whose step is 0 or that holds no value (``5:1``, ``12:30:00``) is not batch syntax and stays
+the text it was, as in pyruns; so do ``http://x`` and ``12:30pm``. Integer ranges give ints; a range
+with a decimal point gives floats (also our extension).
 """
 
 from __future__ import annotations
@@ -20,49 +25,49 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-import yaml
-
+from . import config_yaml
 from .errors import ValidationFailed
 
 MAX_TASKS = 100_000
-_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+_INT = r"[-+]?\d[\d_]*"
+_NUMBER = r"[-+]?(?:\d[\d_]*\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _RANGE = re.compile(rf"^\s*({_NUMBER})\s*:\s*({_NUMBER})\s*(?::\s*({_NUMBER})\s*)?$")
+_TUPLE = re.compile(rf"^\(\s*({_NUMBER})\s*,\s*({_NUMBER})\s*(?:,\s*({_NUMBER})\s*)?\)$")
 _BAR = re.compile(r"(?<!\\)\|")
 
 
 @dataclass(frozen=True)
 class Axis:
-    path: tuple[str, ...]
+    path: tuple[Any, ...]
     values: list[Any]
     zipped: bool
 
 
 def scalar(text: str) -> Any:
-    """A YAML scalar: '0.1' → 0.1, 'true' → True, 'adam' → 'adam'."""
+    """A YAML scalar: '0.1' → 0.1, 'true' → True, 'adam' → 'adam', '1:30' → '1:30', '[1, 2]' → [1, 2]."""
     text = text.strip().replace("\\|", "|")
     if text == "":
         return ""
     try:
-        value = yaml.safe_load(text)
-    except yaml.YAMLError:
+        return config_yaml.load(text)
+    except Exception:  # not YAML on its own (e.g. 'a: b: c'): the text itself
         return text
-    return value if not isinstance(value, (dict, list)) else text
 
 
-def _range(match: re.Match, where: str) -> list[Any]:
+def _range(groups: tuple[str | None, ...], where: str) -> list[Any] | None:
+    """The values of a range, or ``None`` when it is not one (step 0, or no value in it)."""
+    texts = [g.replace("_", "") for g in groups if g]
     try:
-        start, stop = Decimal(match.group(1)), Decimal(match.group(2))
-        step = Decimal(match.group(3)) if match.group(3) else Decimal(1)
+        start, stop = Decimal(texts[0]), Decimal(texts[1])
+        step = Decimal(texts[2]) if len(texts) > 2 else Decimal(1)
     except InvalidOperation:
-        raise ValidationFailed(f"{where}: bad range {match.group(0)!r}") from None
-    if step == 0:
-        raise ValidationFailed(f"{where}: range step must not be 0")
-    if (stop - start) * step < 0:
-        raise ValidationFailed(f"{where}: range {match.group(0).strip()!r} never reaches its end with step {step}")
-    count = int((stop - start) / step) + 1
+        return None
+    if step == 0 or (stop - start) * step <= 0:
+        return None
+    count = math.ceil((stop - start) / step)
     if count > MAX_TASKS:
         raise ValidationFailed(f"{where}: range has {count} values; at most {MAX_TASKS}")
-    all_ints = all("." not in g and "e" not in g.lower() for g in match.groups() if g)
+    all_ints = all(re.fullmatch(_INT, t) for t in texts)
     values = [start + step * i for i in range(count)]
     return [int(v) if all_ints else float(v) for v in values]
 
@@ -70,28 +75,33 @@ def _range(match: re.Match, where: str) -> list[Any]:
 def parse_value(text: str, where: str = "value") -> tuple[list[Any], bool] | None:
     """``(values, zipped)`` when ``text`` holds batch syntax, else ``None``."""
     stripped = text.strip()
+    tuple_match = _TUPLE.match(stripped)
+    if tuple_match:
+        values = _range(tuple_match.groups(), where)
+        return (values, False) if values is not None else None
     zipped = len(stripped) >= 2 and stripped[0] == "(" and stripped[-1] == ")"
     body = stripped[1:-1] if zipped else stripped
     range_match = _RANGE.match(body)
     if range_match:
-        return _range(range_match, where), zipped
-    parts = _BAR.split(body)
+        values = _range(range_match.groups(), where)
+        return (values, zipped) if values is not None else None
+    parts = [p for p in _BAR.split(body) if p.strip()]
     if len(parts) > 1:
         return [scalar(p) for p in parts], zipped
     return None
 
 
-def _walk(template: Any, path: tuple[str, ...], axes: list[Axis]) -> None:
+def _walk(template: Any, path: tuple[Any, ...], axes: list[Axis]) -> None:
     if isinstance(template, dict):
         for key, value in template.items():
-            _walk(value, path + (str(key),), axes)
+            _walk(value, path + (key,), axes)  # keys as they are: a YAML key 7 is not "7"
     elif isinstance(template, str):
-        parsed = parse_value(template, ".".join(path) or "value")
+        parsed = parse_value(template, ".".join(str(p) for p in path) or "value")
         if parsed is not None:
             axes.append(Axis(path, parsed[0], parsed[1]))
 
 
-def _set(config: dict, path: tuple[str, ...], value: Any) -> None:
+def _set(config: dict, path: tuple[Any, ...], value: Any) -> None:
     node = config
     for key in path[:-1]:
         node = node[key]
@@ -123,7 +133,7 @@ def count(template: dict) -> int:
 def _size(axes: list[Axis]) -> int:
     zip_axes = [a for a in axes if a.zipped]
     if zip_axes:
-        lengths = {".".join(a.path): len(a.values) for a in zip_axes}
+        lengths = {".".join(str(p) for p in a.path): len(a.values) for a in zip_axes}
         if len(set(lengths.values())) > 1:
             detail = ", ".join(f"{k} has {n}" for k, n in lengths.items())
             raise ValidationFailed(f"zip lists ( ... ) must have the same length: {detail}")

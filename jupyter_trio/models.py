@@ -17,6 +17,13 @@ class GPUInfo(BaseModel):
     memory_total: int = Field(0, description="bytes; 0 when unknown")
 
 
+class TrainingAvailability(BaseModel):
+    available: bool = Field(description="whether train/evaluate/predict/export jobs can run")
+    python: str = Field(description="the Python that runs trainer jobs (c.TrioApp.python_executable)")
+    paddle_version: str | None = None
+    reason: str = Field("", description="why not, when not available")
+
+
 class HealthReply(BaseModel):
     status: str = Field("ok", description="always 'ok' when the server answers")
     version: str
@@ -26,6 +33,7 @@ class HealthReply(BaseModel):
     gpus: list[GPUInfo]
     executor: str
     max_cpu_jobs: int
+    training: TrainingAvailability
 
 
 class FileEntry(BaseModel):
@@ -149,13 +157,17 @@ class TaskInfo(BaseModel):
     assigned_gpus: list[int] = Field(default_factory=list)
     pid: int | None = Field(None, description="process group of the latest run (its supervisor's pid)")
     message: str | None = None
+    error: str | None = Field(None, description="why the latest run failed or was interrupted (the "
+                                                 "exception's last line, or the signal); null otherwise")
     created_at: float
     updated_at: float
     project_id: str | None = None
 
     @classmethod
     def of(cls, task: dict[str, Any]) -> "TaskInfo":
-        return cls(**{**task, "run_index": task["last_run"]})
+        error = (task.get("message") or "ended without a reason") if task["status"] in ("failed", "interrupted") \
+            else None
+        return cls(**{**task, "run_index": task["last_run"], "error": error})
 
 
 class TaskDetail(TaskInfo):

@@ -139,13 +139,13 @@ def _workspace_candidates() -> list[Path]:
 
 
 def _parse_config(path: Path) -> dict[str, Any]:
-    import yaml  # imported on use: `import jupyter_trio` stays cheap in every job
+    from . import config_yaml  # imported on use (it imports yaml): `import jupyter_trio` stays cheap in jobs
 
     text = path.read_text()
     if path.suffix == ".json":
         data = json.loads(text) if text.strip() else {}
     else:
-        data = yaml.safe_load(text)
+        data = config_yaml.load(text)
     if data is None:
         return {}
     if not isinstance(data, dict):

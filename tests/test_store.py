@@ -162,7 +162,7 @@ async def test_http_writes_succeed_while_other_processes_write(api, trio_workspa
     codes = []
     for i in range(60):
         status, body = await api("POST", "trio/api/generator/create",
-                                 {"name_prefix": f"c{i}", "template_value": {"x": "1:5"}})
+                                 {"name_prefix": f"c{i}", "template_value": {"x": "1:6"}})
         codes.append(status)
         status, body = await api("PATCH", f"trio/api/tasks/c{i}_001/notes", {"notes": "n"})
         codes.append(status)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 
+import pytest
 import yaml
 
 SCRIPT = """
@@ -59,6 +60,42 @@ async def test_generator_yaml_mode_and_default_template(api, script_workspace):
     assert out["count"] == 2  # the workspace's config_default is the template
     status, out = await api("POST", "trio/api/generator/preview", {"mode": "yaml", "yaml_text": "lr: 0.1 | 0.2"})
     assert out["count"] == 1 and out["items"][0]["config"] == {"lr": "0.1 | 0.2"}  # yaml mode: no expansion
+
+
+@pytest.mark.parametrize("source", ["yaml_text", "template_value", "workspace_default"])
+@pytest.mark.parametrize(
+    "text, count, first",
+    [
+        ("epoch: 1:3\nlr: 0.1 | 0.01\n", 4, {"epoch": 1, "lr": 0.1}),  # pyruns: 4 tasks, not epoch 63
+        ("epochs: 30:40:1\n", 10, {"epochs": 30}),  # the stop is excluded, as in pyruns's own tests
+        ("e: (0, 6, 2)\nt: (a | b | c)\n", 9, {"e": 0, "t": "a"}),
+        ("when: 1:30 | 2:45\nday: 2026-09-25\n", 2, {"when": "1:30", "day": "2026-09-25"}),
+    ],
+)
+async def test_batch_syntax_sees_the_text_the_user_wrote(api, script_workspace, source, text, count, first):
+    """Every way a template reaches the generator gives the same tasks: form-mode yaml_text, a
+    template_value of strings, and the workspace's default config file."""
+    config = text if source == "workspace_default" else "x: 1\n"
+    await script_workspace(SCRIPT, config)
+    body = {"name_prefix": "b", "mode": "form"}
+    if source == "yaml_text":
+        body["yaml_text"] = text
+    elif source == "template_value":
+        body["template_value"] = {k: v.strip() for k, v in (line.split(": ", 1) for line in text.splitlines())}
+    status, out = await api("POST", "trio/api/generator/preview", body)
+    assert status == 200, out
+    assert out["count"] == count and out["items"][0]["config"] == first
+
+
+async def test_yaml_mode_keeps_times_and_batch_text_as_written(api, script_workspace, trio_workspace, trio_app):
+    await script_workspace(SCRIPT)
+    status, out = await api("POST", "trio/api/generator/create",
+                            {"name_prefix": "y", "mode": "yaml", "yaml_text": "time: 1:30\nepoch: 1:3\nn: 012\n"})
+    assert status == 201 and out["count"] == 1, out
+    assert out["items"][0]["config"] == {"time": "1:30", "epoch": "1:3", "n": "012"}
+    trio_app.tasks.flush()
+    frozen = (trio_workspace / "tasks" / out["items"][0]["id"] / "config.yaml").read_text()
+    assert yaml.safe_load(frozen) == {"time": "1:30", "epoch": "1:3", "n": "012"}  # any YAML reader agrees
 
 
 async def test_script_task_runs_with_its_config_and_env(api, script_workspace, wait_task):
@@ -119,7 +156,7 @@ async def test_logs_by_offset_and_tail(api, wait_task):
 
 async def test_task_list_filters_sorts_and_pages(api, script_workspace, wait_task):
     await script_workspace(SCRIPT)
-    await api("POST", "trio/api/generator/create", {"name_prefix": "a", "template_value": {"x": "1:12"}})
+    await api("POST", "trio/api/generator/create", {"name_prefix": "a", "template_value": {"x": "1:13"}})
     await api("POST", "trio/api/generator/create", {"name_prefix": "b", "template_value": {"x": 1}})
     _, page = await api("GET", "trio/api/tasks", params={"page": 2, "page_size": 5, "sort": "name", "order": "asc"})
     assert page["total"] == 13 and [t["name"] for t in page["items"]] == [f"a_{i:03d}" for i in range(6, 11)]
@@ -230,7 +267,7 @@ async def test_a_thousand_tasks_are_created_at_once(api, script_workspace, trio_
     await script_workspace(SCRIPT)
     started = time.perf_counter()
     status, out = await api("POST", "trio/api/generator/create",
-                            {"name_prefix": "big", "template_value": {"a": "1:10", "b": "1:100"}})
+                            {"name_prefix": "big", "template_value": {"a": "1:11", "b": "1:101"}})
     elapsed = time.perf_counter() - started
     assert status == 201 and out["count"] == 1000
     _, listed = await api("GET", "trio/api/tasks", params={"limit": 1})

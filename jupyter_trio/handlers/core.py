@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .._version import __version__
 from ..errors import Forbidden, NotFound
-from ..models import DirectoryListing, FileEntry, FileWritten, GPUInfo, HealthReply
+from ..models import DirectoryListing, FileEntry, FileWritten, GPUInfo, HealthReply, TrainingAvailability
 from .base import TrioHandler, operation
 from .openapi import build_openapi
 
@@ -31,6 +31,7 @@ class HealthHandler(TrioHandler):
                 gpus=[GPUInfo(**g.to_dict()) for g in app.gpu_list],
                 executor=app.executor,
                 max_cpu_jobs=app.max_cpu_jobs,
+                training=TrainingAvailability(**app.trainer.status().to_dict()),
             )
         )
 

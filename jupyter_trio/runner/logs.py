@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,3 +85,20 @@ def file_size(path: Path) -> int:
         return os.stat(path).st_size
     except FileNotFoundError:
         return 0
+
+
+def failure_message(run_dir: Path, exit_code: int | None) -> str:
+    """Why a run failed, in one line, for every dialect's status ``message``: the signal that killed the
+    job, else the last line it wrote to stderr (a Python traceback ends with the exception's type and
+    text), else its exit code. Never empty."""
+    if exit_code is not None and exit_code < 0:
+        try:
+            name = signal.Signals(-exit_code).name
+        except ValueError:
+            name = f"signal {-exit_code}"
+        return f"killed by {name} (signal {-exit_code})"
+    tail = read_tail(run_dir / STREAMS["stderr"], 5).content
+    lines = [line.strip() for line in tail.splitlines() if line.strip()]
+    if lines:
+        return lines[-1][:500]
+    return f"exited with code {exit_code}" if exit_code is not None else "ended without an exit code"

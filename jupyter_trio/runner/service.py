@@ -30,6 +30,7 @@ from ..errors import Conflict, ValidationFailed
 from ..store import Store
 from ..store.task_files import materialize
 from . import procs
+from .logs import failure_message
 from .gpus import GPU
 from .scheduler import Request, plan
 
@@ -167,8 +168,11 @@ class Runner:
                 status = "cancelled"
             else:
                 status = "completed" if code == 0 else "failed"
+            message = result.get("error", "")
+            if status == "failed" and not message:
+                message = failure_message(self.store.layout.run_dir(*key), code)
             fields = {"status": status, "exit_code": code, "ended_at": result.get("ended_at", time.time()),
-                      "message": result.get("error", "")}
+                      "message": message}
         self.tasks.set_run(*key, **fields)
         log.info("run %s/%s %s (exit code %s)", run["task_name"], run["run_index"], fields["status"],
                  fields["exit_code"])

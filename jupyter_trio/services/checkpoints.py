@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import Conflict, NotFound, ValidationFailed
-from ..store import Store, resolve_request_path
+from ..store import Store, resolve_inside
 from ..store.checkpoints import CheckpointRow
 from ..store.tasks import ACTIVE
 from ..trainers.checkpoints import checkpoint_root, complete_checkpoints, read_state
@@ -121,7 +121,7 @@ class CheckpointService:
         model = self.store.weights.get(path)
         if model is not None:
             return self.store.root / model["path"], self.store.tasks.get(model["task_id"] or "")
-        folder = resolve_request_path(self.store.root, path)
+        folder = resolve_inside(self.store.root, path)
         if not (folder / "state.json").is_file():
             raise NotFound(f"path: {path!r} is not a checkpoint (no state.json there)")
         return folder, None

@@ -23,19 +23,20 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import Conflict, ValidationFailed
-from ..store import Store, resolve_request_path
+from ..store import Store, resolve_in_roots
 from ..trainers.formats import FormatError, Manifest, scan
 
 MANIFEST = "trio_dataset.json"
 
 
-def source_folder(root_dir: Path, path: str) -> Path:
-    """A server path to import from: absolute or relative, but inside the server's root folder."""
+def source_folder(roots: list[Path], path: str) -> Path:
+    """A server path to import from: absolute, or relative to the first root, inside one of ``roots``
+    (``c.TrioApp.import_roots``; the server's root folder by default)."""
     if not path:
         raise ValidationFailed("path is required")
-    folder = resolve_request_path(root_dir, path)
+    folder = resolve_in_roots(roots, path)
     if not folder.is_dir():
-        raise ValidationFailed(f"path: {path!r} is not a folder under the server root")
+        raise ValidationFailed(f"path: {path!r} is not a folder")
     return folder
 
 
@@ -97,15 +98,15 @@ def import_folder(store: Store, dataset: dict[str, Any], folder: Path) -> bool:
 class DatasetImporter:
     """Runs imports in background threads, one at a time per dataset."""
 
-    def __init__(self, store: Store, root_dir: Path):
+    def __init__(self, store: Store, roots: list[Path]):
         self.store = store
-        self.root_dir = root_dir
+        self.roots = roots
         self._threads: dict[str, threading.Thread] = {}
 
     def start(self, dataset: dict[str, Any], path: str) -> None:
         if dataset["status"] in ("XCHECKING", "XCOPYING"):
             raise Conflict(f"dataset {dataset['id']} is already importing")
-        folder = source_folder(self.root_dir, path)
+        folder = source_folder(self.roots, path)
         self.store.datasets.update(dataset["id"], status="XCHECKING", message="checking images and annotations",
                                    source_path=str(folder))
         thread = threading.Thread(target=import_folder, args=(self.store, dataset, folder), daemon=True,

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import Forbidden, NotFound, PayloadTooLarge, ValidationFailed
-from ..store import Store, resolve_request_path
+from ..store import Store, resolve_inside
 from ..trainers.formats.common import IMAGE_SUFFIXES
 from ..trainers.visualize import draw_annotation
 from .dataset_import import load_manifest
@@ -24,7 +24,7 @@ MAX_BYTES = 32 * 1024 * 1024
 def workspace_file(store: Store, path: str) -> Path:
     if not path:
         raise ValidationFailed("path is required")
-    target = resolve_request_path(store.root, path)
+    target = resolve_inside(store.root, path)
     if target.parent == Path(os.path.realpath(store.root)) and target.name.startswith(store.layout.DB_FILE):
         raise Forbidden("the workspace database is not served as a file")
     if not target.is_file():

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import Conflict, NotFound, ValidationFailed
-from ..store import Store, resolve_request_path
+from ..store import Store, resolve_inside
 from ..trainers.checkpoints import checkpoint_dir, read_state
 from .projects import ProjectService
 
@@ -23,7 +23,7 @@ from .projects import ProjectService
 def workspace_path(store: Store, path: str, what: str) -> Path:
     if not path:
         raise ValidationFailed(f"{what} is required")
-    return resolve_request_path(store.root, path)
+    return resolve_inside(store.root, path)
 
 
 class ModelService:

@@ -20,6 +20,7 @@ from ..errors import NotFound, Unavailable, ValidationFailed
 from ..store import Store
 from ..trainers.checkpoints import read_state
 from .checkpoints import CheckpointService
+from .trainer_env import TrainerEnvironment
 
 STREAM_LIMIT = 64 * 1024 * 1024  # one JSON line may carry a base64 image
 
@@ -32,11 +33,12 @@ class _Process:
 
 
 class SamplerService:
-    def __init__(self, store: Store, checkpoints: CheckpointService, python: str, max_processes: int = 2,
-                 load_timeout_s: float = 300.0, predict_timeout_s: float = 120.0):
+    def __init__(self, store: Store, checkpoints: CheckpointService, trainer: TrainerEnvironment,
+                 max_processes: int = 2, load_timeout_s: float = 300.0, predict_timeout_s: float = 120.0):
         self.store = store
         self.checkpoints = checkpoints
-        self.python = python
+        self.trainer = trainer
+        self.python = trainer.python
         self.max_processes = max(1, max_processes)
         self.load_timeout_s = load_timeout_s
         self.predict_timeout_s = predict_timeout_s
@@ -48,6 +50,7 @@ class SamplerService:
         if session_id and self.store.sessions.get(session_id) is None:
             raise NotFound(f"no such session: {session_id!r}")
         folder, run = self.checkpoints.folder_for(path)
+        self.trainer.require("sampling")
         if not (folder / "model.pdparams").is_file():
             raise ValidationFailed(f"path: {path!r} holds no model.pdparams (an exported inference model cannot be "
                                    f"sampled; use the checkpoint or pretrained model it came from)")

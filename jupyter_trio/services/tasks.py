@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from .. import batch
+from .. import batch, config_yaml
 from ..errors import BadRequest, Conflict, NotFound, ValidationFailed
 from ..runner.service import CHILD_JOB_KINDS, Runner, check_env
 from ..store import Store
@@ -204,7 +204,7 @@ class TaskService:
 
 def _parse_yaml(text: str) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(text) if text.strip() else {}
+        data = config_yaml.load(text) if text.strip() else {}
     except yaml.YAMLError as exc:
         raise BadRequest(f"yaml_text is not valid YAML: {exc}", code="invalid_yaml") from None
     if data is None:

@@ -21,13 +21,15 @@ from ..trainers.checkpoints import saved_epochs
 from ..trainers.params import CommonParams, defaults, validate
 from .dataset_import import load_manifest
 from .projects import ProjectService
+from .trainer_env import TrainerEnvironment
 
 
 class TrainingService:
-    def __init__(self, store: Store, runner: Runner, projects: ProjectService):
+    def __init__(self, store: Store, runner: Runner, projects: ProjectService, trainer: TrainerEnvironment):
         self.store = store
         self.runner = runner
         self.projects = projects
+        self.trainer = trainer
 
     # ---- parameters
     def _dataset_for(self, project: dict[str, Any]) -> dict[str, Any]:
@@ -113,6 +115,7 @@ class TrainingService:
 
     def start(self, tid: str) -> dict[str, Any]:
         task = self.task(tid)
+        self.trainer.require("training")
         (self.store.layout.task_dir(task["id"]) / "resume.json").unlink(missing_ok=True)
         self.runner.submit(task)
         return self.store.tasks.get(task["id"])
@@ -141,6 +144,7 @@ class TrainingService:
             raise ValidationFailed(f"epoch: {epoch} was not saved; saved epochs are {epochs}")
         if task["status"] in ("queued", "running"):
             raise Conflict(f"task {tid} is {task['status']}; stop it first")
+        self.trainer.require("training")
         path = self.store.layout.task_dir(task["id"]) / "resume.json"
         path.write_text(json.dumps({"run": task["last_run"] + 1, "epoch": epoch}))
         self.runner.submit(task)
@@ -153,6 +157,8 @@ class TrainingService:
 
     def start_child(self, owner: str, tid: str, kind: str, **settings: Any) -> dict[str, Any]:
         task = self.task(tid)
+        self.trainer.require({"analysis": "sensitivity analysis", "evaluate": "evaluation",
+                              "predict": "prediction", "export": "export"}[kind])
         epochs = saved_epochs(self.store.layout.task_dir(task["id"]))
         if not epochs:
             raise Conflict(f"task {tid} has no trained checkpoint yet; train it first")

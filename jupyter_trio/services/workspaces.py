@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from .. import config_yaml
 from ..errors import BadRequest, NotFound, ValidationFailed
 from ..store import Store, resolve_inside
 
@@ -72,7 +73,7 @@ class ScriptWorkspaces:
         path = self.base / name / "config_default.yaml"
         if not path.is_file():
             return {}
-        return yaml.safe_load(path.read_text()) or {}
+        return config_yaml.load(path.read_text()) or {}
 
     # ---- opening
     def script_relpath(self, script_path: str) -> str:
@@ -182,7 +183,7 @@ class ScriptWorkspaces:
 
 def _load_config_file(path: Path) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(path.read_text())
+        data = config_yaml.load(path.read_text())
     except yaml.YAMLError as exc:
         raise BadRequest(f"{path.name} is not valid YAML: {exc}") from None
     if data is None:

@@ -7,7 +7,7 @@ from pathlib import Path
 from .checkpoints import CheckpointRepository
 from .db import Database, StoreBusyError
 from .migrations import SCHEMA_VERSION, SchemaTooNewError, migrate, schema_version
-from .paths import PathOutsideWorkspace, WorkspaceLayout, resolve_inside, resolve_request_path
+from .paths import PathOutsideWorkspace, WorkspaceLayout, resolve_in_roots, resolve_inside
 from .projects import DatasetRepository, ProjectRepository
 from .sessions import SamplerRepository, SessionRepository
 from .tasks import TaskRepository
@@ -20,8 +20,8 @@ __all__ = [
     "SchemaTooNewError",
     "PathOutsideWorkspace",
     "SCHEMA_VERSION",
+    "resolve_in_roots",
     "resolve_inside",
-    "resolve_request_path",
 ]
 
 

@@ -7,33 +7,42 @@ from pathlib import Path
 
 
 class PathOutsideWorkspace(ValueError):
-    """A path from a request points outside the workspace (``..``, absolute, or through a symlink)."""
+    """A path from a request points outside the folders it may reach (``..``, absolute, or a symlink)."""
 
 
-def resolve_inside(root: str | Path, relative: str) -> Path:
-    """Resolve ``relative`` under ``root``, refusing anything that lands outside ``root``.
+def resolve_inside(root: str | Path, path: str) -> Path:
+    """The one resolver of request paths: ``path`` absolute or relative to ``root``, refused unless its
+    real location (``..`` segments and symlinks resolved) is ``root`` or under the real ``root``.
 
-    Absolute paths and drive letters are refused outright; ``..`` segments and symlinks are
-    resolved first and the real path must still be under the real root. NUL bytes are refused.
+    Clients send both forms (pyruns and PaddleX clients send absolute server paths, and our own replies
+    name absolute paths), so an absolute path is as good as a relative one as long as it stays inside.
+    NUL bytes are refused.
     """
-    if "\x00" in relative:
+    if "\x00" in path:
         raise PathOutsideWorkspace("path contains a NUL byte")
-    text = relative.replace("\\", "/")
-    if text.startswith("/") or (len(text) > 1 and text[1] == ":"):
-        raise PathOutsideWorkspace(f"absolute paths are not accepted: {relative!r}")
+    text = path.replace("\\", "/")
     real_root = Path(os.path.realpath(root))
-    candidate = Path(os.path.realpath(real_root / text))
+    candidate = Path(os.path.realpath(real_root / text))  # an absolute ``text`` replaces real_root
     if candidate != real_root and real_root not in candidate.parents:
-        raise PathOutsideWorkspace(f"path leaves the workspace: {relative!r}")
+        raise PathOutsideWorkspace(f"path leaves {real_root}: {path!r}")
     return candidate
 
 
-def resolve_request_path(root: str | Path, path: str) -> Path:
-    """A path a request names, absolute or relative to ``root``, resolved with :func:`resolve_inside`:
-    an absolute path is accepted only when its real location is under the real ``root``."""
-    real_root = os.path.realpath(root)
-    relative = os.path.relpath(os.path.realpath(path), real_root) if os.path.isabs(path) else path
-    return resolve_inside(real_root, relative)
+def resolve_in_roots(roots: list[str | Path], path: str) -> Path:
+    """``path`` resolved with :func:`resolve_inside` under the first of ``roots`` that holds it; relative
+    paths are taken from ``roots[0]``. The refusal names every allowed root."""
+    if not roots:
+        raise PathOutsideWorkspace("no folder is allowed here")
+    candidates = roots if os.path.isabs(path.replace("\\", "/")) else roots[:1]
+    for root in candidates:
+        try:
+            return resolve_inside(root, path)
+        except PathOutsideWorkspace:
+            continue
+    if "\x00" in path:
+        raise PathOutsideWorkspace("path contains a NUL byte")
+    allowed = ", ".join(os.path.realpath(r) for r in roots)
+    raise PathOutsideWorkspace(f"{path!r} is outside the allowed folders ({allowed})")
 
 
 class WorkspaceLayout:

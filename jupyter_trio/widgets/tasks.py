@@ -10,6 +10,7 @@ from typing import Any
 import ipywidgets as w
 import yaml
 
+from .. import config_yaml
 from ..client import ServiceClient
 from ..formatting import hms
 from .base import Panel, table
@@ -195,7 +196,7 @@ class TaskPanel(Panel):
 
     def _batch_body(self) -> dict[str, Any]:
         try:
-            template = yaml.safe_load(self.batch_yaml.value) or {}
+            template = config_yaml.load(self.batch_yaml.value) or {}
         except yaml.YAMLError as exc:
             raise ValueError(f"config is not valid YAML: {exc}") from None
         return {"name_prefix": self.batch_prefix.value, "mode": "form", "template_value": template,

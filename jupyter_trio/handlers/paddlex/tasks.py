@@ -18,6 +18,7 @@ from ...runner.logs import log_path, read_tail
 from ...services.models import workspace_path
 from ...services.paddlex_status import evaluate_status, predict_status, prune_status
 from ...services.training import check_quant_export
+from .train_params import translate
 from ..base import operation
 from .base import PaddleXHandler
 from .workspace import PADDLEX_TASK_KINDS, task_attr, task_status_value
@@ -73,7 +74,9 @@ class TaskHandler(_TaskHandler):
         args = self.args()
         if args.get("tid"):
             task = self.training.task(args["tid"])
-            out: dict[str, Any] = {"task_status": self.status_of(task), "message": task["message"] or "",
+            failed = task["status"] in ("failed", "interrupted")
+            reason = (self.record(task).get("error") or task["message"] or "ended without a reason") if failed else ""
+            out: dict[str, Any] = {"task_status": self.status_of(task), "message": reason or task["message"] or "",
                                    "type": task["config"]["task_type"]}
             if "resume" in args:
                 out["resumable"], out["max_saved_epochs"] = self.training.resume_info(task["id"])
@@ -90,9 +93,13 @@ class TaskHandler(_TaskHandler):
     @operation("PaddleX: create a train task (pid, train, desc) or a prune task (+ parent_id)", tag="paddlex")
     def post(self) -> None:
         args = self.args()
-        task = self.training.create(self.username, self.require(args, "pid"), args.get("train"),
+        pid = self.require(args, "pid")
+        train = None
+        if args.get("train") not in (None, ""):
+            train = translate(self.trio.projects.project(pid)["project_type"], args["train"])
+        task = self.training.create(self.username, pid, train.params if train else None,
                                     str(args.get("desc", "")), args.get("parent_id") or None)
-        self.ok(tid=task["id"])
+        self.ok(tid=task["id"], **({"message": train.message} if train and train.message else {}))
 
     @operation("PaddleX: delete a task (tid); a running task is cancelled first", tag="paddlex")
     def delete(self) -> None:
@@ -128,8 +135,11 @@ class ParamsHandler(_TaskHandler):
         args = self.args()
         if "train" not in args:
             raise ValidationFailed("train is required")
-        self.training.set_params(self.require(args, "tid"), args["train"])
-        self.ok()
+        task = self.training.task(self.require(args, "tid"))
+        train = translate(task["config"]["task_type"], args["train"])
+        # PaddleX merged the given names onto the task's parameters (load_from_dict on the stored object)
+        self.training.set_params(task["id"], {**task["params"], **train.params})
+        self.ok(**({"message": train.message} if train.message else {}))
 
 
 class TrainHandler(_TaskHandler):
@@ -221,7 +231,8 @@ class MetricsHandler(_TaskHandler):
                 "train_metrics": train_metrics, "eval_metrics": rec.get("eval_metrics"),
                 "download_status": 3,  # XDDECOMPRESSED: nothing to download, models start from random weights
                 "eval_done": bool(rec.get("eval_metrics")), "train_error": rec.get("error") or
-                (task["message"] if task["status"] == "failed" else None), "stage": rec.get("stage"),
+                (task["message"] or "ended without a reason" if task["status"] in ("failed", "interrupted")
+                 else None), "stage": rec.get("stage"),
                 "best": rec.get("best")})
         elif kind == "eval":
             path = self.store.layout.task_dir(task["id"]) / "evaluate" / "result.json"

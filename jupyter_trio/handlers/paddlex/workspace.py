@@ -63,8 +63,11 @@ class SystemHandler(PaddleXHandler):
     def get(self) -> None:
         kind = self.args().get("type", "machine_info")
         if kind == "machine_info":
-            self.ok(info={"message": "ok", "cpu_num": os.cpu_count() or 1, "gpu_num": len(self.trio.gpu_list),
-                          "sysstr": platform.system()})
+            training = self.trio.trainer.status()
+            self.ok(info={"message": "ok" if training.available else training.reason,
+                          "cpu_num": os.cpu_count() or 1, "gpu_num": len(self.trio.gpu_list),
+                          "sysstr": platform.system(), "training_available": training.available,
+                          "paddle_version": training.paddle_version})
         elif kind == "gpu_memory_size":
             self.ok(gpu_mem_infos=[{k: g[k] for k in ("free", "used", "total")} for g in gpu_memory()])
         else:
