@@ -9,6 +9,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .store.tasks import failure_reason
+
 
 class GPUInfo(BaseModel):
     index: int
@@ -165,9 +167,7 @@ class TaskInfo(BaseModel):
 
     @classmethod
     def of(cls, task: dict[str, Any]) -> "TaskInfo":
-        error = (task.get("message") or "ended without a reason") if task["status"] in ("failed", "interrupted") \
-            else None
-        return cls(**{**task, "run_index": task["last_run"], "error": error})
+        return cls(**{**task, "run_index": task["last_run"], "error": failure_reason(task)})
 
 
 class TaskDetail(TaskInfo):
@@ -175,7 +175,7 @@ class TaskDetail(TaskInfo):
 
     @classmethod
     def of(cls, task: dict[str, Any]) -> "TaskDetail":
-        return cls(**{**task, "run_index": task["last_run"]})
+        return cls(**{**task, "run_index": task["last_run"], "error": failure_reason(task)})
 
 
 class TaskListQuery(Request):

@@ -65,6 +65,7 @@ class TrainingRun(BaseModel):
     last_checkpoint: Checkpoint | None = None
     last_sampler_checkpoint: Checkpoint | None = None
     status: str
+    error: str | None = Field(None, description="why the run failed (exception's last line, or the signal)")
     session_id: str | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
 

@@ -88,5 +88,6 @@ class TestImportRoots:
         code, out = await px("PUT", "dataset", {"did": "D0002", "path": "shapes"})
         assert code == 200 and out["status"] == 1, out
         elsewhere = make("classification", tmp_path / "not-allowed", 8)
-        code, out = await px("PUT", "dataset", {"did": "D0002", "path": str(elsewhere)})
+        await api("POST", "trio/api/datasets", {"name": "third", "dataset_type": "classification"})
+        code, out = await px("PUT", "dataset", {"did": "D0003", "path": str(elsewhere)})
         assert code == 403 and out["status"] == -1 and str(data_root) in out["message"]

@@ -7,7 +7,7 @@ from typing import Any
 
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..store import Store
-from ..store.tasks import TaskQuery
+from ..store.tasks import TaskQuery, failure_reason
 from .checkpoints import RUN_KINDS, CheckpointService, trio_path
 from .projects import ProjectService
 from .training import TrainingService
@@ -48,7 +48,7 @@ class TrainingRunService:
             "corrupted": task["status"] in ("failed", "interrupted"), "last_request_time": utc(max(times)),
             "last_checkpoint": checkpoint_view(last["training"]) if last["training"] else None,
             "last_sampler_checkpoint": checkpoint_view(last["sampler"]) if last["sampler"] else None,
-            "status": task["status"], "session_id": task["session_id"],
+            "status": task["status"], "error": failure_reason(task), "session_id": task["session_id"],
             "metadata": {"kind": task["kind"], "task_type": config.get("task_type", ""),
                          "project_id": task["project_id"], "dataset_id": config.get("dataset_id"),
                          "description": task["notes"], "num_epochs": params.get("num_epochs"),
@@ -77,6 +77,8 @@ class TrainingRunService:
             raise ValidationFailed("give exactly one of project_id or dataset_id")
         if session_id and self.store.sessions.get(session_id) is None:
             raise NotFound(f"no such session: {session_id!r}")
+        if start:  # refuse before anything is made when the run could not start
+            self.training.trainer.require("training")
         if dataset_id:
             dataset = self.projects.dataset(dataset_id)
             if dataset["status"] != "XSPLITED":

@@ -14,6 +14,15 @@ from .ids import next_ids
 ACTIVE = ("queued", "running")
 FINAL = ("completed", "failed", "cancelled", "interrupted")
 TASK_STATES = ("pending",) + ACTIVE + FINAL
+FAILED = ("failed", "interrupted")
+
+
+def failure_reason(task: dict[str, Any]) -> str | None:
+    """Why the task's latest run failed or was interrupted (its run's message: the exception's last
+    line, the signal, or the exit code); ``None`` when it did not fail. Never an empty string."""
+    if task["status"] not in FAILED:
+        return None
+    return task.get("message") or "ended without a reason"
 
 SORTABLE = {"created_at", "updated_at", "name", "status", "priority", "kind", "last_run"}
 _JSON_COLUMNS = ("config", "params", "env")

@@ -18,6 +18,7 @@ from ...runner.logs import log_path, read_tail
 from ...services.models import workspace_path
 from ...services.paddlex_status import evaluate_status, predict_status, prune_status
 from ...services.training import check_quant_export
+from ...store.tasks import failure_reason
 from .train_params import translate
 from ..base import operation
 from .base import PaddleXHandler
@@ -74,8 +75,7 @@ class TaskHandler(_TaskHandler):
         args = self.args()
         if args.get("tid"):
             task = self.training.task(args["tid"])
-            failed = task["status"] in ("failed", "interrupted")
-            reason = (self.record(task).get("error") or task["message"] or "ended without a reason") if failed else ""
+            reason = (self.record(task).get("error") or failure_reason(task)) if failure_reason(task) else ""
             out: dict[str, Any] = {"task_status": self.status_of(task), "message": reason or task["message"] or "",
                                    "type": task["config"]["task_type"]}
             if "resume" in args:
@@ -230,9 +230,7 @@ class MetricsHandler(_TaskHandler):
                 "eta": None if eta is None or task["status"] != "running" else _hms(eta),
                 "train_metrics": train_metrics, "eval_metrics": rec.get("eval_metrics"),
                 "download_status": 3,  # XDDECOMPRESSED: nothing to download, models start from random weights
-                "eval_done": bool(rec.get("eval_metrics")), "train_error": rec.get("error") or
-                (task["message"] or "ended without a reason" if task["status"] in ("failed", "interrupted")
-                 else None), "stage": rec.get("stage"),
+                "eval_done": bool(rec.get("eval_metrics")), "train_error": rec.get("error") or failure_reason(task), "stage": rec.get("stage"),
                 "best": rec.get("best")})
         elif kind == "eval":
             path = self.store.layout.task_dir(task["id"]) / "evaluate" / "result.json"
