@@ -20,6 +20,13 @@ class Cursor(BaseModel):
 class ListQuery(Request):
     limit: int = Field(20, ge=1, le=1000)
     offset: int = Field(0, ge=0)
+    access_scope: Literal["owned", "accessible"] = Field(
+        "owned", description="Tinker's scope; on a Jupyter server you can reach only what you own, so both "
+                             "list your own")
+
+
+class TrainingRunsQuery(ListQuery):
+    project_id: str | None = Field(None, description="only the runs of this project")
 
 
 class UserCheckpointsQuery(ListQuery):
@@ -41,8 +48,11 @@ class Checkpoint(BaseModel):
     checkpoint_type: Literal["training", "sampler"]
     time: datetime
     trio_path: str
+    tinker_path: str = Field(description="the same checkpoint under Tinker's scheme (tinker://...), which the "
+                                         "official SDK reads; accepted wherever a trio:// path is")
     size_bytes: int | None = None
     public: bool = False
+    user_metadata: dict[str, str] | None = None
     expires_at: datetime | None = None
     training_run_id: str
     epoch: int | None = None
@@ -157,6 +167,29 @@ class WeightsList(BaseModel):
     cursor: Cursor
     page: int
     page_size: int
+
+
+class WeightsInfoRequest(BaseModel):
+    """Tinker's ``get_weights_info_by_tinker_path`` body (unknown keys are ignored: later SDKs may add some)."""
+
+    tinker_path: str = Field(min_length=1, description="a tinker:// or trio:// checkpoint path, or a kept model id")
+
+
+class ClientConfig(BaseModel):
+    """What the Tinker SDK asks a server before its first call (``POST /api/v1/client/config``)."""
+
+    pjwt_auth_enabled: bool = Field(False, description="false: keep sending the Jupyter token, no JWT exchange")
+    use_pyqwest_transport: bool = Field(False, description="false: plain httpx")
+
+
+class ClientDynamicConfig(BaseModel):
+    refresh_interval_sec: int = 300
+    sample_cancel_enabled: bool = False
+    sample_cancel_max_batch_size: int = 64
+
+
+class TelemetryAccepted(BaseModel):
+    status: Literal["accepted"] = "accepted"
 
 
 class WeightsInfo(BaseModel):

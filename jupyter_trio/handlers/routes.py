@@ -109,6 +109,9 @@ ROUTES: list[tuple] = [
     (rf"{PADDLEX}/model", ModelHandler),
     # RestClient dialect (Tinker's REST shapes)
     (rf"{V1}/user", v1.UserHandler),
+    (rf"{V1}/client/config", v1.ClientConfigHandler),
+    (rf"{V1}/client/dynamic_config", v1.ClientDynamicConfigHandler),
+    (rf"{V1}/telemetry", v1.TelemetryHandler),
     (rf"{V1}/training_runs", v1.TrainingRunsHandler),
     (rf"{V1}/training_runs/{RUN}", v1.TrainingRunHandler),
     (rf"{V1}/training_runs/{RUN}/checkpoints", v1.RunCheckpointsHandler),

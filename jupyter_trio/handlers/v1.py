@@ -18,14 +18,14 @@ from tornado.iostream import StreamClosedError
 from .._version import __version__
 from ..errors import NotFound, PayloadTooLarge, ValidationFailed
 from ..models_v1 import (
-    ArchiveUrl, Checkpoint, CheckpointsList, Cursor, ListQuery, PageQuery, PathQuery, SampleReply, SampleRequest,
-    Sampler, SamplerCreate, SessionCreate, SessionInfo, SessionsList, TrainingRun, TrainingRunCreate,
-    TrainingRunsList, UserCheckpointsQuery, UserInfo, WeightsEntry, WeightsInfo, WeightsList,
+    ArchiveUrl, Checkpoint, CheckpointsList, ClientConfig, ClientDynamicConfig, Cursor, ListQuery, PageQuery,
+    PathQuery, SampleReply, SampleRequest, Sampler, SamplerCreate, SessionCreate, SessionInfo, SessionsList,
+    TelemetryAccepted, TrainingRun, TrainingRunCreate, TrainingRunsList, TrainingRunsQuery, UserCheckpointsQuery,
+    UserInfo, WeightsEntry, WeightsInfo, WeightsInfoRequest, WeightsList,
 )
 from ..services.archives import stream_tar_gz
-from ..services.checkpoints import RUN_KINDS, folder_size
+from ..services.checkpoints import RUN_KINDS
 from ..services.training_runs import checkpoint_view, utc
-from ..trainers.checkpoints import read_state
 from .base import TrioHandler, operation
 
 MAX_IMAGE_BYTES = 32 * 1024 * 1024
@@ -62,11 +62,11 @@ class UserHandler(_V1):
 
 # ---- training runs and their checkpoints
 class TrainingRunsHandler(_V1):
-    @operation("Your training runs (train and prune tasks), oldest first", query=ListQuery,
+    @operation("Your training runs (train and prune tasks), oldest first", query=TrainingRunsQuery,
                response=TrainingRunsList, tag="v1")
     def get(self) -> None:
-        q = self.parse_query(ListQuery)
-        runs, total = self.runs.page(self.username, q.limit, q.offset)
+        q = self.parse_query(TrainingRunsQuery)
+        runs, total = self.runs.page(self.username, q.limit, q.offset, q.project_id)
         self.reply(TrainingRunsList(training_runs=[TrainingRun(**r) for r in runs],
                                     cursor=Cursor(offset=q.offset, limit=q.limit, total_count=total)))
 
@@ -127,19 +127,36 @@ class WeightsInfoHandler(_V1):
     @operation("What a checkpoint path (or kept model) holds: model, task type, labels, epoch, metrics",
                query=PathQuery, response=WeightsInfo, tag="v1")
     def get(self) -> None:
-        path = self.parse_query(PathQuery).path
-        folder, run = self.trio.checkpoints.folder_for(path)
-        try:
-            state = read_state(folder)
-        except (OSError, ValueError):
-            raise NotFound(f"{folder.name} has no readable state.json") from None
-        kind = state.get("kind") or ("training" if (folder / "model.pdopt").is_file() else "sampler")
-        self.reply(WeightsInfo(
-            path=path, base_model=state.get("params", {}).get("model", ""), task_type=state.get("task_type", ""),
-            checkpoint_type=kind, training_run_id=run["id"] if run else None,
-            checkpoint_id=folder.name if run and folder.parent.name == "checkpoints" else None,
-            epoch=state.get("epoch"), labels=state.get("labels", []), num_parameters=state.get("num_parameters"),
-            metrics=state.get("eval_metrics", {}), size_bytes=folder_size(folder), time=utc(state.get("time"))))
+        self.reply(WeightsInfo(**self.runs.weights_info(self.parse_query(PathQuery).path)))
+
+    @operation("The same, asked as the Tinker SDK does (get_weights_info_by_tinker_path)",
+               request=WeightsInfoRequest, response=WeightsInfo, tag="v1")
+    def post(self) -> None:
+        self.reply(WeightsInfo(**self.runs.weights_info(self.parse_body(WeightsInfoRequest).tinker_path)))
+
+
+# ---- what the Tinker SDK asks before its first call
+class ClientConfigHandler(_V1):
+    @operation("Client settings for the Tinker SDK (no JWT exchange: the Jupyter token is the credential)",
+               response=ClientConfig, tag="v1")
+    def post(self) -> None:
+        self.reply(ClientConfig())
+
+
+class ClientDynamicConfigHandler(_V1):
+    @operation("The Tinker SDK's refreshed settings", response=ClientDynamicConfig, tag="v1")
+    def post(self) -> None:
+        self.reply(ClientDynamicConfig())
+
+
+class TelemetryHandler(_V1):
+    @operation("The Tinker SDK's telemetry: accepted and dropped (nothing leaves this server)",
+               response=TelemetryAccepted, tag="v1")
+    def post(self) -> None:
+        body = self.json_body()
+        events = body.get("events") if isinstance(body, dict) else None
+        self.log.debug("dropped %s Tinker SDK telemetry events", len(events) if isinstance(events, list) else 0)
+        self.reply(TelemetryAccepted())
 
 
 # ---- weights (kept models)

@@ -22,8 +22,15 @@ from ..trainers.checkpoints import checkpoint_root, complete_checkpoints, read_s
 
 RUN_KINDS = ("train", "prune")
 SCHEME = "trio://"
+# The Tinker SDK names the same checkpoints tinker://<run>/weights/<id>; both schemes address one folder.
+SCHEMES = (SCHEME, "tinker://")
 _SEGMENT = {"training": "weights", "sampler": "sampler_weights"}
-_PATH = re.compile(r"^trio://(?P<run>[^/]+)/(?P<segment>weights|sampler_weights)/(?P<cid>[^/]+)$")
+_PATH = re.compile(r"^(?:trio|tinker)://(?P<run>[^/]+)/(?P<segment>weights|sampler_weights)/(?P<cid>[^/]+)$")
+
+
+def tinker_path(run_id: str, kind: str, cid: str) -> str:
+    """The checkpoint's path under Tinker's scheme, as the official SDK parses it."""
+    return "tinker://" + trio_path(run_id, kind, cid).removeprefix(SCHEME)
 
 
 def trio_path(run_id: str, kind: str, cid: str) -> str:
@@ -109,13 +116,13 @@ class CheckpointService:
         match = _PATH.match(path or "")
         if not match:
             raise ValidationFailed(f"path: {path!r} is not a checkpoint path; expected "
-                                   f"trio://<run>/weights/<id> or trio://<run>/sampler_weights/<id>")
+                                   f"trio://<run>/weights/<id> or trio://<run>/sampler_weights/<id> (or tinker://...)")
         return self.locate(match["run"], f"{match['segment']}/{match['cid']}")
 
     def folder_for(self, path: str) -> tuple[Path, dict[str, Any] | None]:
         """The folder a sampler or ``weights_info`` names: a ``trio://`` path, a kept model id (PM0001), or a
         checkpoint-shaped folder inside the workspace. Returns it and the run it belongs to, if any."""
-        if path.startswith(SCHEME):
+        if path.startswith(SCHEMES):
             found = self.locate_path(path)
             return found.folder, found.task
         model = self.store.weights.get(path)

@@ -8,7 +8,8 @@ from typing import Any
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..store import Store
 from ..store.tasks import TaskQuery, failure_reason
-from .checkpoints import RUN_KINDS, CheckpointService, trio_path
+from ..trainers.checkpoints import read_state
+from .checkpoints import RUN_KINDS, CheckpointService, folder_size, tinker_path, trio_path
 from .projects import ProjectService
 from .training import TrainingService
 
@@ -19,7 +20,8 @@ def utc(ts: float | None) -> datetime | None:
 
 def checkpoint_view(row: dict[str, Any]) -> dict[str, Any]:
     return {"checkpoint_id": row["id"], "checkpoint_type": row["kind"], "time": utc(row["created_at"]),
-            "trio_path": trio_path(row["task_id"], row["kind"], row["id"]), "size_bytes": row["size_bytes"],
+            "trio_path": trio_path(row["task_id"], row["kind"], row["id"]),
+            "tinker_path": tinker_path(row["task_id"], row["kind"], row["id"]), "size_bytes": row["size_bytes"],
             "training_run_id": row["task_id"], "epoch": row["epoch"], "metrics": row["metrics"]}
 
 
@@ -56,15 +58,32 @@ class TrainingRunService:
                          "created_at": utc(task["created_at"])},
         }
 
+    def weights_info(self, path: str) -> dict[str, Any]:
+        """What a checkpoint path (trio:// or tinker://), kept model id or checkpoint folder holds."""
+        folder, run = self.checkpoints.folder_for(path)
+        try:
+            state = read_state(folder)
+        except (OSError, ValueError):
+            raise NotFound(f"{folder.name} has no readable state.json") from None
+        kind = state.get("kind") or ("training" if (folder / "model.pdopt").is_file() else "sampler")
+        return {"path": path, "base_model": state.get("params", {}).get("model", ""),
+                "task_type": state.get("task_type", ""), "checkpoint_type": kind,
+                "training_run_id": run["id"] if run else None,
+                "checkpoint_id": folder.name if run and folder.parent.name == "checkpoints" else None,
+                "epoch": state.get("epoch"), "labels": state.get("labels", []),
+                "num_parameters": state.get("num_parameters"), "metrics": state.get("eval_metrics", {}),
+                "size_bytes": folder_size(folder), "time": utc(state.get("time"))}
+
     def get(self, run_id: str, owner: str) -> dict[str, Any]:
         task = self.owned(run_id, owner)
         return self.view(task, self.checkpoints.sync(task))
 
-    def page(self, owner: str, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+    def page(self, owner: str, limit: int, offset: int, project_id: str | None = None
+             ) -> tuple[list[dict[str, Any]], int]:
         """Oldest first: runs created while a client pages land after the pages it has read."""
         self.checkpoints.sync_all(active_only=True)
         tasks, total = self.store.tasks.list(TaskQuery(owner=owner, kinds=RUN_KINDS, descending=False,
-                                                       limit=limit, offset=offset))
+                                                       limit=limit, offset=offset, project_id=project_id))
         by_task = self.store.checkpoints.for_tasks([t["id"] for t in tasks])
         return [self.view(t, by_task.get(t["id"], [])) for t in tasks], total
 
