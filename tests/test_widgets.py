@@ -188,7 +188,7 @@ async def test_dataset_panel_import_split_preview(client, jp_root_dir):
 
 
 @pytest.mark.slow
-async def test_checkpoint_panel_and_dashboard(client, api, trio_workspace):
+async def test_checkpoint_panel_and_dashboard(client, api, trio_workspace, wait_task):
     pytest.importorskip("paddle")
     _, pid = await load_demo(api)
     c = await run(client)
@@ -213,10 +213,18 @@ async def test_checkpoint_panel_and_dashboard(client, api, trio_workspace):
     assert "upload an image first" in panel.error.value
     await run(panel.close)
 
-    board = await run(dashboard, c)  # the newest task
+    # the quick start's last step: an export job, the newest task — the dashboard still follows the run
+    code, job = await api("POST", f"trio/api/tasks/{run_id}/jobs/export", {"save_dir": "exports/quick"})
+    assert code == 202, job
+    board = await run(dashboard, c)
     titles = [board.get_title(i) for i in range(len(board.children))]
     assert titles[:2] == ["Tasks", "Datasets"] and any(t.startswith("Checkpoints") for t in titles)
+    assert board.task == run_id and f"Metrics · {run_id}" in titles
+    metrics = await run(MetricsPanel, None, c, live=False)
+    assert metrics.runs == [(run_id, None)] and "loss" in metrics.series.options  # curves, not an empty chart
     await run(board.close)
+    await run(metrics.close)
+    await wait_task(job["name"], "completed", "failed")
 
 
 async def test_panels_leave_no_threads_after_many_open_close_cycles(client, script_workspace):

@@ -24,7 +24,7 @@ from ..models_v1 import (
     UserInfo, WeightsEntry, WeightsInfo, WeightsInfoRequest, WeightsList,
 )
 from ..services.archives import stream_tar_gz
-from ..services.checkpoints import RUN_KINDS
+from ..task_kinds import RUN_KINDS
 from ..services.training_runs import checkpoint_view, utc
 from .base import TrioHandler, operation
 

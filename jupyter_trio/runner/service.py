@@ -29,6 +29,7 @@ from typing import Any
 from ..errors import Conflict, ValidationFailed
 from ..store import Store
 from ..store.task_files import materialize
+from ..task_kinds import TRAINER_KINDS
 from . import procs
 from .logs import failure_message
 from .gpus import GPU
@@ -248,9 +249,6 @@ class Runner:
         return env
 
 
-# jobs of jupyter_trio.trainers.job: train and prune tasks, and the child jobs of a train task
-CHILD_JOB_KINDS = ("analysis", "evaluate", "predict", "export")  # belong to their parent train task
-TRAINER_KINDS = ("train", "prune", *CHILD_JOB_KINDS)
 
 
 def check_env(env: dict[str, Any]) -> dict[str, str]:

@@ -18,9 +18,9 @@ from ..errors import Conflict, NotFound, ValidationFailed
 from ..store import Store, resolve_inside
 from ..store.checkpoints import CheckpointRow
 from ..store.tasks import ACTIVE
+from ..task_kinds import RUN_KINDS
 from ..trainers.checkpoints import checkpoint_root, complete_checkpoints, read_state
 
-RUN_KINDS = ("train", "prune")
 SCHEME = "trio://"
 # The Tinker SDK names the same checkpoints tinker://<run>/weights/<id>; both schemes address one folder.
 SCHEMES = (SCHEME, "tinker://")

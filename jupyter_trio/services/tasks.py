@@ -13,10 +13,11 @@ import yaml
 
 from .. import batch, config_yaml
 from ..errors import BadRequest, Conflict, NotFound, ValidationFailed
-from ..runner.service import CHILD_JOB_KINDS, Runner, check_env
+from ..runner.service import Runner, check_env
 from ..store import Store
 from ..store.task_files import materialize
 from ..store.tasks import NewTask, TaskQuery
+from ..task_kinds import CHILD_JOB_KINDS
 from .workspaces import SHELL, ScriptWorkspaces
 
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")

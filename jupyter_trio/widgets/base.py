@@ -11,6 +11,7 @@ from typing import Any
 import ipywidgets as w
 
 from ..client import ServiceClient, TrioClientError
+from ..task_kinds import CHILD_JOB_KINDS
 from .live import Live, every
 
 
@@ -23,9 +24,13 @@ def table(headers: list[str], rows: list[list[Any]], css_class: str = "trio-tabl
 
 
 def newest_task(client: ServiceClient, kinds: tuple[str, ...] = ()) -> str:
-    """The newest task (of ``kinds`` when given): what a panel built with no task shows."""
+    """The newest task (of ``kinds`` when given): what a panel built with no task shows. Child jobs of a
+    training run (evaluate, export, predict, analysis) are never the default: they belong under their
+    run, and following an export job would show a chart with no curves."""
     items = client.call("GET", "trio/api/tasks", params={"limit": 200, "order": "desc"})["items"]
     for task in items:
+        if task["kind"] in CHILD_JOB_KINDS:
+            continue
         if not kinds or task["kind"] in kinds:
             return task["id"] if kinds else task["name"]
     raise ValueError("no task yet: create one first" + (f" (of kind {', '.join(kinds)})" if kinds else ""))

@@ -13,6 +13,7 @@ from ...services.dataset_import import details, split_dataset
 from ...services.paddlex_status import task_status
 from ...services.projects import ProjectService
 from ...store import Store
+from ...task_kinds import RUN_KINDS
 from ..base import operation
 from .base import PaddleXHandler, paddlex_time
 
@@ -28,7 +29,7 @@ def dataset_attr(store: Store, dataset: dict[str, Any], with_status: bool = Fals
 
 
 # the tasks PaddleX clients see as tasks; evaluate/predict/export/analysis jobs belong to their train task
-PADDLEX_TASK_KINDS = ("train", "prune")
+PADDLEX_TASK_KINDS = RUN_KINDS  # PaddleX lists training tasks; their child jobs show through them
 
 
 def task_status_value(training: Any, task: dict[str, Any]) -> int:
