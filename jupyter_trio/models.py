@@ -56,6 +56,10 @@ class FileWritten(BaseModel):
     size: int
 
 
+# offsets and pages beyond this are refused (422) rather than overflowing SQLite's 64-bit integers
+MAX_OFFSET = 2**53
+
+
 # ---- requests share one rule: unknown fields are a client error, not silently ignored
 class Request(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -179,9 +183,9 @@ class TaskDetail(TaskInfo):
 
 
 class TaskListQuery(Request):
-    page: int = Field(1, ge=1)
+    page: int = Field(1, ge=1, le=MAX_OFFSET // 1000)
     page_size: int = Field(50, ge=1, le=1000)
-    offset: int | None = Field(None, ge=0, description="overrides page")
+    offset: int | None = Field(None, ge=0, le=MAX_OFFSET, description="overrides page")
     limit: int | None = Field(None, ge=1, le=1000, description="overrides page_size")
     status: TaskStatus | None = None
     kind: str | None = None
@@ -230,7 +234,7 @@ class DeleteQuery(Request):
 class LogQuery(Request):
     run: int | None = Field(None, ge=1, description="run slot; default the latest")
     stream: Literal["output", "stdout", "stderr"] = "output"
-    offset: int | None = Field(None, ge=0, description="byte offset to read from")
+    offset: int | None = Field(None, ge=0, le=MAX_OFFSET, description="byte offset to read from")
     tail: int | None = Field(None, ge=0, le=100_000, description="last N lines instead of an offset")
     limit: int = Field(1 << 20, ge=1, le=1 << 20, description="bytes at most")
 

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from .models import Request
+from .models import MAX_OFFSET, Request
 
 
 class Cursor(BaseModel):
@@ -19,7 +19,7 @@ class Cursor(BaseModel):
 
 class ListQuery(Request):
     limit: int = Field(20, ge=1, le=1000)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=MAX_OFFSET)
     access_scope: Literal["owned", "accessible"] = Field(
         "owned", description="Tinker's scope; on a Jupyter server you can reach only what you own, so both "
                              "list your own")
@@ -34,7 +34,7 @@ class UserCheckpointsQuery(ListQuery):
 
 
 class PageQuery(Request):
-    page: int = Field(1, ge=1)
+    page: int = Field(1, ge=1, le=MAX_OFFSET // 1000)
     page_size: int = Field(20, ge=1, le=1000)
 
 

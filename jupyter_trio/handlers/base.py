@@ -40,6 +40,7 @@ class Operation:
     query: type[pydantic.BaseModel] | None = None
     status: int = 200
     content_type: str = "application/json"
+    also_content_types: tuple[str, ...] = ()  # other bodies the same reply may have (raw XML beside JSON)
     tag: str = ""
 
 

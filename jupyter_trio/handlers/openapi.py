@@ -12,6 +12,7 @@ from .._version import __version__
 from .base import Operation
 
 _METHODS = ("get", "post", "put", "patch", "delete")
+PADDLEX_PREFIX = "/trio/paddlex/"
 _GROUP = re.compile(r"\(\?P<(?P<name>\w+)>[^)]*\)")
 
 
@@ -52,10 +53,7 @@ def build_openapi(routes: list[tuple[str, type]]) -> dict[str, Any]:
             "parameters": [
                 {"name": name, "in": "path", "required": True, "schema": {"type": "string"}} for name in params
             ],
-            "responses": {
-                str(op.status): _response(op),
-                "4XX": {"$ref": "#/components/responses/Error"},
-            },
+            "responses": _responses(path, op),
         }
         if op.query is not None:
             for name, field in op.query.model_fields.items():
@@ -68,7 +66,13 @@ def build_openapi(routes: list[tuple[str, type]]) -> dict[str, Any]:
                         "schema": _field_schema(op.query, name),
                     }
                 )
-        if op.request is not None:
+        if path.startswith(PADDLEX_PREFIX):
+            # PaddleX clients send arguments in the query string or as a JSON body, on every method
+            item["requestBody"] = {
+                "required": False,
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PaddleXArguments"}}},
+            }
+        elif op.request is not None:
             item["requestBody"] = {
                 "required": True,
                 "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{op.request.__name__}"}}},
@@ -90,6 +94,7 @@ def build_openapi(routes: list[tuple[str, type]]) -> dict[str, Any]:
             }
         },
     }
+    schemas.update(_PADDLEX_SCHEMAS)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -105,7 +110,11 @@ def build_openapi(routes: list[tuple[str, type]]) -> dict[str, Any]:
                 "Error": {
                     "description": "A client error: bad input, missing auth, unknown object.",
                     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorReply"}}},
-                }
+                },
+                "PaddleXError": {
+                    "description": "A client error in PaddleX's shape: status -1 and the reason.",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PaddleXError"}}},
+                },
             },
             "securitySchemes": {
                 "token": {"type": "apiKey", "in": "header", "name": "Authorization",
@@ -115,6 +124,38 @@ def build_openapi(routes: list[tuple[str, type]]) -> dict[str, Any]:
         },
         "security": [{"token": []}, {"tokenQuery": []}],
     }
+
+
+# The PaddleX dialect's envelope: {"status": 1, ...fields of the operation} or {"status": -1, "message", "code"}.
+_PADDLEX_SCHEMAS: dict[str, Any] = {
+    "PaddleXArguments": {
+        "type": "object", "additionalProperties": True,
+        "description": "the operation's arguments (tid, pid, did, train, ...), also accepted in the query string",
+    },
+    "PaddleXReply": {
+        "type": "object", "required": ["status"], "additionalProperties": True,
+        "properties": {"status": {"const": 1}},
+    },
+    "PaddleXError": {
+        "type": "object", "required": ["status", "message", "code"],
+        "properties": {"status": {"const": -1}, "message": {"type": "string", "minLength": 1},
+                       "code": {"type": "string"}},
+    },
+}
+
+
+def _responses(path: str, op: Operation) -> dict[str, Any]:
+    if not path.startswith(PADDLEX_PREFIX):
+        return {str(op.status): _response(op), "4XX": {"$ref": "#/components/responses/Error"}}
+    if op.response is not None:
+        ok = _response(op)
+    else:
+        ok = {"description": op.summary,
+              "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PaddleXReply"}}}}
+        for content_type in (op.content_type, *op.also_content_types):
+            if content_type != "application/json":
+                ok["content"][content_type] = {"schema": {}}
+    return {str(op.status): ok, "4XX": {"$ref": "#/components/responses/PaddleXError"}}
 
 
 def _response(op: Operation) -> dict[str, Any]:

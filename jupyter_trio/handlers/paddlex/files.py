@@ -15,7 +15,7 @@ from .base import PaddleXHandler
 
 class FileHandler(PaddleXHandler):
     @operation("PaddleX: a workspace file (path): image → img_data (base64; labels drawn when did is given), "
-               "xml → text, log/txt → lines", tag="paddlex")
+               "xml → the XML itself, log/txt → lines", also_content_types=("application/xml",), tag="paddlex")
     def get(self) -> None:
         args = self.args()
         target = workspace_file(self.store, self.require(args, "path"))
