@@ -80,7 +80,8 @@ class TrioApp(ExtensionApp):
     python_executable = Unicode(
         "",
         config=True,
-        help="Python that runs script tasks. Empty: the Python running the server.",
+        help="Python that runs jobs (script tasks, trainer jobs, samplers; training needs PaddlePaddle in it). "
+        "Empty: the Python running the server.",
     )
 
     import_roots = List(
