@@ -163,8 +163,8 @@ PARAMS_BY_TYPE: dict[str, type[CommonParams]] = {
 }
 
 
-def validate(task_type: str, train: dict[str, Any] | str) -> CommonParams:
-    """Complete, typed parameters from a client's ``train`` dict (or its JSON string)."""
+def parse_train(train: Any) -> dict[str, Any]:
+    """``train`` as a dict: PaddleX's clients send it as a JSON string, others as an object."""
     if isinstance(train, str):
         try:
             train = json.loads(train)
@@ -172,6 +172,12 @@ def validate(task_type: str, train: dict[str, Any] | str) -> CommonParams:
             raise ValidationFailed("train: not a JSON object") from None
     if not isinstance(train, dict):
         raise ValidationFailed("train: must be an object of training parameters")
+    return train
+
+
+def validate(task_type: str, train: dict[str, Any] | str) -> CommonParams:
+    """Complete, typed parameters from a client's ``train`` dict (or its JSON string)."""
+    train = parse_train(train)
     cls = PARAMS_BY_TYPE.get(task_type)
     if cls is None:
         raise ValidationFailed(f"no trainer for {task_type!r} projects")

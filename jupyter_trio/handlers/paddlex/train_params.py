@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, get_args, get_origin
 
 from ...errors import ValidationFailed
-from ...trainers.params import PARAMS_BY_TYPE
+from ...trainers.params import PARAMS_BY_TYPE, parse_train
 
 # PaddleX's weights names that mean "download pretrained weights": impossible here (no network)
 DOWNLOADED_WEIGHTS = ("IMAGENET", "COCO", "CITYSCAPES")
@@ -39,18 +39,6 @@ class Translated:
         if self.ignored:
             parts.append("ignored (not parameters of this task type): " + ", ".join(self.ignored))
         return "; ".join(parts)
-
-
-def parse_train(train: Any) -> dict[str, Any]:
-    """``train`` as a dict: PaddleX's clients send it as a JSON string, others as an object."""
-    if isinstance(train, str):
-        try:
-            train = json.loads(train)
-        except ValueError:
-            raise ValidationFailed("train: not a JSON object") from None
-    if not isinstance(train, dict):
-        raise ValidationFailed("train: must be an object of training parameters")
-    return train
 
 
 def _is_list(annotation: Any) -> bool:
