@@ -192,13 +192,12 @@ class TrioApp(ExtensionApp):
         self.runner.on_finish.append(lambda run: self.checkpoints.sync_task_id(run["task_id"]))
         self.checkpoints.sync_all()  # checkpoints written while no server was watching
         self.settings.update({"trio_store": self.store, "trio_app": self})
+        loop = IOLoop.current()
+        self.runner.wake = lambda: loop.add_callback(self.runner.tick)  # after the current request
         self.runner.tick()  # re-attach to jobs that outlived the last server, record those that ended
         self._runner_loop = PeriodicCallback(self.runner.tick, self.poll_interval * 1000)
         self._runner_loop.start()
 
-    def poke_runner(self) -> None:
-        """Run the scheduler soon (after the current request), not at the next poll."""
-        IOLoop.current().add_callback(self.runner.tick)
 
     def route_table(self) -> list[tuple[str, type]]:
         """Route patterns (without base_url) and handler classes, as served."""

@@ -25,8 +25,7 @@ async def demo_project(trio_app, kind="classification"):
 
 
 async def finish(trio_app, api, wait_task, tid: str, timeout: float = 240) -> tuple[dict, str]:
-    """Poke the runner, wait for the task to end; (task, its log tail)."""
-    trio_app.poke_runner()
+    """Wait for the task to end (the service woke the runner); (task, its log tail)."""
     done = await wait_task(tid, "completed", "failed", timeout=timeout)
     _, logs = await api("GET", f"trio/api/tasks/{tid}/logs", params={"tail": 400})
     return done, logs["content"]
@@ -76,12 +75,10 @@ async def test_sensitivity_analysis_then_prune_task(trio_app, api, wait_task):
     pid = await demo_project(trio_app)
     task = trio_app.training.create("me", pid, TINY)
     trio_app.training.start(task["id"])
-    trio_app.poke_runner()
     assert (await wait_task(task["id"], "completed", "failed", timeout=240))["status"] == "completed"
 
     analysis = trio_app.training.analyse("me", task["id"], ratios=[0.3, 0.6], max_layers=3)
     assert analysis["kind"] == "analysis" and analysis["parent_id"] == task["id"]
-    trio_app.poke_runner()
     done = await wait_task(analysis["id"], "completed", "failed", timeout=240)
     _, logs = await api("GET", f"trio/api/tasks/{analysis['id']}/logs", params={"tail": 50})
     assert done["status"] == "completed", logs["content"][-3000:]
@@ -95,7 +92,6 @@ async def test_sensitivity_analysis_then_prune_task(trio_app, api, wait_task):
                                       parent_id=task["id"])
     assert pruned["kind"] == "prune" and pruned["config"]["action"] == "prune"
     trio_app.training.start(pruned["id"])
-    trio_app.poke_runner()
     finished = await wait_task(pruned["id"], "completed", "failed", timeout=240)
     _, logs = await api("GET", f"trio/api/tasks/{pruned['id']}/logs", params={"tail": 80})
     assert finished["status"] == "completed", logs["content"][-3000:]
@@ -111,13 +107,11 @@ async def test_evaluate_predict_export_jobs(trio_app, api, wait_task, trio_works
     pid = await demo_project(trio_app)
     task = trio_app.training.create("me", pid, TINY)
     trio_app.training.start(task["id"])
-    trio_app.poke_runner()
     assert (await wait_task(task["id"], "completed", "failed", timeout=240))["status"] == "completed"
     tdir = trio_app.store.layout.task_dir(task["id"])
 
     async def child(kind, **settings):
         job = trio_app.training.start_child("me", task["id"], kind, **settings)
-        trio_app.poke_runner()
         done = await wait_task(job["id"], "completed", "failed", timeout=240)
         _, record = await api("GET", f"trio/api/tasks/{job['id']}/records")
         _, logs = await api("GET", f"trio/api/tasks/{job['id']}/logs", params={"tail": 60})
@@ -180,7 +174,6 @@ async def test_a_dead_data_parallel_rank_fails_the_task_and_ends_the_others(trio
     pid = await demo_project(trio_app)
     task = trio_app.training.create("me", pid, {**TINY, "cpu_processes": 2, "batch_size": 8, "num_epochs": 50})
     trio_app.training.start(task["id"])
-    trio_app.poke_runner()
     await wait_task(task["id"], "running")
 
     def ranks() -> dict[int, psutil.Process]:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .._version import __version__
 from ..errors import Forbidden, NotFound
-from ..models import DirectoryListing, FileEntry, FileWritten, GPUInfo, HealthReply, TrainingAvailability
+from ..schemas.native import DirectoryListing, FileEntry, FileWritten, GPUInfo, HealthReply, TrainingAvailability
 from .base import TrioHandler, operation
 from .openapi import build_openapi
 

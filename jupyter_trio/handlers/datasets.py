@@ -8,7 +8,7 @@ from tornado.ioloop import IOLoop
 
 from ..enums import DATASET_TYPES, project_type
 from ..errors import ValidationFailed
-from ..models import (
+from ..schemas.native import (
     DatasetCreate, DatasetDetails, DatasetImportRequest, DatasetInfo, DatasetList, DatasetPatch, DatasetSplitRequest,
     DemoInfo, DemoList, DemoLoaded, ProjectCreate, ProjectInfo, ProjectList, ProjectPatch,
 )

@@ -10,9 +10,9 @@ from typing import Any
 from tornado import websocket
 
 from ..errors import NotFound
-from ..models import LogQuery, LogReply
+from ..schemas.native import LogQuery, LogReply
 from ..runner.logs import log_path, read_from, read_tail
-from ..store.tasks import FINAL
+from ..vocabulary import FINAL
 from .base import TrioHandler, operation
 
 # How often a follower looks for new bytes (one read attempt per poll): fast while the log is busy,

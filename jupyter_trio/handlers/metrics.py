@@ -9,7 +9,7 @@ import secrets
 from pathlib import Path
 
 from ..errors import NotFound, ValidationFailed
-from ..models import MetricsIndex, RecordsReply, RunQuery, SeriesQuery, SeriesReply
+from ..schemas.native import MetricsIndex, RecordsReply, RunQuery, SeriesQuery, SeriesReply
 from .base import TrioHandler, operation
 from .logs import resolve_run
 

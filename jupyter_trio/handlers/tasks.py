@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..models import (
+from ..schemas.native import (
     DeleteQuery, EnvRequest, NotesRequest, PinRequest, RenameRequest, RunInfo, RunTaskRequest, TaskDetail,
     TaskInfo, TaskList, TaskListQuery,
 )
@@ -52,7 +52,6 @@ class TaskRunHandler(_TaskAction):
     def post(self, name: str) -> None:
         body = self.parse_body(RunTaskRequest)
         self.trio.tasks.run(name, priority=body.priority, gpus=body.gpus)
-        self.trio.poke_runner()
         self.reply(self.detail(name), 202)
 
 
@@ -61,7 +60,6 @@ class TaskCancelHandler(_TaskAction):
                response=TaskDetail, status=202, tag="tasks")
     def post(self, name: str) -> None:
         self.trio.tasks.cancel(name)
-        self.trio.poke_runner()
         self.reply(self.detail(name), 202)
 
 

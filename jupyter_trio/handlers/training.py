@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from ..errors import ValidationFailed
-from ..models import (
+from ..schemas.native import (
     AnalysisRequest, EvaluateRequest, ExportRequest, ModelCreate, ModelInfo, ModelList, ParamsReply, ParamsUpdate,
     PredictRequest, ResumeRequest, TaskDetail, TrainTaskCreate,
 )
@@ -56,7 +56,6 @@ class TaskResumeHandler(_Training):
     def post(self, name: str) -> None:
         body = self.parse_body(ResumeRequest)
         task = self.trio.training.resume(name, body.epoch)
-        self.trio.poke_runner()
         self.reply(self.detail(task["id"]), 202)
 
 
@@ -76,7 +75,6 @@ class TaskJobHandler(_Training):
             if settings["quant"]:
                 check_quant_export(task)
         child = self.trio.training.start_child(self.username, task["id"], job, **settings)
-        self.trio.poke_runner()
         self.reply(self.detail(child["id"]), 202)
 
 

@@ -17,14 +17,14 @@ from tornado.iostream import StreamClosedError
 
 from .._version import __version__
 from ..errors import NotFound, PayloadTooLarge, ValidationFailed
-from ..models_v1 import (
+from ..schemas.v1 import (
     ArchiveUrl, Checkpoint, CheckpointsList, ClientConfig, ClientDynamicConfig, Cursor, ListQuery, PageQuery,
     PathQuery, SampleReply, SampleRequest, Sampler, SamplerCreate, SessionCreate, SessionInfo, SessionsList,
     TelemetryAccepted, TrainingRun, TrainingRunCreate, TrainingRunsList, TrainingRunsQuery, UserCheckpointsQuery,
     UserInfo, WeightsEntry, WeightsInfo, WeightsInfoRequest, WeightsList,
 )
 from ..services.archives import stream_tar_gz
-from ..task_kinds import RUN_KINDS
+from ..vocabulary import RUN_KINDS
 from ..services.training_runs import checkpoint_view, utc
 from .base import TrioHandler, operation
 
@@ -77,8 +77,6 @@ class TrainingRunsHandler(_V1):
         run = self.runs.create(self.username, project_id=body.project_id, dataset_id=body.dataset_id,
                                params=body.params, description=body.description, session_id=body.session_id,
                                start=body.start)
-        if body.start:
-            self.trio.poke_runner()
         self.reply(TrainingRun(**run), 201)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..models import (
+from ..schemas.native import (
     GeneratorBody, GeneratorReply, OpenWorkspaceRequest, PathList, PickScriptReply, PickScriptRequest,
     RunRootRequest, WorkspaceInfo, WorkspaceList,
 )
@@ -50,7 +50,6 @@ class GeneratorCreateHandler(GeneratorHandler):
                request=GeneratorBody, response=GeneratorReply, status=201, tag="generator")
     def post(self) -> None:
         result = self.trio.tasks.create(self._request(), self.username)
-        self.trio.poke_runner()
         self.reply(result, 201)
 
 

@@ -29,7 +29,7 @@ from typing import Any
 from ..errors import Conflict, ValidationFailed
 from ..store import Store
 from ..store.task_files import materialize
-from ..task_kinds import TRAINER_KINDS
+from ..vocabulary import ACTIVE, TRAINER_KINDS
 from . import procs
 from .logs import failure_message
 from .gpus import GPU
@@ -56,6 +56,9 @@ class Runner:
         self._lock_fd: int | None = None
         # called with the run's row after a run ends (the app re-indexes a train task's checkpoints)
         self.on_finish: list[Callable[[dict[str, Any]], None]] = []
+        # asks for a tick soon after a submit or cancel instead of at the next poll (the app schedules it
+        # on its event loop); whoever queues or cancels calls it, so no caller has to remember to
+        self.wake: Callable[[], None] = lambda: None
 
     # ---- leadership
     @property
@@ -86,7 +89,7 @@ class Runner:
     # ---- requests
     def submit(self, task: dict[str, Any], *, priority: int | None = None, gpus: int | None = None) -> int:
         """Queue a new run of ``task``; returns the run index."""
-        if task["status"] in ("queued", "running"):
+        if task["status"] in ACTIVE:
             raise Conflict(f"task {task['name']!r} is already {task['status']}; cancel it first")
         if task["kind"] == "notebook":
             raise Conflict(f"{task['name']!r} is a notebook run: open its next run with jupyter_trio.init() "
@@ -98,11 +101,13 @@ class Runner:
             raise ValidationFailed(
                 f"task {task['name']!r} asks for {wanted} GPU(s); this server has {len(self.gpus)}"
             )
-        return self.tasks.add_run(task["id"], priority=priority, gpus=gpus)
+        index = self.tasks.add_run(task["id"], priority=priority, gpus=gpus)
+        self.wake()
+        return index
 
     def cancel(self, task: dict[str, Any]) -> dict[str, Any]:
         run = self.tasks.run(task["id"], task["last_run"]) if task["last_run"] else None
-        if run is None or run["status"] not in ("queued", "running"):
+        if run is None or run["status"] not in ACTIVE:
             raise Conflict(f"task {task['name']!r} is not queued or running (status {task['status']})")
         now = time.time()
         if run["status"] == "queued" or task["kind"] == "notebook":
@@ -114,12 +119,13 @@ class Runner:
             self.tasks.set_run(task["id"], run["run_index"], cancel_requested_at=now)
             if run["pid"]:
                 procs.signal_group(run["pid"], signal.SIGTERM)
+        self.wake()
         return self.tasks.run(task["id"], run["run_index"])
 
     def kill_now(self, task: dict[str, Any]) -> None:
         """Cancel without a grace period (used before deleting a task)."""
         run = self.tasks.run(task["id"], task["last_run"]) if task["last_run"] else None
-        if run is None or run["status"] not in ("queued", "running"):
+        if run is None or run["status"] not in ACTIVE:
             return
         if run["status"] == "running" and run["pid"] and task["kind"] != "notebook":
             procs.kill_tree(run["pid"])

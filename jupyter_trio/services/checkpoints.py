@@ -17,8 +17,8 @@ from typing import Any
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..store import Store, resolve_inside
 from ..store.checkpoints import CheckpointRow
-from ..store.tasks import ACTIVE
-from ..task_kinds import RUN_KINDS
+from ..vocabulary import ACTIVE
+from ..vocabulary import RUN_KINDS
 from ..trainers.checkpoints import checkpoint_root, complete_checkpoints, read_state
 
 SCHEME = "trio://"

@@ -17,7 +17,7 @@ from ..runner.service import Runner, check_env
 from ..store import Store
 from ..store.task_files import materialize
 from ..store.tasks import NewTask, TaskQuery
-from ..task_kinds import CHILD_JOB_KINDS
+from ..vocabulary import ACTIVE, CHILD_JOB_KINDS
 from .workspaces import SHELL, ScriptWorkspaces
 
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
@@ -136,6 +136,8 @@ class TaskService:
                 self.repo.add_runs(conn, ids)
         self._pending = [f for f in self._pending if not f.done()]
         self._pending.append(self._writer.submit(self._materialize_many, list(zip(ids, new))))
+        if req.run:
+            self.runner.wake()
         items = _items(names, configs, req)
         for item, task_id in zip(items, ids):
             item["id"] = task_id
@@ -194,7 +196,7 @@ class TaskService:
         task = self.get(name)
         for child in self.repo.children(task["id"], CHILD_JOB_KINDS):
             self.delete(child, force=True)
-        if task["status"] in ("queued", "running"):
+        if task["status"] in ACTIVE:
             if not force:
                 raise Conflict(f"task {name!r} is {task['status']}; cancel it first or delete with force=true")
             self.runner.kill_now(task)

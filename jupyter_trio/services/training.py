@@ -17,6 +17,7 @@ from ..runner.service import Runner
 from ..store import Store
 from ..store.task_files import rewrite_config
 from ..store.tasks import NewTask
+from ..vocabulary import ACTIVE
 from ..trainers.checkpoints import saved_epochs
 from ..trainers.params import CommonParams, defaults, validate
 from .dataset_import import load_manifest
@@ -101,7 +102,7 @@ class TrainingService:
 
     def set_params(self, tid: str, train: dict[str, Any] | str) -> dict[str, Any]:
         task = self.task(tid)
-        if task["status"] in ("queued", "running"):
+        if task["status"] in ACTIVE:
             raise Conflict(f"task {tid} is {task['status']}; stop it before changing its parameters")
         project = self.projects.project(task["project_id"])
         params = validate(project["project_type"], train)
@@ -128,7 +129,7 @@ class TrainingService:
         epochs = saved_epochs(self.store.layout.task_dir(task["id"]))
         last = max(epochs, default=0)
         resumable = bool(epochs) and last < task["params"].get("num_epochs", 0) and \
-            task["status"] not in ("queued", "running")
+            task["status"] not in ACTIVE
         return resumable, last
 
     def resume(self, tid: str, epoch: int | None = None) -> dict[str, Any]:
@@ -142,7 +143,7 @@ class TrainingService:
             raise ValidationFailed("epoch must be an integer")
         if epoch not in epochs:
             raise ValidationFailed(f"epoch: {epoch} was not saved; saved epochs are {epochs}")
-        if task["status"] in ("queued", "running"):
+        if task["status"] in ACTIVE:
             raise Conflict(f"task {tid} is {task['status']}; stop it first")
         self.trainer.require("training")
         path = self.store.layout.task_dir(task["id"]) / "resume.json"
@@ -175,7 +176,7 @@ class TrainingService:
                     name=f"{task['id']}-{CHILD_NAMES[kind]}", kind=kind, owner=owner, config=config,
                     project_id=task["project_id"], parent_id=task["id"])])
             existing = self.store.tasks.get(cid)
-        elif existing["status"] in ("queued", "running"):
+        elif existing["status"] in ACTIVE:
             raise Conflict(f"the {CHILD_NAMES[kind]} job of {tid} is already {existing['status']}")
         else:
             self.store.tasks.update(existing["id"], config=config)

@@ -9,7 +9,7 @@ from ..errors import Conflict, NotFound, ValidationFailed
 from ..store import Store
 from ..store.tasks import TaskQuery, failure_reason
 from ..trainers.checkpoints import read_state
-from ..task_kinds import RUN_KINDS
+from ..vocabulary import RUN_KINDS
 from .checkpoints import CheckpointService, folder_size, tinker_path, trio_path
 from .projects import ProjectService
 from .training import TrainingService

@@ -8,13 +8,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..vocabulary import FAILED
 from .db import Database
 from .ids import next_ids
 
-ACTIVE = ("queued", "running")
-FINAL = ("completed", "failed", "cancelled", "interrupted")
-TASK_STATES = ("pending",) + ACTIVE + FINAL
-FAILED = ("failed", "interrupted")
 
 
 def failure_reason(task: dict[str, Any]) -> str | None:

@@ -11,7 +11,7 @@ from typing import Any
 import ipywidgets as w
 
 from ..client import ServiceClient, TrioClientError
-from ..task_kinds import CHILD_JOB_KINDS
+from ..vocabulary import CHILD_JOB_KINDS
 from .live import Live, every
 
 

@@ -15,7 +15,6 @@ from ..client import ServiceClient
 from ..formatting import hms
 from .base import Panel, table
 
-ACTIVE = ("queued", "running")
 MODELS = {"classification": ["MobileNetV3_small", "MobileNetV3_large", "ResNet18", "ResNet50"],
           "detection": ["YOLOv3"], "segmentation": ["UNet", "DeepLabv3p"], "instance_segmentation": ["MaskYOLO"]}
 

@@ -153,7 +153,6 @@ class TrainHandler(_TaskHandler):
                 raise ValidationFailed("eval_metric_loss applies to prune tasks only")
             self.training.set_params(task["id"], {**task["params"], "eval_metric_loss": loss})
         self.training.start(task["id"])
-        self.trio.poke_runner()
         self.ok()
 
     @operation("PaddleX: act=stop, or act=resume (optional epoch)", tag="paddlex")
@@ -164,7 +163,6 @@ class TrainHandler(_TaskHandler):
             self.training.stop(tid)
         elif act == "resume":
             self.training.resume(tid, _int(args, "epoch"))
-            self.trio.poke_runner()
         else:
             raise ValidationFailed(f"act must be stop or resume, not {act!r}")
         self.ok()
@@ -180,7 +178,6 @@ class PruneHandler(_TaskHandler):
     def post(self) -> None:
         args = self.args()
         self.training.analyse(self.username, self.require(args, "tid"), _int(args, "epoch"))
-        self.trio.poke_runner()
         self.ok()
 
     @operation("PaddleX: stop the sensitivity analysis (tid, act=stop)", tag="paddlex")
@@ -210,7 +207,6 @@ class EvaluateHandler(_TaskHandler):
                                   split=args.get("split") or "val", topk=_int(args, "topk") or 5,
                                   score_thresh=_float(args, "score_thresh") or 0.5,
                                   overlap_thresh=_float(args, "overlap_thresh") or 0.3)
-        self.trio.poke_runner()
         self.ok()
 
 
@@ -272,7 +268,6 @@ class PredictHandler(_TaskHandler):
         self.training.start_child(self.username, task["id"], "predict", epoch=_int(args, "epoch"),
                                   inputs=[str(folder / "input.png")], out_dir=str(folder / "result"),
                                   score_thresh=_float(args, "score_thresh") or 0.5)
-        self.trio.poke_runner()
         self.ok(path=str(folder / "result" / "input_result.png"))
 
     @operation("PaddleX: prediction status (tid)", tag="paddlex")
@@ -305,7 +300,6 @@ class ExportHandler(_TaskHandler):
         save_dir = workspace_path(self.store, self.require(args, "save_dir"), "save_dir")
         self.training.start_child(self.username, task["id"], "export", epoch=_int(args, "epoch"), type=kind,
                                   save_dir=str(save_dir), quant=quant)
-        self.trio.poke_runner()
         self.ok(save_dir=str(save_dir))
 
     @operation("PaddleX: export status (tid)", tag="paddlex")

@@ -13,7 +13,7 @@ from ...services.dataset_import import details, split_dataset
 from ...services.paddlex_status import task_status
 from ...services.projects import ProjectService
 from ...store import Store
-from ...task_kinds import RUN_KINDS
+from ...vocabulary import RUN_KINDS
 from ..base import operation
 from .base import PaddleXHandler, paddlex_time
 

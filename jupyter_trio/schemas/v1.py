@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from .models import MAX_OFFSET, Request
+from .native import MAX_OFFSET, Request
 
 
 class Cursor(BaseModel):

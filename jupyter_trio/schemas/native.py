@@ -9,7 +9,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .store.tasks import failure_reason
+from ..store.tasks import failure_reason
+from ..vocabulary import TASK_STATES
 
 
 class GPUInfo(BaseModel):
@@ -127,7 +128,7 @@ class GeneratorReply(BaseModel):
 
 
 # ---- tasks
-TaskStatus = Literal["pending", "queued", "running", "completed", "failed", "cancelled", "interrupted"]
+TaskStatus = Literal[TASK_STATES]  # type: ignore[valid-type]
 
 
 class RunInfo(BaseModel):
