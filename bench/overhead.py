@@ -42,7 +42,7 @@ def setup(root: Path, epochs: int) -> tuple[Store, Runner, TrainingService, str]
     folder = store.root / dataset["path"]
     shutil.rmtree(folder)
     shutil.copytree(prepared("classification", root / "prep"), folder)
-    store.datasets.update(dataset["id"], status="XSPLITED")
+    store.datasets.update(dataset["id"], status="split")
     project = projects.create_project("bench", "p", "", "classification")
     projects.bind_dataset(project["id"], dataset["id"])
     task = training.create("bench", project["id"], {**PARAMS, "num_epochs": epochs})

@@ -19,13 +19,17 @@ from .services.archives import ArchiveSigner, load_secret
 from .services.checkpoints import CheckpointService
 from .services.dataset_import import DatasetImporter
 from .services.demos import DemoService
-from .services.models import ModelService
+from .services.file_preview import WorkspaceFiles
+from .services.weights import WeightsService
 from .services.projects import ProjectService
 from .services.samplers import SamplerService
+from .services.sessions import SessionService
 from .services.training_runs import TrainingRunService
 from .services.training import TrainingService
+from .services.training_results import TrainingResults
 from .services.tasks import TaskService
 from .services.trainer_env import TrainerEnvironment
+from .services.users import UserService
 from .services.workspaces import ScriptWorkspaces
 from .store import Store
 from .store.metrics import MetricsReader
@@ -147,7 +151,16 @@ class TrioApp(ExtensionApp):
     importer: DatasetImporter
     demos: DemoService
     training: TrainingService
-    models: ModelService
+    weights: WeightsService
+    trainer: TrainerEnvironment
+    users: UserService
+    results: TrainingResults
+    files: WorkspaceFiles
+    sessions: SessionService
+    checkpoints: CheckpointService
+    training_runs: TrainingRunService
+    samplers: SamplerService
+    archive_signer: ArchiveSigner
     _runner_loop: PeriodicCallback | None = None
 
     def resolved_workspace_dir(self) -> Path:
@@ -156,6 +169,10 @@ class TrioApp(ExtensionApp):
             return (root / ".trio").absolute()
         path = Path(self.workspace_dir).expanduser()
         return (path if path.is_absolute() else root / path).absolute()
+
+    @property
+    def schema_version(self) -> int:
+        return self.store.schema_version
 
     def resolved_import_roots(self) -> list[Path]:
         root = Path(self.serverapp.root_dir).expanduser() if self.serverapp else Path.cwd()
@@ -183,10 +200,14 @@ class TrioApp(ExtensionApp):
         self.importer = DatasetImporter(self.store, self.resolved_import_roots())
         self.trainer = TrainerEnvironment(self.python_executable or sys.executable)
         self.training = TrainingService(self.store, self.runner, self.projects, self.trainer)
-        self.models = ModelService(self.store, self.projects)
+        self.weights = WeightsService(self.store, self.projects)
         self.demos = DemoService(self.store, self.projects, self.demo_images or None)
         self.checkpoints = CheckpointService(self.store)
         self.training_runs = TrainingRunService(self.store, self.training, self.projects, self.checkpoints)
+        self.results = TrainingResults(self.store, self.metrics)
+        self.users = UserService(self.store)
+        self.files = WorkspaceFiles(self.store)
+        self.sessions = SessionService(self.store, root_dir)
         self.samplers = SamplerService(self.store, self.checkpoints, self.trainer, self.max_sampler_processes)
         self.archive_signer = ArchiveSigner(load_secret(workspace / "archive.key"), self.archive_url_ttl)
         self.runner.on_finish.append(lambda run: self.checkpoints.sync_task_id(run["task_id"]))

@@ -1,6 +1,7 @@
 """PaddleX's status enums, numbered as PaddleX's RESTful server numbered them (see shared/spec).
 
-The store keeps names (``"XEMPTY"``); the PaddleX dialect sends and accepts the integers.
+The core speaks the native names of ``vocabulary.py`` (a dataset is ``"split"``, not ``XSPLITED``);
+the PaddleX dialect translates them with the maps below and sends PaddleX's integers.
 """
 
 from __future__ import annotations
@@ -41,3 +42,13 @@ def project_type(value: int | str) -> str:
     if value in ProjectType.__members__:
         return value
     raise ValueError(f"unknown project type {value!r}; one of {', '.join(ProjectType.__members__)}")
+
+# native state name → PaddleX's status (the PaddleX dialect's translation tables)
+DATASET_STATUS = {"empty": DatasetStatus.XEMPTY, "checking": DatasetStatus.XCHECKING,
+                  "check_failed": DatasetStatus.XCHECKFAIL, "copying": DatasetStatus.XCOPYING,
+                  "copy_failed": DatasetStatus.XCOPYFAIL, "imported": DatasetStatus.XCOPYDONE,
+                  "split": DatasetStatus.XSPLITED}
+DEMO_STATUS = {"generating": DownloadStatus.XDDOWNLOADING, "generated": DownloadStatus.XDDOWNLOADDONE,
+               "ready": DownloadStatus.XDDECOMPRESSED, "failed": DownloadStatus.XDDOWNLOADFAIL}
+WEIGHTS_STATUS = {"saving": PretrainedModelStatus.XPSAVING, "save_failed": PretrainedModelStatus.XPSAVEFAIL,
+                  "saved": PretrainedModelStatus.XPSAVEDONE}

@@ -7,6 +7,8 @@ Dialects translate these names (PaddleX's integers live in ``enums.py`` and its 
 
 from __future__ import annotations
 
+from typing import Any
+
 RUN_KINDS = ("train", "prune")  # training runs
 CHILD_JOB_KINDS = ("analysis", "evaluate", "predict", "export")  # belong to their parent training run
 TRAINER_KINDS = (*RUN_KINDS, *CHILD_JOB_KINDS)  # jobs of jupyter_trio.trainers.job
@@ -15,3 +17,19 @@ ACTIVE = ("queued", "running")  # a run the runner still owns
 FINAL = ("completed", "failed", "cancelled", "interrupted")
 FAILED = ("failed", "interrupted")  # final states that carry a failure reason
 TASK_STATES = ("pending", *ACTIVE, *FINAL)
+
+# a dataset: created empty, imported (checked, then copied in), then split for training
+DATASET_STATES = ("empty", "checking", "check_failed", "copying", "copy_failed", "imported", "split")
+IMPORTING = ("checking", "copying")
+# a generated demo dataset: generating → generated (being checked) → ready, or failed
+DEMO_STATES = ("generating", "generated", "ready", "failed")
+# kept weights (a pretrained copy or a registered export)
+WEIGHTS_STATES = ("saving", "save_failed", "saved")
+
+
+def failure_reason(task: dict[str, Any]) -> str | None:
+    """Why the task's latest run failed or was interrupted (its run's message: the exception's last
+    line, the signal, or the exit code); ``None`` when it did not fail. Never an empty string."""
+    if task["status"] not in FAILED:
+        return None
+    return task.get("message") or "ended without a reason"

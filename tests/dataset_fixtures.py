@@ -99,7 +99,7 @@ async def load_demo(api, kind: str = "classification", timeout: float = 120.0) -
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         _, demo = await api("GET", f"trio/api/demos/{kind}")
-        if demo["status"] == "XDDECOMPRESSED":
+        if demo["status"] == "ready":
             break
         assert asyncio.get_running_loop().time() < deadline, demo
         await asyncio.sleep(0.05)

@@ -16,7 +16,7 @@ from jupyter_trio.client import (
     UnprocessableEntityError, find_server,
 )
 from jupyter_trio.store.tasks import NewTask
-from jupyter_trio.store.users import local_owner
+from jupyter_trio.services.users import local_owner
 
 
 @pytest.fixture

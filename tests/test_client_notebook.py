@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from jupyter_trio.store.users import local_owner
+from jupyter_trio.services.users import local_owner
 from notebook_runner import execute_in_server_kernel
 
 pytestmark = pytest.mark.slow

@@ -22,13 +22,13 @@ async def wait_status(api, did, *states):
 async def test_dataset_lifecycle(api, jp_root_dir, trio_workspace):
     make("segmentation", jp_root_dir / "seg", 10)
     code, d = await api("POST", "trio/api/datasets", {"name": "shapes", "dataset_type": "segmentation"})
-    assert code == 201 and d["id"] == "D0001" and d["status"] == "XEMPTY"
+    assert code == 201 and d["id"] == "D0001" and d["status"] == "empty"
     code, d = await api("POST", "trio/api/datasets/D0001/import", {"path": "seg"})
-    assert code == 202 and d["status"] in ("XCHECKING", "XCOPYING", "XCOPYDONE")
-    d = await wait_status(api, "D0001", "XCOPYDONE", "XCHECKFAIL")
-    assert (d["status"], d["num_images"], d["num_classes"], d["format"]) == ("XCOPYDONE", 10, 4, "masks")
+    assert code == 202 and d["status"] in ("checking", "copying", "imported")
+    d = await wait_status(api, "D0001", "imported", "check_failed")
+    assert (d["status"], d["num_images"], d["num_classes"], d["format"]) == ("imported", 10, 4, "masks")
     code, d = await api("POST", "trio/api/datasets/D0001/split", {"val_split": 0.2, "test_split": 0.1, "seed": 3})
-    assert code == 200 and d["status"] == "XSPLITED"
+    assert code == 200 and d["status"] == "split"
     code, details = await api("GET", "trio/api/datasets/D0001/details")
     assert (len(details["train_files"]), len(details["val_files"]), len(details["test_files"])) == (7, 2, 1)
     code, png = await api("GET", "trio/api/datasets/D0001/preview/JPEGImages/img_0000.jpg")

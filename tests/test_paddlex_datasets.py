@@ -51,7 +51,7 @@ async def test_import_split_details_per_format(px, api, jp_root_dir, trio_worksp
     assert set(d["label_info"]) == set(d["labels"])
     assert (folder / "train_list.txt").read_text().count("\n") == len(d["train_files"])
     code, native = await api("GET", f"trio/api/datasets/{did}")
-    assert native["status"] == "XSPLITED" and native["format"] == fmt and native["num_images"] == 16
+    assert native["status"] == "split" and native["format"] == fmt and native["num_images"] == 16
 
 
 async def test_detection_split_is_stratified_and_reproducible(px, jp_root_dir):
@@ -133,8 +133,8 @@ async def test_file_segmentation_overlay_and_text(px, jp_root_dir, trio_workspac
 
 
 @pytest.mark.parametrize("body, code, needle", [
-    ({"path": "../../etc/hostname"}, 403, "leaves the workspace"),
-    ({"path": "/etc/hostname"}, 403, "leaves the workspace"),
+    ({"path": "../../etc/hostname"}, 403, "leaves the allowed folder"),
+    ({"path": "/etc/hostname"}, 403, "leaves the allowed folder"),
     ({"path": "trio.db"}, 403, "database"),
     ({"path": "datasets/nothing.png"}, 404, "no such file"),
     ({}, 422, "path is required"),

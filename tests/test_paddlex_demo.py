@@ -71,10 +71,10 @@ async def test_native_demos(api):
     assert code == 202 and out["type"] == "detection"
     for _ in range(600):
         _, out = await api("GET", "trio/api/demos/detection")
-        if out["status"] == "XDDECOMPRESSED":
+        if out["status"] == "ready":
             break
         await asyncio.sleep(0.05)
-    assert out["status"] == "XDDECOMPRESSED" and out["progress"] == 1.0
+    assert out["status"] == "ready" and out["progress"] == 1.0
     code, loaded = await api("POST", "trio/api/demos/detection/load")
     assert code == 200 and loaded == {"dataset_id": "D0001", "project_id": "P0001", "created": True}
     code, again = await api("POST", "trio/api/demos/detection/load")
@@ -89,4 +89,4 @@ async def test_a_finished_demo_survives_a_restart(px, trio_app):
     await px("POST", "demo", {"type": "download", "prj_type": 0})
     await wait_demo(px, 0)
     fresh = DemoService(trio_app.store, trio_app.projects)
-    assert fresh.status("classification").status == "XDDECOMPRESSED"
+    assert fresh.status("classification").status == "ready"

@@ -51,6 +51,23 @@ def test_store_written_by_schema_v1_opens_and_migrates_keeping_data(tmp_path):
     assert allocate(store.db, "task") == "T0001"  # v2 counters exist and work
 
 
+def test_v4_paddlex_status_names_become_native_names(tmp_path):
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    old = Database(ws / "trio.db")
+    migrate(old, target=4)
+    with old.transaction() as conn:
+        for did, status in (("D0001", "XSPLITED"), ("D0002", "XCOPYDONE"), ("D0003", "XCHECKFAIL")):
+            conn.execute("INSERT INTO datasets(id, owner, name, dataset_type, status, path, created_at, updated_at) "
+                         "VALUES (?, 'ada', 'd', 'classification', ?, 'datasets/x', 1.0, 1.0)", (did, status))
+        conn.execute("INSERT INTO weights(id, owner, kind, name, status, path, created_at) "
+                     "VALUES ('PM0001', 'ada', 'pretrained', 'w', 'XPSAVEDONE', 'weights/PM0001', 1.0)")
+    old.close()
+    store = Store(ws)
+    assert [d["status"] for d in store.datasets.list()] == ["split", "imported", "check_failed"]
+    assert store.weights.get("PM0001")["status"] == "saved"
+
+
 def test_reopening_an_up_to_date_store_changes_nothing(tmp_path):
     Store(tmp_path / "ws").close()
     again = Store(tmp_path / "ws")

@@ -16,7 +16,7 @@ from PIL import Image
 
 from dataset_fixtures import TINY_TRAIN, load_demo
 from jupyter_trio.store.tasks import NewTask
-from jupyter_trio.store.users import local_owner
+from jupyter_trio.services.users import local_owner
 
 
 @pytest.fixture

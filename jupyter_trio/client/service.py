@@ -99,8 +99,8 @@ class ServiceClient:
         api = f"trio/api/demos/{_q(kind)}"
         self.call("POST", f"{api}/download")
         deadline = time.monotonic() + timeout
-        while (demo := self.call("GET", api))["status"] != "XDDECOMPRESSED":
-            if demo["status"] == "XDDOWNLOADFAIL" or time.monotonic() > deadline:
+        while (demo := self.call("GET", api))["status"] != "ready":
+            if demo["status"] == "failed" or time.monotonic() > deadline:
                 raise RuntimeError(f"demo {kind} could not be made: {demo}")
             time.sleep(0.2)
         loaded = self.call("POST", f"{api}/load")

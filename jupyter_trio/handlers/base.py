@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.client import responses
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pydantic
 from jupyter_server.auth import IdentityProvider
@@ -21,8 +21,10 @@ from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado import web
 
 from ..errors import TrioError
-from ..store import PathOutsideWorkspace, Store, StoreBusyError
-from ..store.users import local_owner
+from ..services.users import local_owner
+
+if TYPE_CHECKING:
+    from ..app import TrioApp
 
 M = TypeVar("M", bound=pydantic.BaseModel)
 
@@ -58,10 +60,6 @@ def _error_status(exc: BaseException) -> tuple[int, str, str] | None:
     """Map a known exception to (status, code, message); ``None`` for a real server fault."""
     if isinstance(exc, TrioError):
         return exc.status, exc.code, exc.message
-    if isinstance(exc, PathOutsideWorkspace):
-        return 403, "outside_workspace", str(exc)
-    if isinstance(exc, StoreBusyError):
-        return 503, "busy", str(exc)
     if isinstance(exc, web.HTTPError):
         code = (exc.reason or responses.get(exc.status_code, "error")).lower().replace(" ", "_")
         return exc.status_code, code, exc.log_message or responses.get(exc.status_code, "error")
@@ -75,12 +73,8 @@ class TrioHandler(ExtensionHandlerMixin, APIHandler):
 
     # ---- services wired in TrioApp.initialize_settings
     @property
-    def store(self) -> Store:
-        return self.settings["trio_store"]
-
-    @property
-    def trio(self) -> Any:
-        """The running TrioApp (config and services)."""
+    def trio(self) -> TrioApp:
+        """The running TrioApp: its configuration and every service (handlers reach nothing else)."""
         return self.settings["trio_app"]
 
     @property

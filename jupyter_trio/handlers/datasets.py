@@ -12,8 +12,7 @@ from ..schemas.native import (
     DatasetCreate, DatasetDetails, DatasetImportRequest, DatasetInfo, DatasetList, DatasetPatch, DatasetSplitRequest,
     DemoInfo, DemoList, DemoLoaded, ProjectCreate, ProjectInfo, ProjectList, ProjectPatch,
 )
-from ..services.dataset_import import details, split_dataset
-from ..services.file_preview import image_bytes, kind_of, workspace_file
+from ..services.file_preview import kind_of
 from .base import TrioHandler, operation
 
 
@@ -23,7 +22,7 @@ class _DatasetViews(TrioHandler):
         attrs = d["attrs"]
         return DatasetInfo(**{k: d[k] for k in ("id", "name", "description", "dataset_type", "status", "message",
                                                   "path", "created_at", "updated_at")},
-                           project_ids=self.store.datasets.project_ids(d["id"]), num_images=attrs.get("num_images"),
+                           project_ids=self.trio.projects.dataset_project_ids(d["id"]), num_images=attrs.get("num_images"),
                            num_classes=attrs.get("num_classes"), format=attrs.get("format"))
 
     def project_info(self, pid: str) -> ProjectInfo:
@@ -54,8 +53,7 @@ class DatasetHandler(_DatasetViews):
     @operation("Rename or describe a dataset", request=DatasetPatch, response=DatasetInfo, tag="datasets")
     def patch(self, did: str) -> None:
         body = self.parse_body(DatasetPatch)
-        self.trio.projects.dataset(did)
-        self.store.datasets.update(did, **body.model_dump(exclude_none=True))
+        self.trio.projects.update_dataset(did, **body.model_dump(exclude_none=True))
         self.reply(self.dataset_info(did))
 
     @operation("Delete a dataset and its files (projects bound to it stay, unbound)", status=204, tag="datasets")
@@ -79,14 +77,14 @@ class DatasetSplitHandler(_DatasetViews):
                request=DatasetSplitRequest, response=DatasetInfo, tag="datasets")
     def post(self, did: str) -> None:
         body = self.parse_body(DatasetSplitRequest)
-        split_dataset(self.store, self.trio.projects.dataset(did), body.val_split, body.test_split, body.seed)
+        self.trio.projects.split_dataset(did, body.val_split, body.test_split, body.seed)
         self.reply(self.dataset_info(did))
 
 
 class DatasetDetailsHandler(_DatasetViews):
     @operation("Files, labels and the split of an imported dataset", response=DatasetDetails, tag="datasets")
     def get(self, did: str) -> None:
-        self.reply(DatasetDetails(**details(self.store, self.trio.projects.dataset(did))))
+        self.reply(DatasetDetails(**self.trio.projects.dataset_details(did)))
 
 
 class DatasetPreviewHandler(_DatasetViews):
@@ -94,10 +92,10 @@ class DatasetPreviewHandler(_DatasetViews):
                content_type="image/png", tag="datasets")
     def get(self, did: str, path: str) -> None:
         dataset = self.trio.projects.dataset(did)
-        target = workspace_file(self.store, f"{dataset['path']}/{path}")
+        target = self.trio.files.viewable(f"{dataset['path']}/{path}")
         if kind_of(target) != "image":
             raise ValidationFailed(f"{path} is not an image")
-        data, content_type = image_bytes(self.store, target, dataset)
+        data, content_type = self.trio.files.image(target, dataset)
         self.finish(data, set_content_type=content_type)
 
 
@@ -133,8 +131,7 @@ class ProjectHandler(_DatasetViews):
         self.trio.projects.project(pid)
         if body.dataset_id is not None:
             self.trio.projects.bind_dataset(pid, body.dataset_id)
-        if fields := body.model_dump(exclude_none=True, exclude={"dataset_id"}):
-            self.store.projects.update(pid, **fields)
+        self.trio.projects.update_project(pid, **body.model_dump(exclude_none=True, exclude={"dataset_id"}))
         self.reply(self.project_info(pid))
 
     @operation("Delete a project and its tasks (running ones are cancelled first)", status=204, tag="projects")

@@ -9,7 +9,6 @@ from typing import Any
 
 from tornado import websocket
 
-from ..errors import NotFound
 from ..schemas.native import LogQuery, LogReply
 from ..runner.logs import log_path, read_from, read_tail
 from ..vocabulary import FINAL
@@ -25,12 +24,8 @@ WS_CHUNK = 256 * 1024
 
 
 def resolve_run(handler: TrioHandler, name: str, run: int | None) -> tuple[dict[str, Any], int]:
-    task = handler.trio.tasks.get(name)
-    index = run or task["last_run"]
-    if index < 1 or handler.store.tasks.run(task["id"], index) is None:
-        raise NotFound(f"task {task['name']!r} has no run {index}" if index else
-                       f"task {task['name']!r} has not run yet")
-    return task, index
+    task, row = handler.trio.tasks.run_of(name, run)
+    return task, row["run_index"]
 
 
 class LogsHandler(TrioHandler):
@@ -39,9 +34,9 @@ class LogsHandler(TrioHandler):
     def get(self, name: str) -> None:
         q = self.parse_query(LogQuery)
         task, index = resolve_run(self, name, q.run)
-        path = log_path(self.store.layout.run_dir(task["id"], index), q.stream)
+        path = log_path(self.trio.tasks.run_dir(task["id"], index), q.stream)
         chunk = read_tail(path, q.tail) if q.tail is not None else read_from(path, q.offset or 0, q.limit)
-        status = self.store.tasks.run(task["id"], index)["status"]
+        status = (self.trio.tasks.run_state(task["id"], index) or {"status": "deleted"})["status"]
         self.reply(LogReply(task_name=task["name"], run=index, stream=q.stream, content=chunk.content,
                             offset=chunk.offset, next_offset=chunk.next_offset, size=chunk.size, status=status))
 
@@ -75,10 +70,10 @@ class LogStreamHandler(TrioHandler, websocket.WebSocketHandler):
             self._pump_task.cancel()
 
     def _run_status(self) -> dict[str, Any]:
-        return self.store.tasks.run(self._task["id"], self._run) or {"status": "deleted", "exit_code": None}
+        return self.trio.tasks.run_state(self._task["id"], self._run) or {"status": "deleted", "exit_code": None}
 
     async def _pump(self) -> None:
-        path = log_path(self.store.layout.run_dir(self._task["id"], self._run), self._stream)
+        path = log_path(self.trio.tasks.run_dir(self._task["id"], self._run), self._stream)
         offset = self._offset
         checked, final, last_data = 0.0, None, 0.0
         try:

@@ -20,7 +20,7 @@ VIEW = Path(__file__).parent.parent / "static" / "metrics_view.html"
 class _RunHandler(TrioHandler):
     def run_dir(self, name: str, run: int | None):
         task, index = resolve_run(self, name, run)
-        return task, index, self.store.layout.run_dir(task["id"], index)
+        return task, index, self.trio.tasks.run_dir(task["id"], index)
 
 
 class MetricsIndexHandler(_RunHandler):

@@ -10,7 +10,7 @@ from . import v1
 from .logs import LogsHandler, LogStreamHandler
 from .paddlex import tasks as pxtasks
 from .paddlex.files import DemoHandler, FileHandler
-from .paddlex.models import ModelHandler
+from .paddlex.weights import ModelHandler
 from .paddlex.workspace import (
     DatasetDetailsHandler, DatasetHandler, DatasetSplitHandler, ProjectHandler, SystemHandler,
 )

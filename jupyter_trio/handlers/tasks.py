@@ -6,7 +6,6 @@ from ..schemas.native import (
     DeleteQuery, EnvRequest, NotesRequest, PinRequest, RenameRequest, RunInfo, RunTaskRequest, TaskDetail,
     TaskInfo, TaskList, TaskListQuery,
 )
-from ..store.tasks import TaskQuery
 from .base import TrioHandler, operation
 
 
@@ -16,10 +15,10 @@ class TasksHandler(TrioHandler):
         q = self.parse_query(TaskListQuery)
         limit = q.limit or q.page_size
         offset = q.offset if q.offset is not None else (q.page - 1) * q.page_size
-        items, total = self.trio.tasks.list(TaskQuery(
+        items, total = self.trio.tasks.find(
             status=q.status, kind=q.kind, pinned=q.pinned, name=q.name, workspace=q.workspace,
             sort=q.sort, descending=q.order == "desc", offset=offset, limit=limit,
-        ))
+        )
         self.reply(TaskList(items=[TaskInfo.of(t) for t in items], total=total, offset=offset, limit=limit,
                             page=offset // limit + 1, page_size=limit))
 

@@ -8,8 +8,6 @@ from ..schemas.native import (
     AnalysisRequest, EvaluateRequest, ExportRequest, ModelCreate, ModelInfo, ModelList, ParamsReply, ParamsUpdate,
     PredictRequest, ResumeRequest, TaskDetail, TrainTaskCreate,
 )
-from ..services.models import workspace_path
-from ..services.training import check_quant_export
 from .base import TrioHandler, operation
 
 JOB_REQUESTS = {"evaluate": EvaluateRequest, "predict": PredictRequest, "export": ExportRequest,
@@ -66,15 +64,15 @@ class TaskJobHandler(_Training):
         if job not in JOB_REQUESTS:
             raise ValidationFailed(f"job must be one of {', '.join(JOB_REQUESTS)}, not {job!r}")
         settings = self.parse_body(JOB_REQUESTS[job]).model_dump()
-        task = self.trio.training.task(name)
+        training = self.trio.training
+        task = training.task(name)
         if job == "predict":
-            settings["inputs"] = [str(workspace_path(self.store, p, "paths")) for p in settings.pop("paths")]
-            settings["out_dir"] = str(self.store.layout.task_dir(task["id"]) / "predict" / "latest")
+            child = training.predict(self.username, task["id"], **settings)
         elif job == "export":
-            settings["save_dir"] = str(workspace_path(self.store, settings["save_dir"], "save_dir"))
-            if settings["quant"]:
-                check_quant_export(task)
-        child = self.trio.training.start_child(self.username, task["id"], job, **settings)
+            child, _ = training.export(self.username, task["id"], settings.pop("save_dir"), settings.pop("type"),
+                                       **settings)
+        else:
+            child = training.start_child(self.username, task["id"], job, **settings)
         self.reply(self.detail(child["id"]), 202)
 
 
@@ -82,30 +80,30 @@ class ModelsHandler(TrioHandler):
     @operation("Kept models (?kind=pretrained|exported)", response=ModelList, tag="models")
     def get(self) -> None:
         kind = self.get_query_argument("kind", None)
-        self.reply(ModelList(items=[ModelInfo(**m) for m in self.trio.models.list(kind)]))
+        self.reply(ModelList(items=[ModelInfo(**m) for m in self.trio.weights.list(kind)]))
 
     @operation("Save a task's checkpoint as a pretrained model, or register an exported model",
                request=ModelCreate, response=ModelInfo, status=201, tag="models")
     def post(self) -> None:
         body = self.parse_body(ModelCreate)
         if body.kind == "pretrained":
-            model = self.trio.models.save_pretrained(self.username, body.task_id, body.name,
+            model = self.trio.weights.save_pretrained(self.username, body.task_id, body.name,
                                                      source_path=body.source_path, epoch=body.epoch)
         else:
             if not body.path:
                 raise ValidationFailed("path is required for an exported model")
-            model = self.trio.models.register_exported(self.username, body.task_id, body.name, body.path)
+            model = self.trio.weights.register_exported(self.username, body.task_id, body.name, body.path)
         self.reply(ModelInfo(**model), 201)
 
 
 class ModelHandler(TrioHandler):
     @operation("One kept model", response=ModelInfo, tag="models")
     def get(self, mid: str) -> None:
-        self.reply(ModelInfo(**self.trio.models.get(mid)))
+        self.reply(ModelInfo(**self.trio.weights.get(mid)))
 
     @operation("Delete a kept model (a pretrained model's copy is removed; an export's files are kept)",
                status=204, tag="models")
     def delete(self, mid: str) -> None:
-        self.trio.models.delete(mid)
+        self.trio.weights.delete(mid)
         self.set_status(204)
         self.finish()

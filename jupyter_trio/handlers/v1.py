@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import binascii
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 from tornado.iostream import StreamClosedError
@@ -24,7 +23,6 @@ from ..schemas.v1 import (
     UserInfo, WeightsEntry, WeightsInfo, WeightsInfoRequest, WeightsList,
 )
 from ..services.archives import stream_tar_gz
-from ..vocabulary import RUN_KINDS
 from ..services.training_runs import checkpoint_view, utc
 from .base import TrioHandler, operation
 
@@ -36,8 +34,8 @@ class _V1(TrioHandler):
     async def prepare(self) -> None:
         await super().prepare()
         sid = self.request.headers.get(SESSION_HEADER)
-        if sid and self.request.method != "GET" and self.store.sessions.get(sid) is not None:
-            self.store.sessions.touch(sid)
+        if sid and self.request.method != "GET":
+            self.trio.sessions.touch(sid)
 
     @property
     def runs(self) -> Any:
@@ -57,7 +55,7 @@ class UserHandler(_V1):
         display = self.username if self.personal_server else getattr(self.current_user, "display_name", "") or ""
         self.reply(UserInfo(user_id=self.username, name=self.username, display_name=display,
                             server_version=__version__,
-                            workspace=str(self.store.root)))
+                            workspace=str(self.trio.files.root)))
 
 
 # ---- training runs and their checkpoints
@@ -163,7 +161,7 @@ class WeightsHandler(_V1):
     def get(self) -> None:
         q = self.parse_query(PageQuery)
         offset = (q.page - 1) * q.page_size
-        rows, total = self.store.weights.page(self.username, q.page_size, offset)
+        rows, total = self.trio.weights.page(self.username, q.page_size, offset)
         base = f"{self.base_url.rstrip('/')}/trio/api/v1/weights"
         self.reply(WeightsList(
             weights=[WeightsEntry(weights_id=w["id"], name=w["name"], kind=w["kind"], base_model=w["model_type"],
@@ -176,9 +174,7 @@ class WeightsHandler(_V1):
 class WeightsArchiveHandler(_V1):
     @operation("A signed, time-limited link to a .tar.gz of kept weights", response=ArchiveUrl, tag="v1")
     def get(self, wid: str) -> None:
-        model = self.store.weights.get(wid)
-        if model is None or model["owner"] != self.username or not model["path"]:
-            raise NotFound(f"no such weights: {wid!r}")
+        model = self.trio.weights.owned(wid, self.username)
         self.reply(self.archive_url(f"weights/{model['id']}"))
 
 
@@ -209,11 +205,7 @@ class ArchiveHandler(_V1):
             run, _, cid = rest.partition("/")
             found = self.trio.checkpoints.locate(run, cid)
             return found.folder, f"{found.task['id']}-{found.row['id']}"
-        model = self.store.weights.get(rest)
-        folder = self.store.root / model["path"] if model and model["path"] else None
-        if folder is None or not folder.is_dir():
-            raise NotFound(f"weights {rest!r} are gone")
-        return folder, model["id"]
+        return self.trio.weights.folder(rest), rest
 
 
 # ---- sessions
@@ -221,7 +213,7 @@ class SessionsHandler(_V1):
     @operation("Your client sessions (ids), oldest first", query=ListQuery, response=SessionsList, tag="v1")
     def get(self) -> None:
         q = self.parse_query(ListQuery)
-        rows, total = self.store.sessions.page(self.username, q.limit, q.offset)
+        rows, total = self.trio.sessions.page(self.username, q.limit, q.offset)
         self.reply(SessionsList(sessions=[r["id"] for r in rows],
                                 cursor=Cursor(offset=q.offset, limit=q.limit, total_count=total)))
 
@@ -229,27 +221,14 @@ class SessionsHandler(_V1):
                status=201, tag="v1")
     def post(self) -> None:
         body = self.parse_body(SessionCreate)
-        session = self.store.sessions.create(self.username, body.kernel_id, self.server_relative(body.notebook_path),
-                                             body.user_metadata)
+        session = self.trio.sessions.create(self.username, body.kernel_id, body.notebook_path, body.user_metadata)
         self.reply(session_info(self, session), 201)
 
 
-    def server_relative(self, path: str) -> str:
-        """A kernel knows its notebook as an OS path (JPY_SESSION_NAME); keep it as Jupyter names it, relative
-        to the server's root, when it lies inside."""
-        root = Path(self.settings.get("server_root_dir", "")).expanduser()
-        if path and Path(path).is_absolute() and root.is_dir():
-            try:
-                return Path(path).resolve().relative_to(root.resolve()).as_posix()
-            except ValueError:
-                pass
-        return path
-
-
 def session_info(handler: TrioHandler, session: dict[str, Any]) -> SessionInfo:
+    run_ids, sampler_ids = handler.trio.sessions.contents(session["id"])
     return SessionInfo(
-        session_id=session["id"], training_run_ids=handler.store.sessions.training_run_ids(session["id"], RUN_KINDS),
-        sampler_ids=handler.store.samplers.ids_of_session(session["id"]),
+        session_id=session["id"], training_run_ids=run_ids, sampler_ids=sampler_ids,
         user_metadata=session["attrs"].get("user_metadata") or None, kernel_id=session["kernel_id"],
         notebook_path=session["notebook_path"], created_at=utc(session["created_at"]),
         last_request_time=utc(session["last_request_at"]))
@@ -258,10 +237,7 @@ def session_info(handler: TrioHandler, session: dict[str, Any]) -> SessionInfo:
 class SessionHandler(_V1):
     @operation("A session with the training runs and samplers it created", response=SessionInfo, tag="v1")
     def get(self, sid: str) -> None:
-        session = self.store.sessions.get(sid)
-        if session is None or session["owner"] != self.username:
-            raise NotFound(f"no such session: {sid!r}")
-        self.reply(session_info(self, session))
+        self.reply(session_info(self, self.trio.sessions.get(sid, self.username)))
 
 
 # ---- samplers

@@ -9,8 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..store.tasks import failure_reason
-from ..vocabulary import TASK_STATES
+from ..vocabulary import DATASET_STATES, DEMO_STATES, TASK_STATES, failure_reason
 
 
 class GPUInfo(BaseModel):
@@ -293,8 +292,8 @@ class DatasetInfo(BaseModel):
     name: str
     description: str
     dataset_type: DatasetType
-    status: str = Field(description="PaddleX DatasetStatus name: XEMPTY, XCHECKING, XCHECKFAIL, XCOPYING, "
-                                    "XCOPYDONE, XCOPYFAIL, XSPLITED")
+    status: Literal[DATASET_STATES] = Field(  # type: ignore[valid-type]
+        description="empty → checking → copying → imported → split, or check_failed / copy_failed")
     message: str = ""
     path: str = Field(description="folder relative to the workspace")
     project_ids: list[str] = Field(default_factory=list)
@@ -372,8 +371,8 @@ class ProjectPatch(Request):
 
 class DemoInfo(BaseModel):
     type: DatasetType
-    status: str = Field(description="not_started, or a PaddleX DownloadStatus name (XDDOWNLOADING, "
-                                    "XDDOWNLOADFAIL, XDDOWNLOADDONE, XDDECOMPRESSED)")
+    status: Literal[("not_started", *DEMO_STATES)] = Field(  # type: ignore[valid-type]
+        description="not_started, generating → generated → ready, or failed")
     progress: float
     message: str = ""
 

@@ -88,12 +88,11 @@ class CheckpointService:
 
     def sync_all(self, active_only: bool = False) -> None:
         """Bring every training run's rows up to date (on start), or only those of runs still training."""
-        where = "WHERE status IN ('queued', 'running')" if active_only else ""  # the status index, then kind
-        indexed = set() if active_only else {r[0] for r in self.store.db.query("SELECT DISTINCT task_id FROM checkpoints")}
-        for row in self.store.db.query(f"SELECT id, kind FROM tasks {where}"):
+        indexed = set() if active_only else self.store.checkpoints.indexed_task_ids()
+        for row in self.store.tasks.brief(active_only):
             if row["kind"] in RUN_KINDS and (active_only or row["id"] in indexed or
                                              checkpoint_root(self.store.layout.task_dir(row["id"])).is_dir()):
-                self.sync(dict(row))
+                self.sync(row)
 
     # ---- finding
     def run(self, run_id: str) -> dict[str, Any]:
@@ -151,10 +150,8 @@ class CheckpointService:
             if row["epoch"] in (wanted, newest):
                 return (f"training run {task['id']} is {task['status']} and would resume from {row['id']}; "
                         f"stop it first or delete an older checkpoint")
-        for child in self.store.db.query(
-                "SELECT id, kind, config FROM tasks WHERE parent_id = ? AND status IN ('queued', 'running')",
-                (task["id"],)):
-            config = json.loads(child["config"])
+        for child in self.store.tasks.active_children(task["id"]):
+            config = child["config"]
             epoch = config.get("parent_epoch", config.get("epoch"))
             if (epoch is None and row["kind"] == "sampler") or (epoch is not None and epoch == row["epoch"]):
                 return f"job {child['id']} ({child['kind']}) is using {row['id']}; wait for it or stop it first"

@@ -1,9 +1,10 @@
 """Importing a dataset folder into the workspace, splitting it, and describing it.
 
-The import runs in a background thread and moves the dataset through PaddleX's states:
-XCHECKING (the format is detected, every image must decode and every annotation must name a real
-image, a known class and a box inside the image) → XCOPYING (into a staging folder) → XCOPYDONE, or
-XCHECKFAIL / XCOPYFAIL with a message naming the bad files.
+The import runs in a background thread and moves the dataset through its states: ``checking`` (the
+format is detected, every image must decode and every annotation must name a real image, a known class
+and a box inside the image) → ``copying`` (into a staging folder) → ``imported``, or ``check_failed`` /
+``copy_failed`` with a message naming the bad files; splitting makes it ``split``. (PaddleX calls these
+XCHECKING, XCOPYING, XCOPYDONE, XCHECKFAIL, XCOPYFAIL and XSPLITED; its dialect translates.)
 
 Policy: a dataset with any bad file is refused as a whole (nothing is skipped silently), and a failed
 import leaves nothing behind — files are copied into ``<dataset>/.staging`` and moved into place only
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import Conflict, ValidationFailed
+from ..vocabulary import IMPORTING
 from ..store import Store, resolve_in_roots
 from ..trainers.formats import FormatError, Manifest, scan
 
@@ -77,18 +79,18 @@ def import_folder(store: Store, dataset: dict[str, Any], folder: Path) -> bool:
     try:
         manifest, problems = scan(dataset["dataset_type"], folder)
     except (FormatError, OSError) as exc:
-        store.datasets.update(did, status="XCHECKFAIL", message=str(exc))
+        store.datasets.update(did, status="check_failed", message=str(exc))
         return False
     if problems or not manifest.samples:
-        store.datasets.update(did, status="XCHECKFAIL", message=problems.message() if problems else "no images found")
+        store.datasets.update(did, status="check_failed", message=problems.message() if problems else "no images found")
         return False
-    store.datasets.update(did, status="XCOPYING", message=f"copying {len(manifest.samples)} images")
+    store.datasets.update(did, status="copying", message=f"copying {len(manifest.samples)} images")
     try:
         copy_into(manifest, folder, target)
     except OSError as exc:
-        store.datasets.update(did, status="XCOPYFAIL", message=f"copy failed: {exc}")
+        store.datasets.update(did, status="copy_failed", message=f"copy failed: {exc}")
         return False
-    store.datasets.update(did, status="XCOPYDONE",
+    store.datasets.update(did, status="imported",
                           message=f"{len(manifest.samples)} images, {len(manifest.labels)} classes ({manifest.format})",
                           attrs={**dataset["attrs"], "num_images": len(manifest.samples),
                                  "num_classes": len(manifest.labels), "format": manifest.format})
@@ -104,10 +106,10 @@ class DatasetImporter:
         self._threads: dict[str, threading.Thread] = {}
 
     def start(self, dataset: dict[str, Any], path: str) -> None:
-        if dataset["status"] in ("XCHECKING", "XCOPYING"):
+        if dataset["status"] in IMPORTING:
             raise Conflict(f"dataset {dataset['id']} is already importing")
         folder = source_folder(self.roots, path)
-        self.store.datasets.update(dataset["id"], status="XCHECKING", message="checking images and annotations",
+        self.store.datasets.update(dataset["id"], status="checking", message="checking images and annotations",
                                    source_path=str(folder))
         thread = threading.Thread(target=import_folder, args=(self.store, dataset, folder), daemon=True,
                                   name=f"trio-import-{dataset['id']}")
@@ -144,7 +146,7 @@ def _quotas(weights: dict[str, int], caps: dict[str, int], wanted: int, rng: ran
 def split_dataset(store: Store, dataset: dict[str, Any], val_split: float, test_split: float,
                   seed: int = 0) -> dict[str, list[str]]:
     """Stratified, seeded split: each stratum is shuffled and cut by the same ratios."""
-    if dataset["status"] not in ("XCOPYDONE", "XSPLITED"):
+    if dataset["status"] not in ("imported", "split"):
         raise Conflict(f"dataset {dataset['id']} has no imported data yet (status {dataset['status']})")
     for name, value in (("val_split", val_split), ("test_split", test_split)):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
@@ -174,7 +176,7 @@ def split_dataset(store: Store, dataset: dict[str, Any], val_split: float, test_
     meta["split_params"] = {"val_split": val_split, "test_split": test_split, "seed": seed}
     _write_lists(folder, meta)
     (folder / MANIFEST).write_text(json.dumps(meta), encoding="utf-8")
-    store.datasets.update(dataset["id"], status="XSPLITED",
+    store.datasets.update(dataset["id"], status="split",
                           message=f"train {len(split['train'])}, val {len(split['val'])}, test {len(split['test'])}")
     return meta["split"]
 

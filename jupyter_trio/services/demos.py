@@ -1,8 +1,8 @@
 """PaddleX's demo projects, without network: "download" generates the demo dataset of a task type.
 
-Each type's state follows PaddleX's DownloadStatus: XDDOWNLOADING (generating, with progress) →
-XDDOWNLOADDONE (written) → XDDECOMPRESSED (checked, ready to load), or XDDOWNLOADFAIL (stopped or
-failed, with a message). The data lives in ``<workspace>/demo_datasets/<type>/``; a ``.complete``
+Each type's state: ``generating`` (with progress) → ``generated`` (written) → ``ready`` (checked,
+ready to load), or ``failed`` (stopped or failed, with a message); the PaddleX dialect reports them as
+its DownloadStatus (XDDOWNLOADING, XDDOWNLOADDONE, XDDECOMPRESSED, XDDOWNLOADFAIL). The data lives in ``<workspace>/demo_datasets/<type>/``; a ``.complete``
 marker makes a finished demo survive server restarts. ``load`` imports it as a dataset, splits it and
 creates a project bound to it — once: loading again returns the same ids.
 """
@@ -30,7 +30,7 @@ DEMO_SPLIT = (0.2, 0.1)
 
 @dataclass
 class DemoState:
-    status: str = "XDDOWNLOADFAIL"
+    status: str = "failed"
     progress: float = 0.0
     message: str = ""
     started: bool = False
@@ -48,7 +48,7 @@ class DemoService:
         for kind in DATASET_TYPES:
             state = DemoState()
             if (self.folder(kind) / MARKER).is_file():
-                state.status, state.progress, state.started, state.message = "XDDECOMPRESSED", 1.0, True, "ready"
+                state.status, state.progress, state.started, state.message = "ready", 1.0, True, "ready"
             self._states[kind] = state
 
     def folder(self, kind: str) -> Path:
@@ -69,10 +69,10 @@ class DemoService:
         """Start generating (no-op while running or when ready)."""
         with self._lock:
             state = self._state(kind)
-            if state.status in ("XDDOWNLOADING", "XDDOWNLOADDONE", "XDDECOMPRESSED") and state.started:
+            if state.status in ("generating", "generated", "ready") and state.started:
                 return state
             state.stop = threading.Event()
-            state.status, state.progress, state.message, state.started = "XDDOWNLOADING", 0.0, "generating", True
+            state.status, state.progress, state.message, state.started = "generating", 0.0, "generating", True
             state.thread = threading.Thread(target=self._generate, args=(kind, state), daemon=True,
                                             name=f"trio-demo-{kind}")
             state.thread.start()
@@ -87,22 +87,22 @@ class DemoService:
 
         try:
             demo_data.generate(kind, target, count=self.images, progress=report, stop=state.stop)
-            state.status, state.message = "XDDOWNLOADDONE", "generated; checking"
+            state.status, state.message = "generated", "generated; checking"
             manifest, problems = scan(kind, target)
             if problems:
                 raise ValueError(problems.message())
             (target / MARKER).write_text(f"{len(manifest.samples)}\n")
-            state.status, state.progress, state.message = "XDDECOMPRESSED", 1.0, f"{len(manifest.samples)} images"
+            state.status, state.progress, state.message = "ready", 1.0, f"{len(manifest.samples)} images"
         except demo_data.Stopped:
             shutil.rmtree(target, ignore_errors=True)
-            state.status, state.message = "XDDOWNLOADFAIL", "stopped by the user"
+            state.status, state.message = "failed", "stopped by the user"
         except (OSError, ValueError) as exc:
             shutil.rmtree(target, ignore_errors=True)
-            state.status, state.message = "XDDOWNLOADFAIL", f"demo generation failed: {exc}"
+            state.status, state.message = "failed", f"demo generation failed: {exc}"
 
     def stop(self, kind: str) -> DemoState:
         state = self._state(kind)
-        if state.status == "XDDOWNLOADING":
+        if state.status == "generating":
             state.stop.set()
             if state.thread is not None:
                 state.thread.join(30)
@@ -116,12 +116,12 @@ class DemoService:
     def load(self, kind: str, owner: str) -> dict[str, Any]:
         """Dataset (imported, split) + project for the demo; the same ids if it was loaded before."""
         state = self._state(kind)
-        if state.status != "XDDECOMPRESSED":
+        if state.status != "ready":
             raise Conflict(f"the {kind} demo is not ready (state {state.status}); download it first",
                            code="demo_not_ready")
         with self._lock:
             for dataset in self.store.datasets.list():
-                if dataset["attrs"].get("demo") == kind and dataset["status"] == "XSPLITED":
+                if dataset["attrs"].get("demo") == kind and dataset["status"] == "split":
                     pids = self.store.datasets.project_ids(dataset["id"])
                     if pids:
                         return {"did": dataset["id"], "pid": pids[0],

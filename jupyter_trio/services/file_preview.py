@@ -1,13 +1,15 @@
-"""Workspace files for viewing: images (optionally with their dataset labels drawn), XML, text.
+"""Workspace files: for viewing (images, optionally with their dataset labels drawn; XML; text) and the
+native file routes (download, folder listing, uploads under ``uploads/``).
 
-Serves PaddleX's ``/file`` and the native dataset image preview. Paths may be absolute or relative to
-the workspace, and must stay inside it.
+Serves PaddleX's ``/file``, the native dataset image preview and ``/trio/api/files``. Paths may be
+absolute or relative to the workspace, and must stay inside it; the database is never served.
 """
 
 from __future__ import annotations
 
 import io
 import os
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,7 @@ from .dataset_import import load_manifest
 
 TEXT_SUFFIXES = {".log", ".txt"}
 MAX_BYTES = 32 * 1024 * 1024
+WRITABLE_ROOT = "uploads"
 
 
 def workspace_file(store: Store, path: str) -> Path:
@@ -58,3 +61,67 @@ def image_bytes(store: Store, target: Path, dataset: dict[str, Any] | None) -> t
     out = io.BytesIO()
     image.save(out, format="PNG")
     return out.getvalue(), "image/png"
+
+
+class WorkspaceFiles:
+    """The workspace's files as the native ``/trio/api/files`` routes and the previews see them."""
+
+    def __init__(self, store: Store):
+        self.store = store
+
+    @property
+    def root(self) -> Path:
+        return self.store.root
+
+    def relative(self, path: Path) -> str:
+        return self.store.layout.relative(path)
+
+    def _is_db(self, target: Path) -> bool:
+        return target.parent == Path(os.path.realpath(self.store.root)) and \
+            target.name.startswith(self.store.layout.DB_FILE)
+
+    def target(self, path: str) -> Path:
+        """A readable path (file or folder) inside the workspace; never the database."""
+        target = resolve_inside(self.store.root, path)
+        if self._is_db(target):
+            raise Forbidden("the workspace database is not served as a file", code="forbidden")
+        return target
+
+    def listing(self, folder: Path) -> list[dict[str, Any]]:
+        entries = []
+        for child in sorted(folder.iterdir(), key=lambda p: p.name):
+            if child.parent == self.store.root and child.name.startswith(self.store.layout.DB_FILE):
+                continue
+            st = child.stat()
+            entries.append({"name": child.name, "path": self.relative(child), "is_dir": child.is_dir(),
+                            "size": st.st_size, "modified": st.st_mtime})
+        return entries
+
+    def writable(self, path: str) -> Path:
+        target = self.target(path)
+        uploads = self.store.root / WRITABLE_ROOT
+        if target == uploads or uploads.resolve() not in target.parents:
+            raise Forbidden(f"files can only be written under {WRITABLE_ROOT}/ of the workspace", code="read_only")
+        return target
+
+    def write_upload(self, path: str, body: bytes) -> Path:
+        target = self.writable(path)
+        if target.is_dir():
+            raise Forbidden(f"{path} is a folder", code="is_a_directory")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.part")
+        tmp.write_bytes(body)
+        os.replace(tmp, target)
+        return target
+
+    def delete_upload(self, path: str) -> None:
+        target = self.writable(path)
+        if not target.is_file():
+            raise NotFound(f"no such file in the workspace: {path}")
+        target.unlink()
+
+    def viewable(self, path: str) -> Path:
+        return workspace_file(self.store, path)
+
+    def image(self, target: Path, dataset: dict[str, Any] | None) -> tuple[bytes, str]:
+        return image_bytes(self.store, target, dataset)

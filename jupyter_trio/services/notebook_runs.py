@@ -16,7 +16,7 @@ from typing import Any
 from ..store import Store
 from ..store.task_files import materialize
 from ..store.tasks import NewTask
-from ..store.users import local_owner
+from .users import local_owner
 
 
 def open_notebook_run(workspace: Path, name: str | None, config: dict[str, Any]) -> dict[str, Any]:

@@ -13,6 +13,8 @@ from ..errors import Conflict, NotFound, ValidationFailed
 from ..runner.service import Runner
 from ..store import Store
 from ..store.tasks import TaskQuery
+from ..vocabulary import IMPORTING
+from .dataset_import import details, split_dataset
 
 
 class ProjectService:
@@ -39,9 +41,26 @@ class ProjectService:
     def datasets(self) -> list[dict[str, Any]]:
         return self.store.datasets.list()
 
+    def dataset_project_ids(self, did: str) -> list[str]:
+        return self.store.datasets.project_ids(did)
+
+    def update_dataset(self, did: str, **fields: Any) -> dict[str, Any]:
+        """Rename or re-describe a dataset (``name``, ``description``)."""
+        self.dataset(did)
+        if fields:
+            self.store.datasets.update(did, **fields)
+        return self.dataset(did)
+
+    def split_dataset(self, did: str, val_split: float, test_split: float, seed: int = 0) -> dict[str, Any]:
+        split_dataset(self.store, self.dataset(did), val_split, test_split, seed)
+        return self.dataset(did)
+
+    def dataset_details(self, did: str) -> dict[str, Any]:
+        return details(self.store, self.dataset(did))
+
     def delete_dataset(self, did: str) -> None:
         dataset = self.dataset(did)
-        if dataset["status"] in ("XCHECKING", "XCOPYING"):
+        if dataset["status"] in IMPORTING:
             raise Conflict(f"dataset {did} is being imported; wait for the import to end")
         self.store.datasets.delete(did)  # projects bound to it keep existing, unbound (ON DELETE SET NULL)
         shutil.rmtree(self.store.root / dataset["path"], ignore_errors=True)
@@ -78,6 +97,13 @@ class ProjectService:
                 f"did: dataset {did} is a {dataset['dataset_type']} dataset; project {pid} is {project['project_type']}"
             )
         self.store.projects.update(pid, dataset_id=did)
+        return self.project(pid)
+
+    def update_project(self, pid: str, **fields: Any) -> dict[str, Any]:
+        """Rename or re-describe a project (``name``, ``description``)."""
+        self.project(pid)
+        if fields:
+            self.store.projects.update(pid, **fields)
         return self.project(pid)
 
     def delete_project(self, pid: str) -> None:

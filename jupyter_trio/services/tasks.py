@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 import time
+from pathlib import Path
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -66,6 +67,30 @@ class TaskService:
         task = self.get(name)
         task["runs"] = self.repo.runs(task["id"])
         return task
+
+    def find(self, *, status: str | None = None, kind: str | None = None, pinned: bool | None = None,
+             name: str | None = None, workspace: str | None = None, sort: str = "created_at",
+             descending: bool = True, offset: int = 0, limit: int = 50) -> tuple[list[dict[str, Any]], int]:
+        """A page of tasks matching every filter given (``name`` is a substring), and the total."""
+        return self.list(TaskQuery(status=status, kind=kind, pinned=pinned, name=name, workspace=workspace,
+                                   sort=sort, descending=descending, offset=offset, limit=limit))
+
+    def run_of(self, name: str, run: int | None) -> tuple[dict[str, Any], dict[str, Any]]:
+        """(task, run row) for run slot ``run`` of a task (default its latest); 404 when there is none."""
+        task = self.get(name)
+        index = run or task["last_run"]
+        row = self.repo.run(task["id"], index) if index >= 1 else None
+        if row is None:
+            raise NotFound(f"task {task['name']!r} has no run {index}" if index else
+                           f"task {task['name']!r} has not run yet")
+        return task, row
+
+    def run_state(self, task_id: str, run: int) -> dict[str, Any] | None:
+        """The run's row as it is now (``None`` once its task was deleted)."""
+        return self.repo.run(task_id, run)
+
+    def run_dir(self, task_id: str, run: int) -> Path:
+        return self.store.layout.run_dir(task_id, run)
 
     def list(self, query: TaskQuery) -> tuple[list[dict[str, Any]], int]:
         return self.repo.list(query)

@@ -8,9 +8,13 @@ the job must continue from. Everything here is shared by the PaddleX dialect and
 
 from __future__ import annotations
 
+import io
 import json
 import uuid
+from pathlib import Path
 from typing import Any
+
+from PIL import Image, UnidentifiedImageError
 
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..runner.service import Runner
@@ -23,6 +27,7 @@ from ..trainers.params import CommonParams, defaults, validate
 from .dataset_import import load_manifest
 from .projects import ProjectService
 from .trainer_env import TrainerEnvironment
+from .weights import workspace_path
 
 
 class TrainingService:
@@ -37,7 +42,7 @@ class TrainingService:
         if not project["dataset_id"]:
             raise Conflict(f"project {project['id']} has no dataset; bind one first (workspace attr_dict did)")
         dataset = self.projects.dataset(project["dataset_id"])
-        if dataset["status"] != "XSPLITED":
+        if dataset["status"] != "split":
             raise Conflict(f"dataset {dataset['id']} of project {project['id']} is not split yet "
                            f"(status {dataset['status']}); split it before training")
         return dataset
@@ -57,11 +62,21 @@ class TrainingService:
         return defaults(project["project_type"], model=model, num_train=len(meta["split"]["train"]),
                         num_classes=len(meta["labels"]), image_size=median, gpu_memory_mib=gpu_memory_mib)
 
+    def recommended_on(self, pid: str, model: str | None, gpu_indices: list[int] | None) -> CommonParams:
+        """Recommended parameters for training on these GPUs (PaddleX's ``gpu_list``): the batch size
+        follows the memory they have; ``None`` = the CPU."""
+        memory = None
+        if gpu_indices:
+            known = {g.index: g for g in self.runner.gpus}
+            missing = [g for g in gpu_indices if g not in known]
+            if missing:
+                raise ValidationFailed(f"gpu_list: no GPU {missing} on this server")
+            memory = [max(1, known[g].memory_total // 2**20) for g in gpu_indices]
+        return self.recommended(pid, model, memory)
+
     def config_for(self, project: dict[str, Any], params: CommonParams) -> dict[str, Any]:
         dataset = self._dataset_for(project)
         if params.pretrain_weights:  # a weights folder or checkpoint inside the workspace, made absolute
-            from .models import workspace_path
-
             folder = workspace_path(self.store, params.pretrain_weights, "pretrain_weights")
             if not (folder / "model.pdparams").is_file() and not folder.name.endswith(".pdparams"):
                 raise ValidationFailed(f"pretrain_weights: {params.pretrain_weights} holds no model.pdparams")
@@ -90,7 +105,7 @@ class TrainingService:
             [task_id] = self.store.tasks.insert_many(conn, [NewTask(
                 name=f"new-{uuid.uuid4().hex}", kind="prune" if parent_id else "train", owner=owner, config=config,
                 params=params.model_dump(), gpus=params.gpu_count, project_id=pid, parent_id=parent_id)])
-            conn.execute("UPDATE tasks SET name = ?, notes = ? WHERE id = ?", (task_id, description or "", task_id))
+            self.store.tasks.name_after_id(conn, task_id, description or "")
         rewrite_config(self.store.layout, task_id, config)
         return self.store.tasks.get(task_id)
 
@@ -183,6 +198,53 @@ class TrainingService:
         rewrite_config(self.store.layout, existing["id"], config)
         self.runner.submit(self.store.tasks.get(existing["id"]))
         return self.store.tasks.get(existing["id"])
+
+    def predict(self, owner: str, tid: str, paths: list[str], epoch: int | None = None,
+                score_thresh: float = 0.5) -> dict[str, Any]:
+        """Predict images or folders of the workspace with ``tid``'s best (or ``epoch``'s) checkpoint; the
+        results land in ``<task>/predict/latest``."""
+        task = self.task(tid)
+        inputs = [str(workspace_path(self.store, p, "paths")) for p in paths]
+        out_dir = self.store.layout.task_dir(task["id"]) / "predict" / "latest"
+        return self.start_child(owner, task["id"], "predict", epoch=epoch, inputs=inputs, out_dir=str(out_dir),
+                                score_thresh=score_thresh)
+
+    def predict_image(self, owner: str, tid: str, image: bytes, epoch: int | None = None,
+                      score_thresh: float = 0.5) -> Path:
+        """Predict one uploaded image (PaddleX's base64 ``image_data``); returns where the result image will be."""
+        task = self.task(tid)
+        try:
+            with Image.open(io.BytesIO(image)) as im:
+                im.load()
+        except (UnidentifiedImageError, OSError, ValueError):
+            raise ValidationFailed("image_data is not an image") from None
+        folder = self.store.layout.task_dir(task["id"]) / "predict" / uuid.uuid4().hex[:12]
+        folder.mkdir(parents=True)
+        if image[:8] == b"\x89PNG\r\n\x1a\n":
+            (folder / "input.png").write_bytes(image)
+        else:
+            with Image.open(io.BytesIO(image)) as im:
+                im.convert("RGB").save(folder / "input.png")
+        self.start_child(owner, task["id"], "predict", epoch=epoch, inputs=[str(folder / "input.png")],
+                         out_dir=str(folder / "result"), score_thresh=score_thresh)
+        return folder / "result" / "input_result.png"
+
+    def export(self, owner: str, tid: str, save_dir: str, kind: str = "infer", epoch: int | None = None,
+               quant: bool = False) -> tuple[dict[str, Any], Path]:
+        """Export ``tid``'s model (``infer``: paddle.inference, ``onnx``) into ``save_dir`` inside the
+        workspace; ``quant`` adds an int8 ONNX model. Returns the job and the folder."""
+        task = self.task(tid)
+        if kind == "lite":
+            raise ValidationFailed("lite export is not supported: Paddle-Lite has no build for this platform; "
+                                   "export type=infer (or onnx) instead")
+        if kind not in ("infer", "onnx"):
+            raise ValidationFailed(f"type must be infer or onnx (PaddleX: infer or lite), not {kind!r}")
+        if quant:
+            check_quant_export(task)
+        folder = workspace_path(self.store, save_dir, "save_dir")
+        job = self.start_child(owner, task["id"], "export", epoch=epoch, type=kind, save_dir=str(folder),
+                               quant=quant)
+        return job, folder
 
     def stop_child(self, tid: str, kind: str) -> dict[str, Any]:
         child = self.child(tid, kind)

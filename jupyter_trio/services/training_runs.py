@@ -7,7 +7,8 @@ from typing import Any
 
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..store import Store
-from ..store.tasks import TaskQuery, failure_reason
+from ..store.tasks import TaskQuery
+from ..vocabulary import failure_reason
 from ..trainers.checkpoints import read_state
 from ..vocabulary import RUN_KINDS
 from .checkpoints import CheckpointService, folder_size, tinker_path, trio_path
@@ -101,7 +102,7 @@ class TrainingRunService:
             self.training.trainer.require("training")
         if dataset_id:
             dataset = self.projects.dataset(dataset_id)
-            if dataset["status"] != "XSPLITED":
+            if dataset["status"] != "split":
                 raise Conflict(f"dataset {dataset_id} is not split yet (status {dataset['status']}); split it first")
             project = self.projects.create_project(owner, f"{dataset['name']} runs", description,
                                                    dataset["dataset_type"])

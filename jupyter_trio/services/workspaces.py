@@ -36,22 +36,14 @@ class ScriptWorkspaces:
 
     # ---- the open workspace
     def current(self, owner: str) -> dict[str, Any]:
-        row = self.store.db.query_one(
-            "SELECT value FROM settings WHERE owner = ? AND key = 'workspace'", (owner,)
-        )
-        name = json.loads(row[0]) if row else None
+        name = self.store.settings.get(owner, "workspace")
         if name and (self.base / name / "workspace.json").is_file():
             return self.describe(name)
         return {"run_root": "", "script_name": "", "script_path": "", "workspace_kind": "none",
                 "workspace_ready": False, "config_default": {}}
 
     def _set_current(self, owner: str, name: str) -> None:
-        with self.store.db.transaction() as conn:
-            conn.execute(
-                "INSERT INTO settings(owner, key, value) VALUES (?, 'workspace', ?) "
-                "ON CONFLICT(owner, key) DO UPDATE SET value = excluded.value",
-                (owner, json.dumps(name)),
-            )
+        self.store.settings.set(owner, "workspace", name)
 
     def describe(self, name: str) -> dict[str, Any]:
         folder = self.base / name

@@ -11,7 +11,7 @@ from .paths import PathOutsideWorkspace, WorkspaceLayout, resolve_in_roots, reso
 from .projects import DatasetRepository, ProjectRepository
 from .sessions import SamplerRepository, SessionRepository
 from .tasks import TaskRepository
-from .users import UserRepository
+from .users import SettingsRepository, UserRepository
 from .weights import WeightsRepository
 
 __all__ = [
@@ -34,6 +34,7 @@ class Store:
         self.db = Database(self.layout.db_path)
         self.migrated_from = migrate(self.db)
         self.users = UserRepository(self.db)
+        self.settings = SettingsRepository(self.db)
         self.tasks = TaskRepository(self.db)
         self.datasets = DatasetRepository(self.db)
         self.projects = ProjectRepository(self.db)

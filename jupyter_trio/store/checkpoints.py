@@ -38,6 +38,10 @@ class CheckpointRepository:
     def __init__(self, db: Database):
         self.db = db
 
+    def indexed_task_ids(self) -> set[str]:
+        """Tasks that have checkpoint rows."""
+        return {r[0] for r in self.db.query("SELECT DISTINCT task_id FROM checkpoints")}
+
     def replace_for_task(self, task_id: str, rows: list[CheckpointRow]) -> None:
         """Make ``task_id``'s rows exactly ``rows`` (one transaction: readers see the old set or the new)."""
         with self.db.transaction() as conn:

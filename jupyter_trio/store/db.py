@@ -19,12 +19,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from ..errors import Unavailable
+
 BUSY_TIMEOUT_MS = 30_000
 LOCK_RETRIES = 20
 
 
-class StoreBusyError(RuntimeError):
+class StoreBusyError(Unavailable):
     """The database stayed locked by other writers for longer than the store is willing to wait."""
+
+    code = "busy"
 
 
 def _is_locked(exc: sqlite3.OperationalError) -> bool:

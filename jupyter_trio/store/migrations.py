@@ -5,8 +5,8 @@
 opens and is brought up to date on start, inside one transaction per step.
 
 This is the one place where the domain model of ARCHITECTURE.md is written down as tables.
-Statuses are stored by name (``"running"``, ``"XSPLITED"``); the PaddleX dialect maps names to
-PaddleX's integers at its edge.
+Statuses are stored by their native names (``"running"``, ``"split"``; see ``vocabulary.py``); the
+PaddleX dialect maps them to PaddleX's integers at its edge.
 """
 
 from __future__ import annotations
@@ -175,7 +175,17 @@ CREATE INDEX tasks_by_session ON tasks(session_id);
 CREATE INDEX tasks_by_owner_kind ON tasks(owner, kind, created_at);
 """
 
-MIGRATIONS: list[str] = [_V1_INITIAL, _V2_COUNTERS_AND_INDEXES, _V3_RUNNER, _V4_CLIENT]
+# v5: one vocabulary. Dataset and weights statuses were stored under PaddleX's names (XSPLITED...);
+# the core now speaks native names and only the PaddleX dialect knows PaddleX's.
+_V5_NATIVE_STATES = """
+UPDATE datasets SET status = CASE status WHEN 'XEMPTY' THEN 'empty' WHEN 'XCHECKING' THEN 'checking'
+    WHEN 'XCHECKFAIL' THEN 'check_failed' WHEN 'XCOPYING' THEN 'copying' WHEN 'XCOPYFAIL' THEN 'copy_failed'
+    WHEN 'XCOPYDONE' THEN 'imported' WHEN 'XSPLITED' THEN 'split' ELSE status END;
+UPDATE weights SET status = CASE status WHEN 'XPSAVING' THEN 'saving' WHEN 'XPSAVEFAIL' THEN 'save_failed'
+    WHEN 'XPSAVEDONE' THEN 'saved' WHEN 'XPINIT' THEN 'saving' ELSE status END
+"""
+
+MIGRATIONS: list[str] = [_V1_INITIAL, _V2_COUNTERS_AND_INDEXES, _V3_RUNNER, _V4_CLIENT, _V5_NATIVE_STATES]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -5,9 +5,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from ..errors import Forbidden
 
-class PathOutsideWorkspace(ValueError):
+
+class PathOutsideWorkspace(Forbidden, ValueError):
     """A path from a request points outside the folders it may reach (``..``, absolute, or a symlink)."""
+
+    code = "outside_workspace"
 
 
 def resolve_inside(root: str | Path, path: str) -> Path:
@@ -24,7 +28,7 @@ def resolve_inside(root: str | Path, path: str) -> Path:
     real_root = Path(os.path.realpath(root))
     candidate = Path(os.path.realpath(real_root / text))  # an absolute ``text`` replaces real_root
     if candidate != real_root and real_root not in candidate.parents:
-        raise PathOutsideWorkspace(f"path leaves {real_root}: {path!r}")
+        raise PathOutsideWorkspace(f"path leaves the allowed folder {real_root}: {path!r}")
     return candidate
 
 

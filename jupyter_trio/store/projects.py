@@ -30,7 +30,7 @@ class DatasetRepository:
             did = next_id(conn, "dataset")
             conn.execute(
                 "INSERT INTO datasets(id, owner, name, description, dataset_type, status, path, created_at, "
-                "updated_at) VALUES (?, ?, ?, ?, ?, 'XEMPTY', ?, ?, ?)",
+                "updated_at) VALUES (?, ?, ?, ?, ?, 'empty', ?, ?, ?)",
                 (did, owner, name, description, dataset_type, f"datasets/{did}", now, now),
             )
         return self.get(did)

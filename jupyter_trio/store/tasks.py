@@ -8,18 +8,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..vocabulary import FAILED
+from ..vocabulary import ACTIVE
 from .db import Database
 from .ids import next_ids
-
-
-
-def failure_reason(task: dict[str, Any]) -> str | None:
-    """Why the task's latest run failed or was interrupted (its run's message: the exception's last
-    line, the signal, or the exit code); ``None`` when it did not fail. Never an empty string."""
-    if task["status"] not in FAILED:
-        return None
-    return task.get("message") or "ended without a reason"
 
 SORTABLE = {"created_at", "updated_at", "name", "status", "priority", "kind", "last_run"}
 _JSON_COLUMNS = ("config", "params", "env")
@@ -114,6 +105,21 @@ class TaskRepository:
             marks = ",".join("?" * len(chunk))
             found += [r[0] for r in conn.execute(f"SELECT name FROM tasks WHERE name IN ({marks})", chunk)]
         return found
+
+    def name_after_id(self, conn: sqlite3.Connection, task_id: str, notes: str = "") -> None:
+        """Inside ``conn``'s transaction: the task is named by its id (PaddleX's T0001 tasks), with notes."""
+        conn.execute("UPDATE tasks SET name = ?, notes = ? WHERE id = ?", (task_id, notes, task_id))
+
+    def brief(self, active_only: bool = False) -> list[dict[str, Any]]:
+        """Id and kind of every task (or of the queued and running ones), without their JSON columns."""
+        where = f"WHERE status IN {ACTIVE!r}" if active_only else ""  # the status index, then kind
+        return [dict(r) for r in self.db.query(f"SELECT id, kind FROM tasks {where}")]
+
+    def active_children(self, parent_id: str) -> list[dict[str, Any]]:
+        """The queued or running child jobs of a task (id, kind, config)."""
+        rows = self.db.query(f"SELECT id, kind, config FROM tasks WHERE parent_id = ? AND status IN {ACTIVE!r}",
+                             (parent_id,))
+        return [{"id": r["id"], "kind": r["kind"], "config": json.loads(r["config"])} for r in rows]
 
     def get(self, name_or_id: str) -> dict[str, Any] | None:
         row = self.db.query_one(

@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-import functools
-import getpass
-import os
+import json
 import time
+from typing import Any
 
 from .db import Database
 
-
-@functools.cache
-def local_owner() -> str:
-    """The OS account running this process: the owner of a personal (non-Hub) server's data."""
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return f"uid{os.getuid()}"
 
 # A user row is rewritten at most this often: every request knows its user, but a write per request
 # would make reads contend with each other for the database's single writer slot.
@@ -45,3 +36,19 @@ class UserRepository:
     def get(self, name: str) -> dict | None:
         row = self.db.query_one("SELECT * FROM users WHERE name = ?", (name,))
         return dict(row) if row else None
+
+
+class SettingsRepository:
+    """Per-user settings (JSON values by key), e.g. the script workspace a user has open."""
+
+    def __init__(self, db: Database):
+        self.db = db
+
+    def get(self, owner: str, key: str) -> Any:
+        row = self.db.query_one("SELECT value FROM settings WHERE owner = ? AND key = ?", (owner, key))
+        return json.loads(row[0]) if row else None
+
+    def set(self, owner: str, key: str, value: Any) -> None:
+        with self.db.transaction() as conn:
+            conn.execute("INSERT INTO settings(owner, key, value) VALUES (?, ?, ?) "
+                         "ON CONFLICT(owner, key) DO UPDATE SET value = excluded.value", (owner, key, json.dumps(value)))

@@ -96,10 +96,7 @@ class Engine:
     # ---- optimisation
     def _optimizer(self) -> paddle.optimizer.Optimizer:
         p, params = self.params, self.model.parameters()
-        if self.task_type == "classification":
-            return paddle.optimizer.Momentum(p.learning_rate, momentum=0.9, parameters=params,
-                                             weight_decay=paddle.regularizer.L2Decay(4e-5))
-        if self.task_type == "segmentation" and p.optimizer == "SGD":
+        if self.task_type in ("classification", "segmentation") and p.optimizer == "SGD":
             return paddle.optimizer.Momentum(p.learning_rate, momentum=0.9, parameters=params,
                                              weight_decay=paddle.regularizer.L2Decay(4e-5))
         return paddle.optimizer.Adam(p.learning_rate, parameters=params)

@@ -14,8 +14,8 @@ from ..client import ServiceClient
 from .base import Panel, table
 
 TYPES = ["classification", "detection", "segmentation", "instance_segmentation"]
-STAGES = {"XEMPTY": 0, "XCHECKING": 30, "XCOPYING": 70, "XCOPYDONE": 100, "XSPLITED": 100, "XCHECKFAIL": 100,
-          "XCOPYFAIL": 100}
+STAGES = {"empty": 0, "checking": 30, "copying": 70, "imported": 100, "split": 100, "check_failed": 100,
+          "copy_failed": 100}
 
 
 class DatasetPanel(Panel):
@@ -79,10 +79,10 @@ class DatasetPanel(Panel):
         while True:
             dataset = self.dataset(dataset["id"])
             self.progress.value = STAGES.get(dataset["status"], 0)
-            self.progress.bar_style = "danger" if dataset["status"].endswith("FAIL") else \
+            self.progress.bar_style = "danger" if dataset["status"].endswith("_failed") else \
                 ("success" if self.progress.value == 100 else "info")
             self.import_status.value = f"{dataset['status']} {dataset.get('message', '')[:200]}"
-            if dataset["status"] not in ("XCHECKING", "XCOPYING", "XEMPTY") or time.monotonic() > deadline:
+            if dataset["status"] not in ("checking", "copying", "empty") or time.monotonic() > deadline:
                 break
             time.sleep(0.3)
         self.safe_refresh()

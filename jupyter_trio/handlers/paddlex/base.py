@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
+from typing import Any, TypeVar
 
 from ...errors import ValidationFailed
+from ...schemas.paddlex import Arguments
 from ..base import TrioHandler
+
+
+A = TypeVar("A", bound=Arguments)
 
 
 def paddlex_time(timestamp: float) -> str:
@@ -35,6 +39,11 @@ class PaddleXHandler(TrioHandler):
             raise ValidationFailed("the request body must be a JSON object")
         out.update(body)
         return out
+
+    def arguments(self, model: type[A]) -> A:
+        """The operation's arguments (query string and JSON body) as its model in schemas/paddlex.py:
+        form strings coerced, unknown names ignored, a wrong value refused naming the field."""
+        return self.validate(model, self.args())
 
     def require(self, args: dict[str, Any], name: str, kind: type = str) -> Any:
         if name not in args or args[name] in (None, ""):

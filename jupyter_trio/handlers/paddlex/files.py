@@ -6,9 +6,9 @@ import base64
 
 from tornado.ioloop import IOLoop
 
-from ...enums import DownloadStatus, project_type
+from ...enums import DEMO_STATUS, project_type
 from ...errors import ValidationFailed
-from ...services.file_preview import image_bytes, kind_of, workspace_file
+from ...services.file_preview import kind_of
 from ..base import operation
 from .base import PaddleXHandler
 
@@ -18,11 +18,11 @@ class FileHandler(PaddleXHandler):
                "xml → the XML itself, log/txt → lines", also_content_types=("application/xml",), tag="paddlex")
     def get(self) -> None:
         args = self.args()
-        target = workspace_file(self.store, self.require(args, "path"))
+        target = self.trio.files.viewable(self.require(args, "path"))
         kind = kind_of(target)
         if kind == "image":
             dataset = self.trio.projects.dataset(args["did"]) if args.get("did") else None
-            data, _ = image_bytes(self.store, target, dataset)
+            data, _ = self.trio.files.image(target, dataset)
             self.ok(img_data=base64.b64encode(data).decode("ascii"))
         elif kind == "xml":
             self.finish(target.read_bytes(), set_content_type="application/xml; charset=utf-8")
@@ -44,7 +44,7 @@ class DemoHandler(PaddleXHandler):
     @operation("PaddleX: progress of a demo dataset's generation (prj_type)", tag="paddlex")
     def get(self) -> None:
         state = self.trio.demos.status(_demo_type(self.args()))
-        self.ok(attr={"status": DownloadStatus[state.status].value, "progress": state.progress,
+        self.ok(attr={"status": DEMO_STATUS[state.status].value, "progress": state.progress,
                       "message": state.message})
 
     @operation("PaddleX: type=download generates a demo dataset in the background; type=load creates its "
@@ -64,5 +64,5 @@ class DemoHandler(PaddleXHandler):
     @operation("PaddleX: stop generating a demo dataset (prj_type)", tag="paddlex")
     def put(self) -> None:
         state = self.trio.demos.stop(_demo_type(self.args()))
-        self.ok(attr={"status": DownloadStatus[state.status].value, "progress": state.progress,
+        self.ok(attr={"status": DEMO_STATUS[state.status].value, "progress": state.progress,
                       "message": state.message})

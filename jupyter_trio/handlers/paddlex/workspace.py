@@ -6,25 +6,23 @@ import os
 import platform
 from typing import Any
 
-from ...enums import DatasetStatus
+from ...enums import DATASET_STATUS
 from ...errors import ValidationFailed
 from ...runner.gpus import gpu_memory
-from ...services.dataset_import import details, split_dataset
 from ...services.paddlex_status import task_status
 from ...services.projects import ProjectService
-from ...store import Store
 from ...vocabulary import RUN_KINDS
 from ..base import operation
 from .base import PaddleXHandler, paddlex_time
 
 
-def dataset_attr(store: Store, dataset: dict[str, Any], with_status: bool = False) -> dict[str, Any]:
+def dataset_attr(projects: ProjectService, dataset: dict[str, Any], with_status: bool = False) -> dict[str, Any]:
     """PaddleX's dataset ``attr``; the list and workspace views also carry status and message."""
     attr = {"type": dataset["dataset_type"], "id": dataset["id"], "name": dataset["name"],
             "path": dataset["path"], "desc": dataset["description"],
-            "create_time": paddlex_time(dataset["created_at"]), "pids": store.datasets.project_ids(dataset["id"])}
+            "create_time": paddlex_time(dataset["created_at"]), "pids": projects.dataset_project_ids(dataset["id"])}
     if with_status:
-        attr.update(dataset_status=DatasetStatus[dataset["status"]].value, message=dataset["message"])
+        attr.update(dataset_status=DATASET_STATUS[dataset["status"]].value, message=dataset["message"])
     return attr
 
 
@@ -81,10 +79,10 @@ class DatasetHandler(PaddleXHandler):
         args, svc = self.args(), self.trio.projects
         if args.get("did"):
             d = svc.dataset(args["did"])
-            self.ok(id=d["id"], dataset_status=DatasetStatus[d["status"]].value, message=d["message"],
-                    attr=dataset_attr(self.store, d))
+            self.ok(id=d["id"], dataset_status=DATASET_STATUS[d["status"]].value, message=d["message"],
+                    attr=dataset_attr(self.trio.projects, d))
             return
-        self.ok(datasets=[{"id": d["id"], "attr": dataset_attr(self.store, d, with_status=True)}
+        self.ok(datasets=[{"id": d["id"], "attr": dataset_attr(self.trio.projects, d, with_status=True)}
                           for d in svc.datasets()])
 
     @operation("PaddleX: create a dataset (name, desc, dataset_type)", tag="paddlex")
@@ -112,17 +110,15 @@ class DatasetSplitHandler(PaddleXHandler):
                tag="paddlex")
     def put(self) -> None:
         args = self.args()
-        dataset = self.trio.projects.dataset(self.require(args, "did"))
-        split_dataset(self.store, dataset, args.get("val_split", 0.2), args.get("test_split", 0.1),
-                             int(args.get("seed", 0)))
+        self.trio.projects.split_dataset(self.require(args, "did"), args.get("val_split", 0.2),
+                                         args.get("test_split", 0.1), int(args.get("seed", 0)))
         self.ok()
 
 
 class DatasetDetailsHandler(PaddleXHandler):
     @operation("PaddleX: files, labels and splits of an imported dataset (did)", tag="paddlex")
     def get(self) -> None:
-        dataset = self.trio.projects.dataset(self.require(self.args(), "did"))
-        self.ok(details=details(self.store, dataset))
+        self.ok(details=self.trio.projects.dataset_details(self.require(self.args(), "did")))
 
 
 class ProjectHandler(PaddleXHandler):
@@ -154,7 +150,7 @@ class WorkspaceHandler(PaddleXHandler):
     def _attrs(self, struct: str, oid: str) -> dict[str, Any]:
         svc = self.trio.projects
         if struct == "dataset":
-            return dataset_attr(self.store, svc.dataset(oid), with_status=True)
+            return dataset_attr(self.trio.projects, svc.dataset(oid), with_status=True)
         if struct == "project":
             return project_attr(svc, self.trio.training, svc.project(oid))
         if struct == "task":
@@ -165,7 +161,7 @@ class WorkspaceHandler(PaddleXHandler):
     def get(self) -> None:
         args = self.args()
         if not args.get("struct"):
-            self.ok(dirname=str(self.store.root))
+            self.ok(dirname=str(self.trio.files.root))
             return
         attrs = self._attrs(args["struct"], self.require(args, "id"))
         wanted = args.get("attr_list") or list(attrs)
@@ -194,11 +190,9 @@ class WorkspaceHandler(PaddleXHandler):
             svc.project(oid)
             if "did" in changes:
                 svc.bind_dataset(oid, changes["did"])
-            if fields := renamed_fields(changes):
-                self.store.projects.update(oid, **fields)
+            svc.update_project(oid, **renamed_fields(changes))
         elif struct == "dataset":
-            svc.dataset(oid)
-            self.store.datasets.update(oid, **renamed_fields(changes))
+            svc.update_dataset(oid, **renamed_fields(changes))
         else:
             task = self.trio.tasks.get(oid)
             if "name" in changes:

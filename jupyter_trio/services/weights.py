@@ -26,7 +26,7 @@ def workspace_path(store: Store, path: str, what: str) -> Path:
     return resolve_inside(store.root, path)
 
 
-class ModelService:
+class WeightsService:
     def __init__(self, store: Store, projects: ProjectService):
         self.store = store
         self.projects = projects
@@ -36,6 +36,24 @@ class ModelService:
         if model is None:
             raise NotFound(f"no such model: {mid!r}")
         return model
+
+    def owned(self, wid: str, owner: str) -> dict[str, Any]:
+        """``owner``'s kept weights with files (another user's are as absent as missing ones)."""
+        model = self.store.weights.get(wid or "")
+        if model is None or model["owner"] != owner or not model["path"]:
+            raise NotFound(f"no such weights: {wid!r}")
+        return model
+
+    def page(self, owner: str, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+        return self.store.weights.page(owner, limit, offset)
+
+    def folder(self, wid: str) -> Path:
+        """The folder kept weights live in (for an archive download)."""
+        model = self.store.weights.get(wid or "")
+        folder = self.store.root / model["path"] if model and model["path"] else None
+        if folder is None or not folder.is_dir():
+            raise NotFound(f"weights {wid!r} are gone")
+        return folder
 
     def list(self, kind: str | None = None) -> list[dict[str, Any]]:
         if kind not in (None, "pretrained", "exported"):
@@ -72,16 +90,16 @@ class ModelService:
         state = read_state(source) if (source / "state.json").is_file() else {}
         evaluation = eval_results if eval_results is not None else state.get("eval_metrics", {})
         model = self.store.weights.create(owner, "pretrained", name or f"{task['id']} model", task["id"],
-                                          state.get("params", task["params"]).get("model", ""), "XPSAVING",
+                                          state.get("params", task["params"]).get("model", ""), "saving",
                                           "", {**self._context(task), "eval_result": evaluation,
                                                "labels": state.get("labels"), "epoch": state.get("epoch")})
         target = self.store.root / "weights" / model["id"]
         try:
             shutil.copytree(source, target)
         except OSError as exc:
-            self.store.weights.update(model["id"], status="XPSAVEFAIL", attrs={**model["attrs"], "error": str(exc)})
+            self.store.weights.update(model["id"], status="save_failed", attrs={**model["attrs"], "error": str(exc)})
             raise Conflict(f"saving the model failed: {exc}") from None
-        self.store.weights.update(model["id"], status="XPSAVEDONE", path=self.store.layout.relative(target))
+        self.store.weights.update(model["id"], status="saved", path=self.store.layout.relative(target))
         return self.get(model["id"])
 
     def register_exported(self, owner: str, tid: str, name: str, path: str, exported_type: int = 0,
@@ -96,7 +114,7 @@ class ModelService:
             raise ValidationFailed(f"path: {path} is not an exported model (no export.json)")
         meta = json.loads((folder / "export.json").read_text())
         return self.store.weights.create(owner, "exported", name or f"{task['id']} export", task["id"],
-                                         meta.get("model", ""), "XPSAVEDONE", self.store.layout.relative(folder),
+                                         meta.get("model", ""), "saved", self.store.layout.relative(folder),
                                          {**self._context(task), "export": meta, "exported_type": exported_type})
 
     def delete(self, mid: str, kind: str | None = None) -> None:

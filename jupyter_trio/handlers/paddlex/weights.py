@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...enums import ExportedModelType, PretrainedModelStatus
+from ...enums import ExportedModelType, WEIGHTS_STATUS
 from ...errors import ValidationFailed
 from ..base import operation
 from .base import PaddleXHandler, paddlex_time
@@ -16,7 +16,7 @@ def model_attr(model: dict[str, Any]) -> dict[str, Any]:
            "pid": attrs.get("project_id"), "tid": model["task_id"], "path": model["path"],
            "create_time": paddlex_time(model["created_at"])}
     if model["kind"] == "pretrained":
-        out.update(status=PretrainedModelStatus[model["status"]].value, eval_result=attrs.get("eval_result"))
+        out.update(status=WEIGHTS_STATUS[model["status"]].value, eval_result=attrs.get("eval_result"))
     else:
         out.update(exported_type=attrs.get("exported_type", 0),
                    model_type=ExportedModelType.XTRAINSERVER.value)  # an unquantized, unpruned server model
@@ -27,7 +27,7 @@ class ModelHandler(PaddleXHandler):
     @operation("PaddleX: one model (mid) or all of a type (pretrained | exported)", tag="paddlex")
     def get(self) -> None:
         args = self.args()
-        svc = self.trio.models
+        svc = self.trio.weights
         if args.get("mid"):
             model = svc.get(args["mid"])
             self.ok(dataset_attr=model["attrs"].get("dataset_attr", {}), task_params=model["attrs"].get("task_params", {}),
@@ -45,7 +45,7 @@ class ModelHandler(PaddleXHandler):
                "model (pid, tid, name, path, exported_type)", tag="paddlex")
     def post(self) -> None:
         args = self.args()
-        kind, svc = args.get("type"), self.trio.models
+        kind, svc = args.get("type"), self.trio.weights
         tid, name = self.require(args, "tid"), str(args.get("name") or "")
         if kind == "pretrained":
             eval_results = args.get("eval_results")
@@ -70,5 +70,5 @@ class ModelHandler(PaddleXHandler):
         kind = args.get("type")
         if kind not in ("pretrained", "exported"):
             raise ValidationFailed(f"type must be pretrained or exported, not {kind!r}")
-        self.trio.models.delete(self.require(args, "pmid" if kind == "pretrained" else "emid"), kind)
+        self.trio.weights.delete(self.require(args, "pmid" if kind == "pretrained" else "emid"), kind)
         self.ok()
