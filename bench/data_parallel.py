@@ -35,15 +35,20 @@ def main() -> None:
         rows: dict[int, list[tuple[float, float, float]]] = {1: [], 2: []}
         for _ in range(args.repeats):  # interleaved, so drift in machine load hits both alike
             for processes in rows:
-                task = training.create("bench", pid, {**PARAMS, "model": args.model, "num_epochs": args.epochs,
-                                                      "cpu_processes": processes})
+                task = training.create(
+                    "bench",
+                    pid,
+                    {**PARAMS, "model": args.model, "num_epochs": args.epochs, "cpu_processes": processes},
+                )
                 run_dir, wall = through_runner(store, runner, training, task["id"])
                 state = read_state(checkpoint_dir(store.layout.task_dir(task["id"]), args.epochs))
                 rows[processes].append((speed(run_dir), wall, state["eval_metrics"]["acc1"]))
         for processes, values in rows.items():
-            print(f"cpu_processes={processes}: images/s {statistics.median(v[0] for v in values):6.1f}   "
-                  f"job wall {statistics.median(v[1] for v in values):6.1f} s   "
-                  f"val top-1 {[round(v[2], 3) for v in values]}   ({len(values)} runs)")
+            print(
+                f"cpu_processes={processes}: images/s {statistics.median(v[0] for v in values):6.1f}   "
+                f"job wall {statistics.median(v[1] for v in values):6.1f} s   "
+                f"val top-1 {[round(v[2], 3) for v in values]}   ({len(values)} runs)"
+            )
         ratio = statistics.median(v[0] for v in rows[2]) / statistics.median(v[0] for v in rows[1])
         print(f"2 processes / 1 process images/s = {ratio:.3f}")
         runner.release()

@@ -61,9 +61,16 @@ def result(log: str) -> dict:
 
 def via_runner(http, script: Path, steps: int, prefix: str) -> tuple[dict, float]:
     submitted = time.time()
-    created = http.post("/trio/api/generator/create", json={
-        "name_prefix": prefix, "mode": "shell", "shell_text": f"{sys.executable} {script} {steps}",
-        "run": True, "gpus": 1}).json()
+    created = http.post(
+        "/trio/api/generator/create",
+        json={
+            "name_prefix": prefix,
+            "mode": "shell",
+            "shell_text": f"{sys.executable} {script} {steps}",
+            "run": True,
+            "gpus": 1,
+        },
+    ).json()
     name = created["items"][0]["name"]
     while True:
         task = http.get(f"/trio/api/tasks/{name}").json()
@@ -76,9 +83,15 @@ def via_runner(http, script: Path, steps: int, prefix: str) -> tuple[dict, float
 
 
 def plain(script: Path, steps: int) -> dict:
-    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "0", "CUDA_DEVICE_ORDER": "PCI_BUS_ID", "PYTHONUNBUFFERED": "1"}
-    out = subprocess.run([sys.executable, str(script), str(steps)], env=env, capture_output=True, text=True,
-                         check=True)
+    env = {
+        **os.environ,
+        "CUDA_VISIBLE_DEVICES": "0",
+        "CUDA_DEVICE_ORDER": "PCI_BUS_ID",
+        "PYTHONUNBUFFERED": "1",
+    }
+    out = subprocess.run(
+        [sys.executable, str(script), str(steps)], env=env, capture_output=True, text=True, check=True
+    )
     return result(out.stdout)
 
 
@@ -111,21 +124,39 @@ def main() -> None:
             r, p = statistics.median(runner_speeds), statistics.median(plain_speeds)
             print(f"ResNet18 112px bf16 batch 256, {args.steps} steps x {args.repeats}:")
             print(f"  runner {r:,.0f} images/s  plain {p:,.0f} images/s  ratio {r / p:.3f}")
-            print(f"  runner runs {[round(s) for s in runner_speeds]}, plain runs {[round(s) for s in plain_speeds]}")
+            print(
+                f"  runner runs {[round(s) for s in runner_speeds]}, "
+                f"plain runs {[round(s) for s in plain_speeds]}"
+            )
             print(f"  submit -> running: median {statistics.median(latencies) * 1000:.0f} ms")
             # two GPU jobs at once on the GPUs there are: the second waits when they are all taken
-            created = [http.post("/trio/api/generator/create", json={
-                "name_prefix": f"pair{i}", "mode": "shell", "shell_text": f"{sys.executable} {script} {args.steps}",
-                "run": True, "gpus": 1}).json()["items"][0]["name"] for i in range(len(gpus) + 1)]
+            created = [
+                http.post(
+                    "/trio/api/generator/create",
+                    json={
+                        "name_prefix": f"pair{i}",
+                        "mode": "shell",
+                        "shell_text": f"{sys.executable} {script} {args.steps}",
+                        "run": True,
+                        "gpus": 1,
+                    },
+                ).json()["items"][0]["name"]
+                for i in range(len(gpus) + 1)
+            ]
             tasks = []
             for name in created:
-                while (task := http.get(f"/trio/api/tasks/{name}").json())["status"] not in ("completed", "failed"):
+                while (task := http.get(f"/trio/api/tasks/{name}").json())["status"] not in (
+                    "completed",
+                    "failed",
+                ):
                     time.sleep(0.1)
                 tasks.append(task)
             spans = sorted((t["started_at"], t["ended_at"], t["assigned_gpus"]) for t in tasks)
             t0 = spans[0][0]
-            print(f"  {len(created)} GPU jobs on {len(gpus)} GPU(s): " +
-                  ", ".join(f"GPU {g} {s - t0:.1f}-{e - t0:.1f}s" for s, e, g in spans))
+            print(
+                f"  {len(created)} GPU jobs on {len(gpus)} GPU(s): "
+                + ", ".join(f"GPU {g} {s - t0:.1f}-{e - t0:.1f}s" for s, e, g in spans)
+            )
 
 
 if __name__ == "__main__":

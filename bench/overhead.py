@@ -28,8 +28,13 @@ from jupyter_trio.services.training import TrainingService
 from jupyter_trio.store import Store
 from jupyter_trio.store.metrics import MetricsReader
 
-PARAMS = {"model": "MobileNetV3_small", "image_shape": [64, 64], "batch_size": 32, "learning_rate": 0.01,
-          "save_interval_epochs": 1000}
+PARAMS = {
+    "model": "MobileNetV3_small",
+    "image_shape": [64, 64],
+    "batch_size": 32,
+    "learning_rate": 0.01,
+    "save_interval_epochs": 1000,
+}
 
 
 def setup(root: Path, epochs: int) -> tuple[Store, Runner, TrainingService, str]:
@@ -94,9 +99,13 @@ def main() -> None:
             run_dir, wall = plain(store, runner, tid, 1000 + i)
             rows["plain"].append((speed(run_dir), wall))
         for name, values in rows.items():
-            print(f"{name:7s} images/s {statistics.median(v[0] for v in values):7.1f}   "
-                  f"job wall {statistics.median(v[1] for v in values):6.1f} s   ({len(values)} runs)")
-        ratio = statistics.median(v[0] for v in rows["runner"]) / statistics.median(v[0] for v in rows["plain"])
+            print(
+                f"{name:7s} images/s {statistics.median(v[0] for v in values):7.1f}   "
+                f"job wall {statistics.median(v[1] for v in values):6.1f} s   ({len(values)} runs)"
+            )
+        ratio = statistics.median(v[0] for v in rows["runner"]) / statistics.median(
+            v[0] for v in rows["plain"]
+        )
         print(f"runner / plain images/s = {ratio:.3f} (target >= 0.97)")
         runner.release()
     finally:

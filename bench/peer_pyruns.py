@@ -26,7 +26,9 @@ def ensure_peer() -> Path:
     pyr = PEER_VENV / "bin" / "pyr"
     if not pyr.exists():
         subprocess.run([sys.executable, "-m", "venv", str(PEER_VENV)], check=True)
-        subprocess.run([str(PEER_VENV / "bin" / "pip"), "install", "-q", f"pyruns=={PEER_VERSION}"], check=True)
+        subprocess.run(
+            [str(PEER_VENV / "bin" / "pip"), "install", "-q", f"pyruns=={PEER_VERSION}"], check=True
+        )
     return pyr
 
 
@@ -47,10 +49,22 @@ class PyrunsServer:
         (root / "config.yaml").write_text(config_text)
         self.port = free_port()
         log = root / "ui.log"
-        self.proc = subprocess.Popen([str(ensure_peer()), "ui", script, "--config", "config.yaml", "--no-browser",
-                                      "--port", str(self.port)],
-                                     cwd=root, stdout=open(log, "wb"), stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            [
+                str(ensure_peer()),
+                "ui",
+                script,
+                "--config",
+                "config.yaml",
+                "--no-browser",
+                "--port",
+                str(self.port),
+            ],
+            cwd=root,
+            stdout=open(log, "wb"),  # noqa: SIM115 - the child process holds it
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         self.http = httpx.Client(base_url=f"http://127.0.0.1:{self.port}", follow_redirects=True, timeout=600)
         deadline = time.monotonic() + 60
         while True:
@@ -107,14 +121,17 @@ class PyrunsTarget(PyrunsServer):
         self.summary = summary
         self.launches, self.repeats, self.batch = launches, repeats, batch
         # pyruns refuses scripts that neither use argparse nor pyruns.load(); give it the same loop.
-        super().__init__(root, "lines.py", "import pyruns\npyruns.read()\ncfg = pyruns.load()\n" + line_writer,
-                         "a: 1\n")
+        super().__init__(
+            root, "lines.py", "import pyruns\npyruns.read()\ncfg = pyruns.load()\n" + line_writer, "a: 1\n"
+        )
 
     def launch_overhead(self) -> list[float]:
         self.http.post("/api/workspace/shell")
         out = []
         for i in range(self.launches):
-            name = self.create(name_prefix=f"launch{i}", mode="shell", shell_text="echo $EPOCHREALTIME")[0]["name"]
+            name = self.create(name_prefix=f"launch{i}", mode="shell", shell_text="echo $EPOCHREALTIME")[0][
+                "name"
+            ]
             sent = time.time()
             self.http.post(f"/api/tasks/{name}/run")
             self.wait(name)

@@ -19,34 +19,73 @@ import time
 from pathlib import Path
 
 from jupyter_trio.services.dataset_import import MANIFEST, copy_into
-from jupyter_trio.trainers import demo_data
+from jupyter_trio.trainers import synthetic
 from jupyter_trio.trainers.engine import Engine
 from jupyter_trio.trainers.formats import scan
 
-TARGETS = {"classification": ("acc1", 0.95), "detection": ("bbox_map", 0.6), "segmentation": ("miou", 0.8),
-           "instance_segmentation": ("segm_map", 0.4)}
+TARGETS = {
+    "classification": ("acc1", 0.95),
+    "detection": ("bbox_map", 0.6),
+    "segmentation": ("miou", 0.8),
+    "instance_segmentation": ("segm_map", 0.4),
+}
 NO_JITTER = {"brightness": False, "contrast": False, "saturation": False, "hue": False}
 CONFIGS = {
     # colour jitter off: the shapes' colour and the background are what the jitter scrambles, and with it
     # on ResNet18 stalled at 0.90; 100 cosine epochs reached 0.99 at epoch 40 (README)
-    "classification": {"model": "ResNet18", "image_shape": [64, 64], "batch_size": 32,
-                       "learning_rate": 0.01, "num_epochs": 100, "lr_policy": "Cosine", "save_interval_epochs": 10,
-                       "brightness": False, "contrast": False, "saturation": False, "hue": False,
-                       "rotate": True, "vertical_flip": True},
-    "segmentation": {"model": "UNet", "image_shape": [64, 64], "batch_size": 16, "learning_rate": 0.005,
-                     "num_epochs": 50, "save_interval_epochs": 5},
+    "classification": {
+        "model": "ResNet18",
+        "image_shape": [64, 64],
+        "batch_size": 32,
+        "learning_rate": 0.01,
+        "num_epochs": 100,
+        "lr_policy": "Cosine",
+        "save_interval_epochs": 10,
+        "brightness": False,
+        "contrast": False,
+        "saturation": False,
+        "hue": False,
+        "rotate": True,
+        "vertical_flip": True,
+    },
+    "segmentation": {
+        "model": "UNet",
+        "image_shape": [64, 64],
+        "batch_size": 16,
+        "learning_rate": 0.005,
+        "num_epochs": 50,
+        "save_interval_epochs": 5,
+    },
     # detection and instance segmentation: 800 demo images (560 to train), 96 px, colour jitter off
-    "detection": {"model": "YOLOv3", "backbone": "MobileNetV3_large", "image_shape": [96, 96], "batch_size": 16,
-                  "learning_rate": 0.002, "num_epochs": 30, "save_interval_epochs": 5, "warmup_steps": 50,
-                  "lr_decay_epochs": [20, 26], **NO_JITTER},
-    "instance_segmentation": {"model": "MaskYOLO", "backbone": "MobileNetV3_large", "image_shape": [96, 96],
-                              "batch_size": 16, "learning_rate": 0.002, "num_epochs": 30, "save_interval_epochs": 5,
-                              "warmup_steps": 50, "lr_decay_epochs": [20, 26], **NO_JITTER},
+    "detection": {
+        "model": "YOLOv3",
+        "backbone": "MobileNetV3_large",
+        "image_shape": [96, 96],
+        "batch_size": 16,
+        "learning_rate": 0.002,
+        "num_epochs": 30,
+        "save_interval_epochs": 5,
+        "warmup_steps": 50,
+        "lr_decay_epochs": [20, 26],
+        **NO_JITTER,
+    },
+    "instance_segmentation": {
+        "model": "MaskYOLO",
+        "backbone": "MobileNetV3_large",
+        "image_shape": [96, 96],
+        "batch_size": 16,
+        "learning_rate": 0.002,
+        "num_epochs": 30,
+        "save_interval_epochs": 5,
+        "warmup_steps": 50,
+        "lr_decay_epochs": [20, 26],
+        **NO_JITTER,
+    },
 }
 
 
 def prepared(kind: str, root: Path) -> Path:
-    src = demo_data.generate(kind, root / f"{kind}-src", seed=0)
+    src = synthetic.generate(kind, root / f"{kind}-src", seed=0)
     target = root / f"{kind}-dataset"
     target.mkdir()
     manifest, problems = scan(kind, src)
@@ -56,7 +95,11 @@ def prepared(kind: str, root: Path) -> Path:
     rels = sorted(meta["samples"])
     random.Random(0).shuffle(rels)
     n_val, n_test = int(len(rels) * 0.2), int(len(rels) * 0.1)
-    meta["split"] = {"val": rels[:n_val], "test": rels[n_val:n_val + n_test], "train": rels[n_val + n_test:]}
+    meta["split"] = {
+        "val": rels[:n_val],
+        "test": rels[n_val : n_val + n_test],
+        "train": rels[n_val + n_test :],
+    }
     (target / MANIFEST).write_text(json.dumps(meta))
     return target
 
@@ -68,16 +111,30 @@ def run(kind: str, root: Path, epochs: int | None, verbose: bool, overrides: dic
         params["num_epochs"] = epochs
         params["save_interval_epochs"] = max(1, epochs // 6)
     speeds: list[float] = []
-    engine = Engine(kind, params, dataset, root / f"{kind}-task",
-                    log=(lambda line: print("   ", line, flush=True)) if verbose else (lambda line: None))
+    engine = Engine(
+        kind,
+        params,
+        dataset,
+        root / f"{kind}-task",
+        log=(lambda line: print("   ", line, flush=True)) if verbose else (lambda line: None),
+    )
     started = time.perf_counter()
     result = engine.train(track=lambda step=None, **v: speeds.append(v["speed"]) if "speed" in v else None)
     wall = time.perf_counter() - started
     metric, target = TARGETS[kind]
-    return {"type": kind, "model": params["model"], "metric": metric, "value": result["best"]["value"],
-            "target": target, "best_epoch": result["best"]["epoch"], "epochs": params["num_epochs"],
-            "train_images": len(engine.train_view), "val_images": len(engine.eval_view),
-            "images_per_s": sorted(speeds)[len(speeds) // 2], "wall_s": wall}
+    return {
+        "type": kind,
+        "model": params["model"],
+        "metric": metric,
+        "value": result["best"]["value"],
+        "target": target,
+        "best_epoch": result["best"]["epoch"],
+        "epochs": params["num_epochs"],
+        "train_images": len(engine.train_view),
+        "val_images": len(engine.eval_view),
+        "images_per_s": sorted(speeds)[len(speeds) // 2],
+        "wall_s": wall,
+    }
 
 
 def main() -> None:
@@ -85,8 +142,13 @@ def main() -> None:
     parser.add_argument("--types", nargs="*", default=list(CONFIGS))
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("-v", "--verbose", action="store_true")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=JSON",
-                        help="override a training parameter, e.g. --set model='\"MobileNetV3_small\"' --set num_epochs=60")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=JSON",
+        help="override a training parameter, e.g. --set model='\"MobileNetV3_small\"' --set num_epochs=60",
+    )
     args = parser.parse_args()
     overrides = {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.set)}
     root = Path(tempfile.mkdtemp(prefix="trio-quality-"))
@@ -96,9 +158,14 @@ def main() -> None:
             row = run(kind, root, args.epochs, args.verbose, overrides)
             rows.append(row)
             ok = "ok" if row["value"] >= row["target"] else "BELOW TARGET"
-            print(f"{kind:22s} {row['model']:10s} {row['metric']}={row['value']:.3f} (target {row['target']}) {ok}; "
-                  f"best epoch {row['best_epoch']}/{row['epochs']}, {row['images_per_s']:.0f} images/s (median step), "
-                  f"{row['wall_s']:.0f} s", flush=True)
+            print(
+                f"{kind:22s} {row['model']:10s} {row['metric']}={row['value']:.3f} (target "
+                f"{row['target']}) {ok}; "
+                f"best epoch {row['best_epoch']}/{row['epochs']}, {row['images_per_s']:.0f} images/s "
+                "(median step), "
+                f"{row['wall_s']:.0f} s",
+                flush=True,
+            )
     finally:
         shutil.rmtree(root, ignore_errors=True)
     print(json.dumps(rows, indent=1))

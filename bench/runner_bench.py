@@ -24,7 +24,7 @@ from tornado.websocket import websocket_connect
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from jupyter_trio.testing import ServerProcess  # noqa: E402
+from jupyter_trio.testing import ServerProcess
 
 LOG_LINES = 300
 LAUNCHES = 15
@@ -77,8 +77,10 @@ class TrioTarget:
         self.http.post("/trio/api/workspace/shell")
         out = []
         for i in range(LAUNCHES):
-            name = self.http.post("/trio/api/generator/create", json={
-                "name_prefix": f"launch{i}", "mode": "shell", "shell_text": "echo $EPOCHREALTIME"}).json()["items"][0]["name"]
+            name = self.http.post(
+                "/trio/api/generator/create",
+                json={"name_prefix": f"launch{i}", "mode": "shell", "shell_text": "echo $EPOCHREALTIME"},
+            ).json()["items"][0]["name"]
             sent = time.time()
             self.http.post(f"/trio/api/tasks/{name}/run")
             self.wait(name)
@@ -88,20 +90,28 @@ class TrioTarget:
 
     def log_latency(self) -> list[float]:
         self.http.post("/trio/api/workspace/run-root", json={"script_path": "lines.py"})
-        name = self.http.post("/trio/api/generator/create", json={"name_prefix": "lat", "template_value": {"a": 1},
-                                                                  "run": True}).json()["items"][0]["name"]
+        name = self.http.post(
+            "/trio/api/generator/create", json={"name_prefix": "lat", "template_value": {"a": 1}, "run": True}
+        ).json()["items"][0]["name"]
         while self.http.get(f"/trio/api/tasks/{name}").json()["status"] == "queued":
             time.sleep(0.005)
         url = f"ws://127.0.0.1:{self.server.port}/trio/api/tasks/{name}/logs/stream"
-        return asyncio.run(_ws_latencies(HTTPRequest(url, headers={"Authorization": f"token {self.server.token}"}),
-                                         lambda m: m.get("type") == "status"))
+        return asyncio.run(
+            _ws_latencies(
+                HTTPRequest(url, headers={"Authorization": f"token {self.server.token}"}),
+                lambda m: m.get("type") == "status",
+            )
+        )
 
     def create_batch(self) -> float:
         self.http.post("/trio/api/workspace/run-root", json={"script_path": "lines.py"})
         started = time.perf_counter()
         values = " | ".join(str(i) for i in range(1, 101))  # the same text the peer is given
-        reply = self.http.post("/trio/api/generator/create", json={
-            "name_prefix": "bulk", "template_value": {"a": values, "b": values}}, timeout=600)
+        reply = self.http.post(
+            "/trio/api/generator/create",
+            json={"name_prefix": "bulk", "template_value": {"a": values, "b": values}},
+            timeout=600,
+        )
         assert reply.status_code == 201 and reply.json()["count"] == BATCH, reply.text[:300]
         elapsed = (time.perf_counter() - started) * 1000
         # Task folders are written in the background after the commit; let that finish so the list
@@ -138,7 +148,7 @@ async def _ws_latencies(request, is_final, timeout: float = 60.0) -> list[float]
     while time.monotonic() < deadline:
         try:
             raw = await asyncio.wait_for(conn.read_message(), deadline - time.monotonic())
-        except asyncio.TimeoutError:
+        except TimeoutError:
             break
         now = time.time()
         if raw is None:
@@ -180,6 +190,7 @@ def run_target(target) -> dict:
 def show(ours: dict, peer: dict | None, peer_name: str) -> None:
     print(f"\n{'benchmark':<46} {'jupyter-trio':>22} {peer_name if peer else '':>22} {'ratio':>8}")
     for key, stats in ours.items():
+
         def fmt(s: dict) -> str:
             if "once" in s:
                 return f"{s['once']:.0f}"
@@ -193,7 +204,10 @@ def show(ours: dict, peer: dict | None, peer_name: str) -> None:
             line += f" {fmt(other):>22} {b / a if a else float('nan'):>7.1f}x"
         print(line)
     if peer:
-        print("\nratio = peer / jupyter-trio on the median (or the single figure): above 1 means jupyter-trio is faster.")
+        print(
+            "\nratio = peer / jupyter-trio on the median (or the single figure): above 1 means "
+            "jupyter-trio is faster."
+        )
 
 
 def main() -> None:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from jupyter_trio.testing import ServerProcess  # noqa: E402
+from jupyter_trio.testing import ServerProcess
 
 TRIO_JOB = """
 import json, time
@@ -50,8 +50,8 @@ print("RESULT " + json.dumps({"n": cfg.n, "seconds": elapsed}), flush=True)
 
 
 def result_of(log: str) -> float:
-    line = next(l for l in log.splitlines() if l.startswith("RESULT "))
-    data = json.loads(line[len("RESULT "):])
+    line = next(x for x in log.splitlines() if x.startswith("RESULT "))
+    data = json.loads(line[len("RESULT ") :])
     return data["n"] / data["seconds"]
 
 
@@ -63,9 +63,14 @@ def trio_rates(root: Path, sizes: list[int]) -> dict[tuple[int, bool], float]:
         http.post("/trio/api/workspace/run-root", json={"script_path": "track_job.py"})
         for n in sizes:
             for durable in (False, True):
-                name = http.post("/trio/api/generator/create", json={
-                    "name_prefix": f"n{n}-{'durable' if durable else 'buffered'}", "run": True,
-                    "template_value": {"n": n, "durable": durable}}).json()["items"][0]["name"]
+                name = http.post(
+                    "/trio/api/generator/create",
+                    json={
+                        "name_prefix": f"n{n}-{'durable' if durable else 'buffered'}",
+                        "run": True,
+                        "template_value": {"n": n, "durable": durable},
+                    },
+                ).json()["items"][0]["name"]
                 while (task := http.get(f"/trio/api/tasks/{name}").json())["status"] in ("queued", "running"):
                     time.sleep(0.05)
                 log = http.get(f"/trio/api/tasks/{name}/logs").json()["content"]
@@ -102,13 +107,20 @@ def main() -> None:
         (Path(tmp) / "pyruns").mkdir()
         ours = trio_rates(Path(tmp) / "trio", sizes)
         peer = pyruns_rates(Path(tmp) / "pyruns", sizes)
-    print(f"\n{'N':>8} {'pyruns calls/s':>15} {'trio buffered':>15} {'ratio':>9} {'trio flush=True':>16} {'ratio':>8}")
+    print(
+        f"\n{'N':>8} {'pyruns calls/s':>15} {'trio buffered':>15} {'ratio':>9} "
+        f"{'trio flush=True':>16} {'ratio':>8}"
+    )
     for n in sizes:
         buffered, durable, base = ours[(n, False)], ours[(n, True)], peer[n]
-        print(f"{n:>8} {base:>15,.0f} {buffered:>15,.0f} {buffered / base:>8.0f}x {durable:>16,.0f} "
-              f"{durable / base:>7.0f}x")
-    print("\nratio = jupyter-trio calls/s / pyruns calls/s in the same run. Goals: >= 1000x buffered, "
-          ">= 10x with flush=True, flat as N grows.")
+        print(
+            f"{n:>8} {base:>15,.0f} {buffered:>15,.0f} {buffered / base:>8.0f}x {durable:>16,.0f} "
+            f"{durable / base:>7.0f}x"
+        )
+    print(
+        "\nratio = jupyter-trio calls/s / pyruns calls/s in the same run. Goals: >= 1000x buffered, "
+        ">= 10x with flush=True, flat as N grows."
+    )
 
 
 if __name__ == "__main__":

@@ -4,12 +4,34 @@ from __future__ import annotations
 
 from ._version import __version__
 from .tracking import (
-    ConfigKeyError, ConfigNode, finish, flush, get_run_index, get_task_dir, init, load, read, record, track,
+    ConfigKeyError,
+    ConfigNode,
+    finish,
+    flush,
+    get_run_index,
+    get_task_dir,
+    init,
+    load,
+    read,
+    record,
+    track,
 )
 
 __all__ = [
-    "__version__", "ConfigKeyError", "ConfigNode", "finish", "flush", "get_run_index", "get_task_dir", "init",
-    "load", "read", "record", "track", "ServiceClient", "RestClient",
+    "__version__",
+    "ConfigKeyError",
+    "ConfigNode",
+    "finish",
+    "flush",
+    "get_run_index",
+    "get_task_dir",
+    "init",
+    "load",
+    "read",
+    "record",
+    "track",
+    "ServiceClient",
+    "RestClient",
 ]
 
 

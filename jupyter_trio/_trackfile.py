@@ -22,10 +22,15 @@ SUFFIX = ".trk"
 
 def encode(key: str, steps: list[int], values: list[float], times: list[float]) -> bytes:
     name = key.encode()
-    return b"".join((
-        HEADER.pack(MAGIC, len(name), len(steps)), name,
-        array("q", steps).tobytes(), array("d", values).tobytes(), array("d", times).tobytes(),
-    ))
+    return b"".join(
+        (
+            HEADER.pack(MAGIC, len(name), len(steps)),
+            name,
+            array("q", steps).tobytes(),
+            array("d", values).tobytes(),
+            array("d", times).tobytes(),
+        )
+    )
 
 
 def decode(data: bytes) -> tuple[list[tuple[str, list[int], list[float], list[float]]], int, int]:
@@ -44,12 +49,12 @@ def decode(data: bytes) -> tuple[list[tuple[str, list[int], list[float], list[fl
         if pos + size > end:
             break  # the rest of this block is still being written
         start = pos + HEADER.size
-        key = data[start:start + key_len].decode(errors="replace")
+        key = data[start : start + key_len].decode(errors="replace")
         body = start + key_len
         steps, values, times = array("q"), array("d"), array("d")
-        steps.frombytes(data[body:body + 8 * count])
-        values.frombytes(data[body + 8 * count:body + 16 * count])
-        times.frombytes(data[body + 16 * count:body + 24 * count])
+        steps.frombytes(data[body : body + 8 * count])
+        values.frombytes(data[body + 8 * count : body + 16 * count])
+        times.frombytes(data[body + 16 * count : body + 24 * count])
         blocks.append((key, steps.tolist(), values.tolist(), times.tolist()))
         pos += size
     return blocks, pos, skipped

@@ -18,18 +18,18 @@ from .runner.service import Runner
 from .services.archives import ArchiveSigner, load_secret
 from .services.checkpoints import CheckpointService
 from .services.dataset_import import DatasetImporter
-from .services.demos import DemoService
+from .services.demo_datasets import DemoService
 from .services.file_preview import WorkspaceFiles
-from .services.weights import WeightsService
 from .services.projects import ProjectService
 from .services.samplers import SamplerService
 from .services.sessions import SessionService
-from .services.training_runs import TrainingRunService
-from .services.training import TrainingService
-from .services.training_results import TrainingResults
 from .services.tasks import TaskService
 from .services.trainer_env import TrainerEnvironment
+from .services.training import TrainingService
+from .services.training_results import TrainingResults
+from .services.training_runs import TrainingRunService
 from .services.users import UserService
+from .services.weights import WeightsService
 from .services.workspaces import ScriptWorkspaces
 from .store import Store
 from .store.metrics import MetricsReader
@@ -84,7 +84,8 @@ class TrioApp(ExtensionApp):
     python_executable = Unicode(
         "",
         config=True,
-        help="Python that runs jobs (script tasks, trainer jobs, samplers; training needs PaddlePaddle in it). "
+        help="Python that runs jobs (script tasks, trainer jobs, samplers; training needs "
+        "PaddlePaddle in it). "
         "Empty: the Python running the server.",
     )
 
@@ -185,13 +186,20 @@ class TrioApp(ExtensionApp):
         self.gpu_list = discover_gpus(self.gpus)
         self.log.info(
             "jupyter-trio %s: workspace %s (schema v%s), GPUs %s, max_cpu_jobs %s",
-            __version__, workspace, self.store.schema_version,
-            [g.index for g in self.gpu_list] or "none", self.max_cpu_jobs,
+            __version__,
+            workspace,
+            self.store.schema_version,
+            [g.index for g in self.gpu_list] or "none",
+            self.max_cpu_jobs,
         )
         root_dir = Path(self.serverapp.root_dir).expanduser() if self.serverapp else Path.cwd()
         self.runner = Runner(
-            self.store, gpus=self.gpu_list, max_cpu_jobs=self.max_cpu_jobs, root_dir=root_dir,
-            cancel_grace_s=self.cancel_grace_period, python=self.python_executable or sys.executable,
+            self.store,
+            gpus=self.gpu_list,
+            max_cpu_jobs=self.max_cpu_jobs,
+            root_dir=root_dir,
+            cancel_grace_s=self.cancel_grace_period,
+            python=self.python_executable or sys.executable,
         )
         self.workspaces = ScriptWorkspaces(self.store, root_dir)
         self.tasks = TaskService(self.store, self.runner, self.workspaces)
@@ -218,7 +226,6 @@ class TrioApp(ExtensionApp):
         self.runner.tick()  # re-attach to jobs that outlived the last server, record those that ended
         self._runner_loop = PeriodicCallback(self.runner.tick, self.poll_interval * 1000)
         self._runner_loop.start()
-
 
     def route_table(self) -> list[tuple[str, type]]:
         """Route patterns (without base_url) and handler classes, as served."""

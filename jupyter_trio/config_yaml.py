@@ -54,5 +54,4 @@ ConfigLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 
 def load(text: str) -> Any:
     """One YAML document read as a config (an empty document is ``None``)."""
-    return yaml.load(text, Loader=ConfigLoader)  # noqa: S506 - a safe loader
-
+    return yaml.load(text, Loader=ConfigLoader)

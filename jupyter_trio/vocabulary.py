@@ -18,6 +18,17 @@ FINAL = ("completed", "failed", "cancelled", "interrupted")
 FAILED = ("failed", "interrupted")  # final states that carry a failure reason
 TASK_STATES = ("pending", *ACTIVE, *FINAL)
 
+# project types, in PaddleX's order (its ProjectType integers are these indices); remote_segmentation is
+# PaddleX's too but not trained here, so datasets and projects take the first four
+PROJECT_TYPES = (
+    "classification",
+    "detection",
+    "segmentation",
+    "instance_segmentation",
+    "remote_segmentation",
+)
+DATASET_TYPES = PROJECT_TYPES[:4]
+
 # a dataset: created empty, imported (checked, then copied in), then split for training
 DATASET_STATES = ("empty", "checking", "check_failed", "copying", "copy_failed", "imported", "split")
 IMPORTING = ("checking", "copying")
@@ -33,3 +44,17 @@ def failure_reason(task: dict[str, Any]) -> str | None:
     if task["status"] not in FAILED:
         return None
     return task.get("message") or "ended without a reason"
+
+
+def project_type(value: int | str) -> str:
+    """A project type given as its name or as PaddleX's integer → the name; ValueError otherwise."""
+    if isinstance(value, bool):
+        raise ValueError(f"unknown project type {value!r}")
+    if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
+        index = int(value)
+        if 0 <= index < len(PROJECT_TYPES):
+            return PROJECT_TYPES[index]
+        raise ValueError(f"unknown project type {value!r}")
+    if value in PROJECT_TYPES:
+        return value
+    raise ValueError(f"unknown project type {value!r}; one of {', '.join(PROJECT_TYPES)}")

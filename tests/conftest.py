@@ -26,8 +26,14 @@ def trio_config() -> dict:
 def jp_server_config(trio_workspace: Path, trio_config: dict) -> dict:
     return {
         "ServerApp": {"jpserver_extensions": {"jupyter_trio": True}},
-        "TrioApp": {"workspace_dir": str(trio_workspace), "gpus": "none", "max_cpu_jobs": 2,
-                    "poll_interval": 0.05, "cancel_grace_period": 2.0, **trio_config},
+        "TrioApp": {
+            "workspace_dir": str(trio_workspace),
+            "gpus": "none",
+            "max_cpu_jobs": 2,
+            "poll_interval": 0.05,
+            "cancel_grace_period": 2.0,
+            **trio_config,
+        },
     }
 
 
@@ -41,8 +47,15 @@ def trio_app(jp_serverapp):
 def api(jp_fetch):
     """Call the native API with the test token; returns (status, parsed JSON or bytes)."""
 
-    async def call(method: str, path: str, body=None, *, params=None, raw: bytes | None = None,
-                   headers: dict | None = None):
+    async def call(
+        method: str,
+        path: str,
+        body=None,
+        *,
+        params=None,
+        raw: bytes | None = None,
+        headers: dict | None = None,
+    ):
         kwargs = {"method": method, "raise_error": False, "headers": dict(headers or {})}
         if raw is not None:
             kwargs["body"] = raw
@@ -67,8 +80,9 @@ def raw_fetch(jp_serverapp, http_server_client, jp_auth_header, jp_base_url):
 
     def fetch(path: str, **kwargs):
         headers = {**jp_auth_header, **kwargs.pop("headers", {})}
-        return http_server_client.fetch(jp_base_url + path.lstrip("/"), headers=headers,
-                                        raise_error=False, **kwargs)
+        return http_server_client.fetch(
+            jp_base_url + path.lstrip("/"), headers=headers, raise_error=False, **kwargs
+        )
 
     return fetch
 

@@ -9,17 +9,23 @@ from pathlib import Path
 
 from PIL import Image
 
-from jupyter_trio.trainers import demo_data
+from jupyter_trio.trainers import synthetic
 
 # A classification training budget small enough for CI: two epochs at 32 px, a checkpoint each.
-TINY_TRAIN = {"model": "MobileNetV3_small", "image_shape": [32, 32], "batch_size": 16, "num_epochs": 2,
-              "save_interval_epochs": 1, "learning_rate": 0.003}
+TINY_TRAIN = {
+    "model": "MobileNetV3_small",
+    "image_shape": [32, 32],
+    "batch_size": 16,
+    "num_epochs": 2,
+    "save_interval_epochs": 1,
+    "learning_rate": 0.003,
+}
 CORRUPT = b"\xff\xd8\xff\xe0 this is not really a JPEG"
 
 
 def make(kind: str, target: Path, count: int = 12) -> Path:
-    """A valid dataset of ``kind`` in its default folder format (see demo_data)."""
-    return demo_data.generate(kind, target, seed=1, count=count)
+    """A valid dataset of ``kind`` in its default folder format (see synthetic)."""
+    return synthetic.generate(kind, target, seed=1, count=count)
 
 
 def make_classification_lists(target: Path, count: int = 12) -> Path:

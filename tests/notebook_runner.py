@@ -12,8 +12,9 @@ from nbclient import NotebookClient
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
 
-async def execute_in_server_kernel(serverapp, root_dir: Path, name: str, subdir: str = "notebooks",
-                                   timeout: int = 600) -> tuple[dict, dict, nbformat.NotebookNode]:
+async def execute_in_server_kernel(
+    serverapp, root_dir: Path, name: str, subdir: str = "notebooks", timeout: int = 600
+) -> tuple[dict, dict, nbformat.NotebookNode]:
     """Returns (summary, the server's session model, the executed notebook)."""
     folder = root_dir / subdir
     folder.mkdir(parents=True, exist_ok=True)

@@ -36,7 +36,9 @@ async def test_health_records_the_user_in_the_store(api, trio_app):
 def test_extension_is_listed_ok_by_jupyter_server():
     out = subprocess.run(
         [sys.executable, "-m", "jupyter_server.extension.serverextension", "list"],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     text = out.stdout + out.stderr
     assert "jupyter_trio" in text

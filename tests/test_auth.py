@@ -43,14 +43,20 @@ async def test_every_route_refuses_requests_without_credentials(jp_fetch, trio_a
 
 
 async def test_wrong_token_is_refused(jp_fetch):
-    resp = await jp_fetch("trio", "api", "health", raise_error=False,
-                          headers={"Authorization": "token not-the-token"})
+    resp = await jp_fetch(
+        "trio", "api", "health", raise_error=False, headers={"Authorization": "token not-the-token"}
+    )
     assert resp.code == 403
 
 
 async def test_token_in_query_string_is_accepted(jp_fetch, jp_serverapp):
-    resp = await jp_fetch("trio", "api", "health", params={"token": jp_serverapp.identity_provider.token},
-                          headers={"Authorization": ""})
+    resp = await jp_fetch(
+        "trio",
+        "api",
+        "health",
+        params={"token": jp_serverapp.identity_provider.token},
+        headers={"Authorization": ""},
+    )
     assert resp.code == 200
 
 
@@ -78,14 +84,19 @@ async def test_cookie_writes_need_the_xsrf_token(jp_fetch, jp_serverapp):
     assert read.code == 200  # cookie alone is enough to read
 
     url = ("trio", "api", "files", "uploads", "note.txt")
-    refused = await jp_fetch(*url, method="PUT", body=b"hello", raise_error=False,
-                             headers={"Authorization": "", "Cookie": jar})
+    refused = await jp_fetch(
+        *url, method="PUT", body=b"hello", raise_error=False, headers={"Authorization": "", "Cookie": jar}
+    )
     assert refused.code == 403
     assert "xsrf" in json.loads(refused.body)["error"]["message"].lower()
 
-    accepted = await jp_fetch(*url, method="PUT", body=b"hello", raise_error=False,
-                              headers={"Authorization": "", "Cookie": f"{jar}; _xsrf={xsrf}",
-                                       "X-XSRFToken": xsrf})
+    accepted = await jp_fetch(
+        *url,
+        method="PUT",
+        body=b"hello",
+        raise_error=False,
+        headers={"Authorization": "", "Cookie": f"{jar}; _xsrf={xsrf}", "X-XSRFToken": xsrf},
+    )
     assert accepted.code == 201, accepted.body
 
 

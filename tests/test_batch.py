@@ -15,8 +15,12 @@ from jupyter_trio.errors import ValidationFailed
         ({"lr": "0.1 | 0.01"}, [{"lr": 0.1}, {"lr": 0.01}]),
         (
             {"lr": "0.1 | 0.01", "opt": "sgd | adam"},
-            [{"lr": 0.1, "opt": "sgd"}, {"lr": 0.1, "opt": "adam"},
-             {"lr": 0.01, "opt": "sgd"}, {"lr": 0.01, "opt": "adam"}],
+            [
+                {"lr": 0.1, "opt": "sgd"},
+                {"lr": 0.1, "opt": "adam"},
+                {"lr": 0.01, "opt": "sgd"},
+                {"lr": 0.01, "opt": "adam"},
+            ],
         ),
         (
             {"seed": "(1 | 2 | 3)", "name": "(a | b | c)"},
@@ -28,26 +32,53 @@ from jupyter_trio.errors import ValidationFailed
         ({"epochs": "1:6:2"}, [{"epochs": 1}, {"epochs": 3}, {"epochs": 5}]),
         ({"epochs": "10:0:-5"}, [{"epochs": 10}, {"epochs": 5}]),
         ({"epochs": "(1, 4)"}, [{"epochs": 1}, {"epochs": 2}, {"epochs": 3}]),
-        ({"epochs": "(5, 1, -2)", "t": "(a | b)"}, [{"epochs": 5, "t": "a"}, {"epochs": 5, "t": "b"},
-                                                  {"epochs": 3, "t": "a"}, {"epochs": 3, "t": "b"}]),
+        (
+            {"epochs": "(5, 1, -2)", "t": "(a | b)"},
+            [
+                {"epochs": 5, "t": "a"},
+                {"epochs": 5, "t": "b"},
+                {"epochs": 3, "t": "a"},
+                {"epochs": 3, "t": "b"},
+            ],
+        ),
         ({"lr": "0.1:0.4:0.1"}, [{"lr": 0.1}, {"lr": 0.2}, {"lr": 0.3}]),
         ({"x": "(1:3)", "y": "(a | b)"}, [{"x": 1, "y": "a"}, {"x": 2, "y": "b"}]),
         # not ranges (step 0, nothing in them, a clock time with seconds): the text stays, as in pyruns
-        ({"a": "1:5:0", "b": "5:1", "c": "12:30:00", "d": "(1, 5, 0)"},
-         [{"a": "1:5:0", "b": "5:1", "c": "12:30:00", "d": "(1, 5, 0)"}]),
-        ({"t": "1:30 | 2:00", "v": "012 | 0x10"},  # YAML 1.2 numbers: no base 60, no octal 012
-         [{"t": "1:30", "v": "012"}, {"t": "1:30", "v": 16}, {"t": "2:00", "v": "012"}, {"t": "2:00", "v": 16}]),
+        (
+            {"a": "1:5:0", "b": "5:1", "c": "12:30:00", "d": "(1, 5, 0)"},
+            [{"a": "1:5:0", "b": "5:1", "c": "12:30:00", "d": "(1, 5, 0)"}],
+        ),
+        (
+            {"t": "1:30 | 2:00", "v": "012 | 0x10"},  # YAML 1.2 numbers: no base 60, no octal 012
+            [
+                {"t": "1:30", "v": "012"},
+                {"t": "1:30", "v": 16},
+                {"t": "2:00", "v": "012"},
+                {"t": "2:00", "v": 16},
+            ],
+        ),
         ({7: "1 | 2", "7": "x"}, [{7: 1, "7": "x"}, {7: 2, "7": "x"}]),  # keys keep their type
         ({"a": "x |", "b": "| y |"}, [{"a": "x |", "b": "| y |"}]),  # empty parts dropped: one value
         (
             {"model": {"name": "resnet | vit", "depth": 18}, "train": {"bs": 32}},
-            [{"model": {"name": "resnet", "depth": 18}, "train": {"bs": 32}},
-             {"model": {"name": "vit", "depth": 18}, "train": {"bs": 32}}],
+            [
+                {"model": {"name": "resnet", "depth": 18}, "train": {"bs": 32}},
+                {"model": {"name": "vit", "depth": 18}, "train": {"bs": 32}},
+            ],
         ),
-        ({"flag": "true | false", "v": "null | 3"},
-         [{"flag": True, "v": None}, {"flag": True, "v": 3}, {"flag": False, "v": None}, {"flag": False, "v": 3}]),
-        ({"url": "http://host:80/x", "time": "12:30pm", "plain": "(just text)"},
-         [{"url": "http://host:80/x", "time": "12:30pm", "plain": "(just text)"}]),
+        (
+            {"flag": "true | false", "v": "null | 3"},
+            [
+                {"flag": True, "v": None},
+                {"flag": True, "v": 3},
+                {"flag": False, "v": None},
+                {"flag": False, "v": 3},
+            ],
+        ),
+        (
+            {"url": "http://host:80/x", "time": "12:30pm", "plain": "(just text)"},
+            [{"url": "http://host:80/x", "time": "12:30pm", "plain": "(just text)"}],
+        ),
         ({"cmd": "a \\| b"}, [{"cmd": "a | b"}]),
         ({"layers": [1, "2 | 3"]}, [{"layers": [1, "2 | 3"]}]),  # lists are values, not axes
     ],

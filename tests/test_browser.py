@@ -63,8 +63,10 @@ def test_dashboard_updates_live_in_jupyterlab(tmp_path, artifacts, monkeypatch):
     shutil.copyfile(NOTEBOOK, root / "dashboard.ipynb")
     with ServerProcess(root, "--TrioApp.gpus=none") as server, server.client() as http:
         assert http.post("/trio/api/workspace/run-root", json={"script_path": "train.py"}).status_code == 200
-        created = http.post("/trio/api/generator/create",
-                            json={"name_prefix": "live", "template_value": {"steps": 400}, "run": True}).json()
+        created = http.post(
+            "/trio/api/generator/create",
+            json={"name_prefix": "live", "template_value": {"steps": 400}, "run": True},
+        ).json()
         name = created["items"][0]["name"]
         poll(lambda: http.get(f"/trio/api/tasks/{name}").json()["status"] == "running")
 

@@ -12,11 +12,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from jupyter_trio.client import (
-    APIConnectionError, InternalServerError, NotFoundError, RestClient, ServerNotFoundError, ServiceClient,
-    UnprocessableEntityError, find_server,
+    APIConnectionError,
+    InternalServerError,
+    NotFoundError,
+    RestClient,
+    ServerNotFoundError,
+    ServiceClient,
+    UnprocessableEntityError,
+    find_server,
 )
-from jupyter_trio.store.tasks import NewTask
 from jupyter_trio.services.users import local_owner
+from jupyter_trio.store.tasks import NewTask
 
 
 @pytest.fixture
@@ -27,8 +33,13 @@ def server_url(jp_serverapp, http_server_client, jp_http_port, jp_base_url) -> t
 async def test_rest_client_calls_errors_and_async_twins(server_url, trio_app):
     url, token = server_url
     with trio_app.store.db.transaction() as conn:
-        trio_app.store.tasks.insert_many(conn, [NewTask(name=f"run-{i}", kind="train", owner=local_owner(),
-                                                        params={"model": "ResNet18"}) for i in range(5)])
+        trio_app.store.tasks.insert_many(
+            conn,
+            [
+                NewTask(name=f"run-{i}", kind="train", owner=local_owner(), params={"model": "ResNet18"})
+                for i in range(5)
+            ],
+        )
     service = await asyncio.to_thread(ServiceClient, url, token, user_metadata={"who": "test"})
     rest = service.create_rest_client()
     try:
@@ -147,8 +158,16 @@ def test_discovery_order(monkeypatch, tmp_path):
 
     # two live servers; the one whose process is an ancestor of this one is ours
     def write(pid: int, port: int) -> None:
-        (runtime / f"jpserver-{pid}.json").write_text(json.dumps(
-            {"pid": pid, "url": f"http://localhost:{port}/base/", "token": f"tok{port}", "base_url": "/base/"}))
+        (runtime / f"jpserver-{pid}.json").write_text(
+            json.dumps(
+                {
+                    "pid": pid,
+                    "url": f"http://localhost:{port}/base/",
+                    "token": f"tok{port}",
+                    "base_url": "/base/",
+                }
+            )
+        )
 
     write(os.getpid(), 1111)  # alive, not an ancestor
     write(os.getppid(), 2222)
@@ -159,7 +178,11 @@ def test_discovery_order(monkeypatch, tmp_path):
     monkeypatch.setenv("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:9999/user/ann")
     monkeypatch.setenv("JUPYTERHUB_API_TOKEN", "hubtok")
     found = find_server(runtime_dir=str(runtime))
-    assert (found.base_url, found.token, found.source) == ("http://127.0.0.1:9999/user/ann/", "hubtok", "jupyterhub")
+    assert (found.base_url, found.token, found.source) == (
+        "http://127.0.0.1:9999/user/ann/",
+        "hubtok",
+        "jupyterhub",
+    )
     monkeypatch.setenv("JUPYTERHUB_SERVICE_URL", "http://:8888/user/ann/")  # the spawner's bind-all URL
     assert find_server(runtime_dir=str(runtime)).base_url == "http://127.0.0.1:8888/user/ann/"
     monkeypatch.setenv("TRIO_SERVER_URL", "http://example.test:1/")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from jupyter_trio.services.users import local_owner
+
 from notebook_runner import execute_in_server_kernel
 
 pytestmark = pytest.mark.slow
@@ -16,8 +17,9 @@ def trio_config():
     return {"demo_images": 40}
 
 
-async def test_rest_client_notebook_in_a_server_kernel(jp_serverapp, http_server_client, jp_root_dir,
-                                                      trio_workspace):
+async def test_rest_client_notebook_in_a_server_kernel(
+    jp_serverapp, http_server_client, jp_root_dir, trio_workspace
+):
     pytest.importorskip("paddle")
     # http_server_client: pytest-jupyter starts the server's HTTP listener only for it
     out, model, _ = await execute_in_server_kernel(jp_serverapp, jp_root_dir, "rest_client.ipynb", subdir="")

@@ -6,26 +6,37 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dataset_fixtures import (
-    corrupt_first_image, edit_coco, make, make_classification_lists, make_coco_detection, write_mask,
-)
 from jupyter_trio.trainers.formats import FormatError, scan
 from jupyter_trio.trainers.formats.coco import decode_rle_string, encode_rle, segmentation_mask
 
+from dataset_fixtures import (
+    corrupt_first_image,
+    edit_coco,
+    make,
+    make_classification_lists,
+    make_coco_detection,
+    write_mask,
+)
 
-@pytest.mark.parametrize("kind, fmt, labels", [
-    ("classification", "imagenet", ["circle", "cross", "square", "triangle"]),
-    ("detection", "voc", ["circle", "square", "triangle"]),
-    ("segmentation", "masks", ["background", "circle", "square", "triangle"]),
-    ("instance_segmentation", "coco", ["circle", "square", "triangle"]),
-])
+
+@pytest.mark.parametrize(
+    "kind, fmt, labels",
+    [
+        ("classification", "imagenet", ["circle", "cross", "square", "triangle"]),
+        ("detection", "voc", ["circle", "square", "triangle"]),
+        ("segmentation", "masks", ["background", "circle", "square", "triangle"]),
+        ("instance_segmentation", "coco", ["circle", "square", "triangle"]),
+    ],
+)
 def test_each_type_scans_from_its_folder_format(tmp_path, kind, fmt, labels):
     folder = make(kind, tmp_path / kind, count=12)
     manifest, problems = scan(kind, folder)
     assert not problems, problems.message()
     assert (manifest.format, manifest.labels, len(manifest.samples)) == (fmt, labels, 12)
     for rel, sample in manifest.samples.items():
-        assert (folder / rel).is_file() and (folder / sample["annotation"]).exists() or kind == "classification"
+        assert (
+            (folder / rel).is_file() and (folder / sample["annotation"]).exists() or kind == "classification"
+        )
         assert rel in manifest.files and sample["classes"]
         for obj in sample.get("objects", []):
             x1, y1, x2, y2 = obj["bbox"]
@@ -68,7 +79,7 @@ def test_voc_box_outside_the_image_and_unknown_class(tmp_path):
     xmls = sorted((folder / "Annotations").glob("*.xml"))
     text = xmls[0].read_text()
     start = text.index("<xmax>") + len("<xmax>")
-    xmls[0].write_text(text[:start] + "900" + text[text.index("</xmax>"):])
+    xmls[0].write_text(text[:start] + "900" + text[text.index("</xmax>") :])
     xmls[1].write_text(xmls[1].read_text().replace("<name>", "<name>zebra", 1))
     message = _problems("detection", folder)
     assert f"Annotations/{xmls[0].name}" in message and "outside the 128x128 image" in message
@@ -95,8 +106,13 @@ def test_coco_bad_references(tmp_path):
 
     edit_coco(folder, edit)
     message = _problems("instance_segmentation", folder)
-    for needle in ("category_id 99", "image id 12345", "outside the 128x128", "no segmentation",
-                   "leaves the dataset folder"):
+    for needle in (
+        "category_id 99",
+        "image id 12345",
+        "outside the 128x128",
+        "no segmentation",
+        "leaves the dataset folder",
+    ):
         assert needle in message
 
 
@@ -114,7 +130,9 @@ def test_segmentation_missing_mask_wrong_size_and_unknown_class(tmp_path):
 @pytest.mark.parametrize("line", ["../outside.jpg 0", "/etc/hostname 0"])
 def test_list_file_path_traversal_is_refused(tmp_path, line):
     folder = make_classification_lists(tmp_path / "lists")
-    (tmp_path / "outside.jpg").write_bytes((folder / "images" / sorted((folder / "images").iterdir())[0].name).read_bytes())
+    (tmp_path / "outside.jpg").write_bytes(
+        (folder / "images" / sorted((folder / "images").iterdir())[0].name).read_bytes()
+    )
     with (folder / "train_list.txt").open("a") as fh:
         fh.write(line + "\n")
     message = _problems("classification", folder)

@@ -27,7 +27,9 @@ async def test_dataset_lifecycle(api, jp_root_dir, trio_workspace):
     assert code == 202 and d["status"] in ("checking", "copying", "imported")
     d = await wait_status(api, "D0001", "imported", "check_failed")
     assert (d["status"], d["num_images"], d["num_classes"], d["format"]) == ("imported", 10, 4, "masks")
-    code, d = await api("POST", "trio/api/datasets/D0001/split", {"val_split": 0.2, "test_split": 0.1, "seed": 3})
+    code, d = await api(
+        "POST", "trio/api/datasets/D0001/split", {"val_split": 0.2, "test_split": 0.1, "seed": 3}
+    )
     assert code == 200 and d["status"] == "split"
     code, details = await api("GET", "trio/api/datasets/D0001/details")
     assert (len(details["train_files"]), len(details["val_files"]), len(details["test_files"])) == (7, 2, 1)
@@ -48,7 +50,9 @@ async def test_dataset_lifecycle(api, jp_root_dir, trio_workspace):
 async def test_dataset_bad_input(api):
     code, out = await api("POST", "trio/api/datasets", {"name": "x", "dataset_type": "audio"})
     assert code == 422 and "dataset_type" in out["error"]["message"]
-    code, out = await api("POST", "trio/api/datasets", {"name": "x", "dataset_type": "detection", "colour": 1})
+    code, out = await api(
+        "POST", "trio/api/datasets", {"name": "x", "dataset_type": "detection", "colour": 1}
+    )
     assert code == 422 and "colour" in out["error"]["message"]
     await api("POST", "trio/api/datasets", {"name": "x", "dataset_type": "detection"})
     code, out = await api("POST", "trio/api/datasets/D0001/split", {"val_split": 0.2})
@@ -68,8 +72,9 @@ async def test_project_lifecycle_and_the_paddlex_view_agrees(api, px):
     code, p = await api("POST", "trio/api/projects", {"name": "c", "project_type": "classification"})
     code, out = await api("PATCH", "trio/api/projects/P0002", {"dataset_id": "D0001"})
     assert code == 422 and "detection" in out["error"]["message"]
-    code, out = await api("POST", "trio/api/projects", {"name": "x", "project_type": "classification",
-                                                        "dataset_id": "D0001"})
+    code, out = await api(
+        "POST", "trio/api/projects", {"name": "x", "project_type": "classification", "dataset_id": "D0001"}
+    )
     assert code == 422
     _, px_view = await px("GET", "project", {"id": "P0001"})
     assert px_view["attr"]["did"] == "D0001" and px_view["attr"]["name"] == "p"

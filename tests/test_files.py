@@ -37,8 +37,13 @@ async def test_root_listing_hides_the_database(api):
 
 @pytest.mark.parametrize(
     "path",
-    ["../secret.txt", "exports/../../secret.txt", "%2E%2E/secret.txt", "..%2Fsecret.txt",
-     "uploads/..%2F..%2Fsecret.txt"],
+    [
+        "../secret.txt",
+        "exports/../../secret.txt",
+        "%2E%2E/secret.txt",
+        "..%2Fsecret.txt",
+        "uploads/..%2F..%2Fsecret.txt",
+    ],
 )
 async def test_dotdot_cannot_read_outside(raw_fetch, outside_secret, path):
     resp = await raw_fetch(f"trio/api/files/{path}")
@@ -47,10 +52,15 @@ async def test_dotdot_cannot_read_outside(raw_fetch, outside_secret, path):
     assert json.loads(resp.body)["error"]["code"] == "outside_workspace"
 
 
-@pytest.mark.parametrize("template", ["trio/api/files/{abs}", "trio/api/files/%2F{rel}", "trio/api/files/{encoded}"])
+@pytest.mark.parametrize(
+    "template", ["trio/api/files/{abs}", "trio/api/files/%2F{rel}", "trio/api/files/{encoded}"]
+)
 async def test_absolute_paths_are_refused(raw_fetch, outside_secret, template):
-    url = template.format(abs=str(outside_secret), rel=str(outside_secret).lstrip("/"),
-                          encoded=quote(str(outside_secret), safe=""))
+    url = template.format(
+        abs=str(outside_secret),
+        rel=str(outside_secret).lstrip("/"),
+        encoded=quote(str(outside_secret), safe=""),
+    )
     resp = await raw_fetch(url)
     assert b"top secret" not in resp.body
     assert resp.code == 403, (url, resp.code)

@@ -50,11 +50,14 @@ async def test_two_torch_jobs_each_see_only_their_gpu(tmp_path):
     pytest.importorskip("torch")
     (tmp_path / "job.py").write_text(TORCH_JOB)
     store = Store(tmp_path / "ws")
-    runner = Runner(store, gpus=discover_gpus("auto"), max_cpu_jobs=1, root_dir=tmp_path, python=sys.executable)
+    runner = Runner(
+        store, gpus=discover_gpus("auto"), max_cpu_jobs=1, root_dir=tmp_path, python=sys.executable
+    )
     service = TaskService(store, runner, ScriptWorkspaces(store, tmp_path))
     service.workspaces.open_script("me", "job.py")
-    created = service.create(GeneratorRequest(name_prefix="gpu", template_value={"seed": "1 | 2"}, gpus=1,
-                                              run=True), "me")
+    created = service.create(
+        GeneratorRequest(name_prefix="gpu", template_value={"seed": "1 | 2"}, gpus=1, run=True), "me"
+    )
     names = [i["name"] for i in created["items"]]
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
@@ -84,7 +87,8 @@ import json, os, sys, time
 import torch
 tag, hold = sys.argv[1], float(sys.argv[2])
 start = time.time()
-info = {"tag": tag, "cvd": os.environ.get("CUDA_VISIBLE_DEVICES"), "order": os.environ.get("CUDA_DEVICE_ORDER"),
+info = {"tag": tag, "cvd": os.environ.get("CUDA_VISIBLE_DEVICES"), "order":
+os.environ.get("CUDA_DEVICE_ORDER"),
         "cuda": torch.cuda.is_available(), "pid": os.getpid(), "start": start}
 print("STARTED " + json.dumps(info), flush=True)
 if info["cuda"]:
@@ -108,14 +112,22 @@ def trio_config() -> dict:
 
 
 def _lines(log: str, prefix: str) -> list[dict]:
-    return [json.loads(line[len(prefix):]) for line in log.splitlines() if line.startswith(prefix)]
+    return [json.loads(line[len(prefix) :]) for line in log.splitlines() if line.startswith(prefix)]
 
 
 async def _hold_task(api, script, tag: str, hold: float, gpus: int) -> str:
     await api("POST", "trio/api/workspace/shell")
-    status, created = await api("POST", "trio/api/generator/create", {
-        "name_prefix": tag, "mode": "shell", "shell_text": f"{sys.executable} {script} {tag} {hold}",
-        "run": True, "gpus": gpus})
+    status, created = await api(
+        "POST",
+        "trio/api/generator/create",
+        {
+            "name_prefix": tag,
+            "mode": "shell",
+            "shell_text": f"{sys.executable} {script} {tag} {hold}",
+            "run": True,
+            "gpus": gpus,
+        },
+    )
     assert status == 201, created
     return created["items"][0]["name"]
 
@@ -147,8 +159,10 @@ async def test_server_queues_gpu_jobs_per_gpu_and_runs_cpu_jobs_beside_them(api,
     cpu_task, cpu = results[cpu_name]
     assert cpu["cvd"] == "" and not cpu["cuda"] and cpu_task["assigned_gpus"] == []
     assert any(s < cpu["end"] and cpu["start"] < e for s, e in spans), "the CPU job waited for a GPU job"
-    print(f"GPU spans {[(round(s - spans[0][0], 2), round(e - spans[0][0], 2)) for s, e in spans]}, "
-          f"CPU job {round(cpu['start'] - spans[0][0], 2)}..{round(cpu['end'] - spans[0][0], 2)} s")
+    print(
+        f"GPU spans {[(round(s - spans[0][0], 2), round(e - spans[0][0], 2)) for s, e in spans]}, "
+        f"CPU job {round(cpu['start'] - spans[0][0], 2)}..{round(cpu['end'] - spans[0][0], 2)} s"
+    )
 
 
 async def test_cancel_of_a_gpu_job_frees_its_gpu_for_the_queued_one(api, wait_task, tmp_path):
@@ -188,7 +202,9 @@ async def test_cancel_of_a_gpu_job_frees_its_gpu_for_the_queued_one(api, wait_ta
         await asyncio.sleep(0.2)
     for name in hogs[1:]:
         await api("POST", f"trio/api/tasks/{name}/cancel")
-    print(f"queued job started {started['start'] - cancelled_at:.2f} s after the cancel; "
-          f"GPU 0 memory above baseline after it ended: {above / 2**20:.0f} MiB")
+    print(
+        f"queued job started {started['start'] - cancelled_at:.2f} s after the cancel; "
+        f"GPU 0 memory above baseline after it ended: {above / 2**20:.0f} MiB"
+    )
     assert started["cvd"] == str(task["assigned_gpus"][0])
     assert above < 256 * 2**20, f"GPU 0 still holds {above / 2**20:.0f} MiB after both jobs ended"

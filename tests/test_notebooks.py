@@ -21,8 +21,13 @@ async def test_quick_start_notebook(jp_serverapp, http_server_client, jp_root_di
     assert out["prediction"] in ("circle", "cross", "square", "triangle")
     assert out["kept"] in out["weights"] and out["kept"].startswith("EM")
     assert (trio_workspace / "exports" / out["run_id"] / "export.json").is_file()
-    widget_views = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
-                    if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+    widget_views = [
+        o
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.get("outputs", [])
+        if "application/vnd.jupyter.widget-view+json" in o.get("data", {})
+    ]
     assert len(widget_views) >= 2  # the metrics and log panels were displayed
 
 

@@ -17,15 +17,26 @@ import time
 
 import pytest
 
+from jupyter_trio.handlers.paddlex.enums import TaskStatus
+
 from dataset_fixtures import TINY_TRAIN
 from test_paddlex_tasks import demo, poll
 
-from jupyter_trio.enums import TaskStatus
-
 WEB_CLIENT_TRAIN = {
-    **TINY_TRAIN, "backbone": "", "use_gpu": True, "cpu_num": 2, "num_epochs": "2", "batch_size": "16",
-    "learning_rate": "0.003", "brightness_prob": "0.5", "contrast_range": "0.25", "image_shape": "32,32",
-    "pretrain_weights": "IMAGENET", "train_num": 0, "vertical_flip_prob": "undefined", "lr_decy_epochs": [1],
+    **TINY_TRAIN,
+    "backbone": "",
+    "use_gpu": True,
+    "cpu_num": 2,
+    "num_epochs": "2",
+    "batch_size": "16",
+    "learning_rate": "0.003",
+    "brightness_prob": "0.5",
+    "contrast_range": "0.25",
+    "image_shape": "32,32",
+    "pretrain_weights": "IMAGENET",
+    "train_num": 0,
+    "vertical_flip_prob": "undefined",
+    "lr_decy_epochs": [1],
     "horizontal_flip": "true",
 }
 
@@ -37,7 +48,9 @@ def trio_config():
 
 async def test_web_client_parameters_create_the_task_and_name_what_was_ignored(px, api):
     _, pid = await demo(px)
-    code, out = await px("POST", "project/task", {"pid": pid, "train": json.dumps(WEB_CLIENT_TRAIN), "desc": "web"})
+    code, out = await px(
+        "POST", "project/task", {"pid": pid, "train": json.dumps(WEB_CLIENT_TRAIN), "desc": "web"}
+    )
     assert code == 200 and out["status"] == 1, out
     tid, message = out["tid"], out["message"]
     for name in ("backbone", "lr_decy_epochs", "use_gpu", "cpu_num", "IMAGENET"):
@@ -46,17 +59,23 @@ async def test_web_client_parameters_create_the_task_and_name_what_was_ignored(p
     train = params["train"]
     assert (train["num_epochs"], train["batch_size"], train["learning_rate"]) == (2, 16, 0.003)
     assert (train["brightness_prob"], train["contrast_range"], train["image_shape"]) == (0.5, 0.25, [32, 32])
-    assert train["pretrain_weights"] is None and train["train_num"] is None and train["horizontal_flip"] is True
+    assert (
+        train["pretrain_weights"] is None and train["train_num"] is None and train["horizontal_flip"] is True
+    )
     assert "backbone" not in train and "cpu_num" not in train
 
     # POST params merges onto the task's parameters, as PaddleX's load_from_dict did
-    code, out = await px("POST", "project/task/params", {"tid": tid, "train": json.dumps({"num_epochs": "3"})})
+    code, out = await px(
+        "POST", "project/task/params", {"tid": tid, "train": json.dumps({"num_epochs": "3"})}
+    )
     assert code == 200 and out["status"] == 1, out
     _, params = await px("GET", "project/task/params", {"tid": tid})
     assert params["train"]["num_epochs"] == 3 and params["train"]["image_shape"] == [32, 32]
 
     # a wrong value of a known name is still refused, naming the field; nothing is created
-    code, out = await px("POST", "project/task", {"pid": pid, "train": {**TINY_TRAIN, "brightness_prob": "lots"}})
+    code, out = await px(
+        "POST", "project/task", {"pid": pid, "train": {**TINY_TRAIN, "brightness_prob": "lots"}}
+    )
     assert code == 422 and out["status"] == -1 and "brightness_prob" in out["message"]
     code, out = await px("POST", "project/task", {"pid": pid, "train": "{not json"})
     assert code == 422 and out["status"] == -1 and "train" in out["message"]
@@ -70,8 +89,11 @@ async def test_web_client_parameters_create_the_task_and_name_what_was_ignored(p
 
 async def test_use_gpu_false_trains_on_the_cpu(px):
     _, pid = await demo(px)
-    code, out = await px("POST", "project/task",
-                         {"pid": pid, "train": {**TINY_TRAIN, "use_gpu": False, "cuda_visible_devices": "0"}})
+    code, out = await px(
+        "POST",
+        "project/task",
+        {"pid": pid, "train": {**TINY_TRAIN, "use_gpu": False, "cuda_visible_devices": "0"}},
+    )
     assert out["status"] == 1 and "use_gpu false" in out["message"], out
     _, params = await px("GET", "project/task/params", {"tid": out["tid"]})
     assert params["train"]["cuda_visible_devices"] == ""
@@ -89,9 +111,10 @@ class TestWithoutPaddle:
             "    def find_spec(self, name, path=None, target=None):\n"
             "        if name == 'paddle' or name.startswith('paddle.'):\n"
             "            raise ModuleNotFoundError(\"No module named 'paddle'\", name=name)\n"
-            "sys.meta_path.insert(0, _NoPaddle())\n")
+            "sys.meta_path.insert(0, _NoPaddle())\n"
+        )
         wrapper = folder / "python"
-        wrapper.write_text(f"#!/bin/sh\nPYTHONPATH={folder} exec {sys.executable} \"$@\"\n")
+        wrapper.write_text(f'#!/bin/sh\nPYTHONPATH={folder} exec {sys.executable} "$@"\n')
         wrapper.chmod(wrapper.stat().st_mode | stat.S_IEXEC)
         return {"demo_images": 40, "python_executable": str(wrapper)}
 
@@ -117,18 +140,21 @@ class TestWithoutPaddle:
 
 async def test_a_failed_script_says_why(api, script_workspace, wait_task):
     await script_workspace("import sys\nprint('working')\nraise RuntimeError('the data folder is empty')\n")
-    _, created = await api("POST", "trio/api/generator/create", {"name_prefix": "boom", "template_value": {"x": 1},
-                                                                 "run": True})
+    _, created = await api(
+        "POST", "trio/api/generator/create", {"name_prefix": "boom", "template_value": {"x": 1}, "run": True}
+    )
     task = await wait_task(created["items"][0]["name"], "failed")
     assert task["error"] == "RuntimeError: the data folder is empty" == task["message"]
     await script_workspace("import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n", name="killed.py")
-    _, created = await api("POST", "trio/api/generator/create", {"name_prefix": "kill", "template_value": {"x": 1},
-                                                                 "run": True})
+    _, created = await api(
+        "POST", "trio/api/generator/create", {"name_prefix": "kill", "template_value": {"x": 1}, "run": True}
+    )
     task = await wait_task(created["items"][0]["name"], "failed")
     assert task["error"] == "killed by SIGKILL (signal 9)", task
     await script_workspace("import sys\nsys.exit(3)\n", name="quiet.py")
-    _, created = await api("POST", "trio/api/generator/create", {"name_prefix": "quiet", "template_value": {"x": 1},
-                                                                 "run": True})
+    _, created = await api(
+        "POST", "trio/api/generator/create", {"name_prefix": "quiet", "template_value": {"x": 1}, "run": True}
+    )
     task = await wait_task(created["items"][0]["name"], "failed")
     assert task["error"] == "exited with code 3", task
 

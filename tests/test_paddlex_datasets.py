@@ -7,9 +7,9 @@ import base64
 import io
 
 import pytest
+from conftest import wait_dataset
 from PIL import Image
 
-from conftest import wait_dataset
 from dataset_fixtures import corrupt_first_image, make, make_classification_lists, make_coco_detection
 
 FORMATS = {
@@ -41,7 +41,11 @@ async def test_import_split_details_per_format(px, api, jp_root_dir, trio_worksp
     _, det = await px("GET", "dataset/details", {"did": did})
     d = det["details"]
     assert len(d["file_info"]) == 16
-    assert (len(d["train_files"]), len(d["val_files"]), len(d["test_files"])) == (10, 4, 2) or kind != "classification"
+    assert (len(d["train_files"]), len(d["val_files"]), len(d["test_files"])) == (
+        10,
+        4,
+        2,
+    ) or kind != "classification"
     assert len(d["train_files"]) + len(d["val_files"]) + len(d["test_files"]) == 16
     assert not set(d["train_files"]) & set(d["val_files"]) and d["val_files"]
     folder = trio_workspace / "datasets" / did
@@ -132,13 +136,16 @@ async def test_file_segmentation_overlay_and_text(px, jp_root_dir, trio_workspac
     assert text["status"] == 1 and text["lines"] == ["background", "circle", "square", "triangle"]
 
 
-@pytest.mark.parametrize("body, code, needle", [
-    ({"path": "../../etc/hostname"}, 403, "leaves the allowed folder"),
-    ({"path": "/etc/hostname"}, 403, "leaves the allowed folder"),
-    ({"path": "trio.db"}, 403, "database"),
-    ({"path": "datasets/nothing.png"}, 404, "no such file"),
-    ({}, 422, "path is required"),
-])
+@pytest.mark.parametrize(
+    "body, code, needle",
+    [
+        ({"path": "../../etc/hostname"}, 403, "leaves the allowed folder"),
+        ({"path": "/etc/hostname"}, 403, "leaves the allowed folder"),
+        ({"path": "trio.db"}, 403, "database"),
+        ({"path": "datasets/nothing.png"}, 404, "no such file"),
+        ({}, 422, "path is required"),
+    ],
+)
 async def test_file_refuses_outside_and_missing(px, body, code, needle):
     got, out = await px("GET", "file", body)
     assert got == code and out["status"] == -1 and needle in out["message"]

@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from jupyter_trio.enums import DownloadStatus
+from jupyter_trio.handlers.paddlex.enums import DownloadStatus
 
 
 @pytest.fixture
@@ -28,8 +28,10 @@ async def wait_demo(px, prj_type, timeout=60.0):
     raise AssertionError(seen[-5:])
 
 
-@pytest.mark.parametrize("prj_type, name", [(0, "classification"), (1, "detection"), ("segmentation", "segmentation"),
-                                            (3, "instance_segmentation")])
+@pytest.mark.parametrize(
+    "prj_type, name",
+    [(0, "classification"), (1, "detection"), ("segmentation", "segmentation"), (3, "instance_segmentation")],
+)
 async def test_download_then_load_each_type(px, trio_workspace, prj_type, name):
     code, out = await px("GET", "demo", {"prj_type": prj_type})
     assert code == 404 and out["status"] == -1 and "download" in out["message"]
@@ -53,12 +55,15 @@ async def test_download_then_load_each_type(px, trio_workspace, prj_type, name):
     assert (trio_workspace / "demo_datasets" / name / ".complete").is_file()
 
 
-@pytest.mark.parametrize("body, needle", [
-    ({"type": "download"}, "prj_type is required"),
-    ({"type": "download", "prj_type": 9}, "unknown project type"),
-    ({"type": "download", "prj_type": "remote_segmentation"}, "no demo"),
-    ({"type": "explode", "prj_type": 0}, "download or load"),
-])
+@pytest.mark.parametrize(
+    "body, needle",
+    [
+        ({"type": "download"}, "prj_type is required"),
+        ({"type": "download", "prj_type": 9}, "unknown project type"),
+        ({"type": "download", "prj_type": "remote_segmentation"}, "no demo"),
+        ({"type": "explode", "prj_type": 0}, "'download' or 'load'"),
+    ],
+)
 async def test_demo_bad_input(px, body, needle):
     code, out = await px("POST", "demo", body)
     assert 400 <= code < 500 and out["status"] == -1 and needle in out["message"]
@@ -84,7 +89,7 @@ async def test_native_demos(api):
 
 
 async def test_a_finished_demo_survives_a_restart(px, trio_app):
-    from jupyter_trio.services.demos import DemoService
+    from jupyter_trio.services.demo_datasets import DemoService
 
     await px("POST", "demo", {"type": "download", "prj_type": 0})
     await wait_demo(px, 0)

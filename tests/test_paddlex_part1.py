@@ -4,7 +4,6 @@ in both argument forms (JSON body on GET, and the query string)."""
 from __future__ import annotations
 
 import pytest
-
 from conftest import wait_dataset
 
 
@@ -21,13 +20,20 @@ async def test_system_machine_info_and_gpu_memory(px):
 
 
 async def test_dataset_create_query_delete(px, trio_workspace):
-    code, out = await px("POST", "dataset", {"name": "我的数据集", "desc": "数据集描述", "dataset_type": "classification"})
+    code, out = await px(
+        "POST", "dataset", {"name": "我的数据集", "desc": "数据集描述", "dataset_type": "classification"}
+    )
     assert code == 200 and out == {"status": 1, "did": "D0001"}
     code, one = await px("GET", "dataset", {"did": "D0001"})
     assert one["status"] == 1 and one["id"] == "D0001" and one["dataset_status"] == 0  # XEMPTY
     attr = one["attr"]
     assert {k: attr[k] for k in ("type", "id", "name", "desc", "pids")} == {
-        "type": "classification", "id": "D0001", "name": "我的数据集", "desc": "数据集描述", "pids": []}
+        "type": "classification",
+        "id": "D0001",
+        "name": "我的数据集",
+        "desc": "数据集描述",
+        "pids": [],
+    }
     assert attr["path"] and attr["create_time"]
     code, everything = await px("GET", "dataset")
     assert [d["id"] for d in everything["datasets"]] == ["D0001"]
@@ -41,31 +47,46 @@ async def test_dataset_create_query_delete(px, trio_workspace):
     assert code == 404 and out["status"] == -1 and "D0001" in out["message"]
 
 
-@pytest.mark.parametrize("body, needle", [
-    ({"name": "x", "dataset_type": "pointcloud"}, "dataset_type"),
-    ({"dataset_type": "detection"}, "name"),
-    ([1, 2], "JSON object"),
-])
+@pytest.mark.parametrize(
+    "body, needle",
+    [
+        ({"name": "x", "dataset_type": "pointcloud"}, "dataset_type"),
+        ({"dataset_type": "detection"}, "name"),
+        ([1, 2], "JSON object"),
+    ],
+)
 async def test_dataset_bad_input(px, body, needle):
     code, out = await px("POST", "dataset", body)
     assert 400 <= code < 500 and out["status"] == -1 and needle in out["message"]
 
 
 async def test_project_create_bind_query_delete(px, api, trio_app):
-    code, out = await px("POST", "project", {"name": "分类项目", "desc": "一个新的项目", "project_type": "classification"})
+    code, out = await px(
+        "POST", "project", {"name": "分类项目", "desc": "一个新的项目", "project_type": "classification"}
+    )
     assert out == {"status": 1, "pid": "P0001"}
     code, out = await px("POST", "project", {"name": "det", "project_type": 1})  # the integer form
     assert out["pid"] == "P0002"
     await px("POST", "dataset", {"name": "d", "dataset_type": "classification"})
-    code, out = await px("PUT", "workspace", {"struct": "project", "id": "P0001", "attr_dict": {"did": "D0001"}})
+    code, out = await px(
+        "PUT", "workspace", {"struct": "project", "id": "P0001", "attr_dict": {"did": "D0001"}}
+    )
     assert out == {"status": 1}
-    code, out = await px("PUT", "workspace", {"struct": "project", "id": "P0002", "attr_dict": {"did": "D0001"}})
+    code, out = await px(
+        "PUT", "workspace", {"struct": "project", "id": "P0002", "attr_dict": {"did": "D0001"}}
+    )
     assert out["status"] == -1 and "detection" in out["message"]  # type mismatch
 
     code, one = await px("GET", "project", {"id": "P0001"})
     attr = one["attr"]
     assert {k: attr[k] for k in ("id", "name", "desc", "type", "did", "tasks")} == {
-        "id": "P0001", "name": "分类项目", "desc": "一个新的项目", "type": "classification", "did": "D0001", "tasks": []}
+        "id": "P0001",
+        "name": "分类项目",
+        "desc": "一个新的项目",
+        "type": "classification",
+        "did": "D0001",
+        "tasks": [],
+    }
     code, allp = await px("GET", "project")
     assert [p["id"] for p in allp["projects"]] == ["P0001", "P0002"]
     assert allp["projects"][1]["attr"]["type"] == "detection"
@@ -74,7 +95,9 @@ async def test_project_create_bind_query_delete(px, api, trio_app):
 
     code, ws = await px("GET", "workspace")
     assert ws == {"status": 1, "dirname": str(trio_app.store.root)}
-    code, out = await px("GET", "workspace", {"struct": "project", "id": "P0001", "attr_list": ["did", "path"]})
+    code, out = await px(
+        "GET", "workspace", {"struct": "project", "id": "P0001", "attr_list": ["did", "path"]}
+    )
     assert out["attr"] == {"did": "D0001", "path": "projects/P0001"}
     code, out = await px("GET", "workspace", query='struct=project&id=P0001&attr_list=["name"]')
     assert out["attr"] == {"name": "分类项目"}
@@ -98,8 +121,18 @@ async def test_deleting_a_project_kills_its_running_tasks(px, trio_app, wait_tas
     pidfile = tmp_path / "pid"
     store = trio_app.store
     with store.db.transaction() as conn:
-        store.tasks.insert_many(conn, [NewTask(name="ptask", kind="shell", owner="me", project_id="P0001",
-                                               command=f"echo $$ > {pidfile}; sleep 300")])
+        store.tasks.insert_many(
+            conn,
+            [
+                NewTask(
+                    name="ptask",
+                    kind="shell",
+                    owner="me",
+                    project_id="P0001",
+                    command=f"echo $$ > {pidfile}; sleep 300",
+                )
+            ],
+        )
     trio_app.tasks.run("ptask")
     await wait_task("ptask", "running")
     while not (pidfile.exists() and pidfile.read_text().strip()):
@@ -149,7 +182,9 @@ async def test_classification_import_split_details(px, jp_root_dir, trio_workspa
     assert again["details"]["val_files"] == d["val_files"]  # same seed, same split
 
 
-async def test_import_with_a_corrupt_image_fails_naming_it_and_leaves_nothing(px, jp_root_dir, trio_workspace):
+async def test_import_with_a_corrupt_image_fails_naming_it_and_leaves_nothing(
+    px, jp_root_dir, trio_workspace
+):
     make_classification_tree(jp_root_dir / "broken", corrupt="dog/bad.png")
     await px("POST", "dataset", {"name": "b", "dataset_type": "classification"})
     await px("PUT", "dataset", {"did": "D0001", "path": "broken"})

@@ -8,11 +8,11 @@ import base64
 import io
 
 import pytest
-
-from dataset_fixtures import TINY_TRAIN as TINY
 from PIL import Image
 
-from jupyter_trio.enums import PredictStatus, PruneStatus, TaskStatus
+from jupyter_trio.handlers.paddlex.enums import PredictStatus, PruneStatus, TaskStatus
+
+from dataset_fixtures import TINY_TRAIN as TINY
 
 pytest.importorskip("paddle")
 pytestmark = pytest.mark.slow
@@ -67,7 +67,11 @@ async def test_classification_end_to_end(px, raw_fetch, trio_workspace):
     assert log["train_error"] is None and log["download_status"] == 3
 
     _, vdl = await px("GET", "project/task/vdl", {"tid": tid})
-    assert vdl["status"] == 1 and vdl["url"].startswith("http") and vdl["url"].endswith(f"/trio/api/tasks/{tid}/view")
+    assert (
+        vdl["status"] == 1
+        and vdl["url"].startswith("http")
+        and vdl["url"].endswith(f"/trio/api/tasks/{tid}/view")
+    )
     page = await raw_fetch(f"trio/api/tasks/{tid}/view")
     assert page.code == 200 and page.headers["Content-Type"].startswith("text/html")
     assert "script-src 'nonce-" in page.headers["Content-Security-Policy"] and b"/metrics" in page.body
@@ -76,8 +80,12 @@ async def test_classification_end_to_end(px, raw_fetch, trio_workspace):
     # longer training, stopped once a checkpoint is there, then resumed from epoch 1
     await px("POST", "project/task/params", {"tid": tid, "train": {**TINY, "num_epochs": 40}})
     await px("PUT", "project/task/train", {"tid": tid, "act": "resume", "epoch": 2})
-    running = await poll(px, "project/task/metrics", {"tid": tid, "type": "train"},
-                         lambda o: (o["train_log"]["train_metrics"]["epoch"] or 0) >= 3)
+    running = await poll(
+        px,
+        "project/task/metrics",
+        {"tid": tid, "type": "train"},
+        lambda o: (o["train_log"]["train_metrics"]["epoch"] or 0) >= 3,
+    )
     assert running["train_log"]["eta"] is None or ":" in running["train_log"]["eta"]
     assert (await px("PUT", "project/task/train", {"tid": tid, "act": "stop"}))[1] == {"status": 1}
     stopped = await poll(px, "project/task", {"tid": tid, "resume": ""}, lambda o: o["task_status"] != 3)
@@ -90,10 +98,16 @@ async def test_classification_end_to_end(px, raw_fetch, trio_workspace):
     done = await poll(px, "project/task", {"tid": tid}, lambda o: o["task_status"] in (4, 10, 8))
     assert done["task_status"] == TaskStatus.XTRAINDONE
 
-    await px("POST", "project/task/evaluate", {"tid": tid, "epoch": None, "topk": 2, "score_thresh": None,
-                                                "overlap_thresh": None})
+    await px(
+        "POST",
+        "project/task/evaluate",
+        {"tid": tid, "epoch": None, "topk": 2, "score_thresh": None, "overlap_thresh": None},
+    )
     ev = await poll(px, "project/task/evaluate", {"tid": tid}, lambda o: o["evaluate_status"] in (5, 12))
-    assert ev["evaluate_status"] == TaskStatus.XEVALUATED and 0 <= ev["result"]["acc1"] <= ev["result"]["acc2"] <= 1
+    assert (
+        ev["evaluate_status"] == TaskStatus.XEVALUATED
+        and 0 <= ev["result"]["acc1"] <= ev["result"]["acc2"] <= 1
+    )
     _, task = await px("GET", "project/task", {"tid": tid})
     assert task["task_status"] == TaskStatus.XEVALUATED
     # the same refined status wherever a task's status shows: /workspace attrs and the project's task list
@@ -106,18 +120,24 @@ async def test_classification_end_to_end(px, raw_fetch, trio_workspace):
 
     buf = io.BytesIO()
     Image.new("RGB", (64, 64), (200, 30, 30)).save(buf, format="JPEG")
-    _, pred = await px("POST", "project/task/predict", {"tid": tid, "image_data": base64.b64encode(buf.getvalue()).decode()})
+    _, pred = await px(
+        "POST", "project/task/predict", {"tid": tid, "image_data": base64.b64encode(buf.getvalue()).decode()}
+    )
     assert pred["status"] == 1 and pred["path"].endswith("input_result.png")
     st = await poll(px, "project/task/predict", {"tid": tid}, lambda o: o["predict_status"] != 0)
     assert st["predict_status"] == PredictStatus.XPREDONE
     _, img = await px("GET", "file", {"path": pred["path"]})
     assert Image.open(io.BytesIO(base64.b64decode(img["img_data"]))).size == (64, 64)
 
-    _, exp = await px("POST", "project/task/export", {"tid": tid, "type": "infer", "save_dir": "exports/t1",
-                                                       "quant": False})
+    _, exp = await px(
+        "POST", "project/task/export", {"tid": tid, "type": "infer", "save_dir": "exports/t1", "quant": False}
+    )
     assert exp["status"] == 1 and exp["save_dir"] == str((trio_workspace / "exports" / "t1").resolve())
     st = await poll(px, "project/task/export", {"tid": tid}, lambda o: o["export_status"] != 0)
-    assert st["export_status"] == PredictStatus.XPREDONE and (trio_workspace / "exports" / "t1" / "model.json").is_file()
+    assert (
+        st["export_status"] == PredictStatus.XPREDONE
+        and (trio_workspace / "exports" / "t1" / "model.json").is_file()
+    )
     _, task = await px("GET", "project/task", {"tid": tid})
     assert task["task_status"] == TaskStatus.XEXPORTED
     code, out = await px("POST", "project/task/export", {"tid": tid, "type": "lite", "save_dir": "exports/l"})
@@ -126,8 +146,9 @@ async def test_classification_end_to_end(px, raw_fetch, trio_workspace):
     assert code == 403 and out["status"] == -1
 
     # post-training quantization: an int8 ONNX model beside the float one, and how closely it follows it
-    _, exp = await px("POST", "project/task/export", {"tid": tid, "type": "infer", "save_dir": "exports/q",
-                                                       "quant": True})
+    _, exp = await px(
+        "POST", "project/task/export", {"tid": tid, "type": "infer", "save_dir": "exports/q", "quant": True}
+    )
     assert exp["status"] == 1
     st = await poll(px, "project/task/export", {"tid": tid}, lambda o: o["export_status"] != 0)
     assert st["export_status"] == PredictStatus.XPREDONE, st
@@ -142,20 +163,43 @@ async def test_classification_end_to_end(px, raw_fetch, trio_workspace):
 
     # models: save the trained task as pretrained, register the export, start a task from the weights
     _, saved = await px("POST", "model", {"pid": pid, "tid": tid, "name": "shapes", "type": "pretrained"})
-    assert saved == {"status": 1, "pmid": "PM0001"} and (trio_workspace / "weights" / "PM0001" / "model.pdparams").is_file()
-    _, reg = await px("POST", "model", {"pid": pid, "tid": tid, "name": "shapes-infer", "type": "exported",
-                                        "path": "exports/t1", "exported_type": 0})
+    assert (
+        saved == {"status": 1, "pmid": "PM0001"}
+        and (trio_workspace / "weights" / "PM0001" / "model.pdparams").is_file()
+    )
+    _, reg = await px(
+        "POST",
+        "model",
+        {
+            "pid": pid,
+            "tid": tid,
+            "name": "shapes-infer",
+            "type": "exported",
+            "path": "exports/t1",
+            "exported_type": 0,
+        },
+    )
     assert reg == {"status": 1, "emid": "EM0001"}
     _, pre = await px("GET", "model", {"type": "pretrained"})
-    assert [m["id"] for m in pre["pretrained_models"]] == ["PM0001"] and pre["pretrained_models"][0]["status"] == 3
+    assert [m["id"] for m in pre["pretrained_models"]] == ["PM0001"] and pre["pretrained_models"][0][
+        "status"
+    ] == 3
     _, one = await px("GET", "model", {"mid": "PM0001"})
-    assert one["task_params"]["num_epochs"] == 4 and "acc1" in one["eval_result"] and one["dataset_attr"]["id"] == did
+    assert (
+        one["task_params"]["num_epochs"] == 4
+        and "acc1" in one["eval_result"]
+        and one["dataset_attr"]["id"] == did
+    )
     _, ex = await px("GET", "model", {"type": "exported"})
     assert ex["exported_models"][0]["path"] == "exports/t1"
-    code, out = await px("POST", "project/task", {"pid": pid, "train": {**TINY, "pretrain_weights": "weights/PM0001"}})
+    code, out = await px(
+        "POST", "project/task", {"pid": pid, "train": {**TINY, "pretrain_weights": "weights/PM0001"}}
+    )
     assert out["status"] == 1
     from_weights = out["tid"]
-    code, out = await px("POST", "project/task", {"pid": pid, "train": {**TINY, "pretrain_weights": "weights/PM0404"}})
+    code, out = await px(
+        "POST", "project/task", {"pid": pid, "train": {**TINY, "pretrain_weights": "weights/PM0404"}}
+    )
     assert code == 422 and "pretrain_weights" in out["message"]
     code, out = await px("POST", "model", {"tid": tid, "name": "x", "type": "exported", "path": "/etc"})
     assert code == 403 and out["status"] == -1
@@ -167,12 +211,16 @@ async def test_classification_end_to_end(px, raw_fetch, trio_workspace):
 
     # prune: sensitivity analysis of T0001, then a prune task that fine-tunes the pruned model
     await px("POST", "project/task/prune", {"tid": tid})
-    pr = await poll(px, "project/task/prune", {"tid": tid}, lambda o: o["prune_status"] in (2, 3, 4), timeout=400)
+    pr = await poll(
+        px, "project/task/prune", {"tid": tid}, lambda o: o["prune_status"] in (2, 3, 4), timeout=400
+    )
     assert pr["prune_status"] == PruneStatus.XSPRUNEDONE
     _, sens = await px("GET", "project/task/metrics", {"tid": tid, "type": "sensitivities"})
     png = Image.open(io.BytesIO(base64.b64decode(sens["sensitivities_loss_img"]["img_data"])))
     assert png.format == "PNG" and sens["sensitivities_loss_img"]["sensitivities"]["sensitivities"]
-    _, child = await px("POST", "project/task", {"pid": pid, "train": {**TINY, "num_epochs": 1}, "parent_id": tid})
+    _, child = await px(
+        "POST", "project/task", {"pid": pid, "train": {**TINY, "num_epochs": 1}, "parent_id": tid}
+    )
     ptid = child["tid"]
     await px("POST", "project/task/train", {"tid": ptid, "eval_metric_loss": 0.5})
     done = await poll(px, "project/task", {"tid": ptid}, lambda o: o["task_status"] in (4, 10, 8))
@@ -188,10 +236,13 @@ async def test_classification_end_to_end(px, raw_fetch, trio_workspace):
     assert code == 404 and out["status"] == -1
 
 
-@pytest.mark.parametrize("path, body, code, needle", [
-    ("project/task", {"tid": "T0404"}, 404, "T0404"),
-    ("project/task/params", {"pid": "P0404"}, 404, "P0404"),
-])
+@pytest.mark.parametrize(
+    "path, body, code, needle",
+    [
+        ("project/task", {"tid": "T0404"}, 404, "T0404"),
+        ("project/task/params", {"pid": "P0404"}, 404, "P0404"),
+    ],
+)
 async def test_unknown_ids(px, path, body, code, needle):
     got, out = await px("GET", path, body)
     assert got == code and out["status"] == -1 and needle in out["message"]
@@ -203,7 +254,9 @@ async def test_bad_task_input(px):
     assert code == 422 and "model" in out["message"]
     code, out = await px("POST", "project/task", {"pid": pid, "train": {**TINY, "batch_size": "lots"}})
     assert code == 422 and "batch_size" in out["message"]
-    code, out = await px("POST", "project/task", {"pid": pid, "train": '{"model": "ResNet18", "num_epochs": 1}'})
+    code, out = await px(
+        "POST", "project/task", {"pid": pid, "train": '{"model": "ResNet18", "num_epochs": 1}'}
+    )
     assert out["status"] == 1  # a JSON string, as PaddleX accepted
     code, out = await px("POST", "project", {"name": "empty", "project_type": 0})
     code, out = await px("POST", "project/task", {"pid": out["pid"], "train": TINY})
@@ -221,12 +274,43 @@ async def test_bad_task_input(px):
 
 
 OTHER_TYPES = {  # tiny budgets: the flow is under test, not the accuracy
-    1: ("detection", {"model": "YOLOv3", "image_shape": [64, 64], "batch_size": 8, "num_epochs": 1,
-                      "save_interval_epochs": 1, "learning_rate": 0.002, "warmup_steps": 0}, "bbox_map"),
-    2: ("segmentation", {"model": "UNet", "image_shape": [32, 32], "batch_size": 8, "num_epochs": 1,
-                         "save_interval_epochs": 1, "learning_rate": 0.01}, "miou"),
-    3: ("instance_segmentation", {"image_shape": [64, 64], "batch_size": 8, "num_epochs": 1,
-                                  "save_interval_epochs": 1, "learning_rate": 0.002, "warmup_steps": 0}, "segm_map"),
+    1: (
+        "detection",
+        {
+            "model": "YOLOv3",
+            "image_shape": [64, 64],
+            "batch_size": 8,
+            "num_epochs": 1,
+            "save_interval_epochs": 1,
+            "learning_rate": 0.002,
+            "warmup_steps": 0,
+        },
+        "bbox_map",
+    ),
+    2: (
+        "segmentation",
+        {
+            "model": "UNet",
+            "image_shape": [32, 32],
+            "batch_size": 8,
+            "num_epochs": 1,
+            "save_interval_epochs": 1,
+            "learning_rate": 0.01,
+        },
+        "miou",
+    ),
+    3: (
+        "instance_segmentation",
+        {
+            "image_shape": [64, 64],
+            "batch_size": 8,
+            "num_epochs": 1,
+            "save_interval_epochs": 1,
+            "learning_rate": 0.002,
+            "warmup_steps": 0,
+        },
+        "segm_map",
+    ),
 }
 
 
@@ -237,8 +321,10 @@ async def test_other_task_types_end_to_end(px, trio_workspace, prj_type):
     await poll(px, "demo", {"prj_type": prj_type}, lambda o: o["attr"]["status"] == 3)
     _, loaded = await px("POST", "demo", {"type": "load", "prj_type": prj_type})
     _, params = await px("GET", "project/task/params", {"pid": loaded["pid"]})
-    assert params["train"]["model"] == {"detection": "YOLOv3", "segmentation": "UNet",
-                                        "instance_segmentation": "MaskYOLO"}[kind]
+    assert (
+        params["train"]["model"]
+        == {"detection": "YOLOv3", "segmentation": "UNet", "instance_segmentation": "MaskYOLO"}[kind]
+    )
     _, out = await px("POST", "project/task", {"pid": loaded["pid"], "train": train})
     tid = out["tid"]
     await px("POST", "project/task/train", {"tid": tid})
@@ -250,8 +336,14 @@ async def test_other_task_types_end_to_end(px, trio_workspace, prj_type):
     await px("POST", "project/task/params", {"tid": tid, "train": {**train, "num_epochs": 50}})
     await px("PUT", "project/task/train", {"tid": tid, "act": "resume", "epoch": 1})
     assert (await px("PUT", "project/task/train", {"tid": tid, "act": "stop"}))[1] == {"status": 1}
-    stopped = await poll(px, "project/task", {"tid": tid, "resume": ""}, lambda o: o["task_status"] not in (1, 3))
-    assert stopped["task_status"] == TaskStatus.XTRAINEXIT and stopped["resumable"] and stopped["max_saved_epochs"] >= 1
+    stopped = await poll(
+        px, "project/task", {"tid": tid, "resume": ""}, lambda o: o["task_status"] not in (1, 3)
+    )
+    assert (
+        stopped["task_status"] == TaskStatus.XTRAINEXIT
+        and stopped["resumable"]
+        and stopped["max_saved_epochs"] >= 1
+    )
     await px("POST", "project/task/params", {"tid": tid, "train": {**train, "num_epochs": 2}})
     await px("PUT", "project/task/train", {"tid": tid, "act": "resume", "epoch": 1})
     done = await poll(px, "project/task", {"tid": tid}, lambda o: o["task_status"] in (4, 10, 8))
@@ -260,8 +352,11 @@ async def test_other_task_types_end_to_end(px, trio_workspace, prj_type):
     ev = await poll(px, "project/task/evaluate", {"tid": tid}, lambda o: o["evaluate_status"] in (5, 12))
     assert ev["evaluate_status"] == TaskStatus.XEVALUATED and 0 <= ev["result"][metric] <= 1
     image = sorted((trio_workspace / "datasets" / loaded["did"]).rglob("*.jpg"))[0]
-    _, pred = await px("POST", "project/task/predict", {"tid": tid, "image_data": base64.b64encode(image.read_bytes()).decode(),
-                                                        "score_thresh": 0.1})
+    _, pred = await px(
+        "POST",
+        "project/task/predict",
+        {"tid": tid, "image_data": base64.b64encode(image.read_bytes()).decode(), "score_thresh": 0.1},
+    )
     st = await poll(px, "project/task/predict", {"tid": tid}, lambda o: o["predict_status"] != 0)
     assert st["predict_status"] == PredictStatus.XPREDONE
     _, img = await px("GET", "file", {"path": pred["path"]})
@@ -270,14 +365,19 @@ async def test_other_task_types_end_to_end(px, trio_workspace, prj_type):
     st = await poll(px, "project/task/export", {"tid": tid}, lambda o: o["export_status"] != 0)
     assert st["export_status"] == PredictStatus.XPREDONE
     assert (trio_workspace / "exports" / kind / "export.json").is_file()
-    code, out = await px("POST", "project/task/export", {"tid": tid, "type": "infer", "save_dir": "exports/q",
-                                                         "quant": True})
+    code, out = await px(
+        "POST", "project/task/export", {"tid": tid, "type": "infer", "save_dir": "exports/q", "quant": True}
+    )
     if kind == "segmentation":  # int8 ONNX, its argmax compared pixel by pixel with the float model's
         st = await poll(px, "project/task/export", {"tid": tid}, lambda o: o["export_status"] != 0)
         _, result = await px("GET", "project/task/export", {"tid": tid, "quant": "result"})
         assert st["export_status"] == PredictStatus.XPREDONE and result["quant_result"]["held_out_images"] > 0
     else:
         assert code == 422 and out["status"] == -1 and "classification and segmentation" in out["message"]
-    _, reg = await px("POST", "model", {"tid": tid, "name": kind, "type": "exported", "path": f"exports/{kind}"})
+    _, reg = await px(
+        "POST", "model", {"tid": tid, "name": kind, "type": "exported", "path": f"exports/{kind}"}
+    )
     _, models = await px("GET", "model", {"type": "exported"})
-    assert [m["id"] for m in models["exported_models"]] == [reg["emid"]] and models["exported_models"][0]["type"] == kind
+    assert [m["id"] for m in models["exported_models"]] == [reg["emid"]] and models["exported_models"][0][
+        "type"
+    ] == kind

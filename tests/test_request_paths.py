@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from jupyter_trio.store.paths import PathOutsideWorkspace, resolve_in_roots, resolve_inside
+
 from dataset_fixtures import make
 from test_datasets_api import wait_status
-
-from jupyter_trio.store.paths import PathOutsideWorkspace, resolve_in_roots, resolve_inside
 
 
 def test_resolver_accepts_absolute_paths_inside_and_refuses_escapes(tmp_path):
@@ -47,8 +47,11 @@ async def test_run_root_accepts_the_absolute_path_its_own_reply_names(api, jp_ro
     assert code == 200, rel
     absolute = rel["script_path"]
     assert Path(absolute).is_absolute()
-    code, again = await api("POST", "trio/api/workspace/run-root",
-                            {"script_path": absolute, "config_path": str(jp_root_dir / "cfg.yaml")})
+    code, again = await api(
+        "POST",
+        "trio/api/workspace/run-root",
+        {"script_path": absolute, "config_path": str(jp_root_dir / "cfg.yaml")},
+    )
     assert code == 200, again
     assert again["script_path"] == absolute and again["script_name"] == rel["script_name"]
     assert again["config_default"] == {"lr": 0.5}
@@ -56,7 +59,9 @@ async def test_run_root_accepts_the_absolute_path_its_own_reply_names(api, jp_ro
     outside.write_text("print('no')\n")
     code, out = await api("POST", "trio/api/workspace/run-root", {"script_path": str(outside)})
     assert code == 403 and out["error"]["code"] == "outside_workspace"
-    code, out = await api("POST", "trio/api/launcher/pick-script", {"script_path": str(jp_root_dir / "job.py")})
+    code, out = await api(
+        "POST", "trio/api/launcher/pick-script", {"script_path": str(jp_root_dir / "job.py")}
+    )
     assert code == 200, out
 
 

@@ -25,8 +25,10 @@ def wait_status(client, name: str, states: tuple[str, ...], timeout: float = 60.
 
 
 def create_shell(client, prefix: str, command: str) -> str:
-    reply = client.post("/trio/api/generator/create",
-                        json={"name_prefix": prefix, "mode": "shell", "shell_text": command, "run": True})
+    reply = client.post(
+        "/trio/api/generator/create",
+        json={"name_prefix": prefix, "mode": "shell", "shell_text": command, "run": True},
+    )
     assert reply.status_code == 201, reply.text
     return reply.json()["items"][0]["name"]
 
@@ -38,7 +40,9 @@ def test_restart_reattaches_and_records_jobs_that_ended_while_down(tmp_path):
     try:
         with first.client() as client:
             client.post("/trio/api/workspace/shell")
-            long_job = create_shell(client, "long", "for i in $(seq 1 100); do echo line $i; sleep 0.1; done; exit 5")
+            long_job = create_shell(
+                client, "long", "for i in $(seq 1 100); do echo line $i; sleep 0.1; done; exit 5"
+            )
             short_job = create_shell(client, "short", "sleep 0.5; echo bye; exit 7")
             lost_job = create_shell(client, "lost", "sleep 300")
             for name in (long_job, short_job, lost_job):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 import time
 from pathlib import Path
 
@@ -35,8 +36,11 @@ def test_plan_never_shares_a_gpu_and_holds_back_behind_a_big_job():
 # ---- helpers
 async def shell_task(api, command: str, prefix: str = "sh", run: bool = True, gpus: int = 0) -> str:
     await api("POST", "trio/api/workspace/shell")
-    status, created = await api("POST", "trio/api/generator/create", {
-        "name_prefix": prefix, "mode": "shell", "shell_text": command, "run": run, "gpus": gpus})
+    status, created = await api(
+        "POST",
+        "trio/api/generator/create",
+        {"name_prefix": prefix, "mode": "shell", "shell_text": command, "run": run, "gpus": gpus},
+    )
     assert status == 201, created
     return created["items"][0]["name"]
 
@@ -75,14 +79,21 @@ async def test_cpu_jobs_obey_max_cpu_jobs(api, wait_task):
 
 async def test_cancel_kills_children_and_grandchildren(api, wait_task, tmp_path):
     pidfile = tmp_path / "pids"
-    command = (f"sleep 300 & echo $! >> {pidfile}; "
-               f"setsid sleep 301 & echo $! >> {pidfile}; "
-               f"bash -c 'sleep 302 & echo $! >> {pidfile}; wait' & "
-               f"echo $$ >> {pidfile}; wait")
+    command = (
+        f"sleep 300 & echo $! >> {pidfile}; "
+        f"setsid sleep 301 & echo $! >> {pidfile}; "
+        f"bash -c 'sleep 302 & echo $! >> {pidfile}; wait' & "
+        f"echo $$ >> {pidfile}; wait"
+    )
     name = await shell_task(api, command)
     await wait_task(name, "running")
-    pids = await wait_for(lambda: len(pidfile.read_text().split()) >= 4 and
-                          [int(p) for p in pidfile.read_text().split()] if pidfile.exists() else None)
+    pids = await wait_for(
+        lambda: (
+            len(pidfile.read_text().split()) >= 4 and [int(p) for p in pidfile.read_text().split()]
+            if pidfile.exists()
+            else None
+        )
+    )
     assert len(pids_alive(pids)) == 4
     status, task = await api("POST", f"trio/api/tasks/{name}/cancel")
     assert status == 202
@@ -121,7 +132,9 @@ async def test_delete_with_force_kills_the_running_job(api, wait_task, tmp_path)
     pidfile = tmp_path / "pid"
     name = await shell_task(api, f"echo $$ > {pidfile}; sleep 300")
     await wait_task(name, "running")
-    pid = await wait_for(lambda: pidfile.exists() and pidfile.read_text().strip() and int(pidfile.read_text()))
+    pid = await wait_for(
+        lambda: pidfile.exists() and pidfile.read_text().strip() and int(pidfile.read_text())
+    )
     status, body = await api("DELETE", f"trio/api/tasks/{name}")
     assert status == 409
     status, _ = await api("DELETE", f"trio/api/tasks/{name}", params={"force": "true"})
@@ -131,8 +144,10 @@ async def test_delete_with_force_kills_the_running_job(api, wait_task, tmp_path)
 
 async def test_websocket_streams_every_line_once_in_order_across_a_reconnect(api, jp_ws_fetch, wait_task):
     lines = 10_000
-    name = await shell_task(api, f"for i in $(seq 1 {lines}); do echo \"line $i\"; "
-                                 f"if [ $((i % 2000)) = 0 ]; then sleep 0.1; fi; done")
+    name = await shell_task(
+        api,
+        f'for i in $(seq 1 {lines}); do echo "line $i"; if [ $((i % 2000)) = 0 ]; then sleep 0.1; fi; done',
+    )
     await wait_task(name, "running", "completed")
     received, offset = "", 0
     ws = await jp_ws_fetch("trio", "api", "tasks", name, "logs", "stream")
@@ -174,8 +189,13 @@ async def test_websocket_refuses_unknown_task_and_missing_auth(jp_ws_fetch):
 # ---- the runner alone, on configured (not discovered) GPUs
 def make_runner(tmp_path: Path, gpus: list[int], max_cpu_jobs: int = 1) -> tuple[Runner, TaskService]:
     store = Store(tmp_path / "ws")
-    runner = Runner(store, gpus=[GPU(index=i) for i in gpus], max_cpu_jobs=max_cpu_jobs, root_dir=tmp_path,
-                    cancel_grace_s=1.0)
+    runner = Runner(
+        store,
+        gpus=[GPU(index=i) for i in gpus],
+        max_cpu_jobs=max_cpu_jobs,
+        root_dir=tmp_path,
+        cancel_grace_s=1.0,
+    )
     service = TaskService(store, runner, ScriptWorkspaces(store, tmp_path))
     return runner, service
 
@@ -193,13 +213,24 @@ async def drive(runner: Runner, service: TaskService, names: list[str], timeout:
 
 async def test_gpu_jobs_get_distinct_cuda_visible_devices(tmp_path):
     runner, service = make_runner(tmp_path, gpus=[0, 1])
-    created = service.create(GeneratorRequest(
-        name_prefix="g", mode="shell", gpus=1, run=True,
-        shell_text='echo "cvd=$CUDA_VISIBLE_DEVICES start=$(date +%s.%N)"; sleep 0.5; echo "end=$(date +%s.%N)"'),
-        "me")
+    created = service.create(
+        GeneratorRequest(
+            name_prefix="g",
+            mode="shell",
+            gpus=1,
+            run=True,
+            shell_text='echo "cvd=$CUDA_VISIBLE_DEVICES start=$(date +%s.%N)"; sleep 0.5; '
+            'echo "end=$(date +%s.%N)"',
+        ),
+        "me",
+    )
     for _ in range(2):
-        service.create(GeneratorRequest(name_prefix="g", mode="shell", gpus=1, run=True,
-                                        shell_text=created["items"][0]["command"]), "me")
+        service.create(
+            GeneratorRequest(
+                name_prefix="g", mode="shell", gpus=1, run=True, shell_text=created["items"][0]["command"]
+            ),
+            "me",
+        )
     names = ["g_001", "g_002", "g_003"]
     tasks = await drive(runner, service, names)
     assert all(t["status"] == "completed" for t in tasks)
@@ -231,7 +262,7 @@ async def test_batch_creation_is_all_or_nothing(tmp_path):
     # no task behind.
     real_names = service._names
     service._names = lambda conn, req, count: ["dup_001"] + real_names(conn, req, count)[1:]
-    with pytest.raises(Exception):
+    with pytest.raises(sqlite3.IntegrityError):
         service.create(GeneratorRequest(name_prefix="dup", template_value={"x": "1:500"}), "me")
     service._names = real_names
     _, total = service.list(TaskQuery())

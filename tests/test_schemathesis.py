@@ -33,12 +33,33 @@ def test_fuzzed_requests_get_no_server_error_and_documented_replies(tmp_path):
     root.mkdir()
     with ServerProcess(root, "--TrioApp.gpus=none", "--TrioApp.demo_images=16") as server:
         proc = subprocess.run(
-            [schemathesis_cli(), "run", f"{server.url}/trio/api/openapi.json",
-             "-H", f"Authorization: token {server.token}",
-             "--checks", "not_a_server_error,response_schema_conformance",
-             "--phases", "examples,fuzzing", "--max-examples", "4", "--seed", "20261201",
-             "--max-time", "75", "--request-timeout", "20", "--workers", "1", "--no-color"],
-            capture_output=True, text=True, timeout=170, cwd=tmp_path)
+            [
+                schemathesis_cli(),
+                "run",
+                f"{server.url}/trio/api/openapi.json",
+                "-H",
+                f"Authorization: token {server.token}",
+                "--checks",
+                "not_a_server_error,response_schema_conformance",
+                "--phases",
+                "examples,fuzzing",
+                "--max-examples",
+                "4",
+                "--seed",
+                "20261201",
+                "--max-time",
+                "75",
+                "--request-timeout",
+                "20",
+                "--workers",
+                "1",
+                "--no-color",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=170,
+            cwd=tmp_path,
+        )
     report = proc.stdout + proc.stderr
     assert "Tested:" in report, report[-4000:]
     assert proc.returncode == 0, report[-6000:]

@@ -21,8 +21,17 @@ def test_new_store_is_wal_and_at_latest_schema(tmp_path):
     assert store.db.scalar("PRAGMA journal_mode") == "wal"
     assert store.db.scalar("PRAGMA foreign_keys") == 1
     tables = {r[0] for r in store.db.query("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    assert {"users", "datasets", "projects", "tasks", "runs", "checkpoints", "weights", "sessions",
-            "samplers"} <= tables
+    assert {
+        "users",
+        "datasets",
+        "projects",
+        "tasks",
+        "runs",
+        "checkpoints",
+        "weights",
+        "sessions",
+        "samplers",
+    } <= tables
     for folder in ("datasets", "projects", "tasks", "weights", "exports", "uploads"):
         assert (tmp_path / "ws" / folder).is_dir()
 
@@ -58,10 +67,15 @@ def test_v4_paddlex_status_names_become_native_names(tmp_path):
     migrate(old, target=4)
     with old.transaction() as conn:
         for did, status in (("D0001", "XSPLITED"), ("D0002", "XCOPYDONE"), ("D0003", "XCHECKFAIL")):
-            conn.execute("INSERT INTO datasets(id, owner, name, dataset_type, status, path, created_at, updated_at) "
-                         "VALUES (?, 'ada', 'd', 'classification', ?, 'datasets/x', 1.0, 1.0)", (did, status))
-        conn.execute("INSERT INTO weights(id, owner, kind, name, status, path, created_at) "
-                     "VALUES ('PM0001', 'ada', 'pretrained', 'w', 'XPSAVEDONE', 'weights/PM0001', 1.0)")
+            conn.execute(
+                "INSERT INTO datasets(id, owner, name, dataset_type, status, path, created_at, updated_at) "
+                "VALUES (?, 'ada', 'd', 'classification', ?, 'datasets/x', 1.0, 1.0)",
+                (did, status),
+            )
+        conn.execute(
+            "INSERT INTO weights(id, owner, kind, name, status, path, created_at) "
+            "VALUES ('PM0001', 'ada', 'pretrained', 'w', 'XPSAVEDONE', 'weights/PM0001', 1.0)"
+        )
     old.close()
     store = Store(ws)
     assert [d["status"] for d in store.datasets.list()] == ["split", "imported", "check_failed"]
@@ -159,8 +173,11 @@ def _writer_process(workspace: str, seconds: float, out) -> None:
     try:
         while time.monotonic() < end:
             with store.db.transaction() as conn:
-                conn.execute("INSERT INTO settings(owner, key, value) VALUES (?, ?, '1') "
-                             "ON CONFLICT(owner, key) DO UPDATE SET value = value + 1", ("bg", f"k{writes % 50}"))
+                conn.execute(
+                    "INSERT INTO settings(owner, key, value) VALUES (?, ?, '1') "
+                    "ON CONFLICT(owner, key) DO UPDATE SET value = value + 1",
+                    ("bg", f"k{writes % 50}"),
+                )
                 time.sleep(0.002)  # hold the write lock a little, as a slow writer would
             writes += 1
         out.put(("ok", writes))
@@ -178,8 +195,9 @@ async def test_http_writes_succeed_while_other_processes_write(api, trio_workspa
         proc.start()
     codes = []
     for i in range(60):
-        status, body = await api("POST", "trio/api/generator/create",
-                                 {"name_prefix": f"c{i}", "template_value": {"x": "1:6"}})
+        status, body = await api(
+            "POST", "trio/api/generator/create", {"name_prefix": f"c{i}", "template_value": {"x": "1:6"}}
+        )
         codes.append(status)
         status, body = await api("PATCH", f"trio/api/tasks/c{i}_001/notes", {"notes": "n"})
         codes.append(status)

@@ -30,11 +30,15 @@ async def test_workspace_run_root_and_shell(api, script_workspace, jp_root_dir):
     assert status == 200 and shell["workspace_kind"] == "shell" and shell["script_name"] == "_shell_"
 
 
-async def test_generator_preview_then_create_makes_frozen_configs(api, script_workspace, trio_workspace,
-                                                                 trio_app):
+async def test_generator_preview_then_create_makes_frozen_configs(
+    api, script_workspace, trio_workspace, trio_app
+):
     await script_workspace(SCRIPT)
-    body = {"name_prefix": "sweep", "mode": "form",
-            "template_value": {"lr": "0.1 | 0.01", "model": {"depth": "(2 | 4)", "act": "(relu | gelu)"}}}
+    body = {
+        "name_prefix": "sweep",
+        "mode": "form",
+        "template_value": {"lr": "0.1 | 0.01", "model": {"depth": "(2 | 4)", "act": "(relu | gelu)"}},
+    }
     status, preview = await api("POST", "trio/api/generator/preview", body)
     assert status == 200, preview
     assert preview["count"] == 4 and preview["task_kind"] == "script"
@@ -58,7 +62,9 @@ async def test_generator_yaml_mode_and_default_template(api, script_workspace):
     await script_workspace(SCRIPT, "epochs: 3\nlr: 0.1 | 0.2\n")
     status, out = await api("POST", "trio/api/generator/preview", {"mode": "form"})
     assert out["count"] == 2  # the workspace's config_default is the template
-    status, out = await api("POST", "trio/api/generator/preview", {"mode": "yaml", "yaml_text": "lr: 0.1 | 0.2"})
+    status, out = await api(
+        "POST", "trio/api/generator/preview", {"mode": "yaml", "yaml_text": "lr: 0.1 | 0.2"}
+    )
     assert out["count"] == 1 and out["items"][0]["config"] == {"lr": "0.1 | 0.2"}  # yaml mode: no expansion
 
 
@@ -81,16 +87,23 @@ async def test_batch_syntax_sees_the_text_the_user_wrote(api, script_workspace, 
     if source == "yaml_text":
         body["yaml_text"] = text
     elif source == "template_value":
-        body["template_value"] = {k: v.strip() for k, v in (line.split(": ", 1) for line in text.splitlines())}
+        body["template_value"] = {
+            k: v.strip() for k, v in (line.split(": ", 1) for line in text.splitlines())
+        }
     status, out = await api("POST", "trio/api/generator/preview", body)
     assert status == 200, out
     assert out["count"] == count and out["items"][0]["config"] == first
 
 
-async def test_yaml_mode_keeps_times_and_batch_text_as_written(api, script_workspace, trio_workspace, trio_app):
+async def test_yaml_mode_keeps_times_and_batch_text_as_written(
+    api, script_workspace, trio_workspace, trio_app
+):
     await script_workspace(SCRIPT)
-    status, out = await api("POST", "trio/api/generator/create",
-                            {"name_prefix": "y", "mode": "yaml", "yaml_text": "time: 1:30\nepoch: 1:3\nn: 012\n"})
+    status, out = await api(
+        "POST",
+        "trio/api/generator/create",
+        {"name_prefix": "y", "mode": "yaml", "yaml_text": "time: 1:30\nepoch: 1:3\nn: 012\n"},
+    )
     assert status == 201 and out["count"] == 1, out
     assert out["items"][0]["config"] == {"time": "1:30", "epoch": "1:3", "n": "012"}
     trio_app.tasks.flush()
@@ -100,8 +113,9 @@ async def test_yaml_mode_keeps_times_and_batch_text_as_written(api, script_works
 
 async def test_script_task_runs_with_its_config_and_env(api, script_workspace, wait_task):
     await script_workspace(SCRIPT)
-    status, created = await api("POST", "trio/api/generator/create",
-                                {"name_prefix": "job", "template_value": {"lr": 0.25}})
+    status, created = await api(
+        "POST", "trio/api/generator/create", {"name_prefix": "job", "template_value": {"lr": 0.25}}
+    )
     name = created["items"][0]["name"]
     status, _ = await api("PATCH", f"trio/api/tasks/{name}/env", {"env": {"EXTRA": "yes"}})
     assert status == 200
@@ -125,8 +139,16 @@ async def test_script_task_runs_with_its_config_and_env(api, script_workspace, w
 
 async def test_shell_task_failure_and_streams(api, wait_task):
     await api("POST", "trio/api/workspace/shell")
-    status, created = await api("POST", "trio/api/generator/create", {
-        "name_prefix": "sh", "mode": "shell", "shell_text": "echo out-line; echo err-line >&2; exit 3", "run": True})
+    status, created = await api(
+        "POST",
+        "trio/api/generator/create",
+        {
+            "name_prefix": "sh",
+            "mode": "shell",
+            "shell_text": "echo out-line; echo err-line >&2; exit 3",
+            "run": True,
+        },
+    )
     assert status == 201 and created["task_kind"] == "shell"
     name = created["items"][0]["name"]
     task = await wait_task(name, "failed", "completed")
@@ -140,9 +162,16 @@ async def test_shell_task_failure_and_streams(api, wait_task):
 
 async def test_logs_by_offset_and_tail(api, wait_task):
     await api("POST", "trio/api/workspace/shell")
-    _, created = await api("POST", "trio/api/generator/create", {
-        "name_prefix": "lines", "mode": "shell", "shell_text": "for i in $(seq 1 100); do echo line-$i; done",
-        "run": True})
+    _, created = await api(
+        "POST",
+        "trio/api/generator/create",
+        {
+            "name_prefix": "lines",
+            "mode": "shell",
+            "shell_text": "for i in $(seq 1 100); do echo line-$i; done",
+            "run": True,
+        },
+    )
     name = created["items"][0]["name"]
     await wait_task(name, "completed")
     _, tail = await api("GET", f"trio/api/tasks/{name}/logs", params={"tail": 3})
@@ -158,9 +187,13 @@ async def test_task_list_filters_sorts_and_pages(api, script_workspace, wait_tas
     await script_workspace(SCRIPT)
     await api("POST", "trio/api/generator/create", {"name_prefix": "a", "template_value": {"x": "1:13"}})
     await api("POST", "trio/api/generator/create", {"name_prefix": "b", "template_value": {"x": 1}})
-    _, page = await api("GET", "trio/api/tasks", params={"page": 2, "page_size": 5, "sort": "name", "order": "asc"})
+    _, page = await api(
+        "GET", "trio/api/tasks", params={"page": 2, "page_size": 5, "sort": "name", "order": "asc"}
+    )
     assert page["total"] == 13 and [t["name"] for t in page["items"]] == [f"a_{i:03d}" for i in range(6, 11)]
-    _, off = await api("GET", "trio/api/tasks", params={"offset": 12, "limit": 5, "sort": "name", "order": "asc"})
+    _, off = await api(
+        "GET", "trio/api/tasks", params={"offset": 12, "limit": 5, "sort": "name", "order": "asc"}
+    )
     assert [t["name"] for t in off["items"]] == ["b_001"]
     _, named = await api("GET", "trio/api/tasks", params={"name": "B_0"})
     assert [t["name"] for t in named["items"]] == ["b_001"]
@@ -177,7 +210,9 @@ async def test_task_list_filters_sorts_and_pages(api, script_workspace, wait_tas
 
 async def test_pin_notes_rename_delete(api, script_workspace, trio_workspace):
     await script_workspace(SCRIPT)
-    _, created = await api("POST", "trio/api/generator/create", {"name_prefix": "t", "template_value": {"x": 1}})
+    _, created = await api(
+        "POST", "trio/api/generator/create", {"name_prefix": "t", "template_value": {"x": 1}}
+    )
     task_id = created["items"][0]["id"]
     _, t = await api("POST", "trio/api/tasks/t_001/pin")
     assert t["pinned"] is True
@@ -205,7 +240,13 @@ async def test_bad_input_gets_clear_4xx(api, script_workspace, raw_fetch):
     cases = [
         ("POST", "trio/api/generator/create", {"name_prefix": "bad name!"}, 422, "name_prefix"),
         ("POST", "trio/api/generator/create", {"mode": "nope"}, 422, "mode"),
-        ("POST", "trio/api/generator/create", {"template_value": {"a": "(1|2)", "b": "(1|2|3)"}}, 422, "same length"),
+        (
+            "POST",
+            "trio/api/generator/create",
+            {"template_value": {"a": "(1|2)", "b": "(1|2|3)"}},
+            422,
+            "same length",
+        ),
         ("POST", "trio/api/generator/create", {"mode": "yaml", "yaml_text": "a: [1"}, 400, "YAML"),
         ("POST", "trio/api/generator/create", {"mode": "yaml", "yaml_text": "- 1\n- 2"}, 422, "mapping"),
         ("POST", "trio/api/generator/create", {"unknown_field": 1}, 422, "unknown_field"),
@@ -213,7 +254,13 @@ async def test_bad_input_gets_clear_4xx(api, script_workspace, raw_fetch):
         ("POST", "trio/api/tasks/e_001/rename", {"new_name": "f_001"}, 409, "already exists"),
         ("POST", "trio/api/tasks/e_001/rename", {"new_name": "../x"}, 422, "task name"),
         ("PATCH", "trio/api/tasks/e_001/env", {"env": {"TRIO_CONFIG": "x"}}, 422, "set by the runner"),
-        ("PATCH", "trio/api/tasks/e_001/env", {"env": {"CUDA_VISIBLE_DEVICES": "0"}}, 422, "set by the runner"),
+        (
+            "PATCH",
+            "trio/api/tasks/e_001/env",
+            {"env": {"CUDA_VISIBLE_DEVICES": "0"}},
+            422,
+            "set by the runner",
+        ),
         ("PATCH", "trio/api/tasks/e_001/env", {"env": {"1BAD": "x"}}, 422, "variable name"),
         ("POST", "trio/api/tasks/e_001/cancel", None, 409, "not queued or running"),
         ("POST", "trio/api/tasks/nope/run", None, 404, "no such task"),
@@ -253,7 +300,11 @@ async def test_launcher_discovers_scripts_and_configs(api, jp_root_dir, script_w
     assert {"proj/config.yaml", "proj/other.yml"} <= set(configs["items"])
     status, picked = await api("POST", "trio/api/launcher/pick-script", {"script_path": "proj/train.py"})
     assert picked["configs"] == ["proj/config.yaml", "proj/other.yml"] and not picked["workspace_exists"]
-    await api("POST", "trio/api/workspace/run-root", {"script_path": "proj/train.py", "config_path": "proj/other.yml"})
+    await api(
+        "POST",
+        "trio/api/workspace/run-root",
+        {"script_path": "proj/train.py", "config_path": "proj/other.yml"},
+    )
     await api("POST", "trio/api/workspace/shell")
     _, listed = await api("GET", "trio/api/launcher/workspaces")
     assert {w["script_name"] for w in listed["items"]} == {"train", "_shell_"}
@@ -266,8 +317,11 @@ async def test_launcher_discovers_scripts_and_configs(api, jp_root_dir, script_w
 async def test_a_thousand_tasks_are_created_at_once(api, script_workspace, trio_workspace, trio_app):
     await script_workspace(SCRIPT)
     started = time.perf_counter()
-    status, out = await api("POST", "trio/api/generator/create",
-                            {"name_prefix": "big", "template_value": {"a": "1:11", "b": "1:101"}})
+    status, out = await api(
+        "POST",
+        "trio/api/generator/create",
+        {"name_prefix": "big", "template_value": {"a": "1:11", "b": "1:101"}},
+    )
     elapsed = time.perf_counter() - started
     assert status == 201 and out["count"] == 1000
     _, listed = await api("GET", "trio/api/tasks", params={"limit": 1})

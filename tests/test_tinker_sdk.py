@@ -37,8 +37,11 @@ def rest_client(jp_serverapp, http_server_client, jp_http_port, jp_base_url, mon
     def make():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)  # create_rest_client() is deprecated in 0.38
-            service = tinker.ServiceClient(base_url=base, api_key="tml-jupyter-trio",
-                                           default_headers_overrides={"Authorization": f"token {token}"})
+            service = tinker.ServiceClient(
+                base_url=base,
+                api_key="tml-jupyter-trio",
+                default_headers_overrides={"Authorization": f"token {token}"},
+            )
             return service.create_rest_client()
 
     return make
@@ -50,9 +53,14 @@ def call(future, timeout: float = 60.0):
 
 async def test_tinker_sdk_reads_runs_checkpoints_sessions_and_weights(api, rest_client):
     _, pid = await load_demo(api)
-    _, session = await api("POST", "trio/api/v1/sessions", {"kernel_id": "k", "user_metadata": {"who": "sdk"}})
-    code, run = await api("POST", "trio/api/v1/training_runs",
-                          {"project_id": pid, "params": TINY_TRAIN, "session_id": session["session_id"]})
+    _, session = await api(
+        "POST", "trio/api/v1/sessions", {"kernel_id": "k", "user_metadata": {"who": "sdk"}}
+    )
+    code, run = await api(
+        "POST",
+        "trio/api/v1/training_runs",
+        {"project_id": pid, "params": TINY_TRAIN, "session_id": session["session_id"]},
+    )
     assert code == 201, run
     run_id = run["training_run_id"]
     await wait_run(api, run_id, "completed")
@@ -72,7 +80,9 @@ async def test_tinker_sdk_reads_runs_checkpoints_sessions_and_weights(api, rest_
     runs, one, ckpts, mine, sessions, got, path, info = await asyncio.to_thread(read_everything)
     assert [r.training_run_id for r in runs.training_runs] == [run_id] and runs.cursor.total_count == 1
     assert one.training_run_id == run_id and one.base_model == "MobileNetV3_small" and not one.corrupted
-    assert one.last_checkpoint is not None and one.last_checkpoint.tinker_path.startswith(f"tinker://{run_id}/")
+    assert one.last_checkpoint is not None and one.last_checkpoint.tinker_path.startswith(
+        f"tinker://{run_id}/"
+    )
     kinds = sorted(c.checkpoint_type for c in ckpts.checkpoints)
     assert kinds == ["sampler", "training", "training"]  # best_model + epoch_1, epoch_2
     assert {c.tinker_path for c in mine.checkpoints} == {c.tinker_path for c in ckpts.checkpoints}

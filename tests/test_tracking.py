@@ -18,22 +18,34 @@ from jupyter_trio import tracking
 from jupyter_trio._trackfile import decode, encode
 from jupyter_trio.store.metrics import MetricsReader, Series, downsample
 
-JOB_ENV_KEYS = ("TRIO_CONFIG", "TRIO_RUN_DIR", "TRIO_TASK_DIR", "TRIO_RUN_INDEX", "TRIO_WORKSPACE", "TRIO_TB_DIR")
+JOB_ENV_KEYS = (
+    "TRIO_CONFIG",
+    "TRIO_RUN_DIR",
+    "TRIO_TASK_DIR",
+    "TRIO_RUN_INDEX",
+    "TRIO_WORKSPACE",
+    "TRIO_TB_DIR",
+)
 
 
 @pytest.fixture(autouse=True)
 def clean_tracking_state(monkeypatch):
     for key in JOB_ENV_KEYS:
         monkeypatch.delenv(key, raising=False)
-    tracking._config = None
+    tracking.config.use_config(None)
     yield
-    tracking._config = None
+    tracking.config.use_config(None)
 
 
 def run_job(code: str, run_dir: Path, **env: str) -> subprocess.CompletedProcess:
     full_env = {**os.environ, "TRIO_RUN_DIR": str(run_dir), **env}
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=full_env, capture_output=True,
-                          text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 # ---- read / load
@@ -77,7 +89,7 @@ def test_config_node_access_errors_repr_and_to_dict(tmp_path):
     assert "model" in cfg and len(cfg) == 2 and cfg.get("missing", 5) == 5
     assert cfg.to_dict() == {"lr": 0.1, "model": {"name": "resnet", "layers": [1, 2], "head": {"dim": 8}}}
     with pytest.raises(trio.ConfigKeyError, match="'model.depth'") as err:
-        cfg.model.depth
+        _ = cfg.model.depth
     assert "name, layers, head" in str(err.value)
     with pytest.raises(KeyError):
         cfg["nope"]
@@ -96,18 +108,22 @@ def test_outside_a_run_everything_is_silent(tmp_path, monkeypatch):
 
 # ---- storage
 def test_record_merges_into_the_run(tmp_path):
-    out = run_job("""
+    out = run_job(
+        """
         import jupyter_trio as trio
         trio.record(acc=0.5, epoch=1)
         trio.record({"acc": 0.9}, best="yes")
         trio.record(epoch=2)
-    """, tmp_path)
+    """,
+        tmp_path,
+    )
     assert out.returncode == 0, out.stderr
     assert MetricsReader().record(tmp_path) == {"acc": 0.9, "epoch": 2, "best": "yes"}
 
 
 def test_track_forms_steps_and_timestamps(tmp_path):
-    out = run_job("""
+    out = run_job(
+        """
         import jupyter_trio as trio
         trio.track(loss=0.8)
         trio.track(loss=0.6)
@@ -115,7 +131,9 @@ def test_track_forms_steps_and_timestamps(tmp_path):
         trio.track("acc", 0.95, step=10)
         trio.track({"lr": 0.1}, lr2=0.2)
         trio.track(loss=float("nan"))
-    """, tmp_path)
+    """,
+        tmp_path,
+    )
     assert out.returncode == 0, out.stderr
     reader = MetricsReader()
     assert reader.series_names(tmp_path) == {"acc": 2, "loss": 3, "lr": 1, "lr2": 1}
@@ -133,9 +151,13 @@ def test_sixteen_processes_times_ten_thousand_points_none_lost_or_torn(tmp_path)
         for i in range(10_000):
             trio.track("x", worker * 1_000_000 + i, step=i)
     """
-    procs = [subprocess.Popen([sys.executable, "-c", textwrap.dedent(code), str(w)],
-                              env={**os.environ, "TRIO_RUN_DIR": str(tmp_path), "TRIO_TRACK_FLUSH_S": "0.05"})
-             for w in range(16)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", textwrap.dedent(code), str(w)],
+            env={**os.environ, "TRIO_RUN_DIR": str(tmp_path), "TRIO_TRACK_FLUSH_S": "0.05"},
+        )
+        for w in range(16)
+    ]
     assert [p.wait(timeout=300) for p in procs] == [0] * 16
     series = MetricsReader().series(tmp_path, "x")
     assert len(series.values) == 160_000
@@ -147,7 +169,8 @@ def test_sixteen_processes_times_ten_thousand_points_none_lost_or_torn(tmp_path)
 
 
 def test_forked_workers_write_their_own_points_without_duplicating_the_parent(tmp_path):
-    out = run_job("""
+    out = run_job(
+        """
         import multiprocessing as mp
         import jupyter_trio as trio
         for i in range(100):
@@ -160,20 +183,26 @@ def test_forked_workers_write_their_own_points_without_duplicating_the_parent(tm
         [w.start() for w in workers]
         [w.join() for w in workers]
         assert all(w.exitcode == 0 for w in workers)
-    """, tmp_path)
+    """,
+        tmp_path,
+    )
     assert out.returncode == 0, out.stderr
     reader = MetricsReader()
     assert reader.series_names(tmp_path) == {"child": 4000, "parent": 100}
 
 
 def test_flush_true_writes_before_returning(tmp_path):
-    out = run_job("""
+    out = run_job(
+        """
         import os, signal
         import jupyter_trio as trio
         trio.track(durable=1.0, flush=True)
         trio.track(buffered=2.0)
         os.kill(os.getpid(), signal.SIGKILL)   # no exit handler can run
-    """, tmp_path, TRIO_TRACK_FLUSH_S="3600")
+    """,
+        tmp_path,
+        TRIO_TRACK_FLUSH_S="3600",
+    )
     assert out.returncode == -9
     assert MetricsReader().series_names(tmp_path) == {"durable": 1}
 
@@ -187,8 +216,12 @@ def test_sigterm_flushes_before_the_process_dies(tmp_path):
         print("ready", flush=True)
         time.sleep(60)
     """
-    proc = subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)], stdout=subprocess.PIPE, text=True,
-                            env={**os.environ, "TRIO_RUN_DIR": str(tmp_path), "TRIO_TRACK_FLUSH_S": "3600"})
+    proc = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TRIO_RUN_DIR": str(tmp_path), "TRIO_TRACK_FLUSH_S": "3600"},
+    )
     assert proc.stdout.readline().strip() == "ready"
     proc.terminate()
     assert proc.wait(timeout=30) == -15  # still dies by SIGTERM, as the runner expects
@@ -227,7 +260,8 @@ def test_init_opens_a_tracked_run_outside_the_runner(tmp_path):
 
     workspace = tmp_path / ".trio"
     Store(workspace).close()
-    out = run_job(f"""
+    out = run_job(
+        f"""
         import jupyter_trio as trio
         info = trio.init("nb-experiment", workspace={str(workspace)!r}, config={{"lr": 0.1}})
         assert trio.get_run_index() == 1 and trio.load().lr == 0.1
@@ -238,7 +272,10 @@ def test_init_opens_a_tracked_run_outside_the_runner(tmp_path):
         info = trio.init("nb-experiment", workspace={str(workspace)!r})
         assert trio.get_run_index() == 2
         trio.track(loss=0.1)
-    """, tmp_path, TRIO_RUN_DIR="")
+    """,
+        tmp_path,
+        TRIO_RUN_DIR="",
+    )
     assert out.returncode == 0, out.stderr
     store = Store(workspace)
     task = store.tasks.get("nb-experiment")
@@ -255,11 +292,15 @@ def test_init_opens_a_tracked_run_outside_the_runner(tmp_path):
 def test_track_mirrors_into_tensorboard_event_files(tmp_path):
     pytest.importorskip("tensorboardX")
     tb = tmp_path / "tb"
-    out = run_job("""
+    out = run_job(
+        """
         import jupyter_trio as trio
         for i in range(5):
             trio.track(loss=1.0 / (i + 1))
-    """, tmp_path / "run", TRIO_TB_DIR=str(tb))
+    """,
+        tmp_path / "run",
+        TRIO_TB_DIR=str(tb),
+    )
     assert out.returncode == 0, out.stderr
     from tensorboardX.proto.event_pb2 import Event
 
@@ -268,8 +309,8 @@ def test_track_mirrors_into_tensorboard_event_files(tmp_path):
         data = path.read_bytes()
         pos = 0
         while pos < len(data):
-            length = int.from_bytes(data[pos:pos + 8], "little")
-            events.append(Event.FromString(data[pos + 12:pos + 12 + length]))
+            length = int.from_bytes(data[pos : pos + 8], "little")
+            events.append(Event.FromString(data[pos + 12 : pos + 12 + length]))
             pos += 12 + length + 4
     scalars = [(e.step, v.simple_value) for e in events for v in e.summary.value if v.tag == "loss"]
     assert [s for s, _ in scalars] == [0, 1, 2, 3, 4]

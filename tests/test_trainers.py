@@ -19,16 +19,40 @@ from jupyter_trio.trainers.inference import predict_paths  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
-NO_AUGMENTATION = {"horizontal_flip": False, "brightness": False, "contrast": False, "saturation": False,
-                   "hue": False}
+NO_AUGMENTATION = {
+    "horizontal_flip": False,
+    "brightness": False,
+    "contrast": False,
+    "saturation": False,
+    "hue": False,
+}
 CASES = {  # (params, images): small enough for CI, large enough that eight epochs visibly learn
-    "classification": ({"model": "MobileNetV3_small", "image_shape": [32, 32], "learning_rate": 0.003,
-                        "batch_size": 16, "lr_policy": "Piecewise", "lr_decay_epochs": [100]}, 64),
+    "classification": (
+        {
+            "model": "MobileNetV3_small",
+            "image_shape": [32, 32],
+            "learning_rate": 0.003,
+            "batch_size": 16,
+            "lr_policy": "Piecewise",
+            "lr_decay_epochs": [100],
+        },
+        64,
+    ),
     "segmentation": ({"model": "UNet", "image_shape": [32, 32], "learning_rate": 0.01, "batch_size": 8}, 16),
-    "detection": ({"model": "YOLOv3", "image_shape": [64, 64], "learning_rate": 0.002, "batch_size": 8,
-                   "warmup_steps": 0}, 16),
-    "instance_segmentation": ({"image_shape": [64, 64], "learning_rate": 0.002, "batch_size": 8,
-                               "warmup_steps": 0}, 16),
+    "detection": (
+        {
+            "model": "YOLOv3",
+            "image_shape": [64, 64],
+            "learning_rate": 0.002,
+            "batch_size": 8,
+            "warmup_steps": 0,
+        },
+        16,
+    ),
+    "instance_segmentation": (
+        {"image_shape": [64, 64], "learning_rate": 0.002, "batch_size": 8, "warmup_steps": 0},
+        16,
+    ),
 }
 EXPORT_TOLERANCE = 1e-4  # max abs difference between the checkpoint's and the exported model's outputs
 
@@ -56,9 +80,16 @@ def test_train_resume_evaluate_predict_export(tmp_path, kind):
     # resume from epoch 4 in a fresh engine: the next step's loss is the one the uninterrupted run had
     resumed: dict[int, float] = {}
     again = Engine(kind, params, dataset, tmp_path / "task", log=lambda s: None)
-    again.train(resume_epoch=4, track=lambda step=None, **v: resumed.setdefault(step, v["loss"]) if "loss" in v else None)
+    again.train(
+        resume_epoch=4,
+        track=lambda step=None, **v: resumed.setdefault(step, v["loss"]) if "loss" in v else None,
+    )
     step = 4 * spe + 1
-    assert resumed[step] == pytest.approx(losses[step], rel=1e-4, abs=1e-5), (kind, resumed[step], losses[step])
+    assert resumed[step] == pytest.approx(losses[step], rel=1e-4, abs=1e-5), (
+        kind,
+        resumed[step],
+        losses[step],
+    )
 
     metrics = engine.evaluate(engine.eval_view)
     if kind == "classification":
@@ -74,7 +105,9 @@ def test_train_resume_evaluate_predict_export(tmp_path, kind):
             assert 0 <= metrics["segm_map"] <= 1
 
     best = Engine.from_checkpoint(tmp_path / "task", "best", log=lambda s: None)
-    images = sorted(p for p in (dataset / (engine.eval_view.samples[0].rel)).parent.iterdir() if p.suffix == ".jpg")[:3]
+    images = sorted(
+        p for p in (dataset / (engine.eval_view.samples[0].rel)).parent.iterdir() if p.suffix == ".jpg"
+    )[:3]
     results = predict_paths(best, images, tmp_path / "pred", score_thresh=0.0)
     assert len(results) == 3 and all((tmp_path / "pred" / f"{p.stem}_result.png").is_file() for p in images)
     r = results[0]
@@ -131,7 +164,14 @@ def test_lite_export_is_refused_naming_onnx():
 def test_sensitivity_prune_and_fine_tune(tmp_path):
     """L1 filter pruning: the analysis covers each prunable layer and ratio, the chosen ratios respect the
     allowed loss, masks hold through fine-tuning, and the effective model is smaller."""
-    from jupyter_trio.trainers.prune import Masks, model_cost, prunable, ratios_for, save_analysis, sensitivity
+    from jupyter_trio.trainers.prune import (
+        Masks,
+        model_cost,
+        prunable,
+        ratios_for,
+        save_analysis,
+        sensitivity,
+    )
 
     params = {**CASES["classification"][0], **NO_AUGMENTATION, "num_epochs": 4, "save_interval_epochs": 4}
     dataset = imported("classification", tmp_path, 48)
@@ -183,19 +223,30 @@ def test_detection_augmentation_keeps_boxes_and_masks_together_and_is_repeatable
     from jupyter_trio.trainers.params import validate
 
     view = DatasetView(imported("instance_segmentation", tmp_path, 16), "train")
-    p = validate("instance_segmentation", {"image_shape": [64, 64], "expand_image": True, "expand_prob": 1.0,
-                                           "crop_image": True, "random_shape": True,
-                                           "random_shape_sizes": [64, 96], "num_epochs": 10})
+    p = validate(
+        "instance_segmentation",
+        {
+            "image_shape": [64, 64],
+            "expand_image": True,
+            "expand_prob": 1.0,
+            "crop_image": True,
+            "random_shape": True,
+            "random_shape_sizes": [64, 96],
+            "num_epochs": 10,
+        },
+    )
     sizes, checked = set(), 0
     for epoch in range(3):
-        for _, (image, boxes, labels, masks, scores) in batches(view, p, epoch, train=True, batch_size=4):
+        for _, (image, boxes, _labels, masks, scores) in batches(view, p, epoch, train=True, batch_size=4):
             h, w = image.shape[2:]
             sizes.add((h, w))
             assert ((scores == 0) | (scores == 1)).all() and ((boxes >= 0) & (boxes <= 1.0001)).all()
             for n, b in zip(*np.nonzero(scores)):
                 ys, xs = np.nonzero(masks[n, b])
                 cx, cy, bw, bh = boxes[n, b]
-                expected = np.array([(cx - bw / 2) * w, (cy - bh / 2) * h, (cx + bw / 2) * w, (cy + bh / 2) * h])
+                expected = np.array(
+                    [(cx - bw / 2) * w, (cy - bh / 2) * h, (cx + bw / 2) * w, (cy + bh / 2) * h]
+                )
                 if len(xs) < 4 or expected.min() < 1 or expected[2] > w - 1 or expected[3] > h - 1:
                     continue  # cut by a crop: the box is clipped to the crop, the shape inside may be smaller
                 found = np.array([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1])

@@ -22,7 +22,9 @@ async def test_native_training_flow(api, wait_task, trio_workspace):
     _, pid = await load_demo(api)
     code, rec = await api("GET", f"trio/api/projects/{pid}/params", params={"model": "ResNet18"})
     assert code == 200 and rec["train"]["model"] == "ResNet18"
-    code, task = await api("POST", f"trio/api/projects/{pid}/tasks", {"train": TINY_TRAIN, "description": "native"})
+    code, task = await api(
+        "POST", f"trio/api/projects/{pid}/tasks", {"train": TINY_TRAIN, "description": "native"}
+    )
     assert code == 201 and task["kind"] == "train" and task["notes"] == "native"
     name = task["id"]
     await api("POST", f"trio/api/tasks/{name}/run")
@@ -49,15 +51,20 @@ async def test_native_training_flow(api, wait_task, trio_workspace):
     [pred] = json.loads((trio_workspace / "tasks" / name / "predict" / "latest" / "result.json").read_text())
     assert pred["category"] in ("circle", "cross", "square", "triangle")
 
-    code, job = await api("POST", f"trio/api/tasks/{name}/jobs/export", {"save_dir": "exports/native",
-                                                                        "quant": True})
+    code, job = await api(
+        "POST", f"trio/api/tasks/{name}/jobs/export", {"save_dir": "exports/native", "quant": True}
+    )
     assert (await wait_task(job["name"], "completed", "failed", timeout=240))["status"] == "completed"
     meta = json.loads((trio_workspace / "exports" / "native" / "export.json").read_text())
     assert (trio_workspace / "exports" / "native" / "model.int8.onnx").is_file()
     assert meta["quantization"]["int8_bytes"] < meta["quantization"]["float_bytes"]
-    code, model = await api("POST", "trio/api/models", {"kind": "exported", "task_id": name, "path": "exports/native"})
+    code, model = await api(
+        "POST", "trio/api/models", {"kind": "exported", "task_id": name, "path": "exports/native"}
+    )
     assert code == 201 and model["id"] == "EM0001" and model["attrs"]["export"]["labels"]
-    code, model = await api("POST", "trio/api/models", {"kind": "pretrained", "task_id": name, "name": "p", "epoch": 1})
+    code, model = await api(
+        "POST", "trio/api/models", {"kind": "pretrained", "task_id": name, "name": "p", "epoch": 1}
+    )
     assert code == 201 and model["id"] == "PM0001" and model["attrs"]["epoch"] == 1
     code, listing = await api("GET", "trio/api/models", params={"kind": "pretrained"})
     assert [m["id"] for m in listing["items"]] == ["PM0001"]

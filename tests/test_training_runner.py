@@ -88,8 +88,9 @@ async def test_sensitivity_analysis_then_prune_task(trio_app, api, wait_task):
     sens = json.loads((folder / "sensitivities.json").read_text())
     assert len(sens["sensitivities"]) == 3 and (folder / "sensitivities.png").is_file()
 
-    pruned = trio_app.training.create("me", pid, {**TINY, "num_epochs": 1, "eval_metric_loss": 1.0},
-                                      parent_id=task["id"])
+    pruned = trio_app.training.create(
+        "me", pid, {**TINY, "num_epochs": 1, "eval_metric_loss": 1.0}, parent_id=task["id"]
+    )
     assert pruned["kind"] == "prune" and pruned["config"]["action"] == "prune"
     trio_app.training.start(pruned["id"])
     finished = await wait_task(pruned["id"], "completed", "failed", timeout=240)
@@ -124,8 +125,9 @@ async def test_evaluate_predict_export_jobs(trio_app, api, wait_task, trio_works
     assert rec["result"]["metrics"]["acc1"] == result["metrics"]["acc1"]
 
     image = sorted((trio_workspace / "datasets").rglob("*.jpg"))[0]
-    done, rec, log = await child("predict", inputs=[str(image)], out_dir=str(tdir / "predict" / "1"),
-                                 score_thresh=0.5)
+    done, rec, log = await child(
+        "predict", inputs=[str(image)], out_dir=str(tdir / "predict" / "1"), score_thresh=0.5
+    )
     assert done["status"] == "completed", log[-2000:]
     [prediction] = json.loads((tdir / "predict" / "1" / "result.json").read_text())
     assert prediction["category"] in ("circle", "cross", "square", "triangle")
@@ -134,7 +136,8 @@ async def test_evaluate_predict_export_jobs(trio_app, api, wait_task, trio_works
     done, rec, log = await child("export", type="onnx", save_dir=str(trio_workspace / "exports" / "cls"))
     assert done["status"] == "completed", log[-2000:]
     assert {"model.json", "model.pdiparams", "export.json", "model.onnx"} <= {
-        p.name for p in (trio_workspace / "exports" / "cls").iterdir()}
+        p.name for p in (trio_workspace / "exports" / "cls").iterdir()
+    }
 
     done, rec, log = await child("export", type="lite", save_dir=str(trio_workspace / "exports" / "lite"))
     assert done["status"] == "failed" and "ONNX" in rec["error"] and "not supported" in rec["error"]
@@ -172,7 +175,9 @@ async def test_a_dead_data_parallel_rank_fails_the_task_and_ends_the_others(trio
     import psutil
 
     pid = await demo_project(trio_app)
-    task = trio_app.training.create("me", pid, {**TINY, "cpu_processes": 2, "batch_size": 8, "num_epochs": 50})
+    task = trio_app.training.create(
+        "me", pid, {**TINY, "cpu_processes": 2, "batch_size": 8, "num_epochs": 50}
+    )
     trio_app.training.start(task["id"])
     await wait_task(task["id"], "running")
 

@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from dataset_fixtures import TINY_TRAIN, load_demo
-from jupyter_trio.store.tasks import NewTask
 from jupyter_trio.services.users import local_owner
+from jupyter_trio.store.tasks import NewTask
+
+from dataset_fixtures import TINY_TRAIN, load_demo
 
 
 @pytest.fixture
@@ -48,17 +49,26 @@ async def wait_run(api, run_id: str, *states: str, timeout: float = 240.0) -> di
 
 
 @pytest.mark.slow
-async def test_training_run_checkpoints_archives_and_samplers(api, raw_fetch, jp_base_url, trio_app, trio_workspace,
-                                                              tmp_path):
+async def test_training_run_checkpoints_archives_and_samplers(
+    api, raw_fetch, jp_base_url, trio_app, trio_workspace, tmp_path
+):
     pytest.importorskip("paddle")
     did, pid = await load_demo(api)
-    code, session = await api("POST", "trio/api/v1/sessions", {"kernel_id": "k-1", "notebook_path": "a.ipynb",
-                                                               "user_metadata": {"purpose": "test"}})
-    assert code == 201 and session["training_run_ids"] == [] and session["user_metadata"] == {"purpose": "test"}
+    code, session = await api(
+        "POST",
+        "trio/api/v1/sessions",
+        {"kernel_id": "k-1", "notebook_path": "a.ipynb", "user_metadata": {"purpose": "test"}},
+    )
+    assert (
+        code == 201 and session["training_run_ids"] == [] and session["user_metadata"] == {"purpose": "test"}
+    )
     sid = session["session_id"]
 
-    code, run = await api("POST", "trio/api/v1/training_runs",
-                          {"project_id": pid, "params": TINY_TRAIN, "session_id": sid, "description": "v1"})
+    code, run = await api(
+        "POST",
+        "trio/api/v1/training_runs",
+        {"project_id": pid, "params": TINY_TRAIN, "session_id": sid, "description": "v1"},
+    )
     assert code == 201 and run["base_model"] == "MobileNetV3_small" and run["model_owner"] == local_owner()
     run_id = run["training_run_id"]
     run = await wait_run(api, run_id, "completed", "failed")
@@ -78,10 +88,17 @@ async def test_training_run_checkpoints_archives_and_samplers(api, raw_fetch, jp
     code, mine = await api("GET", "trio/api/v1/checkpoints", params={"limit": 2})
     assert mine["cursor"] == {"offset": 0, "limit": 2, "total_count": 3} and len(mine["checkpoints"]) == 2
 
-    code, info = await api("GET", "trio/api/v1/weights_info", params={"path": f"trio://{run_id}/weights/epoch_2"})
+    code, info = await api(
+        "GET", "trio/api/v1/weights_info", params={"path": f"trio://{run_id}/weights/epoch_2"}
+    )
     assert code == 200 and info["epoch"] == 2 and info["checkpoint_type"] == "training"
-    assert sorted(info["labels"]) == ["circle", "cross", "square", "triangle"] and info["training_run_id"] == run_id
-    code, err = await api("GET", "trio/api/v1/weights_info", params={"path": f"trio://{run_id}/weights/best_model"})
+    assert (
+        sorted(info["labels"]) == ["circle", "cross", "square", "triangle"]
+        and info["training_run_id"] == run_id
+    )
+    code, err = await api(
+        "GET", "trio/api/v1/weights_info", params={"path": f"trio://{run_id}/weights/best_model"}
+    )
     assert code == 404  # best_model is a sampler checkpoint, not under weights/
     code, err = await api("GET", "trio/api/v1/weights_info", params={"path": "../../etc"})
     assert code == 403
@@ -139,8 +156,11 @@ async def test_training_run_checkpoints_archives_and_samplers(api, raw_fetch, jp
     assert run["status"] == "completed" and run["last_checkpoint"]["epoch"] == 3
 
     # samplers: load the best model, predict a demo image
-    code, sampler = await api("POST", "trio/api/v1/samplers",
-                              {"path": f"trio://{run_id}/sampler_weights/best_model", "session_id": sid})
+    code, sampler = await api(
+        "POST",
+        "trio/api/v1/samplers",
+        {"path": f"trio://{run_id}/sampler_weights/best_model", "session_id": sid},
+    )
     assert code == 201 and sampler["task_type"] == "classification" and sampler["training_run_id"] == run_id
     image = sorted((trio_workspace / "datasets").rglob("*.jpg"))[0]
     body = {"image": base64.b64encode(image.read_bytes()).decode()}
@@ -152,8 +172,11 @@ async def test_training_run_checkpoints_archives_and_samplers(api, raw_fetch, jp
     assert again["status"] == "loaded"
     code, err = await api("POST", f"trio/api/v1/samplers/{sampler['sampler_id']}/predict", {"image": "***"})
     assert code == 422
-    code, err = await api("POST", f"trio/api/v1/samplers/{sampler['sampler_id']}/predict",
-                          {"image": base64.b64encode(b"not an image").decode()})
+    code, err = await api(
+        "POST",
+        f"trio/api/v1/samplers/{sampler['sampler_id']}/predict",
+        {"image": base64.b64encode(b"not an image").decode()},
+    )
     assert code == 422 and "image" in err["error"]["message"]
     code, session = await api("GET", f"trio/api/v1/sessions/{sid}")
     assert session["sampler_ids"] == [sampler["sampler_id"]]
@@ -163,10 +186,14 @@ async def test_training_run_checkpoints_archives_and_samplers(api, raw_fetch, jp
     assert code == 404
 
     # kept weights: listed with pages and an archive link each
-    code, model = await api("POST", "trio/api/models", {"kind": "pretrained", "task_id": run_id, "name": "kept"})
+    code, model = await api(
+        "POST", "trio/api/models", {"kind": "pretrained", "task_id": run_id, "name": "kept"}
+    )
     assert code == 201
     code, weights = await api("GET", "trio/api/v1/weights", params={"page": 1, "page_size": 5})
-    assert [w["weights_id"] for w in weights["weights"]] == [model["id"]] and weights["cursor"]["total_count"] == 1
+    assert [w["weights_id"] for w in weights["weights"]] == [model["id"]] and weights["cursor"][
+        "total_count"
+    ] == 1
     code, link = await api("GET", f"trio/api/v1/weights/{model['id']}/archive")
     resp = await fetch_archive(raw_fetch, jp_base_url, link["url"])
     assert (untar(resp.body, tmp_path / "w") / "model.pdparams").is_file()
@@ -179,8 +206,18 @@ async def test_pagination_is_stable_while_runs_are_created(api, trio_app):
 
     def create(n: int) -> None:
         with store.db.transaction() as conn:
-            store.tasks.insert_many(conn, [NewTask(name=f"r-{time.time_ns()}-{i}", kind="train", owner=local_owner(),
-                                                   params={"model": "ResNet18"}) for i in range(n)])
+            store.tasks.insert_many(
+                conn,
+                [
+                    NewTask(
+                        name=f"r-{time.time_ns()}-{i}",
+                        kind="train",
+                        owner=local_owner(),
+                        params={"model": "ResNet18"},
+                    )
+                    for i in range(n)
+                ],
+            )
 
     create(23)
     with store.db.transaction() as conn:  # not a training run: never listed
@@ -196,18 +233,32 @@ async def test_pagination_is_stable_while_runs_are_created(api, trio_app):
         if offset >= page["cursor"]["total_count"]:
             break
     assert len(seen) == len(set(seen)), "a run was listed twice"
-    all_runs = [r["id"] for r in store.db.query("SELECT id FROM tasks WHERE kind = 'train' ORDER BY created_at, rowid")]
-    assert seen == all_runs[:len(seen)] and len(seen) >= 23
+    all_runs = [
+        r["id"]
+        for r in store.db.query("SELECT id FROM tasks WHERE kind = 'train' ORDER BY created_at, rowid")
+    ]
+    assert seen == all_runs[: len(seen)] and len(seen) >= 23
 
 
 async def test_bad_input_and_unknown_ids(api):
-    for path, params in (("training_runs", {"limit": "0"}), ("training_runs", {"offset": "-1"}),
-                         ("training_runs", {"limit": "x"}), ("weights", {"page": "0"}), ("sessions", {"bogus": "1"}),
-                         ("weights_info", {})):
+    for path, params in (
+        ("training_runs", {"limit": "0"}),
+        ("training_runs", {"offset": "-1"}),
+        ("training_runs", {"limit": "x"}),
+        ("weights", {"page": "0"}),
+        ("sessions", {"bogus": "1"}),
+        ("weights_info", {}),
+    ):
         code, err = await api("GET", f"trio/api/v1/{path}", params=params)
         assert code == 422, (path, params, err)
-    for path in ("training_runs/T0404", "training_runs/T0404/checkpoints", "sessions/S0404", "samplers/SM0404",
-                 "training_runs/T0404/checkpoints/epoch_1/archive", "weights/PM0404/archive"):
+    for path in (
+        "training_runs/T0404",
+        "training_runs/T0404/checkpoints",
+        "sessions/S0404",
+        "samplers/SM0404",
+        "training_runs/T0404/checkpoints/epoch_1/archive",
+        "weights/PM0404/archive",
+    ):
         code, err = await api("GET", f"trio/api/v1/{path}")
         assert code == 404 and err["error"]["code"] == "not_found", path
     code, err = await api("POST", "trio/api/v1/training_runs", {"project_id": "P1", "dataset_id": "D1"})
@@ -218,7 +269,9 @@ async def test_bad_input_and_unknown_ids(api):
     assert code == 403
     code, err = await api("POST", "trio/api/v1/sessions", {"kernel": 1})
     assert code == 422
-    code, err = await api("GET", "trio/api/v1/archives/weights/PM0001", params={"expires": "1", "signature": "x"})
+    code, err = await api(
+        "GET", "trio/api/v1/archives/weights/PM0001", params={"expires": "1", "signature": "x"}
+    )
     assert code == 403
     code, err = await api("GET", "trio/api/v1/archives/weights/PM0001")
     assert code == 403

@@ -10,9 +10,10 @@ import time
 
 import pytest
 
-from dataset_fixtures import TINY_TRAIN, load_demo, make
 from jupyter_trio.client import ServiceClient
 from jupyter_trio.widgets import CheckpointPanel, DatasetPanel, LogPanel, MetricsPanel, TaskPanel, dashboard
+
+from dataset_fixtures import TINY_TRAIN, load_demo, make
 
 SCRIPT = """
 import time
@@ -35,8 +36,11 @@ def client(jp_serverapp, http_server_client, jp_http_port, jp_base_url):
     made = []
 
     def make_client() -> ServiceClient:
-        made.append(ServiceClient(f"http://localhost:{jp_http_port}{jp_base_url}",
-                                  jp_serverapp.identity_provider.token))
+        made.append(
+            ServiceClient(
+                f"http://localhost:{jp_http_port}{jp_base_url}", jp_serverapp.identity_provider.token
+            )
+        )
         return made[-1]
 
     yield make_client
@@ -69,7 +73,9 @@ async def test_task_panel_batch_actions_and_errors(client, script_workspace):
     await run(panel.action(lambda: panel.act("rerun")))
     task = await run(panel.wait, "sweep_001", "completed", timeout=60)
     assert task["run_index"] == 2
-    await run(panel.action(lambda: panel.act("resume")))  # a script task has no checkpoints: the server says so
+    await run(
+        panel.action(lambda: panel.act("resume"))
+    )  # a script task has no checkpoints: the server says so
     assert "trio-error" in panel.error.value and "sweep_001" in panel.error.value
     panel.batch_yaml.value = "lr: [unclosed"
     await run(panel.action(panel.preview_batch))
@@ -99,8 +105,12 @@ async def test_params_form_from_defaults_with_inline_errors(client, api):
 async def test_metrics_panel_overlays_runs_smooths_and_logs(client, script_workspace, wait_task):
     await script_workspace(SCRIPT, "lr: 1.0\nsteps: 30\n")
     c = await run(client)
-    created = await run(c.call, "POST", "trio/api/generator/create",
-                        json={"name_prefix": "m", "template_value": {"lr": "1.0 | 2.0", "steps": 30}, "run": True})
+    created = await run(
+        c.call,
+        "POST",
+        "trio/api/generator/create",
+        json={"name_prefix": "m", "template_value": {"lr": "1.0 | 2.0", "steps": 30}, "run": True},
+    )
     names = [i["name"] for i in created["items"]]
     for name in names:
         assert (await wait_task(name, "completed", "failed"))["status"] == "completed"
@@ -126,7 +136,9 @@ async def test_metrics_panel_overlays_runs_smooths_and_logs(client, script_works
 
 
 async def test_metrics_panel_downsamples_a_million_points(client, script_workspace, wait_task):
-    await script_workspace("import jupyter_trio as trio\nfor i in range(1_000_000):\n    trio.track(loss=1.0 / (i + 1))\n")
+    await script_workspace(
+        "import jupyter_trio as trio\nfor i in range(1_000_000):\n    trio.track(loss=1.0 / (i + 1))\n"
+    )
     c = await run(client)
     created = await run(c.call, "POST", "trio/api/generator/create", json={"name_prefix": "big", "run": True})
     name = created["items"][0]["name"]
@@ -141,15 +153,21 @@ async def test_metrics_panel_downsamples_a_million_points(client, script_workspa
 async def test_log_panel_follows_the_websocket_then_stops(client, script_workspace, wait_task):
     await script_workspace(SCRIPT, "lr: 0.5\nsteps: 40\n")
     c = await run(client)
-    created = await run(c.call, "POST", "trio/api/generator/create",
-                        json={"name_prefix": "log", "template_value": {"lr": 0.5, "steps": 40}, "run": True})
+    created = await run(
+        c.call,
+        "POST",
+        "trio/api/generator/create",
+        json={"name_prefix": "log", "template_value": {"lr": 0.5, "steps": 40}, "run": True},
+    )
     name = created["items"][0]["name"]
     panel = await run(LogPanel, name, c)  # live: its thread follows the stream
     deadline = time.monotonic() + 60
     while panel.ended is None and time.monotonic() < deadline:
         await asyncio.sleep(0.1)
     assert panel.ended == "completed", panel.status.value
-    assert [l for l in panel.lines if l.startswith("line ")] == [f"line {i} lr=0.5" for i in range(40)]
+    assert [line for line in panel.lines if line.startswith("line ")] == [
+        f"line {i} lr=0.5" for i in range(40)
+    ]
     assert "line 39" in panel.output.value and "completed" in panel.status.value
     panel.search.value = "line 3"
     assert "line 30" in panel.output.value and "line 29" not in panel.output.value
@@ -230,8 +248,12 @@ async def test_checkpoint_panel_and_dashboard(client, api, trio_workspace, wait_
 async def test_panels_leave_no_threads_after_many_open_close_cycles(client, script_workspace):
     await script_workspace(SCRIPT, "lr: 0.1\nsteps: 3\n")
     c = await run(client)
-    created = await run(c.call, "POST", "trio/api/generator/create",
-                        json={"name_prefix": "leak", "template_value": {"lr": 0.1, "steps": 3}, "run": True})
+    created = await run(
+        c.call,
+        "POST",
+        "trio/api/generator/create",
+        json={"name_prefix": "leak", "template_value": {"lr": 0.1, "steps": 3}, "run": True},
+    )
     name = created["items"][0]["name"]
     await asyncio.sleep(0.5)
 

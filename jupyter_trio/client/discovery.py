@@ -52,29 +52,37 @@ def _running_servers(runtime_dir: str | None) -> list[dict]:
     return list(list_running_servers(runtime_dir))
 
 
-def find_server(base_url: str | None = None, token: str | None = None, *,
-                runtime_dir: str | None = None) -> ServerLocation:
+def find_server(
+    base_url: str | None = None, token: str | None = None, *, runtime_dir: str | None = None
+) -> ServerLocation:
     if base_url:
         return ServerLocation(_slash(base_url), token or os.environ.get("TRIO_TOKEN", ""), "arguments")
     if os.environ.get("TRIO_SERVER_URL"):
-        return ServerLocation(_slash(os.environ["TRIO_SERVER_URL"]), token or os.environ.get("TRIO_TOKEN", ""),
-                              "environment")
+        return ServerLocation(
+            _slash(os.environ["TRIO_SERVER_URL"]), token or os.environ.get("TRIO_TOKEN", ""), "environment"
+        )
     if os.environ.get("JUPYTERHUB_SERVICE_URL") and os.environ.get("JUPYTERHUB_API_TOKEN"):
-        return ServerLocation(_slash(_local(os.environ["JUPYTERHUB_SERVICE_URL"])),
-                              token or os.environ["JUPYTERHUB_API_TOKEN"], "jupyterhub")
+        return ServerLocation(
+            _slash(_local(os.environ["JUPYTERHUB_SERVICE_URL"])),
+            token or os.environ["JUPYTERHUB_API_TOKEN"],
+            "jupyterhub",
+        )
     servers = _running_servers(runtime_dir)
     by_pid = {int(info.get("pid", -1)): info for info in servers}
     for pid in _ancestors():
         if pid in by_pid:
             info = by_pid[pid]
-            return ServerLocation(_slash(info["url"]), token or info.get("token", ""), f"runtime file of pid {pid}")
+            return ServerLocation(
+                _slash(info["url"]), token or info.get("token", ""), f"runtime file of pid {pid}"
+            )
     if len(servers) == 1:
         info = servers[0]
         return ServerLocation(_slash(info["url"]), token or info.get("token", ""), "the only running server")
     listed = ", ".join(s.get("url", "?") for s in servers) or "none"
     raise ServerNotFoundError(
         "no Jupyter server found for this process (running servers: "
-        f"{listed}); pass ServiceClient(base_url=..., token=...) or set TRIO_SERVER_URL and TRIO_TOKEN")
+        f"{listed}); pass ServiceClient(base_url=..., token=...) or set TRIO_SERVER_URL and TRIO_TOKEN"
+    )
 
 
 def kernel_id() -> str:

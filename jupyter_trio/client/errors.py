@@ -62,8 +62,14 @@ class InternalServerError(APIStatusError):
     """5xx."""
 
 
-_BY_STATUS = {400: BadRequestError, 401: AuthenticationError, 403: PermissionDeniedError, 404: NotFoundError,
-              409: ConflictError, 422: UnprocessableEntityError}
+_BY_STATUS = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: UnprocessableEntityError,
+}
 
 
 def error_for(status_code: int, body: Any) -> APIStatusError:

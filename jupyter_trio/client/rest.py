@@ -40,7 +40,7 @@ def _q(part: str, keep_slash: bool = False) -> str:
 
 
 def _backoff(attempt: int) -> float:
-    return min(4.0, 0.25 * 2 ** attempt) * (0.5 + random.random() / 2)
+    return min(4.0, 0.25 * 2**attempt) * (0.5 + random.random() / 2)
 
 
 class RestClient:
@@ -49,8 +49,15 @@ class RestClient:
     Usually made by ``ServiceClient().create_rest_client()``; ``RestClient(base_url, token)`` works too.
     """
 
-    def __init__(self, base_url: str, token: str = "", *, session_id: str | None = None,
-                 timeout: float | httpx.Timeout = DEFAULT_TIMEOUT, max_retries: int = 3):
+    def __init__(
+        self,
+        base_url: str,
+        token: str = "",
+        *,
+        session_id: str | None = None,
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        max_retries: int = 3,
+    ):
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
         self.api_url = self.base_url + "trio/api/v1/"
         self.session_id = session_id
@@ -77,8 +84,9 @@ class RestClient:
     @property
     def async_http_client(self) -> httpx.AsyncClient:
         if self._async_client is None:
-            self._async_client = httpx.AsyncClient(base_url=self.api_url, headers=self._headers,
-                                                   timeout=self._timeout)
+            self._async_client = httpx.AsyncClient(
+                base_url=self.api_url, headers=self._headers, timeout=self._timeout
+            )
         return self._async_client
 
     def _retry_after(self, call: _Call, attempt: int, exc: Exception | None, status: int | None) -> bool:
@@ -112,8 +120,9 @@ class RestClient:
         attempt = 0
         while True:
             try:
-                response = self.http_client.request(call.method, call.path, params=call.params or None,
-                                                    json=call.json)
+                response = self.http_client.request(
+                    call.method, call.path, params=call.params or None, json=call.json
+                )
             except httpx.TransportError as exc:
                 if not self._retry_after(call, attempt, exc, None):
                     raise self._transport_error(exc) from exc
@@ -127,8 +136,9 @@ class RestClient:
         attempt = 0
         while True:
             try:
-                response = await self.async_http_client.request(call.method, call.path,
-                                                                params=call.params or None, json=call.json)
+                response = await self.async_http_client.request(
+                    call.method, call.path, params=call.params or None, json=call.json
+                )
             except httpx.TransportError as exc:
                 if not self._retry_after(call, attempt, exc, None):
                     raise self._transport_error(exc) from exc
@@ -138,12 +148,15 @@ class RestClient:
             await asyncio.sleep(_backoff(attempt))
             attempt += 1
 
-    def request(self, method: str, path: str, *, params: dict[str, Any] | None = None, json: Any = None) -> Any:
+    def request(
+        self, method: str, path: str, *, params: dict[str, Any] | None = None, json: Any = None
+    ) -> Any:
         """Any call under ``/trio/api/v1/`` (``path`` relative to it), with the same retries and errors."""
         return self._send(_Call(method.upper(), path, params or {}, json))
 
-    async def request_async(self, method: str, path: str, *, params: dict[str, Any] | None = None,
-                            json: Any = None) -> Any:
+    async def request_async(
+        self, method: str, path: str, *, params: dict[str, Any] | None = None, json: Any = None
+    ) -> Any:
         return await self._asend(_Call(method.upper(), path, params or {}, json))
 
     def close(self) -> None:
@@ -166,7 +179,7 @@ class RestClient:
             await self._async_client.aclose()
             self._async_client = None
 
-    def __enter__(self) -> "RestClient":
+    def __enter__(self) -> RestClient:
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -199,7 +212,9 @@ class RestClient:
 
     @staticmethod
     def _checkpoint(training_run_id: str, checkpoint_id: str, method: str = "GET", suffix: str = "") -> _Call:
-        return _Call(method, f"training_runs/{_q(training_run_id)}/checkpoints/{_q(checkpoint_id, True)}{suffix}")
+        return _Call(
+            method, f"training_runs/{_q(training_run_id)}/checkpoints/{_q(checkpoint_id, True)}{suffix}"
+        )
 
     @staticmethod
     def _user_checkpoints(limit: int, offset: int) -> _Call:
@@ -282,7 +297,7 @@ class RestClient:
         return dest
 
     def _same_server(self, url: str) -> str:
-        """A link's path and query on this client's server (a proxy may have shown the server another host)."""
+        """A link's path and query on this client's server (a proxy may have shown it another host)."""
         parts = urlsplit(url)
         origin = urlsplit(self.base_url)
         return f"{origin.scheme}://{origin.netloc}{parts.path}?{parts.query}"
@@ -306,7 +321,9 @@ class RestClient:
     async def list_checkpoints_async(self, training_run_id: str) -> dict[str, Any]:
         return await self._asend(self._checkpoints(training_run_id))
 
-    async def get_checkpoint_archive_url_async(self, training_run_id: str, checkpoint_id: str) -> dict[str, Any]:
+    async def get_checkpoint_archive_url_async(
+        self, training_run_id: str, checkpoint_id: str
+    ) -> dict[str, Any]:
         return await self._asend(self._checkpoint(training_run_id, checkpoint_id, suffix="/archive"))
 
     async def delete_checkpoint_async(self, training_run_id: str, checkpoint_id: str) -> None:

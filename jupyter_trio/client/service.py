@@ -43,10 +43,14 @@ class SamplingClient:
         self.sampler_id: str = info["sampler_id"]
 
     def predict(self, image: Any, score_thresh: float = 0.5, visualize: bool = True) -> dict[str, Any]:
-        """Predict one image. Returns ``{"result": ..., "visualization": PIL.Image | None}``: classes and scores,
+        """Predict one image. Returns ``{"result": ..., "visualization": PIL.Image | None}``: classes and
+        scores,
         boxes, or masks / label maps as COCO RLE, in the image's own coordinates."""
-        body = {"image": base64.b64encode(_image_bytes(image)).decode(), "score_thresh": score_thresh,
-                "visualize": visualize}
+        body = {
+            "image": base64.b64encode(_image_bytes(image)).decode(),
+            "score_thresh": score_thresh,
+            "visualize": visualize,
+        }
         reply = self.rest.request("POST", f"samplers/{_q(self.sampler_id)}/predict", json=body)
         picture = None
         if reply.get("visualization"):
@@ -68,15 +72,25 @@ class ServiceClient:
     training runs and samplers made through this client are linked to that session.
     """
 
-    def __init__(self, base_url: str | None = None, token: str | None = None, *,
-                 timeout: float | httpx.Timeout = DEFAULT_TIMEOUT, max_retries: int = 3,
-                 user_metadata: dict[str, str] | None = None):
+    def __init__(
+        self,
+        base_url: str | None = None,
+        token: str | None = None,
+        *,
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        max_retries: int = 3,
+        user_metadata: dict[str, str] | None = None,
+    ):
         self.location: ServerLocation = find_server(base_url, token)
         self._timeout, self._max_retries = timeout, max_retries
-        self._rest = RestClient(self.location.base_url, self.location.token, timeout=timeout,
-                                max_retries=max_retries)
-        session = self._rest.request("POST", "sessions", json={
-            "kernel_id": kernel_id(), "notebook_path": notebook_path(), "user_metadata": user_metadata})
+        self._rest = RestClient(
+            self.location.base_url, self.location.token, timeout=timeout, max_retries=max_retries
+        )
+        session = self._rest.request(
+            "POST",
+            "sessions",
+            json={"kernel_id": kernel_id(), "notebook_path": notebook_path(), "user_metadata": user_metadata},
+        )
         self.session_id: str = session["session_id"]
         self._rest.use_session(self.session_id)
 
@@ -85,13 +99,20 @@ class ServiceClient:
         return self.location.base_url
 
     def create_rest_client(self) -> RestClient:
-        return RestClient(self.location.base_url, self.location.token, session_id=self.session_id,
-                          timeout=self._timeout, max_retries=self._max_retries)
+        return RestClient(
+            self.location.base_url,
+            self.location.token,
+            session_id=self.session_id,
+            timeout=self._timeout,
+            max_retries=self._max_retries,
+        )
 
     def call(self, method: str, path: str, *, params: dict[str, Any] | None = None, json: Any = None) -> Any:
         """A call to any jupyter-trio route, ``path`` relative to the server root (``"trio/api/tasks"``): the
         native API the panels use, with the REST client's auth, retries and typed errors."""
-        return self._rest.request(method, f"{self.location.base_url}{path.lstrip('/')}", params=params, json=json)
+        return self._rest.request(
+            method, f"{self.location.base_url}{path.lstrip('/')}", params=params, json=json
+        )
 
     def load_demo(self, kind: str = "classification", timeout: float = 600.0) -> dict[str, Any]:
         """Make the server's generated demo dataset of ``kind`` (classification, detection, segmentation,
@@ -106,16 +127,34 @@ class ServiceClient:
         loaded = self.call("POST", f"{api}/load")
         return {"dataset_id": loaded["dataset_id"], "project_id": loaded["project_id"]}
 
-    def create_training_run(self, project_id: str | None = None, *, dataset_id: str | None = None,
-                            params: dict[str, Any] | None = None, description: str = "",
-                            start: bool = True) -> dict[str, Any]:
-        """Start training in a project (or on a split dataset, in a new project for it); ``params`` are PaddleX's
+    def create_training_run(
+        self,
+        project_id: str | None = None,
+        *,
+        dataset_id: str | None = None,
+        params: dict[str, Any] | None = None,
+        description: str = "",
+        start: bool = True,
+    ) -> dict[str, Any]:
+        """Start training in a project (or on a split dataset, in a new project for it); ``params`` are
+        PaddleX's
         training parameters (omitted: the server's recommendation). Returns the training run."""
-        return self._rest.request("POST", "training_runs", json={
-            "project_id": project_id, "dataset_id": dataset_id, "params": params, "description": description,
-            "session_id": self.session_id, "start": start})
+        return self._rest.request(
+            "POST",
+            "training_runs",
+            json={
+                "project_id": project_id,
+                "dataset_id": dataset_id,
+                "params": params,
+                "description": description,
+                "session_id": self.session_id,
+                "start": start,
+            },
+        )
 
-    def wait_training_run(self, training_run_id: str, timeout: float = 3600.0, poll: float = 1.0) -> dict[str, Any]:
+    def wait_training_run(
+        self, training_run_id: str, timeout: float = 3600.0, poll: float = 1.0
+    ) -> dict[str, Any]:
         """Poll until the run has ended (completed, failed, cancelled, interrupted); returns it."""
         deadline = time.monotonic() + timeout
         while True:
@@ -123,17 +162,24 @@ class ServiceClient:
             if run["status"] in FINAL_STATES:
                 return run
             if time.monotonic() > deadline:
-                raise TimeoutError(f"training run {training_run_id} still {run['status']} after {timeout:.0f}s")
+                raise TimeoutError(
+                    f"training run {training_run_id} still {run['status']} after {timeout:.0f}s"
+                )
             time.sleep(poll)
 
     def save_weights(self, training_run_id: str, name: str = "", epoch: int | None = None) -> dict[str, Any]:
         """Keep a run's weights (its best model, or ``epoch``'s) as a pretrained model listed by
-        ``list_weights``; later runs can start from it with ``params={"pretrain_weights": "weights/<id>"}``."""
-        return self.call("POST", "trio/api/models", json={
-            "kind": "pretrained", "task_id": training_run_id, "name": name, "epoch": epoch})
+        ``list_weights``; later runs can start from it with ``params={"pretrain_weights":
+        "weights/<id>"}``."""
+        return self.call(
+            "POST",
+            "trio/api/models",
+            json={"kind": "pretrained", "task_id": training_run_id, "name": name, "epoch": epoch},
+        )
 
     def create_sampling_client(self, path: str) -> SamplingClient:
-        """A sampler for a checkpoint path (``trio://<run>/weights/<id>`` or ``.../sampler_weights/<id>``) or a
+        """A sampler for a checkpoint path (``trio://<run>/weights/<id>`` or ``.../sampler_weights/<id>``) or
+        a
         kept model id (``PM0001``)."""
         info = self._rest.request("POST", "samplers", json={"path": path, "session_id": self.session_id})
         return SamplingClient(self._rest, info)
@@ -141,7 +187,7 @@ class ServiceClient:
     def close(self) -> None:
         self._rest.close()
 
-    def __enter__(self) -> "ServiceClient":
+    def __enter__(self) -> ServiceClient:
         return self
 
     def __exit__(self, *exc: Any) -> None:

@@ -179,7 +179,10 @@ def format_validation_error(exc: pydantic.ValidationError) -> str:
     parts = []
     for err in exc.errors():
         where = ".".join(str(p) for p in err.get("loc", ())) or "body"
-        parts.append(f"{where}: {err.get('msg', 'invalid')}")
+        if err.get("type") == "missing":
+            parts.append(f"{where} is required")
+        else:
+            parts.append(f"{where}: {err.get('msg', 'invalid')}")
     return "invalid request: " + "; ".join(parts)
 
 
@@ -187,6 +190,8 @@ class NotFoundHandler(TrioHandler):
     """Any unknown path under /trio/ answers a JSON 404 (after auth, like everything else)."""
 
     def _not_found(self, *args: Any) -> None:
-        raise TrioError(f"no such route: {self.request.method} {self.request.path}", code="not_found", status=404)
+        raise TrioError(
+            f"no such route: {self.request.method} {self.request.path}", code="not_found", status=404
+        )
 
     get = post = put = patch = delete = _not_found

@@ -6,7 +6,14 @@ import mimetypes
 
 from .._version import __version__
 from ..errors import NotFound
-from ..schemas.native import DirectoryListing, FileEntry, FileWritten, GPUInfo, HealthReply, TrainingAvailability
+from ..schemas.native import (
+    DirectoryListing,
+    FileEntry,
+    FileWritten,
+    GPUInfo,
+    HealthReply,
+    TrainingAvailability,
+)
 from .base import TrioHandler, operation
 from .openapi import build_openapi
 
@@ -41,14 +48,18 @@ class OpenAPIHandler(TrioHandler):
 class FilesHandler(TrioHandler):
     """Workspace artifacts: logs, images, checkpoints, exports. Paths are relative to the workspace."""
 
-    @operation("Download a workspace file, or list a workspace folder", response=DirectoryListing,
-               tag="files")
+    @operation(
+        "Download a workspace file, or list a workspace folder", response=DirectoryListing, tag="files"
+    )
     async def get(self, path: str = "") -> None:
         files = self.trio.files
         target = files.target(path)
         if target.is_dir():
-            self.reply(DirectoryListing(path=files.relative(target),
-                                        entries=[FileEntry(**e) for e in files.listing(target)]))
+            self.reply(
+                DirectoryListing(
+                    path=files.relative(target), entries=[FileEntry(**e) for e in files.listing(target)]
+                )
+            )
             return
         if not target.is_file():
             raise NotFound(f"no such file in the workspace: {path}")
@@ -61,8 +72,12 @@ class FilesHandler(TrioHandler):
                 await self.flush()
         self.finish(set_content_type=ctype)
 
-    @operation("Upload a file into the workspace's uploads/ folder (the raw body is the file)",
-               response=FileWritten, status=201, tag="files")
+    @operation(
+        "Upload a file into the workspace's uploads/ folder (the raw body is the file)",
+        response=FileWritten,
+        status=201,
+        tag="files",
+    )
     def put(self, path: str = "") -> None:
         target = self.trio.files.write_upload(path, self.request.body)
         self.reply(FileWritten(path=self.trio.files.relative(target), size=len(self.request.body)), 201)

@@ -6,13 +6,25 @@ from typing import Any
 
 from tornado.ioloop import IOLoop
 
-from ..enums import DATASET_TYPES, project_type
 from ..errors import ValidationFailed
 from ..schemas.native import (
-    DatasetCreate, DatasetDetails, DatasetImportRequest, DatasetInfo, DatasetList, DatasetPatch, DatasetSplitRequest,
-    DemoInfo, DemoList, DemoLoaded, ProjectCreate, ProjectInfo, ProjectList, ProjectPatch,
+    DatasetCreate,
+    DatasetDetails,
+    DatasetImportRequest,
+    DatasetInfo,
+    DatasetList,
+    DatasetPatch,
+    DatasetSplitRequest,
+    DemoInfo,
+    DemoList,
+    DemoLoaded,
+    ProjectCreate,
+    ProjectInfo,
+    ProjectList,
+    ProjectPatch,
 )
 from ..services.file_preview import kind_of
+from ..vocabulary import DATASET_TYPES, project_type
 from .base import TrioHandler, operation
 
 
@@ -20,16 +32,36 @@ class _DatasetViews(TrioHandler):
     def dataset_info(self, did: str) -> DatasetInfo:
         d = self.trio.projects.dataset(did)
         attrs = d["attrs"]
-        return DatasetInfo(**{k: d[k] for k in ("id", "name", "description", "dataset_type", "status", "message",
-                                                  "path", "created_at", "updated_at")},
-                           project_ids=self.trio.projects.dataset_project_ids(d["id"]), num_images=attrs.get("num_images"),
-                           num_classes=attrs.get("num_classes"), format=attrs.get("format"))
+        return DatasetInfo(
+            **{
+                k: d[k]
+                for k in (
+                    "id",
+                    "name",
+                    "description",
+                    "dataset_type",
+                    "status",
+                    "message",
+                    "path",
+                    "created_at",
+                    "updated_at",
+                )
+            },
+            project_ids=self.trio.projects.dataset_project_ids(d["id"]),
+            num_images=attrs.get("num_images"),
+            num_classes=attrs.get("num_classes"),
+            format=attrs.get("format"),
+        )
 
     def project_info(self, pid: str) -> ProjectInfo:
         p = self.trio.projects.project(pid)
-        return ProjectInfo(**{k: p[k] for k in ("id", "name", "description", "project_type", "dataset_id", "path",
-                                                  "created_at")},
-                           task_ids=[t["id"] for t in self.trio.projects.project_tasks(pid)])
+        return ProjectInfo(
+            **{
+                k: p[k]
+                for k in ("id", "name", "description", "project_type", "dataset_id", "path", "created_at")
+            },
+            task_ids=[t["id"] for t in self.trio.projects.project_tasks(pid)],
+        )
 
 
 class DatasetsHandler(_DatasetViews):
@@ -37,8 +69,13 @@ class DatasetsHandler(_DatasetViews):
     def get(self) -> None:
         self.reply(DatasetList(items=[self.dataset_info(d["id"]) for d in self.trio.projects.datasets()]))
 
-    @operation("Create an empty dataset of a task type", request=DatasetCreate, response=DatasetInfo, status=201,
-               tag="datasets")
+    @operation(
+        "Create an empty dataset of a task type",
+        request=DatasetCreate,
+        response=DatasetInfo,
+        status=201,
+        tag="datasets",
+    )
     def post(self) -> None:
         body = self.parse_body(DatasetCreate)
         d = self.trio.projects.create_dataset(self.username, body.name, body.description, body.dataset_type)
@@ -56,7 +93,9 @@ class DatasetHandler(_DatasetViews):
         self.trio.projects.update_dataset(did, **body.model_dump(exclude_none=True))
         self.reply(self.dataset_info(did))
 
-    @operation("Delete a dataset and its files (projects bound to it stay, unbound)", status=204, tag="datasets")
+    @operation(
+        "Delete a dataset and its files (projects bound to it stay, unbound)", status=204, tag="datasets"
+    )
     def delete(self, did: str) -> None:
         self.trio.projects.delete_dataset(did)
         self.set_status(204)
@@ -64,8 +103,13 @@ class DatasetHandler(_DatasetViews):
 
 
 class DatasetImportHandler(_DatasetViews):
-    @operation("Import a server folder into the dataset (asynchronous: poll the dataset's status)",
-               request=DatasetImportRequest, response=DatasetInfo, status=202, tag="datasets")
+    @operation(
+        "Import a server folder into the dataset (asynchronous: poll the dataset's status)",
+        request=DatasetImportRequest,
+        response=DatasetInfo,
+        status=202,
+        tag="datasets",
+    )
     def post(self, did: str) -> None:
         body = self.parse_body(DatasetImportRequest)
         self.trio.importer.start(self.trio.projects.dataset(did), body.path)
@@ -73,8 +117,12 @@ class DatasetImportHandler(_DatasetViews):
 
 
 class DatasetSplitHandler(_DatasetViews):
-    @operation("Split an imported dataset into train/val/test (seeded, stratified by class)",
-               request=DatasetSplitRequest, response=DatasetInfo, tag="datasets")
+    @operation(
+        "Split an imported dataset into train/val/test (seeded, stratified by class)",
+        request=DatasetSplitRequest,
+        response=DatasetInfo,
+        tag="datasets",
+    )
     def post(self, did: str) -> None:
         body = self.parse_body(DatasetSplitRequest)
         self.trio.projects.split_dataset(did, body.val_split, body.test_split, body.seed)
@@ -88,8 +136,11 @@ class DatasetDetailsHandler(_DatasetViews):
 
 
 class DatasetPreviewHandler(_DatasetViews):
-    @operation("An image of the dataset (path relative to the dataset folder) with its labels drawn, as PNG",
-               content_type="image/png", tag="datasets")
+    @operation(
+        "An image of the dataset (path relative to the dataset folder) with its labels drawn, as PNG",
+        content_type="image/png",
+        tag="datasets",
+    )
     def get(self, did: str, path: str) -> None:
         dataset = self.trio.projects.dataset(did)
         target = self.trio.files.viewable(f"{dataset['path']}/{path}")
@@ -104,8 +155,13 @@ class ProjectsHandler(_DatasetViews):
     def get(self) -> None:
         self.reply(ProjectList(items=[self.project_info(p["id"]) for p in self.trio.projects.projects()]))
 
-    @operation("Create a project (optionally bound to a dataset of its type)", request=ProjectCreate,
-               response=ProjectInfo, status=201, tag="projects")
+    @operation(
+        "Create a project (optionally bound to a dataset of its type)",
+        request=ProjectCreate,
+        response=ProjectInfo,
+        status=201,
+        tag="projects",
+    )
     def post(self) -> None:
         body = self.parse_body(ProjectCreate)
         svc = self.trio.projects
@@ -124,8 +180,9 @@ class ProjectHandler(_DatasetViews):
     def get(self, pid: str) -> None:
         self.reply(self.project_info(pid))
 
-    @operation("Rename a project or bind it to a dataset", request=ProjectPatch, response=ProjectInfo,
-               tag="projects")
+    @operation(
+        "Rename a project or bind it to a dataset", request=ProjectPatch, response=ProjectInfo, tag="projects"
+    )
     def patch(self, pid: str) -> None:
         body = self.parse_body(ProjectPatch)
         self.trio.projects.project(pid)
@@ -134,7 +191,9 @@ class ProjectHandler(_DatasetViews):
         self.trio.projects.update_project(pid, **body.model_dump(exclude_none=True, exclude={"dataset_id"}))
         self.reply(self.project_info(pid))
 
-    @operation("Delete a project and its tasks (running ones are cancelled first)", status=204, tag="projects")
+    @operation(
+        "Delete a project and its tasks (running ones are cancelled first)", status=204, tag="projects"
+    )
     def delete(self, pid: str) -> None:
         self.trio.projects.delete_project(pid)
         self.set_status(204)
@@ -143,8 +202,12 @@ class ProjectHandler(_DatasetViews):
 
 def demo_info(app: Any, kind: str) -> DemoInfo:
     state = app.demos._state(kind)
-    return DemoInfo(type=kind, status=state.status if state.started else "not_started", progress=state.progress,
-                    message=state.message)
+    return DemoInfo(
+        type=kind,
+        status=state.status if state.started else "not_started",
+        progress=state.progress,
+        message=state.message,
+    )
 
 
 class DemosHandler(TrioHandler):
@@ -160,23 +223,36 @@ class DemoHandler(TrioHandler):
 
 
 class DemoDownloadHandler(TrioHandler):
-    @operation("Generate the demo dataset in the background (no-op when running or ready)", response=DemoInfo,
-               status=202, tag="demos")
+    @operation(
+        "Generate the demo dataset in the background (no-op when running or ready)",
+        response=DemoInfo,
+        status=202,
+        tag="demos",
+    )
     def post(self, kind: str) -> None:
         self.trio.demos.download(kind)
         self.reply(demo_info(self.trio, kind), 202)
 
 
 class DemoStopHandler(TrioHandler):
-    @operation("Stop generating the demo dataset (what was written is removed)", response=DemoInfo, tag="demos")
+    @operation(
+        "Stop generating the demo dataset (what was written is removed)", response=DemoInfo, tag="demos"
+    )
     def post(self, kind: str) -> None:
         self.trio.demos.stop(kind)
         self.reply(demo_info(self.trio, kind))
 
 
 class DemoLoadHandler(TrioHandler):
-    @operation("Create the demo's dataset (imported, split) and project; the same ids when loaded before",
-               response=DemoLoaded, tag="demos")
+    @operation(
+        "Create the demo's dataset (imported, split) and project; the same ids when loaded before",
+        response=DemoLoaded,
+        tag="demos",
+    )
     async def post(self, kind: str) -> None:
         out = await IOLoop.current().run_in_executor(None, self.trio.demos.load, kind, self.username)
-        self.reply(DemoLoaded(dataset_id=out["did"], project_id=out["pid"], created=out["loading_status"] == "created"))
+        self.reply(
+            DemoLoaded(
+                dataset_id=out["did"], project_id=out["pid"], created=out["loading_status"] == "created"
+            )
+        )

@@ -9,8 +9,8 @@ from typing import Any
 
 from tornado import websocket
 
-from ..schemas.native import LogQuery, LogReply
 from ..runner.logs import log_path, read_from, read_tail
+from ..schemas.native import LogQuery, LogReply
 from ..vocabulary import FINAL
 from .base import TrioHandler, operation
 
@@ -29,16 +29,30 @@ def resolve_run(handler: TrioHandler, name: str, run: int | None) -> tuple[dict[
 
 
 class LogsHandler(TrioHandler):
-    @operation("Read a run's log: from a byte offset, or its last N lines", query=LogQuery, response=LogReply,
-               tag="logs")
+    @operation(
+        "Read a run's log: from a byte offset, or its last N lines",
+        query=LogQuery,
+        response=LogReply,
+        tag="logs",
+    )
     def get(self, name: str) -> None:
         q = self.parse_query(LogQuery)
         task, index = resolve_run(self, name, q.run)
         path = log_path(self.trio.tasks.run_dir(task["id"], index), q.stream)
         chunk = read_tail(path, q.tail) if q.tail is not None else read_from(path, q.offset or 0, q.limit)
         status = (self.trio.tasks.run_state(task["id"], index) or {"status": "deleted"})["status"]
-        self.reply(LogReply(task_name=task["name"], run=index, stream=q.stream, content=chunk.content,
-                            offset=chunk.offset, next_offset=chunk.next_offset, size=chunk.size, status=status))
+        self.reply(
+            LogReply(
+                task_name=task["name"],
+                run=index,
+                stream=q.stream,
+                content=chunk.content,
+                offset=chunk.offset,
+                next_offset=chunk.next_offset,
+                size=chunk.size,
+                status=status,
+            )
+        )
 
 
 class LogStreamHandler(TrioHandler, websocket.WebSocketHandler):
@@ -50,8 +64,11 @@ class LogStreamHandler(TrioHandler, websocket.WebSocketHandler):
 
     _pump_task: asyncio.Task | None = None
 
-    @operation("Websocket: follow a run's log live (chunk messages, then a final status message)",
-               query=LogQuery, tag="logs")
+    @operation(
+        "Websocket: follow a run's log live (chunk messages, then a final status message)",
+        query=LogQuery,
+        tag="logs",
+    )
     async def get(self, name: str) -> None:  # type: ignore[override]
         q = self.parse_query(LogQuery)
         self._task, self._run = resolve_run(self, name, q.run)
@@ -70,7 +87,10 @@ class LogStreamHandler(TrioHandler, websocket.WebSocketHandler):
             self._pump_task.cancel()
 
     def _run_status(self) -> dict[str, Any]:
-        return self.trio.tasks.run_state(self._task["id"], self._run) or {"status": "deleted", "exit_code": None}
+        return self.trio.tasks.run_state(self._task["id"], self._run) or {
+            "status": "deleted",
+            "exit_code": None,
+        }
 
     async def _pump(self) -> None:
         path = log_path(self.trio.tasks.run_dir(self._task["id"], self._run), self._stream)
@@ -81,18 +101,34 @@ class LogStreamHandler(TrioHandler, websocket.WebSocketHandler):
                 chunk = read_from(path, offset, WS_CHUNK)
                 if chunk.next_offset > offset:
                     last_data = time.monotonic()
-                    await self.write_message(json.dumps({
-                        "type": "chunk", "task_name": self._task["name"], "run": self._run,
-                        "stream": self._stream, "content": chunk.content,
-                        "offset": chunk.offset, "next_offset": chunk.next_offset,
-                    }))
+                    await self.write_message(
+                        json.dumps(
+                            {
+                                "type": "chunk",
+                                "task_name": self._task["name"],
+                                "run": self._run,
+                                "stream": self._stream,
+                                "content": chunk.content,
+                                "offset": chunk.offset,
+                                "next_offset": chunk.next_offset,
+                            }
+                        )
+                    )
                     offset = chunk.next_offset
                     continue
                 if final is not None:  # the run had ended and every byte is out
-                    await self.write_message(json.dumps({
-                        "type": "status", "task_name": self._task["name"], "run": self._run,
-                        "status": final["status"], "exit_code": final["exit_code"], "next_offset": offset,
-                    }))
+                    await self.write_message(
+                        json.dumps(
+                            {
+                                "type": "status",
+                                "task_name": self._task["name"],
+                                "run": self._run,
+                                "status": final["status"],
+                                "exit_code": final["exit_code"],
+                                "next_offset": offset,
+                            }
+                        )
+                    )
                     self.close()
                     return
                 now = time.monotonic()

@@ -13,7 +13,6 @@ from ..schemas.native import MetricsIndex, RecordsReply, RunQuery, SeriesQuery, 
 from .base import TrioHandler, operation
 from .logs import resolve_run
 
-
 VIEW = Path(__file__).parent.parent / "static" / "metrics_view.html"
 
 
@@ -24,16 +23,24 @@ class _RunHandler(TrioHandler):
 
 
 class MetricsIndexHandler(_RunHandler):
-    @operation("Series tracked by a run, with their point counts", query=RunQuery, response=MetricsIndex,
-               tag="metrics")
+    @operation(
+        "Series tracked by a run, with their point counts",
+        query=RunQuery,
+        response=MetricsIndex,
+        tag="metrics",
+    )
     def get(self, name: str) -> None:
         q = self.parse_query(RunQuery)
         task, index, run_dir = self.run_dir(name, q.run)
-        self.reply(MetricsIndex(task_name=task["name"], run=index, series=self.trio.metrics.series_names(run_dir)))
+        self.reply(
+            MetricsIndex(task_name=task["name"], run=index, series=self.trio.metrics.series_names(run_dir))
+        )
 
 
 class SeriesHandler(_RunHandler):
-    @operation("One tracked series: steps, values, times", query=SeriesQuery, response=SeriesReply, tag="metrics")
+    @operation(
+        "One tracked series: steps, values, times", query=SeriesQuery, response=SeriesReply, tag="metrics"
+    )
     def get(self, name: str, key: str) -> None:
         q = self.parse_query(SeriesQuery)
         task, index, run_dir = self.run_dir(name, q.run)
@@ -41,13 +48,23 @@ class SeriesHandler(_RunHandler):
         if series is None:
             raise NotFound(f"run {index} of task {task['name']!r} has no series {key!r}")
         values = [v if math.isfinite(v) else None for v in series.values]
-        self.reply(SeriesReply(task_name=task["name"], run=index, key=key, steps=series.steps, values=values,
-                               times=series.times, last_step=series.steps[-1] if series.steps else q.since_step))
+        self.reply(
+            SeriesReply(
+                task_name=task["name"],
+                run=index,
+                key=key,
+                steps=series.steps,
+                values=values,
+                times=series.times,
+                last_step=series.steps[-1] if series.steps else q.since_step,
+            )
+        )
 
 
 class RecordsHandler(_RunHandler):
-    @operation("The run's record (every record() call merged)", query=RunQuery, response=RecordsReply,
-               tag="metrics")
+    @operation(
+        "The run's record (every record() call merged)", query=RunQuery, response=RecordsReply, tag="metrics"
+    )
     def get(self, name: str) -> None:
         q = self.parse_query(RunQuery)
         task, index, run_dir = self.run_dir(name, q.run)
@@ -62,8 +79,10 @@ class MetricsViewHandler(TrioHandler):
 
     @property
     def content_security_policy(self) -> str:
-        return (f"frame-ancestors 'self'; default-src 'none'; connect-src 'self'; "
-                f"script-src 'nonce-{self._nonce}'; style-src 'nonce-{self._nonce}'")
+        return (
+            f"frame-ancestors 'self'; default-src 'none'; connect-src 'self'; "
+            f"script-src 'nonce-{self._nonce}'; style-src 'nonce-{self._nonce}'"
+        )
 
     @operation("A live HTML view of the task's tracked series", content_type="text/html", tag="metrics")
     def get(self, name: str) -> None:
@@ -74,6 +93,10 @@ class MetricsViewHandler(TrioHandler):
         self._nonce = secrets.token_urlsafe(16)
         self.set_header("Content-Security-Policy", self.content_security_policy)
         api = f"{self.base_url.rstrip('/')}/trio/api/tasks/{task['id']}"
-        page = VIEW.read_text().replace("__NONCE__", self._nonce).replace("__TITLE__", html.escape(task["name"]))
-        page = page.replace("__API__", json.dumps(api)).replace("__RUN__", json.dumps(int(run) if run else None))
+        page = (
+            VIEW.read_text().replace("__NONCE__", self._nonce).replace("__TITLE__", html.escape(task["name"]))
+        )
+        page = page.replace("__API__", json.dumps(api)).replace(
+            "__RUN__", json.dumps(int(run) if run else None)
+        )
         self.finish(page, set_content_type="text/html; charset=utf-8")

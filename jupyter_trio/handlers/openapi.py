@@ -9,6 +9,7 @@ import pydantic
 from pydantic.json_schema import models_json_schema
 
 from .._version import __version__
+from ..schemas.paddlex import PaddleXError, PaddleXReply
 from .base import Operation
 
 _METHODS = ("get", "post", "put", "patch", "delete")
@@ -35,6 +36,7 @@ def build_openapi(routes: list[tuple[str, type]]) -> dict[str, Any]:
                 continue
             operations.append((path, method, params, op))
             models.update(m for m in (op.request, op.response, op.query) if m is not None)
+    models.update((PaddleXReply, PaddleXError))
 
     schemas: dict[str, Any] = {}
     if models:
@@ -51,7 +53,8 @@ def build_openapi(routes: list[tuple[str, type]]) -> dict[str, Any]:
             "operationId": f"{method}_{path.strip('/').replace('/', '_').replace('{', '').replace('}', '')}",
             "tags": [op.tag or _tag_of(path)],
             "parameters": [
-                {"name": name, "in": "path", "required": True, "schema": {"type": "string"}} for name in params
+                {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+                for name in params
             ],
             "responses": _responses(path, op),
         }
@@ -68,14 +71,18 @@ def build_openapi(routes: list[tuple[str, type]]) -> dict[str, Any]:
                 )
         if path.startswith(PADDLEX_PREFIX):
             # PaddleX clients send arguments in the query string or as a JSON body, on every method
-            item["requestBody"] = {
-                "required": False,
-                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PaddleXArguments"}}},
-            }
+            schema = (
+                {"$ref": f"#/components/schemas/{op.request.__name__}"}
+                if op.request is not None
+                else {"type": "object"}
+            )
+            item["requestBody"] = {"required": False, "content": {"application/json": {"schema": schema}}}
         elif op.request is not None:
             item["requestBody"] = {
                 "required": True,
-                "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{op.request.__name__}"}}},
+                "content": {
+                    "application/json": {"schema": {"$ref": f"#/components/schemas/{op.request.__name__}"}}
+                },
             }
         paths.setdefault(path, {})[method] = item
 
@@ -94,7 +101,6 @@ def build_openapi(routes: list[tuple[str, type]]) -> dict[str, Any]:
             }
         },
     }
-    schemas.update(_PADDLEX_SCHEMAS)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -113,35 +119,23 @@ def build_openapi(routes: list[tuple[str, type]]) -> dict[str, Any]:
                 },
                 "PaddleXError": {
                     "description": "A client error in PaddleX's shape: status -1 and the reason.",
-                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PaddleXError"}}},
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/PaddleXError"}}
+                    },
                 },
             },
             "securitySchemes": {
-                "token": {"type": "apiKey", "in": "header", "name": "Authorization",
-                          "description": "`token <jupyter server token>`"},
+                "token": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "Authorization",
+                    "description": "`token <jupyter server token>`",
+                },
                 "tokenQuery": {"type": "apiKey", "in": "query", "name": "token"},
             },
         },
         "security": [{"token": []}, {"tokenQuery": []}],
     }
-
-
-# The PaddleX dialect's envelope: {"status": 1, ...fields of the operation} or {"status": -1, "message", "code"}.
-_PADDLEX_SCHEMAS: dict[str, Any] = {
-    "PaddleXArguments": {
-        "type": "object", "additionalProperties": True,
-        "description": "the operation's arguments (tid, pid, did, train, ...), also accepted in the query string",
-    },
-    "PaddleXReply": {
-        "type": "object", "required": ["status"], "additionalProperties": True,
-        "properties": {"status": {"const": 1}},
-    },
-    "PaddleXError": {
-        "type": "object", "required": ["status", "message", "code"],
-        "properties": {"status": {"const": -1}, "message": {"type": "string", "minLength": 1},
-                       "code": {"type": "string"}},
-    },
-}
 
 
 def _responses(path: str, op: Operation) -> dict[str, Any]:
@@ -150,8 +144,10 @@ def _responses(path: str, op: Operation) -> dict[str, Any]:
     if op.response is not None:
         ok = _response(op)
     else:
-        ok = {"description": op.summary,
-              "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PaddleXReply"}}}}
+        ok = {
+            "description": op.summary,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PaddleXReply"}}},
+        }
         for content_type in (op.content_type, *op.also_content_types):
             if content_type != "application/json":
                 ok["content"][content_type] = {"schema": {}}

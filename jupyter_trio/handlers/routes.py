@@ -2,28 +2,44 @@
 
 from __future__ import annotations
 
+from . import datasets as native
+from . import training, v1
 from .base import NotFoundHandler
 from .core import FilesHandler, HealthHandler, OpenAPIHandler
-from . import datasets as native
-from . import training
-from . import v1
 from .logs import LogsHandler, LogStreamHandler
+from .metrics import MetricsIndexHandler, MetricsViewHandler, RecordsHandler, SeriesHandler
 from .paddlex import tasks as pxtasks
 from .paddlex.files import DemoHandler, FileHandler
 from .paddlex.weights import ModelHandler
 from .paddlex.workspace import (
-    DatasetDetailsHandler, DatasetHandler, DatasetSplitHandler, ProjectHandler, SystemHandler,
+    DatasetDetailsHandler,
+    DatasetHandler,
+    DatasetSplitHandler,
+    ProjectHandler,
+    SystemHandler,
 )
 from .paddlex.workspace import WorkspaceHandler as PaddleXWorkspaceHandler
-from .metrics import MetricsIndexHandler, MetricsViewHandler, RecordsHandler, SeriesHandler
 from .tasks import (
-    TaskCancelHandler, TaskEnvHandler, TaskHandler, TaskNotesHandler, TaskPinHandler, TaskRenameHandler,
-    TaskRunHandler, TasksHandler,
+    TaskCancelHandler,
+    TaskEnvHandler,
+    TaskHandler,
+    TaskNotesHandler,
+    TaskPinHandler,
+    TaskRenameHandler,
+    TaskRunHandler,
+    TasksHandler,
 )
 from .workspace import (
-    GeneratorCreateHandler, GeneratorPreviewHandler, LauncherConfigsHandler, LauncherOpenHandler,
-    LauncherPickScriptHandler, LauncherScriptsHandler, LauncherWorkspacesHandler, RunRootHandler,
-    ShellWorkspaceHandler, WorkspaceHandler,
+    GeneratorCreateHandler,
+    GeneratorPreviewHandler,
+    LauncherConfigsHandler,
+    LauncherOpenHandler,
+    LauncherPickScriptHandler,
+    LauncherScriptsHandler,
+    LauncherWorkspacesHandler,
+    RunRootHandler,
+    ShellWorkspaceHandler,
+    WorkspaceHandler,
 )
 
 API = r"/trio/api"

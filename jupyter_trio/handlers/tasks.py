@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 from ..schemas.native import (
-    DeleteQuery, EnvRequest, NotesRequest, PinRequest, RenameRequest, RunInfo, RunTaskRequest, TaskDetail,
-    TaskInfo, TaskList, TaskListQuery,
+    DeleteQuery,
+    EnvRequest,
+    NotesRequest,
+    PinRequest,
+    RenameRequest,
+    RunInfo,
+    RunTaskRequest,
+    TaskDetail,
+    TaskInfo,
+    TaskList,
+    TaskListQuery,
 )
 from .base import TrioHandler, operation
 
@@ -16,11 +25,26 @@ class TasksHandler(TrioHandler):
         limit = q.limit or q.page_size
         offset = q.offset if q.offset is not None else (q.page - 1) * q.page_size
         items, total = self.trio.tasks.find(
-            status=q.status, kind=q.kind, pinned=q.pinned, name=q.name, workspace=q.workspace,
-            sort=q.sort, descending=q.order == "desc", offset=offset, limit=limit,
+            status=q.status,
+            kind=q.kind,
+            pinned=q.pinned,
+            name=q.name,
+            workspace=q.workspace,
+            sort=q.sort,
+            descending=q.order == "desc",
+            offset=offset,
+            limit=limit,
         )
-        self.reply(TaskList(items=[TaskInfo.of(t) for t in items], total=total, offset=offset, limit=limit,
-                            page=offset // limit + 1, page_size=limit))
+        self.reply(
+            TaskList(
+                items=[TaskInfo.of(t) for t in items],
+                total=total,
+                offset=offset,
+                limit=limit,
+                page=offset // limit + 1,
+                page_size=limit,
+            )
+        )
 
 
 class _TaskAction(TrioHandler):
@@ -36,8 +60,12 @@ class TaskHandler(_TaskAction):
     def get(self, name: str) -> None:
         self.reply(self.detail(name))
 
-    @operation("Delete a task and its files (force=true cancels it first)", query=DeleteQuery, status=204,
-               tag="tasks")
+    @operation(
+        "Delete a task and its files (force=true cancels it first)",
+        query=DeleteQuery,
+        status=204,
+        tag="tasks",
+    )
     def delete(self, name: str) -> None:
         q = self.parse_query(DeleteQuery)
         self.trio.tasks.delete(name, force=q.force)
@@ -46,8 +74,13 @@ class TaskHandler(_TaskAction):
 
 
 class TaskRunHandler(_TaskAction):
-    @operation("Queue a new run slot of the task", request=RunTaskRequest, response=TaskDetail,
-               status=202, tag="tasks")
+    @operation(
+        "Queue a new run slot of the task",
+        request=RunTaskRequest,
+        response=TaskDetail,
+        status=202,
+        tag="tasks",
+    )
     def post(self, name: str) -> None:
         body = self.parse_body(RunTaskRequest)
         self.trio.tasks.run(name, priority=body.priority, gpus=body.gpus)
@@ -55,16 +88,21 @@ class TaskRunHandler(_TaskAction):
 
 
 class TaskCancelHandler(_TaskAction):
-    @operation("Cancel the task's queued or running run (SIGTERM, SIGKILL after the grace period)",
-               response=TaskDetail, status=202, tag="tasks")
+    @operation(
+        "Cancel the task's queued or running run (SIGTERM, SIGKILL after the grace period)",
+        response=TaskDetail,
+        status=202,
+        tag="tasks",
+    )
     def post(self, name: str) -> None:
         self.trio.tasks.cancel(name)
         self.reply(self.detail(name), 202)
 
 
 class TaskPinHandler(_TaskAction):
-    @operation("Pin or unpin (toggle when 'pinned' is omitted)", request=PinRequest, response=TaskDetail,
-               tag="tasks")
+    @operation(
+        "Pin or unpin (toggle when 'pinned' is omitted)", request=PinRequest, response=TaskDetail, tag="tasks"
+    )
     def post(self, name: str) -> None:
         self.trio.tasks.pin(name, self.parse_body(PinRequest).pinned)
         self.reply(self.detail(name))
@@ -78,8 +116,12 @@ class TaskNotesHandler(_TaskAction):
 
 
 class TaskEnvHandler(_TaskAction):
-    @operation("Replace the task's environment variables (applied to its next runs)", request=EnvRequest,
-               response=TaskDetail, tag="tasks")
+    @operation(
+        "Replace the task's environment variables (applied to its next runs)",
+        request=EnvRequest,
+        response=TaskDetail,
+        tag="tasks",
+    )
     def patch(self, name: str) -> None:
         self.trio.tasks.set_env(name, self.parse_body(EnvRequest).env)
         self.reply(self.detail(name))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from tornado.iostream import StreamClosedError
@@ -17,10 +17,33 @@ from tornado.iostream import StreamClosedError
 from .._version import __version__
 from ..errors import NotFound, PayloadTooLarge, ValidationFailed
 from ..schemas.v1 import (
-    ArchiveUrl, Checkpoint, CheckpointsList, ClientConfig, ClientDynamicConfig, Cursor, ListQuery, PageQuery,
-    PathQuery, SampleReply, SampleRequest, Sampler, SamplerCreate, SessionCreate, SessionInfo, SessionsList,
-    TelemetryAccepted, TrainingRun, TrainingRunCreate, TrainingRunsList, TrainingRunsQuery, UserCheckpointsQuery,
-    UserInfo, WeightsEntry, WeightsInfo, WeightsInfoRequest, WeightsList,
+    ArchiveUrl,
+    Checkpoint,
+    CheckpointsList,
+    ClientConfig,
+    ClientDynamicConfig,
+    Cursor,
+    ListQuery,
+    PageQuery,
+    PathQuery,
+    Sampler,
+    SamplerCreate,
+    SampleReply,
+    SampleRequest,
+    SessionCreate,
+    SessionInfo,
+    SessionsList,
+    TelemetryAccepted,
+    TrainingRun,
+    TrainingRunCreate,
+    TrainingRunsList,
+    TrainingRunsQuery,
+    UserCheckpointsQuery,
+    UserInfo,
+    WeightsEntry,
+    WeightsInfo,
+    WeightsInfoRequest,
+    WeightsList,
 )
 from ..services.archives import stream_tar_gz
 from ..services.training_runs import checkpoint_view, utc
@@ -44,37 +67,66 @@ class _V1(TrioHandler):
     def archive_url(self, target: str) -> ArchiveUrl:
         query, expires = self.trio.archive_signer.sign(target)
         path = f"{self.base_url.rstrip('/')}/trio/api/v1/archives/{target}?{query}"
-        return ArchiveUrl(url=f"{self.request.protocol}://{self.request.host}{path}",
-                          expires=datetime.fromtimestamp(expires, timezone.utc))
+        return ArchiveUrl(
+            url=f"{self.request.protocol}://{self.request.host}{path}",
+            expires=datetime.fromtimestamp(expires, UTC),
+        )
 
 
 # ---- user
 class UserHandler(_V1):
     @operation("Who the server takes you for", response=UserInfo, tag="v1")
     def get(self) -> None:
-        display = self.username if self.personal_server else getattr(self.current_user, "display_name", "") or ""
-        self.reply(UserInfo(user_id=self.username, name=self.username, display_name=display,
-                            server_version=__version__,
-                            workspace=str(self.trio.files.root)))
+        display = (
+            self.username if self.personal_server else getattr(self.current_user, "display_name", "") or ""
+        )
+        self.reply(
+            UserInfo(
+                user_id=self.username,
+                name=self.username,
+                display_name=display,
+                server_version=__version__,
+                workspace=str(self.trio.files.root),
+            )
+        )
 
 
 # ---- training runs and their checkpoints
 class TrainingRunsHandler(_V1):
-    @operation("Your training runs (train and prune tasks), oldest first", query=TrainingRunsQuery,
-               response=TrainingRunsList, tag="v1")
+    @operation(
+        "Your training runs (train and prune tasks), oldest first",
+        query=TrainingRunsQuery,
+        response=TrainingRunsList,
+        tag="v1",
+    )
     def get(self) -> None:
         q = self.parse_query(TrainingRunsQuery)
         runs, total = self.runs.page(self.username, q.limit, q.offset, q.project_id)
-        self.reply(TrainingRunsList(training_runs=[TrainingRun(**r) for r in runs],
-                                    cursor=Cursor(offset=q.offset, limit=q.limit, total_count=total)))
+        self.reply(
+            TrainingRunsList(
+                training_runs=[TrainingRun(**r) for r in runs],
+                cursor=Cursor(offset=q.offset, limit=q.limit, total_count=total),
+            )
+        )
 
-    @operation("Create a training run from a project or a split dataset, and start it", request=TrainingRunCreate,
-               response=TrainingRun, status=201, tag="v1")
+    @operation(
+        "Create a training run from a project or a split dataset, and start it",
+        request=TrainingRunCreate,
+        response=TrainingRun,
+        status=201,
+        tag="v1",
+    )
     def post(self) -> None:
         body = self.parse_body(TrainingRunCreate)
-        run = self.runs.create(self.username, project_id=body.project_id, dataset_id=body.dataset_id,
-                               params=body.params, description=body.description, session_id=body.session_id,
-                               start=body.start)
+        run = self.runs.create(
+            self.username,
+            project_id=body.project_id,
+            dataset_id=body.dataset_id,
+            params=body.params,
+            description=body.description,
+            session_id=body.session_id,
+            start=body.start,
+        )
         self.reply(TrainingRun(**run), 201)
 
 
@@ -88,8 +140,12 @@ class RunCheckpointsHandler(_V1):
     @operation("The checkpoints of a training run", response=CheckpointsList, tag="v1")
     def get(self, run: str) -> None:
         items = self.runs.checkpoints_of(run, self.username)
-        self.reply(CheckpointsList(checkpoints=[Checkpoint(**c) for c in items],
-                                   cursor=Cursor(offset=0, limit=len(items), total_count=len(items))))
+        self.reply(
+            CheckpointsList(
+                checkpoints=[Checkpoint(**c) for c in items],
+                cursor=Cursor(offset=0, limit=len(items), total_count=len(items)),
+            )
+        )
 
 
 class RunCheckpointHandler(_V1):
@@ -110,31 +166,50 @@ class RunCheckpointArchiveHandler(_V1):
 
 
 class UserCheckpointsHandler(_V1):
-    @operation("All your checkpoints across training runs, oldest first", query=UserCheckpointsQuery,
-               response=CheckpointsList, tag="v1")
+    @operation(
+        "All your checkpoints across training runs, oldest first",
+        query=UserCheckpointsQuery,
+        response=CheckpointsList,
+        tag="v1",
+    )
     def get(self) -> None:
         q = self.parse_query(UserCheckpointsQuery)
         rows, total = self.trio.checkpoints.page(self.username, q.limit, q.offset)
-        self.reply(CheckpointsList(checkpoints=[Checkpoint(**checkpoint_view(r)) for r in rows],
-                                   cursor=Cursor(offset=q.offset, limit=q.limit, total_count=total)))
+        self.reply(
+            CheckpointsList(
+                checkpoints=[Checkpoint(**checkpoint_view(r)) for r in rows],
+                cursor=Cursor(offset=q.offset, limit=q.limit, total_count=total),
+            )
+        )
 
 
 class WeightsInfoHandler(_V1):
-    @operation("What a checkpoint path (or kept model) holds: model, task type, labels, epoch, metrics",
-               query=PathQuery, response=WeightsInfo, tag="v1")
+    @operation(
+        "What a checkpoint path (or kept model) holds: model, task type, labels, epoch, metrics",
+        query=PathQuery,
+        response=WeightsInfo,
+        tag="v1",
+    )
     def get(self) -> None:
         self.reply(WeightsInfo(**self.runs.weights_info(self.parse_query(PathQuery).path)))
 
-    @operation("The same, asked as the Tinker SDK does (get_weights_info_by_tinker_path)",
-               request=WeightsInfoRequest, response=WeightsInfo, tag="v1")
+    @operation(
+        "The same, asked as the Tinker SDK does (get_weights_info_by_tinker_path)",
+        request=WeightsInfoRequest,
+        response=WeightsInfo,
+        tag="v1",
+    )
     def post(self) -> None:
         self.reply(WeightsInfo(**self.runs.weights_info(self.parse_body(WeightsInfoRequest).tinker_path)))
 
 
 # ---- what the Tinker SDK asks before its first call
 class ClientConfigHandler(_V1):
-    @operation("Client settings for the Tinker SDK (no JWT exchange: the Jupyter token is the credential)",
-               response=ClientConfig, tag="v1")
+    @operation(
+        "Client settings for the Tinker SDK (no JWT exchange: the Jupyter token is the credential)",
+        response=ClientConfig,
+        tag="v1",
+    )
     def post(self) -> None:
         self.reply(ClientConfig())
 
@@ -146,29 +221,51 @@ class ClientDynamicConfigHandler(_V1):
 
 
 class TelemetryHandler(_V1):
-    @operation("The Tinker SDK's telemetry: accepted and dropped (nothing leaves this server)",
-               response=TelemetryAccepted, tag="v1")
+    @operation(
+        "The Tinker SDK's telemetry: accepted and dropped (nothing leaves this server)",
+        response=TelemetryAccepted,
+        tag="v1",
+    )
     def post(self) -> None:
         body = self.json_body()
         events = body.get("events") if isinstance(body, dict) else None
-        self.log.debug("dropped %s Tinker SDK telemetry events", len(events) if isinstance(events, list) else 0)
+        self.log.debug(
+            "dropped %s Tinker SDK telemetry events", len(events) if isinstance(events, list) else 0
+        )
         self.reply(TelemetryAccepted())
 
 
 # ---- weights (kept models)
 class WeightsHandler(_V1):
-    @operation("Your kept models (pretrained and exported), paged", query=PageQuery, response=WeightsList, tag="v1")
+    @operation(
+        "Your kept models (pretrained and exported), paged", query=PageQuery, response=WeightsList, tag="v1"
+    )
     def get(self) -> None:
         q = self.parse_query(PageQuery)
         offset = (q.page - 1) * q.page_size
         rows, total = self.trio.weights.page(self.username, q.page_size, offset)
         base = f"{self.base_url.rstrip('/')}/trio/api/v1/weights"
-        self.reply(WeightsList(
-            weights=[WeightsEntry(weights_id=w["id"], name=w["name"], kind=w["kind"], base_model=w["model_type"],
-                                  status=w["status"], training_run_id=w["task_id"], path=w["path"],
-                                  created_at=utc(w["created_at"]), archive_url_path=f"{base}/{w['id']}/archive")
-                     for w in rows],
-            cursor=Cursor(offset=offset, limit=q.page_size, total_count=total), page=q.page, page_size=q.page_size))
+        self.reply(
+            WeightsList(
+                weights=[
+                    WeightsEntry(
+                        weights_id=w["id"],
+                        name=w["name"],
+                        kind=w["kind"],
+                        base_model=w["model_type"],
+                        status=w["status"],
+                        training_run_id=w["task_id"],
+                        path=w["path"],
+                        created_at=utc(w["created_at"]),
+                        archive_url_path=f"{base}/{w['id']}/archive",
+                    )
+                    for w in rows
+                ],
+                cursor=Cursor(offset=offset, limit=q.page_size, total_count=total),
+                page=q.page,
+                page_size=q.page_size,
+            )
+        )
 
 
 class WeightsArchiveHandler(_V1):
@@ -183,8 +280,9 @@ class ArchiveHandler(_V1):
 
     @operation("Download a signed archive (.tar.gz)", content_type="application/gzip", tag="v1")
     async def get(self, target: str) -> None:
-        self.trio.archive_signer.verify(target, self.get_query_argument("expires", None),
-                                        self.get_query_argument("signature", None))
+        self.trio.archive_signer.verify(
+            target, self.get_query_argument("expires", None), self.get_query_argument("signature", None)
+        )
         folder, name = self._folder(target)
         self.set_header("Content-Type", "application/gzip")
         self.set_header("Content-Disposition", f'attachment; filename="{name}.tar.gz"')
@@ -214,24 +312,40 @@ class SessionsHandler(_V1):
     def get(self) -> None:
         q = self.parse_query(ListQuery)
         rows, total = self.trio.sessions.page(self.username, q.limit, q.offset)
-        self.reply(SessionsList(sessions=[r["id"] for r in rows],
-                                cursor=Cursor(offset=q.offset, limit=q.limit, total_count=total)))
+        self.reply(
+            SessionsList(
+                sessions=[r["id"] for r in rows],
+                cursor=Cursor(offset=q.offset, limit=q.limit, total_count=total),
+            )
+        )
 
-    @operation("Open a client session (ServiceClient does this)", request=SessionCreate, response=SessionInfo,
-               status=201, tag="v1")
+    @operation(
+        "Open a client session (ServiceClient does this)",
+        request=SessionCreate,
+        response=SessionInfo,
+        status=201,
+        tag="v1",
+    )
     def post(self) -> None:
         body = self.parse_body(SessionCreate)
-        session = self.trio.sessions.create(self.username, body.kernel_id, body.notebook_path, body.user_metadata)
+        session = self.trio.sessions.create(
+            self.username, body.kernel_id, body.notebook_path, body.user_metadata
+        )
         self.reply(session_info(self, session), 201)
 
 
 def session_info(handler: TrioHandler, session: dict[str, Any]) -> SessionInfo:
     run_ids, sampler_ids = handler.trio.sessions.contents(session["id"])
     return SessionInfo(
-        session_id=session["id"], training_run_ids=run_ids, sampler_ids=sampler_ids,
-        user_metadata=session["attrs"].get("user_metadata") or None, kernel_id=session["kernel_id"],
-        notebook_path=session["notebook_path"], created_at=utc(session["created_at"]),
-        last_request_time=utc(session["last_request_at"]))
+        session_id=session["id"],
+        training_run_ids=run_ids,
+        sampler_ids=sampler_ids,
+        user_metadata=session["attrs"].get("user_metadata") or None,
+        kernel_id=session["kernel_id"],
+        notebook_path=session["notebook_path"],
+        created_at=utc(session["created_at"]),
+        last_request_time=utc(session["last_request_at"]),
+    )
 
 
 class SessionHandler(_V1):
@@ -243,10 +357,17 @@ class SessionHandler(_V1):
 # ---- samplers
 def sampler_view(sampler: dict[str, Any]) -> Sampler:
     attrs = sampler["attrs"]
-    return Sampler(sampler_id=sampler["id"], base_model=attrs.get("base_model", ""), model_path=sampler["source_path"],
-                   task_type=attrs.get("task_type", ""), labels=attrs.get("labels", []),
-                   training_run_id=sampler["task_id"], session_id=sampler["session_id"], status=sampler["status"],
-                   created_at=utc(sampler["created_at"]))
+    return Sampler(
+        sampler_id=sampler["id"],
+        base_model=attrs.get("base_model", ""),
+        model_path=sampler["source_path"],
+        task_type=attrs.get("task_type", ""),
+        labels=attrs.get("labels", []),
+        training_run_id=sampler["task_id"],
+        session_id=sampler["session_id"],
+        status=sampler["status"],
+        created_at=utc(sampler["created_at"]),
+    )
 
 
 class _Samplers(_V1):
@@ -258,8 +379,13 @@ class _Samplers(_V1):
 
 
 class SamplersHandler(_Samplers):
-    @operation("Load a sampler from a checkpoint path or a kept model", request=SamplerCreate, response=Sampler,
-               status=201, tag="v1")
+    @operation(
+        "Load a sampler from a checkpoint path or a kept model",
+        request=SamplerCreate,
+        response=Sampler,
+        status=201,
+        tag="v1",
+    )
     def post(self) -> None:
         body = self.parse_body(SamplerCreate)
         self.reply(sampler_view(self.trio.samplers.create(self.username, body.path, body.session_id)), 201)
@@ -279,8 +405,12 @@ class SamplerHandler(_Samplers):
 
 
 class SamplerPredictHandler(_Samplers):
-    @operation("Predict one image with a sampler (its process starts on first use)", request=SampleRequest,
-               response=SampleReply, tag="v1")
+    @operation(
+        "Predict one image with a sampler (its process starts on first use)",
+        request=SampleRequest,
+        response=SampleReply,
+        tag="v1",
+    )
     async def post(self, sid: str) -> None:
         if len(self.request.body) > MAX_IMAGE_BYTES * 4 // 3 + 1024:
             raise PayloadTooLarge(f"image larger than {MAX_IMAGE_BYTES // (1024 * 1024)} MiB")
@@ -291,4 +421,6 @@ class SamplerPredictHandler(_Samplers):
             raise ValidationFailed("image: not valid base64") from None
         self.owned(sid)
         reply = await self.trio.samplers.predict(sid, body.image, body.score_thresh, body.visualize)
-        self.reply(SampleReply(sampler_id=sid, result=reply["result"], visualization=reply.get("visualization")))
+        self.reply(
+            SampleReply(sampler_id=sid, result=reply["result"], visualization=reply.get("visualization"))
+        )

@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 from ..schemas.native import (
-    GeneratorBody, GeneratorReply, OpenWorkspaceRequest, PathList, PickScriptReply, PickScriptRequest,
-    RunRootRequest, WorkspaceInfo, WorkspaceList,
+    GeneratorBody,
+    GeneratorReply,
+    OpenWorkspaceRequest,
+    PathList,
+    PickScriptReply,
+    PickScriptRequest,
+    RunRootRequest,
+    WorkspaceInfo,
+    WorkspaceList,
 )
 from ..services.tasks import GeneratorRequest
 from .base import TrioHandler, operation
@@ -17,8 +24,12 @@ class WorkspaceHandler(TrioHandler):
 
 
 class RunRootHandler(TrioHandler):
-    @operation("Open (creating if needed) the workspace of a Python script", request=RunRootRequest,
-               response=WorkspaceInfo, tag="workspace")
+    @operation(
+        "Open (creating if needed) the workspace of a Python script",
+        request=RunRootRequest,
+        response=WorkspaceInfo,
+        tag="workspace",
+    )
     def post(self) -> None:
         body = self.parse_body(RunRootRequest)
         ws = self.trio.workspaces.open_script(self.username, body.script_path, body.config_path)
@@ -39,15 +50,24 @@ class GeneratorHandler(TrioHandler):
 
 
 class GeneratorPreviewHandler(GeneratorHandler):
-    @operation("Expand a batch without creating anything", request=GeneratorBody, response=GeneratorReply,
-               tag="generator")
+    @operation(
+        "Expand a batch without creating anything",
+        request=GeneratorBody,
+        response=GeneratorReply,
+        tag="generator",
+    )
     def post(self) -> None:
         self.reply(self.trio.tasks.preview(self._request(), self.username))
 
 
 class GeneratorCreateHandler(GeneratorHandler):
-    @operation("Create every task of a batch atomically (each with its frozen config.yaml)",
-               request=GeneratorBody, response=GeneratorReply, status=201, tag="generator")
+    @operation(
+        "Create every task of a batch atomically (each with its frozen config.yaml)",
+        request=GeneratorBody,
+        response=GeneratorReply,
+        status=201,
+        tag="generator",
+    )
     def post(self) -> None:
         result = self.trio.tasks.create(self._request(), self.username)
         self.reply(result, 201)
@@ -72,16 +92,24 @@ class LauncherWorkspacesHandler(TrioHandler):
 
 
 class LauncherOpenHandler(TrioHandler):
-    @operation("Switch to an existing workspace", request=OpenWorkspaceRequest, response=WorkspaceInfo,
-               tag="launcher")
+    @operation(
+        "Switch to an existing workspace",
+        request=OpenWorkspaceRequest,
+        response=WorkspaceInfo,
+        tag="launcher",
+    )
     def post(self) -> None:
         body = self.parse_body(OpenWorkspaceRequest)
         self.reply(WorkspaceInfo(**self.trio.workspaces.open_existing(self.username, body.script_name)))
 
 
 class LauncherPickScriptHandler(TrioHandler):
-    @operation("Check a script and list the configs beside it", request=PickScriptRequest,
-               response=PickScriptReply, tag="launcher")
+    @operation(
+        "Check a script and list the configs beside it",
+        request=PickScriptRequest,
+        response=PickScriptReply,
+        tag="launcher",
+    )
     def post(self) -> None:
         body = self.parse_body(PickScriptRequest)
         self.reply(PickScriptReply(**self.trio.workspaces.pick_script(body.script_path)))

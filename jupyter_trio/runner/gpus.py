@@ -91,7 +91,9 @@ def gpu_memory() -> list[dict]:
         out = []
         for index in range(pynvml.nvmlDeviceGetCount()):
             info = pynvml.nvmlDeviceGetMemoryInfo(pynvml.nvmlDeviceGetHandleByIndex(index))
-            out.append({"index": index, "free": int(info.free), "used": int(info.used), "total": int(info.total)})
+            out.append(
+                {"index": index, "free": int(info.free), "used": int(info.used), "total": int(info.total)}
+            )
         return out
     finally:
         pynvml.nvmlShutdown()

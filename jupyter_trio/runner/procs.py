@@ -26,8 +26,11 @@ def launch(run_dir: Path, argv: list[str], cwd: str, env: dict[str, str]) -> sub
     with open(run_dir / "shim.err", "ab") as shim_err:
         return subprocess.Popen(
             [*SHIM_ARGV, str(run_dir)],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=shim_err,
-            start_new_session=True, close_fds=True,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=shim_err,
+            start_new_session=True,
+            close_fds=True,
         )
 
 
@@ -46,9 +49,8 @@ def shim_alive(pid: int | None, started_at: float | None) -> bool:
         proc = psutil.Process(pid)
         if proc.status() == psutil.STATUS_ZOMBIE:
             return False
-        if started_at is not None and proc.create_time() > started_at + 2.0:
-            return False  # the pid now belongs to a process born after our shim
-        return True
+        # a pid that now belongs to a process born after our shim is not our shim
+        return started_at is None or proc.create_time() <= started_at + 2.0
     except (psutil.NoSuchProcess, psutil.AccessDenied):
         return False
 

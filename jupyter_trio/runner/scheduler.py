@@ -37,7 +37,7 @@ def plan(queue: list[Request], free_gpus: list[int], total_gpus: int, cpu_slots_
         if request.gpus > total_gpus or gpu_blocked:
             continue
         if request.gpus <= len(free):
-            taken, free = free[:request.gpus], free[request.gpus:]
+            taken, free = free[: request.gpus], free[request.gpus :]
             placements.append(Placement(request.key, taken))
         else:
             gpu_blocked = True

@@ -31,20 +31,38 @@ from ..store import Store
 from ..store.task_files import materialize
 from ..vocabulary import ACTIVE, TRAINER_KINDS
 from . import procs
-from .logs import failure_message
 from .gpus import GPU
+from .logs import failure_message
 from .scheduler import Request, plan
 
 log = logging.getLogger(__name__)
 
 # Set by the runner for every job; a task's own env may not override them.
-RESERVED_ENV = ("CUDA_VISIBLE_DEVICES", "CUDA_DEVICE_ORDER", "PYTHONUNBUFFERED", "TRIO_TASK_ID", "TRIO_TASK_NAME",
-                "TRIO_TASK_DIR", "TRIO_RUN_INDEX", "TRIO_RUN_DIR", "TRIO_WORKSPACE", "TRIO_CONFIG")
+RESERVED_ENV = (
+    "CUDA_VISIBLE_DEVICES",
+    "CUDA_DEVICE_ORDER",
+    "PYTHONUNBUFFERED",
+    "TRIO_TASK_ID",
+    "TRIO_TASK_NAME",
+    "TRIO_TASK_DIR",
+    "TRIO_RUN_INDEX",
+    "TRIO_RUN_DIR",
+    "TRIO_WORKSPACE",
+    "TRIO_CONFIG",
+)
 
 
 class Runner:
-    def __init__(self, store: Store, *, gpus: list[GPU], max_cpu_jobs: int, root_dir: Path,
-                 cancel_grace_s: float = 10.0, python: str = sys.executable):
+    def __init__(
+        self,
+        store: Store,
+        *,
+        gpus: list[GPU],
+        max_cpu_jobs: int,
+        root_dir: Path,
+        cancel_grace_s: float = 10.0,
+        python: str = sys.executable,
+    ):
         self.store = store
         self.tasks = store.tasks
         self.gpus = gpus
@@ -92,8 +110,9 @@ class Runner:
         if task["status"] in ACTIVE:
             raise Conflict(f"task {task['name']!r} is already {task['status']}; cancel it first")
         if task["kind"] == "notebook":
-            raise Conflict(f"{task['name']!r} is a notebook run: open its next run with jupyter_trio.init() "
-                           "in a kernel")
+            raise Conflict(
+                f"{task['name']!r} is a notebook run: open its next run with jupyter_trio.init() in a kernel"
+            )
         wanted = task["gpus"] if gpus is None else gpus
         if wanted < 0:
             raise ValidationFailed("gpus must be 0 (CPU only) or more")
@@ -112,9 +131,15 @@ class Runner:
         now = time.time()
         if run["status"] == "queued" or task["kind"] == "notebook":
             # A notebook run's pid is the kernel's: stop tracking it, never signal the kernel.
-            self.tasks.set_run(task["id"], run["run_index"], status="cancelled", ended_at=now,
-                               message="cancelled before it started" if run["status"] == "queued" else
-                               "closed from the server; the notebook kernel keeps running")
+            self.tasks.set_run(
+                task["id"],
+                run["run_index"],
+                status="cancelled",
+                ended_at=now,
+                message="cancelled before it started"
+                if run["status"] == "queued"
+                else "closed from the server; the notebook kernel keeps running",
+            )
         elif run["cancel_requested_at"] is None:
             self.tasks.set_run(task["id"], run["run_index"], cancel_requested_at=now)
             if run["pid"]:
@@ -129,8 +154,13 @@ class Runner:
             return
         if run["status"] == "running" and run["pid"] and task["kind"] != "notebook":
             procs.kill_tree(run["pid"])
-        self.tasks.set_run(task["id"], run["run_index"], status="cancelled", ended_at=time.time(),
-                           cancel_requested_at=time.time())
+        self.tasks.set_run(
+            task["id"],
+            run["run_index"],
+            status="cancelled",
+            ended_at=time.time(),
+            cancel_requested_at=time.time(),
+        )
         self._children.pop((task["id"], run["run_index"]), None)
 
     # ---- the loop
@@ -149,15 +179,21 @@ class Runner:
             key = (run["task_id"], run["run_index"])
             run_dir = self.store.layout.run_dir(*key)
             child = self._children.get(key)
-            alive = child.poll() is None if child is not None else procs.shim_alive(run["pid"], run["started_at"])
+            alive = (
+                child.poll() is None if child is not None else procs.shim_alive(run["pid"], run["started_at"])
+            )
             result = procs.read_json(run_dir / "exit.json")
             if result is not None:
                 self._finish(run, result)
             elif not alive:
                 self._finish(run, None)
             elif run["cancel_requested_at"] and now - run["cancel_requested_at"] > self.cancel_grace_s:
-                log.warning("run %s/%s ignored SIGTERM for %.0fs; killing it", run["task_name"],
-                            run["run_index"], self.cancel_grace_s)
+                log.warning(
+                    "run %s/%s ignored SIGTERM for %.0fs; killing it",
+                    run["task_name"],
+                    run["run_index"],
+                    self.cancel_grace_s,
+                )
                 procs.kill_tree(run["pid"])
 
     def _finish(self, run: dict[str, Any], result: dict | None) -> None:
@@ -166,9 +202,15 @@ class Runner:
         cancelled = run["cancel_requested_at"] is not None
         if result is None:
             status = "cancelled" if cancelled else "interrupted"
-            fields = {"status": status, "ended_at": time.time(), "exit_code": -signal.SIGKILL if cancelled else None,
-                      "message": "killed after the cancel grace period" if cancelled else
-                      "the job's supervisor ended without recording an exit (killed, or the machine restarted)"}
+            fields = {
+                "status": status,
+                "ended_at": time.time(),
+                "exit_code": -signal.SIGKILL if cancelled else None,
+                "message": "killed after the cancel grace period"
+                if cancelled
+                else "the job's supervisor ended without recording an exit (killed, or the machine "
+                "restarted)",
+            }
         else:
             code = result.get("exit_code")
             if cancelled or result.get("cancelled"):
@@ -178,11 +220,20 @@ class Runner:
             message = result.get("error", "")
             if status == "failed" and not message:
                 message = failure_message(self.store.layout.run_dir(*key), code)
-            fields = {"status": status, "exit_code": code, "ended_at": result.get("ended_at", time.time()),
-                      "message": message}
+            fields = {
+                "status": status,
+                "exit_code": code,
+                "ended_at": result.get("ended_at", time.time()),
+                "message": message,
+            }
         self.tasks.set_run(*key, **fields)
-        log.info("run %s/%s %s (exit code %s)", run["task_name"], run["run_index"], fields["status"],
-                 fields["exit_code"])
+        log.info(
+            "run %s/%s %s (exit code %s)",
+            run["task_name"],
+            run["run_index"],
+            fields["status"],
+            fields["exit_code"],
+        )
         for hook in self.on_finish:
             try:
                 hook(run)
@@ -223,29 +274,35 @@ class Runner:
         if kind == "script":
             script = self.root_dir / task["script_path"]
             if not script.is_file():
-                raise ValidationFailed(f"script {task['script_path']!r} no longer exists under the server root")
+                raise ValidationFailed(
+                    f"script {task['script_path']!r} no longer exists under the server root"
+                )
             return [self.python, "-u", str(script)], str(script.parent)
         if kind == "shell":
             return ["/bin/bash", "-c", task["command"]], str(self.root_dir)
         if kind in TRAINER_KINDS:
-            return [self.python, "-u", "-m", "jupyter_trio.trainers.job"], str(self.store.layout.task_dir(task["id"]))
+            return [self.python, "-u", "-m", "jupyter_trio.trainers.job"], str(
+                self.store.layout.task_dir(task["id"])
+            )
         raise ValidationFailed(f"tasks of kind {kind!r} cannot be run by this server")
 
     def env_for(self, task: dict[str, Any], run_index: int, run_dir: Path, gpus: list[int]) -> dict[str, str]:
         task_dir = self.store.layout.task_dir(task["id"])
         env = {str(k): str(v) for k, v in task["env"].items()}
-        env.update({
-            "TRIO_TASK_ID": task["id"],
-            "TRIO_TASK_NAME": task["name"],
-            "TRIO_TASK_DIR": str(task_dir),
-            "TRIO_RUN_INDEX": str(run_index),
-            "TRIO_RUN_DIR": str(run_dir),
-            "TRIO_WORKSPACE": str(self.store.root),
-            "CUDA_VISIBLE_DEVICES": ",".join(str(g) for g in gpus),
-            # CUDA numbers devices fastest-first by default; NVML (and so our indices) by PCI bus
-            "CUDA_DEVICE_ORDER": "PCI_BUS_ID",
-            "PYTHONUNBUFFERED": "1",
-        })
+        env.update(
+            {
+                "TRIO_TASK_ID": task["id"],
+                "TRIO_TASK_NAME": task["name"],
+                "TRIO_TASK_DIR": str(task_dir),
+                "TRIO_RUN_INDEX": str(run_index),
+                "TRIO_RUN_DIR": str(run_dir),
+                "TRIO_WORKSPACE": str(self.store.root),
+                "CUDA_VISIBLE_DEVICES": ",".join(str(g) for g in gpus),
+                # CUDA numbers devices fastest-first by default; NVML (and so our indices) by PCI bus
+                "CUDA_DEVICE_ORDER": "PCI_BUS_ID",
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
         if task["kind"] != "shell":
             env["TRIO_CONFIG"] = str(task_dir / "config.yaml")
         if task["kind"] in TRAINER_KINDS and not gpus:
@@ -253,8 +310,6 @@ class Runner:
             share = max(1, (os.cpu_count() or 1) // max(1, self.max_cpu_jobs))
             env.setdefault("OMP_NUM_THREADS", str(share))
         return env
-
-
 
 
 def check_env(env: dict[str, Any]) -> dict[str, str]:

@@ -57,7 +57,7 @@ def _descendants() -> list[int]:
         except OSError:
             continue
         # The comm field may hold spaces and parentheses: ppid comes after the last ')'.
-        fields = stat[stat.rfind(b")") + 2:].split()
+        fields = stat[stat.rfind(b")") + 2 :].split()
         parents[int(entry)] = int(fields[1])
     found, frontier = [], [me]
     while frontier:
@@ -132,8 +132,12 @@ def run(run_dir: Path) -> int:
     started = time.time()
     try:
         child = subprocess.Popen(
-            spec["argv"], cwd=spec.get("cwd") or None, env=env, stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            spec["argv"],
+            cwd=spec.get("cwd") or None,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             # Back to default dispositions in the job (the shim ignores SIGHUP).
             preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_DFL),
         )
@@ -141,13 +145,21 @@ def run(run_dir: Path) -> int:
         message = f"could not start {spec['argv'][0]!r}: {exc}\n".encode()
         os.write(err_fd, message)
         os.write(all_fd, message)
-        write_json_atomic(run_dir / "exit.json", {"exit_code": 127, "ended_at": time.time(),
-                                                  "cancelled": False, "error": str(exc)})
+        write_json_atomic(
+            run_dir / "exit.json",
+            {"exit_code": 127, "ended_at": time.time(), "cancelled": False, "error": str(exc)},
+        )
         return 127
 
-    write_json_atomic(run_dir / "shim.json", {
-        "shim_pid": os.getpid(), "pgid": os.getpgid(0), "child_pid": child.pid, "started_at": started,
-    })
+    write_json_atomic(
+        run_dir / "shim.json",
+        {
+            "shim_pid": os.getpid(),
+            "pgid": os.getpgid(0),
+            "child_pid": child.pid,
+            "started_at": started,
+        },
+    )
     selector = selectors.DefaultSelector()
     targets = {child.stdout.fileno(): out_fd, child.stderr.fileno(): err_fd}
     for stream in (child.stdout, child.stderr):
@@ -180,9 +192,14 @@ def run(run_dir: Path) -> int:
     drain_until = time.monotonic() + 1.0
     while selector.get_map() and time.monotonic() < drain_until:
         pump(0.05)
-    write_json_atomic(run_dir / "exit.json", {
-        "exit_code": exit_code, "ended_at": time.time(), "cancelled": cancelled["flag"],
-    })
+    write_json_atomic(
+        run_dir / "exit.json",
+        {
+            "exit_code": exit_code,
+            "ended_at": time.time(),
+            "cancelled": cancelled["flag"],
+        },
+    )
     return exit_code
 
 

@@ -163,14 +163,17 @@ class TaskInfo(BaseModel):
     assigned_gpus: list[int] = Field(default_factory=list)
     pid: int | None = Field(None, description="process group of the latest run (its supervisor's pid)")
     message: str | None = None
-    error: str | None = Field(None, description="why the latest run failed or was interrupted (the "
-                                                 "exception's last line, or the signal); null otherwise")
+    error: str | None = Field(
+        None,
+        description="why the latest run failed or was interrupted (the "
+        "exception's last line, or the signal); null otherwise",
+    )
     created_at: float
     updated_at: float
     project_id: str | None = None
 
     @classmethod
-    def of(cls, task: dict[str, Any]) -> "TaskInfo":
+    def of(cls, task: dict[str, Any]) -> TaskInfo:
         return cls(**{**task, "run_index": task["last_run"], "error": failure_reason(task)})
 
 
@@ -178,7 +181,7 @@ class TaskDetail(TaskInfo):
     runs: list[RunInfo] = Field(default_factory=list)
 
     @classmethod
-    def of(cls, task: dict[str, Any]) -> "TaskDetail":
+    def of(cls, task: dict[str, Any]) -> TaskDetail:
         return cls(**{**task, "run_index": task["last_run"], "error": failure_reason(task)})
 
 
@@ -256,8 +259,12 @@ class RunQuery(Request):
 
 
 class SeriesQuery(RunQuery):
-    max_points: int | None = Field(None, ge=2, le=1_000_000,
-                                   description="downsample to at most this many points (min and max of each bucket kept)")
+    max_points: int | None = Field(
+        None,
+        ge=2,
+        le=1_000_000,
+        description="downsample to at most this many points (min and max of each bucket kept)",
+    )
     since_step: int | None = Field(None, description="only points with a larger step (live polling)")
 
 
@@ -293,13 +300,16 @@ class DatasetInfo(BaseModel):
     description: str
     dataset_type: DatasetType
     status: Literal[DATASET_STATES] = Field(  # type: ignore[valid-type]
-        description="empty → checking → copying → imported → split, or check_failed / copy_failed")
+        description="empty → checking → copying → imported → split, or check_failed / copy_failed"
+    )
     message: str = ""
     path: str = Field(description="folder relative to the workspace")
     project_ids: list[str] = Field(default_factory=list)
     num_images: int | None = None
     num_classes: int | None = None
-    format: str | None = Field(None, description="the imported folder's format (imagenet, paddlex_list, voc, coco, masks)")
+    format: str | None = Field(
+        None, description="the imported folder's format (imagenet, paddlex_list, voc, coco, masks)"
+    )
     created_at: float
     updated_at: float
 
@@ -372,7 +382,8 @@ class ProjectPatch(Request):
 class DemoInfo(BaseModel):
     type: DatasetType
     status: Literal[("not_started", *DEMO_STATES)] = Field(  # type: ignore[valid-type]
-        description="not_started, generating → generated → ready, or failed")
+        description="not_started, generating → generated → ready, or failed"
+    )
     progress: float
     message: str = ""
 
@@ -389,8 +400,9 @@ class DemoLoaded(BaseModel):
 
 # ---- training tasks, their jobs, and kept models (the native twin of PaddleX part 2)
 class TrainTaskCreate(Request):
-    train: dict[str, Any] | None = Field(None, description="training parameters (PaddleX names); omitted: "
-                                                            "the project's recommended ones")
+    train: dict[str, Any] | None = Field(
+        None, description="training parameters (PaddleX names); omitted: the project's recommended ones"
+    )
     description: str = ""
     parent_id: str | None = Field(None, description="a trained task: makes this a prune task of it")
 
@@ -425,8 +437,11 @@ class ExportRequest(Request):
     save_dir: str = Field(min_length=1, description="a folder inside the workspace")
     type: Literal["infer", "onnx"] = "infer"
     epoch: int | None = None
-    quant: bool = Field(False, description="also write model.int8.onnx: post-training int8 quantization "
-                                           "(onnxruntime), classification and segmentation")
+    quant: bool = Field(
+        False,
+        description="also write model.int8.onnx: post-training int8 quantization "
+        "(onnxruntime), classification and segmentation",
+    )
 
 
 class AnalysisRequest(Request):
@@ -456,5 +471,7 @@ class ModelCreate(Request):
     task_id: str
     name: str = ""
     epoch: int | None = Field(None, description="pretrained: the checkpoint epoch (default the best)")
-    source_path: str | None = Field(None, description="pretrained: a weights folder instead of the task's checkpoint")
+    source_path: str | None = Field(
+        None, description="pretrained: a weights folder instead of the task's checkpoint"
+    )
     path: str | None = Field(None, description="exported: the folder an export wrote")

@@ -52,8 +52,9 @@ class WorkspaceQuery(Arguments):
 class WorkspaceChange(Arguments):
     struct: Literal["dataset", "project", "task"]
     id: str = Id
-    attr_dict: dict[str, Any] = Field(min_length=1, description="attributes to change: name, desc (and did "
-                                                               "for a project: bind a dataset)")
+    attr_dict: dict[str, Any] = Field(
+        min_length=1, description="attributes to change: name, desc (and did for a project: bind a dataset)"
+    )
 
 
 class DatasetQuery(Arguments):
@@ -119,9 +120,12 @@ class TaskQuery(Arguments):
 
 class TaskCreate(Arguments):
     pid: str = Id
-    train: dict[str, Any] | str | None = Field(None, description="training parameters (an object or its JSON "
-                                                                 "text); names a task type lacks are ignored "
-                                                                 "and listed in the reply's message")
+    train: dict[str, Any] | str | None = Field(
+        None,
+        description="training parameters (an object or its JSON "
+        "text); names a task type lacks are ignored "
+        "and listed in the reply's message",
+    )
     desc: str = ""
     parent_id: str | None = Field(None, description="prune this task's model")
 
@@ -144,7 +148,9 @@ class ParamsUpdate(Arguments):
 
 class TrainStart(Arguments):
     tid: str = Id
-    eval_metric_loss: float | None = Field(None, ge=0, le=1, description="prune tasks: the accuracy loss allowed")
+    eval_metric_loss: float | None = Field(
+        None, ge=0, le=1, description="prune tasks: the accuracy loss allowed"
+    )
 
 
 class TrainAction(Arguments):

@@ -21,8 +21,10 @@ class ListQuery(Request):
     limit: int = Field(20, ge=1, le=1000)
     offset: int = Field(0, ge=0, le=MAX_OFFSET)
     access_scope: Literal["owned", "accessible"] = Field(
-        "owned", description="Tinker's scope; on a Jupyter server you can reach only what you own, so both "
-                             "list your own")
+        "owned",
+        description="Tinker's scope; on a Jupyter server you can reach only what you own, so both "
+        "list your own",
+    )
 
 
 class TrainingRunsQuery(ListQuery):
@@ -39,8 +41,11 @@ class PageQuery(Request):
 
 
 class PathQuery(Request):
-    path: str = Field(min_length=1, description="trio://<run>/weights/<id>, trio://<run>/sampler_weights/<id>, "
-                      "a kept model id (PM0001) or a checkpoint folder inside the workspace")
+    path: str = Field(
+        min_length=1,
+        description="trio://<run>/weights/<id>, trio://<run>/sampler_weights/<id>, "
+        "a kept model id (PM0001) or a checkpoint folder inside the workspace",
+    )
 
 
 class Checkpoint(BaseModel):
@@ -48,8 +53,10 @@ class Checkpoint(BaseModel):
     checkpoint_type: Literal["training", "sampler"]
     time: datetime
     trio_path: str
-    tinker_path: str = Field(description="the same checkpoint under Tinker's scheme (tinker://...), which the "
-                                         "official SDK reads; accepted wherever a trio:// path is")
+    tinker_path: str = Field(
+        description="the same checkpoint under Tinker's scheme (tinker://...), which the "
+        "official SDK reads; accepted wherever a trio:// path is"
+    )
     size_bytes: int | None = None
     public: bool = False
     user_metadata: dict[str, str] | None = None
@@ -88,7 +95,9 @@ class TrainingRunsList(BaseModel):
 class TrainingRunCreate(Request):
     project_id: str | None = Field(None, description="train in this project (its bound, split dataset)")
     dataset_id: str | None = Field(None, description="or: a split dataset; a project is made for it")
-    params: dict[str, Any] | None = Field(None, description="PaddleX training parameters; omitted: recommended")
+    params: dict[str, Any] | None = Field(
+        None, description="PaddleX training parameters; omitted: recommended"
+    )
     description: str = ""
     session_id: str | None = None
     start: bool = True
@@ -170,15 +179,19 @@ class WeightsList(BaseModel):
 
 
 class WeightsInfoRequest(BaseModel):
-    """Tinker's ``get_weights_info_by_tinker_path`` body (unknown keys are ignored: later SDKs may add some)."""
+    """Tinker's ``get_weights_info_by_tinker_path`` body (unknown keys ignored: later SDKs may add some)."""
 
-    tinker_path: str = Field(min_length=1, description="a tinker:// or trio:// checkpoint path, or a kept model id")
+    tinker_path: str = Field(
+        min_length=1, description="a tinker:// or trio:// checkpoint path, or a kept model id"
+    )
 
 
 class ClientConfig(BaseModel):
     """What the Tinker SDK asks a server before its first call (``POST /api/v1/client/config``)."""
 
-    pjwt_auth_enabled: bool = Field(False, description="false: keep sending the Jupyter token, no JWT exchange")
+    pjwt_auth_enabled: bool = Field(
+        False, description="false: keep sending the Jupyter token, no JWT exchange"
+    )
     use_pyqwest_transport: bool = Field(False, description="false: plain httpx")
 
 

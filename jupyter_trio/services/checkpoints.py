@@ -17,9 +17,8 @@ from typing import Any
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..store import Store, resolve_inside
 from ..store.checkpoints import CheckpointRow
-from ..vocabulary import ACTIVE
-from ..vocabulary import RUN_KINDS
 from ..trainers.checkpoints import checkpoint_root, complete_checkpoints, read_state
+from ..vocabulary import ACTIVE, RUN_KINDS
 
 SCHEME = "trio://"
 # The Tinker SDK names the same checkpoints tinker://<run>/weights/<id>; both schemes address one folder.
@@ -63,20 +62,29 @@ class CheckpointService:
                 state = read_state(folder)
             except (OSError, ValueError):
                 continue
-            rows.append(CheckpointRow(
-                id=folder.name, kind=kind, epoch=state.get("epoch", epoch), path=self.store.layout.relative(folder),
-                size_bytes=folder_size(folder), created_at=float(state.get("time") or folder.stat().st_mtime),
-                run_index=int(state.get("run_index") or 0), metrics=state.get("eval_metrics") or {}))
+            rows.append(
+                CheckpointRow(
+                    id=folder.name,
+                    kind=kind,
+                    epoch=state.get("epoch", epoch),
+                    path=self.store.layout.relative(folder),
+                    size_bytes=folder_size(folder),
+                    created_at=float(state.get("time") or folder.stat().st_mtime),
+                    run_index=int(state.get("run_index") or 0),
+                    metrics=state.get("eval_metrics") or {},
+                )
+            )
         return sorted(rows, key=lambda r: (r.created_at, r.id))
 
     def sync(self, task: dict[str, Any]) -> list[dict[str, Any]]:
-        """Make ``task``'s rows match its folders (only ``id`` and ``kind`` of the task are read); its rows."""
+        """Make ``task``'s rows match its folders (only its ``id`` and ``kind`` are read); its rows."""
         known = self.store.checkpoints.for_task(task["id"])
         if task["kind"] not in RUN_KINDS:
             return known
         found = self.scan(task)
-        if [(r.id, r.size_bytes, r.created_at) for r in found] == \
-                [(r["id"], r["size_bytes"], r["created_at"]) for r in known]:
+        if [(r.id, r.size_bytes, r.created_at) for r in found] == [
+            (r["id"], r["size_bytes"], r["created_at"]) for r in known
+        ]:
             return known
         self.store.checkpoints.replace_for_task(task["id"], found)
         return self.store.checkpoints.for_task(task["id"])
@@ -90,8 +98,11 @@ class CheckpointService:
         """Bring every training run's rows up to date (on start), or only those of runs still training."""
         indexed = set() if active_only else self.store.checkpoints.indexed_task_ids()
         for row in self.store.tasks.brief(active_only):
-            if row["kind"] in RUN_KINDS and (active_only or row["id"] in indexed or
-                                             checkpoint_root(self.store.layout.task_dir(row["id"])).is_dir()):
+            if row["kind"] in RUN_KINDS and (
+                active_only
+                or row["id"] in indexed
+                or checkpoint_root(self.store.layout.task_dir(row["id"])).is_dir()
+            ):
                 self.sync(row)
 
     # ---- finding
@@ -114,8 +125,10 @@ class CheckpointService:
     def locate_path(self, path: str) -> Located:
         match = _PATH.match(path or "")
         if not match:
-            raise ValidationFailed(f"path: {path!r} is not a checkpoint path; expected "
-                                   f"trio://<run>/weights/<id> or trio://<run>/sampler_weights/<id> (or tinker://...)")
+            raise ValidationFailed(
+                f"path: {path!r} is not a checkpoint path; expected "
+                f"trio://<run>/weights/<id> or trio://<run>/sampler_weights/<id> (or tinker://...)"
+            )
         return self.locate(match["run"], f"{match['segment']}/{match['cid']}")
 
     def folder_for(self, path: str) -> tuple[Path, dict[str, Any] | None]:
@@ -145,16 +158,22 @@ class CheckpointService:
         if task["status"] in ACTIVE and row["kind"] == "training":
             resume = task_dir / "resume.json"
             wanted = json.loads(resume.read_text()).get("epoch") if resume.is_file() else None
-            newest = max((r["epoch"] for r in self.store.checkpoints.for_task(task["id"])
-                          if r["kind"] == "training"), default=None)
+            newest = max(
+                (r["epoch"] for r in self.store.checkpoints.for_task(task["id"]) if r["kind"] == "training"),
+                default=None,
+            )
             if row["epoch"] in (wanted, newest):
-                return (f"training run {task['id']} is {task['status']} and would resume from {row['id']}; "
-                        f"stop it first or delete an older checkpoint")
+                return (
+                    f"training run {task['id']} is {task['status']} and would resume from {row['id']}; "
+                    f"stop it first or delete an older checkpoint"
+                )
         for child in self.store.tasks.active_children(task["id"]):
             config = child["config"]
             epoch = config.get("parent_epoch", config.get("epoch"))
             if (epoch is None and row["kind"] == "sampler") or (epoch is not None and epoch == row["epoch"]):
-                return f"job {child['id']} ({child['kind']}) is using {row['id']}; wait for it or stop it first"
+                return (
+                    f"job {child['id']} ({child['kind']}) is using {row['id']}; wait for it or stop it first"
+                )
         return None
 
     def delete(self, run_id: str, cid: str) -> None:

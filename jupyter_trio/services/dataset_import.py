@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import Conflict, ValidationFailed
-from ..vocabulary import IMPORTING
 from ..store import Store, resolve_in_roots
 from ..trainers.formats import FormatError, Manifest, scan
+from ..vocabulary import IMPORTING
 
 MANIFEST = "trio_dataset.json"
 
@@ -46,7 +46,9 @@ def load_manifest(store: Store, dataset: dict[str, Any]) -> dict[str, Any]:
     try:
         return json.loads((store.root / dataset["path"] / MANIFEST).read_text())
     except FileNotFoundError:
-        raise Conflict(f"dataset {dataset['id']} has no imported data yet (status {dataset['status']})") from None
+        raise Conflict(
+            f"dataset {dataset['id']} has no imported data yet (status {dataset['status']})"
+        ) from None
 
 
 def copy_into(manifest: Manifest, source: Path, target: Path) -> None:
@@ -82,7 +84,9 @@ def import_folder(store: Store, dataset: dict[str, Any], folder: Path) -> bool:
         store.datasets.update(did, status="check_failed", message=str(exc))
         return False
     if problems or not manifest.samples:
-        store.datasets.update(did, status="check_failed", message=problems.message() if problems else "no images found")
+        store.datasets.update(
+            did, status="check_failed", message=problems.message() if problems else "no images found"
+        )
         return False
     store.datasets.update(did, status="copying", message=f"copying {len(manifest.samples)} images")
     try:
@@ -90,10 +94,17 @@ def import_folder(store: Store, dataset: dict[str, Any], folder: Path) -> bool:
     except OSError as exc:
         store.datasets.update(did, status="copy_failed", message=f"copy failed: {exc}")
         return False
-    store.datasets.update(did, status="imported",
-                          message=f"{len(manifest.samples)} images, {len(manifest.labels)} classes ({manifest.format})",
-                          attrs={**dataset["attrs"], "num_images": len(manifest.samples),
-                                 "num_classes": len(manifest.labels), "format": manifest.format})
+    store.datasets.update(
+        did,
+        status="imported",
+        message=f"{len(manifest.samples)} images, {len(manifest.labels)} classes ({manifest.format})",
+        attrs={
+            **dataset["attrs"],
+            "num_images": len(manifest.samples),
+            "num_classes": len(manifest.labels),
+            "format": manifest.format,
+        },
+    )
     return True
 
 
@@ -109,10 +120,18 @@ class DatasetImporter:
         if dataset["status"] in IMPORTING:
             raise Conflict(f"dataset {dataset['id']} is already importing")
         folder = source_folder(self.roots, path)
-        self.store.datasets.update(dataset["id"], status="checking", message="checking images and annotations",
-                                   source_path=str(folder))
-        thread = threading.Thread(target=import_folder, args=(self.store, dataset, folder), daemon=True,
-                                  name=f"trio-import-{dataset['id']}")
+        self.store.datasets.update(
+            dataset["id"],
+            status="checking",
+            message="checking images and annotations",
+            source_path=str(folder),
+        )
+        thread = threading.Thread(
+            target=import_folder,
+            args=(self.store, dataset, folder),
+            daemon=True,
+            name=f"trio-import-{dataset['id']}",
+        )
         self._threads[dataset["id"]] = thread
         thread.start()
 
@@ -143,8 +162,9 @@ def _quotas(weights: dict[str, int], caps: dict[str, int], wanted: int, rng: ran
     return quota
 
 
-def split_dataset(store: Store, dataset: dict[str, Any], val_split: float, test_split: float,
-                  seed: int = 0) -> dict[str, list[str]]:
+def split_dataset(
+    store: Store, dataset: dict[str, Any], val_split: float, test_split: float, seed: int = 0
+) -> dict[str, list[str]]:
     """Stratified, seeded split: each stratum is shuffled and cut by the same ratios."""
     if dataset["status"] not in ("imported", "split"):
         raise Conflict(f"dataset {dataset['id']} has no imported data yet (status {dataset['status']})")
@@ -170,14 +190,17 @@ def split_dataset(store: Store, dataset: dict[str, Any], val_split: float, test_
     for stratum in order:
         items, v, t = by_stratum[stratum], n_val[stratum], n_test[stratum]
         split["val"] += items[:v]
-        split["test"] += items[v:v + t]
-        split["train"] += items[v + t:]
+        split["test"] += items[v : v + t]
+        split["train"] += items[v + t :]
     meta["split"] = {k: sorted(v) for k, v in split.items()}
     meta["split_params"] = {"val_split": val_split, "test_split": test_split, "seed": seed}
     _write_lists(folder, meta)
     (folder / MANIFEST).write_text(json.dumps(meta), encoding="utf-8")
-    store.datasets.update(dataset["id"], status="split",
-                          message=f"train {len(split['train'])}, val {len(split['val'])}, test {len(split['test'])}")
+    store.datasets.update(
+        dataset["id"],
+        status="split",
+        message=f"train {len(split['train'])}, val {len(split['val'])}, test {len(split['test'])}",
+    )
     return meta["split"]
 
 
@@ -213,8 +236,12 @@ def details(store: Store, dataset: dict[str, Any]) -> dict[str, Any]:
 
     return {
         "file_info": {rel: samples[rel]["annotation"] for rel in sorted(samples)},
-        "label_info": label_info, "labels": meta["labels"],
-        "train_files": split["train"], "val_files": split["val"], "test_files": split["test"],
-        "class_train_file_list": per_class(split["train"]), "class_val_file_list": per_class(split["val"]),
+        "label_info": label_info,
+        "labels": meta["labels"],
+        "train_files": split["train"],
+        "val_files": split["val"],
+        "test_files": split["test"],
+        "class_train_file_list": per_class(split["train"]),
+        "class_val_file_list": per_class(split["val"]),
         "class_test_file_list": per_class(split["test"]),
     }

@@ -45,8 +45,10 @@ def kind_of(target: Path) -> str:
         return "xml"
     if suffix in TEXT_SUFFIXES:
         return "text"
-    raise ValidationFailed(f"{target.name}: only images ({', '.join(sorted(IMAGE_SUFFIXES))}), .xml, .log and "
-                           ".txt files can be fetched")
+    raise ValidationFailed(
+        f"{target.name}: only images ({', '.join(sorted(IMAGE_SUFFIXES))}), .xml, .log and "
+        ".txt files can be fetched"
+    )
 
 
 def image_bytes(store: Store, target: Path, dataset: dict[str, Any] | None) -> tuple[bytes, str]:
@@ -77,8 +79,9 @@ class WorkspaceFiles:
         return self.store.layout.relative(path)
 
     def _is_db(self, target: Path) -> bool:
-        return target.parent == Path(os.path.realpath(self.store.root)) and \
-            target.name.startswith(self.store.layout.DB_FILE)
+        return target.parent == Path(os.path.realpath(self.store.root)) and target.name.startswith(
+            self.store.layout.DB_FILE
+        )
 
     def target(self, path: str) -> Path:
         """A readable path (file or folder) inside the workspace; never the database."""
@@ -93,15 +96,24 @@ class WorkspaceFiles:
             if child.parent == self.store.root and child.name.startswith(self.store.layout.DB_FILE):
                 continue
             st = child.stat()
-            entries.append({"name": child.name, "path": self.relative(child), "is_dir": child.is_dir(),
-                            "size": st.st_size, "modified": st.st_mtime})
+            entries.append(
+                {
+                    "name": child.name,
+                    "path": self.relative(child),
+                    "is_dir": child.is_dir(),
+                    "size": st.st_size,
+                    "modified": st.st_mtime,
+                }
+            )
         return entries
 
     def writable(self, path: str) -> Path:
         target = self.target(path)
         uploads = self.store.root / WRITABLE_ROOT
         if target == uploads or uploads.resolve() not in target.parents:
-            raise Forbidden(f"files can only be written under {WRITABLE_ROOT}/ of the workspace", code="read_only")
+            raise Forbidden(
+                f"files can only be written under {WRITABLE_ROOT}/ of the workspace", code="read_only"
+            )
         return target
 
     def write_upload(self, path: str, body: bytes) -> Path:

@@ -28,7 +28,9 @@ def open_notebook_run(workspace: Path, name: str | None, config: dict[str, Any])
         task = store.tasks.get(name)
         if task is None:
             with store.db.transaction() as conn:
-                store.tasks.insert_many(conn, [NewTask(name=name, kind="notebook", owner=local_owner(), config=config)])
+                store.tasks.insert_many(
+                    conn, [NewTask(name=name, kind="notebook", owner=local_owner(), config=config)]
+                )
             task = store.tasks.get(name)
         elif task["kind"] != "notebook":
             raise ValueError(f"task {name!r} exists and is a {task['kind']} task, not a notebook run")
@@ -39,8 +41,14 @@ def open_notebook_run(workspace: Path, name: str | None, config: dict[str, Any])
         run_dir = store.layout.run_dir(task["id"], index)
         run_dir.mkdir(parents=True, exist_ok=True)
         store.tasks.set_run(task["id"], index, status="running", pid=os.getpid(), started_at=time.time())
-        return {"workspace": store.root, "task_id": task["id"], "name": name, "run_index": index,
-                "task_dir": store.layout.task_dir(task["id"]), "run_dir": run_dir}
+        return {
+            "workspace": store.root,
+            "task_id": task["id"],
+            "name": name,
+            "run_index": index,
+            "task_dir": store.layout.task_dir(task["id"]),
+            "run_dir": run_dir,
+        }
     finally:
         store.close()
 
@@ -50,7 +58,12 @@ def close_notebook_run(run: dict[str, Any], status: str) -> None:
     try:
         current = store.tasks.run(run["task_id"], run["run_index"])
         if current is not None and current["status"] == "running":
-            store.tasks.set_run(run["task_id"], run["run_index"], status=status, ended_at=time.time(),
-                                exit_code=0 if status == "completed" else None)
+            store.tasks.set_run(
+                run["task_id"],
+                run["run_index"],
+                status=status,
+                ended_at=time.time(),
+                exit_code=0 if status == "completed" else None,
+            )
     finally:
         store.close()

@@ -8,12 +8,11 @@ from __future__ import annotations
 import shutil
 from typing import Any
 
-from ..enums import DATASET_TYPES, project_type
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..runner.service import Runner
 from ..store import Store
 from ..store.tasks import TaskQuery
-from ..vocabulary import IMPORTING
+from ..vocabulary import DATASET_TYPES, IMPORTING, project_type
 from .dataset_import import details, split_dataset
 
 
@@ -94,7 +93,8 @@ class ProjectService:
         project, dataset = self.project(pid), self.dataset(did)
         if dataset["dataset_type"] != project["project_type"]:
             raise ValidationFailed(
-                f"did: dataset {did} is a {dataset['dataset_type']} dataset; project {pid} is {project['project_type']}"
+                f"did: dataset {did} is a {dataset['dataset_type']} dataset; project {pid} is "
+                f"{project['project_type']}"
             )
         self.store.projects.update(pid, dataset_id=did)
         return self.project(pid)

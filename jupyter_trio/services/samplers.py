@@ -33,8 +33,15 @@ class _Process:
 
 
 class SamplerService:
-    def __init__(self, store: Store, checkpoints: CheckpointService, trainer: TrainerEnvironment,
-                 max_processes: int = 2, load_timeout_s: float = 300.0, predict_timeout_s: float = 120.0):
+    def __init__(
+        self,
+        store: Store,
+        checkpoints: CheckpointService,
+        trainer: TrainerEnvironment,
+        max_processes: int = 2,
+        load_timeout_s: float = 300.0,
+        predict_timeout_s: float = 120.0,
+    ):
         self.store = store
         self.checkpoints = checkpoints
         self.trainer = trainer
@@ -52,12 +59,18 @@ class SamplerService:
         folder, run = self.checkpoints.folder_for(path)
         self.trainer.require("sampling")
         if not (folder / "model.pdparams").is_file():
-            raise ValidationFailed(f"path: {path!r} holds no model.pdparams (an exported inference model cannot be "
-                                   f"sampled; use the checkpoint or pretrained model it came from)")
+            raise ValidationFailed(
+                f"path: {path!r} holds no model.pdparams (an exported inference model cannot be "
+                f"sampled; use the checkpoint or pretrained model it came from)"
+            )
         state = read_state(folder)
-        attrs = {"folder": self.store.layout.relative(folder), "task_type": state.get("task_type", ""),
-                 "labels": state.get("labels", []), "base_model": state.get("params", {}).get("model", ""),
-                 "epoch": state.get("epoch")}
+        attrs = {
+            "folder": self.store.layout.relative(folder),
+            "task_type": state.get("task_type", ""),
+            "labels": state.get("labels", []),
+            "base_model": state.get("params", {}).get("model", ""),
+            "epoch": state.get("epoch"),
+        }
         return self.store.samplers.create(owner, session_id, path, run["id"] if run else None, attrs)
 
     def get(self, sid: str) -> dict[str, Any]:
@@ -82,14 +95,26 @@ class SamplerService:
             folder = self.store.root / sampler["attrs"]["folder"]
             if not (folder / "model.pdparams").is_file():
                 raise NotFound(f"the model of sampler {sid} is gone ({sampler['source_path']} was deleted)")
-            env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"),
-                   "CUDA_VISIBLE_DEVICES": "", "PYTHONUNBUFFERED": "1"}
-            log = open(self.log_path(sid), "ab")
+            env = {
+                **os.environ,
+                "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"),
+                "CUDA_VISIBLE_DEVICES": "",
+                "PYTHONUNBUFFERED": "1",
+            }
+            log = open(self.log_path(sid), "ab")  # noqa: SIM115 - the sampler process keeps it; closed on stop
             try:
                 proc = await asyncio.create_subprocess_exec(
-                    self.python, "-m", "jupyter_trio.trainers.sampler_worker", str(folder),
-                    stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=log, env=env,
-                    limit=STREAM_LIMIT, start_new_session=True)
+                    self.python,
+                    "-m",
+                    "jupyter_trio.trainers.sampler_worker",
+                    str(folder),
+                    stdin=asyncio.subprocess.PIPE,
+                    stdout=asyncio.subprocess.PIPE,
+                    stderr=log,
+                    env=env,
+                    limit=STREAM_LIMIT,
+                    start_new_session=True,
+                )
             finally:
                 log.close()
             entry = _Process(proc)
@@ -105,7 +130,7 @@ class SamplerService:
     async def _read(self, entry: _Process, timeout: float, sid: str) -> dict[str, Any]:
         try:
             line = await asyncio.wait_for(entry.proc.stdout.readline(), timeout)  # type: ignore[union-attr]
-        except asyncio.TimeoutError:
+        except TimeoutError:
             await self._kill(entry.proc)
             self._procs.pop(sid, None)
             raise Unavailable(f"sampler {sid} did not answer within {timeout:.0f}s") from None
@@ -114,8 +139,9 @@ class SamplerService:
             raise Unavailable(f"sampler {sid}'s process ended; its log is samplers/{sid}.log")
         return json.loads(line)
 
-    async def predict(self, sid: str, image_b64: str, score_thresh: float = 0.5,
-                      visualize: bool = True) -> dict[str, Any]:
+    async def predict(
+        self, sid: str, image_b64: str, score_thresh: float = 0.5, visualize: bool = True
+    ) -> dict[str, Any]:
         sampler = self.get(sid)
         entry = await self._process(sampler)
         async with entry.lock:
@@ -148,7 +174,7 @@ class SamplerService:
             entry.proc.stdin.close()  # the worker's read loop ends and it exits
         try:
             await asyncio.wait_for(entry.proc.wait(), 5)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             await self._kill(entry.proc)
         if self.store.samplers.get(sid) is not None:
             self.store.samplers.update(sid, status="ready")

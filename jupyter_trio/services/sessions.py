@@ -1,4 +1,4 @@
-"""Client sessions (a kernel's ServiceClient, or any RestClient): what each made, and when it was last used."""
+"""Client sessions (a kernel's ServiceClient, or any RestClient): what each made, and when last used."""
 
 from __future__ import annotations
 
@@ -20,9 +20,12 @@ class SessionService:
         if sid and self.store.sessions.get(sid) is not None:
             self.store.sessions.touch(sid)
 
-    def create(self, owner: str, kernel_id: str, notebook_path: str, user_metadata: dict[str, str] | None
-               ) -> dict[str, Any]:
-        return self.store.sessions.create(owner, kernel_id, self.server_relative(notebook_path), user_metadata)
+    def create(
+        self, owner: str, kernel_id: str, notebook_path: str, user_metadata: dict[str, str] | None
+    ) -> dict[str, Any]:
+        return self.store.sessions.create(
+            owner, kernel_id, self.server_relative(notebook_path), user_metadata
+        )
 
     def get(self, sid: str, owner: str) -> dict[str, Any]:
         """``owner``'s session (another user's is as absent as a missing one)."""

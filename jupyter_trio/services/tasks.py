@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 import shutil
 import time
-from pathlib import Path
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -68,12 +68,33 @@ class TaskService:
         task["runs"] = self.repo.runs(task["id"])
         return task
 
-    def find(self, *, status: str | None = None, kind: str | None = None, pinned: bool | None = None,
-             name: str | None = None, workspace: str | None = None, sort: str = "created_at",
-             descending: bool = True, offset: int = 0, limit: int = 50) -> tuple[list[dict[str, Any]], int]:
+    def find(
+        self,
+        *,
+        status: str | None = None,
+        kind: str | None = None,
+        pinned: bool | None = None,
+        name: str | None = None,
+        workspace: str | None = None,
+        sort: str = "created_at",
+        descending: bool = True,
+        offset: int = 0,
+        limit: int = 50,
+    ) -> tuple[list[dict[str, Any]], int]:
         """A page of tasks matching every filter given (``name`` is a substring), and the total."""
-        return self.list(TaskQuery(status=status, kind=kind, pinned=pinned, name=name, workspace=workspace,
-                                   sort=sort, descending=descending, offset=offset, limit=limit))
+        return self.list(
+            TaskQuery(
+                status=status,
+                kind=kind,
+                pinned=pinned,
+                name=name,
+                workspace=workspace,
+                sort=sort,
+                descending=descending,
+                offset=offset,
+                limit=limit,
+            )
+        )
 
     def run_of(self, name: str, run: int | None) -> tuple[dict[str, Any], dict[str, Any]]:
         """(task, run row) for run slot ``run`` of a task (default its latest); 404 when there is none."""
@@ -81,8 +102,11 @@ class TaskService:
         index = run or task["last_run"]
         row = self.repo.run(task["id"], index) if index >= 1 else None
         if row is None:
-            raise NotFound(f"task {task['name']!r} has no run {index}" if index else
-                           f"task {task['name']!r} has not run yet")
+            raise NotFound(
+                f"task {task['name']!r} has no run {index}"
+                if index
+                else f"task {task['name']!r} has not run yet"
+            )
         return task, row
 
     def run_state(self, task_id: str, run: int) -> dict[str, Any] | None:
@@ -125,7 +149,9 @@ class TaskService:
         if req.append_timestamp:
             base = f"{base}_{time.strftime('%Y%m%d-%H%M%S')}"
         pattern = re.compile(re.escape(base) + r"_(\d+)$")
-        taken = [int(m.group(1)) for n in self.repo.names_with_prefix(conn, base + "_") if (m := pattern.match(n))]
+        taken = [
+            int(m.group(1)) for n in self.repo.names_with_prefix(conn, base + "_") if (m := pattern.match(n))
+        ]
         start = max(taken, default=0) + 1
         width = max(3, len(str(start + count - 1)))
         return [f"{base}_{start + i:0{width}d}" for i in range(count)]
@@ -149,11 +175,17 @@ class TaskService:
         with self.store.db.transaction() as conn:
             names = self._names(conn, req, len(configs))
             new = [
-                NewTask(name=name, kind=kind, owner=owner, config=config or {},
-                        workspace=ws.get("script_name", SHELL) if kind == "script" else SHELL,
-                        script_path=ws.get("script_relpath", "") if kind == "script" else "",
-                        command=req.shell_text if kind == "shell" else "",
-                        priority=req.priority, gpus=req.gpus)
+                NewTask(
+                    name=name,
+                    kind=kind,
+                    owner=owner,
+                    config=config or {},
+                    workspace=ws.get("script_name", SHELL) if kind == "script" else SHELL,
+                    script_path=ws.get("script_relpath", "") if kind == "script" else "",
+                    command=req.shell_text if kind == "shell" else "",
+                    priority=req.priority,
+                    gpus=req.gpus,
+                )
                 for name, config in zip(names, configs)
             ]
             ids = self.repo.insert_many(conn, new)
@@ -217,13 +249,15 @@ class TaskService:
         return self.get(task["id"])
 
     def delete(self, name: str, *, force: bool = False) -> None:
-        """Delete a task and its files; a train task's jobs (evaluate, predict, export, analysis) go with it."""
+        """Delete a task and its files; a train task's child jobs (evaluate, predict...) go with it."""
         task = self.get(name)
         for child in self.repo.children(task["id"], CHILD_JOB_KINDS):
             self.delete(child, force=True)
         if task["status"] in ACTIVE:
             if not force:
-                raise Conflict(f"task {name!r} is {task['status']}; cancel it first or delete with force=true")
+                raise Conflict(
+                    f"task {name!r} is {task['status']}; cancel it first or delete with force=true"
+                )
             self.runner.kill_now(task)
         self.flush()  # the background writer must not re-create the folder after we remove it
         self.repo.delete(task["id"])

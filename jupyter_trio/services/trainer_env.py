@@ -32,8 +32,10 @@ for dist in ("paddlepaddle", "paddlepaddle-gpu"):
 print(json.dumps({"found": found, "version": version}))
 """
 
-FIX = ("install PaddlePaddle into the Python that runs the jobs: pip install 'jupyter-trio[paddle]' (CPU), "
-       "or the paddlepaddle-gpu build that matches your CUDA")
+FIX = (
+    "install PaddlePaddle into the Python that runs the jobs: pip install 'jupyter-trio[paddle]' (CPU), "
+    "or the paddlepaddle-gpu build that matches your CUDA"
+)
 
 
 class TrainingUnavailable(TrioError):
@@ -48,8 +50,12 @@ class TrainerStatus:
     reason: str
 
     def to_dict(self) -> dict[str, object]:
-        return {"available": self.available, "python": self.python, "paddle_version": self.paddle_version,
-                "reason": self.reason}
+        return {
+            "available": self.available,
+            "python": self.python,
+            "paddle_version": self.paddle_version,
+            "reason": self.reason,
+        }
 
 
 class TrainerEnvironment:
@@ -69,10 +75,16 @@ class TrainerEnvironment:
             except (OSError, subprocess.TimeoutExpired, ValueError, IndexError):
                 probe = None
             if probe is None:
-                return TrainerStatus(False, self.python, None, f"the trainer's Python {self.python} does not run")
+                return TrainerStatus(
+                    False, self.python, None, f"the trainer's Python {self.python} does not run"
+                )
             if not probe["found"]:
-                return TrainerStatus(False, self.python, None,
-                                     f"PaddlePaddle is not installed in the trainer's Python {self.python}")
+                return TrainerStatus(
+                    False,
+                    self.python,
+                    None,
+                    f"PaddlePaddle is not installed in the trainer's Python {self.python}",
+                )
             self._ok = TrainerStatus(True, self.python, probe["version"], "")
             return self._ok
 

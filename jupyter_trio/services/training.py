@@ -21,9 +21,9 @@ from ..runner.service import Runner
 from ..store import Store
 from ..store.task_files import rewrite_config
 from ..store.tasks import NewTask
-from ..vocabulary import ACTIVE
 from ..trainers.checkpoints import saved_epochs
 from ..trainers.params import CommonParams, defaults, validate
+from ..vocabulary import ACTIVE
 from .dataset_import import load_manifest
 from .projects import ProjectService
 from .trainer_env import TrainerEnvironment
@@ -40,14 +40,20 @@ class TrainingService:
     # ---- parameters
     def _dataset_for(self, project: dict[str, Any]) -> dict[str, Any]:
         if not project["dataset_id"]:
-            raise Conflict(f"project {project['id']} has no dataset; bind one first (workspace attr_dict did)")
+            raise Conflict(
+                f"project {project['id']} has no dataset; bind one first (workspace attr_dict did)"
+            )
         dataset = self.projects.dataset(project["dataset_id"])
         if dataset["status"] != "split":
-            raise Conflict(f"dataset {dataset['id']} of project {project['id']} is not split yet "
-                           f"(status {dataset['status']}); split it before training")
+            raise Conflict(
+                f"dataset {dataset['id']} of project {project['id']} is not split yet "
+                f"(status {dataset['status']}); split it before training"
+            )
         return dataset
 
-    def recommended(self, pid: str, model: str | None = None, gpu_memory_mib: list[int] | None = None) -> CommonParams:
+    def recommended(
+        self, pid: str, model: str | None = None, gpu_memory_mib: list[int] | None = None
+    ) -> CommonParams:
         project = self.projects.project(pid)
         dataset = self._dataset_for(project)
         meta = load_manifest(self.store, dataset)
@@ -59,8 +65,14 @@ class TrainingService:
                 with Image.open(self.store.root / dataset["path"] / rel) as im:
                     sizes.append(im.size)
         median = sorted(sizes)[len(sizes) // 2] if sizes else None
-        return defaults(project["project_type"], model=model, num_train=len(meta["split"]["train"]),
-                        num_classes=len(meta["labels"]), image_size=median, gpu_memory_mib=gpu_memory_mib)
+        return defaults(
+            project["project_type"],
+            model=model,
+            num_train=len(meta["split"]["train"]),
+            num_classes=len(meta["labels"]),
+            image_size=median,
+            gpu_memory_mib=gpu_memory_mib,
+        )
 
     def recommended_on(self, pid: str, model: str | None, gpu_indices: list[int] | None) -> CommonParams:
         """Recommended parameters for training on these GPUs (PaddleX's ``gpu_list``): the batch size
@@ -81,13 +93,23 @@ class TrainingService:
             if not (folder / "model.pdparams").is_file() and not folder.name.endswith(".pdparams"):
                 raise ValidationFailed(f"pretrain_weights: {params.pretrain_weights} holds no model.pdparams")
             params = params.model_copy(update={"pretrain_weights": str(folder)})
-        return {"action": "train", "task_type": project["project_type"],
-                "dataset_dir": str(self.store.root / dataset["path"]), "dataset_id": dataset["id"],
-                "params": params.model_dump()}
+        return {
+            "action": "train",
+            "task_type": project["project_type"],
+            "dataset_dir": str(self.store.root / dataset["path"]),
+            "dataset_id": dataset["id"],
+            "params": params.model_dump(),
+        }
 
     # ---- tasks
-    def create(self, owner: str, pid: str, train: dict[str, Any] | str | None = None, description: str = "",
-               parent_id: str | None = None) -> dict[str, Any]:
+    def create(
+        self,
+        owner: str,
+        pid: str,
+        train: dict[str, Any] | str | None = None,
+        description: str = "",
+        parent_id: str | None = None,
+    ) -> dict[str, Any]:
         """A train task, or with ``parent_id`` a prune task: prune the parent's best model by its
         sensitivity analysis, then fine-tune with ``train``'s parameters."""
         project = self.projects.project(pid)
@@ -99,12 +121,28 @@ class TrainingService:
         params = validate(project["project_type"], train) if train else self.recommended(pid)
         config = self.config_for(project, params)
         if parent is not None:
-            config.update(action="prune", parent_task_dir=str(self.store.layout.task_dir(parent["id"])),
-                          parent_epoch=None, eval_metric_loss=params.eval_metric_loss)
+            config.update(
+                action="prune",
+                parent_task_dir=str(self.store.layout.task_dir(parent["id"])),
+                parent_epoch=None,
+                eval_metric_loss=params.eval_metric_loss,
+            )
         with self.store.db.transaction() as conn:
-            [task_id] = self.store.tasks.insert_many(conn, [NewTask(
-                name=f"new-{uuid.uuid4().hex}", kind="prune" if parent_id else "train", owner=owner, config=config,
-                params=params.model_dump(), gpus=params.gpu_count, project_id=pid, parent_id=parent_id)])
+            [task_id] = self.store.tasks.insert_many(
+                conn,
+                [
+                    NewTask(
+                        name=f"new-{uuid.uuid4().hex}",
+                        kind="prune" if parent_id else "train",
+                        owner=owner,
+                        config=config,
+                        params=params.model_dump(),
+                        gpus=params.gpu_count,
+                        project_id=pid,
+                        parent_id=parent_id,
+                    )
+                ],
+            )
             self.store.tasks.name_after_id(conn, task_id, description or "")
         rewrite_config(self.store.layout, task_id, config)
         return self.store.tasks.get(task_id)
@@ -123,8 +161,10 @@ class TrainingService:
         params = validate(project["project_type"], train)
         config = self.config_for(project, params)
         if task["kind"] == "prune":  # keep what it prunes; the allowed loss follows the new parameters
-            config.update({k: task["config"][k] for k in ("action", "parent_task_dir", "parent_epoch")},
-                          eval_metric_loss=params.eval_metric_loss)
+            config.update(
+                {k: task["config"][k] for k in ("action", "parent_task_dir", "parent_epoch")},
+                eval_metric_loss=params.eval_metric_loss,
+            )
         self.store.tasks.update(task["id"], config=config, params=params.model_dump(), gpus=params.gpu_count)
         rewrite_config(self.store.layout, task["id"], config)
         return self.store.tasks.get(task["id"])
@@ -143,8 +183,9 @@ class TrainingService:
         task = self.task(tid)
         epochs = saved_epochs(self.store.layout.task_dir(task["id"]))
         last = max(epochs, default=0)
-        resumable = bool(epochs) and last < task["params"].get("num_epochs", 0) and \
-            task["status"] not in ACTIVE
+        resumable = (
+            bool(epochs) and last < task["params"].get("num_epochs", 0) and task["status"] not in ACTIVE
+        )
         return resumable, last
 
     def resume(self, tid: str, epoch: int | None = None) -> dict[str, Any]:
@@ -173,23 +214,43 @@ class TrainingService:
 
     def start_child(self, owner: str, tid: str, kind: str, **settings: Any) -> dict[str, Any]:
         task = self.task(tid)
-        self.trainer.require({"analysis": "sensitivity analysis", "evaluate": "evaluation",
-                              "predict": "prediction", "export": "export"}[kind])
+        self.trainer.require(
+            {
+                "analysis": "sensitivity analysis",
+                "evaluate": "evaluation",
+                "predict": "prediction",
+                "export": "export",
+            }[kind]
+        )
         epochs = saved_epochs(self.store.layout.task_dir(task["id"]))
         if not epochs:
             raise Conflict(f"task {tid} has no trained checkpoint yet; train it first")
         epoch = settings.get("epoch")
         if epoch is not None and epoch not in epochs:
             raise ValidationFailed(f"epoch: {epoch} was not saved; saved epochs are {epochs}")
-        config = {"action": CHILD_NAMES[kind], "task_type": task["config"]["task_type"],
-                  "dataset_dir": task["config"]["dataset_dir"],
-                  "parent_task_dir": str(self.store.layout.task_dir(task["id"])), **settings}
+        config = {
+            "action": CHILD_NAMES[kind],
+            "task_type": task["config"]["task_type"],
+            "dataset_dir": task["config"]["dataset_dir"],
+            "parent_task_dir": str(self.store.layout.task_dir(task["id"])),
+            **settings,
+        }
         existing = self.child(tid, kind)
         if existing is None:
             with self.store.db.transaction() as conn:
-                [cid] = self.store.tasks.insert_many(conn, [NewTask(
-                    name=f"{task['id']}-{CHILD_NAMES[kind]}", kind=kind, owner=owner, config=config,
-                    project_id=task["project_id"], parent_id=task["id"])])
+                [cid] = self.store.tasks.insert_many(
+                    conn,
+                    [
+                        NewTask(
+                            name=f"{task['id']}-{CHILD_NAMES[kind]}",
+                            kind=kind,
+                            owner=owner,
+                            config=config,
+                            project_id=task["project_id"],
+                            parent_id=task["id"],
+                        )
+                    ],
+                )
             existing = self.store.tasks.get(cid)
         elif existing["status"] in ACTIVE:
             raise Conflict(f"the {CHILD_NAMES[kind]} job of {tid} is already {existing['status']}")
@@ -199,19 +260,29 @@ class TrainingService:
         self.runner.submit(self.store.tasks.get(existing["id"]))
         return self.store.tasks.get(existing["id"])
 
-    def predict(self, owner: str, tid: str, paths: list[str], epoch: int | None = None,
-                score_thresh: float = 0.5) -> dict[str, Any]:
+    def predict(
+        self, owner: str, tid: str, paths: list[str], epoch: int | None = None, score_thresh: float = 0.5
+    ) -> dict[str, Any]:
         """Predict images or folders of the workspace with ``tid``'s best (or ``epoch``'s) checkpoint; the
         results land in ``<task>/predict/latest``."""
         task = self.task(tid)
         inputs = [str(workspace_path(self.store, p, "paths")) for p in paths]
         out_dir = self.store.layout.task_dir(task["id"]) / "predict" / "latest"
-        return self.start_child(owner, task["id"], "predict", epoch=epoch, inputs=inputs, out_dir=str(out_dir),
-                                score_thresh=score_thresh)
+        return self.start_child(
+            owner,
+            task["id"],
+            "predict",
+            epoch=epoch,
+            inputs=inputs,
+            out_dir=str(out_dir),
+            score_thresh=score_thresh,
+        )
 
-    def predict_image(self, owner: str, tid: str, image: bytes, epoch: int | None = None,
-                      score_thresh: float = 0.5) -> Path:
-        """Predict one uploaded image (PaddleX's base64 ``image_data``); returns where the result image will be."""
+    def predict_image(
+        self, owner: str, tid: str, image: bytes, epoch: int | None = None, score_thresh: float = 0.5
+    ) -> Path:
+        """Predict one uploaded image (PaddleX's base64 ``image_data``); returns where the result image will
+        be."""
         task = self.task(tid)
         try:
             with Image.open(io.BytesIO(image)) as im:
@@ -225,25 +296,42 @@ class TrainingService:
         else:
             with Image.open(io.BytesIO(image)) as im:
                 im.convert("RGB").save(folder / "input.png")
-        self.start_child(owner, task["id"], "predict", epoch=epoch, inputs=[str(folder / "input.png")],
-                         out_dir=str(folder / "result"), score_thresh=score_thresh)
+        self.start_child(
+            owner,
+            task["id"],
+            "predict",
+            epoch=epoch,
+            inputs=[str(folder / "input.png")],
+            out_dir=str(folder / "result"),
+            score_thresh=score_thresh,
+        )
         return folder / "result" / "input_result.png"
 
-    def export(self, owner: str, tid: str, save_dir: str, kind: str = "infer", epoch: int | None = None,
-               quant: bool = False) -> tuple[dict[str, Any], Path]:
+    def export(
+        self,
+        owner: str,
+        tid: str,
+        save_dir: str,
+        kind: str = "infer",
+        epoch: int | None = None,
+        quant: bool = False,
+    ) -> tuple[dict[str, Any], Path]:
         """Export ``tid``'s model (``infer``: paddle.inference, ``onnx``) into ``save_dir`` inside the
         workspace; ``quant`` adds an int8 ONNX model. Returns the job and the folder."""
         task = self.task(tid)
         if kind == "lite":
-            raise ValidationFailed("lite export is not supported: Paddle-Lite has no build for this platform; "
-                                   "export type=infer (or onnx) instead")
+            raise ValidationFailed(
+                "lite export is not supported: Paddle-Lite has no build for this platform; "
+                "export type=infer (or onnx) instead"
+            )
         if kind not in ("infer", "onnx"):
             raise ValidationFailed(f"type must be infer or onnx (PaddleX: infer or lite), not {kind!r}")
         if quant:
             check_quant_export(task)
         folder = workspace_path(self.store, save_dir, "save_dir")
-        job = self.start_child(owner, task["id"], "export", epoch=epoch, type=kind, save_dir=str(folder),
-                               quant=quant)
+        job = self.start_child(
+            owner, task["id"], "export", epoch=epoch, type=kind, save_dir=str(folder), quant=quant
+        )
         return job, folder
 
     def stop_child(self, tid: str, kind: str) -> dict[str, Any]:
@@ -252,8 +340,14 @@ class TrainingService:
             raise Conflict(f"task {tid} has no {CHILD_NAMES[kind]} job")
         return self.runner.cancel(child)
 
-    def analyse(self, owner: str, tid: str, epoch: int | None = None, ratios: list[float] | None = None,
-                max_layers: int | None = None) -> dict[str, Any]:
+    def analyse(
+        self,
+        owner: str,
+        tid: str,
+        epoch: int | None = None,
+        ratios: list[float] | None = None,
+        max_layers: int | None = None,
+    ) -> dict[str, Any]:
         """Sensitivity analysis of ``tid``'s best (or ``epoch``'s) checkpoint, into ``<task>/prune/``."""
         return self.start_child(owner, tid, "analysis", epoch=epoch, ratios=ratios, max_layers=max_layers)
 
@@ -261,8 +355,10 @@ class TrainingService:
 def check_quant_export(task: dict[str, Any]) -> None:
     """Quantized export goes through ONNX (an int8 ONNX model), which the YOLO models cannot take."""
     if task["config"].get("task_type") in ("detection", "instance_segmentation"):
-        raise ValidationFailed("quant: quantized export makes an int8 ONNX model, available for classification "
-                               "and segmentation; paddle2onnx does not convert the YOLO models faithfully")
+        raise ValidationFailed(
+            "quant: quantized export makes an int8 ONNX model, available for classification "
+            "and segmentation; paddle2onnx does not convert the YOLO models faithfully"
+        )
 
 
 # child job kind → its name suffix, which is also the trainer job's action

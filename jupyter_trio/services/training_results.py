@@ -51,8 +51,10 @@ class TrainingResults:
         folder = self.store.layout.task_dir(task["id"]) / "prune"
         if not (folder / "sensitivities.png").is_file():
             raise Conflict(f"task {task['id']} has no sensitivity analysis yet")
-        return {"img_data": base64.b64encode((folder / "sensitivities.png").read_bytes()).decode("ascii"),
-                "sensitivities": json.loads((folder / "sensitivities.json").read_text())}
+        return {
+            "img_data": base64.b64encode((folder / "sensitivities.png").read_bytes()).decode("ascii"),
+            "sensitivities": json.loads((folder / "sensitivities.json").read_text()),
+        }
 
     def export_log(self, job: dict[str, Any] | None, lines: int = 200) -> list[str]:
         """The ``[EXPORT]`` lines of an export job's latest log (quantization progress)."""

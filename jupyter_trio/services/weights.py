@@ -71,12 +71,25 @@ class WeightsService:
     def _context(self, task: dict[str, Any]) -> dict[str, Any]:
         project = self.projects.project(task["project_id"])
         dataset = self.store.datasets.get(task["config"].get("dataset_id", "")) or {}
-        return {"task_type": task["config"]["task_type"], "project_id": project["id"],
-                "dataset_attr": {k: dataset.get(k) for k in ("id", "name", "dataset_type", "path")} if dataset else {},
-                "task_params": task["params"]}
+        return {
+            "task_type": task["config"]["task_type"],
+            "project_id": project["id"],
+            "dataset_attr": {k: dataset.get(k) for k in ("id", "name", "dataset_type", "path")}
+            if dataset
+            else {},
+            "task_params": task["params"],
+        }
 
-    def save_pretrained(self, owner: str, tid: str, name: str, pid: str | None = None, source_path: str | None = None,
-                        epoch: int | None = None, eval_results: dict | None = None) -> dict[str, Any]:
+    def save_pretrained(
+        self,
+        owner: str,
+        tid: str,
+        name: str,
+        pid: str | None = None,
+        source_path: str | None = None,
+        epoch: int | None = None,
+        eval_results: dict | None = None,
+    ) -> dict[str, Any]:
         task = self._task(tid, pid)
         if source_path:
             source = workspace_path(self.store, source_path, "source_path")
@@ -89,21 +102,35 @@ class WeightsService:
                 raise Conflict(str(exc)) from None
         state = read_state(source) if (source / "state.json").is_file() else {}
         evaluation = eval_results if eval_results is not None else state.get("eval_metrics", {})
-        model = self.store.weights.create(owner, "pretrained", name or f"{task['id']} model", task["id"],
-                                          state.get("params", task["params"]).get("model", ""), "saving",
-                                          "", {**self._context(task), "eval_result": evaluation,
-                                               "labels": state.get("labels"), "epoch": state.get("epoch")})
+        model = self.store.weights.create(
+            owner,
+            "pretrained",
+            name or f"{task['id']} model",
+            task["id"],
+            state.get("params", task["params"]).get("model", ""),
+            "saving",
+            "",
+            {
+                **self._context(task),
+                "eval_result": evaluation,
+                "labels": state.get("labels"),
+                "epoch": state.get("epoch"),
+            },
+        )
         target = self.store.root / "weights" / model["id"]
         try:
             shutil.copytree(source, target)
         except OSError as exc:
-            self.store.weights.update(model["id"], status="save_failed", attrs={**model["attrs"], "error": str(exc)})
+            self.store.weights.update(
+                model["id"], status="save_failed", attrs={**model["attrs"], "error": str(exc)}
+            )
             raise Conflict(f"saving the model failed: {exc}") from None
         self.store.weights.update(model["id"], status="saved", path=self.store.layout.relative(target))
         return self.get(model["id"])
 
-    def register_exported(self, owner: str, tid: str, name: str, path: str, exported_type: int = 0,
-                          pid: str | None = None) -> dict[str, Any]:
+    def register_exported(
+        self, owner: str, tid: str, name: str, path: str, exported_type: int = 0, pid: str | None = None
+    ) -> dict[str, Any]:
         task = self._task(tid, pid)
         if exported_type not in (0, 1):
             raise ValidationFailed("exported_type must be 0 (inference model) or 1 (lite model)")
@@ -113,9 +140,16 @@ class WeightsService:
         if not (folder / "export.json").is_file():
             raise ValidationFailed(f"path: {path} is not an exported model (no export.json)")
         meta = json.loads((folder / "export.json").read_text())
-        return self.store.weights.create(owner, "exported", name or f"{task['id']} export", task["id"],
-                                         meta.get("model", ""), "saved", self.store.layout.relative(folder),
-                                         {**self._context(task), "export": meta, "exported_type": exported_type})
+        return self.store.weights.create(
+            owner,
+            "exported",
+            name or f"{task['id']} export",
+            task["id"],
+            meta.get("model", ""),
+            "saved",
+            self.store.layout.relative(folder),
+            {**self._context(task), "export": meta, "exported_type": exported_type},
+        )
 
     def delete(self, mid: str, kind: str | None = None) -> None:
         model = self.get(mid)

@@ -39,8 +39,14 @@ class ScriptWorkspaces:
         name = self.store.settings.get(owner, "workspace")
         if name and (self.base / name / "workspace.json").is_file():
             return self.describe(name)
-        return {"run_root": "", "script_name": "", "script_path": "", "workspace_kind": "none",
-                "workspace_ready": False, "config_default": {}}
+        return {
+            "run_root": "",
+            "script_name": "",
+            "script_path": "",
+            "workspace_kind": "none",
+            "workspace_ready": False,
+            "config_default": {},
+        }
 
     def _set_current(self, owner: str, name: str) -> None:
         self.store.settings.set(owner, "workspace", name)
@@ -109,7 +115,10 @@ class ScriptWorkspaces:
         return self.describe(SHELL)
 
     def open_existing(self, owner: str, name: str) -> dict[str, Any]:
-        if not re.fullmatch(r"[A-Za-z0-9_.-]+", name or "") or not (self.base / name / "workspace.json").is_file():
+        if (
+            not re.fullmatch(r"[A-Za-z0-9_.-]+", name or "")
+            or not (self.base / name / "workspace.json").is_file()
+        ):
             raise NotFound(f"no such workspace: {name!r}")
         self._set_current(owner, name)
         return self.describe(name)
@@ -127,7 +136,9 @@ class ScriptWorkspaces:
     def list(self) -> list[dict[str, Any]]:
         if not self.base.is_dir():
             return []
-        return [self.describe(p.name) for p in sorted(self.base.iterdir()) if (p / "workspace.json").is_file()]
+        return [
+            self.describe(p.name) for p in sorted(self.base.iterdir()) if (p / "workspace.json").is_file()
+        ]
 
     # ---- discovery
     def _walk(self, suffixes: tuple[str, ...]) -> list[str]:
@@ -138,8 +149,12 @@ class ScriptWorkspaces:
             here = Path(dirpath)
             depth = len(here.relative_to(root).parts)
             dirnames[:] = sorted(
-                d for d in dirnames
-                if not d.startswith(".") and d not in SKIP_DIRS and here / d != workspace and depth < MAX_DEPTH
+                d
+                for d in dirnames
+                if not d.startswith(".")
+                and d not in SKIP_DIRS
+                and here / d != workspace
+                and depth < MAX_DEPTH
             )
             for name in sorted(filenames):
                 if name.endswith(suffixes) and not name.startswith("."):

@@ -47,23 +47,41 @@ class CheckpointRepository:
         with self.db.transaction() as conn:
             conn.execute("DELETE FROM checkpoints WHERE task_id = ?", (task_id,))
             conn.executemany(
-                "INSERT INTO checkpoints(id, task_id, run_index, kind, epoch, path, size_bytes, metrics, created_at) "
+                "INSERT INTO checkpoints(id, task_id, run_index, kind, epoch, path, size_bytes, "
+                "metrics, created_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(r.id, task_id, r.run_index, r.kind, r.epoch, r.path, r.size_bytes, json.dumps(r.metrics),
-                  r.created_at) for r in rows],
+                [
+                    (
+                        r.id,
+                        task_id,
+                        r.run_index,
+                        r.kind,
+                        r.epoch,
+                        r.path,
+                        r.size_bytes,
+                        json.dumps(r.metrics),
+                        r.created_at,
+                    )
+                    for r in rows
+                ],
             )
 
     def for_task(self, task_id: str) -> list[dict[str, Any]]:
-        return [checkpoint_dict(r) for r in self.db.query(
-            "SELECT * FROM checkpoints WHERE task_id = ? ORDER BY created_at, id", (task_id,))]
+        return [
+            checkpoint_dict(r)
+            for r in self.db.query(
+                "SELECT * FROM checkpoints WHERE task_id = ? ORDER BY created_at, id", (task_id,)
+            )
+        ]
 
     def for_tasks(self, task_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
         out: dict[str, list[dict[str, Any]]] = {}
         for start in range(0, len(task_ids), 500):
-            chunk = task_ids[start:start + 500]
+            chunk = task_ids[start : start + 500]
             marks = ", ".join("?" for _ in chunk)
             for row in self.db.query(
-                    f"SELECT * FROM checkpoints WHERE task_id IN ({marks}) ORDER BY created_at, id", tuple(chunk)):
+                f"SELECT * FROM checkpoints WHERE task_id IN ({marks}) ORDER BY created_at, id", tuple(chunk)
+            ):
                 out.setdefault(row["task_id"], []).append(checkpoint_dict(row))
         return out
 
@@ -74,10 +92,14 @@ class CheckpointRepository:
     def page(self, owner: str, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
         """All of ``owner``'s checkpoints, oldest first (new ones append, so pages already read stay put)."""
         total = self.db.scalar(
-            "SELECT count(*) FROM checkpoints c CROSS JOIN tasks t ON t.id = c.task_id WHERE t.owner = ?", (owner,))
+            "SELECT count(*) FROM checkpoints c CROSS JOIN tasks t ON t.id = c.task_id WHERE t.owner = ?",
+            (owner,),
+        )
         rows = self.db.query(
             "SELECT c.* FROM checkpoints c CROSS JOIN tasks t ON t.id = c.task_id WHERE t.owner = ? "
-            "ORDER BY c.created_at, c.task_id, c.id LIMIT ? OFFSET ?", (owner, limit, offset))
+            "ORDER BY c.created_at, c.task_id, c.id LIMIT ? OFFSET ?",
+            (owner, limit, offset),
+        )
         return [checkpoint_dict(r) for r in rows], int(total)
 
     def delete(self, task_id: str, cid: str) -> None:

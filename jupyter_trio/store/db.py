@@ -102,8 +102,9 @@ class Database:
         row = self.query_one(sql, params)
         return None if row is None else row[0]
 
-    def update_row(self, table: str, row_id: str, fields: dict[str, Any],
-                   json_columns: tuple[str, ...] = ()) -> None:
+    def update_row(
+        self, table: str, row_id: str, fields: dict[str, Any], json_columns: tuple[str, ...] = ()
+    ) -> None:
         """``UPDATE table SET fields WHERE id = row_id``; ``json_columns`` are stored as JSON text.
 
         ``table`` and the field names come from the repositories, never from a request.

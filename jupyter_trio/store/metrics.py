@@ -37,7 +37,7 @@ class Series:
         self.values.extend(values)
         self.times.extend(times)
 
-    def ordered(self) -> "Series":
+    def ordered(self) -> Series:
         """Points ordered by step (then time): several writers interleave their files."""
         if not self.sorted:
             order = sorted(range(len(self.steps)), key=lambda i: (self.steps[i], self.times[i]))
@@ -112,8 +112,9 @@ class MetricsReader:
         data = self._refresh(run_dir)
         return {name: len(s.steps) for name, s in sorted(data.series.items())}
 
-    def series(self, run_dir: Path, key: str, *, since_step: int | None = None,
-               max_points: int | None = None) -> Series | None:
+    def series(
+        self, run_dir: Path, key: str, *, since_step: int | None = None, max_points: int | None = None
+    ) -> Series | None:
         data = self._refresh(run_dir)
         found = data.series.get(key)
         if found is None:
@@ -168,5 +169,6 @@ def downsample(series: Series, max_points: int) -> Series:
         else:
             chosen = {idx[0]}
         keep.extend(sorted(chosen))
-    return Series([series.steps[i] for i in keep], [series.values[i] for i in keep],
-                  [series.times[i] for i in keep])
+    return Series(
+        [series.steps[i] for i in keep], [series.values[i] for i in keep], [series.times[i] for i in keep]
+    )

@@ -49,7 +49,9 @@ class DatasetRepository:
             conn.execute("DELETE FROM datasets WHERE id = ?", (did,))
 
     def project_ids(self, did: str) -> list[str]:
-        return [r[0] for r in self.db.query("SELECT id FROM projects WHERE dataset_id = ? ORDER BY id", (did,))]
+        return [
+            r[0] for r in self.db.query("SELECT id FROM projects WHERE dataset_id = ? ORDER BY id", (did,))
+        ]
 
 
 class ProjectRepository:

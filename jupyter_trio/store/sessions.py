@@ -15,15 +15,29 @@ class SessionRepository:
     def __init__(self, db: Database):
         self.db = db
 
-    def create(self, owner: str, kernel_id: str = "", notebook_path: str = "",
-               user_metadata: dict[str, str] | None = None) -> dict[str, Any]:
+    def create(
+        self,
+        owner: str,
+        kernel_id: str = "",
+        notebook_path: str = "",
+        user_metadata: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
         now = time.time()
         with self.db.transaction() as conn:
             sid = next_id(conn, "session")
             conn.execute(
-                "INSERT INTO sessions(id, owner, kernel_id, notebook_path, attrs, created_at, last_request_at) "
+                "INSERT INTO sessions(id, owner, kernel_id, notebook_path, attrs, created_at, "
+                "last_request_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (sid, owner, kernel_id, notebook_path, json.dumps({"user_metadata": user_metadata or {}}), now, now),
+                (
+                    sid,
+                    owner,
+                    kernel_id,
+                    notebook_path,
+                    json.dumps({"user_metadata": user_metadata or {}}),
+                    now,
+                    now,
+                ),
             )
         return self.get(sid)  # type: ignore[return-value]
 
@@ -37,26 +51,35 @@ class SessionRepository:
     def page(self, owner: str, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
         """Oldest first, so sessions opened while a client pages never shift the pages it has not read."""
         total = self.db.scalar("SELECT count(*) FROM sessions WHERE owner = ?", (owner,))
-        rows = self.db.query("SELECT * FROM sessions WHERE owner = ? ORDER BY created_at, id LIMIT ? OFFSET ?",
-                             (owner, limit, offset))
+        rows = self.db.query(
+            "SELECT * FROM sessions WHERE owner = ? ORDER BY created_at, id LIMIT ? OFFSET ?",
+            (owner, limit, offset),
+        )
         return [row_with_attrs(r) for r in rows], int(total)  # type: ignore[misc]
 
     def training_run_ids(self, sid: str, kinds: tuple[str, ...]) -> list[str]:
         marks = ", ".join("?" for _ in kinds)
-        return [r[0] for r in self.db.query(
-            f"SELECT id FROM tasks WHERE session_id = ? AND kind IN ({marks}) ORDER BY created_at, id", (sid, *kinds))]
+        return [
+            r[0]
+            for r in self.db.query(
+                f"SELECT id FROM tasks WHERE session_id = ? AND kind IN ({marks}) ORDER BY created_at, id",
+                (sid, *kinds),
+            )
+        ]
 
 
 class SamplerRepository:
     def __init__(self, db: Database):
         self.db = db
 
-    def create(self, owner: str, session_id: str | None, source_path: str, task_id: str | None,
-               attrs: dict[str, Any]) -> dict[str, Any]:
+    def create(
+        self, owner: str, session_id: str | None, source_path: str, task_id: str | None, attrs: dict[str, Any]
+    ) -> dict[str, Any]:
         with self.db.transaction() as conn:
             sid = next_id(conn, "sampler")
             conn.execute(
-                "INSERT INTO samplers(id, owner, session_id, source_path, task_id, status, attrs, created_at) "
+                "INSERT INTO samplers(id, owner, session_id, source_path, task_id, status, attrs, "
+                "created_at) "
                 "VALUES (?, ?, ?, ?, ?, 'ready', ?, ?)",
                 (sid, owner, session_id, source_path, task_id, json.dumps(attrs), time.time()),
             )
@@ -66,8 +89,12 @@ class SamplerRepository:
         return row_with_attrs(self.db.query_one("SELECT * FROM samplers WHERE id = ?", (sid,)))
 
     def ids_of_session(self, session_id: str) -> list[str]:
-        return [r[0] for r in self.db.query(
-            "SELECT id FROM samplers WHERE session_id = ? ORDER BY created_at, id", (session_id,))]
+        return [
+            r[0]
+            for r in self.db.query(
+                "SELECT id FROM samplers WHERE session_id = ? ORDER BY created_at, id", (session_id,)
+            )
+        ]
 
     def update(self, sid: str, **fields: Any) -> None:
         self.db.update_row("samplers", sid, fields, ("attrs",))

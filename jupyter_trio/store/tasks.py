@@ -87,9 +87,29 @@ class TaskRepository:
             "INSERT INTO tasks(id, name, kind, owner, status, priority, gpus, project_id, parent_id, "
             "session_id, path, script_path, command, config, params, env, workspace, created_at, updated_at) "
             "VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(task_id, t.name, t.kind, t.owner, t.priority, t.gpus, t.project_id, t.parent_id, t.session_id,
-              f"tasks/{task_id}", t.script_path, t.command, json.dumps(t.config), json.dumps(t.params),
-              json.dumps(t.env), t.workspace, now, now) for task_id, t in zip(ids, tasks)],
+            [
+                (
+                    task_id,
+                    t.name,
+                    t.kind,
+                    t.owner,
+                    t.priority,
+                    t.gpus,
+                    t.project_id,
+                    t.parent_id,
+                    t.session_id,
+                    f"tasks/{task_id}",
+                    t.script_path,
+                    t.command,
+                    json.dumps(t.config),
+                    json.dumps(t.params),
+                    json.dumps(t.env),
+                    t.workspace,
+                    now,
+                    now,
+                )
+                for task_id, t in zip(ids, tasks)
+            ],
         )
         return ids
 
@@ -101,7 +121,7 @@ class TaskRepository:
     def existing_names(self, conn: sqlite3.Connection, names: list[str]) -> list[str]:
         found: list[str] = []
         for start in range(0, len(names), 500):
-            chunk = names[start:start + 500]
+            chunk = names[start : start + 500]
             marks = ",".join("?" * len(chunk))
             found += [r[0] for r in conn.execute(f"SELECT name FROM tasks WHERE name IN ({marks})", chunk)]
         return found
@@ -117,8 +137,9 @@ class TaskRepository:
 
     def active_children(self, parent_id: str) -> list[dict[str, Any]]:
         """The queued or running child jobs of a task (id, kind, config)."""
-        rows = self.db.query(f"SELECT id, kind, config FROM tasks WHERE parent_id = ? AND status IN {ACTIVE!r}",
-                             (parent_id,))
+        rows = self.db.query(
+            f"SELECT id, kind, config FROM tasks WHERE parent_id = ? AND status IN {ACTIVE!r}", (parent_id,)
+        )
         return [{"id": r["id"], "kind": r["kind"], "config": json.loads(r["config"])} for r in rows]
 
     def get(self, name_or_id: str) -> dict[str, Any] | None:
@@ -129,8 +150,13 @@ class TaskRepository:
 
     def list(self, q: TaskQuery) -> tuple[list[dict[str, Any]], int]:
         where, args = [], []
-        for column, value in (("status", q.status), ("kind", q.kind), ("workspace", q.workspace),
-                              ("project_id", q.project_id), ("owner", q.owner)):
+        for column, value in (
+            ("status", q.status),
+            ("kind", q.kind),
+            ("workspace", q.workspace),
+            ("project_id", q.project_id),
+            ("owner", q.owner),
+        ):
             if value is not None:
                 where.append(f"t.{column} = ?")
                 args.append(value)
@@ -151,7 +177,8 @@ class TaskRepository:
         # Page through the narrow index first, then join and fetch only the rows of this page: a deep
         # offset then skips index entries instead of whole joined rows.
         rows = self.db.query(
-            f"{_WITH_LATEST_RUN} WHERE t.rowid IN (SELECT t.rowid FROM tasks t {clause} {order} LIMIT ? OFFSET ?) "
+            f"{_WITH_LATEST_RUN} WHERE t.rowid IN (SELECT t.rowid FROM tasks t {clause} {order} LIMIT "
+            "? OFFSET ?) "
             f"{order}",
             tuple(args) + (q.limit, q.offset),
         )
@@ -169,8 +196,13 @@ class TaskRepository:
     def children(self, task_id: str, kinds: tuple[str, ...]) -> list[str]:
         """Ids of the tasks of ``kinds`` whose parent is ``task_id``."""
         marks = ", ".join("?" for _ in kinds)
-        return [r[0] for r in self.db.query(
-            f"SELECT id FROM tasks WHERE parent_id = ? AND kind IN ({marks}) ORDER BY id", (task_id, *kinds))]
+        return [
+            r[0]
+            for r in self.db.query(
+                f"SELECT id FROM tasks WHERE parent_id = ? AND kind IN ({marks}) ORDER BY id",
+                (task_id, *kinds),
+            )
+        ]
 
     # ---- runs
     def add_run(self, task_id: str, *, priority: int | None = None, gpus: int | None = None) -> int:
@@ -199,16 +231,22 @@ class TaskRepository:
     def add_runs(self, conn: sqlite3.Connection, task_ids: list[str]) -> None:
         """Queue the first run of freshly created tasks, in the caller's transaction."""
         now = time.time()
-        conn.executemany("UPDATE tasks SET last_run = 1, status = 'queued' WHERE id = ?", [(t,) for t in task_ids])
-        conn.executemany("INSERT INTO runs(task_id, run_index, status, queued_at) VALUES (?, 1, 'queued', ?)",
-                         [(t, now) for t in task_ids])
+        conn.executemany(
+            "UPDATE tasks SET last_run = 1, status = 'queued' WHERE id = ?", [(t,) for t in task_ids]
+        )
+        conn.executemany(
+            "INSERT INTO runs(task_id, run_index, status, queued_at) VALUES (?, 1, 'queued', ?)",
+            [(t, now) for t in task_ids],
+        )
 
     def runs(self, task_id: str) -> list[dict[str, Any]]:
         rows = self.db.query("SELECT * FROM runs WHERE task_id = ? ORDER BY run_index", (task_id,))
         return [run_dict(r) for r in rows]
 
     def run(self, task_id: str, run_index: int) -> dict[str, Any] | None:
-        row = self.db.query_one("SELECT * FROM runs WHERE task_id = ? AND run_index = ?", (task_id, run_index))
+        row = self.db.query_one(
+            "SELECT * FROM runs WHERE task_id = ? AND run_index = ?", (task_id, run_index)
+        )
         return run_dict(row) if row else None
 
     def queued(self) -> list[dict[str, Any]]:
@@ -233,8 +271,10 @@ class TaskRepository:
             fields["gpus"] = json.dumps(fields["gpus"])
         sets = ", ".join(f"{k} = ?" for k in fields)
         with self.db.transaction() as conn:
-            conn.execute(f"UPDATE runs SET {sets} WHERE task_id = ? AND run_index = ?",
-                         (*fields.values(), task_id, run_index))
+            conn.execute(
+                f"UPDATE runs SET {sets} WHERE task_id = ? AND run_index = ?",
+                (*fields.values(), task_id, run_index),
+            )
             if "status" in fields:
                 conn.execute(
                     "UPDATE tasks SET status = ?, updated_at = ? WHERE id = ? AND last_run = ?",

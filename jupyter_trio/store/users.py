@@ -8,7 +8,6 @@ from typing import Any
 
 from .db import Database
 
-
 # A user row is rewritten at most this often: every request knows its user, but a write per request
 # would make reads contend with each other for the database's single writer slot.
 TOUCH_INTERVAL_S = 60.0
@@ -50,5 +49,8 @@ class SettingsRepository:
 
     def set(self, owner: str, key: str, value: Any) -> None:
         with self.db.transaction() as conn:
-            conn.execute("INSERT INTO settings(owner, key, value) VALUES (?, ?, ?) "
-                         "ON CONFLICT(owner, key) DO UPDATE SET value = excluded.value", (owner, key, json.dumps(value)))
+            conn.execute(
+                "INSERT INTO settings(owner, key, value) VALUES (?, ?, ?) "
+                "ON CONFLICT(owner, key) DO UPDATE SET value = excluded.value",
+                (owner, key, json.dumps(value)),
+            )

@@ -1,4 +1,4 @@
-"""Weights the user keeps: pretrained models saved from tasks (PM0001...) and registered exports (EM0001...)."""
+"""Weights the user keeps: pretrained models saved from tasks (PM0001...), registered exports (EM0001...)."""
 
 from __future__ import annotations
 
@@ -15,14 +15,37 @@ class WeightsRepository:
     def __init__(self, db: Database):
         self.db = db
 
-    def create(self, owner: str, kind: str, name: str, task_id: str | None, model_type: str, status: str,
-               path: str, attrs: dict[str, Any], description: str = "") -> dict[str, Any]:
+    def create(
+        self,
+        owner: str,
+        kind: str,
+        name: str,
+        task_id: str | None,
+        model_type: str,
+        status: str,
+        path: str,
+        attrs: dict[str, Any],
+        description: str = "",
+    ) -> dict[str, Any]:
         with self.db.transaction() as conn:
             wid = next_id(conn, kind)
             conn.execute(
-                "INSERT INTO weights(id, owner, kind, name, description, task_id, model_type, status, path, attrs, "
+                "INSERT INTO weights(id, owner, kind, name, description, task_id, model_type, "
+                "status, path, attrs, "
                 "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (wid, owner, kind, name, description, task_id, model_type, status, path, json.dumps(attrs), time.time()),
+                (
+                    wid,
+                    owner,
+                    kind,
+                    name,
+                    description,
+                    task_id,
+                    model_type,
+                    status,
+                    path,
+                    json.dumps(attrs),
+                    time.time(),
+                ),
             )
         return self.get(wid)  # type: ignore[return-value]
 
@@ -38,8 +61,10 @@ class WeightsRepository:
 
     def page(self, owner: str, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
         total = self.db.scalar("SELECT count(*) FROM weights WHERE owner = ?", (owner,))
-        rows = self.db.query("SELECT * FROM weights WHERE owner = ? ORDER BY created_at, id LIMIT ? OFFSET ?",
-                             (owner, limit, offset))
+        rows = self.db.query(
+            "SELECT * FROM weights WHERE owner = ? ORDER BY created_at, id LIMIT ? OFFSET ?",
+            (owner, limit, offset),
+        )
         return [row_with_attrs(r) for r in rows], int(total)  # type: ignore[misc]
 
     def update(self, wid: str, **fields: Any) -> None:

@@ -24,7 +24,8 @@ def checkpoint_root(task_dir: Path) -> Path:
 
 def complete_checkpoints(task_dir: Path) -> list[tuple[Path, str, int | None]]:
     """(folder, kind, epoch from the name) of each complete checkpoint: ``epoch_<n>`` with state and optimizer
-    (``training``), ``best_model`` with state (``sampler``). Half-written ``.<name>.tmp`` folders never match."""
+    (``training``), ``best_model`` with state (``sampler``). Half-written ``.<name>.tmp`` folders never
+    match."""
     root = checkpoint_root(task_dir)
     if not root.is_dir():
         return []
@@ -60,7 +61,9 @@ def read_state(folder: Path) -> dict[str, Any]:
     return json.loads((Path(folder) / "state.json").read_text())
 
 
-def write_checkpoint(folder: Path, state: dict[str, Any], save: Any, model_state: dict, opt_state: dict | None) -> None:
+def write_checkpoint(
+    folder: Path, state: dict[str, Any], save: Any, model_state: dict, opt_state: dict | None
+) -> None:
     """Write into a temporary folder, then rename: a checkpoint is complete or absent."""
     folder = Path(folder)
     tmp = folder.with_name(f".{folder.name}.tmp")

@@ -68,8 +68,11 @@ def epoch_order(n: int, seed: int, epoch: int, shuffle: bool = True) -> np.ndarr
 
 # ---- photometric augmentation (PaddleX's switches and probabilities)
 def photometric(image: Image.Image, p: CommonParams, rng: np.random.Generator) -> Image.Image:
-    for name, enhancer in (("brightness", ImageEnhance.Brightness), ("contrast", ImageEnhance.Contrast),
-                           ("saturation", ImageEnhance.Color)):
+    for name, enhancer in (
+        ("brightness", ImageEnhance.Brightness),
+        ("contrast", ImageEnhance.Contrast),
+        ("saturation", ImageEnhance.Color),
+    ):
         if getattr(p, name) and rng.random() < getattr(p, f"{name}_prob"):
             r = getattr(p, f"{name}_range")
             image = enhancer(image).enhance(float(rng.uniform(1 - r, 1 + r)))
@@ -132,8 +135,14 @@ def segmentation_item(view: DatasetView, s: Sample, p: Any, rng: np.random.Gener
 Box = tuple[float, float, float, float, int]  # x1, y1, x2, y2 in pixels, label index
 
 
-def expand(image: Image.Image, boxes: list[Box], masks: list[np.ndarray] | None, rng: np.random.Generator,
-           fill: tuple[int, int, int], max_ratio: float = 2.5) -> tuple[Image.Image, list[Box], list | None]:
+def expand(
+    image: Image.Image,
+    boxes: list[Box],
+    masks: list[np.ndarray] | None,
+    rng: np.random.Generator,
+    fill: tuple[int, int, int],
+    max_ratio: float = 2.5,
+) -> tuple[Image.Image, list[Box], list | None]:
     """PaddleX's RandomExpand: the image on a canvas up to ``max_ratio`` times larger, filled with the mean
     colour, at a random place (objects get smaller: more small-object training)."""
     w, h = image.size
@@ -148,31 +157,53 @@ def expand(image: Image.Image, boxes: list[Box], masks: list[np.ndarray] | None,
     return canvas, boxes, masks
 
 
-def random_crop(image: Image.Image, boxes: list[Box], masks: list[np.ndarray] | None, rng: np.random.Generator,
-                tries: int = 30) -> tuple[Image.Image, list[Box], list | None]:
+def random_crop(
+    image: Image.Image,
+    boxes: list[Box],
+    masks: list[np.ndarray] | None,
+    rng: np.random.Generator,
+    tries: int = 30,
+) -> tuple[Image.Image, list[Box], list | None]:
     """PaddleX's RandomCrop: a region of 30–100 % of the side, aspect 1:2–2:1, keeping the objects whose
     centre falls inside (clipped to it); at least one object must stay, else the image is left whole."""
     w, h = image.size
     for _ in range(tries):
         scale, aspect = float(rng.uniform(0.3, 1.0)), float(rng.uniform(0.5, 2.0))
-        cw, ch = int(w * scale * aspect ** 0.5), int(h * scale / aspect ** 0.5)
+        cw, ch = int(w * scale * aspect**0.5), int(h * scale / aspect**0.5)
         if not (8 <= cw <= w and 8 <= ch <= h):
             continue
         x0, y0 = int(rng.integers(0, w - cw + 1)), int(rng.integers(0, h - ch + 1))
-        keep = [i for i, (x1, y1, x2, y2, _) in enumerate(boxes)
-                if x0 <= (x1 + x2) / 2 < x0 + cw and y0 <= (y1 + y2) / 2 < y0 + ch]
+        keep = [
+            i
+            for i, (x1, y1, x2, y2, _) in enumerate(boxes)
+            if x0 <= (x1 + x2) / 2 < x0 + cw and y0 <= (y1 + y2) / 2 < y0 + ch
+        ]
         if not keep:
             continue
-        cropped = [(max(0.0, boxes[i][0] - x0), max(0.0, boxes[i][1] - y0), min(float(cw), boxes[i][2] - x0),
-                    min(float(ch), boxes[i][3] - y0), boxes[i][4]) for i in keep]
+        cropped = [
+            (
+                max(0.0, boxes[i][0] - x0),
+                max(0.0, boxes[i][1] - y0),
+                min(float(cw), boxes[i][2] - x0),
+                min(float(ch), boxes[i][3] - y0),
+                boxes[i][4],
+            )
+            for i in keep
+        ]
         if masks is not None:
-            masks = [masks[i][y0:y0 + ch, x0:x0 + cw] for i in keep]
+            masks = [masks[i][y0 : y0 + ch, x0 : x0 + cw] for i in keep]
         return image.crop((x0, y0, x0 + cw, y0 + ch)), cropped, masks
     return image, boxes, masks
 
 
-def detection_item(view: DatasetView, s: Sample, p: Any, rng: np.random.Generator | None,
-                   with_masks: bool = False, shape: tuple[int, int] | None = None) -> tuple:
+def detection_item(
+    view: DatasetView,
+    s: Sample,
+    p: Any,
+    rng: np.random.Generator | None,
+    with_masks: bool = False,
+    shape: tuple[int, int] | None = None,
+) -> tuple:
     """Image, boxes as normalised (cx, cy, w, h) padded to MAX_BOXES, labels, (instance masks), and box
     scores (1 per real box; mixup weighs the boxes of each mixed image by its share)."""
     h, w = shape or p.image_shape
@@ -180,7 +211,9 @@ def detection_item(view: DatasetView, s: Sample, p: Any, rng: np.random.Generato
     ow, oh = image.size
     objects = s.info["objects"][:MAX_BOXES]
     boxes: list[Box] = [(*map(float, o["bbox"]), view.labels.index(o["label"])) for o in objects]
-    masks = [segmentation_mask(o["segmentation"], ow, oh).astype(bool) for o in objects] if with_masks else None
+    masks = (
+        [segmentation_mask(o["segmentation"], ow, oh).astype(bool) for o in objects] if with_masks else None
+    )
     if rng is not None:
         if p.expand_image and rng.random() < p.expand_prob:
             fill = tuple(int(255 * m) for m in p.image_mean)
@@ -241,8 +274,9 @@ def mixup_epochs(p: Any) -> int:
     return int(p.num_epochs * 25 / 27) if getattr(p, "use_mixup", False) else 0
 
 
-def scale_aspect(image: Image.Image, mask: Image.Image, p: Any, rng: np.random.Generator,
-                 tries: int = 10) -> tuple[Image.Image, Image.Image]:
+def scale_aspect(
+    image: Image.Image, mask: Image.Image, p: Any, rng: np.random.Generator, tries: int = 10
+) -> tuple[Image.Image, Image.Image]:
     """PaddleX's RandomScaleAspect: a crop of min_ratio–100 % of the area with aspect ratio between
     aspect_ratio and its inverse, resized back to the input size."""
     w, h = image.size
@@ -255,7 +289,10 @@ def scale_aspect(image: Image.Image, mask: Image.Image, p: Any, rng: np.random.G
         if cw < w and ch < h:
             x0, y0 = int(rng.integers(0, w - cw + 1)), int(rng.integers(0, h - ch + 1))
             box = (x0, y0, x0 + cw, y0 + ch)
-            return (image.crop(box).resize((w, h), Image.BILINEAR), mask.crop(box).resize((w, h), Image.NEAREST))
+            return (
+                image.crop(box).resize((w, h), Image.BILINEAR),
+                mask.crop(box).resize((w, h), Image.NEAREST),
+            )
     return image, mask
 
 
@@ -265,7 +302,9 @@ def item_fn(task_type: str):
         return lambda view, s, p, rng, shape: classification_item(view, s, p, rng)
     if task_type == "segmentation":
         return lambda view, s, p, rng, shape: segmentation_item(view, s, p, rng)
-    return lambda view, s, p, rng, shape: detection_item(view, s, p, rng, task_type == "instance_segmentation", shape)
+    return lambda view, s, p, rng, shape: detection_item(
+        view, s, p, rng, task_type == "instance_segmentation", shape
+    )
 
 
 def batch_shape(p: Any, epoch: int, batch: int) -> tuple[int, int] | None:
@@ -278,8 +317,16 @@ def batch_shape(p: Any, epoch: int, batch: int) -> tuple[int, int] | None:
     return size, size
 
 
-def batches(view: DatasetView, p: CommonParams, epoch: int, *, train: bool, batch_size: int | None = None,
-            start_batch: int = 0, shard: tuple[int, int] = (0, 1)) -> Iterator[tuple[list[int], list[np.ndarray]]]:
+def batches(
+    view: DatasetView,
+    p: CommonParams,
+    epoch: int,
+    *,
+    train: bool,
+    batch_size: int | None = None,
+    start_batch: int = 0,
+    shard: tuple[int, int] = (0, 1),
+) -> Iterator[tuple[list[int], list[np.ndarray]]]:
     """(indices, stacked arrays) per batch; training batches are shuffled and augmented, last partial dropped
     when it would give a process a single sample (batch norm needs two). ``shard`` = (rank, world): a
     data-parallel rank gets the slice ``batch[rank::world]`` of every global batch."""
@@ -289,18 +336,24 @@ def batches(view: DatasetView, p: CommonParams, epoch: int, *, train: bool, batc
     order = epoch_order(len(view), p.seed, epoch, shuffle=train)
     mix = train and epoch < mixup_epochs(p) and len(order) > 1
     for b, start in enumerate(range(0, len(order), size)):
-        idx = [int(i) for i in order[start:start + size]]
+        idx = [int(i) for i in order[start : start + size]]
         if b < start_batch or (train and len(idx) < 2 * world and len(order) > 1):
             continue
         idx = idx[rank::world]
         shape = batch_shape(p, epoch, b) if train else None
-        items = [make(view, view.samples[i], p, sample_rng(p.seed, epoch, i) if train else None, shape)
-                 for i in idx]
+        items = [
+            make(view, view.samples[i], p, sample_rng(p.seed, epoch, i) if train else None, shape)
+            for i in idx
+        ]
         if mix:
             for k, i in enumerate(idx):
                 r = sample_rng(p.seed, epoch, len(view) + i)  # a stream of its own: partner and share
                 share = float(r.beta(p.mixup_alpha, p.mixup_beta))
-                j = int(order[(int(np.nonzero(order == i)[0][0]) + 1 + int(r.integers(len(order) - 1))) % len(order)])
+                j = int(
+                    order[
+                        (int(np.nonzero(order == i)[0][0]) + 1 + int(r.integers(len(order) - 1))) % len(order)
+                    ]
+                )
                 partner = make(view, view.samples[j], p, sample_rng(p.seed, epoch, j), shape)
                 items[k] = mixup(items[k], partner, share)
         yield idx, [np.stack(col) for col in zip(*items)]

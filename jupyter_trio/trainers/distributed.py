@@ -43,8 +43,10 @@ class World:
 
 def current() -> World:
     """This process's place: rank and world size from Paddle's collective environment (1 process if unset)."""
-    return World(int(os.environ.get("PADDLE_TRAINER_ID", "0") or 0),
-                 int(os.environ.get("PADDLE_TRAINERS_NUM", "1") or 1))
+    return World(
+        int(os.environ.get("PADDLE_TRAINER_ID", "0") or 0),
+        int(os.environ.get("PADDLE_TRAINERS_NUM", "1") or 1),
+    )
 
 
 def visible_gpus() -> list[str]:
@@ -116,12 +118,15 @@ def launch(size: int, backend: str, poll_s: float = 0.2) -> RankFailure | None:
     Path(sync_dir).mkdir(parents=True)
     ports = _free_ports(size + 1)
     argv = [sys.executable, "-u", "-m", "jupyter_trio.trainers.job"]
-    ranks = [subprocess.Popen(argv, env={**os.environ, **rank_env(r, size, backend, ports, sync_dir)})
-             for r in range(size)]
+    ranks = [
+        subprocess.Popen(argv, env={**os.environ, **rank_env(r, size, backend, ports, sync_dir)})
+        for r in range(size)
+    ]
 
     def first_failure() -> RankFailure | None:
-        return next((RankFailure(r, p.returncode) for r, p in enumerate(ranks) if p.returncode not in (None, 0)),
-                    None)
+        return next(
+            (RankFailure(r, p.returncode) for r, p in enumerate(ranks) if p.returncode not in (None, 0)), None
+        )
 
     try:
         while None in [p.poll() for p in ranks] and first_failure() is None:  # poll every rank, each time
@@ -172,7 +177,7 @@ def average_gradients(params, world: World) -> None:
     offset = 0
     for g in grads:
         n = int(np.prod(g.shape))
-        paddle.assign(flat[offset:offset + n].reshape(g.shape), g)
+        paddle.assign(flat[offset : offset + n].reshape(g.shape), g)
         offset += n
 
 

@@ -24,14 +24,23 @@ from . import distributed
 from .checkpoints import BEST, checkpoint_dir, checkpoint_root, read_state, write_checkpoint
 from .data import DatasetView, batches, held_out_view
 from .heads import (
-    decode_detections, mask_targets, paste_masks, scaled_anchors, segmentation_loss, yolo_losses,
+    decode_detections,
+    mask_targets,
+    paste_masks,
+    scaled_anchors,
+    segmentation_loss,
+    yolo_losses,
 )
 from .metrics import COCO_THRESHOLDS, confusion, detection_map, segmentation_scores, topk_accuracy
-from .models import build, count_parameters
+from .networks import build, count_parameters
 from .params import CommonParams, validate
 
-BEST_METRIC = {"classification": "acc1", "segmentation": "miou", "detection": "bbox_map",
-               "instance_segmentation": "segm_map"}
+BEST_METRIC = {
+    "classification": "acc1",
+    "segmentation": "miou",
+    "detection": "bbox_map",
+    "instance_segmentation": "segm_map",
+}
 
 
 def pick_device(params: CommonParams, rank: int = 0) -> str:
@@ -44,9 +53,16 @@ def pick_device(params: CommonParams, rank: int = 0) -> str:
 
 
 class Engine:
-    def __init__(self, task_type: str, params: CommonParams | dict, dataset_dir: Path | None, task_dir: Path,
-                 log: Callable[[str], None] = print, labels: list[str] | None = None):
-        """``dataset_dir`` None builds the model for inference only (``labels`` then come from a checkpoint)."""
+    def __init__(
+        self,
+        task_type: str,
+        params: CommonParams | dict,
+        dataset_dir: Path | None,
+        task_dir: Path,
+        log: Callable[[str], None] = print,
+        labels: list[str] | None = None,
+    ):
+        """``dataset_dir`` None builds the model for inference only (``labels`` come from a checkpoint)."""
         self.task_type = task_type
         self.params = params if isinstance(params, CommonParams) else validate(task_type, params)
         self.task_dir, self.log = Path(task_dir), log
@@ -73,8 +89,9 @@ class Engine:
         self.steps_per_epoch = max(1, n // self.params.batch_size + last)
 
     @classmethod
-    def from_checkpoint(cls, task_dir: Path, epoch: int | str | None = None,
-                        log: Callable[[str], None] = print) -> "Engine":
+    def from_checkpoint(
+        cls, task_dir: Path, epoch: int | str | None = None, log: Callable[[str], None] = print
+    ) -> Engine:
         """A model restored from a checkpoint folder of ``task_dir`` (the best one by default)."""
         state = read_state(checkpoint_dir(task_dir, epoch))
         engine = cls(state["task_type"], state["params"], None, task_dir, log, labels=state["labels"])
@@ -83,7 +100,7 @@ class Engine:
         return engine
 
     @classmethod
-    def from_folder(cls, folder: Path, log: Callable[[str], None] = print) -> "Engine":
+    def from_folder(cls, folder: Path, log: Callable[[str], None] = print) -> Engine:
         """A model for inference from any checkpoint-shaped folder (``state.json`` + ``model.pdparams``):
         a checkpoint, or a pretrained model kept under ``weights/``."""
         folder = Path(folder)
@@ -97,8 +114,12 @@ class Engine:
     def _optimizer(self) -> paddle.optimizer.Optimizer:
         p, params = self.params, self.model.parameters()
         if self.task_type in ("classification", "segmentation") and p.optimizer == "SGD":
-            return paddle.optimizer.Momentum(p.learning_rate, momentum=0.9, parameters=params,
-                                             weight_decay=paddle.regularizer.L2Decay(4e-5))
+            return paddle.optimizer.Momentum(
+                p.learning_rate,
+                momentum=0.9,
+                parameters=params,
+                weight_decay=paddle.regularizer.L2Decay(4e-5),
+            )
         return paddle.optimizer.Adam(p.learning_rate, parameters=params)
 
     def lr_at(self, step: int) -> float:
@@ -122,7 +143,9 @@ class Engine:
         if self.task_type == "classification":
             return F.cross_entropy(self.model(image), paddle.to_tensor(arrays[1]))
         if self.task_type == "segmentation":
-            return segmentation_loss(self.model(image), paddle.to_tensor(arrays[1]), self.params, self.num_classes)
+            return segmentation_loss(
+                self.model(image), paddle.to_tensor(arrays[1]), self.params, self.num_classes
+            )
         # detection arrays: image, boxes, labels, (instance masks), box scores (< 1 for mixed-up images)
         boxes, labels, scores = (paddle.to_tensor(a) for a in (arrays[1], arrays[2], arrays[-1]))
         if self.task_type == "detection":
@@ -139,30 +162,53 @@ class Engine:
         return loss
 
     # ---- checkpoints
-    def state(self, epoch: int, step: int, metrics: dict[str, Any], best: dict[str, Any], kind: str) -> dict[str, Any]:
-        return {"kind": kind, "task_type": self.task_type, "epoch": epoch, "step": step, "labels": self.labels,
-                "params": self.params.model_dump(), "eval_metrics": metrics, "best": best,
-                "anchors": self.anchors, "time": time.time(), "num_parameters": count_parameters(self.model),
-                "run_index": int(os.environ.get("TRIO_RUN_INDEX", "0") or 0),
-                "param_names": [q.name for q in self.model.parameters()]}
+    def state(
+        self, epoch: int, step: int, metrics: dict[str, Any], best: dict[str, Any], kind: str
+    ) -> dict[str, Any]:
+        return {
+            "kind": kind,
+            "task_type": self.task_type,
+            "epoch": epoch,
+            "step": step,
+            "labels": self.labels,
+            "params": self.params.model_dump(),
+            "eval_metrics": metrics,
+            "best": best,
+            "anchors": self.anchors,
+            "time": time.time(),
+            "num_parameters": count_parameters(self.model),
+            "run_index": int(os.environ.get("TRIO_RUN_INDEX", "0") or 0),
+            "param_names": [q.name for q in self.model.parameters()],
+        }
 
     def save(self, epoch: int, step: int, metrics: dict[str, Any], best: dict[str, Any]) -> None:
         root = checkpoint_root(self.task_dir)
         root.mkdir(parents=True, exist_ok=True)
-        write_checkpoint(root / f"epoch_{epoch}", self.state(epoch, step, metrics, best, "training"), paddle.save,
-                         self.model.state_dict(), self.optimizer.state_dict())
+        write_checkpoint(
+            root / f"epoch_{epoch}",
+            self.state(epoch, step, metrics, best, "training"),
+            paddle.save,
+            self.model.state_dict(),
+            self.optimizer.state_dict(),
+        )
 
     def save_best(self, epoch: int, step: int, metrics: dict[str, Any], best: dict[str, Any]) -> None:
-        write_checkpoint(checkpoint_root(self.task_dir) / BEST, self.state(epoch, step, metrics, best, "sampler"),
-                         paddle.save, self.model.state_dict(), None)
+        write_checkpoint(
+            checkpoint_root(self.task_dir) / BEST,
+            self.state(epoch, step, metrics, best, "sampler"),
+            paddle.save,
+            self.model.state_dict(),
+            None,
+        )
 
     def load(self, epoch: int | str | None, with_optimizer: bool = False) -> dict[str, Any]:
         folder = checkpoint_dir(self.task_dir, epoch)
         self.model.set_state_dict(paddle.load(str(folder / "model.pdparams")))
         state = read_state(folder)
         if with_optimizer:
-            self.optimizer.set_state_dict(self._renamed(paddle.load(str(folder / "model.pdopt")),
-                                                        state.get("param_names", [])))
+            self.optimizer.set_state_dict(
+                self._renamed(paddle.load(str(folder / "model.pdopt")), state.get("param_names", []))
+            )
         return state
 
     def _renamed(self, opt_state: dict[str, Any], saved_names: list[str]) -> dict[str, Any]:
@@ -177,14 +223,19 @@ class Engine:
         for key, value in opt_state.items():
             for old in prefixes:
                 if key.startswith(old + "_"):
-                    key = rename[old] + key[len(old):]
+                    key = rename[old] + key[len(old) :]
                     break
             out[key] = value
         return out
 
     # ---- training
-    def train(self, resume_epoch: int | None = None, on_epoch: Callable[[dict[str, Any]], None] | None = None,
-              track: Callable[..., None] | None = None, after_step: Callable[[], None] | None = None) -> dict[str, Any]:
+    def train(
+        self,
+        resume_epoch: int | None = None,
+        on_epoch: Callable[[dict[str, Any]], None] | None = None,
+        track: Callable[..., None] | None = None,
+        after_step: Callable[[], None] | None = None,
+    ) -> dict[str, Any]:
         """Train to ``num_epochs`` (from ``resume_epoch`` when given). ``after_step`` runs after every
         optimizer step (pruning re-applies its masks there)."""
         p = self.params
@@ -198,17 +249,24 @@ class Engine:
         world, gate = self.world, distributed.EpochGate(self.world)
         distributed.broadcast_parameters(self.model, world)
         track = track or (lambda **kw: None)
-        parallel = (f", data-parallel over {world.size} processes "
-                    f"({'NCCL' if paddle.get_device().startswith('gpu') else 'gloo'})" if world.size > 1 else "")
-        self.log(f"training {p.model} on {len(self.train_view)} images ({self.num_classes} classes), "
-                 f"{p.num_epochs} epochs of {self.steps_per_epoch} steps, device {paddle.get_device()}{parallel}")
+        parallel = (
+            f", data-parallel over {world.size} processes "
+            f"({'NCCL' if paddle.get_device().startswith('gpu') else 'gloo'})"
+            if world.size > 1
+            else ""
+        )
+        self.log(
+            f"training {p.model} on {len(self.train_view)} images ({self.num_classes} classes), "
+            f"{p.num_epochs} epochs of {self.steps_per_epoch} steps, device {paddle.get_device()}{parallel}"
+        )
         metrics: dict[str, Any] = {}
         step_times: list[float] = []
         for epoch in range(start_epoch, p.num_epochs):
             paddle.seed(p.seed * 100_003 + epoch)
             self.model.train()
-            for b, (_, arrays) in enumerate(batches(self.train_view, p, epoch, train=True,
-                                                    shard=(world.rank, world.size))):
+            for b, (_, arrays) in enumerate(
+                batches(self.train_view, p, epoch, train=True, shard=(world.rank, world.size))
+            ):
                 t0 = time.perf_counter()
                 lr = self.lr_at(step)
                 self.optimizer.set_lr(lr)
@@ -224,13 +282,21 @@ class Engine:
                 step_times = (step_times + [dt])[-50:]
                 step += 1
                 remaining = (p.num_epochs * self.steps_per_epoch - step) * float(np.mean(step_times))
-                track(loss=value, lr=lr, speed=len(arrays[0]) * world.size / max(dt, 1e-9), eta_s=remaining,
-                      step=step)
+                track(
+                    loss=value,
+                    lr=lr,
+                    speed=len(arrays[0]) * world.size / max(dt, 1e-9),
+                    eta_s=remaining,
+                    step=step,
+                )
                 if not math.isfinite(value):
-                    raise FloatingPointError(f"loss became {value} at epoch {epoch + 1}, step {b + 1}; "
-                                             "lower the learning_rate")
-                self.log(f"[TRAIN] Epoch={epoch + 1}/{p.num_epochs}, Step={b + 1}/{self.steps_per_epoch}, "
-                         f"loss={value:.6f}, lr={lr:.6g}, time_each_step={dt:.3f}s, eta={_hms(remaining)}")
+                    raise FloatingPointError(
+                        f"loss became {value} at epoch {epoch + 1}, step {b + 1}; lower the learning_rate"
+                    )
+                self.log(
+                    f"[TRAIN] Epoch={epoch + 1}/{p.num_epochs}, Step={b + 1}/{self.steps_per_epoch}, "
+                    f"loss={value:.6f}, lr={lr:.6g}, time_each_step={dt:.3f}s, eta={_hms(remaining)}"
+                )
             done = epoch + 1
             if not world.leader:  # rank 0 evaluates and saves; the others wait for it (or keep its best)
                 gate.wait(done)
@@ -244,15 +310,20 @@ class Engine:
                 self.save(done, step, metrics, best)
                 scalars = {f"eval_{k}": v for k, v in metrics.items() if isinstance(v, float)}
                 track(step=done, **scalars)
-                self.log(f"[EVAL] Epoch={done}, " + ", ".join(f"{k}={v:.4f}" for k, v in scalars.items())
-                         + f"; best {best['metric']}={best['value']:.4f} at epoch {best['epoch']}")
+                self.log(
+                    f"[EVAL] Epoch={done}, "
+                    + ", ".join(f"{k}={v:.4f}" for k, v in scalars.items())
+                    + f"; best {best['metric']}={best['value']:.4f} at epoch {best['epoch']}"
+                )
                 if on_epoch:
                     on_epoch({"epoch": done, "step": step, "eval_metrics": metrics, "best": best})
             gate.open(done)
         if world.size > 1:
             spread = distributed.check_identical_weights(self.model, world)
-            self.log(f"data-parallel: the {world.size} processes ended with identical weights "
-                     f"(checksum spread {spread:g})")
+            self.log(
+                f"data-parallel: the {world.size} processes ended with identical weights "
+                f"(checksum spread {spread:g})"
+            )
         return {"epoch": p.num_epochs, "step": step, "eval_metrics": metrics, "best": best}
 
     def load_pretrained(self, folder: Path) -> None:
@@ -274,24 +345,36 @@ class Engine:
             return [{"probs": pr} for pr in probs]
         if self.task_type == "segmentation":
             logits = self.model(image)
-            return [{"label_map": m, "score_map": s} for m, s in
-                    zip(logits.argmax(axis=1).numpy(), F.softmax(logits, axis=1).max(axis=1).numpy())]
+            return [
+                {"label_map": m, "score_map": s}
+                for m, s in zip(logits.argmax(axis=1).numpy(), F.softmax(logits, axis=1).max(axis=1).numpy())
+            ]
         outputs, p8 = self.model.features(image)
-        dets = decode_detections(outputs, self.params.image_shape, self.num_classes, self.anchors, score_thresh)
+        dets = decode_detections(
+            outputs, self.params.image_shape, self.num_classes, self.anchors, score_thresh
+        )
         if self.task_type == "instance_segmentation":
             counts = [len(d["boxes"]) for d in dets]
             if sum(counts):
                 boxes = np.concatenate([d["boxes"] for d in dets]).astype(np.float32)
-                logits = self.model.masks(p8, paddle.to_tensor(boxes), paddle.to_tensor(counts, dtype="int32")).numpy()
+                logits = self.model.masks(
+                    p8, paddle.to_tensor(boxes), paddle.to_tensor(counts, dtype="int32")
+                ).numpy()
             offset = 0
             for d, c in zip(dets, counts):
-                d["masks"] = paste_masks(logits[offset:offset + c], d["boxes"], d["labels"], tuple(self.params.image_shape)) \
-                    if c else np.zeros((0, *self.params.image_shape), bool)
+                d["masks"] = (
+                    paste_masks(
+                        logits[offset : offset + c], d["boxes"], d["labels"], tuple(self.params.image_shape)
+                    )
+                    if c
+                    else np.zeros((0, *self.params.image_shape), bool)
+                )
                 offset += c
         return dets
 
-    def evaluate(self, view: DatasetView, topk: int = 5, score_thresh: float = 0.01,
-                 overlap_thresh: float = 0.5) -> dict[str, Any]:
+    def evaluate(
+        self, view: DatasetView, topk: int = 5, score_thresh: float = 0.01, overlap_thresh: float = 0.5
+    ) -> dict[str, Any]:
         p = self.params
         if self.task_type == "classification":
             probs, labels = [], []
@@ -300,9 +383,13 @@ class Engine:
                 labels += list(arrays[1])
             probs_a, labels_a = np.stack(probs), np.asarray(labels)
             cm = confusion(probs_a.argmax(1), labels_a, self.num_classes)
-            return {"acc1": topk_accuracy(probs_a, labels_a, 1), f"acc{min(topk, self.num_classes)}":
-                    topk_accuracy(probs_a, labels_a, topk), "confusion_matrix": cm.tolist(), "labels": self.labels,
-                    "num_images": len(labels)}
+            return {
+                "acc1": topk_accuracy(probs_a, labels_a, 1),
+                f"acc{min(topk, self.num_classes)}": topk_accuracy(probs_a, labels_a, topk),
+                "confusion_matrix": cm.tolist(),
+                "labels": self.labels,
+                "num_images": len(labels),
+            }
         if self.task_type == "segmentation":
             cm = np.zeros((self.num_classes, self.num_classes), np.int64)
             for _, arrays in batches(view, p, 0, train=False):
@@ -315,18 +402,25 @@ class Engine:
                 keep = boxes[:, 2] > 0
                 h, w = p.image_shape
                 cx, cy, bw, bh = boxes[keep].T
-                xyxy = np.stack([(cx - bw / 2) * w, (cy - bh / 2) * h, (cx + bw / 2) * w, (cy + bh / 2) * h], 1)
+                xyxy = np.stack(
+                    [(cx - bw / 2) * w, (cy - bh / 2) * h, (cx + bw / 2) * w, (cy + bh / 2) * h], 1
+                )
                 truth = {"boxes": xyxy, "labels": labels[keep], "crowd": np.zeros(int(keep.sum()), bool)}
                 if self.task_type == "instance_segmentation":
                     truth["masks"] = rest[0][keep].astype(bool)
                 preds.append(r)
                 truths.append(truth)
         box = detection_map(preds, truths, self.num_classes, COCO_THRESHOLDS)
-        out = {"bbox_map": box[0.5], "bbox_map_coco": float(np.mean(list(box.values()))),
-               f"bbox_map_{overlap_thresh}": detection_map(preds, truths, self.num_classes, (overlap_thresh,))[overlap_thresh],
-               "labels": self.labels, "num_images": len(truths)}
+        out = {
+            "bbox_map": box[0.5],
+            "bbox_map_coco": float(np.mean(list(box.values()))),
+            f"bbox_map_{overlap_thresh}": detection_map(preds, truths, self.num_classes, (overlap_thresh,))[
+                overlap_thresh
+            ],
+            "labels": self.labels,
+            "num_images": len(truths),
+        }
         if self.task_type == "instance_segmentation":
             seg = detection_map(preds, truths, self.num_classes, COCO_THRESHOLDS, use_masks=True)
             out.update(segm_map=seg[0.5], segm_map_coco=float(np.mean(list(seg.values()))))
         return out
-

@@ -29,7 +29,7 @@ import paddle.nn.functional as F
 from paddle.static import InputSpec
 
 from .engine import Engine
-from .models import MASK_SIZE
+from .networks import MASK_SIZE
 
 
 class _Probabilities(nn.Layer):
@@ -68,18 +68,35 @@ def export_inference(engine: Engine, save_dir: Path) -> dict[str, Any]:
     engine.model.eval()
     h, w = engine.params.image_shape
     spec = [InputSpec([None, 3, h, w], "float32", "image")]
-    wrapper = {"classification": _Probabilities, "segmentation": lambda m: m, "detection": _Heads,
-               "instance_segmentation": _HeadsAndFeatures}[engine.task_type](engine.model)
+    wrapper = {
+        "classification": _Probabilities,
+        "segmentation": lambda m: m,
+        "detection": _Heads,
+        "instance_segmentation": _HeadsAndFeatures,
+    }[engine.task_type](engine.model)
     paddle.jit.save(wrapper, str(save_dir / "model"), input_spec=spec)
     if engine.task_type == "instance_segmentation":
-        paddle.jit.save(engine.model.mask_head, str(save_dir / "mask_head"),
-                        input_spec=[InputSpec([None, 64, MASK_SIZE // 2, MASK_SIZE // 2], "float32", "rois")])
-    meta = {"task_type": engine.task_type, "labels": engine.labels, "model": engine.params.model,
-            "image_shape": [h, w], "image_mean": engine.params.image_mean, "image_std": engine.params.image_std,
-            "anchors": engine.anchors, "outputs": {"classification": ["probs"], "segmentation": ["logits"],
-                                                   "detection": ["head32", "head16", "head8"],
-                                                   "instance_segmentation": ["head32", "head16", "head8", "p8"]}
-            [engine.task_type], "framework": f"paddle {paddle.__version__}"}
+        paddle.jit.save(
+            engine.model.mask_head,
+            str(save_dir / "mask_head"),
+            input_spec=[InputSpec([None, 64, MASK_SIZE // 2, MASK_SIZE // 2], "float32", "rois")],
+        )
+    meta = {
+        "task_type": engine.task_type,
+        "labels": engine.labels,
+        "model": engine.params.model,
+        "image_shape": [h, w],
+        "image_mean": engine.params.image_mean,
+        "image_std": engine.params.image_std,
+        "anchors": engine.anchors,
+        "outputs": {
+            "classification": ["probs"],
+            "segmentation": ["logits"],
+            "detection": ["head32", "head16", "head8"],
+            "instance_segmentation": ["head32", "head16", "head8", "p8"],
+        }[engine.task_type],
+        "framework": f"paddle {paddle.__version__}",
+    }
     (save_dir / "export.json").write_text(json.dumps(meta, indent=1))
     return meta
 
@@ -92,17 +109,24 @@ def export_onnx(folder: Path, opset: int = 13) -> list[Path]:
     (checked numerically), and a silently wrong model is worse than none."""
     meta = json.loads((Path(folder) / "export.json").read_text())
     if meta["task_type"] in ("detection", "instance_segmentation"):
-        raise NotImplementedError("ONNX export of detection and instance segmentation models is not supported: "
-                                  "paddle2onnx 2.1 gives outputs that differ from Paddle's; use the Paddle inference "
-                                  "model (type=infer)")
+        raise NotImplementedError(
+            "ONNX export of detection and instance segmentation models is not supported: "
+            "paddle2onnx 2.1 gives outputs that differ from Paddle's; use the Paddle inference "
+            "model (type=infer)"
+        )
     try:
         import paddle2onnx
     except ImportError:
         raise NotImplementedError("ONNX export needs paddle2onnx: pip install 'jupyter-trio[onnx]'") from None
     folder = Path(folder)
     target = folder / "model.onnx"
-    paddle2onnx.export(str(folder / "model.json"), str(folder / "model.pdiparams"), str(target),
-                       opset_version=opset, verbose=False)
+    paddle2onnx.export(
+        str(folder / "model.json"),
+        str(folder / "model.pdiparams"),
+        str(target),
+        opset_version=opset,
+        verbose=False,
+    )
     return [target]
 
 
@@ -119,7 +143,9 @@ def quantize_onnx(folder: Path, calibration: list[np.ndarray], held_out: np.ndar
         from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
         from onnxruntime.quantization.shape_inference import quant_pre_process
     except ImportError:
-        raise NotImplementedError("quantized export needs onnxruntime: pip install 'jupyter-trio[onnx]'") from None
+        raise NotImplementedError(
+            "quantized export needs onnxruntime: pip install 'jupyter-trio[onnx]'"
+        ) from None
 
     folder = Path(folder)
     source, prepared, target = folder / "model.onnx", folder / "model.prep.onnx", folder / QUANT_FILE
@@ -134,18 +160,33 @@ def quantize_onnx(folder: Path, calibration: list[np.ndarray], held_out: np.ndar
 
     try:
         quant_pre_process(str(source), str(prepared))
-        quantize_static(str(prepared), str(target), Batches(), quant_format=QuantFormat.QDQ, per_channel=True,
-                        weight_type=QuantType.QInt8, activation_type=QuantType.QUInt8)
+        quantize_static(
+            str(prepared),
+            str(target),
+            Batches(),
+            quant_format=QuantFormat.QDQ,
+            per_channel=True,
+            weight_type=QuantType.QInt8,
+            activation_type=QuantType.QUInt8,
+        )
     finally:
         prepared.unlink(missing_ok=True)
-    float_out = ort.InferenceSession(str(source), providers=["CPUExecutionProvider"]).run(None, {"image": held_out})[0]
-    int8_out = ort.InferenceSession(str(target), providers=["CPUExecutionProvider"]).run(None, {"image": held_out})[0]
-    figures = {"format": "ONNX QDQ int8 (onnxruntime static quantization, per-channel weights)",
-               "file": QUANT_FILE, "calibration_images": int(sum(len(b) for b in calibration)),
-               "held_out_images": int(len(held_out)), "float_bytes": source.stat().st_size,
-               "int8_bytes": target.stat().st_size,
-               "argmax_agreement": float((float_out.argmax(1) == int8_out.argmax(1)).mean()),
-               "max_abs_diff": float(np.abs(float_out - int8_out).max())}
+    float_out = ort.InferenceSession(str(source), providers=["CPUExecutionProvider"]).run(
+        None, {"image": held_out}
+    )[0]
+    int8_out = ort.InferenceSession(str(target), providers=["CPUExecutionProvider"]).run(
+        None, {"image": held_out}
+    )[0]
+    figures = {
+        "format": "ONNX QDQ int8 (onnxruntime static quantization, per-channel weights)",
+        "file": QUANT_FILE,
+        "calibration_images": int(sum(len(b) for b in calibration)),
+        "held_out_images": int(len(held_out)),
+        "float_bytes": source.stat().st_size,
+        "int8_bytes": target.stat().st_size,
+        "argmax_agreement": float((float_out.argmax(1) == int8_out.argmax(1)).mean()),
+        "max_abs_diff": float(np.abs(float_out - int8_out).max()),
+    }
     meta_file = folder / "export.json"
     meta = json.loads(meta_file.read_text())
     meta["quantization"] = figures
@@ -154,8 +195,10 @@ def quantize_onnx(folder: Path, calibration: list[np.ndarray], held_out: np.ndar
 
 
 def export_lite(*_: Any, **__: Any) -> None:
-    raise NotImplementedError("lite export is not supported: Paddle-Lite (paddlelite) has no build for this "
-                              "platform and Python; export an inference model (type=infer), or ONNX with paddle2onnx")
+    raise NotImplementedError(
+        "lite export is not supported: Paddle-Lite (paddlelite) has no build for this "
+        "platform and Python; export an inference model (type=infer), or ONNX with paddle2onnx"
+    )
 
 
 class InferenceModel:

@@ -7,10 +7,10 @@ from typing import Any
 import numpy as np
 import paddle
 import paddle.nn.functional as F
-from PIL import Image
 from paddle.vision.ops import nms, yolo_box, yolo_loss
+from PIL import Image
 
-from .models import ANCHOR_MASKS, ANCHORS, MASK_SIZE, STRIDES
+from .networks import ANCHOR_MASKS, ANCHORS, MASK_SIZE, STRIDES
 
 
 def scaled_anchors(image_shape: list[int]) -> list[int]:
@@ -23,7 +23,9 @@ def _masked(anchors: list[int], mask: list[int]) -> list[int]:
     return [v for i in mask for v in (anchors[2 * i], anchors[2 * i + 1])]
 
 
-def dice_loss(logits: paddle.Tensor, target: paddle.Tensor, num_classes: int, ignore: int = 255) -> paddle.Tensor:
+def dice_loss(
+    logits: paddle.Tensor, target: paddle.Tensor, num_classes: int, ignore: int = 255
+) -> paddle.Tensor:
     valid = (target != ignore).astype("float32").unsqueeze(1)
     onehot = F.one_hot(paddle.where(target == ignore, paddle.zeros_like(target), target), num_classes)
     onehot = onehot.transpose([0, 3, 1, 2]) * valid
@@ -33,7 +35,9 @@ def dice_loss(logits: paddle.Tensor, target: paddle.Tensor, num_classes: int, ig
     return 1 - ((2 * inter + 1) / (denom + 1)).mean()
 
 
-def segmentation_loss(logits: paddle.Tensor, mask: paddle.Tensor, params: Any, num_classes: int) -> paddle.Tensor:
+def segmentation_loss(
+    logits: paddle.Tensor, mask: paddle.Tensor, params: Any, num_classes: int
+) -> paddle.Tensor:
     loss = F.cross_entropy(logits, mask, axis=1, ignore_index=255)
     use_dice, use_bce = params.loss_type
     if use_dice:
@@ -46,17 +50,38 @@ def segmentation_loss(logits: paddle.Tensor, mask: paddle.Tensor, params: Any, n
     return loss
 
 
-def yolo_losses(outputs: list[paddle.Tensor], boxes: paddle.Tensor, labels: paddle.Tensor, num_classes: int,
-                anchors: list[int], scores: paddle.Tensor | None = None) -> paddle.Tensor:
+def yolo_losses(
+    outputs: list[paddle.Tensor],
+    boxes: paddle.Tensor,
+    labels: paddle.Tensor,
+    num_classes: int,
+    anchors: list[int],
+    scores: paddle.Tensor | None = None,
+) -> paddle.Tensor:
     """The YOLOv3 loss over the three heads; ``scores`` weigh each ground-truth box (mixup)."""
     total = 0.0
     for out, mask, stride in zip(outputs, ANCHOR_MASKS, STRIDES):
-        total = total + yolo_loss(out, boxes, labels, anchors, mask, num_classes, ignore_thresh=0.7,
-                                  downsample_ratio=stride, gt_score=scores, use_label_smooth=False).mean()
+        total = (
+            total
+            + yolo_loss(
+                out,
+                boxes,
+                labels,
+                anchors,
+                mask,
+                num_classes,
+                ignore_thresh=0.7,
+                downsample_ratio=stride,
+                gt_score=scores,
+                use_label_smooth=False,
+            ).mean()
+        )
     return total
 
 
-def mask_targets(boxes: np.ndarray, masks: np.ndarray, shape: list[int]) -> tuple[np.ndarray, np.ndarray, list[int]]:
+def mask_targets(
+    boxes: np.ndarray, masks: np.ndarray, shape: list[int]
+) -> tuple[np.ndarray, np.ndarray, list[int]]:
     """Pixel boxes [R, 4] (x1, y1, x2, y2), 28×28 crops of the instance masks [R, 28, 28], boxes per image,
     from a batch's normalised (cx, cy, w, h) boxes [N, B, 4] and masks [N, B, H, W]."""
     h, w = shape
@@ -69,17 +94,30 @@ def mask_targets(boxes: np.ndarray, masks: np.ndarray, shape: list[int]) -> tupl
                 continue
             x1, y1, x2, y2 = (cx - bw / 2) * w, (cy - bh / 2) * h, (cx + bw / 2) * w, (cy + bh / 2) * h
             out_boxes.append([x1, y1, x2, y2])
-            crop = Image.fromarray(masks[n, b] * 255).crop((int(x1), int(y1), max(int(x1) + 1, int(np.ceil(x2))),
-                                                             max(int(y1) + 1, int(np.ceil(y2)))))
-            out_masks.append(np.asarray(crop.resize((MASK_SIZE, MASK_SIZE), Image.BILINEAR), np.float32) / 255)
+            crop = Image.fromarray(masks[n, b] * 255).crop(
+                (int(x1), int(y1), max(int(x1) + 1, int(np.ceil(x2))), max(int(y1) + 1, int(np.ceil(y2))))
+            )
+            out_masks.append(
+                np.asarray(crop.resize((MASK_SIZE, MASK_SIZE), Image.BILINEAR), np.float32) / 255
+            )
             count += 1
         per_image.append(count)
-    return (np.asarray(out_boxes, np.float32).reshape(-1, 4), np.asarray(out_masks, np.float32).reshape(-1, MASK_SIZE, MASK_SIZE),
-            per_image)
+    return (
+        np.asarray(out_boxes, np.float32).reshape(-1, 4),
+        np.asarray(out_masks, np.float32).reshape(-1, MASK_SIZE, MASK_SIZE),
+        per_image,
+    )
 
 
-def decode_detections(outputs: list[paddle.Tensor], image_shape: list[int], num_classes: int, anchors: list[int],
-                      score_thresh: float = 0.01, nms_thresh: float = 0.45, keep: int = 100) -> list[dict[str, np.ndarray]]:
+def decode_detections(
+    outputs: list[paddle.Tensor],
+    image_shape: list[int],
+    num_classes: int,
+    anchors: list[int],
+    score_thresh: float = 0.01,
+    nms_thresh: float = 0.45,
+    keep: int = 100,
+) -> list[dict[str, np.ndarray]]:
     """Per image: boxes [K, 4] in input pixels, scores [K], labels [K] after per-class NMS."""
     n = outputs[0].shape[0]
     size = paddle.to_tensor([image_shape] * n, dtype="int32")
@@ -95,17 +133,30 @@ def decode_detections(outputs: list[paddle.Tensor], image_shape: list[int], num_
         valid = (boxes[i][:, 2] > boxes[i][:, 0]) & (boxes[i][:, 3] > boxes[i][:, 1])
         cand, cls = np.nonzero((scores[i] > score_thresh) & valid[:, None])
         if len(cand) == 0:
-            results.append({"boxes": np.zeros((0, 4), np.float32), "scores": np.zeros(0, np.float32),
-                            "labels": np.zeros(0, np.int64)})
+            results.append(
+                {
+                    "boxes": np.zeros((0, 4), np.float32),
+                    "scores": np.zeros(0, np.float32),
+                    "labels": np.zeros(0, np.int64),
+                }
+            )
             continue
         b, s = boxes[i][cand], scores[i][cand, cls]
-        kept = nms(paddle.to_tensor(b), nms_thresh, paddle.to_tensor(s), paddle.to_tensor(cls.astype(np.int64)),
-                   list(range(num_classes)), top_k=min(keep, len(b))).numpy()
+        kept = nms(
+            paddle.to_tensor(b),
+            nms_thresh,
+            paddle.to_tensor(s),
+            paddle.to_tensor(cls.astype(np.int64)),
+            list(range(num_classes)),
+            top_k=min(keep, len(b)),
+        ).numpy()
         results.append({"boxes": b[kept], "scores": s[kept], "labels": cls[kept].astype(np.int64)})
     return results
 
 
-def paste_masks(mask_logits: np.ndarray, boxes: np.ndarray, labels: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+def paste_masks(
+    mask_logits: np.ndarray, boxes: np.ndarray, labels: np.ndarray, shape: tuple[int, int]
+) -> np.ndarray:
     """Per-box 28×28 logits (channel of the box's class) pasted into full-size boolean masks [K, H, W]."""
     h, w = shape
     out = np.zeros((len(boxes), h, w), bool)

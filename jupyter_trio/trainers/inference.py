@@ -27,8 +27,9 @@ def preprocess(engine: Engine, image: Image.Image) -> np.ndarray:
     return to_chw(image.resize((w, h), Image.BILINEAR), engine.params)
 
 
-def predict_images(engine: Engine, images: list[Image.Image], score_thresh: float = 0.5,
-                   topk: int = 5) -> list[dict[str, Any]]:
+def predict_images(
+    engine: Engine, images: list[Image.Image], score_thresh: float = 0.5, topk: int = 5
+) -> list[dict[str, Any]]:
     """Results in the original image coordinates: classes + scores, boxes, label maps, masks (RLE)."""
     h, w = engine.params.image_shape
     raw = engine.infer([np.stack([preprocess(engine, im) for im in images])], score_thresh=score_thresh)
@@ -37,14 +38,30 @@ def predict_images(engine: Engine, images: list[Image.Image], score_thresh: floa
         iw, ih = image.size
         if engine.task_type == "classification":
             order = np.argsort(-r["probs"])[:topk]
-            out.append({"category_id": int(order[0]), "category": engine.labels[order[0]],
-                        "score": float(r["probs"][order[0]]),
-                        "topk": [{"category_id": int(i), "category": engine.labels[i], "score": float(r["probs"][i])}
-                                 for i in order]})
+            out.append(
+                {
+                    "category_id": int(order[0]),
+                    "category": engine.labels[order[0]],
+                    "score": float(r["probs"][order[0]]),
+                    "topk": [
+                        {"category_id": int(i), "category": engine.labels[i], "score": float(r["probs"][i])}
+                        for i in order
+                    ],
+                }
+            )
         elif engine.task_type == "segmentation":
-            label_map = np.asarray(Image.fromarray(r["label_map"].astype(np.uint8)).resize((iw, ih), Image.NEAREST))
-            out.append({"label_map": label_map, "labels": engine.labels,
-                        "pixel_counts": {engine.labels[c]: int((label_map == c).sum()) for c in np.unique(label_map)}})
+            label_map = np.asarray(
+                Image.fromarray(r["label_map"].astype(np.uint8)).resize((iw, ih), Image.NEAREST)
+            )
+            out.append(
+                {
+                    "label_map": label_map,
+                    "labels": engine.labels,
+                    "pixel_counts": {
+                        engine.labels[c]: int((label_map == c).sum()) for c in np.unique(label_map)
+                    },
+                }
+            )
         else:
             sx, sy = iw / w, ih / h
             objects = []
@@ -52,8 +69,12 @@ def predict_images(engine: Engine, images: list[Image.Image], score_thresh: floa
                 if score < score_thresh:
                     continue
                 x1, y1, x2, y2 = (float(v) for v in box)
-                obj = {"category_id": int(label), "category": engine.labels[label], "score": float(score),
-                       "bbox": [x1 * sx, y1 * sy, x2 * sx, y2 * sy]}
+                obj = {
+                    "category_id": int(label),
+                    "category": engine.labels[label],
+                    "score": float(score),
+                    "bbox": [x1 * sx, y1 * sy, x2 * sx, y2 * sy],
+                }
                 if "masks" in r:
                     m = Image.fromarray(r["masks"][k].astype(np.uint8) * 255).resize((iw, ih), Image.NEAREST)
                     obj["mask"] = np.asarray(m) > 127
@@ -74,8 +95,11 @@ def visualize(engine: Engine, image: Image.Image, result: dict[str, Any]) -> Ima
         for obj in result["objects"]:
             class_map[obj["mask"]] = obj["category_id"] + 1
         image = blend_mask(image, class_map, [(0, 0, 0)] + palette(len(labels)))
-    return draw_boxes(image, [{"label": o["category"], "bbox": o["bbox"], "score": o["score"]}
-                              for o in result["objects"]], labels)
+    return draw_boxes(
+        image,
+        [{"label": o["category"], "bbox": o["bbox"], "score": o["score"]} for o in result["objects"]],
+        labels,
+    )
 
 
 def jsonable(result: dict[str, Any]) -> dict[str, Any]:
@@ -84,17 +108,20 @@ def jsonable(result: dict[str, Any]) -> dict[str, Any]:
     if "label_map" in out:
         out["label_map"] = mask_to_rle(out["label_map"])
     if "objects" in out:
-        out["objects"] = [{**o, "mask": mask_to_rle(o["mask"].astype(np.uint8))} if "mask" in o else o
-                          for o in out["objects"]]
+        out["objects"] = [
+            {**o, "mask": mask_to_rle(o["mask"].astype(np.uint8))} if "mask" in o else o
+            for o in out["objects"]
+        ]
     return out
 
 
-def predict_paths(engine: Engine, paths: list[Path], out_dir: Path | None = None, score_thresh: float = 0.5,
-                  batch: int = 16) -> list[dict[str, Any]]:
+def predict_paths(
+    engine: Engine, paths: list[Path], out_dir: Path | None = None, score_thresh: float = 0.5, batch: int = 16
+) -> list[dict[str, Any]]:
     """Predict files; with ``out_dir``, write ``<name>_result.png`` visualisations next to ``result.json``."""
     results = []
     for start in range(0, len(paths), batch):
-        chunk = paths[start:start + batch]
+        chunk = paths[start : start + batch]
         images = [load_rgb(p) for p in chunk]
         for path, image, r in zip(chunk, images, predict_images(engine, images, score_thresh)):
             entry = {"image": str(path), **jsonable(r)}

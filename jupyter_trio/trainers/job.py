@@ -4,7 +4,8 @@ Reads the task's frozen config (``TRIO_CONFIG``: action, task_type, dataset_dir,
 resumed run, ``resume.json`` of the task folder (written by the server: the run index and epoch to
 resume from). CPU threads follow ``OMP_NUM_THREADS``, which the runner sets to the job's share of
 the cores. A train or prune job given several GPUs (or ``cpu_processes`` > 1) launches that many ranks of
-itself and waits for them (``distributed.py``). Progress goes to stdout as PaddleX-style log lines, to ``track`` (loss, lr, speed,
+itself and waits for them (``distributed.py``). Progress goes to stdout as PaddleX-style log lines, to
+``track`` (loss, lr, speed,
 eta_s, eval_*) and to ``record`` (stage, epoch, best, eval metrics, error) — what the metrics routes read.
 """
 
@@ -40,14 +41,25 @@ def train(config: dict) -> None:
 
     task_dir = Path(tracking.get_task_dir() or ".")
     leader = distributed.current().leader
-    engine = Engine(config["task_type"], config["params"], Path(config["dataset_dir"]), task_dir,
-                    log=_log if leader else _quiet)
+    engine = Engine(
+        config["task_type"],
+        config["params"],
+        Path(config["dataset_dir"]),
+        task_dir,
+        log=_log if leader else _quiet,
+    )
     start = resume_epoch(task_dir, tracking.get_run_index())
     if not leader:
         engine.train(resume_epoch=start)
         return
-    tracking.record(stage="training", num_epochs=engine.params.num_epochs, steps_per_epoch=engine.steps_per_epoch,
-                    resumed_from=start, error=None, flush=True)
+    tracking.record(
+        stage="training",
+        num_epochs=engine.params.num_epochs,
+        steps_per_epoch=engine.steps_per_epoch,
+        resumed_from=start,
+        error=None,
+        flush=True,
+    )
 
     def on_epoch(info: dict) -> None:
         tracking.record(epoch=info["epoch"], best=info["best"], eval_metrics=info["eval_metrics"], flush=True)
@@ -58,16 +70,20 @@ def train(config: dict) -> None:
 
 def sensitivity(config: dict) -> None:
     """Sensitivity analysis of a trained task's checkpoint (written into ``<task>/prune/``)."""
+    from .checkpoints import checkpoint_dir, read_state
     from .engine import Engine
     from .prune import RATIOS, save_analysis
     from .prune import sensitivity as analyse
 
-    from .checkpoints import checkpoint_dir, read_state
-
     parent = Path(config["parent_task_dir"])
     state = read_state(checkpoint_dir(parent, config.get("epoch")))
-    engine = Engine(state["task_type"], state["params"], Path(config["dataset_dir"]), parent,
-                    log=lambda line: print(line, flush=True))
+    engine = Engine(
+        state["task_type"],
+        state["params"],
+        Path(config["dataset_dir"]),
+        parent,
+        log=lambda line: print(line, flush=True),
+    )
     engine.load(config.get("epoch"))
     tracking.record(stage="analysing", progress=0.0, flush=True)
 
@@ -77,7 +93,9 @@ def sensitivity(config: dict) -> None:
 
     analysis = analyse(engine, tuple(config.get("ratios") or RATIOS), config.get("max_layers"), progress)
     save_analysis(analysis, parent / "prune")
-    tracking.record(stage="done", progress=1.0, baseline=analysis["baseline"], metric=analysis["metric"], flush=True)
+    tracking.record(
+        stage="done", progress=1.0, baseline=analysis["baseline"], metric=analysis["metric"], flush=True
+    )
 
 
 def prune(config: dict) -> None:
@@ -89,11 +107,18 @@ def prune(config: dict) -> None:
     parent = Path(config["parent_task_dir"])
     analysis_file = parent / "prune" / "sensitivities.json"
     if not analysis_file.is_file():
-        raise FileNotFoundError(f"the parent task has no sensitivity analysis ({analysis_file}); run it first")
+        raise FileNotFoundError(
+            f"the parent task has no sensitivity analysis ({analysis_file}); run it first"
+        )
     analysis = json.loads(analysis_file.read_text())
     leader = distributed.current().leader
-    engine = Engine(config["task_type"], config["params"], Path(config["dataset_dir"]), task_dir,
-                    log=_log if leader else _quiet)
+    engine = Engine(
+        config["task_type"],
+        config["params"],
+        Path(config["dataset_dir"]),
+        task_dir,
+        log=_log if leader else _quiet,
+    )
     start = resume_epoch(task_dir, tracking.get_run_index())
     before = model_cost(engine)  # shapes only: the same whatever the weights
     if start is None:
@@ -109,26 +134,44 @@ def prune(config: dict) -> None:
     if not leader:
         engine.train(resume_epoch=start, after_step=masks.apply)
         return
-    print(f"[PRUNE] {len(masks.keep)} layers pruned; params {before['params']} -> {after['params']}, "
-          f"FLOPs {before['flops']} -> {after['flops']}", flush=True)
-    tracking.record(stage="training", ratios=ratios, params_before=before["params"],
-                    params_after=after["params"], flops_before=before["flops"], flops_after=after["flops"],
-                    resumed_from=start, error=None, flush=True)
-    result = engine.train(resume_epoch=start, track=tracking.track, after_step=masks.apply,
-                          on_epoch=lambda info: tracking.record(epoch=info["epoch"], best=info["best"],
-                                                                eval_metrics=info["eval_metrics"], flush=True))
+    print(
+        f"[PRUNE] {len(masks.keep)} layers pruned; params {before['params']} -> {after['params']}, "
+        f"FLOPs {before['flops']} -> {after['flops']}",
+        flush=True,
+    )
+    tracking.record(
+        stage="training",
+        ratios=ratios,
+        params_before=before["params"],
+        params_after=after["params"],
+        flops_before=before["flops"],
+        flops_after=after["flops"],
+        resumed_from=start,
+        error=None,
+        flush=True,
+    )
+    result = engine.train(
+        resume_epoch=start,
+        track=tracking.track,
+        after_step=masks.apply,
+        on_epoch=lambda info: tracking.record(
+            epoch=info["epoch"], best=info["best"], eval_metrics=info["eval_metrics"], flush=True
+        ),
+    )
     tracking.record(stage="done", epoch=result["epoch"], best=result["best"], flush=True)
 
 
 def _from_checkpoint(config: dict):
     from .engine import Engine
 
-    return Engine.from_checkpoint(Path(config["parent_task_dir"]), config.get("epoch"),
-                                  log=lambda line: print(line, flush=True))
+    return Engine.from_checkpoint(
+        Path(config["parent_task_dir"]), config.get("epoch"), log=lambda line: print(line, flush=True)
+    )
 
 
 def evaluate(config: dict) -> None:
-    """Evaluate a checkpoint (an epoch, or the best) on the val or test split → ``<task>/evaluate/result.json``."""
+    """Evaluate a checkpoint (an epoch, or the best) on the val or test split →
+    ``<task>/evaluate/result.json``."""
     from .data import DatasetView
 
     engine = _from_checkpoint(config)
@@ -137,14 +180,19 @@ def evaluate(config: dict) -> None:
     if not len(view):
         raise ValueError(f"the {split} split of the dataset is empty")
     tracking.record(stage="evaluating", split=split, flush=True)
-    metrics = engine.evaluate(view, topk=int(config.get("topk") or 5),
-                              score_thresh=float(config.get("score_thresh") or 0.01),
-                              overlap_thresh=float(config.get("overlap_thresh") or 0.5))
+    metrics = engine.evaluate(
+        view,
+        topk=int(config.get("topk") or 5),
+        score_thresh=float(config.get("score_thresh") or 0.01),
+        overlap_thresh=float(config.get("overlap_thresh") or 0.5),
+    )
     out = Path(config["parent_task_dir"]) / "evaluate"
     out.mkdir(parents=True, exist_ok=True)
     result = {"epoch": config.get("epoch") or "best", "split": split, "metrics": metrics}
     (out / "result.json").write_text(json.dumps(result, indent=1))
-    print("[EVAL] " + ", ".join(f"{k}={v:.4f}" for k, v in metrics.items() if isinstance(v, float)), flush=True)
+    print(
+        "[EVAL] " + ", ".join(f"{k}={v:.4f}" for k, v in metrics.items() if isinstance(v, float)), flush=True
+    )
     tracking.record(stage="done", result=result, flush=True)
 
 
@@ -165,7 +213,8 @@ QUANT_CALIBRATION_IMAGES = 64  # from the train split; the agreement check uses 
 
 
 def export(config: dict) -> None:
-    """Export a checkpoint: ``infer`` (Paddle inference model), ``onnx`` (that, converted), ``lite`` (refused);
+    """Export a checkpoint: ``infer`` (Paddle inference model), ``onnx`` (that, converted), ``lite``
+    (refused);
     ``quant`` adds the int8 ONNX model (either type), calibrated on training images."""
     from .export import export_inference, export_lite, export_onnx, quantize_onnx
 
@@ -183,12 +232,21 @@ def export(config: dict) -> None:
         quantization = quantize_onnx(save_dir, *_quant_images(engine, Path(config["dataset_dir"])))
         files.append(save_dir / quantization["file"])
         tracking.record(quantization=quantization, flush=True)
-        print(f"[EXPORT] int8 model {quantization['int8_bytes']} bytes (float {quantization['float_bytes']}); "
-              f"argmax agreement with the float model {quantization['argmax_agreement']:.4f} on "
-              f"{quantization['held_out_images']} held-out images", flush=True)
+        print(
+            f"[EXPORT] int8 model {quantization['int8_bytes']} bytes (float {quantization['float_bytes']}); "
+            f"argmax agreement with the float model {quantization['argmax_agreement']:.4f} on "
+            f"{quantization['held_out_images']} held-out images",
+            flush=True,
+        )
     print(f"[EXPORT] {kind} model of epoch {config.get('epoch') or 'best'} -> {save_dir}", flush=True)
-    tracking.record(stage="done", save_dir=str(save_dir), export=meta, onnx=[str(f) for f in files],
-                    quantization=quantization, flush=True)
+    tracking.record(
+        stage="done",
+        save_dir=str(save_dir),
+        export=meta,
+        onnx=[str(f) for f in files],
+        quantization=quantization,
+        flush=True,
+    )
 
 
 def _quant_images(engine, dataset_dir: Path):
@@ -201,7 +259,7 @@ def _quant_images(engine, dataset_dir: Path):
     def take(view: DatasetView) -> list:
         out, count = [], 0
         for _, arrays in batches(view, engine.params, 0, train=False, batch_size=16):
-            out.append(arrays[0][:QUANT_CALIBRATION_IMAGES - count])
+            out.append(arrays[0][: QUANT_CALIBRATION_IMAGES - count])
             count += len(out[-1])
             if count >= QUANT_CALIBRATION_IMAGES:
                 break
@@ -214,8 +272,14 @@ def _quant_images(engine, dataset_dir: Path):
     return calibration, np.concatenate(take(held))
 
 
-ACTIONS = {"train": train, "sensitivity": sensitivity, "prune": prune, "evaluate": evaluate, "predict": predict,
-           "export": export}
+ACTIONS = {
+    "train": train,
+    "sensitivity": sensitivity,
+    "prune": prune,
+    "evaluate": evaluate,
+    "predict": predict,
+    "export": export,
+}
 
 
 def data_parallel_size(config: dict) -> tuple[int, str]:

@@ -22,7 +22,7 @@ def topk_accuracy(logits: np.ndarray, labels: np.ndarray, k: int) -> float:
 def confusion(pred: np.ndarray, truth: np.ndarray, num_classes: int, ignore: int = 255) -> np.ndarray:
     keep = truth != ignore
     idx = truth[keep].astype(np.int64) * num_classes + pred[keep].astype(np.int64)
-    return np.bincount(idx, minlength=num_classes ** 2).reshape(num_classes, num_classes)
+    return np.bincount(idx, minlength=num_classes**2).reshape(num_classes, num_classes)
 
 
 def segmentation_scores(cm: np.ndarray, labels: list[str]) -> dict[str, Any]:
@@ -30,12 +30,15 @@ def segmentation_scores(cm: np.ndarray, labels: list[str]) -> dict[str, Any]:
     union = cm.sum(0) + cm.sum(1) - tp
     present = union > 0
     iou = np.where(present, tp / np.maximum(union, 1), np.nan)
-    return {"miou": float(np.nanmean(iou)) if present.any() else 0.0,
-            "category_iou": {labels[i]: (None if np.isnan(v) else float(v)) for i, v in enumerate(iou)},
-            "acc": float(tp.sum() / max(cm.sum(), 1)),
-            "category_acc": {labels[i]: float(tp[i] / cm[i].sum()) if cm[i].sum() else None
-                             for i in range(len(labels))},
-            "confusion_matrix": cm.tolist()}
+    return {
+        "miou": float(np.nanmean(iou)) if present.any() else 0.0,
+        "category_iou": {labels[i]: (None if np.isnan(v) else float(v)) for i, v in enumerate(iou)},
+        "acc": float(tp.sum() / max(cm.sum(), 1)),
+        "category_acc": {
+            labels[i]: float(tp[i] / cm[i].sum()) if cm[i].sum() else None for i in range(len(labels))
+        },
+        "confusion_matrix": cm.tolist(),
+    }
 
 
 def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -47,7 +50,7 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     x2 = np.minimum(a[:, None, 2], b[None, :, 2])
     y2 = np.minimum(a[:, None, 3], b[None, :, 3])
     inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    area = lambda z: (z[:, 2] - z[:, 0]) * (z[:, 3] - z[:, 1])  # noqa: E731
+    area = lambda z: (z[:, 2] - z[:, 0]) * (z[:, 3] - z[:, 1])
     return inter / np.maximum(area(a)[:, None] + area(b)[None, :] - inter, 1e-9)
 
 
@@ -68,8 +71,13 @@ def average_precision(recall: np.ndarray, precision: np.ndarray) -> float:
     return float(np.sum((r[steps + 1] - r[steps]) * p[steps + 1]))
 
 
-def detection_map(predictions: list[dict[str, Any]], truths: list[dict[str, Any]], num_classes: int,
-                  thresholds: tuple[float, ...] = (0.5,), use_masks: bool = False) -> dict[int | float, float]:
+def detection_map(
+    predictions: list[dict[str, Any]],
+    truths: list[dict[str, Any]],
+    num_classes: int,
+    thresholds: tuple[float, ...] = (0.5,),
+    use_masks: bool = False,
+) -> dict[int | float, float]:
     """mAP over classes with ground truth, per IoU threshold.
 
     ``predictions[i]``: ``boxes`` [K, 4], ``scores`` [K], ``labels`` [K] (and ``masks``); ``truths[i]``:
@@ -81,11 +89,15 @@ def detection_map(predictions: list[dict[str, Any]], truths: list[dict[str, Any]
         if use_masks:
             ious.append(mask_iou(list(pred["masks"]), list(truth["masks"])))
         else:
-            ious.append(box_iou(np.asarray(pred["boxes"]).reshape(-1, 4), np.asarray(truth["boxes"]).reshape(-1, 4)))
+            ious.append(
+                box_iou(np.asarray(pred["boxes"]).reshape(-1, 4), np.asarray(truth["boxes"]).reshape(-1, 4))
+            )
     for t in thresholds:
         aps = []
         for c in range(num_classes):
-            n_truth = sum(int(((np.asarray(tr["labels"]) == c) & ~np.asarray(tr["crowd"], bool)).sum()) for tr in truths)
+            n_truth = sum(
+                int(((np.asarray(tr["labels"]) == c) & ~np.asarray(tr["crowd"], bool)).sum()) for tr in truths
+            )
             if n_truth == 0:
                 continue
             records = []  # (score, is_true_positive or None for ignored)

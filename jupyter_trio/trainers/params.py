@@ -35,18 +35,27 @@ class CommonParams(BaseModel):
     model_config = ConfigDict(extra="forbid", protected_namespaces=())
 
     model: str
-    cuda_visible_devices: str = Field("", description="GPUs to train on, e.g. '0,1'; '' = CPU; several GPUs "
-                                                      "train data-parallel, one process per GPU")
-    cpu_processes: int = Field(1, ge=1, le=64, description="on the CPU: train data-parallel in this many "
-                                                           "processes (paddle.distributed over gloo), each "
-                                                           "with an equal share of the job's threads")
+    cuda_visible_devices: str = Field(
+        "",
+        description="GPUs to train on, e.g. '0,1'; '' = CPU; several GPUs "
+        "train data-parallel, one process per GPU",
+    )
+    cpu_processes: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="on the CPU: train data-parallel in this many "
+        "processes (paddle.distributed over gloo), each "
+        "with an equal share of the job's threads",
+    )
     batch_size: int = Field(16, ge=1, le=4096)
     num_epochs: int = Field(20, ge=1, le=100_000)
     learning_rate: float = Field(0.01, gt=0, le=10)
     lr_decay_epochs: list[int] = Field(default_factory=lambda: [10, 15])
     save_interval_epochs: int = Field(1, ge=1)
-    pretrain_weights: str | None = Field(None, description="a checkpoint or weights folder; IMAGENET cannot be "
-                                                           "downloaded here")
+    pretrain_weights: str | None = Field(
+        None, description="a checkpoint or weights folder; IMAGENET cannot be downloaded here"
+    )
     train_num: int | None = Field(None, ge=1, description="use only the first N training images")
     resume_checkpoint: str | None = None
     sensitivities_path: str | None = None
@@ -90,27 +99,34 @@ class CommonParams(BaseModel):
         return len([g for g in self.cuda_visible_devices.split(",") if g.strip()])
 
     @model_validator(mode="after")
-    def _batch_splits(self) -> "CommonParams":
+    def _batch_splits(self) -> CommonParams:
         processes = self.gpu_count if self.gpu_count > 1 else self.cpu_processes
         if processes > 1 and self.batch_size < 2 * processes:
-            raise ValueError(f"batch_size {self.batch_size} is too small to split over {processes} data-parallel "
-                             f"processes (each needs 2 images per step); use at least {2 * processes}")
+            raise ValueError(
+                f"batch_size {self.batch_size} is too small to split over {processes} data-parallel "
+                f"processes (each needs 2 images per step); use at least {2 * processes}"
+            )
         return self
 
     @field_validator("pretrain_weights")
     @classmethod
     def _pretrain(cls, v: str | None) -> str | None:
         if v is not None and v.upper() == "IMAGENET":
-            raise ValueError("IMAGENET weights cannot be downloaded here (no network); pass a checkpoint or "
-                             "weights path, or null to train from random initialisation")
+            raise ValueError(
+                "IMAGENET weights cannot be downloaded here (no network); pass a checkpoint or "
+                "weights path, or null to train from random initialisation"
+            )
         return v
 
 
 class ClassifierParams(CommonParams):
     model: Literal["MobileNetV3_small", "MobileNetV3_large", "ResNet18", "ResNet50"] = "MobileNetV3_small"
     lr_policy: Literal["Piecewise", "Cosine"] = "Cosine"
-    optimizer: Literal["SGD", "Adam"] = Field("SGD", description="SGD: momentum 0.9 with L2 4e-5, as PaddleX; "
-                                                                  "Adam learns small datasets from scratch faster")
+    optimizer: Literal["SGD", "Adam"] = Field(
+        "SGD",
+        description="SGD: momentum 0.9 with L2 4e-5, as PaddleX; "
+        "Adam learns small datasets from scratch faster",
+    )
     vertical_flip: bool = False
     vertical_flip_prob: float = Field(0.5, ge=0, le=1)
     rotate: bool = False
@@ -137,15 +153,21 @@ class DetectorParams(CommonParams):
     @classmethod
     def _sizes(cls, v: list[int]) -> list[int]:
         if not v or any(s < 32 or s > 2048 or s % 32 for s in v):
-            raise ValueError("must be multiples of 32 between 32 and 2048 (the detector's coarsest stride is 32)")
+            raise ValueError(
+                "must be multiples of 32 between 32 and 2048 (the detector's coarsest stride is 32)"
+            )
         return v
 
 
 class SegmenterParams(CommonParams):
     model: Literal["UNet", "DeepLabv3p"] = "UNet"
     backbone: Literal["ResNet18", "MobileNetV3_large"] = "ResNet18"
-    loss_type: list[bool] = Field(default_factory=lambda: [False, False], min_length=2, max_length=2,
-                                  description="[use dice loss, use bce loss] next to cross-entropy")
+    loss_type: list[bool] = Field(
+        default_factory=lambda: [False, False],
+        min_length=2,
+        max_length=2,
+        description="[use dice loss, use bce loss] next to cross-entropy",
+    )
     lr_policy: Literal["Piecewise", "Cosine", "Polynomial"] = "Polynomial"
     optimizer: Literal["SGD", "Adam"] = "Adam"
     blur: bool = False
@@ -160,7 +182,9 @@ class SegmenterParams(CommonParams):
 
 
 PARAMS_BY_TYPE: dict[str, type[CommonParams]] = {
-    "classification": ClassifierParams, "detection": DetectorParams, "segmentation": SegmenterParams,
+    "classification": ClassifierParams,
+    "detection": DetectorParams,
+    "segmentation": SegmenterParams,
     "instance_segmentation": DetectorParams,
 }
 
@@ -199,9 +223,16 @@ def validate(task_type: str, train: dict[str, Any] | str) -> CommonParams:
         raise ValidationFailed("; ".join(parts)) from None
 
 
-def defaults(task_type: str, *, model: str | None = None, num_train: int = 0, num_classes: int = 0,
-             image_size: tuple[int, int] | None = None, gpu_memory_mib: list[int] | None = None,
-             cpu_count: int = 1) -> CommonParams:
+def defaults(
+    task_type: str,
+    *,
+    model: str | None = None,
+    num_train: int = 0,
+    num_classes: int = 0,
+    image_size: tuple[int, int] | None = None,
+    gpu_memory_mib: list[int] | None = None,
+    cpu_count: int = 1,
+) -> CommonParams:
     """Recommended parameters for a project: image shape from the data, batch size from the memory the
     chosen devices have (or the CPU), epochs and learning rate from the amount of data."""
     base: dict[str, Any] = {"model": model} if model else {}
@@ -220,11 +251,16 @@ def defaults(task_type: str, *, model: str | None = None, num_train: int = 0, nu
         batch = max(1, min(batch, num_train))
         steps_per_epoch = max(1, num_train // batch)
         epochs = max(10, min(60, 1500 // steps_per_epoch))
-        base.update(num_epochs=epochs, lr_decay_epochs=[int(epochs * 0.6), int(epochs * 0.85)],
-                    save_interval_epochs=max(1, epochs // 10))
+        base.update(
+            num_epochs=epochs,
+            lr_decay_epochs=[int(epochs * 0.6), int(epochs * 0.85)],
+            save_interval_epochs=max(1, epochs // 10),
+        )
     base["batch_size"] = batch
     lr = {"classification": 0.01, "detection": 0.001, "segmentation": 0.001, "instance_segmentation": 0.001}
-    base["learning_rate"] = lr[task_type] * (batch / 32) ** 0.5 if task_type == "classification" else lr[task_type]
+    base["learning_rate"] = (
+        lr[task_type] * (batch / 32) ** 0.5 if task_type == "classification" else lr[task_type]
+    )
     if task_type in ("detection", "instance_segmentation"):
         middle = max(64, shape // 32 * 32)
         base["random_shape_sizes"] = [middle - 32, middle, middle + 32]

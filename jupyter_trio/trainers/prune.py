@@ -29,9 +29,14 @@ RATIOS = (0.1, 0.2, 0.3, 0.5, 0.7)
 def prunable(engine: Engine) -> dict[str, nn.Conv2D]:
     """Ordinary (not depthwise) convolutions, except the output layers whose channels are the classes."""
     outputs = {engine.num_classes, 3 * (5 + engine.num_classes)}
-    return {name: layer for name, layer in engine.model.named_sublayers()
-            if isinstance(layer, nn.Conv2D) and layer._groups == 1 and layer._out_channels not in outputs
-            and layer._out_channels >= 8}
+    return {
+        name: layer
+        for name, layer in engine.model.named_sublayers()
+        if isinstance(layer, nn.Conv2D)
+        and layer._groups == 1
+        and layer._out_channels not in outputs
+        and layer._out_channels >= 8
+    }
 
 
 def kept_filters(layer: nn.Conv2D, ratio: float) -> np.ndarray:
@@ -62,9 +67,13 @@ class Masks:
                 layer.bias.set_value(layer.bias * paddle.to_tensor(keep.astype("float32")))
 
 
-def sensitivity(engine: Engine, ratios: tuple[float, ...] = RATIOS, max_layers: int | None = None,
-                progress: Callable[[float], None] | None = None,
-                stop: Callable[[], bool] | None = None) -> dict[str, Any]:
+def sensitivity(
+    engine: Engine,
+    ratios: tuple[float, ...] = RATIOS,
+    max_layers: int | None = None,
+    progress: Callable[[float], None] | None = None,
+    stop: Callable[[], bool] | None = None,
+) -> dict[str, Any]:
     """For each prunable layer and ratio: the relative drop of the evaluation metric when only that
     layer is pruned. Returns ``{"metric", "baseline", "sensitivities": {layer: {ratio: loss}}}``."""
     metric = BEST_METRIC[engine.task_type]
@@ -107,8 +116,11 @@ def model_cost(engine: Engine, masks: Masks | None = None) -> dict[str, int]:
     hooks = []
     for name, layer in engine.model.named_sublayers():
         if isinstance(layer, (nn.Conv2D, nn.Conv2DTranspose)):
-            hooks.append(layer.register_forward_post_hook(
-                lambda lyr, inp, out, name=name: shapes.__setitem__(name, tuple(out.shape[2:]))))
+            hooks.append(
+                layer.register_forward_post_hook(
+                    lambda lyr, inp, out, name=name: shapes.__setitem__(name, tuple(out.shape[2:]))
+                )
+            )
     engine.model.eval()
     with paddle.no_grad():
         if engine.task_type in ("detection", "instance_segmentation"):
@@ -127,7 +139,9 @@ def model_cost(engine: Engine, masks: Masks | None = None) -> dict[str, int]:
             flops += macs
             if masks is not None and name in masks.keep:
                 frac = 1 - float(masks.keep[name].mean())
-                removed_params += int(weight * frac) + (int(layer.bias.size * frac) if layer.bias is not None else 0)
+                removed_params += int(weight * frac) + (
+                    int(layer.bias.size * frac) if layer.bias is not None else 0
+                )
                 removed_flops += int(macs * frac)
         elif isinstance(layer, nn.Linear):
             flops += int(layer.weight.size)
@@ -144,8 +158,8 @@ def plot(analysis: dict[str, Any], path: Path, top: int = 8, size: tuple[int, in
     ranked = sorted(sens, key=lambda n: -max(sens[n].values(), default=0))[:top]
     ratios = [float(r) for r in analysis["ratios"]]
     ymax = max([max(sens[n].values(), default=0) for n in ranked] + [0.05])
-    px = lambda r: left + (w - left - right) * r / max(ratios)  # noqa: E731
-    py = lambda v: h - bottom - (h - top_m - bottom) * max(0.0, v) / ymax  # noqa: E731
+    px = lambda r: left + (w - left - right) * r / max(ratios)
+    py = lambda v: h - bottom - (h - top_m - bottom) * max(0.0, v) / ymax
     d.line([(left, top_m), (left, h - bottom), (w - right, h - bottom)], fill="black")
     for r in ratios:
         d.text((px(r) - 8, h - bottom + 6), f"{r:.1f}", fill="black")

@@ -24,8 +24,12 @@ def palette(n: int) -> list[tuple[int, int, int]]:
     return out
 
 
-def blend_mask(image: Image.Image, class_map: np.ndarray, colors: list[tuple[int, int, int]],
-               skip: tuple[int, ...] = (0, 255)) -> Image.Image:
+def blend_mask(
+    image: Image.Image,
+    class_map: np.ndarray,
+    colors: list[tuple[int, int, int]],
+    skip: tuple[int, ...] = (0, 255),
+) -> Image.Image:
     """Overlay a (H, W) class-index map on ``image``; indices in ``skip`` stay transparent."""
     base = np.asarray(image.convert("RGB"), dtype=np.float32)
     lut = np.array(colors + [(0, 0, 0)] * (256 - len(colors)), dtype=np.float32)[:256]

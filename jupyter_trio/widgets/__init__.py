@@ -12,4 +12,12 @@ from .logs import LogPanel
 from .metrics import MetricsPanel
 from .tasks import TaskPanel
 
-__all__ = ["CheckpointPanel", "Dashboard", "DatasetPanel", "LogPanel", "MetricsPanel", "TaskPanel", "dashboard"]
+__all__ = [
+    "CheckpointPanel",
+    "Dashboard",
+    "DatasetPanel",
+    "LogPanel",
+    "MetricsPanel",
+    "TaskPanel",
+    "dashboard",
+]

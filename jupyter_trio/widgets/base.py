@@ -18,8 +18,10 @@ from .live import Live, every
 def table(headers: list[str], rows: list[list[Any]], css_class: str = "trio-table") -> str:
     """An HTML table (values escaped)."""
     head = "".join(f"<th style='text-align:left;padding:2px 8px'>{html.escape(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td style='padding:2px 8px'>{html.escape(str(v))}</td>" for v in row) + "</tr>"
-                   for row in rows)
+    body = "".join(
+        "<tr>" + "".join(f"<td style='padding:2px 8px'>{html.escape(str(v))}</td>" for v in row) + "</tr>"
+        for row in rows
+    )
     return f"<table class='{css_class}'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
@@ -37,7 +39,7 @@ def newest_task(client: ServiceClient, kinds: tuple[str, ...] = ()) -> str:
 
 
 class Panel(w.VBox):
-    """Base of the panels. ``refresh()`` reads the server once; ``live`` repeats it while the panel is shown."""
+    """Base of the panels. ``refresh()`` reads the server once; ``live`` repeats it while it is shown."""
 
     title = "panel"
     interval = 2.0

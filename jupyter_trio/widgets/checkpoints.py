@@ -48,17 +48,33 @@ class CheckpointPanel(Panel):
         self.sampler_status = w.HTML()
         self.result = w.HTML()
         self.picture = w.Image(format="png", layout=w.Layout(max_width="420px"))
-        self.compose(self.table, w.HBox([self.chosen, *buttons]), self.link,
-                     w.HBox([self.upload, predict, self.sampler_status]), self.result, self.picture)
+        self.compose(
+            self.table,
+            w.HBox([self.chosen, *buttons]),
+            self.link,
+            w.HBox([self.upload, predict, self.sampler_status]),
+            self.result,
+            self.picture,
+        )
         self.safe_refresh()
 
     def refresh(self) -> None:
         self.checkpoints = self.rest.list_checkpoints(self.run)["checkpoints"]
         rows = []
         for c in self.checkpoints:
-            metric = next((f"{k}={v:.4f}" for k, v in c["metrics"].items() if isinstance(v, (int, float))), "")
-            rows.append([c["checkpoint_id"], c["checkpoint_type"], c["epoch"] if c["epoch"] is not None else "",
-                         _size(c["size_bytes"]), c["time"][:19].replace("T", " "), metric])
+            metric = next(
+                (f"{k}={v:.4f}" for k, v in c["metrics"].items() if isinstance(v, (int, float))), ""
+            )
+            rows.append(
+                [
+                    c["checkpoint_id"],
+                    c["checkpoint_type"],
+                    c["epoch"] if c["epoch"] is not None else "",
+                    _size(c["size_bytes"]),
+                    c["time"][:19].replace("T", " "),
+                    metric,
+                ]
+            )
         self.table.value = table(["checkpoint", "type", "epoch", "size", "time (UTC)", "metric"], rows)
         ids = [c["checkpoint_id"] for c in self.checkpoints]
         if list(self.chosen.options) != ids:
@@ -77,8 +93,10 @@ class CheckpointPanel(Panel):
         url = self.rest.get_checkpoint_archive_url(self.run, self.chosen_checkpoint()["checkpoint_id"])
         parts = urlsplit(url["url"])  # same origin as the page: the browser's Jupyter login carries it
         href = f"{parts.path}?{parts.query}"
-        self.link.value = (f"<a href='{html.escape(href)}' download class='trio-download'>download "
-                           f"{html.escape(self.chosen.value)}.tar.gz</a> (valid until {url['expires']})")
+        self.link.value = (
+            f"<a href='{html.escape(href)}' download class='trio-download'>download "
+            f"{html.escape(self.chosen.value)}.tar.gz</a> (valid until {url['expires']})"
+        )
         return href
 
     def delete(self) -> None:
@@ -104,8 +122,10 @@ class CheckpointPanel(Panel):
             text = ", ".join(f"{o['category']} {o['score']:.2f}" for o in result["objects"]) or "no objects"
         else:
             text = ", ".join(f"{k}: {v}" for k, v in result.get("pixel_counts", {}).items())
-        self.result.value = (f"<span class='trio-prediction'>{html.escape(text)}</span> "
-                             f"<small>({(time.perf_counter() - started) * 1000:.0f} ms)</small>")
+        self.result.value = (
+            f"<span class='trio-prediction'>{html.escape(text)}</span> "
+            f"<small>({(time.perf_counter() - started) * 1000:.0f} ms)</small>"
+        )
         if out["visualization"] is not None:
             buf = io.BytesIO()
             out["visualization"].save(buf, "PNG")

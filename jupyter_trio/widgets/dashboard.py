@@ -31,7 +31,9 @@ class Dashboard(w.Tab):
                 self.panels.append(CheckpointPanel(detail["id"], self.client))
         self.children = self.panels
         for i, panel in enumerate(self.panels):
-            self.set_title(i, panel.title + (f" · {task}" if task and panel.title in ("Metrics", "Logs") else ""))
+            self.set_title(
+                i, panel.title + (f" · {task}" if task and panel.title in ("Metrics", "Logs") else "")
+            )
 
     def close(self) -> None:
         for panel in self.panels:

@@ -14,8 +14,15 @@ from ..client import ServiceClient
 from .base import Panel, table
 
 TYPES = ["classification", "detection", "segmentation", "instance_segmentation"]
-STAGES = {"empty": 0, "checking": 30, "copying": 70, "imported": 100, "split": 100, "check_failed": 100,
-          "copy_failed": 100}
+STAGES = {
+    "empty": 0,
+    "checking": 30,
+    "copying": 70,
+    "imported": 100,
+    "split": 100,
+    "check_failed": 100,
+    "copy_failed": 100,
+}
 
 
 class DatasetPanel(Panel):
@@ -29,10 +36,14 @@ class DatasetPanel(Panel):
         self.table = w.HTML(layout=w.Layout(max_height="260px", overflow="auto"))
         self.name = w.Text(description="name", layout=w.Layout(width="240px"))
         self.kind = w.Dropdown(description="type", options=TYPES, layout=w.Layout(width="260px"))
-        self.path = w.Text(description="folder", placeholder="a folder under the Jupyter root",
-                           layout=w.Layout(width="360px"))
-        self.progress = w.IntProgress(value=0, min=0, max=100, description="import",
-                                      layout=w.Layout(width="360px"))
+        self.path = w.Text(
+            description="folder",
+            placeholder="a folder under the Jupyter root",
+            layout=w.Layout(width="360px"),
+        )
+        self.progress = w.IntProgress(
+            value=0, min=0, max=100, description="import", layout=w.Layout(width="360px")
+        )
         self.import_status = w.HTML()
         create = w.Button(description="create + import", button_style="primary")
         create.on_click(self.action(lambda _b: self.create_and_import()))
@@ -46,20 +57,43 @@ class DatasetPanel(Panel):
         self.grid = w.GridBox(layout=w.Layout(grid_template_columns="repeat(4, 160px)", grid_gap="4px"))
         self.x, self.y = bq.OrdinalScale(), bq.LinearScale(min=0)
         self.bars = bq.Bars(x=[], y=[], scales={"x": self.x, "y": self.y})
-        self.counts = bq.Figure(marks=[self.bars], axes=[bq.Axis(scale=self.x), bq.Axis(scale=self.y, orientation="vertical",
-                                                                                          label="images")],
-                                title="images per class", layout=w.Layout(width="480px", height="280px"),
-                                animation_duration=0)
-        self.compose(self.table, w.HBox([self.name, self.kind]), w.HBox([self.path, create]),
-                     w.HBox([self.progress, self.import_status]), w.HBox([self.chosen, show]),
-                     w.HBox([self.val, self.test, split]), self.grid, self.counts)
+        self.counts = bq.Figure(
+            marks=[self.bars],
+            axes=[bq.Axis(scale=self.x), bq.Axis(scale=self.y, orientation="vertical", label="images")],
+            title="images per class",
+            layout=w.Layout(width="480px", height="280px"),
+            animation_duration=0,
+        )
+        self.compose(
+            self.table,
+            w.HBox([self.name, self.kind]),
+            w.HBox([self.path, create]),
+            w.HBox([self.progress, self.import_status]),
+            w.HBox([self.chosen, show]),
+            w.HBox([self.val, self.test, split]),
+            self.grid,
+            self.counts,
+        )
         self.safe_refresh()
 
     def refresh(self) -> None:
         self.datasets = self.client.call("GET", "trio/api/datasets")["items"]
-        rows = [[d["id"], d["name"], d["dataset_type"], d["status"], d.get("num_images") or "",
-                 d.get("num_classes") or "", d.get("format") or "", d.get("message", "")[:60]] for d in self.datasets]
-        self.table.value = table(["id", "name", "type", "status", "images", "classes", "format", "message"], rows)
+        rows = [
+            [
+                d["id"],
+                d["name"],
+                d["dataset_type"],
+                d["status"],
+                d.get("num_images") or "",
+                d.get("num_classes") or "",
+                d.get("format") or "",
+                d.get("message", "")[:60],
+            ]
+            for d in self.datasets
+        ]
+        self.table.value = table(
+            ["id", "name", "type", "status", "images", "classes", "format", "message"], rows
+        )
         options = [(f"{d['id']} {d['name']} ({d['status']})", d["id"]) for d in self.datasets]
         if list(self.chosen.options) != options:
             current = self.chosen.value
@@ -72,15 +106,19 @@ class DatasetPanel(Panel):
 
     def create_and_import(self, timeout: float = 600.0) -> dict[str, Any]:
         """Create a dataset and import ``path``, following the import with the progress bar."""
-        dataset = self.client.call("POST", "trio/api/datasets",
-                                   json={"name": self.name.value, "dataset_type": self.kind.value})
+        dataset = self.client.call(
+            "POST", "trio/api/datasets", json={"name": self.name.value, "dataset_type": self.kind.value}
+        )
         self.client.call("POST", f"trio/api/datasets/{dataset['id']}/import", json={"path": self.path.value})
         deadline = time.monotonic() + timeout
         while True:
             dataset = self.dataset(dataset["id"])
             self.progress.value = STAGES.get(dataset["status"], 0)
-            self.progress.bar_style = "danger" if dataset["status"].endswith("_failed") else \
-                ("success" if self.progress.value == 100 else "info")
+            self.progress.bar_style = (
+                "danger"
+                if dataset["status"].endswith("_failed")
+                else ("success" if self.progress.value == 100 else "info")
+            )
             self.import_status.value = f"{dataset['status']} {dataset.get('message', '')[:200]}"
             if dataset["status"] not in ("checking", "copying", "empty") or time.monotonic() > deadline:
                 break
@@ -90,20 +128,31 @@ class DatasetPanel(Panel):
         return dataset
 
     def split(self) -> dict[str, Any]:
-        return self.client.call("POST", f"trio/api/datasets/{self.chosen.value}/split",
-                                json={"val_split": self.val.value, "test_split": self.test.value})
+        return self.client.call(
+            "POST",
+            f"trio/api/datasets/{self.chosen.value}/split",
+            json={"val_split": self.val.value, "test_split": self.test.value},
+        )
 
     def show_preview(self) -> list[str]:
         """Sample images of the chosen dataset with their labels drawn, and its per-class counts."""
         did = self.chosen.value
         details = self.client.call("GET", f"trio/api/datasets/{did}/details")
-        files = (details["train_files"] + details["val_files"] + details["test_files"]) or list(details["file_info"])
+        files = (details["train_files"] + details["val_files"] + details["test_files"]) or list(
+            details["file_info"]
+        )
         shown = files[: self.preview_count]
         tiles = []
         for path in shown:
             png = self.client.call("GET", f"trio/api/datasets/{did}/preview/{quote(path)}")
-            tiles.append(w.VBox([w.Image(value=png, format="png", layout=w.Layout(width="156px")),
-                                 w.Label(path.rsplit("/", 1)[-1])]))
+            tiles.append(
+                w.VBox(
+                    [
+                        w.Image(value=png, format="png", layout=w.Layout(width="156px")),
+                        w.Label(path.rsplit("/", 1)[-1]),
+                    ]
+                )
+            )
         self.grid.children = tiles
         labels = details["labels"]
         self.bars.x = labels

@@ -49,8 +49,13 @@ class Live:
     """Run ``target(should_stop)`` in a thread while the panel is visible; ``should_stop()`` turns true when
     the panel is closed or no view has pinged for ``stale_s`` (``grace_s`` before the first ping)."""
 
-    def __init__(self, target: Callable[[Callable[[], bool]], None], *, stale_s: float = 8.0,
-                 grace_s: float | None = None):
+    def __init__(
+        self,
+        target: Callable[[Callable[[], bool]], None],
+        *,
+        stale_s: float = 8.0,
+        grace_s: float | None = None,
+    ):
         self.target = target
         self.stale_s = stale_s
         self.grace_s = grace_s if grace_s is not None else float(os.environ.get("TRIO_PANEL_GRACE_S", "30"))
@@ -77,8 +82,9 @@ class Live:
         with self._lock:
             if self._closed or self.running:
                 return
-            self._thread = threading.Thread(target=self.target, args=(self.should_stop,), daemon=True,
-                                            name="trio-panel")
+            self._thread = threading.Thread(
+                target=self.target, args=(self.should_stop,), daemon=True, name="trio-panel"
+            )
             self._thread.start()
 
     def close(self, timeout: float = 5.0) -> None:

@@ -1,4 +1,4 @@
-"""LogPanel: a run's log followed live over the server's websocket, with follow/pause, search and run choice."""
+"""LogPanel: a run's log followed live over the server's websocket; follow/pause, search, run choice."""
 
 from __future__ import annotations
 
@@ -20,8 +20,16 @@ from .base import Panel, newest_task
 class LogPanel(Panel):
     title = "Logs"
 
-    def __init__(self, task: str | None = None, client: ServiceClient | None = None, *, run: int | None = None,
-                 max_lines: int = 5000, shown_lines: int = 400, live: bool = True):
+    def __init__(
+        self,
+        task: str | None = None,
+        client: ServiceClient | None = None,
+        *,
+        run: int | None = None,
+        max_lines: int = 5000,
+        shown_lines: int = 400,
+        live: bool = True,
+    ):
         """``task``: a task name; default the newest task."""
         super().__init__(client, live=live)
         self.task = task if task is not None else newest_task(self.client)
@@ -32,7 +40,9 @@ class LogPanel(Panel):
         self.ended: str | None = None
         self._restart = False
         self.run_choice = w.Dropdown(description="run", options=[], layout=w.Layout(width="160px"))
-        self.follow = w.ToggleButton(value=True, description="follow", tooltip="pause to read; new lines are kept")
+        self.follow = w.ToggleButton(
+            value=True, description="follow", tooltip="pause to read; new lines are kept"
+        )
         self.search = w.Text(placeholder="search", layout=w.Layout(width="220px"))
         self.status = w.HTML()
         self.output = w.HTML(layout=w.Layout(border="1px solid #ddd"))
@@ -45,7 +55,9 @@ class LogPanel(Panel):
     # ---- runs
     def refresh_runs(self, run: int | None = None) -> None:
         detail = self.client.call("GET", f"trio/api/tasks/{self.task}")
-        runs = [r["run_index"] for r in detail.get("runs", [])] or ([detail["run_index"]] if detail["run_index"] else [])
+        runs = [r["run_index"] for r in detail.get("runs", [])] or (
+            [detail["run_index"]] if detail["run_index"] else []
+        )
         self.run_choice.options = runs
         if runs:
             self.run_choice.value = run if run in runs else runs[-1]
@@ -67,8 +79,9 @@ class LogPanel(Panel):
 
     def stream_request(self) -> HTTPRequest:
         base = self.client.base_url.replace("http://", "ws://", 1).replace("https://", "wss://", 1)
-        url = (f"{base}trio/api/tasks/{self.task}/logs/stream?offset={self.next_offset}"
-               + (f"&run={self.run_choice.value}" if self.run_choice.value else ""))
+        url = f"{base}trio/api/tasks/{self.task}/logs/stream?offset={self.next_offset}" + (
+            f"&run={self.run_choice.value}" if self.run_choice.value else ""
+        )
         token = self.client.location.token
         return HTTPRequest(url, headers={"Authorization": f"token {token}"} if token else {})
 
@@ -93,7 +106,7 @@ class LogPanel(Panel):
                 while not should_stop() and not self._restart:
                     try:
                         message = await asyncio.wait_for(conn.read_message(), 0.5)
-                    except asyncio.TimeoutError:
+                    except TimeoutError:
                         continue
                     if message is None:
                         break
@@ -117,14 +130,21 @@ class LogPanel(Panel):
         self.render()
 
     def render(self) -> None:
-        state = f"run {self.run_choice.value}: {self.ended}" if self.ended else \
-            f"run {self.run_choice.value or '-'}: live"
-        self.status.value = f"<span class='trio-log-status'>{html.escape(state)} · {len(self.lines)} lines</span>"
+        state = (
+            f"run {self.run_choice.value}: {self.ended}"
+            if self.ended
+            else f"run {self.run_choice.value or '-'}: live"
+        )
+        self.status.value = (
+            f"<span class='trio-log-status'>{html.escape(state)} · {len(self.lines)} lines</span>"
+        )
         if not self.follow.value:
             return
         needle = self.search.value.strip().lower()
-        lines = [l for l in self.lines if needle in l.lower()] if needle else list(self.lines)
-        body = html.escape("\n".join(lines[-self.shown_lines:]))
+        lines = [line for line in self.lines if needle in line.lower()] if needle else list(self.lines)
+        body = html.escape("\n".join(lines[-self.shown_lines :]))
         # column-reverse keeps the scroll position at the newest line while following, like `tail -f`
-        self.output.value = ("<div style='max-height:420px;overflow:auto;display:flex;flex-direction:column-reverse'>"
-                             f"<pre class='trio-log' style='margin:0;font-size:12px'>{body}</pre></div>")
+        self.output.value = (
+            "<div style='max-height:420px;overflow:auto;display:flex;flex-direction:column-reverse'>"
+            f"<pre class='trio-log' style='margin:0;font-size:12px'>{body}</pre></div>"
+        )

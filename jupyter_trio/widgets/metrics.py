@@ -43,30 +43,50 @@ def _runs(task_or_tasks: Any) -> list[tuple[str, int | None]]:
 class MetricsPanel(Panel):
     title = "Metrics"
 
-    def __init__(self, task_or_tasks: Any = None, client: ServiceClient | None = None, *,
-                 series: list[str] | None = None, max_points: int = 2000, live: bool = True):
+    def __init__(
+        self,
+        task_or_tasks: Any = None,
+        client: ServiceClient | None = None,
+        *,
+        series: list[str] | None = None,
+        max_points: int = 2000,
+        live: bool = True,
+    ):
         """``task_or_tasks``: a task name, ``(name, run)``, or a list of them; default the newest task."""
         super().__init__(client, live=live)
         self.runs = _runs(task_or_tasks if task_or_tasks is not None else newest_task(self.client))
         self.max_points = max_points
         self.data: dict[tuple[str, str], dict[str, Any]] = {}  # (run label, series) → reply
         self.records: dict[str, dict[str, Any]] = {}
-        self.series = w.SelectMultiple(description="series", options=[], rows=4, layout=w.Layout(width="300px"))
+        self.series = w.SelectMultiple(
+            description="series", options=[], rows=4, layout=w.Layout(width="300px")
+        )
         self._wanted = list(series or [])
         self.smoothing = w.FloatSlider(value=0.0, min=0.0, max=0.99, step=0.01, description="smoothing")
         self.log_scale = w.Checkbox(value=False, description="log scale", indent=False)
         self.x = bq.LinearScale()
         self.y_linear, self.y_log = bq.LinearScale(), bq.LogScale()
-        self.axes = [bq.Axis(scale=self.x, label="step"),
-                     bq.Axis(scale=self.y_linear, orientation="vertical", label="value")]
-        self.figure = bq.Figure(marks=[], axes=self.axes, legend_location="top-right",
-                                layout=w.Layout(width="100%", height="360px"), animation_duration=0)
+        self.axes = [
+            bq.Axis(scale=self.x, label="step"),
+            bq.Axis(scale=self.y_linear, orientation="vertical", label="value"),
+        ]
+        self.figure = bq.Figure(
+            marks=[],
+            axes=self.axes,
+            legend_location="top-right",
+            layout=w.Layout(width="100%", height="360px"),
+            animation_duration=0,
+        )
         self.eval_table = w.HTML()
         self.confusion = w.Box()
         for control in (self.series, self.smoothing, self.log_scale):
             control.observe(lambda _c: self.draw(), names="value")
-        self.compose(w.HBox([self.series, w.VBox([self.smoothing, self.log_scale])]), self.figure,
-                     self.eval_table, self.confusion)
+        self.compose(
+            w.HBox([self.series, w.VBox([self.smoothing, self.log_scale])]),
+            self.figure,
+            self.eval_table,
+            self.confusion,
+        )
         self.safe_refresh()
 
     @staticmethod
@@ -84,9 +104,13 @@ class MetricsPanel(Panel):
             keys += [k for k in index["series"] if k not in keys]
             for key in index["series"]:
                 self.data[(self.label(task, run), key)] = self.client.call(
-                    "GET", f"trio/api/tasks/{task}/metrics/{key}", params={**params, "max_points": self.max_points})
+                    "GET",
+                    f"trio/api/tasks/{task}/metrics/{key}",
+                    params={**params, "max_points": self.max_points},
+                )
             self.records[self.label(task, run)] = self.client.call(
-                "GET", f"trio/api/tasks/{task}/records", params=params)["record"]
+                "GET", f"trio/api/tasks/{task}/records", params=params
+            )["record"]
         keys = sorted(keys)
         if list(self.series.options) != keys:
             chosen = [k for k in (self.series.value or self._wanted or keys[:1]) if k in keys]
@@ -104,7 +128,13 @@ class MetricsPanel(Panel):
             if key not in self.series.value or not reply["steps"]:
                 continue
             values = np.array([np.nan if v is None else v for v in reply["values"]], dtype=float)
-            out.append((f"{label} {key}", np.asarray(reply["steps"], dtype=float), smooth(values, self.smoothing.value)))
+            out.append(
+                (
+                    f"{label} {key}",
+                    np.asarray(reply["steps"], dtype=float),
+                    smooth(values, self.smoothing.value),
+                )
+            )
         return out
 
     def draw(self) -> None:
@@ -114,8 +144,16 @@ class MetricsPanel(Panel):
         for i, (name, steps, values) in enumerate(self.lines()):
             if self.log_scale.value:
                 values = np.where(values > 0, values, np.nan)
-            marks.append(bq.Lines(x=steps, y=values, scales={"x": self.x, "y": y}, labels=[name], display_legend=True,
-                                  colors=[COLORS[i % len(COLORS)]]))
+            marks.append(
+                bq.Lines(
+                    x=steps,
+                    y=values,
+                    scales={"x": self.x, "y": y},
+                    labels=[name],
+                    display_legend=True,
+                    colors=[COLORS[i % len(COLORS)]],
+                )
+            )
         self.figure.marks = marks
 
     def show_evaluation(self) -> None:
@@ -124,7 +162,9 @@ class MetricsPanel(Panel):
             metrics = record.get("eval_metrics") or {}
             scalars = {k: v for k, v in metrics.items() if isinstance(v, (int, float))}
             if scalars:
-                rows.append([label, record.get("epoch", ""), ", ".join(f"{k}={v:.4f}" for k, v in scalars.items())])
+                rows.append(
+                    [label, record.get("epoch", ""), ", ".join(f"{k}={v:.4f}" for k, v in scalars.items())]
+                )
             if "confusion_matrix" in metrics:
                 matrix = (label, metrics["confusion_matrix"], metrics.get("labels") or [])
         self.eval_table.value = table(["run", "epoch", "evaluation"], rows) if rows else ""
@@ -132,10 +172,17 @@ class MetricsPanel(Panel):
             self.confusion.children = ()
             return
         label, cm, names = matrix
-        grid = bq.GridHeatMap(color=np.asarray(cm, dtype=float),
-                              scales={"row": bq.OrdinalScale(), "column": bq.OrdinalScale(),
-                                      "color": bq.ColorScale(scheme="Blues")},
-                              row=names or list(range(len(cm))), column=names or list(range(len(cm))))
+        grid = bq.GridHeatMap(
+            color=np.asarray(cm, dtype=float),
+            scales={
+                "row": bq.OrdinalScale(),
+                "column": bq.OrdinalScale(),
+                "color": bq.ColorScale(scheme="Blues"),
+            },
+            row=names or list(range(len(cm))),
+            column=names or list(range(len(cm))),
+        )
         title = f"confusion matrix of {label} (rows: truth, columns: prediction)"
-        self.confusion.children = (bq.Figure(marks=[grid], title=title, padding_y=0,
-                                             layout=w.Layout(width="420px", height="380px")),)
+        self.confusion.children = (
+            bq.Figure(marks=[grid], title=title, padding_y=0, layout=w.Layout(width="420px", height="380px")),
+        )

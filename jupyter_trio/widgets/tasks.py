@@ -15,8 +15,12 @@ from ..client import ServiceClient
 from ..formatting import hms
 from .base import Panel, table
 
-MODELS = {"classification": ["MobileNetV3_small", "MobileNetV3_large", "ResNet18", "ResNet50"],
-          "detection": ["YOLOv3"], "segmentation": ["UNet", "DeepLabv3p"], "instance_segmentation": ["MaskYOLO"]}
+MODELS = {
+    "classification": ["MobileNetV3_small", "MobileNetV3_large", "ResNet18", "ResNet50"],
+    "detection": ["YOLOv3"],
+    "segmentation": ["UNet", "DeepLabv3p"],
+    "instance_segmentation": ["MaskYOLO"],
+}
 
 
 def _eta(seconds: float | None) -> str:
@@ -35,8 +39,7 @@ def field_widget(name: str, value: Any) -> w.Widget:
         return w.FloatText(value=value, description=name, style=style, layout=layout)
     if isinstance(value, str):
         return w.Text(value=value, description=name, style=style, layout=layout)
-    return w.Text(value=json.dumps(value), description=name, style=style, layout=layout,
-                  tooltip="JSON")
+    return w.Text(value=json.dumps(value), description=name, style=style, layout=layout, tooltip="JSON")
 
 
 def field_value(widget: w.Widget, default: Any) -> Any:
@@ -54,21 +57,32 @@ class TaskPanel(Panel):
 
     title = "Tasks"
 
-    def __init__(self, client: ServiceClient | None = None, *, project_id: str | None = None, limit: int = 50,
-                 live: bool = True):
+    def __init__(
+        self,
+        client: ServiceClient | None = None,
+        *,
+        project_id: str | None = None,
+        limit: int = 50,
+        live: bool = True,
+    ):
         super().__init__(client, live=live)
         self.project_id, self.limit = project_id, limit
         self.tasks: list[dict[str, Any]] = []
-        self.progress: dict[str, tuple[str, float | None, float | None]] = {}  # name → (status seen, done, eta)
+        self.progress: dict[
+            str, tuple[str, float | None, float | None]
+        ] = {}  # name → (status seen, done, eta)
         self.table = w.HTML(layout=w.Layout(max_height="360px", overflow="auto"))
         self.selected = w.Dropdown(description="task", options=[], layout=w.Layout(width="360px"))
-        buttons = {name: w.Button(description=name, layout=w.Layout(width="80px"))
-                   for name in ("start", "stop", "resume", "rerun", "cancel", "pin")}
+        buttons = {
+            name: w.Button(description=name, layout=w.Layout(width="80px"))
+            for name in ("start", "stop", "resume", "rerun", "cancel", "pin")
+        }
         for name, button in buttons.items():
             button.on_click(self.action(lambda _b, n=name: self.act(n)))
         self.buttons = buttons
-        self.epoch = w.BoundedIntText(value=0, min=0, max=100_000, description="resume epoch",
-                                      layout=w.Layout(width="200px"))
+        self.epoch = w.BoundedIntText(
+            value=0, min=0, max=100_000, description="resume epoch", layout=w.Layout(width="200px")
+        )
         self.form = self._params_form()
         self.batch = self._batch_form()
         forms = w.Accordion(children=[self.form, self.batch])
@@ -90,10 +104,22 @@ class TaskPanel(Panel):
         rows = []
         for t in tasks:
             _, fraction, eta = self.progress.get(t["name"], ("", None, None))
-            rows.append([t["name"], t["kind"], t["status"], "" if fraction is None else f"{fraction:.0%}",
-                         _eta(eta) if t["status"] == "running" else "", ",".join(map(str, t["assigned_gpus"])) or "-",
-                         t["run_index"], "yes" if t["pinned"] else "", t["notes"][:40]])
-        self.table.value = table(["task", "kind", "status", "progress", "ETA", "GPU", "run", "pinned", "notes"], rows)
+            rows.append(
+                [
+                    t["name"],
+                    t["kind"],
+                    t["status"],
+                    "" if fraction is None else f"{fraction:.0%}",
+                    _eta(eta) if t["status"] == "running" else "",
+                    ",".join(map(str, t["assigned_gpus"])) or "-",
+                    t["run_index"],
+                    "yes" if t["pinned"] else "",
+                    t["notes"][:40],
+                ]
+            )
+        self.table.value = table(
+            ["task", "kind", "status", "progress", "ETA", "GPU", "run", "pinned", "notes"], rows
+        )
         names = [t["name"] for t in tasks]
         if list(self.selected.options) != names:
             current = self.selected.value
@@ -119,8 +145,9 @@ class TaskPanel(Panel):
         eta = None
         if task["status"] == "running":
             try:
-                series = self.client.call("GET", f"trio/api/tasks/{task['name']}/metrics/eta_s",
-                                          params={"max_points": 2})
+                series = self.client.call(
+                    "GET", f"trio/api/tasks/{task['name']}/metrics/eta_s", params={"max_points": 2}
+                )
                 eta = series["values"][-1] if series["values"] else None
             except Exception:
                 eta = None
@@ -136,14 +163,19 @@ class TaskPanel(Panel):
         if name in ("stop", "cancel"):
             return self.client.call("POST", f"trio/api/tasks/{task}/cancel", json={})
         if name == "resume":
-            return self.client.call("POST", f"trio/api/tasks/{task}/resume",
-                                    json={"epoch": self.epoch.value or None})
+            return self.client.call(
+                "POST", f"trio/api/tasks/{task}/resume", json={"epoch": self.epoch.value or None}
+            )
         return self.client.call("POST", f"trio/api/tasks/{task}/pin", json={})
 
     # ---- a training task from a model's recommended parameters
     def _params_form(self) -> w.VBox:
-        self.project = w.Text(value=self.project_id or "", description="project", layout=w.Layout(width="260px"))
-        self.model = w.Dropdown(description="model", options=sum(MODELS.values(), []), layout=w.Layout(width="300px"))
+        self.project = w.Text(
+            value=self.project_id or "", description="project", layout=w.Layout(width="260px")
+        )
+        self.model = w.Dropdown(
+            description="model", options=sum(MODELS.values(), []), layout=w.Layout(width="300px")
+        )
         self.fields: dict[str, tuple[w.Widget, Any]] = {}
         self.fields_box = w.VBox()
         self.form_message = w.HTML()
@@ -151,11 +183,15 @@ class TaskPanel(Panel):
         load.on_click(self.action(lambda _b: self.load_defaults()))
         create = w.Button(description="create", button_style="primary")
         create.on_click(lambda _b: self.create_task())
-        return w.VBox([w.HBox([self.project, self.model, load]), self.fields_box, w.HBox([create, self.form_message])])
+        return w.VBox(
+            [w.HBox([self.project, self.model, load]), self.fields_box, w.HBox([create, self.form_message])]
+        )
 
     def load_defaults(self) -> dict[str, Any]:
         pid = self.project.value.strip()
-        defaults = self.client.call("GET", f"trio/api/projects/{pid}/params", params={"model": self.model.value})
+        defaults = self.client.call(
+            "GET", f"trio/api/projects/{pid}/params", params={"model": self.model.value}
+        )
         self.fields = {k: (field_widget(k, v), v) for k, v in defaults["train"].items()}
         self.fields_box.children = [wid for wid, _ in self.fields.values()]
         return defaults["train"]
@@ -168,8 +204,11 @@ class TaskPanel(Panel):
         from ..client import TrioClientError
 
         try:
-            task = self.client.call("POST", f"trio/api/projects/{self.project.value.strip()}/tasks",
-                                    json={"train": self.form_values()})
+            task = self.client.call(
+                "POST",
+                f"trio/api/projects/{self.project.value.strip()}/tasks",
+                json={"train": self.form_values()},
+            )
             if start:
                 self.client.call("POST", f"trio/api/tasks/{task['name']}/run", json={})
         except TrioClientError as exc:
@@ -181,8 +220,11 @@ class TaskPanel(Panel):
 
     # ---- batch generator (pyruns syntax) with a preview
     def _batch_form(self) -> w.VBox:
-        self.batch_yaml = w.Textarea(value="lr: 0.1 | 0.01\nseed: 1:3\n", description="config",
-                                     layout=w.Layout(width="520px", height="100px"))
+        self.batch_yaml = w.Textarea(
+            value="lr: 0.1 | 0.01\nseed: 1:3\n",
+            description="config",
+            layout=w.Layout(width="520px", height="100px"),
+        )
         self.batch_prefix = w.Text(value="task", description="name prefix")
         self.batch_run = w.Checkbox(value=True, description="queue at once", indent=False)
         self.batch_preview = w.HTML()
@@ -190,20 +232,32 @@ class TaskPanel(Panel):
         preview.on_click(self.action(lambda _b: self.preview_batch()))
         create = w.Button(description="create batch", button_style="primary")
         create.on_click(self.action(lambda _b: self.create_batch()))
-        return w.VBox([self.batch_yaml, w.HBox([self.batch_prefix, self.batch_run]), w.HBox([preview, create]),
-                       self.batch_preview])
+        return w.VBox(
+            [
+                self.batch_yaml,
+                w.HBox([self.batch_prefix, self.batch_run]),
+                w.HBox([preview, create]),
+                self.batch_preview,
+            ]
+        )
 
     def _batch_body(self) -> dict[str, Any]:
         try:
             template = config_yaml.load(self.batch_yaml.value) or {}
         except yaml.YAMLError as exc:
             raise ValueError(f"config is not valid YAML: {exc}") from None
-        return {"name_prefix": self.batch_prefix.value, "mode": "form", "template_value": template,
-                "run": self.batch_run.value}
+        return {
+            "name_prefix": self.batch_prefix.value,
+            "mode": "form",
+            "template_value": template,
+            "run": self.batch_run.value,
+        }
 
     def preview_batch(self) -> dict[str, Any]:
         reply = self.client.call("POST", "trio/api/generator/preview", json=self._batch_body())
-        rows = [[i + 1, json.dumps(item.get("config", item))[:120]] for i, item in enumerate(reply["items"][:50])]
+        rows = [
+            [i + 1, json.dumps(item.get("config", item))[:120]] for i, item in enumerate(reply["items"][:50])
+        ]
         self.batch_preview.value = f"<b>{reply['count']} task(s)</b>" + table(["#", "config"], rows)
         return reply
 

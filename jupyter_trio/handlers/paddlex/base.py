@@ -11,7 +11,6 @@ from ...errors import ValidationFailed
 from ...schemas.paddlex import Arguments
 from ..base import TrioHandler
 
-
 A = TypeVar("A", bound=Arguments)
 
 
@@ -44,14 +43,6 @@ class PaddleXHandler(TrioHandler):
         """The operation's arguments (query string and JSON body) as its model in schemas/paddlex.py:
         form strings coerced, unknown names ignored, a wrong value refused naming the field."""
         return self.validate(model, self.args())
-
-    def require(self, args: dict[str, Any], name: str, kind: type = str) -> Any:
-        if name not in args or args[name] in (None, ""):
-            raise ValidationFailed(f"{name} is required")
-        value = args[name]
-        if kind is str and not isinstance(value, str):
-            raise ValidationFailed(f"{name} must be a string")
-        return value
 
     def ok(self, **fields: Any) -> None:
         self.reply({"status": 1, **fields})

@@ -6,22 +6,29 @@ import base64
 
 from tornado.ioloop import IOLoop
 
-from ...enums import DEMO_STATUS, project_type
 from ...errors import ValidationFailed
+from ...schemas.paddlex import DemoAction, DemoRef, FileQuery
 from ...services.file_preview import kind_of
+from ...vocabulary import project_type
 from ..base import operation
 from .base import PaddleXHandler
+from .enums import DEMO_STATUS
 
 
 class FileHandler(PaddleXHandler):
-    @operation("PaddleX: a workspace file (path): image → img_data (base64; labels drawn when did is given), "
-               "xml → the XML itself, log/txt → lines", also_content_types=("application/xml",), tag="paddlex")
+    @operation(
+        "PaddleX: a workspace file (path): image → img_data (base64; labels drawn when did is given), "
+        "xml → the XML itself, log/txt → lines",
+        request=FileQuery,
+        also_content_types=("application/xml",),
+        tag="paddlex",
+    )
     def get(self) -> None:
-        args = self.args()
-        target = self.trio.files.viewable(self.require(args, "path"))
+        args = self.arguments(FileQuery)
+        target = self.trio.files.viewable(args.path)
         kind = kind_of(target)
         if kind == "image":
-            dataset = self.trio.projects.dataset(args["did"]) if args.get("did") else None
+            dataset = self.trio.projects.dataset(args.did) if args.did else None
             data, _ = self.trio.files.image(target, dataset)
             self.ok(img_data=base64.b64encode(data).decode("ascii"))
         elif kind == "xml":
@@ -31,38 +38,48 @@ class FileHandler(PaddleXHandler):
             self.ok(lines=text.splitlines(), text=text)
 
 
-def _demo_type(args: dict) -> str:
-    if args.get("prj_type") in (None, ""):
-        raise ValidationFailed("prj_type is required")
+def _demo_type(args: DemoRef) -> str:
     try:
-        return project_type(args["prj_type"])
+        return project_type(args.prj_type)
     except ValueError as exc:
         raise ValidationFailed(f"prj_type: {exc}") from None
 
 
 class DemoHandler(PaddleXHandler):
-    @operation("PaddleX: progress of a demo dataset's generation (prj_type)", tag="paddlex")
+    @operation("PaddleX: progress of a demo dataset's generation (prj_type)", request=DemoRef, tag="paddlex")
     def get(self) -> None:
-        state = self.trio.demos.status(_demo_type(self.args()))
-        self.ok(attr={"status": DEMO_STATUS[state.status].value, "progress": state.progress,
-                      "message": state.message})
+        state = self.trio.demos.status(_demo_type(self.arguments(DemoRef)))
+        self.ok(
+            attr={
+                "status": DEMO_STATUS[state.status].value,
+                "progress": state.progress,
+                "message": state.message,
+            }
+        )
 
-    @operation("PaddleX: type=download generates a demo dataset in the background; type=load creates its "
-               "dataset (imported, split) and project → did, pid", tag="paddlex")
+    @operation(
+        "PaddleX: type=download generates a demo dataset in the background; type=load creates its "
+        "dataset (imported, split) and project → did, pid",
+        request=DemoAction,
+        tag="paddlex",
+    )
     async def post(self) -> None:
-        args = self.args()
-        kind, action = _demo_type(args), args.get("type")
-        if action == "download":
+        args = self.arguments(DemoAction)
+        kind = _demo_type(args)
+        if args.type == "download":
             self.trio.demos.download(kind)
             self.ok()
-        elif action == "load":
+        else:
             out = await IOLoop.current().run_in_executor(None, self.trio.demos.load, kind, self.username)
             self.ok(**out)
-        else:
-            raise ValidationFailed(f"type must be download or load, not {action!r}")
 
-    @operation("PaddleX: stop generating a demo dataset (prj_type)", tag="paddlex")
+    @operation("PaddleX: stop generating a demo dataset (prj_type)", request=DemoRef, tag="paddlex")
     def put(self) -> None:
-        state = self.trio.demos.stop(_demo_type(self.args()))
-        self.ok(attr={"status": DEMO_STATUS[state.status].value, "progress": state.progress,
-                      "message": state.message})
+        state = self.trio.demos.stop(_demo_type(self.arguments(DemoRef)))
+        self.ok(
+            attr={
+                "status": DEMO_STATUS[state.status].value,
+                "progress": state.progress,
+                "message": state.message,
+            }
+        )

@@ -6,18 +6,29 @@ import base64
 import binascii
 from typing import Any
 
-
 from ...errors import ValidationFailed
 from ...formatting import hms as _hms
-from ...services.paddlex_status import evaluate_status, predict_status, prune_status
-from ...vocabulary import failure_reason
 from ...schemas.paddlex import (
-    EvaluateStart, ExportQuery, ExportStart, MetricsQuery, ParamsQuery, ParamsUpdate, PredictStart, PruneAnalysis,
-    PruneStop, TaskCreate, TaskQuery, TaskRef, TrainAction, TrainStart,
+    EvaluateStart,
+    ExportQuery,
+    ExportStart,
+    MetricsQuery,
+    ParamsQuery,
+    ParamsUpdate,
+    PredictStart,
+    PruneAnalysis,
+    PruneStop,
+    TaskCreate,
+    TaskQuery,
+    TaskRef,
+    TrainAction,
+    TrainStart,
 )
-from .train_params import translate
+from ...vocabulary import failure_reason
 from ..base import operation
 from .base import PaddleXHandler
+from .status import evaluate_status, predict_status, prune_status
+from .train_params import translate
 from .workspace import PADDLEX_TASK_KINDS, task_attr, task_status_value
 
 
@@ -40,16 +51,22 @@ class _TaskHandler(PaddleXHandler):
 
 
 class TaskHandler(_TaskHandler):
-    @operation("PaddleX: one task (tid; resume adds resumable, max_saved_epochs), a project's tasks (pid), or all",
-               request=TaskQuery, tag="paddlex")
+    @operation(
+        "PaddleX: one task (tid; resume adds resumable, max_saved_epochs), a project's tasks (pid), or all",
+        request=TaskQuery,
+        tag="paddlex",
+    )
     def get(self) -> None:
         raw = self.args()
         args = self.arguments(TaskQuery)
         if args.tid:
             task = self.training.task(args.tid)
             reason = (self.record(task).get("error") or failure_reason(task)) if failure_reason(task) else ""
-            out: dict[str, Any] = {"task_status": self.status_of(task), "message": reason or task["message"] or "",
-                                   "type": task["config"]["task_type"]}
+            out: dict[str, Any] = {
+                "task_status": self.status_of(task),
+                "message": reason or task["message"] or "",
+                "type": task["config"]["task_type"],
+            }
             if "resume" in raw:
                 out["resumable"], out["max_saved_epochs"] = self.training.resume_info(task["id"])
             self.ok(**out)
@@ -58,22 +75,32 @@ class TaskHandler(_TaskHandler):
             self.trio.projects.project(args.pid)
             tasks = [t for t in self.trio.projects.project_tasks(args.pid) if t["kind"] in PADDLEX_TASK_KINDS]
         else:
-            tasks = [t for p in self.trio.projects.projects() for t in self.trio.projects.project_tasks(p["id"])
-                     if t["kind"] in PADDLEX_TASK_KINDS]
+            tasks = [
+                t
+                for p in self.trio.projects.projects()
+                for t in self.trio.projects.project_tasks(p["id"])
+                if t["kind"] in PADDLEX_TASK_KINDS
+            ]
         self.ok(tasks=[self.attr(t) for t in tasks])
 
-    @operation("PaddleX: create a train task (pid, train, desc) or a prune task (+ parent_id)", request=TaskCreate,
-               tag="paddlex")
+    @operation(
+        "PaddleX: create a train task (pid, train, desc) or a prune task (+ parent_id)",
+        request=TaskCreate,
+        tag="paddlex",
+    )
     def post(self) -> None:
         args = self.arguments(TaskCreate)
         train = None
         if args.train not in (None, ""):
             train = translate(self.trio.projects.project(args.pid)["project_type"], args.train)
-        task = self.training.create(self.username, args.pid, train.params if train else None, args.desc,
-                                    args.parent_id or None)
+        task = self.training.create(
+            self.username, args.pid, train.params if train else None, args.desc, args.parent_id or None
+        )
         self.ok(tid=task["id"], **({"message": train.message} if train and train.message else {}))
 
-    @operation("PaddleX: delete a task (tid); a running task is cancelled first", request=TaskRef, tag="paddlex")
+    @operation(
+        "PaddleX: delete a task (tid); a running task is cancelled first", request=TaskRef, tag="paddlex"
+    )
     def delete(self) -> None:
         task = self.training.task(self.arguments(TaskRef).tid)
         self.trio.tasks.delete(task["id"], force=True)
@@ -81,8 +108,11 @@ class TaskHandler(_TaskHandler):
 
 
 class ParamsHandler(_TaskHandler):
-    @operation("PaddleX: a task's parameters (tid), or recommended ones for a project (pid, model_type, gpu_list)",
-               request=ParamsQuery, tag="paddlex")
+    @operation(
+        "PaddleX: a task's parameters (tid), or recommended ones for a project (pid, model_type, gpu_list)",
+        request=ParamsQuery,
+        tag="paddlex",
+    )
     def get(self) -> None:
         args = self.arguments(ParamsQuery)
         if args.tid:
@@ -93,7 +123,9 @@ class ParamsHandler(_TaskHandler):
         params = self.training.recommended_on(args.pid, args.model_type or None, args.gpu_list or None)
         self.ok(train=params.model_dump())
 
-    @operation("PaddleX: validate and store a task's parameters (tid, train)", request=ParamsUpdate, tag="paddlex")
+    @operation(
+        "PaddleX: validate and store a task's parameters (tid, train)", request=ParamsUpdate, tag="paddlex"
+    )
     def post(self) -> None:
         args = self.arguments(ParamsUpdate)
         task = self.training.task(args.tid)
@@ -104,7 +136,9 @@ class ParamsHandler(_TaskHandler):
 
 
 class TrainHandler(_TaskHandler):
-    @operation("PaddleX: start training (tid; prune tasks take eval_metric_loss)", request=TrainStart, tag="paddlex")
+    @operation(
+        "PaddleX: start training (tid; prune tasks take eval_metric_loss)", request=TrainStart, tag="paddlex"
+    )
     def post(self) -> None:
         args = self.arguments(TrainStart)
         task = self.training.task(args.tid)
@@ -132,7 +166,11 @@ class PruneHandler(_TaskHandler):
         tid = self.arguments(TaskRef).tid
         self.ok(prune_status=prune_status(self.training.child(tid, "analysis")).value)
 
-    @operation("PaddleX: start the sensitivity analysis of a trained task (tid)", request=PruneAnalysis, tag="paddlex")
+    @operation(
+        "PaddleX: start the sensitivity analysis of a trained task (tid)",
+        request=PruneAnalysis,
+        tag="paddlex",
+    )
     def post(self) -> None:
         args = self.arguments(PruneAnalysis)
         self.training.analyse(self.username, args.tid, args.epoch)
@@ -151,21 +189,39 @@ class EvaluateHandler(_TaskHandler):
         job = self.training.child(task["id"], "evaluate")
         rec = self.record(job)
         result = rec.get("result", {}).get("metrics") if job and job["status"] == "completed" else None
-        self.ok(evaluate_status=evaluate_status(job).value, message=rec.get("error") or (job or {}).get("message") or "",
-                result=result)
+        self.ok(
+            evaluate_status=evaluate_status(job).value,
+            message=rec.get("error") or (job or {}).get("message") or "",
+            result=result,
+        )
 
-    @operation("PaddleX: evaluate a trained task (tid, epoch or best, topk, score_thresh, overlap_thresh)",
-               request=EvaluateStart, tag="paddlex")
+    @operation(
+        "PaddleX: evaluate a trained task (tid, epoch or best, topk, score_thresh, overlap_thresh)",
+        request=EvaluateStart,
+        tag="paddlex",
+    )
     def post(self) -> None:
         args = self.arguments(EvaluateStart)
-        self.training.start_child(self.username, args.tid, "evaluate", epoch=args.epoch, split=args.split,
-                                  topk=args.topk, score_thresh=args.score_thresh, overlap_thresh=args.overlap_thresh)
+        self.training.start_child(
+            self.username,
+            args.tid,
+            "evaluate",
+            epoch=args.epoch,
+            split=args.split,
+            topk=args.topk,
+            score_thresh=args.score_thresh,
+            overlap_thresh=args.overlap_thresh,
+        )
         self.ok()
 
 
 class MetricsHandler(_TaskHandler):
-    @operation("PaddleX: train_log (type=train), eval_metrics (eval), sensitivities_loss_img (sensitivities), "
-               "prune_log (prune)", request=MetricsQuery, tag="paddlex")
+    @operation(
+        "PaddleX: train_log (type=train), eval_metrics (eval), sensitivities_loss_img (sensitivities), "
+        "prune_log (prune)",
+        request=MetricsQuery,
+        tag="paddlex",
+    )
     def get(self) -> None:
         args = self.arguments(MetricsQuery)
         task = self.training.task(args.tid)
@@ -175,26 +231,41 @@ class MetricsHandler(_TaskHandler):
             eta = self.last(task, "eta_s")
             train_metrics = {k: self.last(task, k) for k in ("loss", "lr", "speed")}
             train_metrics.update(epoch=rec.get("epoch"), num_epochs=rec.get("num_epochs"))
-            self.ok(train_log={
-                "eta": None if eta is None or task["status"] != "running" else _hms(eta),
-                "train_metrics": train_metrics, "eval_metrics": rec.get("eval_metrics"),
-                "download_status": 3,  # XDDECOMPRESSED: nothing to download, models start from random weights
-                "eval_done": bool(rec.get("eval_metrics")), "train_error": rec.get("error") or failure_reason(task), "stage": rec.get("stage"),
-                "best": rec.get("best")})
+            self.ok(
+                train_log={
+                    "eta": None if eta is None or task["status"] != "running" else _hms(eta),
+                    "train_metrics": train_metrics,
+                    "eval_metrics": rec.get("eval_metrics"),
+                    # XDDECOMPRESSED: nothing to download, models start from random weights
+                    "download_status": 3,
+                    "eval_done": bool(rec.get("eval_metrics")),
+                    "train_error": rec.get("error") or failure_reason(task),
+                    "stage": rec.get("stage"),
+                    "best": rec.get("best"),
+                }
+            )
         elif kind == "eval":
             self.ok(eval_metrics=self.trio.results.evaluation(task))
         elif kind == "sensitivities":
             self.ok(sensitivities_loss_img=self.trio.results.sensitivities(task))
         else:  # prune
             analysis = self.training.child(task["id"], "analysis")
-            self.ok(prune_log={"analysis": {"prune_status": prune_status(analysis).value,
-                                            **self.record(analysis)} if analysis else None,
-                               "prune": self.record(task) if task["kind"] == "prune" else None})
+            self.ok(
+                prune_log={
+                    "analysis": {"prune_status": prune_status(analysis).value, **self.record(analysis)}
+                    if analysis
+                    else None,
+                    "prune": self.record(task) if task["kind"] == "prune" else None,
+                }
+            )
 
 
 class PredictHandler(_TaskHandler):
-    @operation("PaddleX: predict a base64 image (tid, image_data, score_thresh, epoch) → path of the result image",
-               request=PredictStart, tag="paddlex")
+    @operation(
+        "PaddleX: predict a base64 image (tid, image_data, score_thresh, epoch) → path of the result image",
+        request=PredictStart,
+        tag="paddlex",
+    )
     def post(self) -> None:
         args = self.arguments(PredictStart)
         try:
@@ -218,15 +289,23 @@ class PredictHandler(_TaskHandler):
 
 
 class ExportHandler(_TaskHandler):
-    @operation("PaddleX: export (tid, type infer|lite, save_dir inside the workspace, epoch, quant)",
-               request=ExportStart, tag="paddlex")
+    @operation(
+        "PaddleX: export (tid, type infer|lite, save_dir inside the workspace, epoch, quant)",
+        request=ExportStart,
+        tag="paddlex",
+    )
     def post(self) -> None:
         args = self.arguments(ExportStart)
-        _, save_dir = self.training.export(self.username, args.tid, args.save_dir, args.type, args.epoch, args.quant)
+        _, save_dir = self.training.export(
+            self.username, args.tid, args.save_dir, args.type, args.epoch, args.quant
+        )
         self.ok(save_dir=str(save_dir))
 
-    @operation("PaddleX: export status (tid; quant=log|result: the int8 export's log or result)",
-               request=ExportQuery, tag="paddlex")
+    @operation(
+        "PaddleX: export status (tid; quant=log|result: the int8 export's log or result)",
+        request=ExportQuery,
+        tag="paddlex",
+    )
     def get(self) -> None:
         args = self.arguments(ExportQuery)
         job = self.training.child(args.tid, "export")
@@ -253,4 +332,3 @@ class VdlHandler(_TaskHandler):
         task = self.training.task(self.arguments(TaskRef).tid)
         path = f"{self.base_url.rstrip('/')}/trio/api/tasks/{task['id']}/view"
         self.ok(url=f"{self.request.protocol}://{self.request.host}{path}")
-

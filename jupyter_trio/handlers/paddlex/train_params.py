@@ -42,7 +42,9 @@ class Translated:
 
 
 def _is_list(annotation: Any) -> bool:
-    return annotation is list or get_origin(annotation) is list or any(_is_list(a) for a in get_args(annotation))
+    return (
+        annotation is list or get_origin(annotation) is list or any(_is_list(a) for a in get_args(annotation))
+    )
 
 
 def _form_value(value: Any, annotation: Any) -> Any:
@@ -85,8 +87,10 @@ def translate(task_type: str, train: Any) -> Translated:
             continue  # PaddleX's default: every training image
         if key == "pretrain_weights" and isinstance(value, str) and value.upper() in DOWNLOADED_WEIGHTS:
             out.params["pretrain_weights"] = None
-            out.notes.append(f"pretrain_weights {value}: pretrained weights cannot be downloaded here, "
-                             f"training from scratch (give a local weights path to start from one)")
+            out.notes.append(
+                f"pretrain_weights {value}: pretrained weights cannot be downloaded here, "
+                f"training from scratch (give a local weights path to start from one)"
+            )
             continue
         out.params[key] = _form_value(value, fields[key].annotation)
     if "use_gpu" in raw and raw["use_gpu"] in (False, "false", "False", 0, "0"):

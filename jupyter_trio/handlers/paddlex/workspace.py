@@ -6,21 +6,42 @@ import os
 import platform
 from typing import Any
 
-from ...enums import DATASET_STATUS
 from ...errors import ValidationFailed
 from ...runner.gpus import gpu_memory
-from ...services.paddlex_status import task_status
+from ...schemas.paddlex import (
+    DatasetCreate,
+    DatasetImport,
+    DatasetQuery,
+    DatasetRef,
+    DatasetSplit,
+    ProjectCreate,
+    ProjectQuery,
+    ProjectRef,
+    SystemArgs,
+    WorkspaceChange,
+    WorkspaceQuery,
+)
 from ...services.projects import ProjectService
 from ...vocabulary import RUN_KINDS
 from ..base import operation
 from .base import PaddleXHandler, paddlex_time
+from .enums import DATASET_STATUS
+from .status import task_status
 
 
-def dataset_attr(projects: ProjectService, dataset: dict[str, Any], with_status: bool = False) -> dict[str, Any]:
+def dataset_attr(
+    projects: ProjectService, dataset: dict[str, Any], with_status: bool = False
+) -> dict[str, Any]:
     """PaddleX's dataset ``attr``; the list and workspace views also carry status and message."""
-    attr = {"type": dataset["dataset_type"], "id": dataset["id"], "name": dataset["name"],
-            "path": dataset["path"], "desc": dataset["description"],
-            "create_time": paddlex_time(dataset["created_at"]), "pids": projects.dataset_project_ids(dataset["id"])}
+    attr = {
+        "type": dataset["dataset_type"],
+        "id": dataset["id"],
+        "name": dataset["name"],
+        "path": dataset["path"],
+        "desc": dataset["description"],
+        "create_time": paddlex_time(dataset["created_at"]),
+        "pids": projects.dataset_project_ids(dataset["id"]),
+    }
     if with_status:
         attr.update(dataset_status=DATASET_STATUS[dataset["status"]].value, message=dataset["message"])
     return attr
@@ -39,108 +60,150 @@ def task_status_value(training: Any, task: dict[str, Any]) -> int:
 
 def task_attr(training: Any, task: dict[str, Any]) -> dict[str, Any]:
     """PaddleX's task ``attr`` (task lists and ``/workspace``)."""
-    return {"id": task["id"], "name": task["name"], "desc": task["notes"], "pid": task["project_id"] or "",
-            "path": task["path"], "create_time": paddlex_time(task["created_at"]),
-            "status": task_status_value(training, task), "type": task["config"].get("task_type", task["kind"])}
+    return {
+        "id": task["id"],
+        "name": task["name"],
+        "desc": task["notes"],
+        "pid": task["project_id"] or "",
+        "path": task["path"],
+        "create_time": paddlex_time(task["created_at"]),
+        "status": task_status_value(training, task),
+        "type": task["config"].get("task_type", task["kind"]),
+    }
 
 
 def project_attr(projects: ProjectService, training: Any, project: dict[str, Any]) -> dict[str, Any]:
-    return {"id": project["id"], "name": project["name"], "desc": project["description"],
-            "type": project["project_type"], "did": project["dataset_id"] or "", "path": project["path"],
-            "create_time": paddlex_time(project["created_at"]),
-            "tasks": [task_status_value(training, t) for t in projects.project_tasks(project["id"])
-                      if t["kind"] in PADDLEX_TASK_KINDS]}
+    return {
+        "id": project["id"],
+        "name": project["name"],
+        "desc": project["description"],
+        "type": project["project_type"],
+        "did": project["dataset_id"] or "",
+        "path": project["path"],
+        "create_time": paddlex_time(project["created_at"]),
+        "tasks": [
+            task_status_value(training, t)
+            for t in projects.project_tasks(project["id"])
+            if t["kind"] in PADDLEX_TASK_KINDS
+        ],
+    }
 
 
 def renamed_fields(changes: dict[str, Any]) -> dict[str, Any]:
     """PaddleX's ``name`` / ``desc`` attributes as store columns."""
-    return {column: changes[key] for key, column in (("name", "name"), ("desc", "description")) if key in changes}
+    return {
+        column: changes[key] for key, column in (("name", "name"), ("desc", "description")) if key in changes
+    }
 
 
 class SystemHandler(PaddleXHandler):
-    @operation("PaddleX: machine_info (cpu_num, gpu_num, sysstr) or gpu_memory_size", tag="paddlex")
+    @operation(
+        "PaddleX: machine_info (cpu_num, gpu_num, sysstr) or gpu_memory_size",
+        request=SystemArgs,
+        tag="paddlex",
+    )
     def get(self) -> None:
-        kind = self.args().get("type", "machine_info")
+        kind = self.arguments(SystemArgs).type
         if kind == "machine_info":
             training = self.trio.trainer.status()
-            self.ok(info={"message": "ok" if training.available else training.reason,
-                          "cpu_num": os.cpu_count() or 1, "gpu_num": len(self.trio.gpu_list),
-                          "sysstr": platform.system(), "training_available": training.available,
-                          "paddle_version": training.paddle_version})
-        elif kind == "gpu_memory_size":
-            self.ok(gpu_mem_infos=[{k: g[k] for k in ("free", "used", "total")} for g in gpu_memory()])
+            self.ok(
+                info={
+                    "message": "ok" if training.available else training.reason,
+                    "cpu_num": os.cpu_count() or 1,
+                    "gpu_num": len(self.trio.gpu_list),
+                    "sysstr": platform.system(),
+                    "training_available": training.available,
+                    "paddle_version": training.paddle_version,
+                }
+            )
         else:
-            raise ValidationFailed(f"type must be machine_info or gpu_memory_size, not {kind!r}")
+            self.ok(gpu_mem_infos=[{k: g[k] for k in ("free", "used", "total")} for g in gpu_memory()])
 
 
 class DatasetHandler(PaddleXHandler):
-    @operation("PaddleX: one dataset (did) or all datasets", tag="paddlex")
+    @operation("PaddleX: one dataset (did) or all datasets", request=DatasetQuery, tag="paddlex")
     def get(self) -> None:
-        args, svc = self.args(), self.trio.projects
-        if args.get("did"):
-            d = svc.dataset(args["did"])
-            self.ok(id=d["id"], dataset_status=DATASET_STATUS[d["status"]].value, message=d["message"],
-                    attr=dataset_attr(self.trio.projects, d))
+        args, svc = self.arguments(DatasetQuery), self.trio.projects
+        if args.did:
+            d = svc.dataset(args.did)
+            self.ok(
+                id=d["id"],
+                dataset_status=DATASET_STATUS[d["status"]].value,
+                message=d["message"],
+                attr=dataset_attr(self.trio.projects, d),
+            )
             return
-        self.ok(datasets=[{"id": d["id"], "attr": dataset_attr(self.trio.projects, d, with_status=True)}
-                          for d in svc.datasets()])
+        self.ok(
+            datasets=[
+                {"id": d["id"], "attr": dataset_attr(self.trio.projects, d, with_status=True)}
+                for d in svc.datasets()
+            ]
+        )
 
-    @operation("PaddleX: create a dataset (name, desc, dataset_type)", tag="paddlex")
+    @operation("PaddleX: create a dataset (name, desc, dataset_type)", request=DatasetCreate, tag="paddlex")
     def post(self) -> None:
-        args = self.args()
-        d = self.trio.projects.create_dataset(self.username, self.require(args, "name"), args.get("desc", ""),
-                                              self.require(args, "dataset_type"))
+        args = self.arguments(DatasetCreate)
+        d = self.trio.projects.create_dataset(self.username, args.name, args.desc, args.dataset_type)
         self.ok(did=d["id"])
 
-    @operation("PaddleX: import data into a dataset from a server folder (did, path); asynchronous",
-               tag="paddlex")
+    @operation(
+        "PaddleX: import data into a dataset from a server folder (did, path); asynchronous",
+        request=DatasetImport,
+        tag="paddlex",
+    )
     def put(self) -> None:
-        args = self.args()
-        self.trio.importer.start(self.trio.projects.dataset(self.require(args, "did")), self.require(args, "path"))
+        args = self.arguments(DatasetImport)
+        self.trio.importer.start(self.trio.projects.dataset(args.did), args.path)
         self.ok()
 
-    @operation("PaddleX: delete a dataset (did)", tag="paddlex")
+    @operation("PaddleX: delete a dataset (did)", request=DatasetRef, tag="paddlex")
     def delete(self) -> None:
-        self.trio.projects.delete_dataset(self.require(self.args(), "did"))
+        self.trio.projects.delete_dataset(self.arguments(DatasetRef).did)
         self.ok()
 
 
 class DatasetSplitHandler(PaddleXHandler):
-    @operation("PaddleX: split an imported dataset (did, val_split, test_split); seeded and stratified",
-               tag="paddlex")
+    @operation(
+        "PaddleX: split an imported dataset (did, val_split, test_split); seeded and stratified",
+        request=DatasetSplit,
+        tag="paddlex",
+    )
     def put(self) -> None:
-        args = self.args()
-        self.trio.projects.split_dataset(self.require(args, "did"), args.get("val_split", 0.2),
-                                         args.get("test_split", 0.1), int(args.get("seed", 0)))
+        args = self.arguments(DatasetSplit)
+        self.trio.projects.split_dataset(args.did, args.val_split, args.test_split, args.seed)
         self.ok()
 
 
 class DatasetDetailsHandler(PaddleXHandler):
-    @operation("PaddleX: files, labels and splits of an imported dataset (did)", tag="paddlex")
+    @operation(
+        "PaddleX: files, labels and splits of an imported dataset (did)", request=DatasetRef, tag="paddlex"
+    )
     def get(self) -> None:
-        self.ok(details=self.trio.projects.dataset_details(self.require(self.args(), "did")))
+        self.ok(details=self.trio.projects.dataset_details(self.arguments(DatasetRef).did))
 
 
 class ProjectHandler(PaddleXHandler):
-    @operation("PaddleX: one project (id) or all projects", tag="paddlex")
+    @operation("PaddleX: one project (id) or all projects", request=ProjectQuery, tag="paddlex")
     def get(self) -> None:
-        args, svc = self.args(), self.trio.projects
-        if args.get("id"):
-            self.ok(attr=project_attr(svc, self.trio.training, svc.project(args["id"])))
+        args, svc = self.arguments(ProjectQuery), self.trio.projects
+        if args.id:
+            self.ok(attr=project_attr(svc, self.trio.training, svc.project(args.id)))
             return
-        self.ok(projects=[{"id": p["id"], "attr": project_attr(svc, self.trio.training, p)}
-                          for p in svc.projects()])
+        self.ok(
+            projects=[
+                {"id": p["id"], "attr": project_attr(svc, self.trio.training, p)} for p in svc.projects()
+            ]
+        )
 
-    @operation("PaddleX: create a project (name, desc, project_type)", tag="paddlex")
+    @operation("PaddleX: create a project (name, desc, project_type)", request=ProjectCreate, tag="paddlex")
     def post(self) -> None:
-        args = self.args()
-        p = self.trio.projects.create_project(self.username, self.require(args, "name"), args.get("desc", ""),
-                                              self.require(args, "project_type", object))
+        args = self.arguments(ProjectCreate)
+        p = self.trio.projects.create_project(self.username, args.name, args.desc, args.project_type)
         self.ok(pid=p["id"])
 
-    @operation("PaddleX: delete a project and its tasks (pid)", tag="paddlex")
+    @operation("PaddleX: delete a project and its tasks (pid)", request=ProjectRef, tag="paddlex")
     def delete(self) -> None:
-        self.trio.projects.delete_project(self.require(self.args(), "pid"))
+        self.trio.projects.delete_project(self.arguments(ProjectRef).pid)
         self.ok()
 
 
@@ -157,28 +220,35 @@ class WorkspaceHandler(PaddleXHandler):
             return task_attr(self.trio.training, self.trio.tasks.get(oid))
         raise ValidationFailed(f"struct must be dataset, project or task, not {struct!r}")
 
-    @operation("PaddleX: workspace dirname, or attributes of a dataset/project/task", tag="paddlex")
+    @operation(
+        "PaddleX: workspace dirname, or attributes of a dataset/project/task",
+        request=WorkspaceQuery,
+        tag="paddlex",
+    )
     def get(self) -> None:
-        args = self.args()
-        if not args.get("struct"):
+        args = self.arguments(WorkspaceQuery)
+        if not args.struct:
             self.ok(dirname=str(self.trio.files.root))
             return
-        attrs = self._attrs(args["struct"], self.require(args, "id"))
-        wanted = args.get("attr_list") or list(attrs)
+        if not args.id:
+            raise ValidationFailed("id is required with struct")
+        attrs = self._attrs(args.struct, args.id)
+        wanted = args.attr_list or list(attrs)
         if isinstance(wanted, str):
             wanted = [wanted]
         missing = [a for a in wanted if a not in attrs]
         if missing:
-            raise ValidationFailed(f"attr_list: unknown attribute(s) {', '.join(missing)} of a {args['struct']}")
+            raise ValidationFailed(f"attr_list: unknown attribute(s) {', '.join(missing)} of a {args.struct}")
         self.ok(attr={a: attrs[a] for a in wanted})
 
-    @operation("PaddleX: change attributes (bind a dataset to a project with attr_dict.did)", tag="paddlex")
+    @operation(
+        "PaddleX: change attributes (bind a dataset to a project with attr_dict.did)",
+        request=WorkspaceChange,
+        tag="paddlex",
+    )
     def put(self) -> None:
-        args = self.args()
-        struct, oid = self.require(args, "struct"), self.require(args, "id")
-        changes = args.get("attr_dict")
-        if not isinstance(changes, dict) or not changes:
-            raise ValidationFailed("attr_dict must be an object of attributes to change")
+        args = self.arguments(WorkspaceChange)
+        struct, oid, changes = args.struct, args.id, args.attr_dict
         svc = self.trio.projects
         editable = {"dataset": {"name", "desc"}, "project": {"name", "desc", "did"}, "task": {"name", "desc"}}
         if struct not in editable:

@@ -7,8 +7,8 @@ always complete and trainable.
 | type | formats (detected from the folder) |
 | --- | --- |
 | classification | class sub-folders (ImageNet style); ``labels.txt`` + ``train_list.txt`` (``image index``) |
-| detection | Pascal VOC (JPEGImages/ + Annotations/*.xml, or list files ``image xml``); COCO ``annotations.json`` |
-| segmentation | JPEGImages/ + Annotations/*.png single-channel masks, or list files ``image mask``; ``labels.txt`` |
+| detection | Pascal VOC (JPEGImages/ + Annotations/*.xml, or lists ``image xml``); COCO annotations.json |
+| segmentation | JPEGImages/ + Annotations/*.png one-channel masks, or lists ``image mask``; ``labels.txt`` |
 | instance_segmentation | COCO ``annotations.json`` with polygon or RLE segmentations |
 """
 

@@ -5,7 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from .common import (
-    FormatError, Manifest, Problems, check_relative, image_size, is_image, list_files, read_labels, read_list,
+    FormatError,
+    Manifest,
+    Problems,
+    check_relative,
+    image_size,
+    is_image,
+    list_files,
+    read_labels,
+    read_list,
     relative,
 )
 
@@ -13,7 +21,9 @@ from .common import (
 def scan_folders(folder: Path, problems: Problems) -> Manifest:
     labels = sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not labels:
-        raise FormatError("a classification dataset needs one sub-folder per class, or labels.txt + train_list.txt")
+        raise FormatError(
+            "a classification dataset needs one sub-folder per class, or labels.txt + train_list.txt"
+        )
     samples = {}
     for label in labels:
         for image in sorted((folder / label).rglob("*")):

@@ -39,8 +39,12 @@ def _valid_segmentation(seg: Any, width: int, height: int) -> str | None:
         if not seg:
             return "empty polygon list"
         for poly in seg:
-            if not isinstance(poly, list) or len(poly) < 6 or len(poly) % 2 or \
-                    not all(isinstance(v, (int, float)) for v in poly):
+            if (
+                not isinstance(poly, list)
+                or len(poly) < 6
+                or len(poly) % 2
+                or not all(isinstance(v, (int, float)) for v in poly)
+            ):
                 return "a polygon must be a flat list of at least 3 x, y pairs"
         return None
     if isinstance(seg, dict):
@@ -68,7 +72,9 @@ def scan(folder: Path, problems: Problems, dataset_type: str) -> Manifest:
         images, annotations, categories = coco["images"], coco["annotations"], coco["categories"]
         cat_names = {c["id"]: str(c["name"]) for c in categories}
     except (ValueError, KeyError, TypeError) as exc:
-        raise FormatError(f"{ann_file.name} is not COCO JSON (images, annotations, categories): {exc}") from None
+        raise FormatError(
+            f"{ann_file.name} is not COCO JSON (images, annotations, categories): {exc}"
+        ) from None
     ann_rel = relative(folder, ann_file)
     labels = [cat_names[k] for k in sorted(cat_names)]
     by_id: dict[Any, tuple[str, int, int]] = {}
@@ -89,7 +95,13 @@ def scan(folder: Path, problems: Problems, dataset_type: str) -> Manifest:
             problems.add(rel, "image does not decode")
             continue
         by_id[entry["id"]] = (rel, *size)
-        samples[rel] = {"annotation": ann_rel, "width": size[0], "height": size[1], "objects": [], "classes": []}
+        samples[rel] = {
+            "annotation": ann_rel,
+            "width": size[0],
+            "height": size[1],
+            "objects": [],
+            "classes": [],
+        }
     for ann in annotations:
         where = f"{ann_rel} annotation {ann.get('id')}"
         image = by_id.get(ann.get("image_id"))
@@ -167,7 +179,7 @@ def segmentation_mask(seg: Any, width: int, height: int) -> np.ndarray:
     pos, value = 0, 0
     for run in runs:
         if value:
-            flat[pos:pos + run] = 1
+            flat[pos : pos + run] = 1
         pos += run
         value ^= 1
     return flat.reshape((width, height)).T.copy()  # COCO runs go down columns

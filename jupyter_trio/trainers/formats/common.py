@@ -57,8 +57,13 @@ class Manifest:
     files: set[str] = field(default_factory=set)  # every file to copy (images and annotation files)
 
     def to_json(self) -> dict[str, Any]:
-        return {"version": 1, "type": self.dataset_type, "format": self.format, "labels": self.labels,
-                "samples": self.samples}
+        return {
+            "version": 1,
+            "type": self.dataset_type,
+            "format": self.format,
+            "labels": self.labels,
+            "samples": self.samples,
+        }
 
 
 def image_size(path: Path) -> tuple[int, int] | None:
@@ -93,7 +98,11 @@ def read_labels(path: Path) -> list[str]:
 
 def list_files(folder: Path) -> list[Path]:
     """PaddleX's split list files present in ``folder`` (train_list.txt first)."""
-    return [folder / name for name in ("train_list.txt", "val_list.txt", "test_list.txt") if (folder / name).is_file()]
+    return [
+        folder / name
+        for name in ("train_list.txt", "val_list.txt", "test_list.txt")
+        if (folder / name).is_file()
+    ]
 
 
 def read_list(folder: Path, list_file: Path, problems: Problems, columns: int = 2) -> list[list[str]]:

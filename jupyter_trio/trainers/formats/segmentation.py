@@ -1,4 +1,5 @@
-"""Semantic segmentation datasets: images + single-channel PNG label masks (value = class index, 255 = ignore).
+"""Semantic segmentation datasets: images + single-channel PNG label masks (value = class index, 255 =
+ignore).
 
 Pairs come from PaddleX list files (``image mask`` per line) or from JPEGImages/ + Annotations/ by file
 stem. Class names come from labels.txt (first line = class 0); without it classes are named by index.
@@ -12,7 +13,15 @@ from typing import Any
 from PIL import Image
 
 from .common import (
-    FormatError, Manifest, Problems, image_size, is_image, list_files, list_pairs, read_labels, relative,
+    FormatError,
+    Manifest,
+    Problems,
+    image_size,
+    is_image,
+    list_files,
+    list_pairs,
+    read_labels,
+    relative,
 )
 
 IGNORE_INDEX = 255
@@ -23,7 +32,9 @@ def _pairs(folder: Path, problems: Problems) -> list[tuple[str, Path, Path]]:
         return list_pairs(folder, problems)
     img_dir, ann_dir = folder / "JPEGImages", folder / "Annotations"
     if not img_dir.is_dir() or not ann_dir.is_dir():
-        raise FormatError("a segmentation dataset needs JPEGImages/ and Annotations/ (PNG masks), or list files")
+        raise FormatError(
+            "a segmentation dataset needs JPEGImages/ and Annotations/ (PNG masks), or list files"
+        )
     pairs = []
     for image in sorted(img_dir.iterdir()):
         if not is_image(image):
@@ -56,7 +67,7 @@ def _mask_classes(mask: Path, size: tuple[int, int], where: str, problems: Probl
 def scan(folder: Path, problems: Problems) -> Manifest:
     labels = read_labels(folder / "labels.txt") if (folder / "labels.txt").is_file() else None
     found: dict[str, tuple[str, set[int]]] = {}
-    for where, image, mask in _pairs(folder, problems):
+    for _where, image, mask in _pairs(folder, problems):
         image_rel, mask_rel = relative(folder, image), relative(folder, mask)
         size = image_size(image)
         if size is None:
@@ -76,8 +87,11 @@ def scan(folder: Path, problems: Problems) -> Manifest:
     samples: dict[str, dict[str, Any]] = {}
     files: set[str] = set()
     for image_rel, (mask_rel, values) in found.items():
-        samples[image_rel] = {"annotation": mask_rel, "mask": mask_rel,
-                              "classes": [labels[v] for v in sorted(values)]}
+        samples[image_rel] = {
+            "annotation": mask_rel,
+            "mask": mask_rel,
+            "classes": [labels[v] for v in sorted(values)],
+        }
         files |= {image_rel, mask_rel}
     if (folder / "labels.txt").is_file():
         files.add("labels.txt")

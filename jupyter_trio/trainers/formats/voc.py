@@ -7,7 +7,16 @@ from pathlib import Path
 from typing import Any
 
 from .common import (
-    FormatError, Manifest, Problems, box_inside, image_size, is_image, list_files, list_pairs, read_labels, relative,
+    FormatError,
+    Manifest,
+    Problems,
+    box_inside,
+    image_size,
+    is_image,
+    list_files,
+    list_pairs,
+    read_labels,
+    relative,
 )
 
 
@@ -17,7 +26,9 @@ def _pairs(folder: Path, problems: Problems) -> list[tuple[str, Path, Path]]:
         return list_pairs(folder, problems)
     ann_dir, img_dir = folder / "Annotations", folder / "JPEGImages"
     if not ann_dir.is_dir() or not img_dir.is_dir():
-        raise FormatError("a VOC dataset needs JPEGImages/ and Annotations/ (or list files), or a COCO annotations.json")
+        raise FormatError(
+            "a VOC dataset needs JPEGImages/ and Annotations/ (or list files), or a COCO annotations.json"
+        )
     images = {p.stem: p for p in sorted(img_dir.iterdir()) if is_image(p)}
     pairs = []
     for xml in sorted(ann_dir.glob("*.xml")):
@@ -30,8 +41,9 @@ def _pairs(folder: Path, problems: Problems) -> list[tuple[str, Path, Path]]:
     return pairs
 
 
-def _objects(xml: Path, where: str, labels: list[str] | None, width: int, height: int,
-             problems: Problems) -> list[dict[str, Any]] | None:
+def _objects(
+    xml: Path, where: str, labels: list[str] | None, width: int, height: int, problems: Problems
+) -> list[dict[str, Any]] | None:
     try:
         root = ET.parse(xml).getroot()
     except ET.ParseError as exc:
@@ -62,7 +74,7 @@ def scan(folder: Path, problems: Problems) -> Manifest:
     labels = read_labels(folder / "labels.txt") if (folder / "labels.txt").is_file() else None
     samples: dict[str, dict[str, Any]] = {}
     files: set[str] = set()
-    for where, image, xml in _pairs(folder, problems):
+    for _where, image, xml in _pairs(folder, problems):
         image_rel, xml_rel = relative(folder, image), relative(folder, xml)
         size = image_size(image)
         if size is None:
@@ -72,8 +84,13 @@ def scan(folder: Path, problems: Problems) -> Manifest:
         if objects is None:
             continue
         classes = list(dict.fromkeys(o["label"] for o in objects))
-        samples[image_rel] = {"annotation": xml_rel, "width": size[0], "height": size[1], "objects": objects,
-                              "classes": classes}
+        samples[image_rel] = {
+            "annotation": xml_rel,
+            "width": size[0],
+            "height": size[1],
+            "objects": objects,
+            "classes": classes,
+        }
         files |= {image_rel, xml_rel}
     if labels is None:
         labels = sorted({o["label"] for s in samples.values() for o in s["objects"]})

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..enums import PredictStatus, PruneStatus, TaskStatus
+from .enums import PredictStatus, PruneStatus, TaskStatus
 
 _BY_RUN_STATE = {
     "pending": TaskStatus.XINIT,
@@ -22,22 +22,39 @@ _BY_RUN_STATE = {
     "interrupted": TaskStatus.XTRAINEXIT,
 }
 _CHILD = {
-    "evaluate": {"queued": TaskStatus.XEVALUATING, "running": TaskStatus.XEVALUATING,
-                 "completed": TaskStatus.XEVALUATED, "failed": TaskStatus.XEVALUATEFAIL},
-    "export": {"queued": TaskStatus.XEXPORTING, "running": TaskStatus.XEXPORTING,
-               "completed": TaskStatus.XEXPORTED, "failed": TaskStatus.XEXPORTFAIL},
+    "evaluate": {
+        "queued": TaskStatus.XEVALUATING,
+        "running": TaskStatus.XEVALUATING,
+        "completed": TaskStatus.XEVALUATED,
+        "failed": TaskStatus.XEVALUATEFAIL,
+    },
+    "export": {
+        "queued": TaskStatus.XEXPORTING,
+        "running": TaskStatus.XEXPORTING,
+        "completed": TaskStatus.XEXPORTED,
+        "failed": TaskStatus.XEXPORTFAIL,
+    },
 }
 
 
-def task_status(task: dict[str, Any], child: Callable[[str], dict[str, Any] | None] | None = None) -> TaskStatus:
+def task_status(
+    task: dict[str, Any], child: Callable[[str], dict[str, Any] | None] | None = None
+) -> TaskStatus:
     """``child(kind)`` looks up the task's evaluate/export job (None: not asked for)."""
     status = _BY_RUN_STATE.get(task["status"], TaskStatus.XUNINIT)
     if task["kind"] == "prune" and status == TaskStatus.XTRAINING:
         return TaskStatus.XPRUNETRAIN
     if status != TaskStatus.XTRAINDONE or child is None:
         return status
-    latest = max((c for c in (child("evaluate"), child("export")) if c is not None and c["status"] in
-                  ("queued", "running", "completed", "failed")), key=lambda c: c["updated_at"], default=None)
+    latest = max(
+        (
+            c
+            for c in (child("evaluate"), child("export"))
+            if c is not None and c["status"] in ("queued", "running", "completed", "failed")
+        ),
+        key=lambda c: c["updated_at"],
+        default=None,
+    )
     if latest is None:
         return status
     return _CHILD[latest["kind"]][latest["status"]]
@@ -57,6 +74,10 @@ def predict_status(job: dict[str, Any] | None) -> PredictStatus:
 
 
 def prune_status(job: dict[str, Any] | None) -> PruneStatus:
-    return {"pending": PruneStatus.XSPRUNESTART, "queued": PruneStatus.XSPRUNESTART,
-            "running": PruneStatus.XSPRUNEING, "completed": PruneStatus.XSPRUNEDONE,
-            "failed": PruneStatus.XSPRUNEFAIL}.get((job or {}).get("status", "pending"), PruneStatus.XSPRUNEEXIT)
+    return {
+        "pending": PruneStatus.XSPRUNESTART,
+        "queued": PruneStatus.XSPRUNESTART,
+        "running": PruneStatus.XSPRUNEING,
+        "completed": PruneStatus.XSPRUNEDONE,
+        "failed": PruneStatus.XSPRUNEFAIL,
+    }.get((job or {}).get("status", "pending"), PruneStatus.XSPRUNEEXIT)

@@ -1,6 +1,7 @@
 """Create a ready-to-use demo workspace: example scripts, configs and notebooks.
 
-``python -m jupyter_trio.demo FOLDER`` (what ``./dev lab`` runs). Existing files are never overwritten,
+``python -m jupyter_trio.demo_workspace FOLDER`` (what ``./dev lab`` runs). Existing files are never
+overwritten,
 so running it again on a workspace you have edited is safe.
 """
 

@@ -24,12 +24,18 @@ MASK_SIZE = 28
 
 
 def conv_bn(cin: int, cout: int, k: int = 3, s: int = 1) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2D(cin, cout, k, s, k // 2, bias_attr=False), nn.BatchNorm2D(cout), nn.LeakyReLU(0.1))
+    return nn.Sequential(
+        nn.Conv2D(cin, cout, k, s, k // 2, bias_attr=False), nn.BatchNorm2D(cout), nn.LeakyReLU(0.1)
+    )
 
 
 def classifier(name: str, num_classes: int) -> nn.Layer:
-    build = {"MobileNetV3_small": zoo.mobilenet_v3_small, "MobileNetV3_large": zoo.mobilenet_v3_large,
-             "ResNet18": zoo.resnet18, "ResNet50": zoo.resnet50}[name]
+    build = {
+        "MobileNetV3_small": zoo.mobilenet_v3_small,
+        "MobileNetV3_large": zoo.mobilenet_v3_large,
+        "ResNet18": zoo.resnet18,
+        "ResNet50": zoo.resnet50,
+    }[name]
     return build(pretrained=False, num_classes=num_classes)
 
 
@@ -68,8 +74,14 @@ class UNet(nn.Layer):
         c = [width, width * 2, width * 4, width * 8]
 
         def block(cin: int, cout: int) -> nn.Sequential:
-            return nn.Sequential(nn.Conv2D(cin, cout, 3, padding=1, bias_attr=False), nn.BatchNorm2D(cout), nn.ReLU(),
-                                 nn.Conv2D(cout, cout, 3, padding=1, bias_attr=False), nn.BatchNorm2D(cout), nn.ReLU())
+            return nn.Sequential(
+                nn.Conv2D(cin, cout, 3, padding=1, bias_attr=False),
+                nn.BatchNorm2D(cout),
+                nn.ReLU(),
+                nn.Conv2D(cout, cout, 3, padding=1, bias_attr=False),
+                nn.BatchNorm2D(cout),
+                nn.ReLU(),
+            )
 
         self.down = nn.LayerList([block(3, c[0]), block(c[0], c[1]), block(c[1], c[2]), block(c[2], c[3])])
         self.up = nn.LayerList([block(c[3] + c[2], c[2]), block(c[2] + c[1], c[1]), block(c[1] + c[0], c[0])])
@@ -93,20 +105,36 @@ class DeepLabV3P(nn.Layer):
         super().__init__()
         self.backbone = Backbone(backbone)
         low, high = self.backbone.channels[0], self.backbone.channels[3]
-        self.aspp = nn.LayerList([nn.Sequential(nn.Conv2D(high, 128, 1, bias_attr=False), nn.BatchNorm2D(128), nn.ReLU())]
-                                 + [nn.Sequential(nn.Conv2D(high, 128, 3, padding=d, dilation=d, bias_attr=False),
-                                                  nn.BatchNorm2D(128), nn.ReLU()) for d in (1, 2, 3)])
+        self.aspp = nn.LayerList(
+            [nn.Sequential(nn.Conv2D(high, 128, 1, bias_attr=False), nn.BatchNorm2D(128), nn.ReLU())]
+            + [
+                nn.Sequential(
+                    nn.Conv2D(high, 128, 3, padding=d, dilation=d, bias_attr=False),
+                    nn.BatchNorm2D(128),
+                    nn.ReLU(),
+                )
+                for d in (1, 2, 3)
+            ]
+        )
         self.pool_proj = nn.Sequential(nn.Conv2D(high, 128, 1), nn.ReLU())
-        self.project = nn.Sequential(nn.Conv2D(128 * 5, 128, 1, bias_attr=False), nn.BatchNorm2D(128), nn.ReLU())
+        self.project = nn.Sequential(
+            nn.Conv2D(128 * 5, 128, 1, bias_attr=False), nn.BatchNorm2D(128), nn.ReLU()
+        )
         self.low_proj = nn.Sequential(nn.Conv2D(low, 48, 1, bias_attr=False), nn.BatchNorm2D(48), nn.ReLU())
-        self.decoder = nn.Sequential(nn.Conv2D(176, 128, 3, padding=1, bias_attr=False), nn.BatchNorm2D(128), nn.ReLU(),
-                                     nn.Conv2D(128, num_classes, 1))
+        self.decoder = nn.Sequential(
+            nn.Conv2D(176, 128, 3, padding=1, bias_attr=False),
+            nn.BatchNorm2D(128),
+            nn.ReLU(),
+            nn.Conv2D(128, num_classes, 1),
+        )
 
     def forward(self, x: paddle.Tensor) -> paddle.Tensor:
         size = x.shape[2:]
         feats = self.backbone(x)
         high = feats[3]
-        pooled = F.interpolate(self.pool_proj(F.adaptive_avg_pool2d(high, 1)), size=high.shape[2:], mode="nearest")
+        pooled = F.interpolate(
+            self.pool_proj(F.adaptive_avg_pool2d(high, 1)), size=high.shape[2:], mode="nearest"
+        )
         y = self.project(paddle.concat([branch(high) for branch in self.aspp] + [pooled], axis=1))
         low = self.low_proj(feats[0])
         y = F.interpolate(y, size=low.shape[2:], mode="bilinear", align_corners=False)
@@ -130,8 +158,13 @@ class YOLOv3(nn.Layer):
         self.heads = nn.LayerList([nn.Conv2D(256, out, 1), nn.Conv2D(128, out, 1), nn.Conv2D(64, out, 1)])
         self.with_mask = with_mask
         if with_mask:
-            self.mask_head = nn.Sequential(conv_bn(64, 64), conv_bn(64, 64), nn.Conv2DTranspose(64, 64, 2, 2),
-                                           nn.ReLU(), nn.Conv2D(64, num_classes, 1))
+            self.mask_head = nn.Sequential(
+                conv_bn(64, 64),
+                conv_bn(64, 64),
+                nn.Conv2DTranspose(64, 64, 2, 2),
+                nn.ReLU(),
+                nn.Conv2D(64, num_classes, 1),
+            )
 
     def features(self, x: paddle.Tensor) -> tuple[list[paddle.Tensor], paddle.Tensor]:
         _, f8, f16, f32 = self.backbone(x)
@@ -147,8 +180,15 @@ class YOLOv3(nn.Layer):
 
     def masks(self, p8: paddle.Tensor, boxes: paddle.Tensor, boxes_num: paddle.Tensor) -> paddle.Tensor:
         """Per-box mask logits [R, classes, 28, 28] from stride-8 features; boxes in input pixels."""
-        rois = roi_align(p8, boxes, boxes_num, output_size=MASK_SIZE // 2, spatial_scale=1 / 8, sampling_ratio=2,
-                         aligned=True)
+        rois = roi_align(
+            p8,
+            boxes,
+            boxes_num,
+            output_size=MASK_SIZE // 2,
+            spatial_scale=1 / 8,
+            sampling_ratio=2,
+            aligned=True,
+        )
         return self.mask_head(rois)
 
 

@@ -52,11 +52,26 @@ def shape_polygon(kind: str, cx: float, cy: float, r: float, angle: float) -> li
         points = [(math.cos(a), math.sin(a)) for a in (-math.pi / 2, math.pi / 6, 5 * math.pi / 6)]
     else:  # cross
         a, b = 0.3, 0.95
-        points = [(-a, -b), (a, -b), (a, -a), (b, -a), (b, a), (a, a), (a, b), (-a, b), (-a, a), (-b, a), (-b, -a),
-                  (-a, -a)]
+        points = [
+            (-a, -b),
+            (a, -b),
+            (a, -a),
+            (b, -a),
+            (b, a),
+            (a, a),
+            (a, b),
+            (-a, b),
+            (-a, a),
+            (-b, a),
+            (-b, -a),
+            (-a, -a),
+        ]
     c, s = math.cos(angle), math.sin(angle)
     rotate = kind != "circle"
-    return [(cx + r * (x * c - y * s if rotate else x), cy + r * (x * s + y * c if rotate else y)) for x, y in points]
+    return [
+        (cx + r * (x * c - y * s if rotate else x), cy + r * (x * s + y * c if rotate else y))
+        for x, y in points
+    ]
 
 
 def shape_color(rng: random.Random) -> tuple[int, int, int]:
@@ -64,7 +79,9 @@ def shape_color(rng: random.Random) -> tuple[int, int, int]:
     return tuple(rng.randint(215, 255) if bright else rng.randint(0, 35) for _ in range(3))  # type: ignore[return-value]
 
 
-def place(rng: random.Random, size: int, count: int, r_range: tuple[float, float]) -> list[tuple[float, float, float]]:
+def place(
+    rng: random.Random, size: int, count: int, r_range: tuple[float, float]
+) -> list[tuple[float, float, float]]:
     """Up to ``count`` non-overlapping circles (cx, cy, r) inside a size × size image."""
     spots: list[tuple[float, float, float]] = []
     for _ in range(count * 30):
@@ -77,8 +94,9 @@ def place(rng: random.Random, size: int, count: int, r_range: tuple[float, float
     return spots
 
 
-def scene(rng: random.Random, size: int, classes: tuple[str, ...], max_objects: int,
-          r_range: tuple[float, float]) -> tuple[Image.Image, list[dict[str, Any]]]:
+def scene(
+    rng: random.Random, size: int, classes: tuple[str, ...], max_objects: int, r_range: tuple[float, float]
+) -> tuple[Image.Image, list[dict[str, Any]]]:
     """An image with 1..max_objects shapes, and each shape's class, outline and box."""
     image = background(rng, size)
     draw = ImageDraw.Draw(image)
@@ -93,14 +111,24 @@ def scene(rng: random.Random, size: int, classes: tuple[str, ...], max_objects: 
     return image, objects
 
 
-def generate(dataset_type: str, target: Path, seed: int = 0, count: int | None = None,
-             progress: Callable[[float], None] | None = None, stop: threading.Event | None = None) -> Path:
+def generate(
+    dataset_type: str,
+    target: Path,
+    seed: int = 0,
+    count: int | None = None,
+    progress: Callable[[float], None] | None = None,
+    stop: threading.Event | None = None,
+) -> Path:
     """Write the demo dataset of ``dataset_type`` into ``target`` (created); returns ``target``."""
     rng = random.Random(f"{dataset_type}:{seed}")
     size, n = SIZES[dataset_type], count or COUNTS[dataset_type]
     target.mkdir(parents=True, exist_ok=True)
-    writer = {"classification": _classification, "detection": _detection, "segmentation": _segmentation,
-              "instance_segmentation": _instances}[dataset_type]
+    writer = {
+        "classification": _classification,
+        "detection": _detection,
+        "segmentation": _segmentation,
+        "instance_segmentation": _instances,
+    }[dataset_type]
     state = writer(target, rng, size)
     for i in range(n):
         if stop is not None and stop.is_set():
@@ -122,8 +150,9 @@ def _classification(target: Path, rng: random.Random, size: int) -> Callable[[in
         image = background(rng, size)
         r = rng.uniform(size * 0.2, size * 0.38)
         cx, cy = rng.uniform(r + 1, size - r - 1), rng.uniform(r + 1, size - r - 1)
-        ImageDraw.Draw(image).polygon(shape_polygon(kind, cx, cy, r, rng.uniform(0, 2 * math.pi)),
-                                      fill=shape_color(rng))
+        ImageDraw.Draw(image).polygon(
+            shape_polygon(kind, cx, cy, r, rng.uniform(0, 2 * math.pi)), fill=shape_color(rng)
+        )
         image.save(target / kind / f"{kind}_{i:04d}.jpg", quality=92)
 
     return one
@@ -141,10 +170,12 @@ def _detection(target: Path, rng: random.Random, size: int) -> Callable[[int], N
         objs = "".join(
             f"<object><name>{o['label']}</name><difficult>0</difficult><bndbox><xmin>{o['bbox'][0]}</xmin>"
             f"<ymin>{o['bbox'][1]}</ymin><xmax>{o['bbox'][2]}</xmax><ymax>{o['bbox'][3]}</ymax></bndbox></object>"
-            for o in objects)
+            for o in objects
+        )
         (target / "Annotations" / f"{name}.xml").write_text(
             f"<annotation><filename>{name}.jpg</filename><size><width>{size}</width><height>{size}</height>"
-            f"<depth>3</depth></size>{objs}</annotation>\n")
+            f"<depth>3</depth></size>{objs}</annotation>\n"
+        )
 
     return one
 
@@ -171,8 +202,11 @@ def _segmentation(target: Path, rng: random.Random, size: int) -> Callable[[int]
 def _instances(target: Path, rng: random.Random, size: int) -> Callable[[int], None]:
     (target / "JPEGImages").mkdir(exist_ok=True)
     classes = SHAPES[:3]
-    coco: dict[str, Any] = {"images": [], "annotations": [],
-                            "categories": [{"id": i + 1, "name": c} for i, c in enumerate(classes)]}
+    coco: dict[str, Any] = {
+        "images": [],
+        "annotations": [],
+        "categories": [{"id": i + 1, "name": c} for i, c in enumerate(classes)],
+    }
 
     def one(i: int) -> None:
         if i < 0:
@@ -185,9 +219,16 @@ def _instances(target: Path, rng: random.Random, size: int) -> Callable[[int], N
         for o in objects:
             x1, y1, x2, y2 = o["bbox"]
             poly = [round(v, 2) for p in o["polygon"] for v in p]
-            coco["annotations"].append({
-                "id": len(coco["annotations"]) + 1, "image_id": i + 1, "category_id": classes.index(o["label"]) + 1,
-                "bbox": [x1, y1, round(x2 - x1, 2), round(y2 - y1, 2)], "area": round((x2 - x1) * (y2 - y1), 2),
-                "iscrowd": 0, "segmentation": [poly]})
+            coco["annotations"].append(
+                {
+                    "id": len(coco["annotations"]) + 1,
+                    "image_id": i + 1,
+                    "category_id": classes.index(o["label"]) + 1,
+                    "bbox": [x1, y1, round(x2 - x1, 2), round(y2 - y1, 2)],
+                    "area": round((x2 - x1) * (y2 - y1), 2),
+                    "iscrowd": 0,
+                    "segmentation": [poly],
+                }
+            )
 
     return one

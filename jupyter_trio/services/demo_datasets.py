@@ -2,7 +2,8 @@
 
 Each type's state: ``generating`` (with progress) → ``generated`` (written) → ``ready`` (checked,
 ready to load), or ``failed`` (stopped or failed, with a message); the PaddleX dialect reports them as
-its DownloadStatus (XDDOWNLOADING, XDDOWNLOADDONE, XDDECOMPRESSED, XDDOWNLOADFAIL). The data lives in ``<workspace>/demo_datasets/<type>/``; a ``.complete``
+its DownloadStatus (XDDOWNLOADING, XDDOWNLOADDONE, XDDECOMPRESSED, XDDOWNLOADFAIL). The data lives in
+``<workspace>/demo_datasets/<type>/``; a ``.complete``
 marker makes a finished demo survive server restarts. ``load`` imports it as a dataset, splits it and
 creates a project bound to it — once: loading again returns the same ids.
 """
@@ -15,11 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..enums import DATASET_TYPES
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..store import Store
-from ..trainers import demo_data
+from ..trainers import synthetic
 from ..trainers.formats import scan
+from ..vocabulary import DATASET_TYPES
 from .dataset_import import import_folder, split_dataset
 from .projects import ProjectService
 
@@ -62,7 +63,9 @@ class DemoService:
     def status(self, kind: str) -> DemoState:
         state = self._state(kind)
         if not state.started:
-            raise NotFound(f"the {kind} demo has not been downloaded; POST type=download first", code="not_started")
+            raise NotFound(
+                f"the {kind} demo has not been downloaded; POST type=download first", code="not_started"
+            )
         return state
 
     def download(self, kind: str) -> DemoState:
@@ -73,8 +76,9 @@ class DemoService:
                 return state
             state.stop = threading.Event()
             state.status, state.progress, state.message, state.started = "generating", 0.0, "generating", True
-            state.thread = threading.Thread(target=self._generate, args=(kind, state), daemon=True,
-                                            name=f"trio-demo-{kind}")
+            state.thread = threading.Thread(
+                target=self._generate, args=(kind, state), daemon=True, name=f"trio-demo-{kind}"
+            )
             state.thread.start()
             return state
 
@@ -86,14 +90,14 @@ class DemoService:
             state.progress = round(fraction, 3)
 
         try:
-            demo_data.generate(kind, target, count=self.images, progress=report, stop=state.stop)
+            synthetic.generate(kind, target, count=self.images, progress=report, stop=state.stop)
             state.status, state.message = "generated", "generated; checking"
             manifest, problems = scan(kind, target)
             if problems:
                 raise ValueError(problems.message())
             (target / MARKER).write_text(f"{len(manifest.samples)}\n")
             state.status, state.progress, state.message = "ready", 1.0, f"{len(manifest.samples)} images"
-        except demo_data.Stopped:
+        except synthetic.Stopped:
             shutil.rmtree(target, ignore_errors=True)
             state.status, state.message = "failed", "stopped by the user"
         except (OSError, ValueError) as exc:
@@ -117,15 +121,20 @@ class DemoService:
         """Dataset (imported, split) + project for the demo; the same ids if it was loaded before."""
         state = self._state(kind)
         if state.status != "ready":
-            raise Conflict(f"the {kind} demo is not ready (state {state.status}); download it first",
-                           code="demo_not_ready")
+            raise Conflict(
+                f"the {kind} demo is not ready (state {state.status}); download it first",
+                code="demo_not_ready",
+            )
         with self._lock:
             for dataset in self.store.datasets.list():
                 if dataset["attrs"].get("demo") == kind and dataset["status"] == "split":
                     pids = self.store.datasets.project_ids(dataset["id"])
                     if pids:
-                        return {"did": dataset["id"], "pid": pids[0],
-                                "loading_status": f"the {kind} demo dataset and project already exist"}
+                        return {
+                            "did": dataset["id"],
+                            "pid": pids[0],
+                            "loading_status": f"the {kind} demo dataset and project already exist",
+                        }
             dataset = self.projects.create_dataset(owner, f"{kind} demo", f"generated {kind} demo data", kind)
             self.store.datasets.update(dataset["id"], attrs={"demo": kind})
             dataset = self.projects.dataset(dataset["id"])
@@ -134,6 +143,8 @@ class DemoService:
                 self.projects.delete_dataset(dataset["id"])
                 raise Conflict(f"the {kind} demo did not import: {message}")
             split_dataset(self.store, self.projects.dataset(dataset["id"]), *DEMO_SPLIT)
-            project = self.projects.create_project(owner, f"{kind} demo", f"demo project on {kind} shapes", kind)
+            project = self.projects.create_project(
+                owner, f"{kind} demo", f"demo project on {kind} shapes", kind
+            )
             self.projects.bind_dataset(project["id"], dataset["id"])
             return {"did": dataset["id"], "pid": project["id"], "loading_status": "created"}
