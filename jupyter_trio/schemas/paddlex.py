@@ -10,13 +10,21 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class Arguments(BaseModel):
-    """Base of the argument models: unknown names are ignored, as PaddleX's server ignored them."""
+    """Base of the argument models: unknown names are ignored, as PaddleX's server ignored them, and a
+    ``null`` or empty value means the argument was not given (PaddleX clients send ``"epoch": null``)."""
 
     model_config = ConfigDict(extra="ignore", protected_namespaces=())
+
+    @model_validator(mode="before")
+    @classmethod
+    def _absent(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if v is not None and v != ""}
+        return data
 
 
 Id = Field(min_length=1)
