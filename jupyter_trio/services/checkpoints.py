@@ -17,7 +17,7 @@ from typing import Any
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..store import Store, resolve_inside
 from ..store.checkpoints import CheckpointRow
-from ..trainers.checkpoints import checkpoint_root, complete_checkpoints, read_state
+from ..trainers.checkpoints import checkpoint_root, complete_checkpoints, has_state, read_state
 from ..vocabulary import ACTIVE, RUN_KINDS
 
 SCHEME = "trio://"
@@ -141,7 +141,7 @@ class CheckpointService:
         if model is not None:
             return self.store.root / model["path"], self.store.tasks.get(model["task_id"] or "")
         folder = resolve_inside(self.store.root, path)
-        if not (folder / "state.json").is_file():
+        if not has_state(folder):
             raise NotFound(f"path: {path!r} is not a checkpoint (no state.json there)")
         return folder, None
 

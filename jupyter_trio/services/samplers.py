@@ -18,7 +18,7 @@ from typing import Any
 
 from ..errors import NotFound, Unavailable, ValidationFailed
 from ..store import Store
-from ..trainers.checkpoints import read_state
+from ..trainers.checkpoints import has_weights, read_state
 from .checkpoints import CheckpointService
 from .trainer_env import TrainerEnvironment
 
@@ -58,7 +58,7 @@ class SamplerService:
             raise NotFound(f"no such session: {session_id!r}")
         folder, run = self.checkpoints.folder_for(path)
         self.trainer.require("sampling")
-        if not (folder / "model.pdparams").is_file():
+        if not has_weights(folder):
             raise ValidationFailed(
                 f"path: {path!r} holds no model.pdparams (an exported inference model cannot be "
                 f"sampled; use the checkpoint or pretrained model it came from)"
@@ -93,7 +93,7 @@ class SamplerService:
                 oldest = min(self._procs, key=lambda k: self._procs[k].last_used)
                 await self.stop(oldest)
             folder = self.store.root / sampler["attrs"]["folder"]
-            if not (folder / "model.pdparams").is_file():
+            if not has_weights(folder):
                 raise NotFound(f"the model of sampler {sid} is gone ({sampler['source_path']} was deleted)")
             env = {
                 **os.environ,

@@ -21,7 +21,7 @@ from ..runner.service import Runner
 from ..store import Store
 from ..store.task_files import rewrite_config
 from ..store.tasks import NewTask
-from ..trainers.checkpoints import saved_epochs
+from ..trainers.checkpoints import has_weights, saved_epochs
 from ..trainers.params import CommonParams, defaults, validate
 from ..vocabulary import ACTIVE
 from .dataset_import import load_manifest
@@ -90,7 +90,7 @@ class TrainingService:
         dataset = self._dataset_for(project)
         if params.pretrain_weights:  # a weights folder or checkpoint inside the workspace, made absolute
             folder = workspace_path(self.store, params.pretrain_weights, "pretrain_weights")
-            if not (folder / "model.pdparams").is_file() and not folder.name.endswith(".pdparams"):
+            if not has_weights(folder) and not folder.name.endswith(".pdparams"):
                 raise ValidationFailed(f"pretrain_weights: {params.pretrain_weights} holds no model.pdparams")
             params = params.model_copy(update={"pretrain_weights": str(folder)})
         return {

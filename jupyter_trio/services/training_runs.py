@@ -8,7 +8,7 @@ from typing import Any
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..store import Store
 from ..store.tasks import TaskQuery
-from ..trainers.checkpoints import read_state
+from ..trainers.checkpoints import checkpoint_kind, read_state
 from ..vocabulary import RUN_KINDS, failure_reason
 from .checkpoints import CheckpointService, folder_size, tinker_path, trio_path
 from .projects import ProjectService
@@ -93,7 +93,7 @@ class TrainingRunService:
             state = read_state(folder)
         except (OSError, ValueError):
             raise NotFound(f"{folder.name} has no readable state.json") from None
-        kind = state.get("kind") or ("training" if (folder / "model.pdopt").is_file() else "sampler")
+        kind = checkpoint_kind(folder, state)
         return {
             "path": path,
             "base_model": state.get("params", {}).get("model", ""),

@@ -16,7 +16,7 @@ from typing import Any
 
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..store import Store, resolve_inside
-from ..trainers.checkpoints import checkpoint_dir, read_state
+from ..trainers.checkpoints import checkpoint_dir, has_state, has_weights, read_state
 from .projects import ProjectService
 
 
@@ -93,14 +93,14 @@ class WeightsService:
         task = self._task(tid, pid)
         if source_path:
             source = workspace_path(self.store, source_path, "source_path")
-            if not (source / "model.pdparams").is_file():
+            if not has_weights(source):
                 raise ValidationFailed(f"source_path: {source_path} holds no model.pdparams")
         else:
             try:
                 source = checkpoint_dir(self.store.layout.task_dir(task["id"]), epoch)
             except FileNotFoundError as exc:
                 raise Conflict(str(exc)) from None
-        state = read_state(source) if (source / "state.json").is_file() else {}
+        state = read_state(source) if has_state(source) else {}
         evaluation = eval_results if eval_results is not None else state.get("eval_metrics", {})
         model = self.store.weights.create(
             owner,

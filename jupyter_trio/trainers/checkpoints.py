@@ -57,8 +57,26 @@ def checkpoint_dir(task_dir: Path, epoch: int | str | None) -> Path:
     return path
 
 
+# the files of a checkpoint folder (weights, optimizer state of a resumable one, what it is)
+WEIGHTS, OPTIMIZER, STATE = "model.pdparams", "model.pdopt", "state.json"
+
+
+def has_weights(folder: Path) -> bool:
+    """The folder holds model weights (a checkpoint or kept pretrained weights, not an exported model)."""
+    return (Path(folder) / WEIGHTS).is_file()
+
+
+def has_state(folder: Path) -> bool:
+    return (Path(folder) / STATE).is_file()
+
+
+def checkpoint_kind(folder: Path, state: dict[str, Any]) -> str:
+    """``training`` (resumable: it keeps the optimizer state) or ``sampler`` (weights only)."""
+    return state.get("kind") or ("training" if (Path(folder) / OPTIMIZER).is_file() else "sampler")
+
+
 def read_state(folder: Path) -> dict[str, Any]:
-    return json.loads((Path(folder) / "state.json").read_text())
+    return json.loads((Path(folder) / STATE).read_text())
 
 
 def write_checkpoint(
@@ -69,10 +87,10 @@ def write_checkpoint(
     tmp = folder.with_name(f".{folder.name}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    save(model_state, str(tmp / "model.pdparams"))
+    save(model_state, str(tmp / WEIGHTS))
     if opt_state is not None:
-        save(opt_state, str(tmp / "model.pdopt"))
-    (tmp / "state.json").write_text(json.dumps(state, indent=1))
+        save(opt_state, str(tmp / OPTIMIZER))
+    (tmp / STATE).write_text(json.dumps(state, indent=1))
     if folder.exists():
         old = folder.with_name(f".{folder.name}.old")
         shutil.rmtree(old, ignore_errors=True)

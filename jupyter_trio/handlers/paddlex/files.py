@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from typing import Any
 
 from tornado.ioloop import IOLoop
 
@@ -38,6 +39,11 @@ class FileHandler(PaddleXHandler):
             self.ok(lines=text.splitlines(), text=text)
 
 
+def demo_attr(state: Any) -> dict[str, Any]:
+    """PaddleX's demo ``attr``: its DownloadStatus, progress and message."""
+    return {"status": DEMO_STATUS[state.status].value, "progress": state.progress, "message": state.message}
+
+
 def _demo_type(args: DemoRef) -> str:
     try:
         return project_type(args.prj_type)
@@ -49,13 +55,7 @@ class DemoHandler(PaddleXHandler):
     @operation("PaddleX: progress of a demo dataset's generation (prj_type)", request=DemoRef, tag="paddlex")
     def get(self) -> None:
         state = self.trio.demos.status(_demo_type(self.arguments(DemoRef)))
-        self.ok(
-            attr={
-                "status": DEMO_STATUS[state.status].value,
-                "progress": state.progress,
-                "message": state.message,
-            }
-        )
+        self.ok(attr=demo_attr(state))
 
     @operation(
         "PaddleX: type=download generates a demo dataset in the background; type=load creates its "
@@ -76,10 +76,4 @@ class DemoHandler(PaddleXHandler):
     @operation("PaddleX: stop generating a demo dataset (prj_type)", request=DemoRef, tag="paddlex")
     def put(self) -> None:
         state = self.trio.demos.stop(_demo_type(self.arguments(DemoRef)))
-        self.ok(
-            attr={
-                "status": DEMO_STATUS[state.status].value,
-                "progress": state.progress,
-                "message": state.message,
-            }
-        )
+        self.ok(attr=demo_attr(state))
