@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 import pydantic
@@ -38,13 +39,16 @@ def build_openapi(routes: list[tuple[str, type]]) -> dict[str, Any]:
             models.update(m for m in (op.request, op.response, op.query) if m is not None)
     models.update((PaddleXReply, PaddleXError))
 
-    schemas: dict[str, Any] = {}
-    if models:
-        ordered = sorted(models, key=lambda m: m.__name__)
-        _, top = models_json_schema(
-            [(m, "validation") for m in ordered], ref_template="#/components/schemas/{model}"
-        )
-        schemas = top.get("$defs", {})
+    # models of two dialects may share a class name (ProjectCreate, ParamsReply...): pydantic gives each its
+    # own component name, and every reference below goes through that mapping, never through __name__
+    ordered = sorted(models, key=lambda m: (m.__name__, m.__module__))
+    key_map, top = models_json_schema(
+        [(m, "validation") for m in ordered], ref_template="#/components/schemas/{model}"
+    )
+    schemas: dict[str, Any] = top.get("$defs", {})
+
+    def ref(model: type[pydantic.BaseModel]) -> dict[str, str]:
+        return dict(key_map[(model, "validation")])
 
     paths: dict[str, dict[str, Any]] = {}
     for path, method, params, op in operations:
@@ -56,7 +60,7 @@ def build_openapi(routes: list[tuple[str, type]]) -> dict[str, Any]:
                 {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
                 for name in params
             ],
-            "responses": _responses(path, op),
+            "responses": _responses(path, op, ref),
         }
         if op.query is not None:
             for name, field in op.query.model_fields.items():
@@ -71,18 +75,12 @@ def build_openapi(routes: list[tuple[str, type]]) -> dict[str, Any]:
                 )
         if path.startswith(PADDLEX_PREFIX):
             # PaddleX clients send arguments in the query string or as a JSON body, on every method
-            schema = (
-                {"$ref": f"#/components/schemas/{op.request.__name__}"}
-                if op.request is not None
-                else {"type": "object"}
-            )
+            schema = ref(op.request) if op.request is not None else {"type": "object"}
             item["requestBody"] = {"required": False, "content": {"application/json": {"schema": schema}}}
         elif op.request is not None:
             item["requestBody"] = {
                 "required": True,
-                "content": {
-                    "application/json": {"schema": {"$ref": f"#/components/schemas/{op.request.__name__}"}}
-                },
+                "content": {"application/json": {"schema": ref(op.request)}},
             }
         paths.setdefault(path, {})[method] = item
 
@@ -138,31 +136,25 @@ def build_openapi(routes: list[tuple[str, type]]) -> dict[str, Any]:
     }
 
 
-def _responses(path: str, op: Operation) -> dict[str, Any]:
+def _responses(path: str, op: Operation, ref: Callable[[type], dict[str, str]]) -> dict[str, Any]:
     if not path.startswith(PADDLEX_PREFIX):
-        return {str(op.status): _response(op), "4XX": {"$ref": "#/components/responses/Error"}}
-    if op.response is not None:
-        ok = _response(op)
-    else:
-        ok = {
-            "description": op.summary,
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PaddleXReply"}}},
-        }
-        for content_type in (op.content_type, *op.also_content_types):
-            if content_type != "application/json":
-                ok["content"][content_type] = {"schema": {}}
+        return {str(op.status): _response(op, ref), "4XX": {"$ref": "#/components/responses/Error"}}
+    reply = ref(op.response) if op.response is not None else ref(PaddleXReply)
+    ok: dict[str, Any] = {"description": op.summary, "content": {"application/json": {"schema": reply}}}
+    for content_type in (op.content_type, *op.also_content_types):
+        if content_type != "application/json":
+            ok["content"][content_type] = {"schema": {}}
     return {str(op.status): ok, "4XX": {"$ref": "#/components/responses/PaddleXError"}}
 
 
-def _response(op: Operation) -> dict[str, Any]:
+def _response(op: Operation, ref: Callable[[type], dict[str, str]]) -> dict[str, Any]:
+    if op.status == 204:  # No Content: no body, no content type
+        return {"description": op.summary}
     if op.response is None:
         if op.content_type == "application/json":
             return {"description": op.summary, "content": {"application/json": {"schema": {}}}}
         return {"description": op.summary, "content": {op.content_type: {"schema": {}}}}
-    return {
-        "description": op.summary,
-        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{op.response.__name__}"}}},
-    }
+    return {"description": op.summary, "content": {"application/json": {"schema": ref(op.response)}}}
 
 
 def _field_schema(model: type[pydantic.BaseModel], name: str) -> dict[str, Any]:

@@ -233,3 +233,132 @@ class ModelDelete(Arguments):
     type: Literal["pretrained", "exported"]
     pmid: str | None = None
     emid: str | None = None
+
+
+# ---- replies: the envelope (status 1, extra fields allowed) with each operation's own fields
+class Message(PaddleXReply):
+    message: str | None = Field(None, description="what was ignored or changed on the way, when anything was")
+
+
+class SystemReply(PaddleXReply):
+    info: dict[str, Any] | None = Field(
+        None, description="machine_info: cpu_num, gpu_num, sysstr, training_available, paddle_version"
+    )
+    gpu_mem_infos: list[dict[str, Any]] | None = Field(None, description="gpu_memory_size: free, used, total")
+
+
+class WorkspaceReply(PaddleXReply):
+    dirname: str | None = Field(None, description="the workspace folder (no struct given)")
+    attr: dict[str, Any] | None = None
+
+
+class DatasetReply(PaddleXReply):
+    id: str | None = None
+    dataset_status: int | None = Field(None, description="PaddleX's DatasetStatus")
+    message: str | None = None
+    attr: dict[str, Any] | None = None
+    datasets: list[dict[str, Any]] | None = Field(None, description="no did given: every dataset")
+
+
+class DatasetCreated(PaddleXReply):
+    did: str
+
+
+class DatasetDetailsReply(PaddleXReply):
+    details: dict[str, Any]
+
+
+class ProjectReply(PaddleXReply):
+    attr: dict[str, Any] | None = None
+    projects: list[dict[str, Any]] | None = Field(None, description="no id given: every project")
+
+
+class ProjectCreated(PaddleXReply):
+    pid: str
+
+
+class FileReply(PaddleXReply):
+    img_data: str | None = Field(None, description="an image, base64 (labels drawn when did is given)")
+    lines: list[str] | None = None
+    text: str | None = None
+
+
+class DemoReply(PaddleXReply):
+    attr: dict[str, Any] = Field(description="status (DownloadStatus), progress, message")
+
+
+class DemoLoaded(PaddleXReply):
+    did: str | None = Field(None, description="type=load: the dataset made from the demo")
+    pid: str | None = Field(None, description="type=load: its project")
+
+
+class ModelReply(PaddleXReply):
+    attr: dict[str, Any] | None = None
+    dataset_attr: dict[str, Any] | None = None
+    task_params: dict[str, Any] | None = None
+    eval_result: dict[str, Any] | None = None
+    pretrained_models: list[dict[str, Any]] | None = None
+    exported_models: list[dict[str, Any]] | None = None
+
+
+class ModelSaved(PaddleXReply):
+    pmid: str | None = None
+    emid: str | None = None
+
+
+class TaskReply(PaddleXReply):
+    task_status: int | None = Field(None, description="PaddleX's TaskStatus")
+    message: str | None = Field(None, description="why a failed task failed")
+    type: str | None = None
+    resumable: bool | None = None
+    max_saved_epochs: int | None = None
+    tasks: list[dict[str, Any]] | None = Field(None, description="no tid given: the tasks' attributes")
+
+
+class TaskCreated(Message):
+    tid: str
+
+
+class ParamsReply(PaddleXReply):
+    train: dict[str, Any]
+
+
+class PruneReply(PaddleXReply):
+    prune_status: int = Field(description="PaddleX's PruneStatus")
+
+
+class EvaluateReply(PaddleXReply):
+    evaluate_status: int = Field(description="PaddleX's TaskStatus for evaluation")
+    message: str
+    result: dict[str, Any] | None = None
+
+
+class MetricsReply(PaddleXReply):
+    train_log: dict[str, Any] | None = None
+    eval_metrics: dict[str, Any] | None = None
+    sensitivities_loss_img: dict[str, Any] | None = None
+    prune_log: dict[str, Any] | None = None
+
+
+class PredictStarted(PaddleXReply):
+    path: str = Field(description="where the result image will be (fetch it with /file)")
+
+
+class PredictReply(PaddleXReply):
+    predict_status: int = Field(description="PaddleX's PredictStatus")
+    message: str | None = None
+
+
+class ExportStarted(PaddleXReply):
+    save_dir: str
+
+
+class ExportReply(PaddleXReply):
+    export_status: int = Field(description="PaddleX's PredictStatus, as PaddleX reported exports")
+    message: str | None = None
+    quant_result: dict[str, Any] | None = None
+    quant_log: dict[str, Any] | None = None
+
+
+class VdlReply(PaddleXReply):
+    url: str

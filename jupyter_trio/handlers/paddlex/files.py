@@ -8,7 +8,14 @@ from typing import Any
 from tornado.ioloop import IOLoop
 
 from ...errors import ValidationFailed
-from ...schemas.paddlex import DemoAction, DemoRef, FileQuery
+from ...schemas.paddlex import (
+    DemoAction,
+    DemoLoaded,
+    DemoRef,
+    DemoReply,
+    FileQuery,
+    FileReply,
+)
 from ...services.file_preview import kind_of
 from ...vocabulary import project_type
 from ..base import operation
@@ -22,6 +29,7 @@ class FileHandler(PaddleXHandler):
         "xml → the XML itself, log/txt → lines",
         request=FileQuery,
         also_content_types=("application/xml",),
+        response=FileReply,
         tag="paddlex",
     )
     def get(self) -> None:
@@ -52,7 +60,12 @@ def _demo_type(args: DemoRef) -> str:
 
 
 class DemoHandler(PaddleXHandler):
-    @operation("PaddleX: progress of a demo dataset's generation (prj_type)", request=DemoRef, tag="paddlex")
+    @operation(
+        "PaddleX: progress of a demo dataset's generation (prj_type)",
+        request=DemoRef,
+        response=DemoReply,
+        tag="paddlex",
+    )
     def get(self) -> None:
         state = self.trio.demos.status(_demo_type(self.arguments(DemoRef)))
         self.ok(attr=demo_attr(state))
@@ -61,6 +74,7 @@ class DemoHandler(PaddleXHandler):
         "PaddleX: type=download generates a demo dataset in the background; type=load creates its "
         "dataset (imported, split) and project → did, pid",
         request=DemoAction,
+        response=DemoLoaded,
         tag="paddlex",
     )
     async def post(self) -> None:
@@ -73,7 +87,12 @@ class DemoHandler(PaddleXHandler):
             out = await IOLoop.current().run_in_executor(None, self.trio.demos.load, kind, self.username)
             self.ok(**out)
 
-    @operation("PaddleX: stop generating a demo dataset (prj_type)", request=DemoRef, tag="paddlex")
+    @operation(
+        "PaddleX: stop generating a demo dataset (prj_type)",
+        request=DemoRef,
+        response=DemoReply,
+        tag="paddlex",
+    )
     def put(self) -> None:
         state = self.trio.demos.stop(_demo_type(self.arguments(DemoRef)))
         self.ok(attr=demo_attr(state))

@@ -9,20 +9,32 @@ from typing import Any
 from ...errors import ValidationFailed
 from ...formatting import hms as _hms
 from ...schemas.paddlex import (
+    EvaluateReply,
     EvaluateStart,
     ExportQuery,
+    ExportReply,
     ExportStart,
+    ExportStarted,
+    Message,
     MetricsQuery,
+    MetricsReply,
     ParamsQuery,
+    ParamsReply,
     ParamsUpdate,
+    PredictReply,
     PredictStart,
+    PredictStarted,
     PruneAnalysis,
+    PruneReply,
     PruneStop,
     TaskCreate,
+    TaskCreated,
     TaskQuery,
     TaskRef,
+    TaskReply,
     TrainAction,
     TrainStart,
+    VdlReply,
 )
 from ...vocabulary import failure_reason
 from ..base import operation
@@ -54,6 +66,7 @@ class TaskHandler(_TaskHandler):
     @operation(
         "PaddleX: one task (tid; resume adds resumable, max_saved_epochs), a project's tasks (pid), or all",
         request=TaskQuery,
+        response=TaskReply,
         tag="paddlex",
     )
     def get(self) -> None:
@@ -86,6 +99,7 @@ class TaskHandler(_TaskHandler):
     @operation(
         "PaddleX: create a train task (pid, train, desc) or a prune task (+ parent_id)",
         request=TaskCreate,
+        response=TaskCreated,
         tag="paddlex",
     )
     def post(self) -> None:
@@ -111,6 +125,7 @@ class ParamsHandler(_TaskHandler):
     @operation(
         "PaddleX: a task's parameters (tid), or recommended ones for a project (pid, model_type, gpu_list)",
         request=ParamsQuery,
+        response=ParamsReply,
         tag="paddlex",
     )
     def get(self) -> None:
@@ -124,7 +139,10 @@ class ParamsHandler(_TaskHandler):
         self.ok(train=params.model_dump())
 
     @operation(
-        "PaddleX: validate and store a task's parameters (tid, train)", request=ParamsUpdate, tag="paddlex"
+        "PaddleX: validate and store a task's parameters (tid, train)",
+        request=ParamsUpdate,
+        response=Message,
+        tag="paddlex",
     )
     def post(self) -> None:
         args = self.arguments(ParamsUpdate)
@@ -161,7 +179,12 @@ class TrainHandler(_TaskHandler):
 
 
 class PruneHandler(_TaskHandler):
-    @operation("PaddleX: status of a task's sensitivity analysis (tid)", request=TaskRef, tag="paddlex")
+    @operation(
+        "PaddleX: status of a task's sensitivity analysis (tid)",
+        request=TaskRef,
+        response=PruneReply,
+        tag="paddlex",
+    )
     def get(self) -> None:
         tid = self.arguments(TaskRef).tid
         self.ok(prune_status=prune_status(self.training.child(tid, "analysis")).value)
@@ -183,7 +206,9 @@ class PruneHandler(_TaskHandler):
 
 
 class EvaluateHandler(_TaskHandler):
-    @operation("PaddleX: evaluation status and result (tid)", request=TaskRef, tag="paddlex")
+    @operation(
+        "PaddleX: evaluation status and result (tid)", request=TaskRef, response=EvaluateReply, tag="paddlex"
+    )
     def get(self) -> None:
         task = self.training.task(self.arguments(TaskRef).tid)
         job = self.training.child(task["id"], "evaluate")
@@ -220,6 +245,7 @@ class MetricsHandler(_TaskHandler):
         "PaddleX: train_log (type=train), eval_metrics (eval), sensitivities_loss_img (sensitivities), "
         "prune_log (prune)",
         request=MetricsQuery,
+        response=MetricsReply,
         tag="paddlex",
     )
     def get(self) -> None:
@@ -264,6 +290,7 @@ class PredictHandler(_TaskHandler):
     @operation(
         "PaddleX: predict a base64 image (tid, image_data, score_thresh, epoch) → path of the result image",
         request=PredictStart,
+        response=PredictStarted,
         tag="paddlex",
     )
     def post(self) -> None:
@@ -275,13 +302,13 @@ class PredictHandler(_TaskHandler):
         result = self.training.predict_image(self.username, args.tid, data, args.epoch, args.score_thresh)
         self.ok(path=str(result))
 
-    @operation("PaddleX: prediction status (tid)", request=TaskRef, tag="paddlex")
+    @operation("PaddleX: prediction status (tid)", request=TaskRef, response=PredictReply, tag="paddlex")
     def get(self) -> None:
         job = self.training.child(self.arguments(TaskRef).tid, "predict")
         rec = self.record(job)
         self.ok(predict_status=predict_status(job).value, message=rec.get("error") or "")
 
-    @operation("PaddleX: stop a prediction (tid)", request=TaskRef, tag="paddlex")
+    @operation("PaddleX: stop a prediction (tid)", request=TaskRef, response=PredictReply, tag="paddlex")
     def put(self) -> None:
         tid = self.arguments(TaskRef).tid
         self.training.stop_child(tid, "predict")
@@ -292,6 +319,7 @@ class ExportHandler(_TaskHandler):
     @operation(
         "PaddleX: export (tid, type infer|lite, save_dir inside the workspace, epoch, quant)",
         request=ExportStart,
+        response=ExportStarted,
         tag="paddlex",
     )
     def post(self) -> None:
@@ -304,6 +332,7 @@ class ExportHandler(_TaskHandler):
     @operation(
         "PaddleX: export status (tid; quant=log|result: the int8 export's log or result)",
         request=ExportQuery,
+        response=ExportReply,
         tag="paddlex",
     )
     def get(self) -> None:
@@ -319,7 +348,7 @@ class ExportHandler(_TaskHandler):
         else:
             self.ok(export_status=status, message=rec.get("error") or rec.get("save_dir") or "")
 
-    @operation("PaddleX: stop an export (tid)", request=TaskRef, tag="paddlex")
+    @operation("PaddleX: stop an export (tid)", request=TaskRef, response=ExportReply, tag="paddlex")
     def put(self) -> None:
         tid = self.arguments(TaskRef).tid
         self.training.stop_child(tid, "export")
@@ -327,7 +356,12 @@ class ExportHandler(_TaskHandler):
 
 
 class VdlHandler(_TaskHandler):
-    @operation("PaddleX: the URL of a live view of the task's metrics (tid)", request=TaskRef, tag="paddlex")
+    @operation(
+        "PaddleX: the URL of a live view of the task's metrics (tid)",
+        request=TaskRef,
+        response=VdlReply,
+        tag="paddlex",
+    )
     def get(self) -> None:
         task = self.training.task(self.arguments(TaskRef).tid)
         path = f"{self.base_url.rstrip('/')}/trio/api/tasks/{task['id']}/view"

@@ -5,7 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from ...errors import ValidationFailed
-from ...schemas.paddlex import ModelDelete, ModelQuery, ModelSave
+from ...schemas.paddlex import (
+    ModelDelete,
+    ModelQuery,
+    ModelReply,
+    ModelSave,
+    ModelSaved,
+)
 from ..base import operation
 from .base import PaddleXHandler, paddlex_time
 from .enums import WEIGHTS_STATUS, ExportedModelType
@@ -34,7 +40,10 @@ def model_attr(model: dict[str, Any]) -> dict[str, Any]:
 
 class ModelHandler(PaddleXHandler):
     @operation(
-        "PaddleX: one model (mid) or all of a type (pretrained | exported)", request=ModelQuery, tag="paddlex"
+        "PaddleX: one model (mid) or all of a type (pretrained | exported)",
+        request=ModelQuery,
+        response=ModelReply,
+        tag="paddlex",
     )
     def get(self) -> None:
         args = self.arguments(ModelQuery)
@@ -60,6 +69,7 @@ class ModelHandler(PaddleXHandler):
         "PaddleX: save a task's model as pretrained (pid, tid, name, source_path?) or register an exported "
         "model (pid, tid, name, path, exported_type)",
         request=ModelSave,
+        response=ModelSaved,
         tag="paddlex",
     )
     def post(self) -> None:

@@ -10,16 +10,23 @@ from ...errors import ValidationFailed
 from ...runner.gpus import gpu_memory
 from ...schemas.paddlex import (
     DatasetCreate,
+    DatasetCreated,
+    DatasetDetailsReply,
     DatasetImport,
     DatasetQuery,
     DatasetRef,
+    DatasetReply,
     DatasetSplit,
     ProjectCreate,
+    ProjectCreated,
     ProjectQuery,
     ProjectRef,
+    ProjectReply,
     SystemArgs,
+    SystemReply,
     WorkspaceChange,
     WorkspaceQuery,
+    WorkspaceReply,
 )
 from ...services.projects import ProjectService
 from ...vocabulary import RUN_KINDS
@@ -100,6 +107,7 @@ class SystemHandler(PaddleXHandler):
     @operation(
         "PaddleX: machine_info (cpu_num, gpu_num, sysstr) or gpu_memory_size",
         request=SystemArgs,
+        response=SystemReply,
         tag="paddlex",
     )
     def get(self) -> None:
@@ -121,7 +129,12 @@ class SystemHandler(PaddleXHandler):
 
 
 class DatasetHandler(PaddleXHandler):
-    @operation("PaddleX: one dataset (did) or all datasets", request=DatasetQuery, tag="paddlex")
+    @operation(
+        "PaddleX: one dataset (did) or all datasets",
+        request=DatasetQuery,
+        response=DatasetReply,
+        tag="paddlex",
+    )
     def get(self) -> None:
         args, svc = self.arguments(DatasetQuery), self.trio.projects
         if args.did:
@@ -140,7 +153,12 @@ class DatasetHandler(PaddleXHandler):
             ]
         )
 
-    @operation("PaddleX: create a dataset (name, desc, dataset_type)", request=DatasetCreate, tag="paddlex")
+    @operation(
+        "PaddleX: create a dataset (name, desc, dataset_type)",
+        request=DatasetCreate,
+        response=DatasetCreated,
+        tag="paddlex",
+    )
     def post(self) -> None:
         args = self.arguments(DatasetCreate)
         d = self.trio.projects.create_dataset(self.username, args.name, args.desc, args.dataset_type)
@@ -176,14 +194,22 @@ class DatasetSplitHandler(PaddleXHandler):
 
 class DatasetDetailsHandler(PaddleXHandler):
     @operation(
-        "PaddleX: files, labels and splits of an imported dataset (did)", request=DatasetRef, tag="paddlex"
+        "PaddleX: files, labels and splits of an imported dataset (did)",
+        request=DatasetRef,
+        response=DatasetDetailsReply,
+        tag="paddlex",
     )
     def get(self) -> None:
         self.ok(details=self.trio.projects.dataset_details(self.arguments(DatasetRef).did))
 
 
 class ProjectHandler(PaddleXHandler):
-    @operation("PaddleX: one project (id) or all projects", request=ProjectQuery, tag="paddlex")
+    @operation(
+        "PaddleX: one project (id) or all projects",
+        request=ProjectQuery,
+        response=ProjectReply,
+        tag="paddlex",
+    )
     def get(self) -> None:
         args, svc = self.arguments(ProjectQuery), self.trio.projects
         if args.id:
@@ -195,7 +221,12 @@ class ProjectHandler(PaddleXHandler):
             ]
         )
 
-    @operation("PaddleX: create a project (name, desc, project_type)", request=ProjectCreate, tag="paddlex")
+    @operation(
+        "PaddleX: create a project (name, desc, project_type)",
+        request=ProjectCreate,
+        response=ProjectCreated,
+        tag="paddlex",
+    )
     def post(self) -> None:
         args = self.arguments(ProjectCreate)
         p = self.trio.projects.create_project(self.username, args.name, args.desc, args.project_type)
@@ -223,6 +254,7 @@ class WorkspaceHandler(PaddleXHandler):
     @operation(
         "PaddleX: workspace dirname, or attributes of a dataset/project/task",
         request=WorkspaceQuery,
+        response=WorkspaceReply,
         tag="paddlex",
     )
     def get(self) -> None:
