@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..vocabulary import DATASET_STATES, DEMO_STATES, TASK_STATES, failure_reason
+from ..vocabulary import DATASET_STATES, DEMO_STATES, TASK_STATES, WEIGHTS_STATES, failure_reason
 
 
 class GPUInfo(BaseModel):
@@ -456,7 +456,7 @@ class ModelInfo(BaseModel):
     name: str
     task_id: str | None = None
     model_type: str
-    status: str
+    status: Literal[WEIGHTS_STATES] = Field(description="saving, saved or save_failed")  # type: ignore[valid-type]
     path: str
     attrs: dict[str, Any]
     created_at: float

@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from ..vocabulary import WEIGHTS_STATES
 from .native import MAX_OFFSET, Request
 
 
@@ -164,7 +165,7 @@ class WeightsEntry(BaseModel):
     name: str
     kind: Literal["pretrained", "exported"]
     base_model: str
-    status: str
+    status: Literal[WEIGHTS_STATES]  # type: ignore[valid-type]
     training_run_id: str | None = None
     path: str
     created_at: datetime

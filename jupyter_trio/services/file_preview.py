@@ -24,19 +24,6 @@ MAX_BYTES = 32 * 1024 * 1024
 WRITABLE_ROOT = "uploads"
 
 
-def workspace_file(store: Store, path: str) -> Path:
-    if not path:
-        raise ValidationFailed("path is required")
-    target = resolve_inside(store.root, path)
-    if target.parent == Path(os.path.realpath(store.root)) and target.name.startswith(store.layout.DB_FILE):
-        raise Forbidden("the workspace database is not served as a file")
-    if not target.is_file():
-        raise NotFound(f"no such file in the workspace: {path}")
-    if target.stat().st_size > MAX_BYTES:
-        raise PayloadTooLarge(f"{path} is larger than {MAX_BYTES // (1024 * 1024)} MiB")
-    return target
-
-
 def kind_of(target: Path) -> str:
     suffix = target.suffix.lower()
     if suffix in IMAGE_SUFFIXES:
@@ -49,20 +36,6 @@ def kind_of(target: Path) -> str:
         f"{target.name}: only images ({', '.join(sorted(IMAGE_SUFFIXES))}), .xml, .log and "
         ".txt files can be fetched"
     )
-
-
-def image_bytes(store: Store, target: Path, dataset: dict[str, Any] | None) -> tuple[bytes, str]:
-    """(bytes, content type): the file itself, or a PNG with the dataset's labels drawn."""
-    if dataset is None:
-        return target.read_bytes(), "image/png" if target.suffix.lower() == ".png" else "image/jpeg"
-    folder = Path(os.path.realpath(store.root / dataset["path"]))
-    if folder not in target.parents:
-        raise ValidationFailed(f"path is not a file of dataset {dataset['id']}")
-    manifest = load_manifest(store, dataset)
-    image = draw_annotation(target, folder, manifest, target.relative_to(folder).as_posix())
-    out = io.BytesIO()
-    image.save(out, format="PNG")
-    return out.getvalue(), "image/png"
 
 
 class WorkspaceFiles:
@@ -93,7 +66,7 @@ class WorkspaceFiles:
     def listing(self, folder: Path) -> list[dict[str, Any]]:
         entries = []
         for child in sorted(folder.iterdir(), key=lambda p: p.name):
-            if child.parent == self.store.root and child.name.startswith(self.store.layout.DB_FILE):
+            if self._is_db(child):
                 continue
             st = child.stat()
             entries.append(
@@ -133,7 +106,26 @@ class WorkspaceFiles:
         target.unlink()
 
     def viewable(self, path: str) -> Path:
-        return workspace_file(self.store, path)
+        """A file to show (PaddleX's /file, dataset previews): inside the workspace, not the database,
+        at most MAX_BYTES."""
+        if not path:
+            raise ValidationFailed("path is required")
+        target = self.target(path)
+        if not target.is_file():
+            raise NotFound(f"no such file in the workspace: {path}")
+        if target.stat().st_size > MAX_BYTES:
+            raise PayloadTooLarge(f"{path} is larger than {MAX_BYTES // (1024 * 1024)} MiB")
+        return target
 
     def image(self, target: Path, dataset: dict[str, Any] | None) -> tuple[bytes, str]:
-        return image_bytes(self.store, target, dataset)
+        """(bytes, content type): the file itself, or a PNG with the dataset's labels drawn."""
+        if dataset is None:
+            return target.read_bytes(), "image/png" if target.suffix.lower() == ".png" else "image/jpeg"
+        folder = Path(os.path.realpath(self.store.root / dataset["path"]))
+        if folder not in target.parents:
+            raise ValidationFailed(f"path is not a file of dataset {dataset['id']}")
+        manifest = load_manifest(self.store, dataset)
+        image = draw_annotation(target, folder, manifest, target.relative_to(folder).as_posix())
+        out = io.BytesIO()
+        image.save(out, format="PNG")
+        return out.getvalue(), "image/png"

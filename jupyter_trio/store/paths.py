@@ -37,14 +37,14 @@ def resolve_in_roots(roots: list[str | Path], path: str) -> Path:
     paths are taken from ``roots[0]``. The refusal names every allowed root."""
     if not roots:
         raise PathOutsideWorkspace("no folder is allowed here")
+    if "\x00" in path:
+        raise PathOutsideWorkspace("path contains a NUL byte")
     candidates = roots if os.path.isabs(path.replace("\\", "/")) else roots[:1]
     for root in candidates:
         try:
             return resolve_inside(root, path)
         except PathOutsideWorkspace:
             continue
-    if "\x00" in path:
-        raise PathOutsideWorkspace("path contains a NUL byte")
     allowed = ", ".join(os.path.realpath(r) for r in roots)
     raise PathOutsideWorkspace(f"{path!r} is outside the allowed folders ({allowed})")
 

@@ -74,10 +74,11 @@ class TaskHandler(_TaskHandler):
         args = self.arguments(TaskQuery)
         if args.tid:
             task = self.training.task(args.tid)
-            reason = (self.record(task).get("error") or failure_reason(task)) if failure_reason(task) else ""
+            failed = failure_reason(task)  # the job's own last word first, else the run's
+            message = (self.record(task).get("error") or failed) if failed else task["message"] or ""
             out: dict[str, Any] = {
                 "task_status": self.status_of(task),
-                "message": reason or task["message"] or "",
+                "message": message,
                 "type": task["config"]["task_type"],
             }
             if "resume" in raw:

@@ -70,10 +70,10 @@ def translate(task_type: str, train: Any) -> Translated:
         raise ValidationFailed(f"no trainer for {task_type!r} projects")
     fields = cls.model_fields
     out = Translated({})
+    cpu_only = raw.get("use_gpu", True) in (False, "false", "False", 0, "0")
     for key, value in raw.items():
         if key in _NOTES:
-            if key == "use_gpu" and value in (False, "false", "False", 0, "0"):
-                out.params["cuda_visible_devices"] = ""
+            if key == "use_gpu" and cpu_only:
                 out.notes.append("use_gpu false: training on the CPU")
             else:
                 out.notes.append(f"{key} not used: {_NOTES[key]}")
@@ -93,6 +93,6 @@ def translate(task_type: str, train: Any) -> Translated:
             )
             continue
         out.params[key] = _form_value(value, fields[key].annotation)
-    if "use_gpu" in raw and raw["use_gpu"] in (False, "false", "False", 0, "0"):
+    if cpu_only:  # whatever cuda_visible_devices said, before or after it
         out.params["cuda_visible_devices"] = ""
     return out
