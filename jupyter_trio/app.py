@@ -19,6 +19,8 @@ from .services.archives import ArchiveSigner, load_secret
 from .services.checkpoints import CheckpointService
 from .services.dataset_import import DatasetImporter
 from .services.demo_datasets import DemoService
+from .services.event_sources import GPUS_EVERY_S, PROGRESS_EVERY_S, EventSources
+from .services.events import EventBus
 from .services.file_preview import WorkspaceFiles
 from .services.projects import ProjectService
 from .services.samplers import SamplerService
@@ -115,6 +117,13 @@ class TrioApp(ExtensionApp):
         "used one is stopped when another is needed.",
     )
 
+    event_backlog = Int(
+        5000,
+        config=True,
+        help="Events kept for clients of /trio/api/events that reconnect with ?since=<id>; one further "
+        "behind is told to refetch.",
+    )
+
     @default("max_cpu_jobs")
     def _default_max_cpu_jobs(self) -> int:
         return max(1, (os.cpu_count() or 2) // 2)
@@ -162,7 +171,10 @@ class TrioApp(ExtensionApp):
     training_runs: TrainingRunService
     samplers: SamplerService
     archive_signer: ArchiveSigner
+    events: EventBus
+    event_sources: EventSources
     _runner_loop: PeriodicCallback | None = None
+    _samplers: list[PeriodicCallback] = []
 
     def resolved_workspace_dir(self) -> Path:
         root = Path(self.serverapp.root_dir).expanduser() if self.serverapp else Path.cwd()
@@ -222,10 +234,25 @@ class TrioApp(ExtensionApp):
         self.checkpoints.sync_all()  # checkpoints written while no server was watching
         self.settings.update({"trio_store": self.store, "trio_app": self})
         loop = IOLoop.current()
+        self.events = EventBus(self.event_backlog)
+        self.event_sources = EventSources(self.events, self.store, self.metrics, self.gpu_list)
+        self.importer.on_progress = self.event_sources.import_progress
+        self._samplers = [
+            PeriodicCallback(self.event_sources.sample_progress, PROGRESS_EVERY_S * 1000),
+            PeriodicCallback(self.event_sources.sample_gpus, GPUS_EVERY_S * 1000),
+        ]
+        self.events.on_listeners.append(lambda count: loop.add_callback(self._sample_while_listened, count))
         self.runner.wake = lambda: loop.add_callback(self.runner.tick)  # after the current request
         self.runner.tick()  # re-attach to jobs that outlived the last server, record those that ended
         self._runner_loop = PeriodicCallback(self.runner.tick, self.poll_interval * 1000)
         self._runner_loop.start()
+
+    def _sample_while_listened(self, listeners: int) -> None:
+        for sampler in self._samplers:
+            if listeners and not sampler.is_running():
+                sampler.start()
+            elif not listeners and sampler.is_running():
+                sampler.stop()
 
     def route_table(self) -> list[tuple[str, type]]:
         """Route patterns (without base_url) and handler classes, as served."""
@@ -238,6 +265,8 @@ class TrioApp(ExtensionApp):
         # Jobs are left running on purpose: the next server on this workspace re-attaches to them.
         if self._runner_loop is not None:
             self._runner_loop.stop()
+        for sampler in self._samplers:
+            sampler.stop()
         if getattr(self, "runner", None) is not None:
             self.runner.release()
         if getattr(self, "tasks", None) is not None:

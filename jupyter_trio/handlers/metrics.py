@@ -44,7 +44,14 @@ class SeriesHandler(_RunHandler):
     def get(self, name: str, key: str) -> None:
         q = self.parse_query(SeriesQuery)
         task, index, run_dir = self.run_dir(name, q.run)
-        series = self.trio.metrics.series(run_dir, key, since_step=q.since_step, max_points=q.max_points)
+        series = self.trio.metrics.series(
+            run_dir,
+            key,
+            since_step=q.since_step,
+            max_points=q.max_points,
+            from_step=q.from_step,
+            to_step=q.to_step,
+        )
         if series is None:
             raise NotFound(f"run {index} of task {task['name']!r} has no series {key!r}")
         values = [v if math.isfinite(v) else None for v in series.values]

@@ -6,6 +6,7 @@ from . import datasets as native
 from . import training, v1
 from .base import NotFoundHandler
 from .core import FilesHandler, HealthHandler, OpenAPIHandler
+from .events import EventsHandler
 from .logs import LogsHandler, LogStreamHandler
 from .metrics import MetricsIndexHandler, MetricsViewHandler, RecordsHandler, SeriesHandler
 from .paddlex import tasks as pxtasks
@@ -56,6 +57,7 @@ CID = r"(?P<cid>[^/]+|weights/[^/]+|sampler_weights/[^/]+)"
 ROUTES: list[tuple] = [
     (rf"{API}/health", HealthHandler),
     (rf"{API}/openapi\.json", OpenAPIHandler),
+    (rf"{API}/events", EventsHandler),
     (rf"{API}/files", FilesHandler),
     (rf"{API}/files/{PATH}", FilesHandler),
     # pyruns dialect: workspaces, generator, tasks, logs, launcher

@@ -109,3 +109,33 @@ def discover_gpus(setting: str | list[int] | None) -> list[GPU]:
         return seen
     by_index = {gpu.index: gpu for gpu in seen}
     return [by_index.get(i, GPU(index=i)) for i in mode]
+
+
+def gpu_snapshot(indices: list[int]) -> list[dict]:
+    """Utilisation (%), memory used/total (bytes) and temperature (°C) of each GPU in ``indices``, read
+    with NVML now; an empty list where NVML is unavailable. A reading NVML cannot give is ``None``."""
+    if not indices:
+        return []
+    try:
+        import pynvml
+
+        pynvml.nvmlInit()
+    except Exception:
+        return []
+    try:
+        out = []
+        for index in indices:
+            row: dict = {"index": index, "utilization": None, "memory_used": None, "memory_total": None}
+            row["temperature"] = None
+            try:
+                handle = pynvml.nvmlDeviceGetHandleByIndex(index)
+                memory = pynvml.nvmlDeviceGetMemoryInfo(handle)
+                row.update(memory_used=int(memory.used), memory_total=int(memory.total))
+                row["utilization"] = int(pynvml.nvmlDeviceGetUtilizationRates(handle).gpu)
+                row["temperature"] = int(pynvml.nvmlDeviceGetTemperature(handle, pynvml.NVML_TEMPERATURE_GPU))
+            except Exception as exc:  # a GPU that fell off the bus, or a reading this model lacks
+                log.debug("NVML reading of GPU %s failed: %s", index, exc)
+            out.append(row)
+        return out
+    finally:
+        pynvml.nvmlShutdown()

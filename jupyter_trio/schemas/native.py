@@ -233,6 +233,16 @@ class DeleteQuery(Request):
     force: bool = False
 
 
+# ---- events
+class EventsQuery(Request):
+    since: int | None = Field(
+        None,
+        ge=0,
+        le=MAX_OFFSET,
+        description="id of the last event received: the events after it are sent first (a reconnect)",
+    )
+
+
 # ---- logs
 class LogQuery(Request):
     run: int | None = Field(None, ge=1, description="run slot; default the latest")
@@ -266,6 +276,8 @@ class SeriesQuery(RunQuery):
         description="downsample to at most this many points (min and max of each bucket kept)",
     )
     since_step: int | None = Field(None, description="only points with a larger step (live polling)")
+    from_step: int | None = Field(None, description="only points at this step or later (a zoomed chart)")
+    to_step: int | None = Field(None, description="only points at this step or earlier (a zoomed chart)")
 
 
 class MetricsIndex(BaseModel):

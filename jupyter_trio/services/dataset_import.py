@@ -20,6 +20,7 @@ import random
 import shutil
 import threading
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -51,15 +52,22 @@ def load_manifest(store: Store, dataset: dict[str, Any]) -> dict[str, Any]:
         ) from None
 
 
-def copy_into(manifest: Manifest, source: Path, target: Path) -> None:
-    """Copy the manifest's files to ``target`` through a staging folder, then swap them in."""
+def copy_into(
+    manifest: Manifest, source: Path, target: Path, progress: Callable[[float], None] | None = None
+) -> None:
+    """Copy the manifest's files to ``target`` through a staging folder, then swap them in; ``progress``
+    hears the fraction copied about fifty times along the way."""
     staging = target / ".staging"
     shutil.rmtree(staging, ignore_errors=True)
+    files = sorted(manifest.files)
+    every = max(1, len(files) // 50)
     try:
-        for rel in sorted(manifest.files):
+        for done, rel in enumerate(files, 1):
             dst = staging / rel
             dst.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source / rel, dst)
+            if progress is not None and done % every == 0:
+                progress(done / len(files))
         if manifest.dataset_type != "classification" or manifest.format != "paddlex_list":
             (staging / "labels.txt").write_text("\n".join(manifest.labels) + "\n", encoding="utf-8")
         (staging / MANIFEST).write_text(json.dumps(manifest.to_json()), encoding="utf-8")
@@ -74,7 +82,12 @@ def copy_into(manifest: Manifest, source: Path, target: Path) -> None:
         raise
 
 
-def import_folder(store: Store, dataset: dict[str, Any], folder: Path) -> bool:
+def import_folder(
+    store: Store,
+    dataset: dict[str, Any],
+    folder: Path,
+    progress: Callable[[str, float], None] | None = None,
+) -> bool:
     """Check and copy ``folder`` into the dataset, updating its status as it goes; True on success."""
     did, target = dataset["id"], store.root / dataset["path"]
     target.mkdir(parents=True, exist_ok=True)
@@ -90,7 +103,7 @@ def import_folder(store: Store, dataset: dict[str, Any], folder: Path) -> bool:
         return False
     store.datasets.update(did, status="copying", message=f"copying {len(manifest.samples)} images")
     try:
-        copy_into(manifest, folder, target)
+        copy_into(manifest, folder, target, progress and (lambda fraction: progress(did, fraction)))
     except OSError as exc:
         store.datasets.update(did, status="copy_failed", message=f"copy failed: {exc}")
         return False
@@ -115,6 +128,8 @@ class DatasetImporter:
         self.store = store
         self.roots = roots
         self._threads: dict[str, threading.Thread] = {}
+        # told (dataset id, fraction copied) as an import copies its files
+        self.on_progress: Callable[[str, float], None] | None = None
 
     def start(self, dataset: dict[str, Any], path: str) -> None:
         if dataset["status"] in IMPORTING:
@@ -128,7 +143,7 @@ class DatasetImporter:
         )
         thread = threading.Thread(
             target=import_folder,
-            args=(self.store, dataset, folder),
+            args=(self.store, dataset, folder, self.on_progress),
             daemon=True,
             name=f"trio-import-{dataset['id']}",
         )

@@ -14,7 +14,7 @@ import random
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -82,13 +82,25 @@ class Database:
             yield conn
             return
         self._retry(lambda: conn.execute("BEGIN IMMEDIATE"))
+        self._local.after = []
         try:
             yield conn
         except BaseException:
             conn.execute("ROLLBACK")
+            self._local.after = []
             raise
         else:
             self._retry(lambda: conn.execute("COMMIT"))
+            after, self._local.after = self._local.after, []
+            for fn in after:
+                fn()
+
+    def after_commit(self, fn: Callable[[], None]) -> None:
+        """Call ``fn`` once this thread's open transaction commits (dropped on rollback); now if none."""
+        if self.connection().in_transaction:
+            self._local.after.append(fn)
+        else:
+            fn()
 
     def query(self, sql: str, params: tuple | dict = ()) -> list[sqlite3.Row]:
         conn = self.connection()

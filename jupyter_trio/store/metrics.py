@@ -113,8 +113,17 @@ class MetricsReader:
         return {name: len(s.steps) for name, s in sorted(data.series.items())}
 
     def series(
-        self, run_dir: Path, key: str, *, since_step: int | None = None, max_points: int | None = None
+        self,
+        run_dir: Path,
+        key: str,
+        *,
+        since_step: int | None = None,
+        max_points: int | None = None,
+        from_step: int | None = None,
+        to_step: int | None = None,
     ) -> Series | None:
+        """A series in step order; ``since_step`` (exclusive) / ``from_step``..``to_step`` (inclusive) cut it,
+        then ``max_points`` keeps each bucket's min and max (the chart asks for its pixel width)."""
         data = self._refresh(run_dir)
         found = data.series.get(key)
         if found is None:
@@ -122,14 +131,28 @@ class MetricsReader:
         with self._lock:
             s = found.ordered()
             steps, values, times = s.steps, s.values, s.times
-            if since_step is not None:
-                start = _first_after(steps, since_step)
-                steps, values, times = steps[start:], values[start:], times[start:]
+            low = since_step if since_step is not None else None
+            if from_step is not None:
+                low = from_step - 1 if low is None else max(low, from_step - 1)
+            if low is not None or to_step is not None:
+                start = _first_after(steps, low) if low is not None else 0
+                end = _first_after(steps, to_step) if to_step is not None else len(steps)
+                steps, values, times = steps[start:end], values[start:end], times[start:end]
             else:
                 steps, values, times = list(steps), list(values), list(times)
         if max_points is not None and len(steps) > max_points:
             return downsample(Series(steps, values, times), max_points)
         return Series(steps, values, times)
+
+    def last_point(self, run_dir: Path, key: str) -> tuple[int, float] | None:
+        """The newest (step, value) of a series, without copying it (the progress pass reads this)."""
+        data = self._refresh(run_dir)
+        found = data.series.get(key)
+        if found is None or not found.steps:
+            return None
+        with self._lock:
+            s = found.ordered()
+            return s.steps[-1], s.values[-1]
 
     def record(self, run_dir: Path) -> dict[str, Any]:
         """The run's record: every ``record()`` call merged in time order, later keys win."""

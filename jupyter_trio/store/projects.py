@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from collections.abc import Callable
 from typing import Any
 
 from .db import Database
 from .ids import next_id
+from .tasks import notify
 
 
 def row_with_attrs(row: sqlite3.Row | None) -> dict[str, Any] | None:
@@ -23,6 +25,12 @@ def row_with_attrs(row: sqlite3.Row | None) -> dict[str, Any] | None:
 class DatasetRepository:
     def __init__(self, db: Database):
         self.db = db
+        # called with a dataset's id after a write to it commits (the events channel listens here)
+        self.on_change: list[Callable[[str], None]] = []
+
+    def _changed(self, did: str) -> None:
+        if self.on_change:
+            self.db.after_commit(lambda: notify(self.on_change, (did,)))
 
     def create(self, owner: str, name: str, description: str, dataset_type: str) -> dict[str, Any]:
         now = time.time()
@@ -33,6 +41,7 @@ class DatasetRepository:
                 "updated_at) VALUES (?, ?, ?, ?, ?, 'empty', ?, ?, ?)",
                 (did, owner, name, description, dataset_type, f"datasets/{did}", now, now),
             )
+            self._changed(did)
         return self.get(did)
 
     def get(self, did: str) -> dict[str, Any] | None:
@@ -43,10 +52,12 @@ class DatasetRepository:
 
     def update(self, did: str, **fields: Any) -> None:
         self.db.update_row("datasets", did, {**fields, "updated_at": time.time()}, ("attrs",))
+        self._changed(did)
 
     def delete(self, did: str) -> None:
         with self.db.transaction() as conn:
             conn.execute("DELETE FROM datasets WHERE id = ?", (did,))
+            self._changed(did)
 
     def project_ids(self, did: str) -> list[str]:
         return [

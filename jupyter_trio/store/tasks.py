@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..vocabulary import ACTIVE
 from .db import Database
 from .ids import next_ids
+
+log = logging.getLogger(__name__)
 
 SORTABLE = {"created_at", "updated_at", "name", "status", "priority", "kind", "last_run"}
 _JSON_COLUMNS = ("config", "params", "env")
@@ -74,9 +78,25 @@ def run_dict(row: sqlite3.Row) -> dict[str, Any]:
     return out
 
 
+def notify(hooks: list[Callable[[str], None]], ids: Iterable[str]) -> None:
+    """Tell every hook about every changed id; a failing hook is logged, never the writer's problem."""
+    for item in ids:
+        for hook in hooks:
+            try:
+                hook(item)
+            except Exception:
+                log.exception("change hook failed for %s", item)
+
+
 class TaskRepository:
     def __init__(self, db: Database):
         self.db = db
+        # called with a task's id after a write to it commits (the events channel listens here)
+        self.on_change: list[Callable[[str], None]] = []
+
+    def _changed(self, *task_ids: str) -> None:
+        if self.on_change:
+            self.db.after_commit(lambda: notify(self.on_change, task_ids))
 
     # ---- tasks
     def insert_many(self, conn: sqlite3.Connection, tasks: list[NewTask]) -> list[str]:
@@ -111,6 +131,7 @@ class TaskRepository:
                 for task_id, t in zip(ids, tasks)
             ],
         )
+        self._changed(*ids)
         return ids
 
     def names_with_prefix(self, conn: sqlite3.Connection, prefix: str) -> list[str]:
@@ -129,6 +150,7 @@ class TaskRepository:
     def name_after_id(self, conn: sqlite3.Connection, task_id: str, notes: str = "") -> None:
         """Inside ``conn``'s transaction: the task is named by its id (PaddleX's T0001 tasks), with notes."""
         conn.execute("UPDATE tasks SET name = ?, notes = ? WHERE id = ?", (task_id, notes, task_id))
+        self._changed(task_id)
 
     def brief(self, active_only: bool = False) -> list[dict[str, Any]]:
         """Id and kind of every task (or of the queued and running ones), without their JSON columns."""
@@ -188,10 +210,12 @@ class TaskRepository:
         if "pinned" in fields:
             fields["pinned"] = int(fields["pinned"])
         self.db.update_row("tasks", task_id, {**fields, "updated_at": time.time()}, _JSON_COLUMNS)
+        self._changed(task_id)
 
     def delete(self, task_id: str) -> None:
         with self.db.transaction() as conn:
             conn.execute("DELETE FROM tasks WHERE id = ?", (task_id,))
+            self._changed(task_id)
 
     def children(self, task_id: str, kinds: tuple[str, ...]) -> list[str]:
         """Ids of the tasks of ``kinds`` whose parent is ``task_id``."""
@@ -226,6 +250,7 @@ class TaskRepository:
                 "INSERT INTO runs(task_id, run_index, status, queued_at) VALUES (?, ?, 'queued', ?)",
                 (task_id, index, now),
             )
+            self._changed(task_id)
         return index
 
     def add_runs(self, conn: sqlite3.Connection, task_ids: list[str]) -> None:
@@ -238,6 +263,7 @@ class TaskRepository:
             "INSERT INTO runs(task_id, run_index, status, queued_at) VALUES (?, 1, 'queued', ?)",
             [(t, now) for t in task_ids],
         )
+        self._changed(*task_ids)
 
     def runs(self, task_id: str) -> list[dict[str, Any]]:
         rows = self.db.query("SELECT * FROM runs WHERE task_id = ? ORDER BY run_index", (task_id,))
@@ -260,7 +286,7 @@ class TaskRepository:
 
     def running(self) -> list[dict[str, Any]]:
         rows = self.db.query(
-            "SELECT r.*, t.name AS task_name FROM runs r JOIN tasks t ON t.id = r.task_id "
+            "SELECT r.*, t.name AS task_name, t.kind AS kind FROM runs r JOIN tasks t ON t.id = r.task_id "
             "WHERE r.status = 'running'"
         )
         return [run_dict(r) for r in rows]
@@ -280,3 +306,4 @@ class TaskRepository:
                     "UPDATE tasks SET status = ?, updated_at = ? WHERE id = ? AND last_run = ?",
                     (fields["status"], time.time(), task_id, run_index),
                 )
+            self._changed(task_id)

@@ -1,0 +1,188 @@
+"""What goes onto the events channel, and when: task and dataset changes as they commit, training progress
+and GPU readings while somebody listens.
+
+Task and dataset events come from the repositories' change hooks, so every writer (runner, services,
+dialects) is covered without remembering to publish. Progress and GPU readings are sampled by the server
+itself from the run folders and NVML — once a second and every two seconds — and only while at least
+one client is connected; nothing is sampled when nobody listens.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from typing import Any
+
+from ..runner.gpus import GPU, gpu_snapshot
+from ..store import Store
+from ..store.metrics import MetricsReader
+from .events import EventBus
+
+log = logging.getLogger(__name__)
+
+PROGRESS_EVERY_S = 1.0
+GPUS_EVERY_S = 2.0
+# Summaries remembered to drop repeats (a set_run that changed only a pid); older ones are forgotten and at
+# worst published once more.
+REMEMBERED_TASKS = 20_000
+
+
+def task_summary(task: dict[str, Any]) -> dict[str, Any]:
+    """The fields of a task event: enough for a list row without another request."""
+    return {
+        "id": task["id"],
+        "name": task["name"],
+        "kind": task["kind"],
+        "status": task["status"],
+        "run": task["last_run"],
+        "gpus": task.get("assigned_gpus") or [],
+        "gpus_requested": task["gpus"],
+        "pinned": task["pinned"],
+        "owner": task["owner"],
+        "parent_id": task["parent_id"],
+        "project_id": task["project_id"],
+        "exit_code": task.get("exit_code"),
+        "message": task.get("message") or "",
+        "created_at": task["created_at"],
+        "started_at": task.get("started_at"),
+        "ended_at": task.get("ended_at"),
+    }
+
+
+def dataset_summary(dataset: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": dataset["id"],
+        "name": dataset["name"],
+        "dataset_type": dataset["dataset_type"],
+        "status": dataset["status"],
+        "message": dataset.get("message") or "",
+        "num_images": dataset["attrs"].get("num_images"),
+    }
+
+
+class EventSources:
+    def __init__(self, bus: EventBus, store: Store, metrics: MetricsReader, gpus: list[GPU]):
+        self.bus = bus
+        self.store = store
+        self.metrics = metrics
+        self.gpus = gpus
+        self._tasks: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._progress: dict[tuple[str, int], dict[str, Any]] = {}
+        self.gpu_readings: list[dict[str, Any]] = []
+        store.tasks.on_change.append(self.task_changed)
+        store.datasets.on_change.append(self.dataset_changed)
+
+    # ---- changes, as they commit
+    def task_changed(self, task_id: str) -> None:
+        task = self.store.tasks.get(task_id)
+        if task is None:
+            old = self._tasks.pop(task_id, None)
+            self.bus.publish("task.deleted", task={"id": task_id, "name": old["name"] if old else None})
+            return
+        summary = task_summary(task)
+        if self._tasks.get(task_id) == summary:
+            return
+        self._tasks[task_id] = summary
+        self._tasks.move_to_end(task_id)
+        while len(self._tasks) > REMEMBERED_TASKS:
+            self._tasks.popitem(last=False)
+        progress = self._progress.get((task_id, task["last_run"]))
+        self.bus.publish("task", task={**summary, **(progress or {})})
+
+    def dataset_changed(self, did: str) -> None:
+        dataset = self.store.datasets.get(did)
+        if dataset is None:
+            self.bus.publish("dataset.deleted", dataset={"id": did})
+            return
+        self.bus.publish("dataset", dataset=dataset_summary(dataset))
+
+    def import_progress(self, did: str, fraction: float) -> None:
+        """Called by the importer as it copies (a fraction of the files done)."""
+        self.bus.publish("dataset.progress", dataset={"id": did, "progress": round(fraction, 3)})
+
+    # ---- sampled while somebody listens
+    def sample_progress(self) -> None:
+        """Publish the progress/ETA of every running run whose record or series tell it, when it moved."""
+        if not self.bus.listeners:
+            return
+        seen = set()
+        for run in self.store.tasks.running():
+            key = (run["task_id"], run["run_index"])
+            seen.add(key)
+            progress = self.progress_of(run)
+            if progress is None or self._progress.get(key) == progress:
+                continue
+            self._progress[key] = progress
+            self.bus.publish(
+                "task.progress",
+                task={
+                    "id": run["task_id"],
+                    "name": run["task_name"],
+                    "kind": run["kind"],
+                    "status": "running",
+                }
+                | {"run": run["run_index"], **progress},
+            )
+        for key in set(self._progress) - seen:
+            del self._progress[key]
+
+    def progress_of(self, run: dict[str, Any]) -> dict[str, Any] | None:
+        run_dir = self.store.layout.run_dir(run["task_id"], run["run_index"])
+        if not run_dir.is_dir():
+            return None
+        record = self.metrics.record(run_dir)
+        out: dict[str, Any] = {}
+        if isinstance(record.get("progress"), (int, float)):
+            out["progress"] = max(0.0, min(1.0, float(record["progress"])))
+        if record.get("stage"):
+            out["stage"] = str(record["stage"])
+        if isinstance(record.get("epoch"), int):
+            out["epoch"] = record["epoch"]
+        eta = self.metrics.last_point(run_dir, "eta_s")
+        epochs, per_epoch = record.get("num_epochs"), record.get("steps_per_epoch")
+        if eta is not None:
+            step, remaining = eta
+            out["eta_s"] = round(max(0.0, remaining), 1)
+            out["step"] = step
+            if "progress" not in out and isinstance(epochs, int) and isinstance(per_epoch, int):
+                out["progress"] = round(min(1.0, step / max(1, epochs * per_epoch)), 4)
+        if isinstance(epochs, int):
+            out["num_epochs"] = epochs
+        return out or None
+
+    def current_progress(self) -> list[dict[str, Any]]:
+        """What the newest progress events said, per running run (a new listener's starting point)."""
+        if not self._progress:
+            for run in self.store.tasks.running():
+                progress = self.progress_of(run)
+                if progress is not None:
+                    self._progress[(run["task_id"], run["run_index"])] = progress
+        return [{"id": task_id, "run": run, **p} for (task_id, run), p in self._progress.items()]
+
+    def sample_gpus(self) -> None:
+        """One GPU reading for the listeners: NVML's figures and which task holds each GPU."""
+        if not self.bus.listeners or not self.gpus:
+            return
+        self.gpu_readings = self.read_gpus()
+        self.bus.publish("gpus", keep=False, gpus=self.gpu_readings)
+
+    def read_gpus(self) -> list[dict[str, Any]]:
+        holders = {
+            g: {"id": run["task_id"], "name": run["task_name"], "run": run["run_index"]}
+            for run in self.store.tasks.running()
+            for g in run["gpus"]
+        }
+        readings = {r["index"]: r for r in gpu_snapshot([g.index for g in self.gpus])}
+        return [
+            {
+                "index": gpu.index,
+                "name": gpu.name,
+                "utilization": None,
+                "memory_used": None,
+                "memory_total": gpu.memory_total or None,
+                "temperature": None,
+                **readings.get(gpu.index, {}),
+                "task": holders.get(gpu.index),
+            }
+            for gpu in self.gpus
+        ]
