@@ -171,6 +171,7 @@ class TaskInfo(BaseModel):
     created_at: float
     updated_at: float
     project_id: str | None = None
+    parent_id: str | None = Field(None, description="the training task of a child job (evaluate, export...)")
 
     @classmethod
     def of(cls, task: dict[str, Any]) -> TaskInfo:

@@ -1,0 +1,157 @@
+/**
+ * The server's REST routes and websockets, through JupyterLab's ServerConnection: base_url, the token
+ * or login cookie, XSRF and a JupyterHub user prefix are all handled the way JupyterLab handles them.
+ */
+
+import { URLExt } from '@jupyterlab/coreutils';
+import { ServerConnection } from '@jupyterlab/services';
+
+import { IDataset, ITask, taskFromRest } from './model';
+
+export class TrioError extends Error {
+  constructor(
+    message: string,
+    readonly status: number
+  ) {
+    super(message);
+  }
+}
+
+export class TrioAPI {
+  readonly settings: ServerConnection.ISettings;
+
+  constructor(settings?: ServerConnection.ISettings) {
+    this.settings = settings ?? ServerConnection.makeSettings();
+  }
+
+  url(...parts: string[]): string {
+    return URLExt.join(this.settings.baseUrl, 'trio', 'api', ...parts);
+  }
+
+  async request<T = any>(
+    method: string,
+    path: string[],
+    body?: unknown,
+    query?: Record<string, string | number | boolean | undefined>
+  ): Promise<T> {
+    let url = this.url(...path.map(encodeURIComponent));
+    const params = Object.entries(query ?? {}).filter(([, v]) => v !== undefined);
+    if (params.length) {
+      url += '?' + params.map(([k, v]) => `${k}=${encodeURIComponent(String(v))}`).join('&');
+    }
+    const init: RequestInit = { method };
+    if (body !== undefined) {
+      init.body = JSON.stringify(body);
+    }
+    const resp = await ServerConnection.makeRequest(url, init, this.settings);
+    if (resp.status === 204) {
+      return undefined as T;
+    }
+    const text = await resp.text();
+    let data: any = undefined;
+    try {
+      data = text ? JSON.parse(text) : undefined;
+    } catch {
+      data = text;
+    }
+    if (!resp.ok) {
+      const message = (data && (data.message || data.error)) || `${method} ${url}: ${resp.status}`;
+      throw new TrioError(String(message), resp.status);
+    }
+    return data as T;
+  }
+
+  /** Running and queued tasks (all of them, up to 1000 each) and the newest finished ones. */
+  async loadTasks(recent = 100): Promise<ITask[]> {
+    const lists = await Promise.all([
+      this.request('GET', ['tasks'], undefined, { status: 'running', limit: 1000 }),
+      this.request('GET', ['tasks'], undefined, { status: 'queued', limit: 1000, order: 'asc' }),
+      this.request('GET', ['tasks'], undefined, { sort: 'updated_at', limit: recent })
+    ]);
+    const seen = new Map<string, ITask>();
+    for (const list of lists) {
+      for (const row of list.items) {
+        seen.set(row.id, taskFromRest(row));
+      }
+    }
+    return [...seen.values()];
+  }
+
+  async loadDatasets(): Promise<IDataset[]> {
+    const reply = await this.request('GET', ['datasets']);
+    const items = Array.isArray(reply) ? reply : reply.items ?? reply.datasets ?? [];
+    return items.map((d: any) => ({
+      id: d.id,
+      name: d.name,
+      dataset_type: d.dataset_type,
+      status: d.status,
+      message: d.message ?? '',
+      num_images: d.num_images ?? null
+    }));
+  }
+
+  task(name: string): Promise<any> {
+    return this.request('GET', ['tasks', name]);
+  }
+
+  run(name: string): Promise<any> {
+    return this.request('POST', ['tasks', name, 'run'], {});
+  }
+
+  cancel(name: string): Promise<any> {
+    return this.request('POST', ['tasks', name, 'cancel'], {});
+  }
+
+  resume(name: string, epoch: number | null): Promise<any> {
+    return this.request('POST', ['tasks', name, 'resume'], epoch === null ? {} : { epoch });
+  }
+
+  pin(name: string, pinned: boolean): Promise<any> {
+    return this.request('POST', ['tasks', name, 'pin'], { pinned });
+  }
+
+  remove(name: string): Promise<void> {
+    return this.request('DELETE', ['tasks', name], undefined, { force: true });
+  }
+
+  notes(name: string, notes: string): Promise<any> {
+    return this.request('PATCH', ['tasks', name, 'notes'], { notes });
+  }
+
+  params(name: string): Promise<any> {
+    return this.request('GET', ['tasks', name, 'params']);
+  }
+
+  setParams(name: string, train: Record<string, unknown>): Promise<any> {
+    return this.request('PUT', ['tasks', name, 'params'], { train });
+  }
+
+  metricsIndex(name: string, run?: number): Promise<{ series: Record<string, number>; run: number }> {
+    return this.request('GET', ['tasks', name, 'metrics'], undefined, { run });
+  }
+
+  series(
+    name: string,
+    key: string,
+    opts: { run?: number; max_points?: number; from_step?: number; to_step?: number }
+  ): Promise<{ steps: number[]; values: number[]; run: number; key: string }> {
+    return this.request('GET', ['tasks', name, 'metrics', key], undefined, opts);
+  }
+
+  /** A websocket URL under /trio/api, with the token where JupyterLab uses one. */
+  wsUrl(path: string[], query: Record<string, string | number | undefined> = {}): string {
+    const base = URLExt.join(this.settings.wsUrl, 'trio', 'api', ...path.map(encodeURIComponent));
+    const params = Object.entries(query).filter(([, v]) => v !== undefined) as [string, any][];
+    if (this.settings.token) {
+      params.push(['token', this.settings.token]);
+    }
+    return params.length
+      ? base + '?' + params.map(([k, v]) => `${k}=${encodeURIComponent(String(v))}`).join('&')
+      : base;
+  }
+
+  openSocket(path: string[], query: Record<string, string | number | undefined> = {}): WebSocket {
+    const Ws = this.settings.WebSocket;
+    return new Ws(this.wsUrl(path, query));
+  }
+}

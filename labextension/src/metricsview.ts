@@ -1,0 +1,217 @@
+/**
+ * A task's tracked series in the main area: one uPlot canvas chart per series, several runs overlaid,
+ * smoothing, log scale, and a zoom (drag a range) that asks the server for that range at full
+ * resolution. The server downsamples to the chart's pixel width (min and max per bucket).
+ */
+
+import { Widget } from '@lumino/widgets';
+import uPlot from 'uplot';
+
+import { TrioAPI } from './api';
+import { align, forLogScale, smooth } from './chartmath';
+
+const COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#17becf'];
+
+interface IRange {
+  from?: number;
+  to?: number;
+}
+
+export class MetricsView extends Widget {
+  private _runs: number[] = [];
+  private _selectedRuns = new Set<number>();
+  private _keys: string[] = [];
+  private _selectedKeys = new Set<string>();
+  private _smoothing = 0;
+  private _log = false;
+  private _charts = new Map<string, uPlot>();
+  private _ranges = new Map<string, IRange>();
+  private readonly _controls: HTMLDivElement;
+  private readonly _grid: HTMLDivElement;
+
+  constructor(
+    private readonly api: TrioAPI,
+    readonly taskName: string
+  ) {
+    super();
+    this.id = `trio-metrics-${taskName}`;
+    this.title.label = `Metrics: ${taskName}`;
+    this.title.closable = true;
+    this.addClass('jp-trio-metrics');
+    this._controls = document.createElement('div');
+    this._controls.className = 'jp-trio-toolbar';
+    this._grid = document.createElement('div');
+    this._grid.className = 'jp-trio-chart-grid';
+    this.node.append(this._controls, this._grid);
+    void this.refresh();
+  }
+
+  /** Read the runs and series names again, then redraw every chart. */
+  async refresh(): Promise<void> {
+    const task = await this.api.task(this.taskName);
+    this._runs = (task.runs ?? []).map((r: any) => r.run_index);
+    if (!this._selectedRuns.size && task.run_index) {
+      this._selectedRuns.add(task.run_index);
+    }
+    const names = new Set<string>();
+    for (const run of this._selectedRuns) {
+      const index = await this.api.metricsIndex(this.taskName, run);
+      Object.keys(index.series).forEach(k => names.add(k));
+    }
+    this._keys = [...names].sort();
+    if (!this._selectedKeys.size) {
+      this._keys.forEach(k => this._selectedKeys.add(k));
+    }
+    this._renderControls();
+    await this._drawAll();
+  }
+
+  private _renderControls(): void {
+    const c = this._controls;
+    c.innerHTML = '';
+    const runs = document.createElement('span');
+    runs.textContent = 'runs: ';
+    for (const run of this._runs) {
+      runs.append(this._checkbox(`#${run}`, this._selectedRuns.has(run), on => {
+        on ? this._selectedRuns.add(run) : this._selectedRuns.delete(run);
+        void this.refresh();
+      }));
+    }
+    const keys = document.createElement('span');
+    keys.textContent = ' series: ';
+    for (const key of this._keys) {
+      keys.append(this._checkbox(key, this._selectedKeys.has(key), on => {
+        on ? this._selectedKeys.add(key) : this._selectedKeys.delete(key);
+        void this._drawAll();
+      }));
+    }
+    const smoothing = document.createElement('input');
+    smoothing.type = 'range';
+    smoothing.min = '0';
+    smoothing.max = '0.99';
+    smoothing.step = '0.01';
+    smoothing.value = String(this._smoothing);
+    smoothing.className = 'jp-trio-smoothing';
+    smoothing.oninput = () => {
+      this._smoothing = Number(smoothing.value);
+      void this._drawAll();
+    };
+    const smoothLabel = document.createElement('label');
+    smoothLabel.append(' smoothing ', smoothing);
+    const log = this._checkbox('log scale', this._log, on => {
+      this._log = on;
+      this._charts.forEach(ch => ch.destroy());
+      this._charts.clear();
+      void this._drawAll();
+    });
+    const reset = document.createElement('button');
+    reset.className = 'jp-mod-styled jp-trio-reset-zoom';
+    reset.textContent = 'Reset zoom';
+    reset.onclick = () => {
+      this._ranges.clear();
+      void this._drawAll();
+    };
+    c.append(runs, keys, smoothLabel, log, reset);
+  }
+
+  private _checkbox(label: string, checked: boolean, onChange: (on: boolean) => void): HTMLLabelElement {
+    const el = document.createElement('label');
+    el.className = 'jp-trio-check';
+    const box = document.createElement('input');
+    box.type = 'checkbox';
+    box.checked = checked;
+    box.onchange = () => onChange(box.checked);
+    el.append(box, ` ${label} `);
+    return el;
+  }
+
+  private async _drawAll(): Promise<void> {
+    for (const [key, chart] of this._charts) {
+      if (!this._selectedKeys.has(key)) {
+        chart.destroy();
+        this._charts.delete(key);
+        this._grid.querySelector(`[data-key="${CSS.escape(key)}"]`)?.remove();
+      }
+    }
+    await Promise.all([...this._selectedKeys].map(key => this._draw(key)));
+  }
+
+  private _width(): number {
+    return Math.max(300, Math.min(900, (this._grid.clientWidth || 900) - 16));
+  }
+
+  private async _draw(key: string): Promise<void> {
+    const width = this._width();
+    const range = this._ranges.get(key) ?? {};
+    const runs = [...this._selectedRuns].sort((a, b) => a - b);
+    const series = await Promise.all(
+      runs.map(run =>
+        this.api
+          .series(this.taskName, key, {
+            run,
+            max_points: width,
+            from_step: range.from,
+            to_step: range.to
+          })
+          .catch(() => ({ steps: [], values: [], run, key }))
+      )
+    );
+    const data = align(
+      series.map(s => ({ steps: s.steps, values: smooth(s.values, this._smoothing) }))
+    ) as uPlot.AlignedData;
+    if (this._log) {
+      for (let i = 1; i < data.length; i++) {
+        (data as any)[i] = forLogScale((data as any)[i]);
+      }
+    }
+    let chart = this._charts.get(key);
+    const labels = runs.map(r => `run ${r}`).join(',');
+    if (chart && (chart as any)._trioLabels === labels) {
+      chart.setData(data);
+      (chart.root.parentElement as HTMLElement).dataset.points = String(data[0].length);
+      return;
+    }
+    chart?.destroy();
+    let holder = this._grid.querySelector(`[data-key="${CSS.escape(key)}"]`) as HTMLDivElement | null;
+    if (!holder) {
+      holder = document.createElement('div');
+      holder.className = 'jp-trio-chart';
+      holder.dataset.key = key;
+      this._grid.appendChild(holder);
+    }
+    holder.innerHTML = '';
+    const opts: uPlot.Options = {
+      title: key,
+      width,
+      height: 220,
+      scales: { x: { time: false }, y: this._log ? { distr: 3 } : {} },
+      series: [{ label: 'step' }, ...runs.map((r, i) => ({ label: `run ${r}`, stroke: COLORS[i % COLORS.length], width: 1.5 }))],
+      axes: [{ stroke: 'var(--jp-ui-font-color1)' as any }, { stroke: 'var(--jp-ui-font-color1)' as any }],
+      cursor: { drag: { x: true, y: false } },
+      hooks: {
+        setSelect: [
+          u => {
+            if (u.select.width < 5) {
+              return;
+            }
+            const from = Math.floor(u.posToVal(u.select.left, 'x'));
+            const to = Math.ceil(u.posToVal(u.select.left + u.select.width, 'x'));
+            u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
+            this._ranges.set(key, { from, to });
+            void this._draw(key); // the zoomed range again, at full resolution
+          }
+        ]
+      }
+    };
+    chart = new uPlot(opts, data, holder);
+    (chart as any)._trioLabels = labels;
+    holder.dataset.points = String(data[0].length);
+    this._charts.set(key, chart);
+  }
+
+  dispose(): void {
+    this._charts.forEach(c => c.destroy());
+    this._charts.clear();
+    super.dispose();
+  }
+}

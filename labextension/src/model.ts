@@ -1,0 +1,368 @@
+/**
+ * The sidebar's state: tasks, datasets and GPUs as the REST lists gave them, kept current by the
+ * events channel. Pure TypeScript (no DOM, no JupyterLab), so the jest tests drive it directly.
+ */
+
+export type TaskStatus =
+  | 'pending'
+  | 'queued'
+  | 'running'
+  | 'completed'
+  | 'failed'
+  | 'cancelled'
+  | 'interrupted';
+
+export const ACTIVE: TaskStatus[] = ['queued', 'running'];
+
+export interface ITask {
+  id: string;
+  name: string;
+  kind: string;
+  status: TaskStatus;
+  run: number;
+  gpus: number[];
+  pinned: boolean;
+  parent_id?: string | null;
+  project_id?: string | null;
+  exit_code?: number | null;
+  message?: string;
+  created_at: number;
+  started_at?: number | null;
+  ended_at?: number | null;
+  // from progress events, for running training runs
+  progress?: number;
+  eta_s?: number;
+  epoch?: number;
+  num_epochs?: number;
+  stage?: string;
+}
+
+export interface IDataset {
+  id: string;
+  name: string;
+  dataset_type: string;
+  status: string;
+  message?: string;
+  num_images?: number | null;
+  progress?: number;
+}
+
+export interface IGpu {
+  index: number;
+  name?: string;
+  utilization: number | null;
+  memory_used: number | null;
+  memory_total: number | null;
+  temperature?: number | null;
+  task: { id: string; name: string; run: number } | null;
+}
+
+/** One message of ``WS /trio/api/events``. */
+export interface IEvent {
+  id?: number;
+  type: string;
+  task?: Partial<ITask> & { id: string };
+  dataset?: Partial<IDataset> & { id: string };
+  gpus?: IGpu[];
+  progress?: Array<Partial<ITask> & { id: string }>;
+  last_id?: number;
+  refetch?: boolean;
+}
+
+/** A task row of ``GET /trio/api/tasks`` (the REST shape) as the model's shape. */
+export function taskFromRest(row: any): ITask {
+  return {
+    id: row.id,
+    name: row.name,
+    kind: row.kind,
+    status: row.status,
+    run: row.run_index ?? row.run ?? 0,
+    gpus: row.assigned_gpus ?? row.gpus ?? [],
+    pinned: !!row.pinned,
+    parent_id: row.parent_id ?? null,
+    project_id: row.project_id ?? null,
+    exit_code: row.exit_code ?? null,
+    message: row.error || row.message || '',
+    created_at: row.created_at,
+    started_at: row.started_at ?? null,
+    ended_at: row.ended_at ?? null
+  };
+}
+
+export interface IGroups {
+  running: ITask[];
+  queued: ITask[];
+  finished: ITask[];
+}
+
+type Listener = () => void;
+
+export class TrioModel {
+  readonly tasks = new Map<string, ITask>();
+  readonly datasets = new Map<string, IDataset>();
+  gpus: IGpu[] = [];
+  /** The id of the newest event applied: what a reconnect passes as ``since``. */
+  lastEventId: number | null = null;
+  private _listeners = new Set<Listener>();
+  private _filter = '';
+  private _version = 0;
+  /** The GPU cards' refresh setting: readings closer together than this are skipped. */
+  gpuMinIntervalMs = 0;
+  private _gpuAt = -Infinity;
+  now: () => number = () => Date.now();
+
+  /** Called after every change (the React view re-renders on it). */
+  subscribe(fn: Listener): () => void {
+    this._listeners.add(fn);
+    return () => this._listeners.delete(fn);
+  }
+
+  get version(): number {
+    return this._version;
+  }
+
+  private _changed(): void {
+    this._version++;
+    for (const fn of this._listeners) {
+      fn();
+    }
+  }
+
+  /** Replace everything with what the REST lists say (first load, and after a refetch). */
+  load(tasks: ITask[], datasets: IDataset[], lastEventId: number | null): void {
+    const progress = new Map<string, ITask>();
+    for (const t of this.tasks.values()) {
+      if (t.progress !== undefined) {
+        progress.set(t.id, t);
+      }
+    }
+    this.tasks.clear();
+    for (const t of tasks) {
+      const old = progress.get(t.id);
+      this.tasks.set(
+        t.id,
+        old && old.run === t.run && t.status === 'running'
+          ? { ...t, progress: old.progress, eta_s: old.eta_s, epoch: old.epoch }
+          : t
+      );
+    }
+    this.datasets.clear();
+    for (const d of datasets) {
+      this.datasets.set(d.id, d);
+    }
+    this.lastEventId = lastEventId;
+    this._changed();
+  }
+
+  /**
+   * Apply one event. Returns false for an event already applied (an id not newer than the last one),
+   * so a replay after a reconnect can never apply something twice.
+   */
+  apply(event: IEvent): boolean {
+    if (event.type === 'hello') {
+      for (const p of event.progress ?? []) {
+        this._mergeTask(p, true);
+      }
+      if (event.gpus) {
+        this.gpus = event.gpus;
+      }
+      this._changed();
+      return true;
+    }
+    if (event.id !== undefined) {
+      if (this.lastEventId !== null && event.id <= this.lastEventId) {
+        return false;
+      }
+      this.lastEventId = event.id;
+    }
+    switch (event.type) {
+      case 'task':
+        if (event.task) {
+          const prev = this.tasks.get(event.task.id);
+          const newRun = prev && event.task.run !== undefined && event.task.run !== prev.run;
+          const ended = event.task.status && event.task.status !== 'running';
+          this._mergeTask(event.task, false, newRun || !!ended);
+        }
+        break;
+      case 'task.progress':
+        if (event.task) {
+          this._mergeTask(event.task, true);
+        }
+        break;
+      case 'task.deleted':
+        if (event.task) {
+          this.tasks.delete(event.task.id);
+        }
+        break;
+      case 'dataset':
+        if (event.dataset) {
+          const prev = this.datasets.get(event.dataset.id);
+          const next = { ...(prev ?? {}), ...event.dataset } as IDataset;
+          if (next.status !== 'copying') {
+            delete next.progress;
+          }
+          this.datasets.set(event.dataset.id, next);
+        }
+        break;
+      case 'dataset.progress':
+        if (event.dataset) {
+          const prev = this.datasets.get(event.dataset.id);
+          if (prev) {
+            this.datasets.set(prev.id, { ...prev, progress: event.dataset.progress });
+          }
+        }
+        break;
+      case 'dataset.deleted':
+        if (event.dataset) {
+          this.datasets.delete(event.dataset.id);
+        }
+        break;
+      case 'gpus': {
+        const now = this.now();
+        if (now - this._gpuAt < this.gpuMinIntervalMs) {
+          return true; // applied in the sense of "seen": the next reading replaces it anyway
+        }
+        this._gpuAt = now;
+        this.gpus = event.gpus ?? [];
+        break;
+      }
+      default:
+        return false;
+    }
+    this._changed();
+    return true;
+  }
+
+  private _mergeTask(
+    patch: Partial<ITask> & { id: string },
+    progressOnly: boolean,
+    dropProgress = false
+  ): void {
+    const prev = this.tasks.get(patch.id);
+    if (!prev) {
+      if (progressOnly || !patch.name) {
+        return; // progress of a task the lists did not show: the next task event brings it
+      }
+      this.tasks.set(patch.id, { gpus: [], pinned: false, run: 0, ...patch } as ITask);
+      return;
+    }
+    if (progressOnly && patch.run !== undefined && patch.run !== prev.run) {
+      return; // progress of an older run
+    }
+    const next: ITask = { ...prev, ...patch };
+    if (dropProgress) {
+      delete next.progress;
+      delete next.eta_s;
+      delete next.epoch;
+      delete next.stage;
+    }
+    this.tasks.set(patch.id, next);
+  }
+
+  /** The search box: a case-insensitive substring of the name, kind or status. */
+  set filter(text: string) {
+    this._filter = text.trim().toLowerCase();
+    this._changed();
+  }
+
+  get filter(): string {
+    return this._filter;
+  }
+
+  matches(t: ITask): boolean {
+    const f = this._filter;
+    return (
+      !f ||
+      t.name.toLowerCase().includes(f) ||
+      t.kind.toLowerCase().includes(f) ||
+      t.status.includes(f)
+    );
+  }
+
+  /**
+   * Tasks by state: running (started first), queued (first come first), and the ``recent`` newest
+   * finished or failed ones. Child jobs (evaluate/export...) are listed under their training task by the
+   * view, not here.
+   */
+  groups(recent = 50): IGroups {
+    const running: ITask[] = [];
+    const queued: ITask[] = [];
+    const finished: ITask[] = [];
+    for (const t of this.tasks.values()) {
+      if (!this.matches(t)) {
+        continue;
+      }
+      if (t.status === 'running') {
+        running.push(t);
+      } else if (t.status === 'queued') {
+        queued.push(t);
+      } else if (t.status !== 'pending') {
+        finished.push(t);
+      }
+    }
+    running.sort((a, b) => (a.started_at ?? 0) - (b.started_at ?? 0));
+    queued.sort((a, b) => a.created_at - b.created_at);
+    finished.sort((a, b) => (b.ended_at ?? b.created_at) - (a.ended_at ?? a.created_at));
+    return { running, queued, finished: finished.slice(0, recent) };
+  }
+
+  /** The number on the sidebar's badge: jobs running or waiting. */
+  get activeCount(): number {
+    let n = 0;
+    for (const t of this.tasks.values()) {
+      if (t.status === 'running' || t.status === 'queued') {
+        n++;
+      }
+    }
+    return n;
+  }
+
+  childrenOf(taskId: string): ITask[] {
+    return [...this.tasks.values()]
+      .filter(t => t.parent_id === taskId)
+      .sort((a, b) => a.created_at - b.created_at);
+  }
+
+  byName(name: string): ITask | undefined {
+    for (const t of this.tasks.values()) {
+      if (t.name === name) {
+        return t;
+      }
+    }
+    return undefined;
+  }
+}
+
+/** "1h 02m", "3m 05s", "42s": a remaining time for the progress bar. */
+export function formatEta(seconds: number | undefined | null): string {
+  if (seconds === undefined || seconds === null || !isFinite(seconds)) {
+    return '';
+  }
+  const s = Math.max(0, Math.round(seconds));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = s % 60;
+  const pad = (n: number) => String(n).padStart(2, '0');
+  if (h) {
+    return `${h}h ${pad(m)}m`;
+  }
+  if (m) {
+    return `${m}m ${pad(sec)}s`;
+  }
+  return `${sec}s`;
+}
+
+/** "1.5 GiB" */
+export function formatBytes(n: number | null | undefined): string {
+  if (n === null || n === undefined) {
+    return '?';
+  }
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  let v = n;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v >= 10 || i === 0 ? Math.round(v) : v.toFixed(1)} ${units[i]}`;
+}
