@@ -22,9 +22,10 @@ def free_port() -> int:
 class ServerProcess:
     """``jupyter server`` with jupyter-trio on ``root_dir``; ``client`` talks to it with the token."""
 
-    def __init__(self, root_dir: Path, *extra: str, token: str = "test-token"):
+    def __init__(self, root_dir: Path, *extra: str, token: str = "test-token", base_url: str = "/"):
         self.root_dir = Path(root_dir)
         self.token = token
+        self.base_url = "/" + base_url.strip("/") + "/" if base_url.strip("/") else "/"
         self.port = free_port()
         self.extra = extra
         self.proc: subprocess.Popen | None = None
@@ -32,7 +33,7 @@ class ServerProcess:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://127.0.0.1:{self.port}{self.base_url.rstrip('/')}"
 
     def start(self, timeout: float = 60.0) -> ServerProcess:
         cmd = [
@@ -45,6 +46,7 @@ class ServerProcess:
             f"--ServerApp.root_dir={self.root_dir}",
             f"--IdentityProvider.token={self.token}",
             "--ServerApp.port_retries=0",
+            f"--ServerApp.base_url={self.base_url}",
             *self.extra,
         ]
         if os.getuid() == 0:

@@ -331,3 +331,11 @@ async def test_a_thousand_tasks_are_created_at_once(api, script_workspace, trio_
     assert len(configs) == 1000
     assert yaml.safe_load(configs[-1].read_text()) == {"a": 10, "b": 100}
     print(f"created 1000 tasks in {elapsed * 1000:.0f} ms")
+
+
+async def test_jupyterlab_cache_buster_is_not_a_parameter(raw_fetch):
+    # JupyterLab's ServerConnection appends ?<timestamp> to GETs; unknown names stay refused
+    resp = await raw_fetch("trio/api/tasks?1764651600000&limit=5")
+    assert resp.code == 200, resp.body
+    resp = await raw_fetch("trio/api/tasks?bogus=1")
+    assert resp.code == 422

@@ -122,7 +122,13 @@ class TrioHandler(ExtensionHandlerMixin, APIHandler):
         return self.validate(model, self.json_body())
 
     def parse_query(self, model: type[M]) -> M:
-        args = {k: self.get_query_argument(k) for k in self.request.query_arguments if k != "token"}
+        # ``token`` is the auth's; a bare number is JupyterLab's cache buster (ServerConnection adds
+        # ``?<timestamp>`` to GETs made with ``cache: "no-store"``) — neither is a parameter of ours.
+        args = {
+            k: self.get_query_argument(k)
+            for k in self.request.query_arguments
+            if k != "token" and not k.isdigit()
+        }
         return self.validate(model, args)
 
     @staticmethod

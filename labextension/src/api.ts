@@ -17,6 +17,20 @@ export class TrioError extends Error {
   }
 }
 
+/** The reason in an error reply: native ``{"error": {"message"}}``, or a plain ``message``. */
+export function errorMessage(data: any): string {
+  if (!data) {
+    return '';
+  }
+  if (typeof data === 'string') {
+    return data;
+  }
+  if (data.error && typeof data.error === 'object') {
+    return String(data.error.message ?? data.error.code ?? '');
+  }
+  return String(data.message ?? data.error ?? '');
+}
+
 export class TrioAPI {
   readonly settings: ServerConnection.ISettings;
 
@@ -39,7 +53,9 @@ export class TrioAPI {
     if (params.length) {
       url += '?' + params.map(([k, v]) => `${k}=${encodeURIComponent(String(v))}`).join('&');
     }
-    const init: RequestInit = { method };
+    // no-cache (revalidate every time) instead of JupyterLab's default no-store, which appends a
+    // timestamp to the URL as a cache buster
+    const init: RequestInit = { method, cache: 'no-cache' };
     if (body !== undefined) {
       init.body = JSON.stringify(body);
     }
@@ -55,17 +71,17 @@ export class TrioAPI {
       data = text;
     }
     if (!resp.ok) {
-      const message = (data && (data.message || data.error)) || `${method} ${url}: ${resp.status}`;
-      throw new TrioError(String(message), resp.status);
+      throw new TrioError(errorMessage(data) || `${method} ${url}: ${resp.status}`, resp.status);
     }
     return data as T;
   }
 
-  /** Running and queued tasks (all of them, up to 1000 each) and the newest finished ones. */
+  /** Running and queued tasks (all of them, up to 1000 each), the newest not started and finished ones. */
   async loadTasks(recent = 100): Promise<ITask[]> {
     const lists = await Promise.all([
       this.request('GET', ['tasks'], undefined, { status: 'running', limit: 1000 }),
       this.request('GET', ['tasks'], undefined, { status: 'queued', limit: 1000, order: 'asc' }),
+      this.request('GET', ['tasks'], undefined, { status: 'pending', limit: recent }),
       this.request('GET', ['tasks'], undefined, { sort: 'updated_at', limit: recent })
     ]);
     const seen = new Map<string, ITask>();

@@ -92,6 +92,7 @@ export function taskFromRest(row: any): ITask {
 export interface IGroups {
   running: ITask[];
   queued: ITask[];
+  pending: ITask[];
   finished: ITask[];
 }
 
@@ -281,13 +282,14 @@ export class TrioModel {
 
   /**
    * Tasks by state: running (started first), queued (first come first), and the ``recent`` newest
-   * finished or failed ones. Child jobs (evaluate/export...) are listed under their training task by the
+   * not-yet-run and finished or failed ones. Child jobs (evaluate/export...) are listed under their training task by the
    * view, not here.
    */
   groups(recent = 50): IGroups {
     const running: ITask[] = [];
     const queued: ITask[] = [];
     const finished: ITask[] = [];
+    const pending: ITask[] = [];
     for (const t of this.tasks.values()) {
       if (!this.matches(t)) {
         continue;
@@ -296,14 +298,17 @@ export class TrioModel {
         running.push(t);
       } else if (t.status === 'queued') {
         queued.push(t);
-      } else if (t.status !== 'pending') {
+      } else if (t.status === 'pending') {
+        pending.push(t);
+      } else {
         finished.push(t);
       }
     }
     running.sort((a, b) => (a.started_at ?? 0) - (b.started_at ?? 0));
     queued.sort((a, b) => a.created_at - b.created_at);
     finished.sort((a, b) => (b.ended_at ?? b.created_at) - (a.ended_at ?? a.created_at));
-    return { running, queued, finished: finished.slice(0, recent) };
+    pending.sort((a, b) => b.created_at - a.created_at);
+    return { running, queued, pending: pending.slice(0, recent), finished: finished.slice(0, recent) };
   }
 
   /** The number on the sidebar's badge: jobs running or waiting. */

@@ -272,6 +272,9 @@ export function SidebarView(props: { opts: ISidebarOptions }): JSX.Element {
       />
       <Group id="running" title="Running" tasks={groups.running} opts={props.opts} />
       <Group id="queued" title="Queued" tasks={groups.queued} opts={props.opts} />
+      {groups.pending.length ? (
+        <Group id="pending" title="Not started" tasks={groups.pending} opts={props.opts} />
+      ) : null}
       <Group id="finished" title="Recent" tasks={groups.finished} opts={props.opts} />
       <section className="jp-trio-group" data-group="gpus">
         <h3>GPUs</h3>

@@ -55,3 +55,16 @@ describe('chart math', () => {
     expect(forLogScale([1, 0, -2, null, 0.5])).toEqual([1, null, null, null, 0.5]);
   });
 });
+
+import { errorMessage } from '../api';
+
+describe('errorMessage', () => {
+  it('reads the reason of every error shape the server answers', () => {
+    expect(errorMessage({ error: { code: 'validation_failed', message: 'num_epochs: must be > 0' } })).toBe(
+      'num_epochs: must be > 0'
+    );
+    expect(errorMessage({ status: -1, message: 'no such task' })).toBe('no such task');
+    expect(errorMessage('plain')).toBe('plain');
+    expect(errorMessage(undefined)).toBe('');
+  });
+});

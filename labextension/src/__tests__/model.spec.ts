@@ -24,6 +24,7 @@ describe('TrioModel', () => {
     expect(g.running.map(t => t.id)).toEqual(['T1', 'T3']);
     expect(g.queued.map(t => t.id)).toEqual(['T4', 'T5']);
     expect(g.finished.map(t => t.id)).toEqual(['T7']);
+    expect(g.pending.map(t => t.id)).toEqual(['T8']);
     expect(m.activeCount).toBe(4);
   });
 
