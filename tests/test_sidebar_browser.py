@@ -128,6 +128,14 @@ def test_sidebar_follows_a_task_live_in_two_tabs(tmp_path, artifacts):
                 assert first.locator(".jp-trio-log").count() == 1
                 first.screenshot(path=str(artifacts / "sidebar-log.png"))
 
+                # the metrics chart: every tracked series, drawn from the server's downsampled points
+                first.locator(f"{row} button:has-text('Metrics')").click()
+                chart = first.locator('.jp-trio-chart[data-key="loss"]')
+                chart.locator("canvas").wait_for(timeout=30_000)
+                assert int(chart.get_attribute("data-points")) > 0
+                assert first.locator('.jp-trio-chart[data-key="eta_s"]').count() == 1
+                first.screenshot(path=str(artifacts / "sidebar-metrics.png"))
+
                 # the Running panel lists the job
                 show_panel(first, "jp-running-sessions")
                 first.wait_for_selector(f".jp-RunningSessions-item:has-text('{name}')", timeout=30_000)

@@ -280,3 +280,39 @@ async def test_panels_leave_no_threads_after_many_open_close_cycles(client, scri
     assert panel.live.running
     await run(panel.close)
     assert not panel.live.running
+
+
+async def test_live_panels_follow_the_events_channel_instead_of_polling(client, script_workspace):
+    await script_workspace(SCRIPT, "lr: 0.1\nsteps: 3\n")
+    c = await run(client)
+    panel = await run(TaskPanel, c)  # live: follows /trio/api/events
+    lists: list[float] = []
+    call = c.call
+
+    def counting(method, path, **kwargs):
+        if method == "GET" and path == "trio/api/tasks":
+            lists.append(time.monotonic())
+        return call(method, path, **kwargs)
+
+    c.call = counting
+    await asyncio.sleep(2.0)
+    assert len(lists) <= 1  # at most the follower's first read: nothing changed, nothing asked
+    before = len(lists)
+    created = await run(
+        call,
+        "POST",
+        "trio/api/generator/create",
+        json={"name_prefix": "pushed", "template_value": {"lr": 0.1, "steps": 3}, "run": True},
+    )
+    name = created["items"][0]["name"]
+    for _ in range(100):
+        shown = {t["name"]: t["status"] for t in panel.tasks}
+        if shown.get(name) == "completed":
+            break
+        await asyncio.sleep(0.1)
+    assert shown.get(name) == "completed", shown
+    assert len(lists) > before  # it read the list because the server said something changed
+    settled = len(lists)
+    await asyncio.sleep(2.0)
+    assert len(lists) == settled  # quiet again: no timer asking
+    await run(panel.close)

@@ -148,6 +148,9 @@ class EventSources:
                 out["progress"] = round(min(1.0, step / max(1, epochs * per_epoch)), 4)
         if isinstance(epochs, int):
             out["num_epochs"] = epochs
+        points = sum(self.metrics.series_names(run_dir).values())
+        if points:
+            out["points"] = points  # tracked points so far: charts of this run have something new
         return out or None
 
     def current_progress(self) -> list[dict[str, Any]]:

@@ -9,10 +9,11 @@ from collections.abc import Callable
 from typing import Any
 
 import ipywidgets as w
+from tornado.httpclient import HTTPRequest
 
 from ..client import ServiceClient, TrioClientError
 from ..vocabulary import CHILD_JOB_KINDS
-from .live import Live, every
+from .live import Live, on_events
 
 
 def table(headers: list[str], rows: list[list[Any]], css_class: str = "trio-table") -> str:
@@ -39,10 +40,10 @@ def newest_task(client: ServiceClient, kinds: tuple[str, ...] = ()) -> str:
 
 
 class Panel(w.VBox):
-    """Base of the panels. ``refresh()`` reads the server once; ``live`` repeats it while it is shown."""
+    """Base of the panels. ``refresh()`` reads the server once; ``live`` reads it again whenever the server
+    pushes a change the panel ``wants`` (``/trio/api/events``), while the panel is shown."""
 
     title = "panel"
-    interval = 2.0
 
     def __init__(self, client: ServiceClient | None = None, *, live: bool = True, **kwargs):
         super().__init__(**kwargs)
@@ -52,7 +53,17 @@ class Panel(w.VBox):
         self.live = Live(self.live_target()) if live else None
 
     def live_target(self) -> Callable[[Callable[[], bool]], None]:
-        return every(self.interval, self.safe_refresh)
+        return on_events(self.events_request, self.safe_refresh, self.wants)
+
+    def wants(self, event: dict[str, Any]) -> bool:
+        """Whether an event may change what the panel shows (default: any task change or progress)."""
+        return event.get("type", "").startswith("task")
+
+    def events_request(self, since: int | None) -> HTTPRequest:
+        base = self.client.base_url.replace("http://", "ws://", 1).replace("https://", "wss://", 1)
+        url = f"{base}trio/api/events" + (f"?since={since}" if since is not None else "")
+        token = self.client.location.token
+        return HTTPRequest(url, headers={"Authorization": f"token {token}"} if token else {})
 
     def compose(self, *children: w.Widget) -> None:
         extra = (self.live.heartbeat,) if self.live is not None else ()

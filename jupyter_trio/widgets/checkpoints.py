@@ -27,7 +27,11 @@ def _size(n: int | None) -> str:
 
 class CheckpointPanel(Panel):
     title = "Checkpoints"
-    interval = 5.0
+
+    def wants(self, event: dict[str, Any]) -> bool:
+        """Changes of this run: a new epoch saved (progress), or the run ending."""
+        task = event.get("task") or {}
+        return event.get("type", "").startswith("task") and self.run in (task.get("id"), task.get("name"))
 
     def __init__(self, run: str | None = None, client: ServiceClient | None = None, *, live: bool = True):
         """``run``: a training run (train or prune task) id; default the newest one."""

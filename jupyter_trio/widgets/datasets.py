@@ -27,7 +27,9 @@ STAGES = {
 
 class DatasetPanel(Panel):
     title = "Datasets"
-    interval = 3.0
+
+    def wants(self, event: dict[str, Any]) -> bool:
+        return event.get("type", "").startswith("dataset")
 
     def __init__(self, client: ServiceClient | None = None, *, preview_count: int = 8, live: bool = True):
         super().__init__(client, live=live)

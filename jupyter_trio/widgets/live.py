@@ -9,13 +9,18 @@ again. Closing the panel ends it for good.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import anywidget
 import traitlets
+from tornado.httpclient import HTTPRequest
+from tornado.websocket import websocket_connect
 
 _ESM = """
 function render({ model, el }) {
@@ -95,16 +100,55 @@ class Live:
         self.heartbeat.close()
 
 
-def every(interval: float, tick: Callable[[], None]) -> Callable[[Callable[[], bool]], None]:
-    """A Live target that calls ``tick`` every ``interval`` seconds until told to stop."""
+def on_events(
+    request: Callable[[int | None], HTTPRequest],
+    tick: Callable[[], None],
+    wants: Callable[[dict[str, Any]], bool],
+    min_gap: float = 0.5,
+) -> Callable[[Callable[[], bool]], None]:
+    """A Live target that calls ``tick`` once, then whenever the server's events channel
+    (``/trio/api/events``) pushes an event ``wants`` accepts — at most once per ``min_gap`` seconds, with
+    one more call after a burst. No polling: between events nothing is asked of the server.
+    ``request(since)`` builds the websocket request (``since``: the last event id seen, for a reconnect)."""
 
     def loop(should_stop: Callable[[], bool]) -> None:
-        while not should_stop():
-            tick()
-            deadline = time.monotonic() + interval
-            while time.monotonic() < deadline:
-                if should_stop():
-                    return
-                time.sleep(min(0.2, interval))
+        asyncio.run(_follow_events(request, tick, wants, min_gap, should_stop))
 
     return loop
+
+
+async def _follow_events(request, tick, wants, min_gap, should_stop) -> None:
+    since: int | None = None
+    dirty, last = True, 0.0
+    while not should_stop():
+        try:
+            conn = await websocket_connect(request(since))
+        except Exception:
+            await asyncio.sleep(1.0)
+            continue
+        try:
+            while not should_stop():
+                if dirty and time.monotonic() - last >= min_gap:
+                    tick()
+                    dirty, last = False, time.monotonic()
+                try:
+                    raw = await asyncio.wait_for(conn.read_message(), 0.2)
+                except TimeoutError:
+                    continue
+                if raw is None:  # the server went away: reconnect, then catch up
+                    dirty = True
+                    break
+                event = json.loads(raw)
+                if isinstance(event.get("id"), int):
+                    since = event["id"]
+                kind = event.get("type")
+                if kind == "hello":
+                    since = event.get("last_id", since)
+                    dirty = dirty or bool(event.get("refetch"))
+                elif kind == "reset":
+                    since, dirty = None, True
+                    break
+                elif wants(event):
+                    dirty = True
+        finally:
+            conn.close()

@@ -89,6 +89,12 @@ class MetricsPanel(Panel):
         )
         self.safe_refresh()
 
+    def wants(self, event: dict[str, Any]) -> bool:
+        """New points (progress events carry a running run's point count), or a shown task's state change."""
+        task = event.get("task") or {}
+        shown = {name for name, _ in self.runs}
+        return event.get("type", "").startswith("task") and bool({task.get("id"), task.get("name")} & shown)
+
     @staticmethod
     def label(task: str, run: int | None) -> str:
         return task if run is None else f"{task}#{run}"
