@@ -46,7 +46,7 @@ def test_wheel_holds_the_prebuilt_extension(wheel):
 
 def test_labextension_list_reports_it_ok_from_a_fresh_venv(wheel, tmp_path):
     env_dir = tmp_path / "venv"
-    venv.EnvBuilder(with_pip=False).create(env_dir)
+    venv.EnvBuilder(with_pip=True).create(env_dir)  # ensurepip: offline
     python = env_dir / "bin" / "python"
     # the wheel goes into the fresh venv; its dependencies (jupyterlab...) are borrowed from ours through a
     # .pth file placed after the fresh site-packages, so nothing is downloaded and ours cannot shadow it
@@ -55,18 +55,9 @@ def test_labextension_list_reports_it_ok_from_a_fresh_venv(wheel, tmp_path):
             [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], text=True
         ).strip()
     )
+    # the fresh venv's own pip (ours, even with --prefix, would first uninstall this checkout's install)
     subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--no-deps",
-            "--quiet",
-            "--prefix",
-            str(env_dir),
-            str(wheel),
-        ],
+        [python, "-m", "pip", "install", "--no-deps", "--no-index", "--quiet", str(wheel)],
         check=True,
         timeout=300,
     )
@@ -77,6 +68,7 @@ def test_labextension_list_reports_it_ok_from_a_fresh_venv(wheel, tmp_path):
         [python, "-c", "import jupyter_trio, sys; print(jupyter_trio.__file__); print(sys.prefix)"],
         text=True,
         env=env,
+        cwd=tmp_path,
     ).split()
     assert where[0].startswith(str(env_dir)), where  # the wheel's copy, not this checkout
     listing = subprocess.run(
@@ -85,6 +77,7 @@ def test_labextension_list_reports_it_ok_from_a_fresh_venv(wheel, tmp_path):
         text=True,
         env=env,
         timeout=120,
+        cwd=tmp_path,
     )
     text = listing.stdout + listing.stderr
     line = next((x for x in text.splitlines() if "jupyter-trio" in x), "")
@@ -96,5 +89,6 @@ def test_labextension_list_reports_it_ok_from_a_fresh_venv(wheel, tmp_path):
         text=True,
         env=env,
         timeout=120,
+        cwd=tmp_path,
     )
     assert "jupyter_trio" in servers.stdout + servers.stderr and "enabled" in servers.stdout + servers.stderr

@@ -58,12 +58,22 @@ def wait_for(fn, timeout: float = 60.0, every: float = 0.2):
 
 
 def show_panel(page, panel_id: str) -> None:
-    """Bring a left-area panel forward (a click on an already current tab would collapse it)."""
+    """Bring a left-area panel forward. A click on the current tab would collapse it, and JupyterLab may
+    still be restoring its layout, so look again after each click."""
     tab = page.locator(f'.jp-SideBar [data-id="{panel_id}"]')
     tab.wait_for(timeout=90_000)
-    if "lm-mod-current" not in (tab.get_attribute("class") or ""):
-        tab.click()
-    page.wait_for_selector(f"#{panel_id}", state="visible", timeout=30_000)
+    panel = page.locator(f"#{panel_id}")
+    for _ in range(10):
+        if panel.is_visible():
+            return
+        if "lm-mod-current" not in (tab.get_attribute("class") or ""):
+            tab.click()
+        try:
+            panel.wait_for(state="visible", timeout=2_000)
+            return
+        except Exception:
+            continue
+    raise AssertionError(f"panel {panel_id} did not show")
 
 
 def open_sidebar(page, url: str) -> None:
@@ -132,7 +142,11 @@ def test_sidebar_follows_a_task_live_in_two_tabs(tmp_path, artifacts):
                 first.locator(f"{row} button:has-text('Metrics')").click()
                 chart = first.locator('.jp-trio-chart[data-key="loss"]')
                 chart.locator("canvas").wait_for(timeout=30_000)
-                assert int(chart.get_attribute("data-points")) > 0
+                points = int(chart.get_attribute("data-points"))
+                assert points > 0
+                wait_for(
+                    lambda: int(chart.get_attribute("data-points")) > points, 30
+                )  # redrawn as points arrive
                 assert first.locator('.jp-trio-chart[data-key="eta_s"]').count() == 1
                 first.screenshot(path=str(artifacts / "sidebar-metrics.png"))
 
@@ -149,7 +163,9 @@ def test_sidebar_follows_a_task_live_in_two_tabs(tmp_path, artifacts):
                     page.wait_for_selector(done, timeout=30_000)
                 assert first.locator("#trio-sidebar .jp-trio-badge").inner_text() == "0"
                 assert http.get(f"/trio/api/tasks/{name}").json()["status"] == "cancelled"
-                first.wait_for_selector(".jp-trio-log-status[data-status='cancelled']", timeout=30_000)
+                first.wait_for_selector(
+                    ".jp-trio-log-status[data-status='cancelled']", state="attached", timeout=30_000
+                )
                 first.screenshot(path=str(artifacts / "sidebar-cancelled.png"))
                 second.screenshot(path=str(artifacts / "sidebar-second-tab.png"))
             finally:

@@ -23,7 +23,7 @@ import { EventsClient } from './events';
 import { trioIcon } from './icon';
 import { LogViewer } from './logviewer';
 import { MetricsView } from './metricsview';
-import { ITask, TrioModel } from './model';
+import { IEvent, ITask, TrioModel } from './model';
 import { attempt, TrioSidebar } from './sidebar';
 
 const PLUGIN_ID = 'jupyter-trio:plugin';
@@ -121,8 +121,14 @@ const plugin: JupyterFrontEndPlugin<void> = {
       const [tasks, datasets] = await Promise.all([api.loadTasks(), api.loadDatasets()]);
       model.load(tasks, datasets, model.lastEventId);
     };
+    const eventListeners = new Set<(event: IEvent) => void>();
+    const onEvents = (fn: (event: IEvent) => void) => {
+      eventListeners.add(fn);
+      return () => void eventListeners.delete(fn);
+    };
     const events = new EventsClient({
       model,
+      onEvent: event => eventListeners.forEach(fn => fn(event)),
       connect: since => api.openSocket(['events'], since === null ? {} : { since }),
       refetch: () =>
         refetch().catch(err => {
@@ -176,7 +182,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     });
     app.commands.addCommand(CommandIDs.openMetrics, {
       label: args => (args.name ? `Metrics of ${args.name}` : 'Open task metrics'),
-      execute: args => openView(`trio-metrics-view-${args.name}`, () => new MetricsView(api, String(args.name)))
+      execute: args => openView(`trio-metrics-view-${args.name}`, () => new MetricsView(api, String(args.name), onEvents))
     });
     app.commands.addCommand(CommandIDs.openDetails, {
       label: args => (args.name ? `Details of ${args.name}` : 'Open task details'),

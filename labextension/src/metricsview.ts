@@ -9,6 +9,7 @@ import uPlot from 'uplot';
 
 import { TrioAPI } from './api';
 import { align, forLogScale, smooth } from './chartmath';
+import { IEvent } from './model';
 
 const COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#17becf'];
 
@@ -29,11 +30,28 @@ export class MetricsView extends Widget {
   private readonly _controls: HTMLDivElement;
   private readonly _grid: HTMLDivElement;
 
+  private _unsubscribe: () => void = () => undefined;
+  private _pending = 0;
+
   constructor(
     private readonly api: TrioAPI,
-    readonly taskName: string
+    readonly taskName: string,
+    subscribe?: (fn: (event: IEvent) => void) => () => void
   ) {
     super();
+    if (subscribe) {
+      // live: a progress event of this task (new points) or its state change redraws, at most once a second
+      this._unsubscribe = subscribe(event => {
+        if (event.task?.name === this.taskName && !this._pending) {
+          this._pending = window.setTimeout(() => {
+            this._pending = 0;
+            if (!this.isDisposed) {
+              void this._drawAll();
+            }
+          }, 1000);
+        }
+      });
+    }
     this.id = `trio-metrics-${taskName}`;
     this.title.label = `Metrics: ${taskName}`;
     this.title.closable = true;
@@ -210,6 +228,10 @@ export class MetricsView extends Widget {
   }
 
   dispose(): void {
+    this._unsubscribe();
+    if (this._pending) {
+      clearTimeout(this._pending);
+    }
     this._charts.forEach(c => c.destroy());
     this._charts.clear();
     super.dispose();
