@@ -67,6 +67,7 @@ class ServerProcess:
             except httpx.TransportError:
                 pass
             time.sleep(0.2)
+        self.stop()  # never leave a half-started server behind
         raise RuntimeError(f"server did not start: {self.log.read_text()[-3000:]}")
 
     def client(self) -> httpx.Client:
