@@ -7,9 +7,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from jupyter_server._tz import utcnow
 from jupyter_server.extension.application import ExtensionApp
 from tornado.ioloop import IOLoop, PeriodicCallback
-from traitlets import Float, Int, List, TraitError, Unicode, Union, default, validate
+from traitlets import Bool, Float, Int, List, TraitError, Unicode, Union, default, validate
 
 from ._version import __version__
 from .handlers import routes
@@ -37,6 +38,7 @@ from .store import Store
 from .store.metrics import MetricsReader
 
 BUILTIN_EXECUTORS = ("local",)
+ACTIVITY_EVERY_S = 5.0
 
 
 class TrioApp(ExtensionApp):
@@ -117,6 +119,15 @@ class TrioApp(ExtensionApp):
         "used one is stopped when another is needed.",
     )
 
+    jobs_keep_server_active = Bool(
+        True,
+        config=True,
+        help="Count queued and running jobs as activity of this server (jupyter_server's last_activity, "
+        "which "
+        "JupyterHub's idle culler reads), so a server is not culled while its jobs run. Jobs outlive a "
+        "culled or stopped server either way.",
+    )
+
     event_backlog = Int(
         5000,
         config=True,
@@ -175,6 +186,7 @@ class TrioApp(ExtensionApp):
     event_sources: EventSources
     _runner_loop: PeriodicCallback | None = None
     _samplers: list[PeriodicCallback] = []
+    _activity_loop: PeriodicCallback | None = None
 
     def resolved_workspace_dir(self) -> Path:
         root = Path(self.serverapp.root_dir).expanduser() if self.serverapp else Path.cwd()
@@ -246,6 +258,17 @@ class TrioApp(ExtensionApp):
         self.runner.tick()  # re-attach to jobs that outlived the last server, record those that ended
         self._runner_loop = PeriodicCallback(self.runner.tick, self.poll_interval * 1000)
         self._runner_loop.start()
+        self._activity_loop = PeriodicCallback(self._mark_jobs_active, ACTIVITY_EVERY_S * 1000)
+        self._activity_loop.start()
+        self._mark_jobs_active()
+
+    def _mark_jobs_active(self) -> None:
+        """While a job is queued or running, the server is busy: any ``*_last_activity`` setting counts in
+        ``ServerApp.last_activity()``, which jupyterhub-singleuser reports to the Hub."""
+        if not self.jobs_keep_server_active or self.serverapp is None:
+            return
+        if self.store.tasks.brief(active_only=True):
+            self.serverapp.web_app.settings["trio_jobs_last_activity"] = utcnow()
 
     def _sample_while_listened(self, listeners: int) -> None:
         for sampler in self._samplers:
@@ -267,6 +290,8 @@ class TrioApp(ExtensionApp):
             self._runner_loop.stop()
         for sampler in self._samplers:
             sampler.stop()
+        if self._activity_loop is not None:
+            self._activity_loop.stop()
         if getattr(self, "runner", None) is not None:
             self.runner.release()
         if getattr(self, "tasks", None) is not None:

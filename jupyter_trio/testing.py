@@ -87,3 +87,185 @@ class ServerProcess:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def proxy_command() -> str | None:
+    """configurable-http-proxy: ``./dev`` installs it from npm under ``$VENV/node``; else from PATH."""
+    import shutil
+
+    local = Path(sys.prefix) / "node" / "node_modules" / ".bin" / "configurable-http-proxy"
+    return str(local) if local.exists() else shutil.which("configurable-http-proxy")
+
+
+HUB_CONFIG = """
+import sys
+c = get_config()  # noqa
+c.JupyterHub.bind_url = "http://127.0.0.1:{port}"
+c.JupyterHub.hub_bind_url = "http://127.0.0.1:{hub_port}"
+c.ConfigurableHTTPProxy.api_url = "http://127.0.0.1:{proxy_port}"
+c.ConfigurableHTTPProxy.command = [{proxy!r}]
+c.ConfigurableHTTPProxy.should_start = True
+c.ConfigurableHTTPProxy.pid_file = "{root}/proxy.pid"
+c.JupyterHub.db_url = "sqlite:///{root}/jupyterhub.sqlite"
+c.JupyterHub.cookie_secret_file = "{root}/jupyterhub_cookie_secret"
+c.JupyterHub.pid_file = "{root}/jupyterhub.pid"
+c.JupyterHub.cleanup_servers = False  # a stopped Hub leaves users' servers (and jobs) alone
+c.JupyterHub.authenticator_class = "dummy"
+c.Authenticator.allow_all = True
+c.JupyterHub.spawner_class = "simple"
+c.SimpleLocalProcessSpawner.home_dir_template = "{root}/home/{{username}}"
+c.Spawner.cmd = [sys.executable, "-m", "jupyterhub.singleuser"]
+c.Spawner.args = {args!r}
+c.Spawner.environment = {environment!r}
+c.Spawner.start_timeout = 120
+c.Spawner.http_timeout = 120
+c.JupyterHub.services = [{{"name": "trio-test", "api_token": {admin_token!r}}}] + {services!r}
+c.JupyterHub.load_roles = [
+    {{"name": "trio-test", "services": ["trio-test"],
+      "scopes": ["admin:users", "admin:servers", "tokens", "list:users", "read:users", "access:servers",
+                 "read:services", "admin:groups"]}},
+] + {roles!r}
+{extra}
+"""
+
+
+class HubProcess:
+    """A real JupyterHub on 127.0.0.1 (dummy authenticator, local process spawner, one home folder per
+    user under ``root/home``), driven through its REST API with an admin service token."""
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        server_args: list[str] | None = None,
+        environment: dict[str, str] | None = None,
+        services: list[dict] | None = None,
+        roles: list[dict] | None = None,
+        extra: str = "",
+    ):
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.port, self.hub_port, self.proxy_port = free_port(), free_port(), free_port()
+        self.admin_token = os.urandom(16).hex()
+        args = ["--TrioApp.gpus=none", "--TrioApp.poll_interval=0.05", *(server_args or [])]
+        if os.getuid() == 0:
+            args.append("--allow-root")
+        env = {"JUPYTERHUB_ACTIVITY_INTERVAL": "5", **(environment or {})}
+        proxy = proxy_command()
+        if proxy is None:
+            raise RuntimeError("configurable-http-proxy is not installed (./dev installs it from npm)")
+        (self.root / "jupyterhub_config.py").write_text(
+            HUB_CONFIG.format(
+                port=self.port,
+                hub_port=self.hub_port,
+                proxy_port=self.proxy_port,
+                proxy=proxy,
+                root=self.root,
+                args=args,
+                environment=env,
+                admin_token=self.admin_token,
+                services=services or [],
+                roles=roles or [],
+                extra=extra,
+            )
+        )
+        self.log = self.root / "jupyterhub.log"
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 90.0) -> HubProcess:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "jupyterhub", "-f", str(self.root / "jupyterhub_config.py")],
+            cwd=self.root,
+            stdout=open(self.log, "ab"),  # noqa: SIM115 - the Hub process holds it
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        with self.admin() as http:
+            while time.monotonic() < deadline:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"the Hub exited: {self.log.read_text()[-3000:]}")
+                try:
+                    if http.get("/hub/api/").status_code == 200:
+                        return self
+                except httpx.TransportError:
+                    pass
+                time.sleep(0.3)
+        self.stop()
+        raise RuntimeError(f"the Hub did not start: {self.log.read_text()[-3000:]}")
+
+    def admin(self) -> httpx.Client:
+        return httpx.Client(
+            base_url=self.url, headers={"Authorization": f"token {self.admin_token}"}, timeout=60
+        )
+
+    def token_for(self, user: str, scopes: list[str] | None = None) -> str:
+        """A new API token of ``user`` (the user is created if needed)."""
+        with self.admin() as http:
+            if http.get(f"/hub/api/users/{user}").status_code == 404:
+                http.post(f"/hub/api/users/{user}").raise_for_status()
+            body = {"note": "trio tests"} | ({"scopes": scopes} if scopes is not None else {})
+            reply = http.post(f"/hub/api/users/{user}/tokens", json=body)
+            reply.raise_for_status()
+            return reply.json()["token"]
+
+    def start_server(self, user: str, timeout: float = 120.0) -> None:
+        with self.admin() as http:
+            if http.get(f"/hub/api/users/{user}").status_code == 404:
+                http.post(f"/hub/api/users/{user}").raise_for_status()
+            http.post(f"/hub/api/users/{user}/server")
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                server = http.get(f"/hub/api/users/{user}").json().get("servers", {}).get("")
+                if server and server.get("ready"):
+                    return
+                time.sleep(0.3)
+        raise RuntimeError(f"{user}'s server did not start: {self.log.read_text()[-3000:]}")
+
+    def stop_server(self, user: str, timeout: float = 60.0) -> None:
+        with self.admin() as http:
+            http.delete(f"/hub/api/users/{user}/server")
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                if not http.get(f"/hub/api/users/{user}").json().get("servers"):
+                    return
+                time.sleep(0.3)
+        raise RuntimeError(f"{user}'s server did not stop")
+
+    def server_running(self, user: str) -> bool:
+        with self.admin() as http:
+            return bool(http.get(f"/hub/api/users/{user}").json().get("servers"))
+
+    def client(self, user: str, token: str) -> httpx.Client:
+        """Calls ``user``'s server through the Hub's proxy with ``token``."""
+        return httpx.Client(
+            base_url=f"{self.url}/user/{user}", headers={"Authorization": f"token {token}"}, timeout=60
+        )
+
+    def stop(self) -> None:
+        """Stop every user's server (they run in sessions of their own and would outlive the Hub), then
+        the Hub and its proxy."""
+        if self.proc and self.proc.poll() is None:
+            try:
+                with self.admin() as http:
+                    for user in http.get("/hub/api/users").json():
+                        if user.get("servers"):
+                            self.stop_server(user["name"])
+            except (httpx.HTTPError, RuntimeError, ValueError):
+                pass
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+
+    def __enter__(self) -> HubProcess:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

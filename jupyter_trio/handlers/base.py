@@ -90,6 +90,19 @@ class TrioHandler(ExtensionHandlerMixin, APIHandler):
         user = self.current_user
         return getattr(user, "username", None) or str(user)
 
+    def identity(self) -> dict[str, Any]:
+        """The caller as JupyterHub describes them (name, admin, groups, scopes), or the local owner."""
+        hub_user = getattr(self.current_user, "hub_user", None)
+        if not isinstance(hub_user, dict):
+            return {"name": self.username, "hub": False, "admin": False, "groups": [], "scopes": []}
+        return {
+            "name": self.username,
+            "hub": True,
+            "admin": bool(hub_user.get("admin")),
+            "groups": sorted(hub_user.get("groups") or []),
+            "scopes": sorted(hub_user.get("scopes") or []),
+        }
+
     @property
     def personal_server(self) -> bool:
         """True under jupyter_server's own token/password identity, which names users at random."""

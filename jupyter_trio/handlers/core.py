@@ -12,6 +12,7 @@ from ..schemas.native import (
     FileWritten,
     GPUInfo,
     HealthReply,
+    Identity,
     TrainingAvailability,
 )
 from .base import TrioHandler, operation
@@ -29,6 +30,7 @@ class HealthHandler(TrioHandler):
             HealthReply(
                 version=__version__,
                 user=self.username,
+                identity=Identity(**self.identity()),
                 workspace=str(app.files.root),
                 schema_version=app.schema_version,
                 gpus=[GPUInfo(**g.to_dict()) for g in app.gpu_list],

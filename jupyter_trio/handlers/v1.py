@@ -87,6 +87,7 @@ class UserHandler(_V1):
                 display_name=display,
                 server_version=__version__,
                 workspace=str(self.trio.files.root),
+                **{k: v for k, v in self.identity().items() if k in ("admin", "groups", "scopes")},
             )
         )
 

@@ -26,10 +26,22 @@ class TrainingAvailability(BaseModel):
     reason: str = Field("", description="why not, when not available")
 
 
+class Identity(BaseModel):
+    """Who the server takes the caller for. On JupyterHub: the Hub user, their groups and admin flag, and
+    the scopes the caller's token holds on this server."""
+
+    name: str
+    hub: bool = Field(description="true when JupyterHub vouches for the user (the server runs under a Hub)")
+    admin: bool = False
+    groups: list[str] = Field(default_factory=list)
+    scopes: list[str] = Field(default_factory=list)
+
+
 class HealthReply(BaseModel):
     status: str = Field("ok", description="always 'ok' when the server answers")
     version: str
     user: str
+    identity: Identity
     workspace: str = Field(description="absolute path of the workspace folder")
     schema_version: int
     gpus: list[GPUInfo]

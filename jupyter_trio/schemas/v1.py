@@ -229,3 +229,6 @@ class UserInfo(BaseModel):
     display_name: str = ""
     server_version: str
     workspace: str
+    admin: bool = False
+    groups: list[str] = Field(default_factory=list, description="JupyterHub groups (empty off a Hub)")
+    scopes: list[str] = Field(default_factory=list, description="the scopes the token holds (on a Hub)")
