@@ -10,11 +10,12 @@ from typing import Any
 from jupyter_server._tz import utcnow
 from jupyter_server.extension.application import ExtensionApp
 from tornado.ioloop import IOLoop, PeriodicCallback
-from traitlets import Bool, Float, Int, List, TraitError, Unicode, Union, default, validate
+from traitlets import Bool, Float, Int, List, TraitError, Type, Unicode, Union, default, validate
 
 from ._version import __version__
 from .handlers import routes
-from .runner.gpus import GPU, discover_gpus, parse_gpu_setting
+from .runner.gpu_sources import BUILTIN_SOURCES, GPUSource
+from .runner.gpus import GPU, parse_gpu_setting
 from .runner.service import Runner
 from .services.archives import ArchiveSigner, load_secret
 from .services.checkpoints import CheckpointService
@@ -63,6 +64,19 @@ class TrioApp(ExtensionApp):
         config=True,
         help="GPUs jobs may use: 'auto' (every GPU NVML sees), 'none' (CPU only), or a list of "
         "indices such as '0,1' or [0, 1].",
+    )
+    gpu_source = Unicode(
+        "local",
+        config=True,
+        help="Where GPUs come from: 'local' (this machine's, see gpus) or 'hub' (leases from the JupyterHub "
+        "GPU arbiter service, python -m jupyter_trio.hub, shared fairly by every user of the machine).",
+    )
+    gpu_source_class = Type(
+        None,
+        klass=GPUSource,
+        allow_none=True,
+        config=True,
+        help="A GPUSource subclass to use instead of the gpu_source short form.",
     )
     max_cpu_jobs = Int(
         config=True,
@@ -147,6 +161,14 @@ class TrioApp(ExtensionApp):
             raise TraitError(str(exc)) from None
         return proposal["value"]
 
+    @validate("gpu_source")
+    def _validate_gpu_source(self, proposal: Any) -> str:
+        if proposal["value"] not in BUILTIN_SOURCES:
+            raise TraitError(
+                f"unknown gpu_source {proposal['value']!r}; available: {', '.join(BUILTIN_SOURCES)}"
+            )
+        return proposal["value"]
+
     @validate("max_cpu_jobs")
     def _validate_max_cpu_jobs(self, proposal: Any) -> int:
         if proposal["value"] < 1:
@@ -164,6 +186,7 @@ class TrioApp(ExtensionApp):
     # ---- wiring
     store: Store
     gpu_list: list[GPU]
+    gpu_sources: GPUSource
     runner: Runner
     workspaces: ScriptWorkspaces
     tasks: TaskService
@@ -207,7 +230,9 @@ class TrioApp(ExtensionApp):
     def initialize_settings(self) -> None:
         workspace = self.resolved_workspace_dir()
         self.store = Store(workspace)
-        self.gpu_list = discover_gpus(self.gpus)
+        source_class = self.gpu_source_class or BUILTIN_SOURCES[self.gpu_source]
+        self.gpu_sources = source_class.configured(self.gpus)
+        self.gpu_list = self.gpu_sources.inventory()
         self.log.info(
             "jupyter-trio %s: workspace %s (schema v%s), GPUs %s, max_cpu_jobs %s",
             __version__,
@@ -224,6 +249,7 @@ class TrioApp(ExtensionApp):
             root_dir=root_dir,
             cancel_grace_s=self.cancel_grace_period,
             python=self.python_executable or sys.executable,
+            gpu_source=self.gpu_sources,
         )
         self.workspaces = ScriptWorkspaces(self.store, root_dir)
         self.tasks = TaskService(self.store, self.runner, self.workspaces)
@@ -247,7 +273,7 @@ class TrioApp(ExtensionApp):
         self.settings.update({"trio_store": self.store, "trio_app": self})
         loop = IOLoop.current()
         self.events = EventBus(self.event_backlog)
-        self.event_sources = EventSources(self.events, self.store, self.metrics, self.gpu_list)
+        self.event_sources = EventSources(self.events, self.store, self.metrics, self.gpu_sources)
         self.importer.on_progress = self.event_sources.import_progress
         self._samplers = [
             PeriodicCallback(self.event_sources.sample_progress, PROGRESS_EVERY_S * 1000),
@@ -298,6 +324,8 @@ class TrioApp(ExtensionApp):
             self.tasks.close()
         if getattr(self, "samplers", None) is not None:
             await self.samplers.shutdown()
+        if getattr(self, "gpu_sources", None) is not None:
+            self.gpu_sources.close()
         store = getattr(self, "store", None)
         if store is not None:
             store.close()

@@ -19,10 +19,14 @@ from .shim import write_json_atomic
 SHIM_ARGV = [sys.executable, "-S", str(Path(shim.__file__).resolve())]
 
 
-def launch(run_dir: Path, argv: list[str], cwd: str, env: dict[str, str]) -> subprocess.Popen:
-    """Start the shim for one run; it starts ``argv`` in a new session with the env additions."""
+def launch(
+    run_dir: Path, argv: list[str], cwd: str, env: dict[str, str], lease: dict | None = None
+) -> subprocess.Popen:
+    """Start the shim for one run; it starts ``argv`` in a new session with the env additions, and renews
+    ``lease`` (a GPU lease of the Hub's arbiter: url, secret, every) while the job runs."""
     run_dir.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(run_dir / "command.json", {"argv": argv, "cwd": cwd, "env": env})
+    spec = {"argv": argv, "cwd": cwd, "env": env} | ({"lease": lease} if lease else {})
+    write_json_atomic(run_dir / "command.json", spec)
     with open(run_dir / "shim.err", "ab") as shim_err:
         return subprocess.Popen(
             [*SHIM_ARGV, str(run_dir)],

@@ -31,9 +31,9 @@ from ..store import Store
 from ..store.task_files import materialize
 from ..vocabulary import ACTIVE, TRAINER_KINDS
 from . import procs
+from .gpu_sources import GPUSource, LocalGPUs
 from .gpus import GPU
 from .logs import failure_message
-from .scheduler import Request, plan
 
 log = logging.getLogger(__name__)
 
@@ -62,10 +62,11 @@ class Runner:
         root_dir: Path,
         cancel_grace_s: float = 10.0,
         python: str = sys.executable,
+        gpu_source: GPUSource | None = None,
     ):
         self.store = store
         self.tasks = store.tasks
-        self.gpus = gpus
+        self.gpu_source = gpu_source if gpu_source is not None else LocalGPUs(gpus)
         self.max_cpu_jobs = max_cpu_jobs
         self.root_dir = Path(root_dir)
         self.cancel_grace_s = cancel_grace_s
@@ -77,6 +78,11 @@ class Runner:
         # asks for a tick soon after a submit or cancel instead of at the next poll (the app schedules it
         # on its event loop); whoever queues or cancels calls it, so no caller has to remember to
         self.wake: Callable[[], None] = lambda: None
+
+    @property
+    def gpus(self) -> list[GPU]:
+        """The GPUs jobs of this server may get (this machine's, or the Hub arbiter's inventory)."""
+        return self.gpu_source.inventory()
 
     # ---- leadership
     @property
@@ -116,10 +122,7 @@ class Runner:
         wanted = task["gpus"] if gpus is None else gpus
         if wanted < 0:
             raise ValidationFailed("gpus must be 0 (CPU only) or more")
-        if wanted > len(self.gpus):
-            raise ValidationFailed(
-                f"task {task['name']!r} asks for {wanted} GPU(s); this server has {len(self.gpus)}"
-            )
+        self.gpu_source.check(wanted, task["name"])
         index = self.tasks.add_run(task["id"], priority=priority, gpus=gpus)
         self.wake()
         return index
@@ -129,6 +132,8 @@ class Runner:
         if run is None or run["status"] not in ACTIVE:
             raise Conflict(f"task {task['name']!r} is not queued or running (status {task['status']})")
         now = time.time()
+        if run["status"] == "queued":
+            self.gpu_source.release((task["id"], run["run_index"]))  # a lease it may be waiting for
         if run["status"] == "queued" or task["kind"] == "notebook":
             # A notebook run's pid is the kernel's: stop tracking it, never signal the kernel.
             self.tasks.set_run(
@@ -162,6 +167,7 @@ class Runner:
             cancel_requested_at=time.time(),
         )
         self._children.pop((task["id"], run["run_index"]), None)
+        self.gpu_source.release((task["id"], run["run_index"]))
 
     # ---- the loop
     def tick(self) -> None:
@@ -227,6 +233,7 @@ class Runner:
                 "message": message,
             }
         self.tasks.set_run(*key, **fields)
+        self.gpu_source.release(key)
         log.info(
             "run %s/%s %s (exit code %s)",
             run["task_name"],
@@ -246,10 +253,8 @@ class Runner:
             return
         running = self.tasks.running()
         busy = {g for run in running for g in run["gpus"]}
-        free = [g.index for g in self.gpus if g.index not in busy]
         cpu_busy = sum(1 for run in running if not run["gpus"])
-        requests = [Request((r["task_id"], r["run_index"]), r["gpus_requested"]) for r in queue]
-        for placement in plan(requests, free, len(self.gpus), self.max_cpu_jobs - cpu_busy):
+        for placement in self.gpu_source.place(queue, busy, self.max_cpu_jobs - cpu_busy):
             self._start(placement.key, placement.gpus)
 
     def _start(self, key: tuple[str, int], gpus: list[int]) -> None:
@@ -264,7 +269,7 @@ class Runner:
         materialize(self.store.layout, task["id"], task["kind"], task["config"], task["command"])
         env = self.env_for(task, key[1], run_dir, gpus)
         started = time.time()
-        child = procs.launch(run_dir, argv, cwd, env)
+        child = procs.launch(run_dir, argv, cwd, env, lease=self.gpu_source.lease_for(key) if gpus else None)
         self._children[key] = child
         self.tasks.set_run(*key, status="running", pid=child.pid, started_at=started, gpus=gpus)
 

@@ -106,6 +106,54 @@ def _kill_leftovers() -> None:
             return
 
 
+class LeaseKeeper:
+    """Renews the run's GPU lease with the Hub's arbiter while the job runs, and releases it at the end —
+    so the lease follows the job, whether or not the server that asked for it is still up. A lease the
+    arbiter no longer honours (revoked by an admin, or expired) stops the job."""
+
+    def __init__(self, lease: dict, on_lost):
+        import threading
+
+        self.url, self.secret, self.every = lease["url"], lease["secret"], float(lease.get("every", 10.0))
+        self.on_lost = on_lost
+        self.lost = ""
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _send(self, method: str, path: str = "") -> int:
+        import urllib.error
+        import urllib.request
+
+        request = urllib.request.Request(
+            self.url + path,
+            method=method,
+            data=b"{}" if method == "POST" else None,
+            headers={"X-Trio-Lease-Secret": self.secret, "Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as reply:
+                return reply.status
+        except urllib.error.HTTPError as exc:
+            if exc.code == 410 and not self.lost:
+                self.lost = json.loads(exc.read() or b"{}").get("error", {}).get("message", "lease ended")
+            return exc.code
+        except OSError:
+            return 0  # the arbiter is away for a moment: the next renewal tries again
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.every):
+            if self._send("POST", "/renew") == 410:
+                self.on_lost(self.lost)
+                return
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def release(self) -> None:
+        self._stop.set()
+        self._send("DELETE")
+
+
 def run(run_dir: Path) -> int:
     spec = json.loads((run_dir / "command.json").read_text())
     _become_subreaper()
@@ -151,6 +199,17 @@ def run(run_dir: Path) -> int:
         )
         return 127
 
+    keeper = None
+    if spec.get("lease"):
+
+        def lease_lost(message: str) -> None:
+            note = f"[jupyter-trio] GPU lease lost ({message}): stopping the job\n".encode()
+            os.write(err_fd, note)
+            os.write(all_fd, note)
+            on_term(signal.SIGTERM, None)
+
+        keeper = LeaseKeeper(spec["lease"], lease_lost)
+        keeper.start()
     write_json_atomic(
         run_dir / "shim.json",
         {
@@ -189,6 +248,8 @@ def run(run_dir: Path) -> int:
     while selector.get_map() and time.monotonic() < drain_until:
         pump(0.05)
     _kill_leftovers()
+    if keeper is not None:
+        keeper.release()
     drain_until = time.monotonic() + 1.0
     while selector.get_map() and time.monotonic() < drain_until:
         pump(0.05)
@@ -198,6 +259,7 @@ def run(run_dir: Path) -> int:
             "exit_code": exit_code,
             "ended_at": time.time(),
             "cancelled": cancelled["flag"],
+            **({"error": f"GPU lease lost: {keeper.lost}"} if keeper is not None and keeper.lost else {}),
         },
     )
     return exit_code

@@ -37,6 +37,14 @@ class Identity(BaseModel):
     scopes: list[str] = Field(default_factory=list)
 
 
+class GPUState(BaseModel):
+    index: int
+    state: Literal["yours", "free", "other"] = Field(
+        description="held by this server's jobs, free, or held by another user (leases of the Hub arbiter)"
+    )
+    user: str | None = Field(None, description="who holds it ('another user' unless the admin shows names)")
+
+
 class HealthReply(BaseModel):
     status: str = Field("ok", description="always 'ok' when the server answers")
     version: str
@@ -45,6 +53,10 @@ class HealthReply(BaseModel):
     workspace: str = Field(description="absolute path of the workspace folder")
     schema_version: int
     gpus: list[GPUInfo]
+    gpu_source: str = Field(
+        description="'local' (this machine's GPUs) or 'hub' (leased from the Hub arbiter)"
+    )
+    gpu_states: list[GPUState]
     executor: str
     max_cpu_jobs: int
     training: TrainingAvailability

@@ -13,7 +13,8 @@ import logging
 from collections import OrderedDict
 from typing import Any
 
-from ..runner.gpus import GPU, gpu_snapshot
+from ..runner.gpu_sources import GPUSource
+from ..runner.gpus import gpu_snapshot
 from ..store import Store
 from ..store.metrics import MetricsReader
 from .events import EventBus
@@ -61,11 +62,11 @@ def dataset_summary(dataset: dict[str, Any]) -> dict[str, Any]:
 
 
 class EventSources:
-    def __init__(self, bus: EventBus, store: Store, metrics: MetricsReader, gpus: list[GPU]):
+    def __init__(self, bus: EventBus, store: Store, metrics: MetricsReader, source: GPUSource):
         self.bus = bus
         self.store = store
         self.metrics = metrics
-        self.gpus = gpus
+        self.source = source
         self._tasks: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._progress: dict[tuple[str, int], dict[str, Any]] = {}
         self.gpu_readings: list[dict[str, Any]] = []
@@ -164,18 +165,23 @@ class EventSources:
 
     def sample_gpus(self) -> None:
         """One GPU reading for the listeners: NVML's figures and which task holds each GPU."""
-        if not self.bus.listeners or not self.gpus:
+        if not self.bus.listeners or not self.source.inventory():
             return
         self.gpu_readings = self.read_gpus()
         self.bus.publish("gpus", keep=False, gpus=self.gpu_readings)
 
     def read_gpus(self) -> list[dict[str, Any]]:
+        """Per GPU: NVML's reading, whether it is yours / free / another user's (the Hub arbiter's view, with
+        that user's name only where the admin allows), and which of this server's tasks holds it."""
+        running = self.store.tasks.running()
         holders = {
             g: {"id": run["task_id"], "name": run["task_name"], "run": run["run_index"]}
-            for run in self.store.tasks.running()
+            for run in running
             for g in run["gpus"]
         }
-        readings = {r["index"]: r for r in gpu_snapshot([g.index for g in self.gpus])}
+        gpus = self.source.inventory()
+        states = {s["index"]: s for s in self.source.status(running)}
+        readings = {r["index"]: r for r in gpu_snapshot([g.index for g in gpus])}
         return [
             {
                 "index": gpu.index,
@@ -185,7 +191,9 @@ class EventSources:
                 "memory_total": gpu.memory_total or None,
                 "temperature": None,
                 **readings.get(gpu.index, {}),
+                "state": states.get(gpu.index, {}).get("state", "free"),
+                "user": states.get(gpu.index, {}).get("user"),
                 "task": holders.get(gpu.index),
             }
-            for gpu in self.gpus
+            for gpu in gpus
         ]

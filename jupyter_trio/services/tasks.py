@@ -204,6 +204,10 @@ class TaskService:
         for task_id, task in tasks:
             materialize(self.store.layout, task_id, task.kind, task.config, task.command)
 
+    def gpu_states(self) -> list[dict[str, Any]]:
+        """Per GPU this server may use: yours / free / another user's (see ``GPUSource.status``)."""
+        return self.runner.gpu_source.status(self.repo.running())
+
     def close(self) -> None:
         self._writer.shutdown(wait=True)
 

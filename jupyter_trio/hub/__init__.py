@@ -1,0 +1,1 @@
+"""JupyterHub side of jupyter-trio: the GPU arbiter service (``python -m jupyter_trio.hub``)."""

@@ -1,0 +1,215 @@
+"""Where the runner's GPUs come from: this machine's (``LocalGPUs``), or leases from the JupyterHub GPU
+arbiter shared by every user of the machine (``HubLeases``). Chosen by ``c.TrioApp.gpu_source``.
+
+A source places queued runs (``place``), and for a leased GPU hands the job's supervisor what it needs to
+renew and release the lease itself (``lease_for``), so the lease lives as long as the job, not the server.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from typing import Any
+
+import httpx
+
+from ..errors import ValidationFailed
+from .gpus import GPU, discover_gpus
+from .scheduler import Placement, Request, plan
+
+log = logging.getLogger(__name__)
+
+Key = tuple[str, int]
+
+
+class GPUSource:
+    """The interface the runner uses; see the two implementations below."""
+
+    @classmethod
+    def configured(cls, gpus_setting: Any) -> GPUSource:
+        """Build the source from the server's settings (``c.TrioApp.gpus``)."""
+        return cls()
+
+    def inventory(self) -> list[GPU]:
+        raise NotImplementedError
+
+    def check(self, count: int, task_name: str) -> None:
+        """Refuse, before queueing, a request this source can never serve (a 4xx for the user)."""
+        if count > len(self.inventory()):
+            raise ValidationFailed(
+                f"task {task_name!r} asks for {count} GPU(s); this server has {len(self.inventory())}"
+            )
+
+    def place(self, queue: list[dict[str, Any]], busy: set[int], cpu_slots: int) -> list[Placement]:
+        raise NotImplementedError
+
+    def lease_for(self, key: Key) -> dict[str, Any] | None:
+        """What the job's supervisor renews and releases (``url``, ``secret``, ``every``), if leased."""
+        return None
+
+    def release(self, key: Key) -> None:
+        """The run ended (or was cancelled while waiting): give its GPUs back."""
+
+    def status(self, running: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Per GPU: ``state`` (yours / free / other) and who holds it."""
+        holders = {g: run for run in running for g in run["gpus"]}
+        return [
+            {"index": g.index, "state": "yours" if g.index in holders else "free", "user": None}
+            for g in self.inventory()
+        ]
+
+    def close(self) -> None:
+        pass
+
+
+class LocalGPUs(GPUSource):
+    """This machine's GPUs (NVML or configured), placed by ``scheduler.plan``."""
+
+    def __init__(self, gpus: list[GPU]):
+        self.gpus = gpus
+
+    @classmethod
+    def configured(cls, gpus_setting: Any) -> LocalGPUs:
+        return cls(discover_gpus(gpus_setting))
+
+    def inventory(self) -> list[GPU]:
+        return self.gpus
+
+    def place(self, queue: list[dict[str, Any]], busy: set[int], cpu_slots: int) -> list[Placement]:
+        requests = [Request((r["task_id"], r["run_index"]), r["gpus_requested"]) for r in queue]
+        free = [g.index for g in self.gpus if g.index not in busy]
+        return plan(requests, free, len(self.gpus), cpu_slots)
+
+
+class HubLeases(GPUSource):
+    """GPUs leased from ``python -m jupyter_trio.hub`` (a Hub service) with this server's Hub token.
+
+    The arbiter is found through ``TRIO_GPU_ARBITER_URL`` or the Hub's API (``/hub/api/services/trio-gpus``;
+    the server token needs ``read:services!service=trio-gpus``). A waiting request is asked about at most
+    once a second per run.
+    """
+
+    def __init__(self, service: str = "trio-gpus", url: str | None = None, token: str | None = None):
+        self.token = token or os.environ.get("JUPYTERHUB_API_TOKEN", "")
+        self.user = os.environ.get("JUPYTERHUB_USER", "")
+        self.server = os.environ.get("JUPYTERHUB_SERVER_NAME", "")
+        self.http = httpx.Client(headers={"Authorization": f"token {self.token}"}, timeout=10)
+        self.base = (url or os.environ.get("TRIO_GPU_ARBITER_URL") or self._discover(service)).rstrip(
+            "/"
+        ) + "/"
+        self._leases: dict[Key, dict[str, Any]] = {}
+        self._asked: dict[Key, float] = {}
+        self._inventory: list[GPU] | None = None
+        self._policy: dict[str, Any] = {}
+
+    def _discover(self, service: str) -> str:
+        api = os.environ.get("JUPYTERHUB_API_URL", "").rstrip("/")
+        if not api:
+            raise RuntimeError(
+                "gpu_source 'hub' needs JupyterHub (JUPYTERHUB_API_URL) or TRIO_GPU_ARBITER_URL"
+            )
+        reply = self.http.get(f"{api}/services/{service}")
+        reply.raise_for_status()
+        model = reply.json()
+        return model["url"].rstrip("/") + model.get("prefix", f"/services/{service}/")
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        return self.http.request(method, self.base + path, **kwargs)
+
+    def policy(self) -> dict[str, Any]:
+        if not self._policy:
+            reply = self._call("GET", "api/policy")
+            reply.raise_for_status()
+            self._policy = reply.json()
+        return self._policy
+
+    def inventory(self) -> list[GPU]:
+        if self._inventory is None:
+            try:
+                self._inventory = [GPU(index=i) for i in self.policy()["gpus"]]
+            except httpx.HTTPError as exc:
+                log.warning("GPU arbiter at %s unreachable: %s", self.base, exc)
+                return []
+        return self._inventory
+
+    def check(self, count: int, task_name: str) -> None:
+        super().check(count, task_name)
+        limit = self.policy().get("max_gpus_per_user", 0)
+        if limit and count > limit:
+            raise ValidationFailed(
+                f"task {task_name!r} asks for {count} GPU(s); the Hub's GPU quota is {limit} per user at once"
+            )
+
+    def job_name(self, key: Key) -> str:
+        return f"{self.server or 'default'}/{key[0]}/{key[1]}"
+
+    def place(self, queue: list[dict[str, Any]], busy: set[int], cpu_slots: int) -> list[Placement]:
+        cpu = [Request((r["task_id"], r["run_index"]), 0) for r in queue if r["gpus_requested"] <= 0]
+        placements = plan(cpu, [], 0, cpu_slots)
+        now = time.monotonic()
+        for row in queue:
+            if row["gpus_requested"] <= 0:
+                continue
+            key = (row["task_id"], row["run_index"])
+            lease = self._leases.get(key)
+            try:
+                if lease is None:
+                    reply = self._call(
+                        "POST",
+                        "api/leases",
+                        json={
+                            "job": self.job_name(key),
+                            "gpus": row["gpus_requested"],
+                            "priority": row["priority"],
+                        },
+                    )
+                    if reply.status_code >= 400:
+                        log.warning("GPU lease for %s refused: %s", key, reply.text[:300])
+                        continue
+                    lease = self._leases[key] = reply.json()
+                    self._asked[key] = now
+                elif lease["state"] == "queued" and now - self._asked.get(key, 0) >= 1.0:
+                    self._asked[key] = now
+                    reply = self._call("GET", f"api/leases/{lease['id']}")
+                    if reply.status_code == 200:
+                        lease = self._leases[key] = {**lease, **reply.json()}
+            except httpx.HTTPError as exc:
+                log.warning("GPU arbiter unreachable: %s", exc)
+                break
+            if lease["state"] == "granted":
+                placements.append(Placement(key, list(lease["gpus"])))
+        return placements
+
+    def lease_for(self, key: Key) -> dict[str, Any] | None:
+        lease = self._leases.get(key)
+        if lease is None:
+            return None
+        ttl = float(self.policy().get("lease_ttl", 30.0))
+        return {"url": f"{self.base}api/leases/{lease['id']}", "secret": lease["secret"], "every": ttl / 3}
+
+    def release(self, key: Key) -> None:
+        lease = self._leases.pop(key, None)
+        self._asked.pop(key, None)
+        if lease is None:
+            return
+        try:
+            self._call(
+                "DELETE", f"api/leases/{lease['id']}", headers={"X-Trio-Lease-Secret": lease["secret"]}
+            )
+        except httpx.HTTPError as exc:  # it expires by itself once nobody renews it
+            log.warning("releasing GPU lease %s failed: %s", lease["id"], exc)
+
+    def status(self, running: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        try:
+            reply = self._call("GET", "api/gpus")
+            reply.raise_for_status()
+        except httpx.HTTPError:
+            return super().status(running)
+        return [{"index": g["index"], "state": g["state"], "user": g["user"]} for g in reply.json()["gpus"]]
+
+    def close(self) -> None:
+        self.http.close()
+
+
+BUILTIN_SOURCES: dict[str, type[GPUSource]] = {"local": LocalGPUs, "hub": HubLeases}
