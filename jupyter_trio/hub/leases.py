@@ -6,9 +6,9 @@ Policy, applied whenever something changes:
 
 - a request is granted when enough GPUs are free and the user stays within ``max_gpus_per_user``;
 - waiting requests are considered fewest-recent-GPU-hours first (the user's GPU-seconds within
-  ``fair_share_window`` seconds, held leases counted up to now), then by priority within one user's (and
-  across equal usage), then first come first served; a request that does not fit lets smaller ones
-  behind it start (backfill);
+  ``fair_share_window`` seconds, held leases counted up to now), then fewest GPUs held now, then by
+  priority, then first come first served; a request that does not fit lets smaller ones behind it start
+  (backfill);
 - no GPU index is ever held by two leases;
 - a granted lease lives while it is renewed (``ttl`` seconds); a lease not renewed in time is expired.
 """
@@ -125,7 +125,12 @@ class LeaseBook:
         return lease
 
     def grant(self, now: float) -> list[Lease]:
-        """Grant what the policy allows now; returns the leases granted by this call."""
+        """Grant what the policy allows now; returns the leases granted by this call.
+
+        Each grant goes to the waiting request that fits and ranks first by (the user's recent GPU-seconds,
+        the GPUs the user holds right now, -priority, arrival): so two users with no history share the free
+        GPUs instead of the first one in the queue taking them all.
+        """
         free = self.free()
         held_by: dict[str, int] = {}
         for lease in self.leases.values():
@@ -133,20 +138,24 @@ class LeaseBook:
                 held_by[lease.user] = held_by.get(lease.user, 0) + len(lease.gpus)
         limit = self.policy.max_gpus_per_user or len(self.inventory)
         usage = {u: self.usage(u, now) for u in {lease.user for lease in self.leases.values()}}
-        waiting = sorted(
-            (lease for lease in self.leases.values() if lease.state == WAITING),
-            key=lambda lease: (usage[lease.user], -lease.priority, lease.created_at, lease.id),
-        )
+        waiting = [lease for lease in self.leases.values() if lease.state == WAITING]
         granted = []
-        for lease in waiting:
-            if lease.gpus_wanted > len(free) or held_by.get(lease.user, 0) + lease.gpus_wanted > limit:
-                continue
+        while True:
+            fits = [
+                x
+                for x in waiting
+                if x.gpus_wanted <= len(free) and held_by.get(x.user, 0) + x.gpus_wanted <= limit
+            ]
+            if not fits:
+                return granted
+            lease = min(
+                fits, key=lambda x: (usage[x.user], held_by.get(x.user, 0), -x.priority, x.created_at, x.id)
+            )
             lease.gpus, free = free[: lease.gpus_wanted], free[lease.gpus_wanted :]
             lease.state, lease.granted_at, lease.expires_at = GRANTED, now, now + self.policy.ttl
             held_by[lease.user] = held_by.get(lease.user, 0) + lease.gpus_wanted
-            usage[lease.user] = usage.get(lease.user, 0.0)
+            waiting.remove(lease)
             granted.append(lease)
-        return granted
 
     def renew(self, lease: Lease, now: float) -> None:
         if lease.state == WAITING:
