@@ -217,3 +217,8 @@ async def test_dataset_import_states_and_copy_progress_are_pushed(api, jp_ws_fet
     assert progress and progress == sorted(progress) and progress[-1] == 1.0
     assert events[-1]["dataset"]["num_images"] == 60
     ws.close()
+
+
+async def test_a_plain_get_of_the_websocket_gets_a_json_400(api):
+    status, body = await api("GET", "trio/api/events")
+    assert status == 400 and "websocket" in body["error"]["message"]

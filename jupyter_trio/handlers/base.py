@@ -90,6 +90,11 @@ class TrioHandler(ExtensionHandlerMixin, APIHandler):
         user = self.current_user
         return getattr(user, "username", None) or str(user)
 
+    def require_websocket(self) -> None:
+        """A plain GET of a websocket route gets a JSON 400 (tornado's own answer is a text/html one)."""
+        if self.request.headers.get("Upgrade", "").lower() != "websocket":
+            raise web.HTTPError(400, "this route is a websocket: connect with 'Upgrade: websocket'")
+
     def identity(self) -> dict[str, Any]:
         """The caller as JupyterHub describes them (name, admin, groups, scopes), or the local owner."""
         hub_user = getattr(self.current_user, "hub_user", None)

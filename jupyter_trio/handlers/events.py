@@ -33,6 +33,7 @@ class EventsHandler(TrioHandler, websocket.WebSocketHandler):
     )
     async def get(self, *args: Any) -> None:  # type: ignore[override]
         self._since = self.parse_query(EventsQuery).since
+        self.require_websocket()
         await websocket.WebSocketHandler.get(self, *args)
 
     def open(self, *args: Any) -> None:  # type: ignore[override]

@@ -74,6 +74,7 @@ class LogStreamHandler(TrioHandler, websocket.WebSocketHandler):
         self._task, self._run = resolve_run(self, name, q.run)
         self._stream = q.stream
         self._offset = q.offset or 0
+        self.require_websocket()
         await websocket.WebSocketHandler.get(self, name)
 
     def open(self, name: str) -> None:  # type: ignore[override]
