@@ -21,6 +21,7 @@ from .scheduler import Placement, Request, plan
 log = logging.getLogger(__name__)
 
 Key = tuple[str, int]
+POLL_S = 0.2  # how often a runner with waiting GPU runs asks the arbiter about them (one request)
 
 
 class GPUSource:
@@ -86,8 +87,8 @@ class HubLeases(GPUSource):
     """GPUs leased from ``python -m jupyter_trio.hub`` (a Hub service) with this server's Hub token.
 
     The arbiter is found through ``TRIO_GPU_ARBITER_URL`` or the Hub's API (``/hub/api/services/trio-gpus``;
-    the server token needs ``read:services!service=trio-gpus``). A waiting request is asked about at most
-    once a second per run.
+    the server token needs ``read:services!service=trio-gpus``). Waiting leases are asked about together,
+    in one request every ``POLL_S`` seconds while there are any.
     """
 
     def __init__(self, service: str = "trio-gpus", url: str | None = None, token: str | None = None):
@@ -99,7 +100,7 @@ class HubLeases(GPUSource):
             "/"
         ) + "/"
         self._leases: dict[Key, dict[str, Any]] = {}
-        self._asked: dict[Key, float] = {}
+        self._polled = 0.0
         self._inventory: list[GPU] | None = None
         self._policy: dict[str, Any] = {}
 
@@ -147,38 +148,36 @@ class HubLeases(GPUSource):
     def place(self, queue: list[dict[str, Any]], busy: set[int], cpu_slots: int) -> list[Placement]:
         cpu = [Request((r["task_id"], r["run_index"]), 0) for r in queue if r["gpus_requested"] <= 0]
         placements = plan(cpu, [], 0, cpu_slots)
+        gpu_rows = [r for r in queue if r["gpus_requested"] > 0]
+        if not gpu_rows:
+            return placements
         now = time.monotonic()
-        for row in queue:
-            if row["gpus_requested"] <= 0:
-                continue
-            key = (row["task_id"], row["run_index"])
-            lease = self._leases.get(key)
-            try:
+        try:
+            waiting = [k for k, lease in self._leases.items() if lease["state"] == "queued"]
+            if waiting and now - self._polled >= POLL_S:
+                # one request tells every waiting lease of this user (not one per run)
+                self._polled = now
+                reply = self._call("GET", "api/leases")
+                if reply.status_code == 200:
+                    by_id = {x["id"]: x for x in reply.json()["leases"]}
+                    for key in waiting:
+                        fresh = by_id.get(self._leases[key]["id"])
+                        if fresh is not None:
+                            self._leases[key] = {**self._leases[key], **fresh}
+            for row in gpu_rows:
+                key = (row["task_id"], row["run_index"])
+                lease = self._leases.get(key)
                 if lease is None:
-                    reply = self._call(
-                        "POST",
-                        "api/leases",
-                        json={
-                            "job": self.job_name(key),
-                            "gpus": row["gpus_requested"],
-                            "priority": row["priority"],
-                        },
-                    )
+                    body = {"job": self.job_name(key), "gpus": row["gpus_requested"]}
+                    reply = self._call("POST", "api/leases", json=body | {"priority": row["priority"]})
                     if reply.status_code >= 400:
                         log.warning("GPU lease for %s refused: %s", key, reply.text[:300])
                         continue
                     lease = self._leases[key] = reply.json()
-                    self._asked[key] = now
-                elif lease["state"] == "queued" and now - self._asked.get(key, 0) >= 1.0:
-                    self._asked[key] = now
-                    reply = self._call("GET", f"api/leases/{lease['id']}")
-                    if reply.status_code == 200:
-                        lease = self._leases[key] = {**lease, **reply.json()}
-            except httpx.HTTPError as exc:
-                log.warning("GPU arbiter unreachable: %s", exc)
-                break
-            if lease["state"] == "granted":
-                placements.append(Placement(key, list(lease["gpus"])))
+                if lease["state"] == "granted":
+                    placements.append(Placement(key, list(lease["gpus"])))
+        except httpx.HTTPError as exc:
+            log.warning("GPU arbiter unreachable: %s", exc)
         return placements
 
     def lease_for(self, key: Key) -> dict[str, Any] | None:
@@ -190,7 +189,6 @@ class HubLeases(GPUSource):
 
     def release(self, key: Key) -> None:
         lease = self._leases.pop(key, None)
-        self._asked.pop(key, None)
         if lease is None:
             return
         try:

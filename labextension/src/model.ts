@@ -54,6 +54,9 @@ export interface IGpu {
   memory_used: number | null;
   memory_total: number | null;
   temperature?: number | null;
+  /** yours (this server's jobs), free, or other (another Hub user's lease) */
+  state?: 'yours' | 'free' | 'other';
+  user?: string | null;
   task: { id: string; name: string; run: number } | null;
 }
 

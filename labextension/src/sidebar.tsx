@@ -229,7 +229,13 @@ function GpuCard(props: { gpu: IGpu }): JSX.Element {
           mem {formatBytes(g.memory_used)} / {formatBytes(g.memory_total)}
         </span>
       </div>
-      <div className="jp-trio-gpu-task">{g.task ? `${g.task.name} #${g.task.run}` : 'none'}</div>
+      <div className="jp-trio-gpu-task" data-state={g.state ?? 'free'}>
+        {g.task
+          ? `${g.task.name} #${g.task.run}`
+          : g.state === 'other'
+            ? `held by ${g.user ?? 'another user'}`
+            : 'none'}
+      </div>
     </div>
   );
 }
