@@ -123,7 +123,7 @@ c.JupyterHub.services = [{{"name": "trio-test", "api_token": {admin_token!r}}}] 
 c.JupyterHub.load_roles = [
     {{"name": "trio-test", "services": ["trio-test"],
       "scopes": ["admin:users", "admin:servers", "tokens", "list:users", "read:users", "access:servers",
-                 "read:services", "admin:groups"]}},
+                 "read:services", "admin:groups", "shares"]}},
 ] + {roles!r}
 {extra}
 """

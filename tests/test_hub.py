@@ -154,3 +154,29 @@ def test_the_idle_culler_waits_for_running_jobs(tmp_path):
         hub.start_server("alice")
         with hub.client("alice", token) as a:
             assert a.get(f"/trio/api/tasks/{name}").json()["status"] == "completed"
+
+
+def test_a_guest_on_a_shared_server_is_recorded_as_the_creator(hub):
+    alice, bob = hub.token_for("alice"), hub.token_for("bob")
+    hub.start_server("alice")
+    with hub.admin() as admin:
+        shared = admin.post("/hub/api/shares/alice/", json={"user": "bob"})
+        assert shared.status_code in (200, 201), shared.text
+    with hub.client("alice", alice) as a, hub.client("alice", bob) as guest:
+        assert guest.get("/trio/api/health").json()["user"] == "bob"  # the guest is who the Hub says
+        mine = start_job(a, hub.root / "home" / "alice", lines=1, pause=0.0, prefix="mine")
+        assert guest.post("/trio/api/workspace/run-root", json={"script_path": "job.py"}).status_code == 200
+        theirs = guest.post("/trio/api/generator/create", json={"name_prefix": "guest", "run": True}).json()
+        name = theirs["items"][0]["name"]
+        wait_for(lambda: guest.get(f"/trio/api/tasks/{name}").json()["status"] == "completed")
+        task = guest.get(f"/trio/api/tasks/{name}").json()
+        assert task["owner"] == "bob" and task["runs"][0]["created_by"] == "bob"
+        # alice reruns the guest's task: that run is hers
+        assert a.post(f"/trio/api/tasks/{name}/run", json={}).status_code == 202
+        wait_for(lambda: a.get(f"/trio/api/tasks/{name}").json()["status"] == "completed")
+        assert [r["created_by"] for r in a.get(f"/trio/api/tasks/{name}").json()["runs"]] == ["bob", "alice"]
+        by_bob = a.get("/trio/api/tasks", params={"owner": "bob"}).json()["items"]
+        assert [t["name"] for t in by_bob] == [name]
+        assert [t["name"] for t in a.get("/trio/api/tasks", params={"owner": "alice"}).json()["items"]] == [
+            mine
+        ]

@@ -20,6 +20,7 @@ from jupyter_server.base.handlers import APIHandler
 from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado import web
 
+from ..acting import acting_user
 from ..errors import TrioError
 from ..services.users import local_owner
 
@@ -118,6 +119,7 @@ class TrioHandler(ExtensionHandlerMixin, APIHandler):
         await super().prepare()
         if self.current_user is None:
             raise web.HTTPError(403, "authentication required: send a token or log in")
+        acting_user.set(self.username)
         action = _METHOD_TO_ACTION.get(self.request.method or "", "write")
         allowed = self.authorizer.is_authorized(self, self.current_user, action, self.auth_resource)
         if hasattr(allowed, "__await__"):

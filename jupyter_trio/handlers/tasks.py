@@ -30,6 +30,7 @@ class TasksHandler(TrioHandler):
             pinned=q.pinned,
             name=q.name,
             workspace=q.workspace,
+            owner=q.owner,
             sort=q.sort,
             descending=q.order == "desc",
             offset=offset,

@@ -164,6 +164,7 @@ class RunInfo(BaseModel):
     started_at: float | None = None
     ended_at: float | None = None
     message: str = ""
+    created_by: str = Field("", description="who queued this run (on a shared server, maybe a guest)")
 
 
 class TaskInfo(BaseModel):
@@ -196,6 +197,7 @@ class TaskInfo(BaseModel):
     updated_at: float
     project_id: str | None = None
     parent_id: str | None = Field(None, description="the training task of a child job (evaluate, export...)")
+    owner: str = Field("", description="who created the task (on a shared server, maybe a guest)")
 
     @classmethod
     def of(cls, task: dict[str, Any]) -> TaskInfo:
@@ -219,6 +221,7 @@ class TaskListQuery(Request):
     kind: str | None = None
     pinned: bool | None = None
     name: str | None = Field(None, description="substring of the task name, any case")
+    owner: str | None = Field(None, description="only tasks this user created")
     workspace: str | None = None
     sort: Literal["created_at", "updated_at", "name", "status", "priority", "kind", "last_run"] = "created_at"
     order: Literal["asc", "desc"] = "desc"

@@ -185,7 +185,19 @@ UPDATE weights SET status = CASE status WHEN 'XPSAVING' THEN 'saving' WHEN 'XPSA
     WHEN 'XPSAVEDONE' THEN 'saved' WHEN 'XPINIT' THEN 'saving' ELSE status END
 """
 
-MIGRATIONS: list[str] = [_V1_INITIAL, _V2_COUNTERS_AND_INDEXES, _V3_RUNNER, _V4_CLIENT, _V5_NATIVE_STATES]
+# v6: who queued each run (on a server shared through JupyterHub, a guest may run the owner's tasks).
+_V6_RUN_CREATORS = """
+ALTER TABLE runs ADD COLUMN created_by TEXT NOT NULL DEFAULT ''
+"""
+
+MIGRATIONS: list[str] = [
+    _V1_INITIAL,
+    _V2_COUNTERS_AND_INDEXES,
+    _V3_RUNNER,
+    _V4_CLIENT,
+    _V5_NATIVE_STATES,
+    _V6_RUN_CREATORS,
+]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..acting import acting_user
 from ..vocabulary import ACTIVE
 from .db import Database
 from .ids import next_ids
@@ -247,8 +248,9 @@ class TaskRepository:
                 (index, now, *args, task_id),
             )
             conn.execute(
-                "INSERT INTO runs(task_id, run_index, status, queued_at) VALUES (?, ?, 'queued', ?)",
-                (task_id, index, now),
+                "INSERT INTO runs(task_id, run_index, status, queued_at, created_by) "
+                "VALUES (?, ?, 'queued', ?, ?)",
+                (task_id, index, now, acting_user.get()),
             )
             self._changed(task_id)
         return index
@@ -259,9 +261,11 @@ class TaskRepository:
         conn.executemany(
             "UPDATE tasks SET last_run = 1, status = 'queued' WHERE id = ?", [(t,) for t in task_ids]
         )
+        by = acting_user.get()
         conn.executemany(
-            "INSERT INTO runs(task_id, run_index, status, queued_at) VALUES (?, 1, 'queued', ?)",
-            [(t, now) for t in task_ids],
+            "INSERT INTO runs(task_id, run_index, status, queued_at, created_by) "
+            "VALUES (?, 1, 'queued', ?, ?)",
+            [(t, now, by) for t in task_ids],
         )
         self._changed(*task_ids)
 
