@@ -38,6 +38,7 @@ class _DatasetViews(TrioHandler):
                 for k in (
                     "id",
                     "name",
+                    "owner",
                     "description",
                     "dataset_type",
                     "status",

@@ -337,6 +337,7 @@ DatasetType = Literal["classification", "detection", "segmentation", "instance_s
 class DatasetInfo(BaseModel):
     id: str
     name: str
+    owner: str = Field("", description="who created the dataset")
     description: str
     dataset_type: DatasetType
     status: Literal[DATASET_STATES] = Field(  # type: ignore[valid-type]
