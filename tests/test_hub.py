@@ -64,12 +64,15 @@ def hub(tmp_path):
 
 def test_identity_and_isolation_on_every_route_family(hub):
     alice, bob = hub.token_for("alice"), hub.token_for("bob")
+    with hub.admin() as admin:
+        assert admin.post("/hub/api/groups/trainers", json={"users": ["alice"]}).status_code in (200, 201)
     hub.start_server("alice")
     hub.start_server("bob")
     with hub.client("alice", alice) as a, hub.client("alice", bob) as b_on_a, hub.client("bob", bob) as b:
         health = a.get("/trio/api/health").json()
         assert health["user"] == "alice" and health["identity"]["hub"] is True
-        assert health["identity"]["admin"] is False
+        assert health["identity"]["admin"] is False and health["identity"]["groups"] == ["trainers"]
+        assert a.get("/trio/api/v1/user").json()["groups"] == ["trainers"]
         assert "access:servers!user=alice" in health["identity"]["scopes"]
         assert health["workspace"] == str(hub.root / "home" / "alice" / ".trio")  # each user's own store
         assert a.get("/trio/api/v1/user").json()["name"] == "alice"
