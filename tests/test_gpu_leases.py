@@ -116,3 +116,25 @@ def test_users_without_history_share_the_free_gpus():
     carol = b.request("carol", "c/1", 1, 0, now=3)
     b.end(b.by_job("holder", "h/1"), RELEASED, now=4)
     assert first.state == GRANTED and carol.state == GRANTED and second.state == "queued"  # not FIFO
+
+
+def test_a_restarted_arbiter_keeps_held_leases_until_their_jobs_renew():
+    b = book(gpus=(0,), ttl=30)
+    lease = b.request("alice", "a/1", 1, 0, now=0)
+    b.renew(lease, now=100)  # renewals are not saved: the file still says it expires at 30
+    saved = b.to_json()
+    saved["leases"][0]["expires_at"] = 30
+    again = book(gpus=(0,), ttl=30)
+    again.load_json(saved)
+    again.extend_granted(now=200)
+    assert again.expire(now=201) == [] and again.leases[lease.id].state == GRANTED
+    assert again.request("bob", "b/1", 1, 0, now=202).state == "queued"  # GPU 0 is still alice's
+
+
+def test_priority_orders_only_the_users_own_requests():
+    b = book(gpus=(0,))
+    holder = b.request("carol", "c/1", 1, 0, now=0)
+    bob = b.request("bob", "b/1", 1, 0, now=1)
+    alice_urgent = b.request("alice", "a/1", 1, 99, now=2)
+    b.end(holder, RELEASED, now=3)
+    assert bob.state == GRANTED and alice_urgent.state == "queued"  # priority 99 does not jump bob

@@ -16,6 +16,7 @@ while the user's server is stopped.
 
 from __future__ import annotations
 
+import hmac
 import json
 import os
 import time
@@ -93,12 +94,16 @@ class TrioGPUArbiter(Application):
         state = Path(self.state_file)
         if state.is_file():
             self.book.load_json(json.loads(state.read_text()))
+            # renewals are not written down: give every held lease a full TTL for its supervisor to renew
+            self.book.extend_granted(time.time())
         self.hub_auth = HubAuth(cache_max_age=60)
 
     def save(self) -> None:
         state = Path(self.state_file)
         tmp = state.with_name(f".{state.name}.tmp")
-        tmp.write_text(json.dumps(self.book.to_json()))
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # it holds the lease secrets
+        with os.fdopen(fd, "w") as fh:
+            fh.write(json.dumps(self.book.to_json()))
         os.replace(tmp, state)
 
     def tick(self) -> None:
@@ -186,7 +191,7 @@ class ArbiterHandler(web.RequestHandler):
         lease = self.book.leases.get(lid)
         secret = self.request.headers.get(SECRET_HEADER)
         if lease is not None and allow_secret and secret:
-            if secret != lease.secret:
+            if not hmac.compare_digest(secret, lease.secret):
                 self.fail(403, "wrong lease secret")
             return lease, None
         viewer = await self.caller()

@@ -5,10 +5,10 @@ Pure (no I/O, no clock of its own: every call is given ``now``), so the policy i
 Policy, applied whenever something changes:
 
 - a request is granted when enough GPUs are free and the user stays within ``max_gpus_per_user``;
-- waiting requests are considered fewest-recent-GPU-hours first (the user's GPU-seconds within
-  ``fair_share_window`` seconds, held leases counted up to now), then fewest GPUs held now, then by
-  priority, then first come first served; a request that does not fit lets smaller ones behind it start
-  (backfill);
+- the next grant goes to the user with the fewest recent GPU-hours (GPU-seconds within
+  ``fair_share_window`` seconds, held leases counted up to now), then fewest GPUs held now, then the
+  oldest waiting request; within that user, the highest priority first; a request that does not fit lets
+  smaller ones behind it start (backfill);
 - no GPU index is ever held by two leases;
 - a granted lease lives while it is renewed (``ttl`` seconds); a lease not renewed in time is expired.
 """
@@ -128,8 +128,9 @@ class LeaseBook:
         """Grant what the policy allows now; returns the leases granted by this call.
 
         Each grant goes to the waiting request that fits and ranks first by (the user's recent GPU-seconds,
-        the GPUs the user holds right now, -priority, arrival): so two users with no history share the free
-        GPUs instead of the first one in the queue taking them all.
+        the GPUs the user holds right now, their oldest waiting request), then that user's request with the
+        highest priority: two users with no history share the free GPUs instead of the first one in the
+        queue taking them all, and a user's priorities order only their own requests.
         """
         free = self.free()
         held_by: dict[str, int] = {}
@@ -148,9 +149,13 @@ class LeaseBook:
             ]
             if not fits:
                 return granted
-            lease = min(
-                fits, key=lambda x: (usage[x.user], held_by.get(x.user, 0), -x.priority, x.created_at, x.id)
+            # first the user (fair share; priority cannot jump another user's queue), then that user's
+            # own request by priority
+            user = min(
+                {x.user for x in fits},
+                key=lambda u: (usage[u], held_by.get(u, 0), min(x.created_at for x in fits if x.user == u)),
             )
+            lease = min((x for x in fits if x.user == user), key=lambda x: (-x.priority, x.created_at, x.id))
             lease.gpus, free = free[: lease.gpus_wanted], free[lease.gpus_wanted :]
             lease.state, lease.granted_at, lease.expires_at = GRANTED, now, now + self.policy.ttl
             held_by[lease.user] = held_by.get(lease.user, 0) + lease.gpus_wanted
@@ -183,7 +188,20 @@ class LeaseBook:
         ]
         for lease in gone:
             self.end(lease, EXPIRED, now, "not renewed in time: its job ended or its supervisor died")
+        self.prune(now)
         return gone
+
+    def extend_granted(self, now: float) -> None:
+        """After a restart of the service: held leases get a full TTL (their renewals were not saved)."""
+        for lease in self.leases.values():
+            if lease.state == GRANTED:
+                lease.expires_at = max(lease.expires_at or 0.0, now + self.policy.ttl)
+
+    def prune(self, now: float) -> None:
+        """Forget ended leases older than the fair-share window (they no longer count)."""
+        horizon = now - self.policy.fair_share_window
+        for lid in [x.id for x in self.leases.values() if x.state in ENDED and (x.ended_at or now) < horizon]:
+            del self.leases[lid]
 
     def queue_position(self, lease: Lease, now: float) -> int | None:
         if lease.state != WAITING:

@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 
 Key = tuple[str, int]
 POLL_S = 0.2  # how often a runner with waiting GPU runs asks the arbiter about them (one request)
+REFUSED_BACKOFF_S = 3.0  # after a refusal or a failed call
 
 
 class GPUSource:
@@ -95,7 +96,11 @@ class HubLeases(GPUSource):
         self.token = token or os.environ.get("JUPYTERHUB_API_TOKEN", "")
         self.user = os.environ.get("JUPYTERHUB_USER", "")
         self.server = os.environ.get("JUPYTERHUB_SERVER_NAME", "")
-        self.http = httpx.Client(headers={"Authorization": f"token {self.token}"}, timeout=10)
+        # short timeouts: these calls are made from the runner's tick, on the server's event loop
+        self.http = httpx.Client(
+            headers={"Authorization": f"token {self.token}"}, timeout=httpx.Timeout(3.0, connect=1.0)
+        )
+        self._quiet_until = 0.0  # after a failure, leave the arbiter alone for a moment
         self.base = (url or os.environ.get("TRIO_GPU_ARBITER_URL") or self._discover(service)).rstrip(
             "/"
         ) + "/"
@@ -127,10 +132,13 @@ class HubLeases(GPUSource):
 
     def inventory(self) -> list[GPU]:
         if self._inventory is None:
+            if time.monotonic() < self._quiet_until:
+                return []
             try:
                 self._inventory = [GPU(index=i) for i in self.policy()["gpus"]]
             except httpx.HTTPError as exc:
                 log.warning("GPU arbiter at %s unreachable: %s", self.base, exc)
+                self._quiet_until = time.monotonic() + REFUSED_BACKOFF_S
                 return []
         return self._inventory
 
@@ -152,6 +160,8 @@ class HubLeases(GPUSource):
         if not gpu_rows:
             return placements
         now = time.monotonic()
+        if now < self._quiet_until:
+            return placements
         try:
             waiting = [k for k, lease in self._leases.items() if lease["state"] == "queued"]
             if waiting and now - self._polled >= POLL_S:
@@ -162,7 +172,9 @@ class HubLeases(GPUSource):
                     by_id = {x["id"]: x for x in reply.json()["leases"]}
                     for key in waiting:
                         fresh = by_id.get(self._leases[key]["id"])
-                        if fresh is not None:
+                        if fresh is None:  # ended while waiting (revoked, expired): ask again
+                            self._leases.pop(key)
+                        else:
                             self._leases[key] = {**self._leases[key], **fresh}
             for row in gpu_rows:
                 key = (row["task_id"], row["run_index"])
@@ -172,12 +184,14 @@ class HubLeases(GPUSource):
                     reply = self._call("POST", "api/leases", json=body | {"priority": row["priority"]})
                     if reply.status_code >= 400:
                         log.warning("GPU lease for %s refused: %s", key, reply.text[:300])
+                        self._quiet_until = now + REFUSED_BACKOFF_S
                         continue
                     lease = self._leases[key] = reply.json()
                 if lease["state"] == "granted":
                     placements.append(Placement(key, list(lease["gpus"])))
         except httpx.HTTPError as exc:
             log.warning("GPU arbiter unreachable: %s", exc)
+            self._quiet_until = now + REFUSED_BACKOFF_S
         return placements
 
     def lease_for(self, key: Key) -> dict[str, Any] | None:

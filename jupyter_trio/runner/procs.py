@@ -26,7 +26,7 @@ def launch(
     ``lease`` (a GPU lease of the Hub's arbiter: url, secret, every) while the job runs."""
     run_dir.mkdir(parents=True, exist_ok=True)
     spec = {"argv": argv, "cwd": cwd, "env": env} | ({"lease": lease} if lease else {})
-    write_json_atomic(run_dir / "command.json", spec)
+    write_json_atomic(run_dir / "command.json", spec, mode=0o600)  # env, and a lease's secret
     with open(run_dir / "shim.err", "ab") as shim_err:
         return subprocess.Popen(
             [*SHIM_ARGV, str(run_dir)],

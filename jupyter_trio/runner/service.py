@@ -258,6 +258,15 @@ class Runner:
             self._start(placement.key, placement.gpus)
 
     def _start(self, key: tuple[str, int], gpus: list[int]) -> None:
+        try:
+            self._launch(key, gpus)
+        except Exception as exc:  # a run that cannot start fails with the reason, and gives its GPUs back
+            log.exception("run %s/%s could not start", *key)
+            now = time.time()
+            self.tasks.set_run(*key, status="failed", started_at=now, ended_at=now, message=str(exc))
+            self.gpu_source.release(key)
+
+    def _launch(self, key: tuple[str, int], gpus: list[int]) -> None:
         task = self.tasks.get(key[0])
         run_dir = self.store.layout.run_dir(*key)
         try:
@@ -265,6 +274,7 @@ class Runner:
         except (ValidationFailed, OSError) as exc:
             now = time.time()
             self.tasks.set_run(*key, status="failed", started_at=now, ended_at=now, message=str(exc))
+            self.gpu_source.release(key)
             return
         materialize(self.store.layout, task["id"], task["kind"], task["config"], task["command"])
         env = self.env_for(task, key[1], run_dir, gpus)

@@ -27,12 +27,16 @@ import time
 from pathlib import Path
 
 PR_SET_CHILD_SUBREAPER = 36
+LOST = (403, 404, 410)  # the arbiter no longer knows or honours the lease
+LEASE_KILL_AFTER_S = 10.0  # a job told its lease is gone gets SIGTERM, then SIGKILL after this
 ORPHAN_GRACE_S = 3.0
 
 
-def write_json_atomic(path: Path, data: dict) -> None:
+def write_json_atomic(path: Path, data: dict, mode: int = 0o644) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data))
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(json.dumps(data))
     os.replace(tmp, path)
 
 
@@ -134,15 +138,19 @@ class LeaseKeeper:
             with urllib.request.urlopen(request, timeout=10) as reply:
                 return reply.status
         except urllib.error.HTTPError as exc:
-            if exc.code == 410 and not self.lost:
-                self.lost = json.loads(exc.read() or b"{}").get("error", {}).get("message", "lease ended")
+            if exc.code in LOST and not self.lost:
+                try:
+                    reason = json.loads(exc.read() or b"{}").get("error", {}).get("message", "")
+                except ValueError:
+                    reason = ""
+                self.lost = reason or f"the arbiter answered {exc.code}"
             return exc.code
         except OSError:
             return 0  # the arbiter is away for a moment: the next renewal tries again
 
     def _loop(self) -> None:
         while not self._stop.wait(self.every):
-            if self._send("POST", "/renew") == 410:
+            if self._send("POST", "/renew") in LOST and not self._stop.is_set():
                 self.on_lost(self.lost)
                 return
 
@@ -151,6 +159,7 @@ class LeaseKeeper:
 
     def release(self) -> None:
         self._stop.set()
+        self._thread.join(15)  # a renewal in flight finishes first: its answer is not a lost lease
         self._send("DELETE")
 
 
@@ -203,10 +212,23 @@ def run(run_dir: Path) -> int:
     if spec.get("lease"):
 
         def lease_lost(message: str) -> None:
+            import threading
+
             note = f"[jupyter-trio] GPU lease lost ({message}): stopping the job\n".encode()
             os.write(err_fd, note)
             os.write(all_fd, note)
             on_term(signal.SIGTERM, None)
+
+            def kill() -> None:  # the GPU is someone else's now: no waiting on a job that ignores SIGTERM
+                if child.poll() is None:
+                    try:
+                        os.killpg(os.getpgid(0), signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+
+            timer = threading.Timer(LEASE_KILL_AFTER_S, kill)
+            timer.daemon = True
+            timer.start()
 
         keeper = LeaseKeeper(spec["lease"], lease_lost)
         keeper.start()

@@ -91,19 +91,12 @@ class EventBus:
                 if len(self.backlog) == self.backlog.maxlen:
                     self._evicted = self.backlog[0].id
                 self.backlog.append(event)
-            subscribers = list(self._subscribers)
-        for sub in subscribers:
-            try:
-                running = asyncio.get_running_loop()
-            except RuntimeError:
-                running = None
-            if running is sub.loop:
-                sub._offer(event)
-            else:
+            # handed to each subscriber's loop in id order, under the lock, from whatever thread publishes
+            for sub in list(self._subscribers):
                 try:
                     sub.loop.call_soon_threadsafe(sub._offer, event)
                 except RuntimeError:  # that loop is closed: its listener is gone
-                    self._unsubscribe(sub)
+                    self._subscribers.remove(sub)
         return event
 
     def subscribe(self, since: int | None = None) -> tuple[Subscription, list[Event] | None, int]:
