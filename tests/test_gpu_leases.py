@@ -138,3 +138,14 @@ def test_priority_orders_only_the_users_own_requests():
     alice_urgent = b.request("alice", "a/1", 1, 99, now=2)
     b.end(holder, RELEASED, now=3)
     assert bob.state == GRANTED and alice_urgent.state == "queued"  # priority 99 does not jump bob
+
+
+def test_a_waiting_request_nobody_asks_about_is_dropped():
+    b = book(gpus=(0,), ttl=30)
+    held = b.request("alice", "a/1", 1, 0, now=0)
+    asked = b.request("bob", "b/1", 1, 0, now=0)
+    forgotten = b.request("carol", "c/1", 1, 0, now=0)
+    asked.seen_at = 140
+    b.renew(held, now=150)
+    assert b.expire(now=160) == [forgotten] and forgotten.message == "its server stopped asking for it"
+    assert asked.state == "queued"

@@ -30,7 +30,7 @@ from traitlets import Bool, Float, Int, List, Unicode, Union, default
 from traitlets.config import Application
 
 from ..runner.gpus import nvml_gpus, parse_gpu_setting
-from .leases import ENDED, GRANTED, RELEASED, REVOKED, LeaseBook, LeaseRefused, Policy
+from .leases import ENDED, GRANTED, RELEASED, REVOKED, WAITING, LeaseBook, LeaseRefused, Policy
 
 REQUEST_SCOPE = "custom:trio-gpus:request"
 ADMIN_SCOPE = "custom:trio-gpus:admin"
@@ -243,6 +243,10 @@ class LeasesHandler(ArbiterHandler):
     async def get(self) -> None:
         viewer = await self.caller()
         everyone = viewer["admin"] and self.get_argument("all", "") in ("1", "true")
+        now = time.time()
+        for lease in self.book.leases.values():
+            if lease.user == viewer["name"] and lease.state == WAITING:
+                lease.seen_at = now  # its server still wants it
         leases = [
             self.lease_view(x, viewer)
             for x in self.book.leases.values()

@@ -22,6 +22,7 @@ from typing import Any
 WAITING, GRANTED = "queued", "granted"
 RELEASED, EXPIRED, REVOKED = "released", "expired", "revoked"
 ENDED = (RELEASED, EXPIRED, REVOKED)
+WAITING_TTLS = 5  # a waiting request nobody asks about for this many TTLs is dropped
 
 
 class LeaseRefused(Exception):
@@ -48,6 +49,7 @@ class Lease:
     ended_at: float | None = None
     expires_at: float | None = None
     message: str = ""
+    seen_at: float | None = None  # a waiting lease: when its server last asked about it
 
     def to_dict(self, *, with_secret: bool = False) -> dict[str, Any]:
         out = asdict(self)
@@ -180,7 +182,9 @@ class LeaseBook:
         self.grant(now)
 
     def expire(self, now: float) -> list[Lease]:
-        """Leases whose holder stopped renewing them (its job and server gone) are freed."""
+        """Leases whose holder stopped renewing them (its job and server gone) are freed; a waiting request
+        its server stopped asking about for ``WAITING_TTLS`` TTLs is dropped (that server asks again when it
+        comes back)."""
         gone = [
             lease
             for lease in self.leases.values()
@@ -188,6 +192,11 @@ class LeaseBook:
         ]
         for lease in gone:
             self.end(lease, EXPIRED, now, "not renewed in time: its job ended or its supervisor died")
+        stale = now - WAITING_TTLS * self.policy.ttl
+        for lease in [x for x in self.leases.values() if x.state == WAITING]:
+            if (lease.seen_at if lease.seen_at is not None else lease.created_at) < stale:
+                self.end(lease, EXPIRED, now, "its server stopped asking for it")
+                gone.append(lease)
         self.prune(now)
         return gone
 
