@@ -202,8 +202,8 @@ def test_quota_isolation_and_leases_that_follow_their_jobs(hub):
             no_scope = hub.token_for("bob", scopes=["read:users!user=bob"])
             with arbiter(hub, no_scope) as scopeless:
                 assert scopeless.get("api/leases").status_code == 403
-            mine_health = a.get("/trio/api/health").json()
-            assert {"index": lease["gpus"][0], "state": "yours", "user": "alice"} in mine_health["gpu_states"]
+            yours = {"index": lease["gpus"][0], "state": "yours", "user": "alice"}
+            wait_for(lambda: yours in a.get("/trio/api/health").json()["gpu_states"], 10)
 
         # alice's server is SIGKILLed while the job holds the lease: the job's supervisor keeps renewing it
         server_pid = next(

@@ -67,6 +67,7 @@ class Runner:
         self.store = store
         self.tasks = store.tasks
         self.gpu_source = gpu_source if gpu_source is not None else LocalGPUs(gpus)
+        self.gpu_source.on_granted = lambda: self.wake()
         self.max_cpu_jobs = max_cpu_jobs
         self.root_dir = Path(root_dir)
         self.cancel_grace_s = cancel_grace_s
