@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import shutil
 import sys
 import tempfile
 import threading
@@ -36,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from runner_bench import summary
 
-from jupyter_trio.testing import ServerProcess
+from jupyter_trio.testing import ServerProcess, chromium
 
 TASKS = 10_000
 LISTENERS = 10
@@ -177,7 +176,7 @@ def browser_figures(root: Path) -> dict:
     (root / "flood.py").write_text(LOG_SCRIPT)
     (root / "track.py").write_text(TRACK_SCRIPT)
     (root / "config.yaml").write_text("sleep: 0\n")
-    executable = shutil.which("chromium") or shutil.which("chromium-browser")
+    executable = chromium()
     out = {}
     with (
         ServerProcess(root, "--TrioApp.gpus=none", "--TrioApp.max_cpu_jobs=1") as server,

@@ -20,46 +20,15 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from runner_bench import summary
 
-from jupyter_trio.testing import HubProcess, free_port
+from jupyter_trio.testing import arbiter_hub
 
 USERS = ["alice", "bob", "carol"]
 JOBS_PER_USER = 10
-SCOPES = """
-c.JupyterHub.custom_scopes = {"custom:trio-gpus:request": {"description": "GPU leases"},
-                              "custom:trio-gpus:admin": {"description": "all GPU leases"}}
-c.Spawner.server_token_scopes = ["users:activity!user", "access:servers!server", "custom:trio-gpus:request",
-                                 "read:services!service=trio-gpus"]
-"""
 
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        port = free_port()
-        service = {
-            "name": "trio-gpus",
-            "url": f"http://127.0.0.1:{port}",
-            "command": [
-                sys.executable,
-                "-m",
-                "jupyter_trio.hub",
-                "--TrioGPUArbiter.gpus=0,1",
-                f"--TrioGPUArbiter.state_file={tmp}/leases.json",
-            ],
-        }
-        roles = [
-            {
-                "name": "user",
-                "scopes": ["self", "custom:trio-gpus:request", "read:services!service=trio-gpus"],
-            },
-            {"name": "trio-gpu-admin", "users": ["boss"], "scopes": ["custom:trio-gpus:admin"]},
-        ]
-        hub = HubProcess(
-            Path(tmp) / "hub",
-            server_args=["--TrioApp.gpu_source=hub", "--TrioApp.max_cpu_jobs=1"],
-            services=[service],
-            roles=roles,
-            extra=SCOPES,
-        ).start()
+        hub = arbiter_hub(Path(tmp), ["--TrioGPUArbiter.gpus=0,1"], ["--TrioApp.max_cpu_jobs=1"]).start()
         try:
             tokens = {u: hub.token_for(u) for u in USERS}
             boss = hub.token_for("boss")

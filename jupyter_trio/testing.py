@@ -13,6 +13,25 @@ from pathlib import Path
 import httpx
 
 
+def wait_for(fn, timeout: float = 60.0, every: float = 0.2):
+    """Call ``fn`` until it returns something true (returned), or fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = fn()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {fn}")
+        time.sleep(every)
+
+
+def chromium() -> str | None:
+    """Debian's chromium for Playwright's ``executable_path`` (``TRIO_CHROMIUM`` overrides)."""
+    import shutil
+
+    return os.environ.get("TRIO_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -269,3 +288,45 @@ class HubProcess:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+ARBITER_SCOPES = """
+c.JupyterHub.custom_scopes = {
+    "custom:trio-gpus:request": {"description": "ask jupyter-trio's GPU arbiter for GPUs"},
+    "custom:trio-gpus:admin": {"description": "see every GPU lease, revoke them"},
+}
+c.Spawner.server_token_scopes = [
+    "users:activity!user", "access:servers!server",
+    "custom:trio-gpus:request", "read:services!service=trio-gpus",
+]
+"""
+
+
+def arbiter_hub(
+    root: Path, arbiter_args: list[str], server_args: list[str] = (), admin: str = "boss"
+) -> HubProcess:
+    """A Hub whose users' servers lease GPUs (``--TrioApp.gpu_source=hub``) from the arbiter service,
+    ``python -m jupyter_trio.hub`` with ``arbiter_args``; every user may ask, ``admin`` sees every lease."""
+    root = Path(root)
+    service = {
+        "name": "trio-gpus",
+        "url": f"http://127.0.0.1:{free_port()}",
+        "command": [
+            sys.executable,
+            "-m",
+            "jupyter_trio.hub",
+            f"--TrioGPUArbiter.state_file={root / 'leases.json'}",
+            *arbiter_args,
+        ],
+    }
+    roles = [
+        {"name": "user", "scopes": ["self", "custom:trio-gpus:request", "read:services!service=trio-gpus"]},
+        {"name": "trio-gpu-admin", "users": [admin], "scopes": ["custom:trio-gpus:admin"]},
+    ]
+    return HubProcess(
+        root / "hub",
+        server_args=["--TrioApp.gpu_source=hub", *server_args],
+        services=[service],
+        roles=roles,
+        extra=ARBITER_SCOPES,
+    )

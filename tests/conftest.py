@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,31 @@ pytest_plugins = ("pytest_jupyter.jupyter_server",)
 @pytest.fixture
 def trio_workspace(tmp_path: Path) -> Path:
     return tmp_path / "workspace"
+
+
+@pytest.fixture
+def browser():
+    """Debian's chromium driven by Playwright (``executable_path``; no browser is downloaded)."""
+    from jupyter_trio.testing import chromium
+
+    executable = chromium()
+    if executable is None:
+        pytest.skip("no chromium on this machine (./dev installs Debian's)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as pw:
+        launched = pw.chromium.launch(executable_path=executable, args=["--no-sandbox"])
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture
+def artifacts() -> Path:
+    """Where browser screenshots go: ``$TRIO_TEST_ARTIFACTS/browser`` (default ``test-artifacts/browser``)."""
+    folder = Path(os.environ.get("TRIO_TEST_ARTIFACTS", "test-artifacts")) / "browser"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import pytest
 from tornado.httpclient import HTTPClientError, HTTPRequest
 from tornado.websocket import websocket_connect
 
-from jupyter_trio.testing import HubProcess, proxy_command
+from jupyter_trio.testing import HubProcess, proxy_command, wait_for
 
 pytestmark = [
     pytest.mark.slow,
@@ -33,17 +33,6 @@ for i in range(cfg.lines):
     time.sleep(cfg.pause)
 trio.record(done=True, flush=True)
 """
-
-
-def wait_for(fn, timeout: float = 60.0, every: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fn()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {fn}")
-        time.sleep(every)
 
 
 def start_job(http: httpx.Client, home: Path, lines: int, pause: float, prefix: str = "job") -> str:

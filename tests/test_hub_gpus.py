@@ -8,70 +8,28 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sys
 import threading
 import time
 
 import httpx
 import pytest
 
-from jupyter_trio.testing import HubProcess, free_port, proxy_command
+from jupyter_trio.testing import HubProcess, arbiter_hub, proxy_command, wait_for
 
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(proxy_command() is None, reason="configurable-http-proxy missing (./dev installs it)"),
 ]
 
-SCOPES = """
-c.JupyterHub.custom_scopes = {
-    "custom:trio-gpus:request": {"description": "ask jupyter-trio's GPU arbiter for GPUs"},
-    "custom:trio-gpus:admin": {"description": "see every GPU lease, revoke them"},
-}
-c.Spawner.server_token_scopes = [
-    "users:activity!user", "access:servers!server",
-    "custom:trio-gpus:request", "read:services!service=trio-gpus",
-]
-"""
-
-
-def wait_for(fn, timeout: float = 60.0, every: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fn()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {fn}")
-        time.sleep(every)
-
 
 @pytest.fixture
 def hub(tmp_path):
-    port = free_port()
-    service = {
-        "name": "trio-gpus",
-        "url": f"http://127.0.0.1:{port}",
-        "command": [
-            sys.executable,
-            "-m",
-            "jupyter_trio.hub",
-            "--TrioGPUArbiter.gpus=0,1",
-            "--TrioGPUArbiter.max_gpus_per_user=1",
-            "--TrioGPUArbiter.lease_ttl=6",
-            f"--TrioGPUArbiter.state_file={tmp_path / 'leases.json'}",
-        ],
-    }
-    roles = [
-        {"name": "user", "scopes": ["self", "custom:trio-gpus:request", "read:services!service=trio-gpus"]},
-        {"name": "trio-gpu-admin", "users": ["boss"], "scopes": ["custom:trio-gpus:admin"]},
+    args = [
+        "--TrioGPUArbiter.gpus=0,1",
+        "--TrioGPUArbiter.max_gpus_per_user=1",
+        "--TrioGPUArbiter.lease_ttl=6",
     ]
-    with HubProcess(
-        tmp_path / "hub",
-        server_args=["--TrioApp.gpu_source=hub"],
-        services=[service],
-        roles=roles,
-        extra=SCOPES,
-    ) as running:
+    with arbiter_hub(tmp_path, args) as running:
         yield running
 
 

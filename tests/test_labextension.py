@@ -71,24 +71,16 @@ def test_labextension_list_reports_it_ok_from_a_fresh_venv(wheel, tmp_path):
         cwd=tmp_path,
     ).split()
     assert where[0].startswith(str(env_dir)), where  # the wheel's copy, not this checkout
-    listing = subprocess.run(
-        [python, "-m", "jupyterlab.labextensions", "list"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        cwd=tmp_path,
-    )
-    text = listing.stdout + listing.stderr
+
+    def listed(module: str) -> str:  # what `jupyter <module> list` prints (both streams), in the fresh venv
+        done = subprocess.run(
+            [python, "-m", module, "list"], capture_output=True, text=True, env=env, timeout=120, cwd=tmp_path
+        )
+        return done.stdout + done.stderr
+
+    text = listed("jupyterlab.labextensions")
     line = next((x for x in text.splitlines() if "jupyter-trio" in x), "")
     assert str(env_dir / "share" / "jupyter" / "labextensions") in text, text
     assert "enabled" in line and "OK" in line and "(python, jupyter-trio)" in line, text
-    servers = subprocess.run(
-        [python, "-m", "jupyter_server.extension.serverextension", "list"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        cwd=tmp_path,
-    )
-    assert "jupyter_trio" in servers.stdout + servers.stderr and "enabled" in servers.stdout + servers.stderr
+    servers = listed("jupyter_server.extension.serverextension")
+    assert "jupyter_trio" in servers and "enabled" in servers

@@ -8,14 +8,10 @@ go to ``$TRIO_TEST_ARTIFACTS/browser`` (default ``test-artifacts/browser``)."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import time
-from pathlib import Path
 
 import pytest
 
-from jupyter_trio.testing import ServerProcess
+from jupyter_trio.testing import ServerProcess, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -33,28 +29,6 @@ for step in range(1, total + 1):
     trio.flush()
     time.sleep(0.25)
 """
-
-
-def chromium() -> str | None:
-    return os.environ.get("TRIO_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-@pytest.fixture
-def artifacts() -> Path:
-    folder = Path(os.environ.get("TRIO_TEST_ARTIFACTS", "test-artifacts")) / "browser"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-def wait_for(fn, timeout: float = 60.0, every: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fn()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {fn}")
-        time.sleep(every)
 
 
 def show_panel(page, panel_id: str) -> None:
@@ -82,11 +56,7 @@ def open_sidebar(page, url: str) -> None:
     page.wait_for_selector("#trio-sidebar .jp-trio-header", timeout=30_000)
 
 
-def test_sidebar_follows_a_task_live_in_two_tabs(tmp_path, artifacts):
-    executable = chromium()
-    if executable is None:
-        pytest.skip("no chromium on this machine (./dev installs Debian's)")
-    sync_api = pytest.importorskip("playwright.sync_api")
+def test_sidebar_follows_a_task_live_in_two_tabs(tmp_path, artifacts, browser):
     root = tmp_path / "root"
     root.mkdir()
     (root / "train.py").write_text(SCRIPT)
@@ -94,89 +64,75 @@ def test_sidebar_follows_a_task_live_in_two_tabs(tmp_path, artifacts):
     server = ServerProcess(root, "--TrioApp.gpus=none", base_url="/user/alice/")
     with server, server.client() as http:
         lab = f"{server.url}/lab?token={server.token}"
-        with sync_api.sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=executable, args=["--no-sandbox"])
-            first = browser.new_page(viewport={"width": 1400, "height": 1000})
-            second = browser.new_page(viewport={"width": 1400, "height": 1000})
-            try:
-                open_sidebar(first, lab)
-                open_sidebar(second, lab)
-                # launcher and palette entries of the extension
-                first.wait_for_selector(".jp-LauncherCard:has-text('New training task')", timeout=30_000)
-                assert first.locator(".jp-LauncherCard:has-text('New batch from script')").count() == 1
+        first = browser.new_page(viewport={"width": 1400, "height": 1000})
+        second = browser.new_page(viewport={"width": 1400, "height": 1000})
+        open_sidebar(first, lab)
+        open_sidebar(second, lab)
+        # launcher and palette entries of the extension
+        first.wait_for_selector(".jp-LauncherCard:has-text('New training task')", timeout=30_000)
+        assert first.locator(".jp-LauncherCard:has-text('New batch from script')").count() == 1
 
-                assert (
-                    http.post("/trio/api/workspace/run-root", json={"script_path": "train.py"}).status_code
-                    == 200
-                )
-                created = http.post("/trio/api/generator/create", json={"name_prefix": "live", "run": True})
-                assert created.status_code == 201, created.text
-                name = created.json()["items"][0]["name"]
-                row = f'#trio-sidebar [data-group="running"] [data-task="{name}"]'
-                for page in (first, second):
-                    page.wait_for_selector(f'{row}[data-status="running"]', timeout=30_000)
-                fill = f"{row} .jp-trio-progress-fill"
-                first.wait_for_selector(fill, timeout=30_000)
-                start = float(first.locator(fill).get_attribute("data-progress"))
-                wait_for(lambda: float(first.locator(fill).get_attribute("data-progress")) > start + 0.02, 30)
-                assert "ETA" in first.locator(f"{row} .jp-trio-progress-text").inner_text()
-                assert second.locator(fill).count() == 1  # the second tab gets the progress too
-                badge = first.locator("#trio-sidebar .jp-trio-badge")
-                assert badge.inner_text() == "1"
-                first.screenshot(path=str(artifacts / "sidebar-running.png"))
+        assert http.post("/trio/api/workspace/run-root", json={"script_path": "train.py"}).status_code == 200
+        created = http.post("/trio/api/generator/create", json={"name_prefix": "live", "run": True})
+        assert created.status_code == 201, created.text
+        name = created.json()["items"][0]["name"]
+        row = f'#trio-sidebar [data-group="running"] [data-task="{name}"]'
+        for page in (first, second):
+            page.wait_for_selector(f'{row}[data-status="running"]', timeout=30_000)
+        fill = f"{row} .jp-trio-progress-fill"
+        first.wait_for_selector(fill, timeout=30_000)
+        start = float(first.locator(fill).get_attribute("data-progress"))
+        wait_for(lambda: float(first.locator(fill).get_attribute("data-progress")) > start + 0.02, 30)
+        assert "ETA" in first.locator(f"{row} .jp-trio-progress-text").inner_text()
+        assert second.locator(fill).count() == 1  # the second tab gets the progress too
+        badge = first.locator("#trio-sidebar .jp-trio-badge")
+        assert badge.inner_text() == "1"
+        first.screenshot(path=str(artifacts / "sidebar-running.png"))
 
-                # the log viewer: new lines keep arriving
-                first.locator(f"{row} button:has-text('Log')").click()
-                viewer = first.locator(".jp-trio-log")
-                viewer.wait_for(timeout=30_000)
-                wait_for(lambda: int(viewer.get_attribute("data-lines") or 0) > 3, 30)
-                seen = int(viewer.get_attribute("data-lines"))
-                wait_for(lambda: int(viewer.get_attribute("data-lines")) > seen + 4, 30)
-                assert first.locator(".jp-trio-log-line:has-text('loss')").count() > 0
-                # opening it again reuses the view
-                first.locator(f"{row} button:has-text('Log')").click()
-                assert first.locator(".jp-trio-log").count() == 1
-                first.screenshot(path=str(artifacts / "sidebar-log.png"))
+        # the log viewer: new lines keep arriving
+        first.locator(f"{row} button:has-text('Log')").click()
+        viewer = first.locator(".jp-trio-log")
+        viewer.wait_for(timeout=30_000)
+        wait_for(lambda: int(viewer.get_attribute("data-lines") or 0) > 3, 30)
+        seen = int(viewer.get_attribute("data-lines"))
+        wait_for(lambda: int(viewer.get_attribute("data-lines")) > seen + 4, 30)
+        assert first.locator(".jp-trio-log-line:has-text('loss')").count() > 0
+        # opening it again reuses the view
+        first.locator(f"{row} button:has-text('Log')").click()
+        assert first.locator(".jp-trio-log").count() == 1
+        first.screenshot(path=str(artifacts / "sidebar-log.png"))
 
-                # the metrics chart: every tracked series, drawn from the server's downsampled points
-                first.locator(f"{row} button:has-text('Metrics')").click()
-                chart = first.locator('.jp-trio-chart[data-key="loss"]')
-                chart.locator("canvas").wait_for(timeout=30_000)
-                points = int(chart.get_attribute("data-points"))
-                assert points > 0
-                wait_for(
-                    lambda: int(chart.get_attribute("data-points")) > points, 30
-                )  # redrawn as points arrive
-                assert first.locator('.jp-trio-chart[data-key="eta_s"]').count() == 1
-                first.screenshot(path=str(artifacts / "sidebar-metrics.png"))
+        # the metrics chart: every tracked series, drawn from the server's downsampled points
+        first.locator(f"{row} button:has-text('Metrics')").click()
+        chart = first.locator('.jp-trio-chart[data-key="loss"]')
+        chart.locator("canvas").wait_for(timeout=30_000)
+        points = int(chart.get_attribute("data-points"))
+        assert points > 0
+        wait_for(lambda: int(chart.get_attribute("data-points")) > points, 30)  # redrawn as points arrive
+        assert first.locator('.jp-trio-chart[data-key="eta_s"]').count() == 1
+        first.screenshot(path=str(artifacts / "sidebar-metrics.png"))
 
-                # the Running panel lists the job
-                show_panel(first, "jp-running-sessions")
-                first.wait_for_selector(f".jp-RunningSessions-item:has-text('{name}')", timeout=30_000)
-                show_panel(first, "trio-sidebar")
+        # the Running panel lists the job
+        show_panel(first, "jp-running-sessions")
+        first.wait_for_selector(f".jp-RunningSessions-item:has-text('{name}')", timeout=30_000)
+        show_panel(first, "trio-sidebar")
 
-                # stop it: confirm, then both tabs see it cancelled
-                first.locator(f"{row} button:has-text('Stop')").click()
-                first.locator(".jp-Dialog .jp-mod-accept").click()
-                done = f'#trio-sidebar [data-group="finished"] [data-task="{name}"][data-status="cancelled"]'
-                for page in (first, second):
-                    page.wait_for_selector(done, timeout=30_000)
-                assert first.locator("#trio-sidebar .jp-trio-badge").inner_text() == "0"
-                assert http.get(f"/trio/api/tasks/{name}").json()["status"] == "cancelled"
-                first.wait_for_selector(
-                    ".jp-trio-log-status[data-status='cancelled']", state="attached", timeout=30_000
-                )
-                first.screenshot(path=str(artifacts / "sidebar-cancelled.png"))
-                second.screenshot(path=str(artifacts / "sidebar-second-tab.png"))
-            finally:
-                browser.close()
+        # stop it: confirm, then both tabs see it cancelled
+        first.locator(f"{row} button:has-text('Stop')").click()
+        first.locator(".jp-Dialog .jp-mod-accept").click()
+        done = f'#trio-sidebar [data-group="finished"] [data-task="{name}"][data-status="cancelled"]'
+        for page in (first, second):
+            page.wait_for_selector(done, timeout=30_000)
+        assert first.locator("#trio-sidebar .jp-trio-badge").inner_text() == "0"
+        assert http.get(f"/trio/api/tasks/{name}").json()["status"] == "cancelled"
+        first.wait_for_selector(
+            ".jp-trio-log-status[data-status='cancelled']", state="attached", timeout=30_000
+        )
+        first.screenshot(path=str(artifacts / "sidebar-cancelled.png"))
+        second.screenshot(path=str(artifacts / "sidebar-second-tab.png"))
 
 
-def test_details_edit_params_and_a_refusal_becomes_a_notification(tmp_path, artifacts):
-    executable = chromium()
-    if executable is None:
-        pytest.skip("no chromium on this machine (./dev installs Debian's)")
-    sync_api = pytest.importorskip("playwright.sync_api")
+def test_details_edit_params_and_a_refusal_becomes_a_notification(tmp_path, artifacts, browser):
     root = tmp_path / "root"
     root.mkdir()
     with (
@@ -188,44 +144,33 @@ def test_details_edit_params_and_a_refusal_becomes_a_notification(tmp_path, arti
         loaded = http.post("/trio/api/demos/classification/load").json()
         task = http.post(f"/trio/api/projects/{loaded['project_id']}/tasks", json={}).json()
         name = task["name"]
-        with sync_api.sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=executable, args=["--no-sandbox"])
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            try:
-                open_sidebar(page, f"{server.url}/lab?token={server.token}")
-                row = f'#trio-sidebar [data-group="pending"] [data-task="{name}"]'
-                page.wait_for_selector(row, timeout=30_000)
-                page.wait_for_selector('#trio-sidebar [data-group="datasets"] [data-status="split"]')
-                page.locator(f"{row} button:has-text('Details')").click()
-                details = f'.jp-trio-details[data-task="{name}"]'
-                params = page.locator(f"{details} textarea.jp-trio-params")
-                params.wait_for(timeout=30_000)
-                values = json.loads(params.input_value())
-                # a value the server refuses: its reason comes back as a JupyterLab notification
-                params.fill(json.dumps({**values, "num_epochs": -3}))
-                page.locator(f"{details} button:has-text('Save params')").click()
-                toast = page.wait_for_selector(".Toastify__toast:has-text('Saving params')", timeout=20_000)
-                assert "num_epochs" in toast.inner_text()
-                assert http.get(f"/trio/api/tasks/{name}/params").json()["train"] == values
-                page.screenshot(path=str(artifacts / "sidebar-notification.png"))
-                # a good value is saved
-                params.fill(json.dumps({**values, "num_epochs": 7}))
-                page.locator(f"{details} button:has-text('Save params')").click()
-                wait_for(
-                    lambda: http.get(f"/trio/api/tasks/{name}/params").json()["train"]["num_epochs"] == 7, 20
-                )
-                page.locator(f"{details} textarea.jp-trio-notes").fill("from the browser")
-                page.locator(f"{details} button:has-text('Save notes')").click()
-                wait_for(
-                    lambda: http.get(f"/trio/api/tasks/{name}").json()["notes"] == "from the browser", 20
-                )
-                page.screenshot(path=str(artifacts / "sidebar-details.png"))
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        open_sidebar(page, f"{server.url}/lab?token={server.token}")
+        row = f'#trio-sidebar [data-group="pending"] [data-task="{name}"]'
+        page.wait_for_selector(row, timeout=30_000)
+        page.wait_for_selector('#trio-sidebar [data-group="datasets"] [data-status="split"]')
+        page.locator(f"{row} button:has-text('Details')").click()
+        details = f'.jp-trio-details[data-task="{name}"]'
+        params = page.locator(f"{details} textarea.jp-trio-params")
+        params.wait_for(timeout=30_000)
+        values = json.loads(params.input_value())
+        # a value the server refuses: its reason comes back as a JupyterLab notification
+        params.fill(json.dumps({**values, "num_epochs": -3}))
+        page.locator(f"{details} button:has-text('Save params')").click()
+        toast = page.wait_for_selector(".Toastify__toast:has-text('Saving params')", timeout=20_000)
+        assert "num_epochs" in toast.inner_text()
+        assert http.get(f"/trio/api/tasks/{name}/params").json()["train"] == values
+        page.screenshot(path=str(artifacts / "sidebar-notification.png"))
+        # a good value is saved
+        params.fill(json.dumps({**values, "num_epochs": 7}))
+        page.locator(f"{details} button:has-text('Save params')").click()
+        wait_for(lambda: http.get(f"/trio/api/tasks/{name}/params").json()["train"]["num_epochs"] == 7, 20)
+        page.locator(f"{details} textarea.jp-trio-notes").fill("from the browser")
+        page.locator(f"{details} button:has-text('Save notes')").click()
+        wait_for(lambda: http.get(f"/trio/api/tasks/{name}").json()["notes"] == "from the browser", 20)
+        page.screenshot(path=str(artifacts / "sidebar-details.png"))
 
-                page.locator(f"{row} button:has-text('Delete')").click()
-                page.locator(".jp-Dialog .jp-mod-accept").click()
-                page.wait_for_selector(
-                    f'#trio-sidebar [data-task="{name}"]', state="detached", timeout=20_000
-                )
-                assert http.get(f"/trio/api/tasks/{name}").status_code == 404
-            finally:
-                browser.close()
+        page.locator(f"{row} button:has-text('Delete')").click()
+        page.locator(".jp-Dialog .jp-mod-accept").click()
+        page.wait_for_selector(f'#trio-sidebar [data-task="{name}"]', state="detached", timeout=20_000)
+        assert http.get(f"/trio/api/tasks/{name}").status_code == 404

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -48,18 +51,29 @@ def parse_gpu_setting(value: str | list[int] | None) -> str | list[int]:
     return indices
 
 
-def nvml_gpus() -> list[GPU]:
-    """Every GPU NVML sees, or an empty list where there is no NVIDIA driver."""
+@contextmanager
+def nvml() -> Iterator[Any]:
+    """``pynvml``, initialised for the block and shut down after it; ``None`` where there is no NVIDIA
+    driver (or no nvidia-ml-py)."""
     try:
         import pynvml
-    except ImportError:
-        return []
-    try:
+
         pynvml.nvmlInit()
-    except Exception as exc:  # NVMLError_LibraryNotFound, DriverNotLoaded, ...
+    except Exception as exc:  # ImportError, NVMLError_LibraryNotFound, DriverNotLoaded, ...
         log.debug("NVML unavailable: %s", exc)
-        return []
+        yield None
+        return
     try:
+        yield pynvml
+    finally:
+        pynvml.nvmlShutdown()
+
+
+def nvml_gpus() -> list[GPU]:
+    """Every GPU NVML sees, or an empty list where there is no NVIDIA driver."""
+    with nvml() as pynvml:
+        if pynvml is None:
+            return []
         found = []
         for index in range(pynvml.nvmlDeviceGetCount()):
             handle = pynvml.nvmlDeviceGetHandleByIndex(index)
@@ -75,19 +89,13 @@ def nvml_gpus() -> list[GPU]:
                 )
             )
         return found
-    finally:
-        pynvml.nvmlShutdown()
 
 
 def gpu_memory() -> list[dict]:
     """Free/used/total bytes per GPU, for PaddleX's ``/system`` and the health page."""
-    try:
-        import pynvml
-
-        pynvml.nvmlInit()
-    except Exception:
-        return []
-    try:
+    with nvml() as pynvml:
+        if pynvml is None:
+            return []
         out = []
         for index in range(pynvml.nvmlDeviceGetCount()):
             info = pynvml.nvmlDeviceGetMemoryInfo(pynvml.nvmlDeviceGetHandleByIndex(index))
@@ -95,8 +103,6 @@ def gpu_memory() -> list[dict]:
                 {"index": index, "free": int(info.free), "used": int(info.used), "total": int(info.total)}
             )
         return out
-    finally:
-        pynvml.nvmlShutdown()
 
 
 def discover_gpus(setting: str | list[int] | None) -> list[GPU]:
@@ -116,13 +122,9 @@ def gpu_snapshot(indices: list[int]) -> list[dict]:
     with NVML now; an empty list where NVML is unavailable. A reading NVML cannot give is ``None``."""
     if not indices:
         return []
-    try:
-        import pynvml
-
-        pynvml.nvmlInit()
-    except Exception:
-        return []
-    try:
+    with nvml() as pynvml:
+        if pynvml is None:
+            return []
         out = []
         for index in indices:
             row: dict = {"index": index, "utilization": None, "memory_used": None, "memory_total": None}
@@ -137,5 +139,3 @@ def gpu_snapshot(indices: list[int]) -> list[dict]:
                 log.debug("NVML reading of GPU %s failed: %s", index, exc)
             out.append(row)
         return out
-    finally:
-        pynvml.nvmlShutdown()

@@ -92,11 +92,14 @@ class EventBus:
                     self._evicted = self.backlog[0].id
                 self.backlog.append(event)
             # handed to each subscriber's loop in id order, under the lock, from whatever thread publishes
-            for sub in list(self._subscribers):
+            gone = []
+            for sub in self._subscribers:
                 try:
                     sub.loop.call_soon_threadsafe(sub._offer, event)
                 except RuntimeError:  # that loop is closed: its listener is gone
-                    self._subscribers.remove(sub)
+                    gone.append(sub)
+        for sub in gone:
+            self._unsubscribe(sub)  # counted like any other leaving listener
         return event
 
     def subscribe(self, since: int | None = None) -> tuple[Subscription, list[Event] | None, int]:

@@ -131,7 +131,7 @@ class MetricsReader:
         with self._lock:
             s = found.ordered()
             steps, values, times = s.steps, s.values, s.times
-            low = since_step if since_step is not None else None
+            low = since_step  # the last step left out (steps are integers)
             if from_step is not None:
                 low = from_step - 1 if low is None else max(low, from_step - 1)
             if low is not None or to_step is not None:
