@@ -10,10 +10,11 @@ from typing import Any
 from jupyter_server._tz import utcnow
 from jupyter_server.extension.application import ExtensionApp
 from tornado.ioloop import IOLoop, PeriodicCallback
-from traitlets import Bool, Float, Int, List, TraitError, Type, Unicode, Union, default, validate
+from traitlets import Bool, Dict, Float, Int, List, TraitError, Type, Unicode, Union, default, validate
 
 from ._version import __version__
 from .handlers import routes
+from .runner.executor import Executor
 from .runner.gpu_sources import BUILTIN_SOURCES, GPUSource
 from .runner.gpus import GPU, parse_gpu_setting
 from .runner.service import Runner
@@ -24,6 +25,7 @@ from .services.demo_datasets import DemoService
 from .services.event_sources import GPUS_EVERY_S, PROGRESS_EVERY_S, EventSources
 from .services.events import EventBus
 from .services.file_preview import WorkspaceFiles
+from .services.ingest import IngestService, IngestTokens
 from .services.projects import ProjectService
 from .services.samplers import SamplerService
 from .services.sessions import SessionService
@@ -38,7 +40,10 @@ from .services.workspaces import ScriptWorkspaces
 from .store import Store
 from .store.metrics import MetricsReader
 
-BUILTIN_EXECUTORS = ("local",)
+BUILTIN_EXECUTORS = {
+    "local": "jupyter_trio.runner.local_executor.LocalExecutor",
+    "ray": "jupyter_trio.runner.ray_executor.RayExecutor",
+}
 ACTIVITY_EVERY_S = 5.0
 
 
@@ -86,7 +91,50 @@ class TrioApp(ExtensionApp):
         "local",
         config=True,
         help="Where jobs run. 'local': child processes of this machine, supervised by a shim "
-        "that outlives server restarts.",
+        "that outlives server restarts. 'ray': jobs of a Ray cluster (see ray_address), through Ray's Jobs "
+        "API; this machine's GPUs and gpu_source are then not used, the cluster's are.",
+    )
+    executor_class = Type(
+        None,
+        klass=Executor,
+        allow_none=True,
+        config=True,
+        help="An Executor subclass to use instead of the executor short form.",
+    )
+    ray_address = Unicode(
+        "",
+        config=True,
+        help="The Ray cluster's dashboard (Jobs API) address, e.g. 'http://head:8265'. Empty: "
+        "$RAY_API_SERVER_ADDRESS or $RAY_ADDRESS if set, else http://127.0.0.1:8265.",
+    )
+    ray_shared_filesystem = Bool(
+        True,
+        config=True,
+        help="Do the Ray nodes see this server's workspace and root_dir at the same paths (NFS home, a "
+        "shared volume)? If not, a job's inputs travel as its working_dir (Ray's limit: about 500 MiB) and "
+        "its points, records, logs and output files come back through /trio/api/ingest (see "
+        "ray_server_url).",
+    )
+    ray_server_url = Unicode(
+        "",
+        config=True,
+        help="This Jupyter server's URL as the Ray nodes reach it (with base_url), for jobs without a shared "
+        "filesystem. Empty: the server's own connection URL.",
+    )
+    ray_python = Unicode(
+        "python",
+        config=True,
+        help="The Python that runs jobs on the Ray nodes (jupyter-trio, and PaddlePaddle for training, "
+        "installed in it).",
+    )
+    ray_cpus_per_job = Float(
+        1.0,
+        config=True,
+        help="CPUs each job reserves on the cluster (entrypoint_num_cpus); also the job's OMP_NUM_THREADS.",
+    )
+    ray_runtime_env = Dict(
+        config=True,
+        help="Added to every job's runtime_env (pip, conda, container, env_vars...).",
     )
 
     poll_interval = Float(
@@ -175,6 +223,12 @@ class TrioApp(ExtensionApp):
             raise TraitError("max_cpu_jobs must be at least 1")
         return proposal["value"]
 
+    @validate("ray_cpus_per_job")
+    def _validate_ray_cpus(self, proposal: Any) -> float:
+        if proposal["value"] <= 0:
+            raise TraitError("ray_cpus_per_job must be more than 0")
+        return proposal["value"]
+
     @validate("executor")
     def _validate_executor(self, proposal: Any) -> str:
         if proposal["value"] not in BUILTIN_EXECUTORS:
@@ -187,6 +241,8 @@ class TrioApp(ExtensionApp):
     store: Store
     gpu_list: list[GPU]
     gpu_sources: GPUSource
+    job_executor: Executor
+    ingest: IngestService
     runner: Runner
     workspaces: ScriptWorkspaces
     tasks: TaskService
@@ -222,6 +278,39 @@ class TrioApp(ExtensionApp):
     def schema_version(self) -> int:
         return self.store.schema_version
 
+    def resolved_root_dir(self) -> Path:
+        return (Path(self.serverapp.root_dir).expanduser() if self.serverapp else Path.cwd()).absolute()
+
+    def resolved_ray_address(self) -> str:
+        return (
+            self.ray_address
+            or os.environ.get("RAY_API_SERVER_ADDRESS")
+            or (os.environ.get("RAY_ADDRESS") or "").replace("ray://", "http://")
+            or "http://127.0.0.1:8265"
+        )
+
+    def resolved_ray_server_url(self) -> str:
+        if self.ray_server_url:
+            return self.ray_server_url
+        if self.serverapp is None:
+            return ""
+        return self.serverapp.connection_url
+
+    def _make_executor(self) -> Executor:
+        if self.executor_class is not None:
+            cls = self.executor_class
+        else:
+            from importlib import import_module
+
+            module, _, name = BUILTIN_EXECUTORS[self.executor].rpartition(".")
+            try:
+                cls = getattr(import_module(module), name)
+            except ImportError as exc:
+                raise TraitError(
+                    f"executor {self.executor!r} needs {exc.name}: pip install 'jupyter-trio[ray]'"
+                ) from exc
+        return cls.configured(self)
+
     def resolved_import_roots(self) -> list[Path]:
         root = Path(self.serverapp.root_dir).expanduser() if self.serverapp else Path.cwd()
         folders = [Path(p).expanduser() for p in self.import_roots] or [root]
@@ -242,6 +331,8 @@ class TrioApp(ExtensionApp):
             self.max_cpu_jobs,
         )
         root_dir = Path(self.serverapp.root_dir).expanduser() if self.serverapp else Path.cwd()
+        self.ingest = IngestService(self.store, IngestTokens(load_secret(workspace / "ingest.key")))
+        self.job_executor = self._make_executor()
         self.runner = Runner(
             self.store,
             gpus=self.gpu_list,
@@ -250,7 +341,13 @@ class TrioApp(ExtensionApp):
             cancel_grace_s=self.cancel_grace_period,
             python=self.python_executable or sys.executable,
             gpu_source=self.gpu_sources,
+            executor=self.job_executor,
         )
+        if self.runner.gpu_source is not self.gpu_sources:  # the executor places GPUs itself (a cluster)
+            self.gpu_sources.close()
+            self.gpu_sources = self.runner.gpu_source
+            self.gpu_list = self.gpu_sources.inventory()
+        self.job_executor.start()
         self.workspaces = ScriptWorkspaces(self.store, root_dir)
         self.tasks = TaskService(self.store, self.runner, self.workspaces)
         self.metrics = MetricsReader()

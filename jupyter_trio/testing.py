@@ -330,3 +330,91 @@ def arbiter_hub(
         roles=roles,
         extra=ARBITER_SCOPES,
     )
+
+
+class RayHead:
+    """A real local Ray head (``ray start --head --block``) on 127.0.0.1 with ``num_cpus`` CPUs and free
+    ports, in a temp dir of its own; ``stop`` ends it and everything it started (and no other Ray)."""
+
+    def __init__(self, temp_dir: Path, num_cpus: int = 2, num_gpus: int = 0):
+        self.temp_dir = Path(temp_dir)
+        self.num_cpus, self.num_gpus = num_cpus, num_gpus
+        self.dashboard_port = free_port()
+        self.proc: subprocess.Popen | None = None
+        self.log = self.temp_dir / "ray-head.log"
+
+    @property
+    def address(self) -> str:
+        return f"http://127.0.0.1:{self.dashboard_port}"
+
+    def start(self, timeout: float = 120.0) -> RayHead:
+        self.temp_dir.mkdir(parents=True, exist_ok=True)
+        ray = str(Path(sys.executable).with_name("ray"))
+        workers = free_port()
+        cmd = [
+            ray,
+            "start",
+            "--head",
+            "--block",
+            "--node-ip-address=127.0.0.1",
+            f"--port={free_port()}",
+            "--dashboard-host=127.0.0.1",
+            f"--dashboard-port={self.dashboard_port}",
+            f"--ray-client-server-port={free_port()}",
+            f"--node-manager-port={free_port()}",
+            f"--object-manager-port={free_port()}",
+            f"--dashboard-agent-listen-port={free_port()}",
+            f"--dashboard-agent-grpc-port={free_port()}",
+            f"--runtime-env-agent-port={free_port()}",
+            f"--metrics-export-port={free_port()}",
+            f"--min-worker-port={workers}",
+            f"--max-worker-port={workers + 40}",
+            f"--num-cpus={self.num_cpus}",
+            f"--num-gpus={self.num_gpus}",
+            f"--temp-dir={self.temp_dir / 'ray'}",
+            "--include-dashboard=true",
+            "--disable-usage-stats",
+        ]
+        env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"}
+        env["RAY_USAGE_STATS_ENABLED"] = "0"
+        self.proc = subprocess.Popen(
+            cmd,
+            stdout=open(self.log, "ab"),  # noqa: SIM115 - the head process holds it
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env=env,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"ray head exited: {self.log.read_text()[-3000:]}")
+            try:
+                reply = httpx.get(f"{self.address}/api/version", timeout=2)
+                nodes = httpx.get(f"{self.address}/api/v0/nodes", timeout=2)
+                if reply.status_code == nodes.status_code == 200 and nodes.json()["data"]["result"]["result"]:
+                    return self
+            except (httpx.TransportError, ValueError, KeyError):
+                pass
+            time.sleep(0.5)
+        self.stop()
+        raise RuntimeError(f"ray head did not start: {self.log.read_text()[-3000:]}")
+
+    def jobs(self):
+        from ray.job_submission import JobSubmissionClient
+
+        return JobSubmissionClient(self.address)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)  # --block: the head stops every process it started
+            try:
+                self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+
+    def __enter__(self) -> RayHead:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

@@ -37,7 +37,8 @@ class HealthHandler(TrioHandler):
                 gpus=[GPUInfo(**g.to_dict()) for g in app.gpu_list],
                 gpu_source=app.gpu_source,
                 gpu_states=[GPUState(**s) for s in app.tasks.gpu_states()],
-                executor=app.executor,
+                executor=app.job_executor.name,
+                executor_state=app.job_executor.describe(),
                 max_cpu_jobs=app.max_cpu_jobs,
                 training=TrainingAvailability(**app.trainer.status().to_dict()),
             )

@@ -7,6 +7,7 @@ from . import training, v1
 from .base import NotFoundHandler
 from .core import FilesHandler, HealthHandler, OpenAPIHandler
 from .events import EventsHandler
+from .ingest import IngestFileHandler, IngestHandler
 from .logs import LogsHandler, LogStreamHandler
 from .metrics import MetricsIndexHandler, MetricsViewHandler, RecordsHandler, SeriesHandler
 from .paddlex import tasks as pxtasks
@@ -52,12 +53,17 @@ PID = r"(?P<pid>[^/]+)"
 KIND = r"(?P<kind>[^/]+)"
 V1 = rf"{API}/v1"
 RUN = r"(?P<run>[^/]+)"
+TASK_ID = r"(?P<task_id>[^/]+)"
+RUN_INDEX = r"(?P<run_index>[^/]+)"
 CID = r"(?P<cid>[^/]+|weights/[^/]+|sampler_weights/[^/]+)"
 
 ROUTES: list[tuple] = [
     (rf"{API}/health", HealthHandler),
     (rf"{API}/openapi\.json", OpenAPIHandler),
     (rf"{API}/events", EventsHandler),
+    # a job without the workspace's filesystem (a Ray worker) sends its data back (run token, not user)
+    (rf"{API}/ingest/{TASK_ID}/{RUN_INDEX}/files", IngestFileHandler),
+    (rf"{API}/ingest/{TASK_ID}/{RUN_INDEX}/{KIND}", IngestHandler),
     (rf"{API}/files", FilesHandler),
     (rf"{API}/files/{PATH}", FilesHandler),
     # pyruns dialect: workspaces, generator, tasks, logs, launcher

@@ -52,6 +52,11 @@ class GPUSource:
     def place(self, queue: list[dict[str, Any]], busy: set[int], cpu_slots: int) -> list[Placement]:
         raise NotImplementedError
 
+    def waiting(self) -> dict[Key, str]:
+        """Why queued runs cannot start yet, where the source knows (a cluster too small); shown as the
+        queued run's ``message``."""
+        return {}
+
     def lease_for(self, key: Key) -> dict[str, Any] | None:
         """What the job's supervisor renews and releases (``url``, ``secret``, ``every``), if leased."""
         return None

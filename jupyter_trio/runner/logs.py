@@ -97,7 +97,9 @@ def failure_message(run_dir: Path, exit_code: int | None) -> str:
         except ValueError:
             name = f"signal {-exit_code}"
         return f"killed by {name} (signal {-exit_code})"
-    tail = read_tail(run_dir / STREAMS["stderr"], 5).content
+    stderr = run_dir / STREAMS["stderr"]
+    # an executor that only has the combined stream (a Ray job's driver log) writes no stderr.log
+    tail = read_tail(stderr if file_size(stderr) else run_dir / STREAMS["output"], 5).content
     lines = [line.strip() for line in tail.splitlines() if line.strip()]
     if lines:
         return lines[-1][:500]

@@ -1,12 +1,14 @@
-"""The runner: queue → placement → shim process → result, and recovery after a server restart.
+"""The runner: queue → placement → executor → result, and recovery after a server restart.
 
 The database is the queue and the record of what runs where; the runner keeps no state that a
 restart would lose. Every ``tick`` (``poll_interval`` seconds, and right after a submit or cancel):
 
-1. running runs are checked: ``exit.json`` written by the shim → the run's result; shim gone without
-   one → ``interrupted`` (or ``cancelled`` when a cancel was requested);
-2. cancels past their grace period get SIGKILL for the whole process tree;
-3. queued runs are placed on free GPUs / CPU slots (see ``scheduler.plan``) and started.
+1. running runs are asked of the executor that started them (``runs.executor``; see ``executor.py``):
+   a known end → the run's result; the job gone without one → ``interrupted`` (or ``cancelled`` when a
+   cancel was requested);
+2. cancels past their grace period are killed (the local executor: SIGKILL for the whole process tree);
+3. queued runs are placed on free GPUs / CPU slots (the GPU source; ``scheduler.plan``) and submitted to
+   the configured executor.
 
 Only one server drives a workspace's runner at a time (an exclusive ``flock`` on ``runner.lock``);
 a second server on the same workspace serves the API and takes over when the first one stops.
@@ -19,7 +21,6 @@ import logging
 import os
 import re
 import signal
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -30,9 +31,10 @@ from ..errors import Conflict, ValidationFailed
 from ..store import Store
 from ..store.task_files import materialize
 from ..vocabulary import ACTIVE, TRAINER_KINDS
-from . import procs
+from .executor import Executor, JobSpec
 from .gpu_sources import GPUSource, LocalGPUs
 from .gpus import GPU
+from .local_executor import LocalExecutor
 from .logs import failure_message
 
 log = logging.getLogger(__name__)
@@ -63,16 +65,25 @@ class Runner:
         cancel_grace_s: float = 10.0,
         python: str = sys.executable,
         gpu_source: GPUSource | None = None,
+        executor: Executor | None = None,
     ):
         self.store = store
         self.tasks = store.tasks
-        self.gpu_source = gpu_source if gpu_source is not None else LocalGPUs(gpus)
+        # New runs go to ``executor``; a run is always polled by the executor that started it (local runs,
+        # notebook runs among them, stay watched when the server is switched to another executor).
+        self.local = executor if isinstance(executor, LocalExecutor) else LocalExecutor()
+        self.executor = executor if executor is not None else self.local
+        self.executors: dict[str, Executor] = {self.local.name: self.local, self.executor.name: self.executor}
+        self._unknown_executors: set[str] = set()
+        own = self.executor.resources()  # a cluster places GPUs itself
+        self.gpu_source = (
+            own if own is not None else gpu_source if gpu_source is not None else LocalGPUs(gpus)
+        )
         self.gpu_source.on_granted = lambda: self.wake()
         self.max_cpu_jobs = max_cpu_jobs
         self.root_dir = Path(root_dir)
         self.cancel_grace_s = cancel_grace_s
         self.python = python
-        self._children: dict[tuple[str, int], subprocess.Popen] = {}
         self._lock_fd: int | None = None
         # called with the run's row after a run ends (the app re-indexes a train task's checkpoints)
         self.on_finish: list[Callable[[dict[str, Any]], None]] = []
@@ -107,9 +118,8 @@ class Runner:
         if self._lock_fd is not None:
             os.close(self._lock_fd)
             self._lock_fd = None
-        for child in self._children.values():
-            child.returncode = 0  # we no longer wait for it; stop Popen's __del__ from warning
-        self._children.clear()
+        for executor in self.executors.values():
+            executor.close()
 
     # ---- requests
     def submit(self, task: dict[str, Any], *, priority: int | None = None, gpus: int | None = None) -> int:
@@ -148,8 +158,9 @@ class Runner:
             )
         elif run["cancel_requested_at"] is None:
             self.tasks.set_run(task["id"], run["run_index"], cancel_requested_at=now)
-            if run["pid"]:
-                procs.signal_group(run["pid"], signal.SIGTERM)
+            executor = self.executors.get(run["executor"])
+            if executor is not None:
+                executor.cancel(run, self.cancel_grace_s)
         self.wake()
         return self.tasks.run(task["id"], run["run_index"])
 
@@ -158,8 +169,9 @@ class Runner:
         run = self.tasks.run(task["id"], task["last_run"]) if task["last_run"] else None
         if run is None or run["status"] not in ACTIVE:
             return
-        if run["status"] == "running" and run["pid"] and task["kind"] != "notebook":
-            procs.kill_tree(run["pid"])
+        executor = self.executors.get(run["executor"])
+        if run["status"] == "running" and task["kind"] != "notebook" and executor is not None:
+            executor.kill(run)
         self.tasks.set_run(
             task["id"],
             run["run_index"],
@@ -167,7 +179,8 @@ class Runner:
             ended_at=time.time(),
             cancel_requested_at=time.time(),
         )
-        self._children.pop((task["id"], run["run_index"]), None)
+        if executor is not None:
+            executor.forget((task["id"], run["run_index"]))
         self.gpu_source.release((task["id"], run["run_index"]))
 
     # ---- the loop
@@ -184,28 +197,39 @@ class Runner:
         now = time.time()
         for run in self.tasks.running():
             key = (run["task_id"], run["run_index"])
-            run_dir = self.store.layout.run_dir(*key)
-            child = self._children.get(key)
-            alive = (
-                child.poll() is None if child is not None else procs.shim_alive(run["pid"], run["started_at"])
-            )
-            result = procs.read_json(run_dir / "exit.json")
-            if result is not None:
-                self._finish(run, result)
-            elif not alive:
-                self._finish(run, None)
+            executor = self.executors.get(run["executor"])
+            if executor is None:
+                if run["executor"] not in self._unknown_executors:
+                    self._unknown_executors.add(run["executor"])
+                    log.warning(
+                        "run %s/%s was started by the %r executor, which this server does not use; it is "
+                        "left as it is until a server configured with that executor watches it",
+                        run["task_name"],
+                        run["run_index"],
+                        run["executor"],
+                    )
+                continue
+            state = executor.poll(run, self.store.layout.run_dir(*key))
+            if state.result is not None:
+                self._finish(run, state.result)
+            elif not state.alive:
+                self._finish(run, None, state.message)
             elif run["cancel_requested_at"] and now - run["cancel_requested_at"] > self.cancel_grace_s:
                 log.warning(
-                    "run %s/%s ignored SIGTERM for %.0fs; killing it",
+                    "run %s/%s ignored the cancel for %.0fs; killing it",
                     run["task_name"],
                     run["run_index"],
                     self.cancel_grace_s,
                 )
-                procs.kill_tree(run["pid"])
+                executor.kill(run)
+            elif state.message != run["message"] and state.message:
+                self.tasks.set_run(*key, message=state.message)
 
-    def _finish(self, run: dict[str, Any], result: dict | None) -> None:
+    def _finish(self, run: dict[str, Any], result: dict | None, lost: str = "") -> None:
         key = (run["task_id"], run["run_index"])
-        self._children.pop(key, None)
+        executor = self.executors.get(run["executor"])
+        if executor is not None:
+            executor.forget(key)
         cancelled = run["cancel_requested_at"] is not None
         if result is None:
             status = "cancelled" if cancelled else "interrupted"
@@ -215,8 +239,8 @@ class Runner:
                 "exit_code": -signal.SIGKILL if cancelled else None,
                 "message": "killed after the cancel grace period"
                 if cancelled
-                else "the job's supervisor ended without recording an exit (killed, or the machine "
-                "restarted)",
+                else lost
+                or "the job's supervisor ended without recording an exit (killed, or the machine restarted)",
             }
         else:
             code = result.get("exit_code")
@@ -257,6 +281,10 @@ class Runner:
         cpu_busy = sum(1 for run in running if not run["gpus"])
         for placement in self.gpu_source.place(queue, busy, self.max_cpu_jobs - cpu_busy):
             self._start(placement.key, placement.gpus)
+        for key, why in self.gpu_source.waiting().items():  # a cluster says why a run cannot start yet
+            run = next((r for r in queue if (r["task_id"], r["run_index"]) == key), None)
+            if run is not None and run["message"] != why:
+                self.tasks.set_run(*key, message=why)
 
     def _start(self, key: tuple[str, int], gpus: list[int]) -> None:
         try:
@@ -280,9 +308,30 @@ class Runner:
         materialize(self.store.layout, task["id"], task["kind"], task["config"], task["command"])
         env = self.env_for(task, key[1], run_dir, gpus)
         started = time.time()
-        child = procs.launch(run_dir, argv, cwd, env, lease=self.gpu_source.lease_for(key) if gpus else None)
-        self._children[key] = child
-        self.tasks.set_run(*key, status="running", pid=child.pid, started_at=started, gpus=gpus)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        spec = JobSpec(
+            key=key,
+            task=task,
+            argv=argv,
+            cwd=cwd,
+            env=env,
+            run_dir=run_dir,
+            gpus=gpus,
+            gpu_count=len(gpus) or task["gpus"],
+            lease=self.gpu_source.lease_for(key) if gpus else None,
+            python_job=argv[0] == self.python,
+        )
+        job = self.executor.submit(spec)
+        self.tasks.set_run(
+            *key,
+            status="running",
+            pid=job.pid,
+            handle=job.handle,
+            executor=self.executor.name,
+            started_at=started,
+            gpus=gpus,
+            message="",
+        )
 
     # ---- what a job runs, and with which environment
     def command_for(self, task: dict[str, Any]) -> tuple[list[str], str]:

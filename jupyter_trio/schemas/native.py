@@ -57,7 +57,11 @@ class HealthReply(BaseModel):
         description="'local' (this machine's GPUs) or 'hub' (leased from the Hub arbiter)"
     )
     gpu_states: list[GPUState]
-    executor: str
+    executor: str = Field(description="where jobs run: 'local' (this machine) or 'ray' (a Ray cluster)")
+    executor_state: dict[str, Any] = Field(
+        description="the executor's own view: for Ray, its address, whether it answers, and its free and "
+        "total CPUs and GPUs"
+    )
     max_cpu_jobs: int
     training: TrainingAvailability
 

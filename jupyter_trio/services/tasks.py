@@ -172,8 +172,9 @@ class TaskService:
         10,000 tasks returns as soon as the database has it.
         """
         kind, ws, configs = self._expand(req, owner)
-        if req.gpus < 0 or req.gpus > len(self.runner.gpus):
-            raise ValidationFailed(f"gpus must be between 0 and {len(self.runner.gpus)} on this server")
+        if req.gpus < 0:
+            raise ValidationFailed("gpus must be 0 (CPU only) or more")
+        self.runner.gpu_source.check(req.gpus, req.name_prefix or "the batch")
         with self.store.db.transaction() as conn:
             names = self._names(conn, req, len(configs))
             new = [

@@ -190,6 +190,13 @@ _V6_RUN_CREATORS = """
 ALTER TABLE runs ADD COLUMN created_by TEXT NOT NULL DEFAULT ''
 """
 
+# v7: runs.pid generalises to an executor handle: which executor started the run ('local', 'ray') and its
+# own name for the job (the shim's pid for local runs, kept in pid too; the Ray submission id)
+_V7_EXECUTOR_HANDLES = """
+ALTER TABLE runs ADD COLUMN executor TEXT NOT NULL DEFAULT 'local';
+ALTER TABLE runs ADD COLUMN handle TEXT NOT NULL DEFAULT ''
+"""
+
 MIGRATIONS: list[str] = [
     _V1_INITIAL,
     _V2_COUNTERS_AND_INDEXES,
@@ -197,6 +204,7 @@ MIGRATIONS: list[str] = [
     _V4_CLIENT,
     _V5_NATIVE_STATES,
     _V6_RUN_CREATORS,
+    _V7_EXECUTOR_HANDLES,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

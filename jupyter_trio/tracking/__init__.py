@@ -11,6 +11,10 @@ Inside a job started by the runner, the environment says where the run lives (``
 - ``track(..., flush=True)`` (or ``TRIO_TRACK_SYNC=1``) writes the point through to the operating
   system before returning: it survives the process being killed. ``TRIO_TRACK_FSYNC=1`` adds an fsync.
 
+A job with no filesystem shared with the server (``c.TrioApp.ray_shared_filesystem = False``) gets
+``TRIO_INGEST_URL`` and a run token instead: the same blocks go to the server's ingest route (see
+``remote.py``), and ``publish(folder)`` sends saved files (checkpoints, exports) back.
+
 Outside a job ``record``/``track`` return silently; ``init(name=...)`` opens a tracked run from a
 notebook instead (see :func:`init`).
 """
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 from .config import ConfigKeyError, ConfigNode, load, read
 from .notebook import finish, init
+from .remote import publish
 from .run import get_run_dir, get_run_index, get_task_dir
 from .writer import flush, record, track
 
@@ -30,6 +35,7 @@ __all__ = [
     "record",
     "track",
     "flush",
+    "publish",
     "init",
     "finish",
     "get_task_dir",

@@ -19,6 +19,7 @@ import numpy as np
 import paddle
 import paddle.nn.functional as F
 
+from .. import tracking
 from ..formatting import hms as _hms
 from . import distributed
 from .checkpoints import BEST, checkpoint_dir, checkpoint_root, read_state, write_checkpoint
@@ -191,6 +192,7 @@ class Engine:
             self.model.state_dict(),
             self.optimizer.state_dict(),
         )
+        tracking.publish(root / f"epoch_{epoch}")  # sent to the server now if the job has no shared fs
 
     def save_best(self, epoch: int, step: int, metrics: dict[str, Any], best: dict[str, Any]) -> None:
         write_checkpoint(
@@ -200,6 +202,7 @@ class Engine:
             self.model.state_dict(),
             None,
         )
+        tracking.publish(checkpoint_root(self.task_dir) / BEST)
 
     def load(self, epoch: int | str | None, with_optimizer: bool = False) -> dict[str, Any]:
         folder = checkpoint_dir(self.task_dir, epoch)

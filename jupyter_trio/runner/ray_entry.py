@@ -1,0 +1,146 @@
+"""The entrypoint of a jupyter-trio job on Ray: ``python -m jupyter_trio.runner.ray_entry``.
+
+``TRIO_RAY_JOB`` (JSON, set through the job's ``runtime_env``) holds what the local shim reads from
+``command.json``: argv, cwd, env, plus ``shared`` (does this node see the server's workspace?) and the
+server's workspace and root paths. This process:
+
+1. prints ``MARKER`` — the server copies everything Ray logs after it into the run's ``output.log``;
+2. without a shared filesystem, maps the server's paths onto its copy of the inputs (Ray's
+   ``working_dir``: ``workspace/`` and ``root/``), in argv, cwd, env and the frozen ``config.yaml``;
+3. runs the job, passing its stdout and stderr through (Ray's job log) and into ``stdout.log`` and
+   ``stderr.log`` of the run folder;
+4. without a shared filesystem, uploads those two logs and every new or changed file of the task's output
+   folders to the server (``tracking/remote.py``);
+5. exits with the job's exit code (Ray's ``driver_exit_code``).
+
+Ray's ``stop_job`` sends SIGTERM to this process and the job together, and SIGKILL after
+``RAY_JOB_STOP_WAIT_TIME_S``; this process outlives the job's SIGTERM to record what it wrote.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+MARKER = "\x1e[jupyter-trio] job starts"
+
+
+class PathMap:
+    """The server's workspace and root folders → this node's copies (identity with a shared fs)."""
+
+    def __init__(self, pairs: list[tuple[str, str]]):
+        # longest prefix first: the workspace usually lies inside the root
+        self.pairs = sorted(((a.rstrip("/"), b.rstrip("/")) for a, b in pairs), key=lambda p: -len(p[0]))
+
+    def __call__(self, value: Any) -> Any:
+        if isinstance(value, str):
+            for server, local in self.pairs:
+                if value == server or value.startswith(server + "/"):
+                    return local + value[len(server) :]
+            return value
+        if isinstance(value, list):
+            return [self(v) for v in value]
+        if isinstance(value, dict):
+            return {k: self(v) for k, v in value.items()}
+        return value
+
+
+def _pump(stream, sink, log_path: Path) -> None:
+    with open(log_path, "ab") as log:
+        for chunk in iter(lambda: stream.read1(65536), b""):
+            sink.write(chunk)
+            sink.flush()
+            log.write(chunk)
+            log.flush()
+
+
+def _rewrite_config(path: Path, mapping: PathMap) -> None:
+    import yaml
+
+    if path.is_file():
+        data = yaml.safe_load(path.read_text()) or {}
+        path.write_text(yaml.safe_dump(mapping(data), sort_keys=False, allow_unicode=True))
+
+
+def run(spec: dict[str, Any]) -> int:
+    print(MARKER, flush=True)
+    shared = bool(spec.get("shared", True))
+    here = Path.cwd()
+    mapping = PathMap(
+        [] if shared else [(spec["workspace"], str(here / "workspace")), (spec["root"], str(here / "root"))]
+    )
+    env = os.environ.copy()
+    env.pop("TRIO_RAY_JOB", None)
+    env.update(mapping(spec["env"]))
+    argv, cwd = mapping(spec["argv"]), mapping(spec["cwd"])
+    run_dir = Path(env["TRIO_RUN_DIR"])
+    run_dir.mkdir(parents=True, exist_ok=True)
+    Path(cwd).mkdir(parents=True, exist_ok=True)
+    if not shared:
+        if env.get("TRIO_CONFIG"):
+            _rewrite_config(Path(env["TRIO_CONFIG"]), mapping)
+        # what is there now was staged from the server: only what the job adds or changes goes back
+        _client(spec, run_dir).mark_present([Path(mapping(f)) for f in spec.get("outputs", [])])
+
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())  # the job got it too; wait for its end
+    try:
+        child = subprocess.Popen(
+            argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+    except OSError as exc:
+        print(f"could not start {argv[0]!r}: {exc}", file=sys.stderr, flush=True)
+        (run_dir / "stderr.log").write_text(f"could not start {argv[0]!r}: {exc}\n")
+        code = 127
+    else:
+        pumps = [
+            threading.Thread(target=_pump, args=(child.stdout, sys.stdout.buffer, run_dir / "stdout.log")),
+            threading.Thread(target=_pump, args=(child.stderr, sys.stderr.buffer, run_dir / "stderr.log")),
+        ]
+        for pump in pumps:
+            pump.start()
+        code = child.wait()
+        for pump in pumps:
+            pump.join(5)
+    if not shared:
+        _send_back(spec, run_dir, mapping)
+    return code if code >= 0 else 128 - code
+
+
+def _client(spec: dict[str, Any], run_dir: Path):
+    from ..tracking.remote import IngestClient
+
+    env = spec["env"]
+    return IngestClient(env["TRIO_INGEST_URL"], env["TRIO_INGEST_TOKEN"], run_dir / ".published.json")
+
+
+def _send_back(spec: dict[str, Any], run_dir: Path, mapping: PathMap) -> None:
+    from ..tracking.remote import IngestError
+
+    client = _client(spec, run_dir)
+    workspace = Path(mapping(spec["workspace"]))
+    try:
+        for name in ("stdout.log", "stderr.log"):
+            if (run_dir / name).is_file():
+                client.publish(run_dir / name, workspace)
+        for folder in spec.get("outputs", []):
+            local = Path(mapping(folder))
+            if local.exists():
+                client.publish(local, workspace)
+    except IngestError as exc:
+        print(f"[jupyter-trio] could not send the job's files back: {exc}", file=sys.stderr, flush=True)
+
+
+def main() -> None:
+    spec = json.loads(os.environ["TRIO_RAY_JOB"])
+    sys.exit(run(spec))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,539 @@
+"""``RayExecutor``: runs go to a Ray cluster as Ray jobs (``ray.job_submission.JobSubmissionClient``).
+
+- A run's Ray ``submission_id`` is derived from the run (``trio-<workspace tag>-<task id>-<run index>``; the
+  tag is made once per workspace, ``ray.tag``, so two workspaces on one cluster never collide): a restarted
+  server finds its jobs by id, and Ray refuses a second job of the same run, so a run is never submitted
+  twice.
+- Runs wait in *our* queue until the cluster has room (``RayCluster.place``, from the cluster's resource
+  usage); a queued run says why it waits. A job Ray still fails for not starting in time
+  (``RAY_JOB_START_TIMEOUT_SECONDS``) fails here with Ray's reason.
+- GPU runs ask ``entrypoint_num_gpus`` (Ray sets ``CUDA_VISIBLE_DEVICES``), every run
+  ``entrypoint_num_cpus``; the run's env goes in ``runtime_env.env_vars``; the entrypoint is
+  ``ray_entry.py``, which jupyter-trio on the workers provides.
+- Ray's job log (everything after ``ray_entry.MARKER``) is copied into the run's ``output.log``: the run's
+  log file is the cursor (bytes in the file = bytes of the job's log already copied), so nothing is
+  copied twice or lost across a server restart. Only whole lines are copied while the job runs.
+- Without a shared filesystem (``c.TrioApp.ray_shared_filesystem = False``) the job's inputs (task folder,
+  dataset, parent task, script folder) travel as the job's ``working_dir``, and its points, records and
+  output files come back through the ingest routes with the run's token (``services/ingest.py``).
+
+All calls to Ray are made by one worker thread; the runner only reads what it last heard.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import queue
+import shlex
+import shutil
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..vocabulary import TRAINER_KINDS
+from .executor import Executor, JobSpec, JobState, Key, Started
+from .gpu_sources import GPUSource
+from .gpus import GPU
+from .ray_entry import MARKER
+from .scheduler import Placement
+
+log = logging.getLogger(__name__)
+
+LOOP_S = 0.25  # how often the worker thread asks Ray about running jobs
+CLUSTER_EVERY_S = 1.0  # and about the cluster's free resources
+LOST_AFTER = 3  # "no such job" answers in a row before a run is taken as lost
+TERMINAL = {"SUCCEEDED", "FAILED", "STOPPED"}
+
+
+def workspace_tag(workspace: Path) -> str:
+    """A short random name of this workspace, made once (``ray.tag``)."""
+    from ..services.archives import load_secret
+
+    return load_secret(workspace / "ray.tag").decode()[:10]
+
+
+@dataclass
+class _Job:
+    sid: str
+    run_dir: Path
+    cpus: float
+    gpus: int
+    submitted: bool = False
+    status: str = "SUBMITTING"
+    message: str = ""
+    exit_code: int | None = None
+    ended_at: float | None = None
+    error: str = ""  # why it could not be submitted
+    unknown: int = 0
+    logs_done: bool = False
+    stop: bool = False
+
+
+@dataclass
+class ClusterView:
+    """What the cluster has: totals per node and free resources (cluster-wide), as last heard."""
+
+    reachable: bool = False
+    error: str = "not asked yet"
+    free_cpus: float = 0.0
+    free_gpus: float = 0.0
+    total_cpus: float = 0.0
+    total_gpus: float = 0.0
+    node_cpus: list[float] = field(default_factory=list)
+    node_gpus: list[float] = field(default_factory=list)
+
+
+class RayCluster(GPUSource):
+    """Placement for the Ray executor: by the cluster's free CPUs and GPUs, not this machine's."""
+
+    def __init__(self, executor: RayExecutor):
+        self.executor = executor
+        self._waiting: dict[Key, str] = {}
+
+    def inventory(self) -> list[GPU]:
+        return []  # Ray's GPUs are not this machine's; health shows the cluster under ``executor``
+
+    def check(self, count: int, task_name: str) -> None:
+        """Nothing is refused up front: the cluster may grow (an autoscaler); a run that cannot fit waits
+        with the reason in its message."""
+
+    def place(self, queue: list[dict[str, Any]], busy: set[int], cpu_slots: int) -> list[Placement]:
+        view = self.executor.cluster
+        free_cpus, free_gpus = view.free_cpus, view.free_gpus
+        for job in self.executor.starting():  # submitted, not yet counted in the cluster's usage
+            free_cpus -= job.cpus
+            free_gpus -= job.gpus
+        per_job = self.executor.cpus_per_job
+        placements, waiting = [], {}
+        for run in queue:
+            key = (run["task_id"], run["run_index"])
+            gpus = max(0, int(run["gpus_requested"] or 0))
+            if not view.reachable:
+                waiting[key] = f"waiting for the Ray cluster at {self.executor.address}: {view.error}"
+                continue
+            fits_node = any(
+                c >= per_job and g >= gpus for c, g in zip(view.node_cpus, view.node_gpus or [0.0] * 99)
+            )
+            if not fits_node:
+                waiting[key] = (
+                    f"the Ray cluster has no node with {per_job:g} CPU(s) and {gpus} GPU(s) for this run "
+                    f"(its nodes: {_nodes(view)}); it waits until one joins"
+                )
+                continue
+            if free_cpus + 1e-9 < per_job or free_gpus + 1e-9 < gpus:
+                waiting[key] = (
+                    f"waiting for the Ray cluster: {max(free_cpus, 0):g} of {view.total_cpus:g} CPU(s) and "
+                    f"{max(free_gpus, 0):g} of {view.total_gpus:g} GPU(s) free; it needs {per_job:g} and "
+                    f"{gpus}"
+                )
+                continue
+            free_cpus -= per_job
+            free_gpus -= gpus
+            placements.append(Placement(key, []))
+        self._waiting = waiting
+        return placements
+
+    def waiting(self) -> dict[Key, str]:
+        return dict(self._waiting)
+
+    def status(self, running: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return []
+
+
+def _nodes(view: ClusterView) -> str:
+    gpus = view.node_gpus or [0.0] * len(view.node_cpus)
+    return ", ".join(f"{c:g} CPU/{g:g} GPU" for c, g in zip(view.node_cpus, gpus)) or "none"
+
+
+class RayExecutor(Executor):
+    name = "ray"
+
+    def __init__(
+        self,
+        address: str,
+        *,
+        workspace: Path,
+        root_dir: Path,
+        shared_filesystem: bool = True,
+        ingest_url: str = "",
+        tokens: Any = None,
+        python: str = "python",
+        cpus_per_job: float = 1.0,
+        runtime_env: dict[str, Any] | None = None,
+        stop_wait_s: float = 10.0,
+    ):
+        self.address = address.rstrip("/")
+        self.workspace = Path(workspace)
+        self.root_dir = Path(root_dir)
+        self.shared = shared_filesystem
+        self.ingest_url = ingest_url.rstrip("/")
+        self.tokens = tokens
+        self.python = python
+        self.cpus_per_job = cpus_per_job
+        self.runtime_env = dict(runtime_env or {})
+        self.stop_wait_s = stop_wait_s
+        self.tag = workspace_tag(self.workspace)
+        self.cluster = ClusterView()
+        self._jobs: dict[str, _Job] = {}
+        self._lock = threading.Lock()
+        self._submits: queue.Queue[tuple[_Job, dict[str, Any]]] = queue.Queue()
+        self._client: Any = None
+        self._closed = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="trio-ray", daemon=True)
+        self._cluster_at = 0.0
+
+    def submission_id(self, key: Key) -> str:
+        return f"trio-{self.tag}-{key[0]}-{key[1]}"
+
+    @classmethod
+    def configured(cls, app: Any) -> RayExecutor:
+        """Build from ``c.TrioApp.ray_*`` (see ``TrioApp``)."""
+        return cls(
+            app.resolved_ray_address(),
+            workspace=app.store.root,
+            root_dir=app.resolved_root_dir(),
+            shared_filesystem=app.ray_shared_filesystem,
+            ingest_url=app.resolved_ray_server_url().rstrip("/") + "/trio/api/ingest",
+            tokens=app.ingest.tokens,
+            python=app.ray_python,
+            cpus_per_job=app.ray_cpus_per_job,
+            runtime_env=app.ray_runtime_env,
+            stop_wait_s=app.cancel_grace_period,
+        )
+
+    def resources(self) -> GPUSource:
+        return RayCluster(self)
+
+    def describe(self) -> dict[str, Any]:
+        view = self.cluster
+        return {
+            "name": self.name,
+            "address": self.address,
+            "shared_filesystem": self.shared,
+            "reachable": view.reachable,
+            "error": "" if view.reachable else view.error,
+            "cpus": {"free": view.free_cpus, "total": view.total_cpus},
+            "gpus": {"free": view.free_gpus, "total": view.total_gpus},
+        }
+
+    def starting(self) -> list[_Job]:
+        with self._lock:
+            return [j for j in self._jobs.values() if j.status in ("SUBMITTING", "PENDING")]
+
+    # ---- the executor interface (called on the server's loop: no network here)
+    def start(self) -> None:
+        self._thread.start()
+
+    def submit(self, spec: JobSpec) -> Started:
+        sid = self.submission_id(spec.key)
+        job = _Job(sid, spec.run_dir, self.cpus_per_job, spec.gpu_count)
+        request = self._request(spec, sid)
+        with self._lock:
+            self._jobs[sid] = job
+        self._submits.put((job, request))
+        return Started(handle=sid)
+
+    def poll(self, run: dict[str, Any], run_dir: Path) -> JobState:
+        sid = run["handle"] or self.submission_id((run["task_id"], run["run_index"]))
+        with self._lock:
+            job = self._jobs.get(sid)
+            if job is None:  # a job the last server started: watch it from now on
+                job = self._jobs[sid] = _Job(sid, run_dir, self.cpus_per_job, 0, submitted=True, status="")
+        if job.error:
+            return JobState(
+                alive=False, result={"exit_code": None, "ended_at": time.time(), "error": job.error}
+            )
+        if job.unknown >= LOST_AFTER:
+            return JobState(
+                alive=False,
+                message=f"the Ray cluster has no job {sid} any more (the cluster restarted, or the job was "
+                "deleted)",
+            )
+        if job.status in TERMINAL and job.logs_done:
+            return JobState(alive=False, result=self._result(job))
+        if job.status == "PENDING":
+            return JobState(
+                alive=True, message=f"submitted to Ray as {sid}; waiting for the cluster to start it"
+            )
+        return JobState(alive=True)
+
+    def cancel(self, run: dict[str, Any], grace_s: float) -> None:
+        self._stop(run)
+
+    def kill(self, run: dict[str, Any]) -> None:
+        self._stop(run)  # Ray escalates to SIGKILL itself after RAY_JOB_STOP_WAIT_TIME_S
+
+    def forget(self, key: Key) -> None:
+        with self._lock:
+            self._jobs.pop(self.submission_id(key), None)
+
+    def close(self) -> None:
+        self._closed.set()
+
+    def _stop(self, run: dict[str, Any]) -> None:
+        sid = run["handle"] or self.submission_id((run["task_id"], run["run_index"]))
+        with self._lock:
+            job = self._jobs.get(sid)
+            if job is None:
+                job = self._jobs[sid] = _Job(sid, Path(), self.cpus_per_job, 0, submitted=True, status="")
+            job.stop = True
+
+    def _result(self, job: _Job) -> dict[str, Any]:
+        from .logs import failure_message
+
+        ray_line = job.message.split("\n", 1)[0].split(", last available logs")[0].strip()
+        result: dict[str, Any] = {
+            "exit_code": job.exit_code,
+            "ended_at": job.ended_at or time.time(),
+            "cancelled": job.status == "STOPPED",
+        }
+        if job.status == "FAILED":
+            if job.exit_code is None:  # never ran: Ray's reason is the whole story
+                result["error"] = f"Ray: {ray_line or 'the job failed before it started'}"
+            else:
+                result["error"] = f"{failure_message(job.run_dir, job.exit_code)} (Ray: {ray_line})"
+        elif job.status == "STOPPED":
+            result["error"] = f"Ray: {ray_line or 'stopped'}"
+        return result
+
+    # ---- what is sent to Ray
+    def _request(self, spec: JobSpec, sid: str) -> dict[str, Any]:
+        env = dict(spec.env)
+        for name in ("CUDA_VISIBLE_DEVICES", "CUDA_DEVICE_ORDER"):  # Ray sets the devices of the job
+            env.pop(name, None)
+        if "OMP_NUM_THREADS" not in spec.task["env"]:
+            env["OMP_NUM_THREADS"] = str(max(1, math.floor(self.cpus_per_job)))
+        argv = list(spec.argv)
+        if spec.python_job:
+            argv[0] = self.python
+        outputs = self._outputs(spec)
+        if not self.shared:
+            if self.tokens is None or not self.ingest_url:
+                raise ValueError("the Ray executor without a shared filesystem needs the server's URL")
+            env["TRIO_INGEST_URL"] = f"{self.ingest_url}/{spec.key[0]}/{spec.key[1]}"
+            env["TRIO_INGEST_TOKEN"] = self.tokens.token(*spec.key)
+        job = {
+            "argv": argv,
+            "cwd": spec.cwd,
+            "env": env,
+            "shared": self.shared,
+            "workspace": str(self.workspace),
+            "root": str(self.root_dir),
+            "outputs": [str(p) for p in outputs],
+        }
+        import json
+
+        runtime_env = {k: v for k, v in self.runtime_env.items() if k != "env_vars"}
+        runtime_env["env_vars"] = {
+            **self.runtime_env.get("env_vars", {}),
+            "TRIO_RAY_JOB": json.dumps(job),
+            "PYTHONUNBUFFERED": "1",
+            # Ray's stop: SIGTERM, then SIGKILL after this long (the supervisor reads its own env)
+            "RAY_JOB_STOP_WAIT_TIME_S": str(max(1, int(self.stop_wait_s))),
+        }
+        request: dict[str, Any] = {
+            "entrypoint": f"{shlex.quote(self.python)} -m jupyter_trio.runner.ray_entry",
+            "submission_id": sid,
+            "runtime_env": runtime_env,
+            "entrypoint_num_cpus": self.cpus_per_job,
+            "metadata": {"jupyter_trio_task": spec.task["name"], "jupyter_trio_run": str(spec.key[1])},
+        }
+        if spec.gpu_count:
+            request["entrypoint_num_gpus"] = spec.gpu_count
+        if not self.shared:
+            request["_stage"] = self._inputs(spec)
+        return request
+
+    def _outputs(self, spec: JobSpec) -> list[Path]:
+        outputs = [self.workspace / "tasks" / spec.task["id"]]
+        if spec.task["kind"] in TRAINER_KINDS:
+            for name in ("parent_task_dir", "save_dir", "out_dir"):
+                value = spec.task["config"].get(name)
+                if isinstance(value, str) and value:
+                    outputs.append(Path(value))
+        return outputs
+
+    def _inputs(self, spec: JobSpec) -> list[tuple[str, Path]]:
+        """(place in the job's working_dir, server path) of what the job reads."""
+        inputs: list[Path] = [self.workspace / "tasks" / spec.task["id"]]
+        if spec.task["kind"] in TRAINER_KINDS:
+            config = spec.task["config"]
+            for name in ("dataset_dir", "parent_task_dir"):
+                if isinstance(config.get(name), str):
+                    inputs.append(Path(config[name]))
+            inputs += [Path(p) for p in config.get("inputs") or [] if isinstance(p, str)]
+        elif spec.task["kind"] == "script":
+            inputs.append(Path(spec.cwd))
+        places = []
+        for path in inputs:
+            if path.is_relative_to(self.workspace):
+                places.append((f"workspace/{path.relative_to(self.workspace).as_posix()}", path))
+            elif path.is_relative_to(self.root_dir):
+                places.append((f"root/{path.relative_to(self.root_dir).as_posix()}", path))
+        return places
+
+    # ---- the worker thread: every call to Ray
+    def _loop(self) -> None:
+        while not self._closed.is_set():
+            try:
+                self._work()
+            except Exception:  # one failed round must not stop the thread
+                log.exception("Ray executor round failed")
+            self._closed.wait(LOOP_S)
+
+    def _connect(self) -> Any:
+        if self._client is None:
+            from ray.job_submission import JobSubmissionClient
+
+            self._client = JobSubmissionClient(self.address)
+        return self._client
+
+    def _work(self) -> None:
+        now = time.monotonic()
+        try:
+            client = self._connect()
+        except Exception as exc:  # the cluster is away: runs wait, and say why
+            self.cluster = ClusterView(reachable=False, error=_short(exc))
+            return
+        if now - self._cluster_at > CLUSTER_EVERY_S:
+            self._cluster_at = now
+            self._read_cluster()
+        while True:
+            try:
+                job, request = self._submits.get_nowait()
+            except queue.Empty:
+                break
+            self._submit(client, job, request)
+        with self._lock:
+            jobs = list(self._jobs.values())
+        for job in jobs:
+            if job.stop and job.submitted and job.status not in TERMINAL:
+                try:
+                    client.stop_job(job.sid)
+                except Exception as exc:
+                    log.info("Ray stop_job(%s): %s", job.sid, _short(exc))
+                job.stop = False
+            if job.submitted and not job.logs_done:
+                self._follow(client, job)
+
+    def _submit(self, client: Any, job: _Job, request: dict[str, Any]) -> None:
+        stage = request.pop("_stage", None)
+        staging = None
+        try:
+            if stage is not None:
+                staging = self._stage(job.sid, stage)
+                request["runtime_env"]["working_dir"] = str(staging)
+                request["runtime_env"]["excludes"] = ["workspace/tasks/*/runs/"]
+            client.submit_job(**request)
+        except Exception as exc:
+            text = str(exc)
+            if "already exists" not in text:  # the same run submitted before a restart: that job is ours
+                job.error = f"Ray refused the job: {_short(exc)}"
+                log.warning("Ray refused run %s: %s", job.sid, text[:2000])
+                return
+        finally:
+            if staging is not None:
+                shutil.rmtree(staging, ignore_errors=True)
+        job.submitted = True
+        job.status = "PENDING"
+
+    def _stage(self, sid: str, places: list[tuple[str, Path]]) -> Path:
+        """A folder of links to the job's inputs; Ray packs what they point to into the job's working_dir."""
+        staging = self.workspace / "ray-staging" / sid
+        shutil.rmtree(staging, ignore_errors=True)
+        for place, path in places:
+            link = staging / place
+            link.parent.mkdir(parents=True, exist_ok=True)
+            if path.exists() and not link.exists():
+                os.symlink(path, link)
+        (staging / "workspace").mkdir(parents=True, exist_ok=True)
+        (staging / "root").mkdir(parents=True, exist_ok=True)
+        return staging
+
+    def _follow(self, client: Any, job: _Job) -> None:
+        try:
+            info = client.get_job_info(job.sid)
+        except Exception as exc:
+            if "404" in str(exc) or "does not exist" in str(exc) or "not found" in str(exc).lower():
+                job.unknown += 1
+            else:
+                log.info("Ray get_job_info(%s): %s", job.sid, _short(exc))
+            return
+        job.unknown = 0
+        status = getattr(info.status, "value", str(info.status))
+        job.message = info.message or ""
+        job.exit_code = info.driver_exit_code
+        if info.end_time:
+            job.ended_at = info.end_time / 1000
+        if status == "PENDING":
+            job.status = status
+            return
+        try:
+            text = client.get_job_logs(job.sid)
+        except Exception as exc:
+            log.info("Ray get_job_logs(%s): %s", job.sid, _short(exc))
+            return
+        self._copy_log(job, text, final=status in TERMINAL)
+        job.status = status
+        if status in TERMINAL:
+            job.logs_done = True
+
+    @staticmethod
+    def _copy_log(job: _Job, text: str, final: bool) -> None:
+        data = text.encode("utf-8", errors="replace")
+        start = data.find(MARKER.encode())
+        if start < 0:
+            if not final:
+                return  # the job has not started yet: what is there is Ray's own preamble
+            body = data  # it never started: Ray's lines say why
+        else:
+            newline = data.find(b"\n", start)
+            body = data[newline + 1 :] if newline >= 0 else b""
+        if not final:
+            last = body.rfind(b"\n")
+            body = body[: last + 1]  # whole lines only while it runs
+        path = job.run_dir / "output.log"
+        job.run_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        try:
+            have = os.fstat(fd).st_size
+            if len(body) > have:
+                os.write(fd, body[have:])
+        finally:
+            os.close(fd)
+
+    def _read_cluster(self) -> None:
+        import httpx
+
+        try:
+            with httpx.Client(base_url=self.address, timeout=httpx.Timeout(3.0, connect=1.0)) as http:
+                status = http.get("/api/cluster_status").raise_for_status().json()
+                nodes = (
+                    http.get("/api/v0/nodes", params={"detail": "1", "limit": 1000}).raise_for_status().json()
+                )
+        except Exception as exc:
+            self.cluster = ClusterView(reachable=False, error=_short(exc))
+            return
+        usage = status["data"]["clusterStatus"]["loadMetricsReport"]["usage"]
+        alive = [n for n in nodes["data"]["result"]["result"] if n.get("state") == "ALIVE"]
+        cpu_used, cpu_total = usage.get("CPU", [0.0, 0.0])
+        gpu_used, gpu_total = usage.get("GPU", [0.0, 0.0])
+        self.cluster = ClusterView(
+            reachable=True,
+            error="",
+            free_cpus=cpu_total - cpu_used,
+            free_gpus=gpu_total - gpu_used,
+            total_cpus=cpu_total,
+            total_gpus=gpu_total,
+            node_cpus=[float(n.get("resources_total", {}).get("CPU", 0.0)) for n in alive],
+            node_gpus=[float(n.get("resources_total", {}).get("GPU", 0.0)) for n in alive],
+        )
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return (text[-1] if text else type(exc).__name__)[:300]

@@ -1,0 +1,163 @@
+"""What a job on a machine without the workspace's filesystem sends back: tracked points, records, and
+output files (checkpoints, exports, logs), into the run folder the server reads — as if written there.
+
+Each run gets a token (HMAC-SHA256 of the run's key under ``ingest.key``, a workspace secret) that lets
+its job write into that run only, and only while the run is ``running``. Writes are idempotent by offset:
+a client says how many bytes of a writer's file it had sent before, so a retry after a lost reply (or a
+server restart in between) neither loses nor repeats a byte.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from .. import _trackfile
+from ..errors import Conflict, Forbidden, NotFound, ValidationFailed
+from ..store import Store
+from ..store.paths import PathOutsideWorkspace, resolve_inside
+from ..vocabulary import TRAINER_KINDS
+
+WRITER = re.compile(r"[A-Za-z0-9_.-]{1,100}")
+KINDS = {"metrics": _trackfile.SUFFIX, "records": ".jsonl"}
+# what a job may write into its run folder by upload (the server tails output.log itself)
+RUN_FILES = {"stdout.log", "stderr.log"}
+
+
+class OffsetMismatch(Conflict):
+    """The client's offset is not where the file ends; ``received`` tells it where to resume."""
+
+    code = "offset_mismatch"
+
+    def __init__(self, offset: int, received: int):
+        super().__init__(f"offset {offset} does not match the {received} bytes already received")
+        self.received = received
+
+
+class IngestTokens:
+    def __init__(self, secret: bytes):
+        self.secret = secret
+
+    def token(self, task_id: str, run_index: int) -> str:
+        return hmac.new(self.secret, f"ingest\n{task_id}\n{run_index}".encode(), hashlib.sha256).hexdigest()
+
+    def check(self, task_id: str, run_index: int, token: str) -> None:
+        if not token or not hmac.compare_digest(self.token(task_id, run_index), token):
+            raise Forbidden("this run token does not belong to this run")
+
+
+class IngestService:
+    def __init__(self, store: Store, tokens: IngestTokens):
+        self.store = store
+        self.tokens = tokens
+
+    def authorize(self, task_id: str, run_index: str, token: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The task and run a token may write into (only while the run is running)."""
+        try:
+            index = int(run_index)
+        except ValueError:
+            raise NotFound(f"no run {run_index!r}") from None
+        self.tokens.check(task_id, index, token)
+        task = self.store.tasks.get(task_id)
+        run = self.store.tasks.run(task_id, index) if task else None
+        if task is None or run is None:
+            raise NotFound(f"no run {task_id}/{run_index}")
+        if run["status"] != "running":
+            raise Conflict(f"run {task['name']}/{index} is {run['status']}: it takes no more data")
+        return task, run
+
+    # ---- points and records
+    def append(self, task_id: str, run_index: int, kind: str, writer: str, offset: int, body: bytes) -> int:
+        """Append ``body`` to the writer's file of ``kind`` if the file holds exactly ``offset`` bytes;
+        returns the file's size after. A repeat of the last append is a no-op."""
+        if kind not in KINDS:
+            raise NotFound(f"no ingest of {kind!r}; use metrics or records")
+        if not WRITER.fullmatch(writer):
+            raise ValidationFailed("writer: 1-100 letters, digits, '.', '_' or '-'")
+        if kind == "metrics":
+            _, used, skipped = _trackfile.decode(body)
+            if used != len(body) or skipped:
+                raise ValidationFailed("body: not whole tracked-point blocks (see jupyter_trio._trackfile)")
+        else:
+            for line in body.splitlines():
+                try:
+                    entry = json.loads(line)
+                except ValueError:
+                    entry = None
+                if not isinstance(entry, dict) or not isinstance(entry.get("data"), dict):
+                    raise ValidationFailed('body: each line is one record, {"t": <time>, "data": {...}}')
+            if body and not body.endswith(b"\n"):
+                raise ValidationFailed("body: records end with a newline")
+        folder = self.store.layout.run_dir(task_id, run_index) / kind
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{writer}{KINDS[kind]}"
+        return _append_at(path, offset, body)
+
+    # ---- files
+    def output_roots(self, task: dict[str, Any], run_index: int) -> list[Path]:
+        """Folders a task's job writes into: its task folder (other runs' folders excepted), and for the
+        trainer kinds the folders its config names as outputs (the parent's, save_dir, out_dir)."""
+        roots = [self.store.layout.task_dir(task["id"])]
+        if task["kind"] in TRAINER_KINDS:
+            for name in ("parent_task_dir", "save_dir", "out_dir"):
+                value = task["config"].get(name)
+                if isinstance(value, str) and value:
+                    roots.append(Path(value))
+        return roots
+
+    def file_target(self, task: dict[str, Any], run_index: int, path: str) -> Path:
+        """Where an uploaded file goes: ``path`` is relative to the workspace and must fall in one of the
+        task's output folders; never into another run's folder, never over the frozen config."""
+        workspace = self.store.root
+        target = resolve_inside(workspace, path)
+        runs = self.store.layout.task_dir(task["id"]) / "runs"
+        own_run = self.store.layout.run_dir(task["id"], run_index)
+        for root in self.output_roots(task, run_index):
+            try:
+                resolve_inside(root, str(target))
+            except PathOutsideWorkspace:
+                continue
+            if target.is_relative_to(runs) and target.parent != own_run:
+                break
+            if target.parent == own_run and target.name not in RUN_FILES:
+                break
+            if target.name in ("config.yaml", "command.sh", "resume.json") and target.parent == root:
+                break
+            return target
+        raise Forbidden(f"{path!r} is not in one of this task's output folders")
+
+    def write_file(
+        self, task: dict[str, Any], run_index: int, path: str, offset: int, body: bytes, final: bool
+    ) -> int:
+        """Write a chunk of an uploaded file at ``offset`` into its part file; ``final`` puts it in place
+        (an atomic rename, so a reader never sees half a checkpoint). Returns the part's size."""
+        target = self.file_target(task, run_index, path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        part = target.with_name(f".{target.name}.part")
+        if offset == 0 and part.exists() and part.stat().st_size > len(body):
+            part.unlink()  # a new upload of the same file
+        size = _append_at(part, offset, body)
+        if final:
+            os.replace(part, target)
+        return size
+
+
+def _append_at(path: Path, offset: int, body: bytes) -> int:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    try:
+        size = os.fstat(fd).st_size
+        if size == offset + len(body) and offset < size:
+            return size  # this very append arrived before (its reply was lost)
+        if size != offset:
+            raise OffsetMismatch(offset, size)
+        view = memoryview(body)
+        while view:
+            view = view[os.write(fd, view) :]
+        return size + len(body)
+    finally:
+        os.close(fd)

@@ -1,0 +1,220 @@
+"""The Ray executor against a real local Ray head (``ray start --head`` on 127.0.0.1, 2 CPUs, no GPU):
+jobs run as Ray jobs, with and without a filesystem shared with the server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from jupyter_trio.testing import RayHead, ServerProcess, wait_for
+
+from dataset_fixtures import TINY_TRAIN
+
+pytest.importorskip("ray")
+pytestmark = pytest.mark.slow
+
+TRACKING_SCRIPT = """\
+import os, sys
+import jupyter_trio as trio
+cfg = trio.read()
+print("run dir", os.environ["TRIO_RUN_DIR"], flush=True)
+for step in range(50):
+    trio.track(loss=1.0 / (step + 1), step=step)
+    print(f"step {step}", flush=True)
+print("to stderr", file=sys.stderr, flush=True)
+trio.record(done=True, lr=cfg.lr)
+with open(os.path.join(trio.get_task_dir(), "artifact.txt"), "w") as fh:
+    fh.write("made on the worker")
+trio.publish(os.path.join(trio.get_task_dir(), "artifact.txt"))
+"""
+
+
+@pytest.fixture(scope="module")
+def ray_head():
+    # a short temp path: Ray's socket paths must stay under the kernel's 107 characters
+    folder = Path(tempfile.mkdtemp(prefix="trio-ray-", dir="/tmp"))
+    head = RayHead(folder, num_cpus=2).start()
+    yield head
+    head.stop()
+
+
+@pytest.fixture(params=["shared", "copied"])
+def fs_mode(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def trio_config(ray_head, fs_mode):
+    return {
+        "executor": "ray",
+        "ray_address": ray_head.address,
+        "ray_python": sys.executable,
+        "ray_shared_filesystem": fs_mode == "shared",
+        "demo_images": 40,
+    }
+
+
+def ray_job(ray_head, workspace: Path, task_id: str, run: int = 1):
+    """The Ray job of a run (its submission id: trio-<workspace tag>-<task>-<run>)."""
+    tag = (workspace / "ray.tag").read_text()[:10]
+    sid = f"trio-{tag}-{task_id}-{run}"
+    return next((j for j in ray_head.jobs().list_jobs() if j.submission_id == sid), None)
+
+
+async def test_script_task_runs_as_a_ray_job_with_logs_and_metrics(
+    trio_app, api, wait_task, script_workspace, ray_head, fs_mode, trio_workspace
+):
+    await script_workspace(TRACKING_SCRIPT, "lr: 0.5\n")
+    status, created = await api("POST", "trio/api/generator/create", {"name_prefix": "ray", "run": True})
+    assert status == 201, created
+    name = created["items"][0]["name"]
+    done = await wait_task(name, "completed", "failed", timeout=120)
+    _, log = await api("GET", f"trio/api/tasks/{name}/logs")
+    assert done["status"] == "completed", (done, log)
+    assert done["exit_code"] == 0
+    task_id = done["id"]
+    job = ray_job(ray_head, trio_workspace, task_id)
+    assert job is not None and job.status == "SUCCEEDED" and job.driver_exit_code == 0
+
+    lines = log["content"].splitlines()
+    assert [line for line in lines if line.startswith("step ")] == [f"step {i}" for i in range(50)]
+    assert "to stderr" in lines and not any("Runtime env" in line for line in lines)  # Ray's own lines
+    server_run_dir = trio_workspace / "tasks" / task_id / "runs" / "1"
+    worker_run_dir = next(line for line in lines if line.startswith("run dir ")).split(" ", 2)[2]
+    # with a shared filesystem the job writes the run folder itself; without, it worked elsewhere
+    assert (worker_run_dir == str(server_run_dir)) == (fs_mode == "shared")
+    _, stderr = await api("GET", f"trio/api/tasks/{name}/logs", params={"stream": "stderr"})
+    assert stderr["content"] == "to stderr\n", log["content"]
+
+    _, series = await api("GET", f"trio/api/tasks/{name}/metrics/loss")
+    assert series["steps"] == list(range(50)) and series["values"][-1] == pytest.approx(1 / 50)
+    _, records = await api("GET", f"trio/api/tasks/{name}/records")
+    assert records["record"]["done"] is True and records["record"]["lr"] == 0.5
+    assert (trio_workspace / "tasks" / task_id / "artifact.txt").read_text() == "made on the worker"
+
+
+async def test_paddlex_train_task_runs_on_ray(trio_app, api, wait_task, fs_mode, ray_head, trio_workspace):
+    pytest.importorskip("paddle")
+    trio_app.demos.download("classification")
+    trio_app.demos.wait("classification", 60)
+    loop = asyncio.get_running_loop()
+    pid = (await loop.run_in_executor(None, trio_app.demos.load, "classification", "me"))["pid"]
+    task = trio_app.training.create("me", pid, TINY_TRAIN)
+    trio_app.training.start(task["id"])
+    done = await wait_task(task["id"], "completed", "failed", timeout=300)
+    _, log = await api("GET", f"trio/api/tasks/{task['id']}/logs", params={"tail": 200})
+    assert done["status"] == "completed", log["content"][-3000:]
+    assert ray_job(ray_head, trio_workspace, task["id"]).status == "SUCCEEDED"
+    assert "[TRAIN] Epoch=2/2" in log["content"]
+    _, series = await api("GET", f"trio/api/tasks/{task['id']}/metrics")
+    assert {"loss", "lr", "eval_acc1"} <= set(series["series"])
+    # the checkpoints are in the server's task folder, whichever filesystem mode
+    checkpoints = trio_workspace / "tasks" / task["id"] / "checkpoints"
+    assert (checkpoints / "epoch_2" / "model.pdparams").is_file()
+    assert json.loads((checkpoints / "epoch_2" / "state.json").read_text())["epoch"] == 2
+
+    # an export of it runs on Ray too, and its files land in the server's workspace
+    job = trio_app.training.start_child(
+        "me", task["id"], "export", type="infer", save_dir=str(trio_workspace / "exports" / "ray")
+    )
+    done = await wait_task(job["id"], "completed", "failed", timeout=240)
+    assert done["status"] == "completed", done
+    assert {"model.json", "model.pdiparams", "export.json"} <= {
+        p.name for p in (trio_workspace / "exports" / "ray").iterdir()
+    }
+
+
+@pytest.mark.parametrize("fs_mode", ["shared"], indirect=True)
+async def test_cancel_stops_the_ray_job(trio_app, api, wait_task, ray_head, trio_workspace):
+    await api("POST", "trio/api/workspace/shell")
+    status, created = await api(
+        "POST",
+        "trio/api/generator/create",
+        {"name_prefix": "sleepy", "mode": "shell", "shell_text": "echo started; sleep 120", "run": True},
+    )
+    assert status == 201, created
+    name = created["items"][0]["name"]
+
+    async def started():
+        _, log = await api("GET", f"trio/api/tasks/{name}/logs")
+        return "started" in log["content"]
+
+    deadline = asyncio.get_running_loop().time() + 90
+    while not await started():
+        assert asyncio.get_running_loop().time() < deadline, "the Ray job never started"
+        await asyncio.sleep(0.2)
+    status, _ = await api("POST", f"trio/api/tasks/{name}/cancel")
+    assert status == 202  # accepted: the job stops within the grace period
+    done = await wait_task(name, "cancelled", "failed", "completed", timeout=60)
+    assert done["status"] == "cancelled"
+    assert ray_job(ray_head, trio_workspace, done["id"]).status == "STOPPED"
+
+
+@pytest.mark.parametrize("fs_mode", ["shared"], indirect=True)
+async def test_a_run_the_cluster_cannot_hold_stays_queued_saying_why(
+    trio_app, api, wait_task, ray_head, trio_workspace
+):
+    await api("POST", "trio/api/workspace/shell")
+    status, created = await api(
+        "POST",
+        "trio/api/generator/create",
+        {"name_prefix": "big", "mode": "shell", "shell_text": "echo never", "run": True, "gpus": 2},
+    )
+    assert status == 201, created
+    name = created["items"][0]["name"]
+    await asyncio.sleep(3)  # several runner ticks and cluster reads
+    _, task = await api("GET", f"trio/api/tasks/{name}")
+    assert task["status"] == "queued"
+    assert "no node with 1 CPU(s) and 2 GPU(s)" in task["runs"][-1]["message"], task
+    assert ray_job(ray_head, trio_workspace, task["id"]) is None  # never sent to Ray
+    status, cancelled = await api("POST", f"trio/api/tasks/{name}/cancel")
+    assert status == 202 and cancelled["status"] == "cancelled"  # it never left our queue
+
+
+def test_a_restarted_server_reattaches_to_its_ray_job(tmp_path, ray_head):
+    root = tmp_path / "root"
+    root.mkdir()
+    args = (
+        "--TrioApp.executor=ray",
+        f"--TrioApp.ray_address={ray_head.address}",
+        f"--TrioApp.ray_python={sys.executable}",
+    )
+    command = "for i in $(seq 1 40); do echo line $i; sleep 0.2; done; exit 3"
+    first = ServerProcess(root, *args).start()
+    try:
+        with first.client() as client:
+            client.post("/trio/api/workspace/shell")
+            reply = client.post(
+                "/trio/api/generator/create",
+                json={"name_prefix": "long", "mode": "shell", "shell_text": command, "run": True},
+            )
+            name = reply.json()["items"][0]["name"]
+            wait_for(lambda: "line 3\n" in client.get(f"/trio/api/tasks/{name}/logs").json()["content"], 90)
+    finally:
+        first.stop()
+    workspace = root / ".trio"
+    assert ray_job(ray_head, workspace, "T0001").status == "RUNNING"  # the job outlived the server
+
+    second = ServerProcess(root, *args).start()
+    try:
+        with second.client() as client:
+            done = wait_for(
+                lambda: (
+                    (t := client.get(f"/trio/api/tasks/{name}").json())["status"] not in ("running",) and t
+                ),
+                120,
+            )
+            assert (done["status"], done["exit_code"]) == ("failed", 3)
+            assert "Ray" in done["runs"][-1]["message"] and "line 40" in done["runs"][-1]["message"]
+            log = client.get(f"/trio/api/tasks/{name}/logs").json()["content"]
+            assert log.splitlines() == [f"line {i}" for i in range(1, 41)]  # every line, exactly once
+            assert len(done["runs"]) == 1
+    finally:
+        second.stop()
+    tag = (workspace / "ray.tag").read_text()[:10]
+    assert [j.submission_id for j in ray_head.jobs().list_jobs()].count(f"trio-{tag}-T0001-1") == 1
