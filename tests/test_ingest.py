@@ -121,6 +121,9 @@ async def test_files_land_in_the_task_folder_and_nowhere_else(api, running, trio
         f"tasks/{task_id}/config.yaml",  # the frozen config
         f"tasks/{task_id}/runs/1/exit.json",  # the run folder takes only the split logs
         f"tasks/{task_id}/runs/2/stdout.log",  # another run
+        f"tasks/{task_id}/runs/1/metrics/w.trk",  # what the ingest of points writes
+        f"tasks/{task_id}",  # a folder, not a file
+        f"tasks/{task_id}/.hidden",
         "trio.db",
     ):
         status, reply = await api(

@@ -59,10 +59,14 @@ def trio_config(ray_head, fs_mode):
     }
 
 
-def ray_job(ray_head, workspace: Path, task_id: str, run: int = 1):
-    """The Ray job of a run (its submission id: trio-<workspace tag>-<task>-<run>)."""
-    tag = (workspace / "ray.tag").read_text()[:10]
-    sid = f"trio-{tag}-{task_id}-{run}"
+def prefix_of(trio_app) -> str:
+    return trio_app.job_executor.describe()["job_prefix"]
+
+
+def ray_job(ray_head, prefix: str, task_id: str, run: int = 1):
+    """The Ray job of a run: its submission id is the workspace's prefix (health's
+    executor_state.job_prefix, trio-<workspace tag>-), the task id and the run index."""
+    sid = f"{prefix}{task_id}-{run}"
     return next((j for j in ray_head.jobs().list_jobs() if j.submission_id == sid), None)
 
 
@@ -78,7 +82,7 @@ async def test_script_task_runs_as_a_ray_job_with_logs_and_metrics(
     assert done["status"] == "completed", (done, log)
     assert done["exit_code"] == 0
     task_id = done["id"]
-    job = ray_job(ray_head, trio_workspace, task_id)
+    job = ray_job(ray_head, prefix_of(trio_app), task_id)
     assert job is not None and job.status == "SUCCEEDED" and job.driver_exit_code == 0
 
     lines = log["content"].splitlines()
@@ -109,7 +113,7 @@ async def test_paddlex_train_task_runs_on_ray(trio_app, api, wait_task, fs_mode,
     done = await wait_task(task["id"], "completed", "failed", timeout=300)
     _, log = await api("GET", f"trio/api/tasks/{task['id']}/logs", params={"tail": 200})
     assert done["status"] == "completed", log["content"][-3000:]
-    assert ray_job(ray_head, trio_workspace, task["id"]).status == "SUCCEEDED"
+    assert ray_job(ray_head, prefix_of(trio_app), task["id"]).status == "SUCCEEDED"
     assert "[TRAIN] Epoch=2/2" in log["content"]
     _, series = await api("GET", f"trio/api/tasks/{task['id']}/metrics")
     assert {"loss", "lr", "eval_acc1"} <= set(series["series"])
@@ -118,12 +122,21 @@ async def test_paddlex_train_task_runs_on_ray(trio_app, api, wait_task, fs_mode,
     assert (checkpoints / "epoch_2" / "model.pdparams").is_file()
     assert json.loads((checkpoints / "epoch_2" / "state.json").read_text())["epoch"] == 2
 
-    # an export of it runs on Ray too, and its files land in the server's workspace
-    job = trio_app.training.start_child(
-        "me", task["id"], "export", type="infer", save_dir=str(trio_workspace / "exports" / "ray")
-    )
-    done = await wait_task(job["id"], "completed", "failed", timeout=240)
-    assert done["status"] == "completed", done
+    # its child jobs run on Ray too, and what they write lands in the server's workspace
+    tdir = trio_workspace / "tasks" / task["id"]
+    image = sorted((trio_workspace / "datasets").rglob("*.jpg"))[0]
+    children = {
+        "evaluate": {"epoch": 2, "split": "test"},
+        "predict": {"inputs": [str(image)], "out_dir": str(tdir / "predict" / "1")},
+        "export": {"type": "infer", "save_dir": str(trio_workspace / "exports" / "ray")},
+    }
+    for kind, settings in children.items():
+        job = trio_app.training.start_child("me", task["id"], kind, **settings)
+        done = await wait_task(job["id"], "completed", "failed", timeout=240)
+        _, log = await api("GET", f"trio/api/tasks/{job['id']}/logs", params={"tail": 40})
+        assert done["status"] == "completed", (kind, log["content"][-2000:])
+    assert json.loads((tdir / "evaluate" / "result.json").read_text())["split"] == "test"
+    assert (tdir / "predict" / "1" / f"{image.stem}_result.png").is_file()
     assert {"model.json", "model.pdiparams", "export.json"} <= {
         p.name for p in (trio_workspace / "exports" / "ray").iterdir()
     }
@@ -135,7 +148,13 @@ async def test_cancel_stops_the_ray_job(trio_app, api, wait_task, ray_head, trio
     status, created = await api(
         "POST",
         "trio/api/generator/create",
-        {"name_prefix": "sleepy", "mode": "shell", "shell_text": "echo started; sleep 120", "run": True},
+        {
+            "name_prefix": "sleepy",
+            "mode": "shell",
+            # a byte that is not UTF-8: Ray serves its log as text, so the entrypoint passes it on replaced
+            "shell_text": "printf 'bad \\377 byte\\n'; echo started; sleep 120",
+            "run": True,
+        },
     )
     assert status == 201, created
     name = created["items"][0]["name"]
@@ -148,11 +167,13 @@ async def test_cancel_stops_the_ray_job(trio_app, api, wait_task, ray_head, trio
     while not await started():
         assert asyncio.get_running_loop().time() < deadline, "the Ray job never started"
         await asyncio.sleep(0.2)
+    _, log = await api("GET", f"trio/api/tasks/{name}/logs")
+    assert log["content"].startswith("bad \ufffd byte\n")
     status, _ = await api("POST", f"trio/api/tasks/{name}/cancel")
     assert status == 202  # accepted: the job stops within the grace period
     done = await wait_task(name, "cancelled", "failed", "completed", timeout=60)
     assert done["status"] == "cancelled"
-    assert ray_job(ray_head, trio_workspace, done["id"]).status == "STOPPED"
+    assert ray_job(ray_head, prefix_of(trio_app), done["id"]).status == "STOPPED"
 
 
 @pytest.mark.parametrize("fs_mode", ["shared"], indirect=True)
@@ -171,7 +192,7 @@ async def test_a_run_the_cluster_cannot_hold_stays_queued_saying_why(
     _, task = await api("GET", f"trio/api/tasks/{name}")
     assert task["status"] == "queued"
     assert "no node with 1 CPU(s) and 2 GPU(s)" in task["runs"][-1]["message"], task
-    assert ray_job(ray_head, trio_workspace, task["id"]) is None  # never sent to Ray
+    assert ray_job(ray_head, prefix_of(trio_app), task["id"]) is None  # never sent to Ray
     status, cancelled = await api("POST", f"trio/api/tasks/{name}/cancel")
     assert status == 202 and cancelled["status"] == "cancelled"  # it never left our queue
 
@@ -189,6 +210,7 @@ def test_a_restarted_server_reattaches_to_its_ray_job(tmp_path, ray_head):
     try:
         with first.client() as client:
             client.post("/trio/api/workspace/shell")
+            prefix = client.get("/trio/api/health").json()["executor_state"]["job_prefix"]
             reply = client.post(
                 "/trio/api/generator/create",
                 json={"name_prefix": "long", "mode": "shell", "shell_text": command, "run": True},
@@ -197,8 +219,7 @@ def test_a_restarted_server_reattaches_to_its_ray_job(tmp_path, ray_head):
             wait_for(lambda: "line 3\n" in client.get(f"/trio/api/tasks/{name}/logs").json()["content"], 90)
     finally:
         first.stop()
-    workspace = root / ".trio"
-    assert ray_job(ray_head, workspace, "T0001").status == "RUNNING"  # the job outlived the server
+    assert ray_job(ray_head, prefix, "T0001").status == "RUNNING"  # the job outlived the server
 
     second = ServerProcess(root, *args).start()
     try:
@@ -216,5 +237,4 @@ def test_a_restarted_server_reattaches_to_its_ray_job(tmp_path, ray_head):
             assert len(done["runs"]) == 1
     finally:
         second.stop()
-    tag = (workspace / "ray.tag").read_text()[:10]
-    assert [j.submission_id for j in ray_head.jobs().list_jobs()].count(f"trio-{tag}-T0001-1") == 1
+    assert [j.submission_id for j in ray_head.jobs().list_jobs()].count(f"{prefix}T0001-1") == 1

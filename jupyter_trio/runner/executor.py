@@ -43,7 +43,9 @@ class JobState:
     alive: bool
     # set once the job ended and its end is known: exit_code, ended_at, cancelled, error (exit.json's shape)
     result: dict[str, Any] | None = None
-    message: str = ""  # news while it runs (a Ray job waiting for the cluster)
+    # news while it runs, shown as the run's message (a Ray job waiting for the cluster); "" clears an
+    # earlier one, None: nothing to say
+    message: str | None = None
 
 
 class Executor:

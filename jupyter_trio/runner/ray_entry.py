@@ -7,8 +7,8 @@ server's workspace and root paths. This process:
 1. prints ``MARKER`` — the server copies everything Ray logs after it into the run's ``output.log``;
 2. without a shared filesystem, maps the server's paths onto its copy of the inputs (Ray's
    ``working_dir``: ``workspace/`` and ``root/``), in argv, cwd, env and the frozen ``config.yaml``;
-3. runs the job, passing its stdout and stderr through (Ray's job log) and into ``stdout.log`` and
-   ``stderr.log`` of the run folder;
+3. runs the job, passing its stdout and stderr through (Ray's job log, as valid UTF-8: Ray cannot serve a
+   log with broken bytes) and, as they are, into ``stdout.log`` and ``stderr.log`` of the run folder;
 4. without a shared filesystem, uploads those two logs and every new or changed file of the task's output
    folders to the server (``tracking/remote.py``);
 5. exits with the job's exit code (Ray's ``driver_exit_code``).
@@ -52,12 +52,17 @@ class PathMap:
 
 
 def _pump(stream, sink, log_path: Path) -> None:
+    import codecs
+
+    text = codecs.getincrementaldecoder("utf-8")(errors="replace")
     with open(log_path, "ab") as log:
         for chunk in iter(lambda: stream.read1(65536), b""):
-            sink.write(chunk)
-            sink.flush()
             log.write(chunk)
             log.flush()
+            sink.write(text.decode(chunk).encode())
+            sink.flush()
+        sink.write(text.decode(b"", final=True).encode())
+        sink.flush()
 
 
 def _rewrite_config(path: Path, mapping: PathMap) -> None:
@@ -72,9 +77,12 @@ def run(spec: dict[str, Any]) -> int:
     print(MARKER, flush=True)
     shared = bool(spec.get("shared", True))
     here = Path.cwd()
-    mapping = PathMap(
+    pairs = (
         [] if shared else [(spec["workspace"], str(here / "workspace")), (spec["root"], str(here / "root"))]
     )
+    # the server may name a folder by its real path (symlinks resolved) as well
+    pairs += [(os.path.realpath(a), b) for a, b in pairs if os.path.realpath(a) != a]
+    mapping = PathMap(pairs)
     env = os.environ.copy()
     env.pop("TRIO_RAY_JOB", None)
     env.update(mapping(spec["env"]))
@@ -100,8 +108,13 @@ def run(spec: dict[str, Any]) -> int:
         code = 127
     else:
         pumps = [
-            threading.Thread(target=_pump, args=(child.stdout, sys.stdout.buffer, run_dir / "stdout.log")),
-            threading.Thread(target=_pump, args=(child.stderr, sys.stderr.buffer, run_dir / "stderr.log")),
+            # daemons: a grandchild that keeps the pipes open must not keep the Ray job running
+            threading.Thread(
+                target=_pump, args=(child.stdout, sys.stdout.buffer, run_dir / "stdout.log"), daemon=True
+            ),
+            threading.Thread(
+                target=_pump, args=(child.stderr, sys.stderr.buffer, run_dir / "stderr.log"), daemon=True
+            ),
         ]
         for pump in pumps:
             pump.start()
@@ -125,16 +138,15 @@ def _send_back(spec: dict[str, Any], run_dir: Path, mapping: PathMap) -> None:
 
     client = _client(spec, run_dir)
     workspace = Path(mapping(spec["workspace"]))
-    try:
-        for name in ("stdout.log", "stderr.log"):
-            if (run_dir / name).is_file():
-                client.publish(run_dir / name, workspace)
-        for folder in spec.get("outputs", []):
-            local = Path(mapping(folder))
-            if local.exists():
-                client.publish(local, workspace)
-    except IngestError as exc:
-        print(f"[jupyter-trio] could not send the job's files back: {exc}", file=sys.stderr, flush=True)
+    folders = [run_dir / "stdout.log", run_dir / "stderr.log"]
+    folders += [Path(mapping(folder)) for folder in spec.get("outputs", [])]
+    for folder in folders:
+        if not folder.exists():
+            continue
+        try:
+            client.publish(folder, workspace)  # a file the server refuses is reported and skipped
+        except IngestError as exc:
+            print(f"[jupyter-trio] could not send {folder} back: {exc}", file=sys.stderr, flush=True)
 
 
 def main() -> None:

@@ -44,16 +44,20 @@ from .scheduler import Placement
 log = logging.getLogger(__name__)
 
 LOOP_S = 0.25  # how often the worker thread asks Ray about running jobs
+LOGS_EVERY_S = 0.5  # and copies a running job's log (Ray serves the whole log each time)
 CLUSTER_EVERY_S = 1.0  # and about the cluster's free resources
-LOST_AFTER = 3  # "no such job" answers in a row before a run is taken as lost
+LOST_AFTER_S = 30.0  # a job Ray says it does not know, for this long (the dashboard answering), is lost
+LOG_TRIES = 5  # failed reads of an ended job's log before its run is recorded without the rest
+SUBMIT_TRIES = 5  # submissions that failed for the network before the run fails
 TERMINAL = {"SUCCEEDED", "FAILED", "STOPPED"}
 
 
-def workspace_tag(workspace: Path) -> str:
-    """A short random name of this workspace, made once (``ray.tag``)."""
-    from ..services.archives import load_secret
+def workspace_tag(store: Any) -> str:
+    """A short random name of this workspace's database, made once (a workspace setting): two workspaces,
+    or a workspace whose database was made anew, never share submission ids on one cluster."""
+    import secrets
 
-    return load_secret(workspace / "ray.tag").decode()[:10]
+    return store.settings.setdefault("", "ray_tag", secrets.token_hex(5))
 
 
 @dataclass
@@ -68,9 +72,12 @@ class _Job:
     exit_code: int | None = None
     ended_at: float | None = None
     error: str = ""  # why it could not be submitted
-    unknown: int = 0
+    unknown_since: float | None = None  # monotonic time Ray first said it has no such job
     logs_done: bool = False
-    stop: bool = False
+    log_failures: int = 0
+    submit_failures: int = 0
+    logs_at: float = 0.0
+    note: str = ""  # what the run's message adds (the rest of the log could not be read)
 
 
 @dataclass
@@ -158,8 +165,9 @@ class RayExecutor(Executor):
         *,
         workspace: Path,
         root_dir: Path,
+        tag: str,
         shared_filesystem: bool = True,
-        ingest_url: str = "",
+        ingest_url: Any = "",
         tokens: Any = None,
         python: str = "python",
         cpus_per_job: float = 1.0,
@@ -170,15 +178,17 @@ class RayExecutor(Executor):
         self.workspace = Path(workspace)
         self.root_dir = Path(root_dir)
         self.shared = shared_filesystem
-        self.ingest_url = ingest_url.rstrip("/")
+        # the ingest routes' URL, or a callable giving it (the server knows its port only once it listens)
+        self._ingest_url = ingest_url
         self.tokens = tokens
         self.python = python
         self.cpus_per_job = cpus_per_job
         self.runtime_env = dict(runtime_env or {})
         self.stop_wait_s = stop_wait_s
-        self.tag = workspace_tag(self.workspace)
+        self.tag = tag
         self.cluster = ClusterView()
         self._jobs: dict[str, _Job] = {}
+        self._stops: set[str] = set()  # jobs to stop (kept apart: a run may be forgotten right after)
         self._lock = threading.Lock()
         self._submits: queue.Queue[tuple[_Job, dict[str, Any]]] = queue.Queue()
         self._client: Any = None
@@ -192,12 +202,18 @@ class RayExecutor(Executor):
     @classmethod
     def configured(cls, app: Any) -> RayExecutor:
         """Build from ``c.TrioApp.ray_*`` (see ``TrioApp``)."""
+        if not app.ray_shared_filesystem and not app.ray_server_url:
+            app.log.warning(
+                "Ray jobs without a shared filesystem send their data to this server's own URL; set "
+                "c.TrioApp.ray_server_url if the Ray nodes reach it by another name"
+            )
         return cls(
             app.resolved_ray_address(),
             workspace=app.store.root,
             root_dir=app.resolved_root_dir(),
+            tag=workspace_tag(app.store),
             shared_filesystem=app.ray_shared_filesystem,
-            ingest_url=app.resolved_ray_server_url().rstrip("/") + "/trio/api/ingest",
+            ingest_url=lambda: app.resolved_ray_server_url().rstrip("/") + "/trio/api/ingest",
             tokens=app.ingest.tokens,
             python=app.ray_python,
             cpus_per_job=app.ray_cpus_per_job,
@@ -214,6 +230,7 @@ class RayExecutor(Executor):
             "name": self.name,
             "address": self.address,
             "shared_filesystem": self.shared,
+            "job_prefix": f"trio-{self.tag}-",  # this workspace's Ray submission ids start so
             "reachable": view.reachable,
             "error": "" if view.reachable else view.error,
             "cpus": {"free": view.free_cpus, "total": view.total_cpus},
@@ -247,7 +264,7 @@ class RayExecutor(Executor):
             return JobState(
                 alive=False, result={"exit_code": None, "ended_at": time.time(), "error": job.error}
             )
-        if job.unknown >= LOST_AFTER:
+        if job.unknown_since is not None and time.monotonic() - job.unknown_since > LOST_AFTER_S:
             return JobState(
                 alive=False,
                 message=f"the Ray cluster has no job {sid} any more (the cluster restarted, or the job was "
@@ -255,11 +272,11 @@ class RayExecutor(Executor):
             )
         if job.status in TERMINAL and job.logs_done:
             return JobState(alive=False, result=self._result(job))
-        if job.status == "PENDING":
+        if job.status in ("SUBMITTING", "PENDING"):
             return JobState(
                 alive=True, message=f"submitted to Ray as {sid}; waiting for the cluster to start it"
             )
-        return JobState(alive=True)
+        return JobState(alive=True, message="")
 
     def cancel(self, run: dict[str, Any], grace_s: float) -> None:
         self._stop(run)
@@ -275,12 +292,8 @@ class RayExecutor(Executor):
         self._closed.set()
 
     def _stop(self, run: dict[str, Any]) -> None:
-        sid = run["handle"] or self.submission_id((run["task_id"], run["run_index"]))
         with self._lock:
-            job = self._jobs.get(sid)
-            if job is None:
-                job = self._jobs[sid] = _Job(sid, Path(), self.cpus_per_job, 0, submitted=True, status="")
-            job.stop = True
+            self._stops.add(run["handle"] or self.submission_id((run["task_id"], run["run_index"])))
 
     def _result(self, job: _Job) -> dict[str, Any]:
         from .logs import failure_message
@@ -291,6 +304,8 @@ class RayExecutor(Executor):
             "ended_at": job.ended_at or time.time(),
             "cancelled": job.status == "STOPPED",
         }
+        if job.note:
+            result["error"] = job.note
         if job.status == "FAILED":
             if job.exit_code is None:  # never ran: Ray's reason is the whole story
                 result["error"] = f"Ray: {ray_line or 'the job failed before it started'}"
@@ -312,9 +327,10 @@ class RayExecutor(Executor):
             argv[0] = self.python
         outputs = self._outputs(spec)
         if not self.shared:
-            if self.tokens is None or not self.ingest_url:
+            base = self._ingest_url() if callable(self._ingest_url) else self._ingest_url
+            if self.tokens is None or not base:
                 raise ValueError("the Ray executor without a shared filesystem needs the server's URL")
-            env["TRIO_INGEST_URL"] = f"{self.ingest_url}/{spec.key[0]}/{spec.key[1]}"
+            env["TRIO_INGEST_URL"] = f"{base.rstrip('/')}/{spec.key[0]}/{spec.key[1]}"
             env["TRIO_INGEST_TOKEN"] = self.tokens.token(*spec.key)
         job = {
             "argv": argv,
@@ -402,44 +418,75 @@ class RayExecutor(Executor):
         if now - self._cluster_at > CLUSTER_EVERY_S:
             self._cluster_at = now
             self._read_cluster()
+        with self._lock:
+            stops, self._stops = self._stops, set()
+        retry = []
         while True:
             try:
                 job, request = self._submits.get_nowait()
             except queue.Empty:
                 break
-            self._submit(client, job, request)
+            if job.sid in stops:  # cancelled before it reached Ray
+                job.error = "cancelled before it was submitted to Ray"
+                continue
+            if not self._submit(client, job, request):
+                retry.append((job, request))
+        for item in retry:
+            self._submits.put(item)
+        for sid in stops:
+            try:
+                client.stop_job(sid)
+            except Exception as exc:
+                if "does not exist" not in str(exc) and "404" not in str(exc):
+                    log.info("Ray stop_job(%s): %s; trying again", sid, _short(exc))
+                    with self._lock:
+                        self._stops.add(sid)
         with self._lock:
             jobs = list(self._jobs.values())
         for job in jobs:
-            if job.stop and job.submitted and job.status not in TERMINAL:
-                try:
-                    client.stop_job(job.sid)
-                except Exception as exc:
-                    log.info("Ray stop_job(%s): %s", job.sid, _short(exc))
-                job.stop = False
             if job.submitted and not job.logs_done:
                 self._follow(client, job)
 
-    def _submit(self, client: Any, job: _Job, request: dict[str, Any]) -> None:
-        stage = request.pop("_stage", None)
+    def _submit(self, client: Any, job: _Job, request: dict[str, Any]) -> bool:
+        """Send one job to Ray; False when it should be tried again (the cluster did not answer)."""
+        stage = request.get("_stage")
         staging = None
         try:
+            call = {k: v for k, v in request.items() if k != "_stage"}
             if stage is not None:
                 staging = self._stage(job.sid, stage)
-                request["runtime_env"]["working_dir"] = str(staging)
-                request["runtime_env"]["excludes"] = ["workspace/tasks/*/runs/"]
-            client.submit_job(**request)
+                call["runtime_env"] = {
+                    **call["runtime_env"],
+                    "working_dir": str(staging),
+                    "excludes": ["workspace/tasks/*/runs/"],
+                }
+            client.submit_job(**call)
         except Exception as exc:
             text = str(exc)
-            if "already exists" not in text:  # the same run submitted before a restart: that job is ours
+            if "already exists" in text or self._exists(client, job.sid):
+                pass  # submitted before (a restart, or a lost reply): that job is this run's
+            elif _answered(exc) or job.submit_failures + 1 >= SUBMIT_TRIES:
                 job.error = f"Ray refused the job: {_short(exc)}"
                 log.warning("Ray refused run %s: %s", job.sid, text[:2000])
-                return
+                return True
+            else:
+                job.submit_failures += 1
+                log.info("Ray submit_job(%s): %s; trying again", job.sid, _short(exc))
+                return False
         finally:
             if staging is not None:
                 shutil.rmtree(staging, ignore_errors=True)
         job.submitted = True
         job.status = "PENDING"
+        return True
+
+    @staticmethod
+    def _exists(client: Any, sid: str) -> bool:
+        try:
+            client.get_job_info(sid)
+        except Exception:
+            return False
+        return True
 
     def _stage(self, sid: str, places: list[tuple[str, Path]]) -> Path:
         """A folder of links to the job's inputs; Ray packs what they point to into the job's working_dir."""
@@ -458,29 +505,39 @@ class RayExecutor(Executor):
         try:
             info = client.get_job_info(job.sid)
         except Exception as exc:
-            if "404" in str(exc) or "does not exist" in str(exc) or "not found" in str(exc).lower():
-                job.unknown += 1
+            text = str(exc)
+            if "404" in text or "does not exist" in text or "not found" in text.lower():
+                if job.unknown_since is None:
+                    job.unknown_since = time.monotonic()
             else:
                 log.info("Ray get_job_info(%s): %s", job.sid, _short(exc))
             return
-        job.unknown = 0
+        job.unknown_since = None
         status = getattr(info.status, "value", str(info.status))
         job.message = info.message or ""
         job.exit_code = info.driver_exit_code
         if info.end_time:
             job.ended_at = info.end_time / 1000
-        if status == "PENDING":
+        final = status in TERMINAL
+        now = time.monotonic()
+        if status == "PENDING" or (not final and now - job.logs_at < LOGS_EVERY_S):
             job.status = status
             return
+        job.logs_at = now
         try:
             text = client.get_job_logs(job.sid)
         except Exception as exc:
+            job.status = status
+            job.log_failures += 1
             log.info("Ray get_job_logs(%s): %s", job.sid, _short(exc))
+            if final and job.log_failures >= LOG_TRIES:  # e.g. the node with the log is gone
+                job.note = f"the end of the job's log could not be read from Ray: {_short(exc)}"
+                job.logs_done = True
             return
-        self._copy_log(job, text, final=status in TERMINAL)
+        job.log_failures = 0
+        self._copy_log(job, text, final=final)
         job.status = status
-        if status in TERMINAL:
-            job.logs_done = True
+        job.logs_done = final
 
     @staticmethod
     def _copy_log(job: _Job, text: str, final: bool) -> None:
@@ -532,6 +589,11 @@ class RayExecutor(Executor):
             node_cpus=[float(n.get("resources_total", {}).get("CPU", 0.0)) for n in alive],
             node_gpus=[float(n.get("resources_total", {}).get("GPU", 0.0)) for n in alive],
         )
+
+
+def _answered(exc: BaseException) -> bool:
+    """Did Ray answer (and refuse), rather than not answer at all?"""
+    return "status code" in str(exc) or isinstance(exc, ValueError)
 
 
 def _short(exc: BaseException) -> str:

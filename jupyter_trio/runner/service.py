@@ -222,10 +222,10 @@ class Runner:
                     self.cancel_grace_s,
                 )
                 executor.kill(run)
-            elif state.message != run["message"] and state.message:
+            elif state.message is not None and state.message != (run["message"] or ""):
                 self.tasks.set_run(*key, message=state.message)
 
-    def _finish(self, run: dict[str, Any], result: dict | None, lost: str = "") -> None:
+    def _finish(self, run: dict[str, Any], result: dict | None, lost: str | None = None) -> None:
         key = (run["task_id"], run["run_index"])
         executor = self.executors.get(run["executor"])
         if executor is not None:
@@ -239,7 +239,7 @@ class Runner:
                 "exit_code": -signal.SIGKILL if cancelled else None,
                 "message": "killed after the cancel grace period"
                 if cancelled
-                else lost
+                else (lost or "")
                 or "the job's supervisor ended without recording an exit (killed, or the machine restarted)",
             }
         else:

@@ -20,13 +20,14 @@ from typing import Any
 from .. import _trackfile
 from ..errors import Conflict, Forbidden, NotFound, ValidationFailed
 from ..store import Store
-from ..store.paths import PathOutsideWorkspace, resolve_inside
+from ..store.paths import resolve_inside
 from ..vocabulary import TRAINER_KINDS
 
 WRITER = re.compile(r"[A-Za-z0-9_.-]{1,100}")
 KINDS = {"metrics": _trackfile.SUFFIX, "records": ".jsonl"}
-# what a job may write into its run folder by upload (the server tails output.log itself)
-RUN_FILES = {"stdout.log", "stderr.log"}
+# what the server itself writes into a run folder: never uploaded over
+SERVER_WRITES = {"metrics", "records", "output.log", "exit.json", "shim.json", "command.json", "shim.err"}
+FROZEN = {"config.yaml", "command.sh", "resume.json"}  # a task folder's frozen inputs
 
 
 class OffsetMismatch(Conflict):
@@ -100,47 +101,52 @@ class IngestService:
 
     # ---- files
     def output_roots(self, task: dict[str, Any], run_index: int) -> list[Path]:
-        """Folders a task's job writes into: its task folder (other runs' folders excepted), and for the
-        trainer kinds the folders its config names as outputs (the parent's, save_dir, out_dir)."""
+        """Folders a task's job writes into (real paths): its task folder, and for the trainer kinds the
+        folders its config names as outputs (the parent task's, save_dir, out_dir)."""
         roots = [self.store.layout.task_dir(task["id"])]
         if task["kind"] in TRAINER_KINDS:
             for name in ("parent_task_dir", "save_dir", "out_dir"):
                 value = task["config"].get(name)
                 if isinstance(value, str) and value:
                     roots.append(Path(value))
-        return roots
+        return [Path(os.path.realpath(root)) for root in roots]
 
     def file_target(self, task: dict[str, Any], run_index: int, path: str) -> Path:
-        """Where an uploaded file goes: ``path`` is relative to the workspace and must fall in one of the
-        task's output folders; never into another run's folder, never over the frozen config."""
-        workspace = self.store.root
-        target = resolve_inside(workspace, path)
-        runs = self.store.layout.task_dir(task["id"]) / "runs"
-        own_run = self.store.layout.run_dir(task["id"], run_index)
-        for root in self.output_roots(task, run_index):
-            try:
-                resolve_inside(root, str(target))
-            except PathOutsideWorkspace:
-                continue
-            if target.is_relative_to(runs) and target.parent != own_run:
-                break
-            if target.parent == own_run and target.name not in RUN_FILES:
-                break
-            if target.name in ("config.yaml", "command.sh", "resume.json") and target.parent == root:
-                break
+        """Where an uploaded file goes: ``path`` is relative to the workspace and must name a file inside
+        one of the task's output folders. Never a run folder's files other than this run's own uploads
+        (split logs, its own outputs), never what the server writes (metrics, records, output.log,
+        exit.json), never a task's frozen config."""
+        target = resolve_inside(self.store.root, path)  # a real path: symlinks and ".." resolved
+        tasks = Path(os.path.realpath(self.store.root / "tasks"))
+        own_run = Path(os.path.realpath(self.store.layout.run_dir(task["id"], run_index)))
+        refused = Forbidden(f"{path!r} is not a file this run may write")
+        if target.is_dir() or target.name.startswith("."):
+            raise refused
+        if target.is_relative_to(own_run):
+            inside = target.relative_to(own_run).parts
+            if inside[0] in SERVER_WRITES:
+                raise refused
             return target
+        if target.is_relative_to(tasks) and "runs" in target.relative_to(tasks).parts[1:2]:
+            raise refused  # another run's folder (of this task or of the parent)
+        for root in self.output_roots(task, run_index):
+            if target != root and target.is_relative_to(root):
+                if target.parent == root and target.name in FROZEN:
+                    raise refused
+                return target
         raise Forbidden(f"{path!r} is not in one of this task's output folders")
 
     def write_file(
         self, task: dict[str, Any], run_index: int, path: str, offset: int, body: bytes, final: bool
     ) -> int:
         """Write a chunk of an uploaded file at ``offset`` into its part file; ``final`` puts it in place
-        (an atomic rename, so a reader never sees half a checkpoint). Returns the part's size."""
+        (an atomic rename, so a reader never sees half a checkpoint). Returns the part's size. A chunk at
+        offset 0 starts the file afresh (a new upload of it, or the first chunk sent again)."""
         target = self.file_target(task, run_index, path)
         target.parent.mkdir(parents=True, exist_ok=True)
         part = target.with_name(f".{target.name}.part")
-        if offset == 0 and part.exists() and part.stat().st_size > len(body):
-            part.unlink()  # a new upload of the same file
+        if offset == 0:
+            part.unlink(missing_ok=True)
         size = _append_at(part, offset, body)
         if final:
             os.replace(part, target)
@@ -148,10 +154,10 @@ class IngestService:
 
 
 def _append_at(path: Path, offset: int, body: bytes) -> int:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
     try:
         size = os.fstat(fd).st_size
-        if size == offset + len(body) and offset < size:
+        if body and size == offset + len(body) and os.pread(fd, len(body), offset) == body:
             return size  # this very append arrived before (its reply was lost)
         if size != offset:
             raise OffsetMismatch(offset, size)

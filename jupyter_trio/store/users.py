@@ -47,6 +47,15 @@ class SettingsRepository:
         row = self.db.query_one("SELECT value FROM settings WHERE owner = ? AND key = ?", (owner, key))
         return json.loads(row[0]) if row else None
 
+    def setdefault(self, owner: str, key: str, value: Any) -> Any:
+        """The setting, stored as ``value`` first if it has none (whoever stores first wins)."""
+        with self.db.transaction() as conn:
+            conn.execute(
+                "INSERT INTO settings(owner, key, value) VALUES (?, ?, ?) ON CONFLICT(owner, key) DO NOTHING",
+                (owner, key, json.dumps(value)),
+            )
+        return self.get(owner, key)
+
     def set(self, owner: str, key: str, value: Any) -> None:
         with self.db.transaction() as conn:
             conn.execute(

@@ -23,11 +23,16 @@ from pathlib import Path
 
 CHUNK = 8 << 20  # file uploads go in chunks of this size
 MAX_PENDING = 256 << 20  # points and records kept while the server is away, per kind
-TIMEOUT_S = 30.0
+TIMEOUT_S = 10.0
 
 
 class IngestError(OSError):
-    pass
+    """A send that did not land; ``retry``: worth trying again (network, a restarting or busy server), not
+    a refusal (4xx) that would only be refused again."""
+
+    def __init__(self, message: str, retry: bool):
+        super().__init__(message)
+        self.retry = retry
 
 
 def configured() -> bool:
@@ -97,9 +102,11 @@ class IngestClient:
             if exc.code == 409 and "received" in payload:
                 return {"mismatch": int(payload["received"])}
             message = payload.get("error", {}).get("message") or str(exc)
-            raise IngestError(f"the server refused {path}: {exc.code} {message}") from None
+            raise IngestError(
+                f"the server answered {exc.code} to {path}: {message}", exc.code >= 500
+            ) from None
         except (OSError, ValueError) as exc:
-            raise IngestError(f"the server is not reachable: {exc}") from None
+            raise IngestError(f"the server is not reachable: {exc}", True) from None
 
     # ---- points and records
     def send(self, kind: str, payload: bytes) -> bool:
@@ -169,14 +176,15 @@ class IngestClient:
             try:
                 return self._request(method, path, query, body)
             except IngestError as exc:
-                if "refused" in str(exc) or time.monotonic() > deadline:
+                if not exc.retry or time.monotonic() > deadline:
                     raise
                 time.sleep(pause)
                 pause = min(pause * 2, 5.0)
 
     def publish(self, folder: Path, workspace: Path) -> int:
         """Upload the files under ``folder`` (a path in the job's copy of the workspace) that are new or
-        changed since the last call; returns how many went."""
+        changed since the last call; returns how many went. A file the server refuses is reported on
+        stderr and skipped; a server that stays away raises ``IngestError``."""
         folder, workspace = Path(folder), Path(workspace)
         self._load_manifest()
         count = 0
@@ -185,10 +193,19 @@ class IngestClient:
             mark = [stat.st_size, stat.st_mtime_ns]
             if self.published.get(str(path)) == mark:
                 continue
-            self.upload(path, path.relative_to(workspace).as_posix())
+            try:
+                target = path.relative_to(workspace).as_posix()
+                self.upload(path, target)
+            except ValueError:
+                print(f"[jupyter-trio] not sent: {path} is outside the workspace copy", file=sys.stderr)
+            except IngestError as exc:
+                if exc.retry:
+                    raise
+                print(f"[jupyter-trio] not sent: {path}: {exc}", file=sys.stderr)
+            else:
+                count += 1
             self.published[str(path)] = mark
             self._save_manifest()
-            count += 1
         return count
 
 
@@ -212,4 +229,7 @@ def publish(folder: str | Path) -> None:
     workspace = os.environ.get("TRIO_WORKSPACE")
     if sender is None or not workspace:
         return
-    sender.publish(Path(folder), Path(workspace))
+    try:
+        sender.publish(Path(folder), Path(workspace))
+    except IngestError as exc:  # the job goes on; what did not go now goes when it ends
+        print(f"[jupyter-trio] {folder} not sent yet: {exc}", file=sys.stderr, flush=True)

@@ -111,7 +111,8 @@ class _Writer:
         self.stop.set()
         self.flush()
         if self.remote is not None:
-            self.remote.close()
+            with self.io_lock:  # not while a flush of the background thread sends
+                self.remote.close()
         for fd in self.fds.values():
             try:
                 os.close(fd)
