@@ -42,6 +42,10 @@ class GPUSource:
     def inventory(self) -> list[GPU]:
         raise NotImplementedError
 
+    def max_gpus(self) -> int | None:
+        """The most GPUs one job may ask for here; ``None``: no bound known (a cluster that may grow)."""
+        return len(self.inventory())
+
     def check(self, count: int, task_name: str) -> None:
         """Refuse, before queueing, a request this source can never serve (a 4xx for the user)."""
         if count > len(self.inventory()):

@@ -104,6 +104,9 @@ class RayCluster(GPUSource):
     def inventory(self) -> list[GPU]:
         return []  # Ray's GPUs are not this machine's; health shows the cluster under ``executor``
 
+    def max_gpus(self) -> int | None:
+        return None
+
     def check(self, count: int, task_name: str) -> None:
         """Nothing is refused up front: the cluster may grow (an autoscaler); a run that cannot fit waits
         with the reason in its message."""

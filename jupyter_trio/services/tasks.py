@@ -172,9 +172,9 @@ class TaskService:
         10,000 tasks returns as soon as the database has it.
         """
         kind, ws, configs = self._expand(req, owner)
-        if req.gpus < 0:
-            raise ValidationFailed("gpus must be 0 (CPU only) or more")
-        self.runner.gpu_source.check(req.gpus, req.name_prefix or "the batch")
+        limit = self.runner.gpu_source.max_gpus()
+        if req.gpus < 0 or (limit is not None and req.gpus > limit):
+            raise ValidationFailed(f"gpus must be between 0 and {limit} on this server")
         with self.store.db.transaction() as conn:
             names = self._names(conn, req, len(configs))
             new = [
