@@ -37,7 +37,7 @@ from .services.training_runs import TrainingRunService
 from .services.users import UserService
 from .services.weights import WeightsService
 from .services.workspaces import ScriptWorkspaces
-from .store import Store
+from .store import Store, WorkspaceDamaged
 from .store.metrics import MetricsReader
 
 BUILTIN_EXECUTORS = {
@@ -263,6 +263,8 @@ class TrioApp(ExtensionApp):
     archive_signer: ArchiveSigner
     events: EventBus
     event_sources: EventSources
+    # why the workspace cannot be served (a damaged trio.db): every route answers 503 with it
+    unavailable: str = ""
     _runner_loop: PeriodicCallback | None = None
     _samplers: list[PeriodicCallback] = []
     _activity_loop: PeriodicCallback | None = None
@@ -318,7 +320,13 @@ class TrioApp(ExtensionApp):
 
     def initialize_settings(self) -> None:
         workspace = self.resolved_workspace_dir()
-        self.store = Store(workspace)
+        self.settings.update({"trio_app": self})
+        try:
+            self.store = Store(workspace)
+        except WorkspaceDamaged as exc:  # serve the reason on every route; never touch the file
+            self.unavailable = exc.message
+            self.log.error("jupyter-trio: %s", exc.message)
+            return
         source_class = self.gpu_source_class or BUILTIN_SOURCES[self.gpu_source]
         self.gpu_sources = source_class.configured(self.gpus)
         self.gpu_list = self.gpu_sources.inventory()
@@ -366,7 +374,7 @@ class TrioApp(ExtensionApp):
         self.samplers = SamplerService(self.store, self.checkpoints, self.trainer, self.max_sampler_processes)
         self.archive_signer = ArchiveSigner(load_secret(workspace / "archive.key"), self.archive_url_ttl)
         self.runner.on_finish.append(lambda run: self.checkpoints.sync_task_id(run["task_id"]))
-        self.checkpoints.sync_all()  # checkpoints written while no server was watching
+        self.checkpoints.sync_on_start()  # checkpoints written while no server was watching
         self.settings.update({"trio_store": self.store, "trio_app": self})
         loop = IOLoop.current()
         self.events = EventBus(self.event_backlog)
@@ -429,5 +437,11 @@ class TrioApp(ExtensionApp):
 
 
 def main() -> None:
-    """``jupyter trio``: a Jupyter server with jupyter-trio, opened on its health page."""
+    """``jupyter trio``: a Jupyter server with jupyter-trio, opened on its health page;
+    ``jupyter trio check [WORKSPACE] [--repair]``: verify a workspace's store against its folders."""
+    if sys.argv[1:2] == ["check"]:
+        from .check import TrioCheckApp
+
+        TrioCheckApp.launch_instance(sys.argv[2:])
+        return
     TrioApp.launch_instance()

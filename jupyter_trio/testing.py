@@ -54,7 +54,8 @@ class ServerProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}{self.base_url.rstrip('/')}"
 
-    def start(self, timeout: float = 60.0) -> ServerProcess:
+    def start(self, timeout: float = 60.0, expect: int = 200) -> ServerProcess:
+        """Start and wait until ``/trio/api/health`` answers ``expect`` (503: a workspace it cannot serve)."""
         cmd = [
             sys.executable,
             "-m",
@@ -81,7 +82,7 @@ class ServerProcess:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited: {self.log.read_text()[-3000:]}")
             try:
-                if self.client().get("/trio/api/health").status_code == 200:
+                if self.client().get("/trio/api/health").status_code == expect:
                     return self
             except httpx.TransportError:
                 pass

@@ -208,3 +208,61 @@ async def test_http_writes_succeed_while_other_processes_write(api, trio_workspa
     assert set(codes) == {200, 201}, codes
     _, listed = await api("GET", "trio/api/tasks", params={"limit": 1})
     assert listed["total"] == 300
+
+
+def test_name_search_finds_substrings_in_any_case_through_renames_and_deletes(tmp_path):
+    from jupyter_trio.store.tasks import NewTask, TaskQuery
+
+    store = Store(tmp_path / "ws")
+    names = ["lr_sweep-0.1", "LR_SWEEP-0.01", "resnet50 baseline", 'quote"d run', "ab"]
+    with store.db.transaction() as conn:
+        ids = store.tasks.insert_many(conn, [NewTask(name=n, kind="shell", owner="me") for n in names])
+
+    def found(text: str) -> list[str]:
+        tasks, total = store.tasks.list(TaskQuery(name=text, sort="name", descending=False))
+        assert total == len(tasks)
+        return [t["name"] for t in tasks]
+
+    assert found("sweep") == ["LR_SWEEP-0.01", "lr_sweep-0.1"]
+    assert found("Sweep-0.01") == ["LR_SWEEP-0.01"]
+    assert found('e"d') == ['quote"d run'] and found("net50 b") == ["resnet50 baseline"]
+    assert found("ab") == ["ab"] and found("b") == ["ab", "resnet50 baseline"]  # shorter than a trigram
+    assert found("nowhere") == []
+    store.tasks.update(ids[2], name="mobilenet baseline")
+    assert found("resnet") == [] and found("mobilenet") == ["mobilenet baseline"]
+    store.tasks.delete(ids[0])
+    assert found("sweep") == ["LR_SWEEP-0.01"]
+
+
+def test_start_up_indexes_only_runs_that_may_have_written_since_the_last_start(tmp_path):
+    import json as _json
+
+    from jupyter_trio.services.checkpoints import CheckpointService
+    from jupyter_trio.store.tasks import NewTask
+
+    store = Store(tmp_path / "ws")
+    with store.db.transaction() as conn:
+        ids = store.tasks.insert_many(
+            conn, [NewTask(name=f"t{i}", kind="train", owner="me") for i in range(4)]
+        )
+
+    def checkpoint(task_id: str, epoch: int) -> None:
+        folder = store.layout.task_dir(task_id) / "checkpoints" / f"epoch_{epoch}"
+        folder.mkdir(parents=True)
+        (folder / "state.json").write_text(_json.dumps({"epoch": epoch, "time": time.time()}))
+        (folder / "model.pdopt").write_bytes(b"o")
+        (folder / "model.pdparams").write_bytes(b"w")
+
+    for task_id in ids:
+        checkpoint(task_id, 1)
+    service = CheckpointService(store)
+    assert service.sync_on_start() == 4  # the first start indexes everything once
+    assert len(store.checkpoints.for_task(ids[0])) == 1
+
+    # while no server runs: one run ends having written a checkpoint; the other tasks are left as they were
+    time.sleep(0.01)
+    index = store.tasks.add_run(ids[1])
+    checkpoint(ids[1], 2)
+    store.tasks.set_run(ids[1], index, status="completed", started_at=time.time(), ended_at=time.time())
+    assert service.sync_on_start() == 1  # only the run that may have written
+    assert [r["id"] for r in store.checkpoints.for_task(ids[1])] == ["epoch_1", "epoch_2"]

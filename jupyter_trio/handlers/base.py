@@ -21,7 +21,7 @@ from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado import web
 
 from ..acting import acting_user
-from ..errors import TrioError
+from ..errors import TrioError, Unavailable
 from ..services.users import local_owner
 
 if TYPE_CHECKING:
@@ -126,6 +126,8 @@ class TrioHandler(ExtensionHandlerMixin, APIHandler):
             allowed = await allowed
         if not allowed:
             raise web.HTTPError(403, f"user {self.username!r} may not {action} {self.auth_resource}")
+        if self.trio.unavailable:
+            raise Unavailable(self.trio.unavailable, code="workspace_damaged")
 
     # ---- input
     def json_body(self) -> Any:

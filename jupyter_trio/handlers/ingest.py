@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from tornado import web
 
 from ..acting import acting_user
-from ..errors import Forbidden
+from ..errors import Forbidden, Unavailable
 from ..services.ingest import OffsetMismatch
 from .base import TrioHandler, operation
 
@@ -57,6 +57,8 @@ class RunTokenHandler(TrioHandler):
         token = self.request.headers.get(TOKEN_HEADER, "")
         if not token:
             raise Forbidden(f"this route takes the run's token in {TOKEN_HEADER}")
+        if self.trio.unavailable:
+            raise Unavailable(self.trio.unavailable, code="workspace_damaged")
         self.task, self.run = self.trio.ingest.authorize(kwargs["task_id"], kwargs["run_index"], token)
         acting_user.set(self.task["owner"])
 

@@ -183,6 +183,11 @@ class Runner:
             executor.forget((task["id"], run["run_index"]))
         self.gpu_source.release((task["id"], run["run_index"]))
 
+    def record_ended(self) -> None:
+        """Record the runs whose jobs have ended (a tick's first step), starting nothing."""
+        if self.try_lead():
+            self._poll_running()
+
     # ---- the loop
     def tick(self) -> None:
         if not self.try_lead():

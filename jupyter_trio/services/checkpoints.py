@@ -94,6 +94,31 @@ class CheckpointService:
         if task is not None:
             self.sync(task)
 
+    def sync_on_start(self) -> int:
+        """Index what jobs wrote while no server watched; returns how many runs were looked at.
+
+        Only runs that may have written since the last server's start are looked at (queued or running
+        ones, and those that started or ended since), so a start does not grow with the number of runs.
+        A workspace's first start with this release indexes everything once."""
+        import time
+
+        since = self.store.settings.get("", "checkpoints_synced_at")
+        now = time.time()
+        if since is None:
+            rows = [r for r in self.store.tasks.brief() if r["kind"] in RUN_KINDS]
+            indexed = self.store.checkpoints.indexed_task_ids()
+            rows = [
+                r
+                for r in rows
+                if r["id"] in indexed or checkpoint_root(self.store.layout.task_dir(r["id"])).is_dir()
+            ]
+        else:
+            rows = self.store.tasks.changed_since(float(since) - 5.0, tuple(RUN_KINDS))
+        for row in rows:
+            self.sync(row)
+        self.store.settings.set("", "checkpoints_synced_at", now)
+        return len(rows)
+
     def sync_all(self, active_only: bool = False) -> None:
         """Bring every training run's rows up to date (on start), or only those of runs still training."""
         indexed = set() if active_only else self.store.checkpoints.indexed_task_ids()

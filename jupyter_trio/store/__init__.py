@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
+from ..errors import Unavailable
 from .checkpoints import CheckpointRepository
 from .db import Database, StoreBusyError
 from .migrations import SCHEMA_VERSION, SchemaTooNewError, migrate, schema_version
@@ -16,6 +18,7 @@ from .weights import WeightsRepository
 
 __all__ = [
     "Store",
+    "WorkspaceDamaged",
     "StoreBusyError",
     "SchemaTooNewError",
     "PathOutsideWorkspace",
@@ -25,14 +28,43 @@ __all__ = [
 ]
 
 
+class WorkspaceDamaged(Unavailable):
+    """``trio.db`` cannot be read (corrupt, truncated, not a database). It is never written over."""
+
+    code = "workspace_damaged"
+
+    def __init__(self, path: Path, detail: str):
+        self.path = path
+        super().__init__(
+            f"the workspace database {path} is damaged ({detail}); it was left as it is. "
+            f"`jupyter trio check {path.parent}` says what can be recovered. To start afresh, move "
+            f"{path.name} (with {path.name}-wal and {path.name}-shm) out of the way: the task, dataset and "
+            "run folders next to it are kept."
+        )
+
+
 class Store:
-    """One workspace: its database, its folders, and the repositories over them."""
+    """One workspace: its database, its folders, and the repositories over them.
+
+    Opening checks the database (``PRAGMA quick_check``); a damaged one raises ``WorkspaceDamaged`` and is
+    left untouched."""
 
     def __init__(self, workspace_dir: str | Path):
         self.layout = WorkspaceLayout(workspace_dir)
         self.layout.ensure()
         self.db = Database(self.layout.db_path)
-        self.migrated_from = migrate(self.db)
+        try:
+            if self.layout.db_path.exists() and self.layout.db_path.stat().st_size:
+                problems = self.db.query("PRAGMA quick_check(5)")
+                if [r[0] for r in problems] != ["ok"]:
+                    raise WorkspaceDamaged(self.layout.db_path, "; ".join(r[0] for r in problems))
+            self.migrated_from = migrate(self.db)
+        except sqlite3.DatabaseError as exc:
+            self.db.close()
+            raise WorkspaceDamaged(self.layout.db_path, str(exc)) from None
+        except WorkspaceDamaged:
+            self.db.close()
+            raise
         self.users = UserRepository(self.db)
         self.settings = SettingsRepository(self.db)
         self.tasks = TaskRepository(self.db)

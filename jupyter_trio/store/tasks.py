@@ -158,6 +158,38 @@ class TaskRepository:
         where = f"WHERE status IN {ACTIVE!r}" if active_only else ""  # the status index, then kind
         return [dict(r) for r in self.db.query(f"SELECT id, kind FROM tasks {where}")]
 
+    def changed_since(self, since: float, kinds: tuple[str, ...]) -> list[dict[str, Any]]:
+        """Id and kind of the tasks of ``kinds`` that are queued or running, or have a run that started or
+        ended at ``since`` or later (what may have written files since then)."""
+        marks = ", ".join("?" for _ in kinds)
+        rows = self.db.query(
+            f"SELECT id, kind FROM tasks WHERE kind IN ({marks}) AND (status IN {ACTIVE!r} OR id IN "
+            "(SELECT task_id FROM runs WHERE ended_at >= ? OR started_at >= ?))",
+            (*kinds, since, since),
+        )
+        return [dict(r) for r in rows]
+
+    # ---- for `jupyter trio check`
+    def integrity_problems(self) -> list[str]:
+        rows = self.db.query("PRAGMA integrity_check(20)")
+        return [r[0] for r in rows if r[0] != "ok"]
+
+    def name_index_ok(self) -> bool:
+        try:
+            with self.db.transaction() as conn:  # compares the index with the tasks table (rank 1)
+                conn.execute("INSERT INTO tasks_fts(tasks_fts, rank) VALUES ('integrity-check', 1)")
+        except sqlite3.DatabaseError:
+            return False
+        return True
+
+    def rebuild_name_index(self) -> None:
+        with self.db.transaction() as conn:
+            conn.execute("INSERT INTO tasks_fts(tasks_fts) VALUES ('rebuild')")
+
+    def all_for_check(self) -> list[dict[str, Any]]:
+        rows = self.db.query("SELECT id, name, kind, config, command FROM tasks")
+        return [{**dict(r), "config": json.loads(r["config"])} for r in rows]
+
     def active_children(self, parent_id: str) -> list[dict[str, Any]]:
         """The queued or running child jobs of a task (id, kind, config)."""
         rows = self.db.query(
@@ -189,7 +221,10 @@ class TaskRepository:
         if q.pinned is not None:
             where.append("t.pinned = ?")
             args.append(int(q.pinned))
-        if q.name:
+        if q.name and len(q.name) >= 3:  # the trigram index: names holding the text, any case
+            where.append("t.rowid IN (SELECT rowid FROM tasks_fts WHERE tasks_fts MATCH ?)")
+            args.append('"' + q.name.replace('"', '""') + '"')
+        elif q.name:  # one or two characters: too short for trigrams
             where.append("instr(lower(t.name), ?) > 0")
             args.append(q.name.lower())
         clause = f"WHERE {' AND '.join(where)}" if where else ""
