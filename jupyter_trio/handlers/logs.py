@@ -9,8 +9,8 @@ from typing import Any
 
 from tornado import websocket
 
-from ..runner.logs import log_path, read_from, read_tail
-from ..schemas.native import LogQuery, LogReply
+from ..runner.logs import log_path, read_from, read_tail, search
+from ..schemas.native import LogMatch, LogQuery, LogReply, LogSearchQuery, LogSearchReply
 from ..vocabulary import FINAL
 from .base import TrioHandler, operation
 
@@ -51,6 +51,32 @@ class LogsHandler(TrioHandler):
                 next_offset=chunk.next_offset,
                 size=chunk.size,
                 status=status,
+            )
+        )
+
+
+class LogSearchHandler(TrioHandler):
+    @operation(
+        "Search a run's log for lines holding a text, a block at a time (logs of any size)",
+        query=LogSearchQuery,
+        response=LogSearchReply,
+        tag="logs",
+    )
+    async def get(self, name: str) -> None:
+        q = self.parse_query(LogSearchQuery)
+        task, index = resolve_run(self, name, q.run)
+        path = log_path(self.trio.tasks.run_dir(task["id"], index), q.stream)
+        found = await asyncio.get_running_loop().run_in_executor(
+            None, lambda: search(path, q.q, q.offset, q.max_matches)
+        )
+        self.reply(
+            LogSearchReply(
+                task_name=task["name"],
+                run=index,
+                stream=q.stream,
+                matches=[LogMatch(offset=o, line=line) for o, line in found.matches],
+                next_offset=found.next_offset,
+                size=found.size,
             )
         )
 

@@ -8,7 +8,7 @@ from .base import NotFoundHandler
 from .core import FilesHandler, HealthHandler, OpenAPIHandler
 from .events import EventsHandler
 from .ingest import IngestFileHandler, IngestHandler
-from .logs import LogsHandler, LogStreamHandler
+from .logs import LogSearchHandler, LogsHandler, LogStreamHandler
 from .metrics import MetricsIndexHandler, MetricsViewHandler, RecordsHandler, SeriesHandler
 from .paddlex import tasks as pxtasks
 from .paddlex.files import DemoHandler, FileHandler
@@ -82,6 +82,7 @@ ROUTES: list[tuple] = [
     (rf"{API}/tasks/{NAME}/rename", TaskRenameHandler),
     (rf"{API}/tasks/{NAME}/logs", LogsHandler),
     (rf"{API}/tasks/{NAME}/logs/stream", LogStreamHandler),
+    (rf"{API}/tasks/{NAME}/logs/search", LogSearchHandler),
     (rf"{API}/tasks/{NAME}/metrics", MetricsIndexHandler),
     (rf"{API}/tasks/{NAME}/metrics/(?P<key>.+)", SeriesHandler),
     (rf"{API}/tasks/{NAME}/records", RecordsHandler),

@@ -104,3 +104,57 @@ def failure_message(run_dir: Path, exit_code: int | None) -> str:
     if lines:
         return lines[-1][:500]
     return f"exited with code {exit_code}" if exit_code is not None else "ended without an exit code"
+
+
+SEARCH_BUDGET = 256 << 20  # bytes one search request scans at most; the reply says where to go on
+SEARCH_CHUNK = 1 << 20
+MAX_LINE_SHOWN = 2000  # characters of a matching line in a reply
+
+
+@dataclass
+class SearchResult:
+    matches: list[tuple[int, str]]  # (byte offset of the line, the line)
+    next_offset: int  # where a further search goes on (== size: the whole log was searched)
+    size: int
+
+
+def search(
+    path: Path, needle: str, offset: int = 0, max_matches: int = 100, ignore_case: bool = True
+) -> SearchResult:
+    """Lines of the log holding ``needle``, from ``offset`` on: read a block at a time (memory stays at a
+    few MiB whatever the log's size), at most ``SEARCH_BUDGET`` bytes per call."""
+    size = file_size(path)
+    key = needle.encode()
+    key = key.lower() if ignore_case else key
+    if not key or offset >= size:
+        return SearchResult([], min(offset, size), size)
+    matches: list[tuple[int, str]] = []
+    end = min(size, offset + SEARCH_BUDGET)
+    start, data = offset, b""  # the file offset of data[0]
+    with open(path, "rb") as fh:
+        fh.seek(offset)
+        while True:
+            block = fh.read(min(SEARCH_CHUNK, max(0, end - start - len(data))))
+            data += block
+            last = not block or start + len(data) >= end
+            cut = len(data) if last else data.rfind(b"\n") + 1
+            if cut == 0:  # no line end yet: read on, unless the line is already longer than a block
+                if len(data) < SEARCH_CHUNK:
+                    continue
+                cut = len(data)
+            region = data[:cut]
+            hay = region.lower() if ignore_case else region
+            hit = hay.find(key)
+            while hit >= 0:
+                line_start = region.rfind(b"\n", 0, hit) + 1
+                line_end = region.find(b"\n", hit)
+                line_end = len(region) if line_end < 0 else line_end
+                text = region[line_start:line_end][:MAX_LINE_SHOWN].decode("utf-8", errors="replace")
+                matches.append((start + line_start, text))
+                if len(matches) >= max_matches:
+                    return SearchResult(matches, min(size, start + line_end + 1), size)
+                hit = hay.find(key, line_end + 1)
+            start += cut
+            data = data[cut:]
+            if last:
+                return SearchResult(matches, start, size)

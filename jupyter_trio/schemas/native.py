@@ -295,6 +295,30 @@ class LogReply(BaseModel):
     status: str
 
 
+class LogSearchQuery(Request):
+    q: str = Field(min_length=1, max_length=1000, description="text to find (any case)")
+    run: int | None = Field(None, ge=1, description="run slot; default the latest")
+    stream: Literal["output", "stdout", "stderr"] = "output"
+    offset: int = Field(
+        0, ge=0, le=MAX_OFFSET, description="byte offset to search from (a reply's next_offset)"
+    )
+    max_matches: int = Field(100, ge=1, le=10_000)
+
+
+class LogMatch(BaseModel):
+    offset: int = Field(description="byte offset of the line in the log (read it with ?offset=)")
+    line: str
+
+
+class LogSearchReply(BaseModel):
+    task_name: str
+    run: int
+    stream: str
+    matches: list[LogMatch]
+    next_offset: int = Field(description="where to search on; equal to size once the whole log is searched")
+    size: int
+
+
 # ---- metrics and records of a run (written in the job by jupyter_trio.track / record)
 class RunQuery(Request):
     run: int | None = Field(None, ge=1, description="run slot; default the latest")
