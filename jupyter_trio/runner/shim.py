@@ -30,6 +30,47 @@ PR_SET_CHILD_SUBREAPER = 36
 LOST = (403, 404, 410)  # the arbiter no longer knows or honours the lease
 LEASE_KILL_AFTER_S = 10.0  # a job told its lease is gone gets SIGTERM, then SIGKILL after this
 ORPHAN_GRACE_S = 3.0
+EXIT_RETRY_S = 600.0  # a full disk: keep trying to record the exit this long (the run stays running)
+
+
+class Sink:
+    """The run folder's log files, written so that a failing disk (ENOSPC, EIO) never stops the shim: the
+    first error is kept, later writes are dropped, and the job's last stderr bytes stay in memory so its
+    exit can still say why it failed."""
+
+    def __init__(self) -> None:
+        self.error = ""
+        self.stderr_tail = b""
+
+    def write(self, fd: int, data: bytes, stderr: bool = False) -> None:
+        if stderr:
+            self.stderr_tail = (self.stderr_tail + data)[-4096:]
+        if self.error:
+            return
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        except OSError as exc:
+            self.error = f"{exc.strerror or exc}: the job's output could not be written to the run folder"
+
+    def last_error_line(self) -> str:
+        text = self.stderr_tail.decode(errors="replace")
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        return lines[-1][:500] if lines else ""
+
+
+def record_exit(path: Path, data: dict) -> None:
+    """Write exit.json, retrying while the disk refuses (full): the run is recorded once space is back."""
+    deadline = time.monotonic() + EXIT_RETRY_S
+    while True:
+        try:
+            write_json_atomic(path, data)
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1.0)
 
 
 def write_json_atomic(path: Path, data: dict, mode: int = 0o644) -> None:
@@ -186,6 +227,7 @@ def run(run_dir: Path) -> int:
     out_fd = os.open(run_dir / "stdout.log", flags, 0o644)
     err_fd = os.open(run_dir / "stderr.log", flags, 0o644)
     all_fd = os.open(run_dir / "output.log", flags, 0o644)
+    sink = Sink()
     started = time.time()
     try:
         child = subprocess.Popen(
@@ -200,9 +242,9 @@ def run(run_dir: Path) -> int:
         )
     except OSError as exc:
         message = f"could not start {spec['argv'][0]!r}: {exc}\n".encode()
-        os.write(err_fd, message)
-        os.write(all_fd, message)
-        write_json_atomic(
+        sink.write(err_fd, message)
+        sink.write(all_fd, message)
+        record_exit(
             run_dir / "exit.json",
             {"exit_code": 127, "ended_at": time.time(), "cancelled": False, "error": str(exc)},
         )
@@ -215,8 +257,8 @@ def run(run_dir: Path) -> int:
             import threading
 
             note = f"[jupyter-trio] GPU lease lost ({message}): stopping the job\n".encode()
-            os.write(err_fd, note)
-            os.write(all_fd, note)
+            sink.write(err_fd, note)
+            sink.write(all_fd, note)
             on_term(signal.SIGTERM, None)
 
             def kill() -> None:  # the GPU is someone else's now: no waiting on a job that ignores SIGTERM
@@ -232,15 +274,18 @@ def run(run_dir: Path) -> int:
 
         keeper = LeaseKeeper(spec["lease"], lease_lost)
         keeper.start()
-    write_json_atomic(
-        run_dir / "shim.json",
-        {
-            "shim_pid": os.getpid(),
-            "pgid": os.getpgid(0),
-            "child_pid": child.pid,
-            "started_at": started,
-        },
-    )
+    try:
+        write_json_atomic(
+            run_dir / "shim.json",
+            {
+                "shim_pid": os.getpid(),
+                "pgid": os.getpgid(0),
+                "child_pid": child.pid,
+                "started_at": started,
+            },
+        )
+    except OSError:  # a full disk: the shim goes on without it (exit.json is what counts)
+        pass
     selector = selectors.DefaultSelector()
     targets = {child.stdout.fileno(): out_fd, child.stderr.fileno(): err_fd}
     for stream in (child.stdout, child.stderr):
@@ -259,8 +304,8 @@ def run(run_dir: Path) -> int:
             if not data:
                 selector.unregister(fd)
                 continue
-            os.write(targets[fd], data)
-            os.write(all_fd, data)
+            sink.write(targets[fd], data, stderr=targets[fd] == err_fd)
+            sink.write(all_fd, data)
 
     # Relay until the job exits; pipes may stay open after that if it left children holding them.
     while selector.get_map() and child.poll() is None:
@@ -275,13 +320,17 @@ def run(run_dir: Path) -> int:
     drain_until = time.monotonic() + 1.0
     while selector.get_map() and time.monotonic() < drain_until:
         pump(0.05)
-    write_json_atomic(
+    error = f"GPU lease lost: {keeper.lost}" if keeper is not None and keeper.lost else ""
+    if sink.error:  # a full disk: say so, with the job's own last word if it failed
+        last = sink.last_error_line() if exit_code else ""
+        error = sink.error + (f"; the job's last error line: {last}" if last else "")
+    record_exit(
         run_dir / "exit.json",
         {
             "exit_code": exit_code,
             "ended_at": time.time(),
             "cancelled": cancelled["flag"],
-            **({"error": f"GPU lease lost: {keeper.lost}"} if keeper is not None and keeper.lost else {}),
+            **({"error": error} if error else {}),
         },
     )
     return exit_code

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ..errors import Unavailable
+from ..errors import TrioError, Unavailable
 
 BUSY_TIMEOUT_MS = 30_000
 LOCK_RETRIES = 20
@@ -29,6 +29,22 @@ class StoreBusyError(Unavailable):
     """The database stayed locked by other writers for longer than the store is willing to wait."""
 
     code = "busy"
+
+
+class StoreFullError(TrioError):
+    """The disk under the workspace is full: nothing was written (the transaction rolled back)."""
+
+    status, code = 507, "disk_full"
+
+
+def _is_full(exc: BaseException) -> bool:
+    return isinstance(exc, sqlite3.OperationalError) and "disk is full" in str(exc).lower()
+
+
+def _full(exc: BaseException) -> StoreFullError:
+    return StoreFullError(
+        f"no space left on the workspace's disk ({exc}): nothing was changed; free some space"
+    )
 
 
 def _is_locked(exc: sqlite3.OperationalError) -> bool:
@@ -67,6 +83,8 @@ class Database:
             try:
                 return fn()
             except sqlite3.OperationalError as exc:
+                if _is_full(exc):
+                    raise _full(exc) from exc
                 if not _is_locked(exc) or attempt == LOCK_RETRIES - 1:
                     if _is_locked(exc):
                         raise StoreBusyError("the workspace database is busy; try again") from exc
@@ -85,12 +103,21 @@ class Database:
         self._local.after = []
         try:
             yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
+        except BaseException as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
             self._local.after = []
+            if _is_full(exc):
+                raise _full(exc) from exc
             raise
         else:
-            self._retry(lambda: conn.execute("COMMIT"))
+            try:
+                self._retry(lambda: conn.execute("COMMIT"))
+            except StoreFullError:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                self._local.after = []
+                raise
             after, self._local.after = self._local.after, []
             for fn in after:
                 fn()
