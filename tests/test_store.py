@@ -210,8 +210,13 @@ async def test_http_writes_succeed_while_other_processes_write(api, trio_workspa
     assert listed["total"] == 300
 
 
-def test_name_search_finds_substrings_in_any_case_through_renames_and_deletes(tmp_path):
+@pytest.mark.parametrize("broad", [False, True])
+def test_name_search_finds_substrings_in_any_case_through_renames_and_deletes(tmp_path, monkeypatch, broad):
+    from jupyter_trio.store import tasks as task_store
     from jupyter_trio.store.tasks import NewTask, TaskQuery
+
+    if broad:  # every search counts as broad: its page is read through the sort's index
+        monkeypatch.setattr(task_store, "BROAD_MATCH", 0)
 
     store = Store(tmp_path / "ws")
     names = ["lr_sweep-0.1", "LR_SWEEP-0.01", "resnet50 baseline", 'quote"d run', "ab"]
@@ -221,6 +226,8 @@ def test_name_search_finds_substrings_in_any_case_through_renames_and_deletes(tm
     def found(text: str) -> list[str]:
         tasks, total = store.tasks.list(TaskQuery(name=text, sort="name", descending=False))
         assert total == len(tasks)
+        _, with_filter = store.tasks.list(TaskQuery(name=text, status="pending"))
+        assert with_filter == total
         return [t["name"] for t in tasks]
 
     assert found("sweep") == ["LR_SWEEP-0.01", "lr_sweep-0.1"]

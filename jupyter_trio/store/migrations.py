@@ -217,6 +217,7 @@ _V8_LIST_INDEXES = [
     "CREATE INDEX tasks_by_last_run ON tasks(last_run)",
     "CREATE INDEX tasks_by_status_only ON tasks(status)",
     "CREATE INDEX tasks_by_kind_only ON tasks(kind)",
+    "CREATE INDEX tasks_by_status_name ON tasks(status, name)",
 ]
 
 MIGRATIONS: list[str | list[str]] = [

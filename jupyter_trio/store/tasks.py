@@ -17,6 +17,7 @@ from .ids import next_ids
 
 log = logging.getLogger(__name__)
 
+BROAD_MATCH = 2000  # a name search matching more tasks than this reads its page by the sort's index
 SORTABLE = {"created_at", "updated_at", "name", "status", "priority", "kind", "last_run"}
 _JSON_COLUMNS = ("config", "params", "env")
 
@@ -221,17 +222,36 @@ class TaskRepository:
         if q.pinned is not None:
             where.append("t.pinned = ?")
             args.append(int(q.pinned))
-        if q.name and len(q.name) >= 3:  # the trigram index: names holding the text, any case
-            where.append("t.rowid IN (SELECT rowid FROM tasks_fts WHERE tasks_fts MATCH ?)")
-            args.append('"' + q.name.replace('"', '""') + '"')
+        # Name search: the trigram index counts the names holding the text (any case) at once. Few of them:
+        # the page is read through the index too. Many: the page is found faster by walking the sort's
+        # index and testing each name, which stops after one page.
+        count_where, count_args, total = list(where), list(args), None
+        if q.name and len(q.name) >= 3:
+            phrase = '"' + q.name.replace('"', '""') + '"'
+            in_index = "t.rowid IN (SELECT rowid FROM tasks_fts WHERE tasks_fts MATCH ?)"
+            matching = int(
+                self.db.scalar("SELECT count(*) FROM tasks_fts WHERE tasks_fts MATCH ?", (phrase,))
+            )
+            total = matching if not where else None
+            count_where.append(in_index)
+            count_args.append(phrase)
+            if matching > BROAD_MATCH:
+                where.append("instr(lower(t.name), ?) > 0")
+                args.append(q.name.lower())
+            else:
+                where.append(in_index)
+                args.append(phrase)
         elif q.name:  # one or two characters: too short for trigrams
-            where.append("instr(lower(t.name), ?) > 0")
-            args.append(q.name.lower())
+            for clauses, values in ((where, args), (count_where, count_args)):
+                clauses.append("instr(lower(t.name), ?) > 0")
+                values.append(q.name.lower())
         clause = f"WHERE {' AND '.join(where)}" if where else ""
         sort = q.sort if q.sort in SORTABLE else "created_at"
         direction = "DESC" if q.descending else "ASC"
         order = f"ORDER BY t.{sort} {direction}, t.rowid {direction}"
-        total = self.db.scalar(f"SELECT count(*) FROM tasks t {clause}", tuple(args))
+        if total is None:
+            counted = f"WHERE {' AND '.join(count_where)}" if count_where else ""
+            total = self.db.scalar(f"SELECT count(*) FROM tasks t {counted}", tuple(count_args))
         # Page through the narrow index first, then join and fetch only the rows of this page: a deep
         # offset then skips index entries instead of whole joined rows.
         rows = self.db.query(
