@@ -28,7 +28,7 @@ def schemathesis_cli() -> str:
     return other
 
 
-def test_fuzzed_requests_get_no_server_error_and_documented_replies(tmp_path):
+def fuzz(tmp_path, phases: str, seed: str, max_time: int) -> str:
     root = tmp_path / "root"
     root.mkdir()
     with ServerProcess(root, "--TrioApp.gpus=none", "--TrioApp.demo_images=16") as server:
@@ -42,13 +42,13 @@ def test_fuzzed_requests_get_no_server_error_and_documented_replies(tmp_path):
                 "--checks",
                 "not_a_server_error,response_schema_conformance",
                 "--phases",
-                "examples,fuzzing",
+                phases,
                 "--max-examples",
                 "4",
                 "--seed",
-                "20261201",
+                seed,
                 "--max-time",
-                "75",
+                str(max_time),
                 "--request-timeout",
                 "20",
                 "--workers",
@@ -57,10 +57,22 @@ def test_fuzzed_requests_get_no_server_error_and_documented_replies(tmp_path):
             ],
             capture_output=True,
             text=True,
-            timeout=170,
+            timeout=max_time + 95,
             cwd=tmp_path,
         )
     report = proc.stdout + proc.stderr
     assert "Tested:" in report, report[-4000:]
     assert proc.returncode == 0, report[-6000:]
     assert "Server error" not in report and "Response violates schema" not in report, report[-6000:]
+    return report
+
+
+def test_fuzzed_requests_get_no_server_error_and_documented_replies(tmp_path):
+    fuzz(tmp_path, "examples,fuzzing", "20261201", 75)
+
+
+def test_stateful_chains_of_requests_get_no_server_error_and_documented_replies(tmp_path):
+    """Chains that follow the document's links (create a batch → read, run, cancel, search, rename, delete
+    its task; create a dataset → read, delete) and the links schemathesis infers, on the objects made."""
+    report = fuzz(tmp_path, "stateful", "20261202", 60)
+    assert "Stateful" in report and "Scenarios:" in report, report[-4000:]

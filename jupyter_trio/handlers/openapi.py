@@ -25,6 +25,33 @@ def openapi_path(pattern: str) -> tuple[str, list[str]]:
     return path.rstrip("$").replace("\\.", "."), names
 
 
+# OpenAPI links: what a created object's reply leads to (create → read → act → delete). Stateful fuzzing
+# (schemathesis's stateful phase) follows them to chain real requests on the objects it made.
+_TASK = "$response.body#/items/0/name"
+LINKS: dict[tuple[str, str], dict[str, tuple[str, str, dict[str, str]]]] = {
+    ("post", "/trio/api/generator/create"): {
+        "GetTask": ("get", "/trio/api/tasks/{name}", {"name": _TASK}),
+        "RunTask": ("post", "/trio/api/tasks/{name}/run", {"name": _TASK}),
+        "CancelTask": ("post", "/trio/api/tasks/{name}/cancel", {"name": _TASK}),
+        "TaskLogs": ("get", "/trio/api/tasks/{name}/logs", {"name": _TASK}),
+        "SearchTaskLogs": ("get", "/trio/api/tasks/{name}/logs/search", {"name": _TASK}),
+        "TaskMetrics": ("get", "/trio/api/tasks/{name}/metrics", {"name": _TASK}),
+        "PinTask": ("post", "/trio/api/tasks/{name}/pin", {"name": _TASK}),
+        "RenameTask": ("post", "/trio/api/tasks/{name}/rename", {"name": _TASK}),
+        "DeleteTask": ("delete", "/trio/api/tasks/{name}", {"name": _TASK}),
+    },
+    ("post", "/trio/api/datasets"): {
+        "GetDataset": ("get", "/trio/api/datasets/{did}", {"did": "$response.body#/id"}),
+        "DatasetDetails": ("get", "/trio/api/datasets/{did}/details", {"did": "$response.body#/id"}),
+        "DeleteDataset": ("delete", "/trio/api/datasets/{did}", {"did": "$response.body#/id"}),
+    },
+}
+
+
+def operation_id(method: str, path: str) -> str:
+    return f"{method}_{path.strip('/').replace('/', '_').replace('{', '').replace('}', '')}"
+
+
 def build_openapi(routes: list[tuple[str, type]]) -> dict[str, Any]:
     """Describe every documented method of every route in ``routes`` (patterns without base_url)."""
     models: set[type[pydantic.BaseModel]] = set()
@@ -54,7 +81,7 @@ def build_openapi(routes: list[tuple[str, type]]) -> dict[str, Any]:
     for path, method, params, op in operations:
         item: dict[str, Any] = {
             "summary": op.summary,
-            "operationId": f"{method}_{path.strip('/').replace('/', '_').replace('{', '').replace('}', '')}",
+            "operationId": operation_id(method, path),
             "tags": [op.tag or _tag_of(path)],
             "parameters": [
                 {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
@@ -62,6 +89,12 @@ def build_openapi(routes: list[tuple[str, type]]) -> dict[str, Any]:
             ],
             "responses": _responses(path, op, ref),
         }
+        links = LINKS.get((method, path))
+        if links:
+            item["responses"][str(op.status)]["links"] = {
+                name: {"operationId": operation_id(m, target), "parameters": params}
+                for name, (m, target, params) in links.items()
+            }
         if op.query is not None:
             for name, field in op.query.model_fields.items():
                 item["parameters"].append(
