@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from test_restart import create_shell
 
 from jupyter_trio.testing import ServerProcess, wait_for
 
@@ -27,22 +28,13 @@ def check(workspace, *args: str) -> subprocess.CompletedProcess:
     )
 
 
-def shell_task(client, prefix: str, command: str) -> str:
-    reply = client.post(
-        "/trio/api/generator/create",
-        json={"name_prefix": prefix, "mode": "shell", "shell_text": command, "run": True},
-    )
-    assert reply.status_code == 201, reply.text
-    return reply.json()["items"][0]["name"]
-
-
 def test_a_damaged_database_is_reported_on_every_route_and_never_overwritten(tmp_path):
     root = tmp_path / "root"
     root.mkdir()
     workspace = root / ".trio"
     with ServerProcess(root) as server, server.client() as client:
         client.post("/trio/api/workspace/shell")
-        shell_task(client, "kept", "echo kept")
+        create_shell(client, "kept", "echo kept")
     db = workspace / "trio.db"
     data = db.read_bytes()
     db.write_bytes(data[: len(data) // 3])  # truncated, as by a full disk or a bad copy
@@ -76,8 +68,8 @@ def test_check_finds_and_repairs_what_the_store_and_the_folders_disagree_on(tmp_
     workspace = root / ".trio"
     with ServerProcess(root, "--TrioApp.max_cpu_jobs=2") as server, server.client() as client:
         client.post("/trio/api/workspace/shell")
-        gone = shell_task(client, "gone", "echo gone")
-        slow = shell_task(client, "slow", "sleep 3; echo done; exit 4")
+        gone = create_shell(client, "gone", "echo gone")
+        slow = create_shell(client, "slow", "sleep 3; echo done; exit 4")
         wait_for(lambda: client.get(f"/trio/api/tasks/{gone}").json()["status"] == "completed", 60)
         wait_for(lambda: client.get(f"/trio/api/tasks/{slow}").json()["status"] == "running", 60)
         ids = {name: client.get(f"/trio/api/tasks/{name}").json()["id"] for name in (gone, slow)}
@@ -115,7 +107,7 @@ def test_after_a_reboot_every_run_is_interrupted_and_training_resumes(tmp_path):
     try:
         with server.client() as client:
             client.post("/trio/api/workspace/shell")
-            sleeper = shell_task(client, "sleeper", "sleep 300")
+            sleeper = create_shell(client, "sleeper", "sleep 300")
             tid = _train_demo(client)
             epoch_1 = workspace / "tasks" / tid / "checkpoints" / "epoch_1" / "state.json"
             wait_for(lambda: epoch_1.exists() and client.get(f"/trio/api/tasks/{sleeper}").json()["pid"], 300)

@@ -62,11 +62,17 @@ class RunTokenHandler(TrioHandler):
         self.task, self.run = self.trio.ingest.authorize(kwargs["task_id"], kwargs["run_index"], token)
         acting_user.set(self.task["owner"])
 
-    def _ingest_error(self, exc: OffsetMismatch) -> None:
-        self.set_status(409)
-        self.finish(
-            {"error": {"code": exc.code, "message": exc.message, "status": 409}, "received": exc.received}
-        )
+    def answer(self, write) -> None:
+        """Reply with the bytes received, or a 409 that says how many (where the client resumes)."""
+        try:
+            size = write()
+        except OffsetMismatch as exc:
+            self.set_status(409)
+            self.finish(
+                {"error": {"code": exc.code, "message": exc.message, "status": 409}, "received": exc.received}
+            )
+            return
+        self.reply(IngestReply(received=size))
 
 
 class IngestHandler(RunTokenHandler):
@@ -79,13 +85,11 @@ class IngestHandler(RunTokenHandler):
     )
     def post(self, task_id: str, run_index: str, kind: str) -> None:
         q = self.parse_query(IngestQuery)
-        try:
-            size = self.trio.ingest.append(
+        self.answer(
+            lambda: self.trio.ingest.append(
                 self.task["id"], self.run["run_index"], kind, q.writer, q.offset, self.request.body
             )
-        except OffsetMismatch as exc:
-            return self._ingest_error(exc)
-        self.reply(IngestReply(received=size))
+        )
 
 
 class IngestFileHandler(RunTokenHandler):
@@ -98,10 +102,8 @@ class IngestFileHandler(RunTokenHandler):
     )
     def put(self, task_id: str, run_index: str) -> None:
         q = self.parse_query(FileQuery)
-        try:
-            size = self.trio.ingest.write_file(
+        self.answer(
+            lambda: self.trio.ingest.write_file(
                 self.task, self.run["run_index"], q.path, q.offset, self.request.body, q.final
             )
-        except OffsetMismatch as exc:
-            return self._ingest_error(exc)
-        self.reply(IngestReply(received=size))
+        )
