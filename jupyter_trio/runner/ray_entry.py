@@ -51,18 +51,36 @@ class PathMap:
         return value
 
 
-def _pump(stream, sink, log_path: Path) -> None:
+_SINK_LOCK = threading.Lock()
+
+
+def _pump(stream, log_path: Path) -> None:
+    """Copy one of the job's streams into its log file and, under one lock, to this process's stdout:
+    both streams go to Ray's job log through the same file descriptor (two descriptors on Ray's one log
+    file would write over each other), whole lines only, so the two streams interleave by line (an
+    unbuffered job writes a line's text and its newline apart)."""
     import codecs
 
     text = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    sink = sys.stdout.buffer
+    partial = b""
+
+    def send(data: bytes, final: bool = False) -> None:
+        with _SINK_LOCK:
+            sink.write(text.decode(data, final=final).encode())
+            sink.flush()
+
     with open(log_path, "ab") as log:
         for chunk in iter(lambda: stream.read1(65536), b""):
             log.write(chunk)
             log.flush()
-            sink.write(text.decode(chunk).encode())
-            sink.flush()
-        sink.write(text.decode(b"", final=True).encode())
-        sink.flush()
+            partial += chunk
+            cut = partial.rfind(b"\n") + 1
+            if cut or len(partial) > 65536:  # a very long line goes as it is
+                cut = cut or len(partial)
+                send(partial[:cut])
+                partial = partial[cut:]
+        send(partial, final=True)
 
 
 def _rewrite_config(path: Path, mapping: PathMap) -> None:
@@ -109,12 +127,8 @@ def run(spec: dict[str, Any]) -> int:
     else:
         pumps = [
             # daemons: a grandchild that keeps the pipes open must not keep the Ray job running
-            threading.Thread(
-                target=_pump, args=(child.stdout, sys.stdout.buffer, run_dir / "stdout.log"), daemon=True
-            ),
-            threading.Thread(
-                target=_pump, args=(child.stderr, sys.stderr.buffer, run_dir / "stderr.log"), daemon=True
-            ),
+            threading.Thread(target=_pump, args=(child.stdout, run_dir / "stdout.log"), daemon=True),
+            threading.Thread(target=_pump, args=(child.stderr, run_dir / "stderr.log"), daemon=True),
         ]
         for pump in pumps:
             pump.start()
