@@ -13,7 +13,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..vocabulary import TRAINER_KINDS
+
 Key = tuple[str, int]  # (task_id, run_index)
+
+
+def output_folders(task_dir: Path, task: dict[str, Any]) -> list[Path]:
+    """Folders a task's job writes into: its task folder, and for the trainer kinds the folders its config
+    names as outputs (the parent task's, an export's save_dir, a prediction's out_dir)."""
+    folders = [Path(task_dir)]
+    if task["kind"] in TRAINER_KINDS:
+        for name in ("parent_task_dir", "save_dir", "out_dir"):
+            value = task["config"].get(name)
+            if isinstance(value, str) and value:
+                folders.append(Path(value))
+    return folders
 
 
 @dataclass

@@ -22,6 +22,7 @@ All calls to Ray are made by one worker thread; the runner only reads what it la
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import os
@@ -30,12 +31,13 @@ import shlex
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..vocabulary import TRAINER_KINDS
-from .executor import Executor, JobSpec, JobState, Key, Started
+from .executor import Executor, JobSpec, JobState, Key, Started, output_folders
 from .gpu_sources import GPUSource
 from .gpus import GPU
 from .ray_entry import MARKER
@@ -170,7 +172,7 @@ class RayExecutor(Executor):
         root_dir: Path,
         tag: str,
         shared_filesystem: bool = True,
-        ingest_url: Any = "",
+        ingest_url: Callable[[], str] = lambda: "",
         tokens: Any = None,
         python: str = "python",
         cpus_per_job: float = 1.0,
@@ -181,7 +183,7 @@ class RayExecutor(Executor):
         self.workspace = Path(workspace)
         self.root_dir = Path(root_dir)
         self.shared = shared_filesystem
-        # the ingest routes' URL, or a callable giving it (the server knows its port only once it listens)
+        # gives the ingest routes' URL (asked per job: the server knows its port only once it listens)
         self._ingest_url = ingest_url
         self.tokens = tokens
         self.python = python
@@ -328,9 +330,9 @@ class RayExecutor(Executor):
         argv = list(spec.argv)
         if spec.python_job:
             argv[0] = self.python
-        outputs = self._outputs(spec)
+        outputs = output_folders(self.workspace / "tasks" / spec.task["id"], spec.task)
         if not self.shared:
-            base = self._ingest_url() if callable(self._ingest_url) else self._ingest_url
+            base = self._ingest_url()
             if self.tokens is None or not base:
                 raise ValueError("the Ray executor without a shared filesystem needs the server's URL")
             env["TRIO_INGEST_URL"] = f"{base.rstrip('/')}/{spec.key[0]}/{spec.key[1]}"
@@ -344,8 +346,6 @@ class RayExecutor(Executor):
             "root": str(self.root_dir),
             "outputs": [str(p) for p in outputs],
         }
-        import json
-
         runtime_env = {k: v for k, v in self.runtime_env.items() if k != "env_vars"}
         runtime_env["env_vars"] = {
             **self.runtime_env.get("env_vars", {}),
@@ -366,15 +366,6 @@ class RayExecutor(Executor):
         if not self.shared:
             request["_stage"] = self._inputs(spec)
         return request
-
-    def _outputs(self, spec: JobSpec) -> list[Path]:
-        outputs = [self.workspace / "tasks" / spec.task["id"]]
-        if spec.task["kind"] in TRAINER_KINDS:
-            for name in ("parent_task_dir", "save_dir", "out_dir"):
-                value = spec.task["config"].get(name)
-                if isinstance(value, str) and value:
-                    outputs.append(Path(value))
-        return outputs
 
     def _inputs(self, spec: JobSpec) -> list[tuple[str, Path]]:
         """(place in the job's working_dir, server path) of what the job reads."""

@@ -313,7 +313,6 @@ class Runner:
         materialize(self.store.layout, task["id"], task["kind"], task["config"], task["command"])
         env = self.env_for(task, key[1], run_dir, gpus)
         started = time.time()
-        run_dir.mkdir(parents=True, exist_ok=True)
         spec = JobSpec(
             key=key,
             task=task,

@@ -105,23 +105,20 @@ class CheckpointService:
         since = self.store.settings.get("", "checkpoints_synced_at")
         now = time.time()
         if since is None:
-            rows = [r for r in self.store.tasks.brief() if r["kind"] in RUN_KINDS]
-            indexed = self.store.checkpoints.indexed_task_ids()
-            rows = [
-                r
-                for r in rows
-                if r["id"] in indexed or checkpoint_root(self.store.layout.task_dir(r["id"])).is_dir()
-            ]
+            looked = self.sync_all()
         else:
             rows = self.store.tasks.changed_since(float(since) - 5.0, tuple(RUN_KINDS))
-        for row in rows:
-            self.sync(row)
+            for row in rows:
+                self.sync(row)
+            looked = len(rows)
         self.store.settings.set("", "checkpoints_synced_at", now)
-        return len(rows)
+        return looked
 
-    def sync_all(self, active_only: bool = False) -> None:
-        """Bring every training run's rows up to date (on start), or only those of runs still training."""
+    def sync_all(self, active_only: bool = False) -> int:
+        """Bring every training run's rows up to date, or only those of runs still training; returns how
+        many runs were looked at."""
         indexed = set() if active_only else self.store.checkpoints.indexed_task_ids()
+        looked = 0
         for row in self.store.tasks.brief(active_only):
             if row["kind"] in RUN_KINDS and (
                 active_only
@@ -129,6 +126,8 @@ class CheckpointService:
                 or checkpoint_root(self.store.layout.task_dir(row["id"])).is_dir()
             ):
                 self.sync(row)
+                looked += 1
+        return looked
 
     # ---- finding
     def run(self, run_id: str) -> dict[str, Any]:

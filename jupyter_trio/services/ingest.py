@@ -19,9 +19,9 @@ from typing import Any
 
 from .. import _trackfile
 from ..errors import Conflict, Forbidden, NotFound, ValidationFailed
+from ..runner.executor import output_folders
 from ..store import Store
 from ..store.paths import resolve_inside
-from ..vocabulary import TRAINER_KINDS
 
 WRITER = re.compile(r"[A-Za-z0-9_.-]{1,100}")
 KINDS = {"metrics": _trackfile.SUFFIX, "records": ".jsonl"}
@@ -101,15 +101,9 @@ class IngestService:
 
     # ---- files
     def output_roots(self, task: dict[str, Any], run_index: int) -> list[Path]:
-        """Folders a task's job writes into (real paths): its task folder, and for the trainer kinds the
-        folders its config names as outputs (the parent task's, save_dir, out_dir)."""
-        roots = [self.store.layout.task_dir(task["id"])]
-        if task["kind"] in TRAINER_KINDS:
-            for name in ("parent_task_dir", "save_dir", "out_dir"):
-                value = task["config"].get(name)
-                if isinstance(value, str) and value:
-                    roots.append(Path(value))
-        return [Path(os.path.realpath(root)) for root in roots]
+        """``output_folders`` of the task, as real paths."""
+        folders = output_folders(self.store.layout.task_dir(task["id"]), task)
+        return [Path(os.path.realpath(folder)) for folder in folders]
 
     def file_target(self, task: dict[str, Any], run_index: int, path: str) -> Path:
         """Where an uploaded file goes: ``path`` is relative to the workspace and must name a file inside
