@@ -309,15 +309,17 @@ class RayExecutor(Executor):
             "ended_at": job.ended_at or time.time(),
             "cancelled": job.status == "STOPPED",
         }
-        if job.note:
-            result["error"] = job.note
+        error = ""
         if job.status == "FAILED":
             if job.exit_code is None:  # never ran: Ray's reason is the whole story
-                result["error"] = f"Ray: {ray_line or 'the job failed before it started'}"
+                error = f"Ray: {ray_line or 'the job failed before it started'}"
             else:
-                result["error"] = f"{failure_message(job.run_dir, job.exit_code)} (Ray: {ray_line})"
+                error = f"{failure_message(job.run_dir, job.exit_code)} (Ray: {ray_line})"
         elif job.status == "STOPPED":
-            result["error"] = f"Ray: {ray_line or 'stopped'}"
+            error = f"Ray: {ray_line or 'stopped'}"
+        error = "; ".join(part for part in (error, job.note) if part)  # the note adds, it never hides Ray's
+        if error:
+            result["error"] = error
         return result
 
     # ---- what is sent to Ray
