@@ -58,6 +58,9 @@ def jp_server_config(trio_workspace: Path, trio_config: dict) -> dict:
             "max_cpu_jobs": 2,
             "poll_interval": 0.05,
             "cancel_grace_period": 2.0,
+            # gc.freeze() would act on the whole pytest process, server after server
+            # (tests/test_app.py turns it on to check it)
+            "freeze_startup_heap": False,
             **trio_config,
         },
     }

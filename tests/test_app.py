@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import subprocess
 import sys
 from pathlib import Path
@@ -70,3 +72,23 @@ def test_workspace_dir_defaults_to_dot_trio_in_root_dir(jp_serverapp):
     app.workspace_dir = "relative/ws"
     assert app.resolved_workspace_dir().parts[-2:] == ("relative", "ws")
     assert str(app.resolved_workspace_dir()).startswith(str(jp_serverapp.root_dir))
+
+
+class TestFreezeStartupHeap:
+    """Start-up's objects leave the collector's reach once the loop turns (full passes stalled requests)."""
+
+    @pytest.fixture
+    def trio_config(self) -> dict:
+        return {"freeze_startup_heap": True}
+
+    async def test_the_heap_is_frozen_after_start(self, trio_app, api):
+        try:
+            for _ in range(100):
+                if gc.get_freeze_count():
+                    break
+                await asyncio.sleep(0.01)
+            assert gc.get_freeze_count() > 10_000  # jupyter_server + the extension: far more than that
+            status, _ = await api("GET", "trio/api/health")
+            assert status == 200
+        finally:
+            gc.unfreeze()  # the pytest process goes on to other tests
