@@ -16,6 +16,7 @@ from traitlets import Bool, Dict, Float, Int, List, TraitError, Type, Unicode, U
 from ._version import __version__
 from .handlers import routes
 from .runner.executor import Executor
+from .runner.folder_watch import FolderWatcher
 from .runner.gpu_sources import BUILTIN_SOURCES, GPUSource
 from .runner.gpus import GPU, parse_gpu_setting
 from .runner.service import Runner
@@ -128,6 +129,13 @@ class TrioApp(ExtensionApp):
         help="The Python that runs jobs on the Ray nodes (jupyter-trio, and PaddlePaddle for training, "
         "installed in it).",
     )
+    spare_shims = Int(
+        1,
+        config=True,
+        help="Job shims the local executor keeps started ahead of need, waiting for a run: a run handed to "
+        "one starts its job without waiting for a Python interpreter to start (most of a launch's time). "
+        "0 starts each shim when its run starts.",
+    )
     ray_cpus_per_job = Float(
         1.0,
         config=True,
@@ -230,6 +238,12 @@ class TrioApp(ExtensionApp):
     def _validate_max_cpu_jobs(self, proposal: Any) -> int:
         if proposal["value"] < 1:
             raise TraitError("max_cpu_jobs must be at least 1")
+        return proposal["value"]
+
+    @validate("spare_shims")
+    def _validate_spare_shims(self, proposal: Any) -> int:
+        if not 0 <= proposal["value"] <= 16:
+            raise TraitError("spare_shims must be between 0 and 16")
         return proposal["value"]
 
     @validate("ray_cpus_per_job")
@@ -387,6 +401,7 @@ class TrioApp(ExtensionApp):
         self.settings.update({"trio_store": self.store, "trio_app": self})
         loop = IOLoop.current()
         self.events = EventBus(self.event_backlog)
+        self.folder_watch = FolderWatcher()  # wakes log followers when their run folder changes
         self.event_sources = EventSources(self.events, self.store, self.metrics, self.gpu_sources)
         self.importer.on_progress = self.event_sources.import_progress
         self._samplers = [
@@ -442,6 +457,8 @@ class TrioApp(ExtensionApp):
             await self.samplers.shutdown()
         if getattr(self, "gpu_sources", None) is not None:
             self.gpu_sources.close()
+        if getattr(self, "folder_watch", None) is not None:
+            self.folder_watch.close()
         store = getattr(self, "store", None)
         if store is not None:
             store.close()

@@ -142,7 +142,13 @@ async def test_delete_with_force_kills_the_running_job(api, wait_task, tmp_path)
     await wait_for(lambda: not pids_alive([pid]), timeout=10)
 
 
-async def test_websocket_streams_every_line_once_in_order_across_a_reconnect(api, jp_ws_fetch, wait_task):
+@pytest.mark.parametrize("followers_wait_on", ["inotify", "polling"])
+async def test_websocket_streams_every_line_once_in_order_across_a_reconnect(
+    api, jp_ws_fetch, wait_task, trio_app, followers_wait_on
+):
+    if followers_wait_on == "polling":
+        trio_app.folder_watch.close()  # as where inotify is missing
+    assert trio_app.folder_watch.available == (followers_wait_on == "inotify")
     lines = 10_000
     name = await shell_task(
         api,
@@ -267,3 +273,62 @@ async def test_batch_creation_is_all_or_nothing(tmp_path):
     service._names = real_names
     _, total = service.list(TaskQuery())
     assert total == 1
+
+
+# ---- spare shims (c.TrioApp.spare_shims, 1 by default)
+def spares(trio_app) -> list:
+    return list(trio_app.runner.local._spares)
+
+
+async def test_a_run_is_handed_to_the_waiting_spare_and_another_one_waits(api, wait_task, trio_app):
+    (first,) = spares(trio_app)
+    assert psutil.Process(first.pid).cmdline()[-1] == "--spare"
+    name = await shell_task(api, "echo handed over; echo oops >&2; exit 3")
+    task = await wait_task(name, "failed")
+    assert task["exit_code"] == 3
+    run_dir = trio_app.store.layout.run_dir(task["id"], 1)
+    assert json.loads((run_dir / "shim.json").read_text())["shim_pid"] == first.pid  # the spare ran it
+    assert (run_dir / "output.log").read_text().splitlines() == ["handed over", "oops"]
+    (second,) = spares(trio_app)
+    assert second.pid != first.pid and second.poll() is None
+
+
+async def test_a_spare_gives_the_job_the_server_environment_of_the_launch(
+    api, wait_task, trio_app, monkeypatch
+):
+    monkeypatch.setenv("TRIO_TEST_GONE_VARIABLE", "in the environment the next spare starts with")
+    await wait_task(await shell_task(api, "true", prefix="first"), "completed")
+    (spare,) = spares(trio_app)  # started after the first run, with the variable
+    monkeypatch.delenv("TRIO_TEST_GONE_VARIABLE")
+    monkeypatch.setenv("TRIO_TEST_LATE_VARIABLE", "set after the spare started")
+    name = await shell_task(api, 'echo "$TRIO_TEST_LATE_VARIABLE" "${TRIO_TEST_GONE_VARIABLE-unset}"')
+    task = await wait_task(name, "completed")
+    run_dir = trio_app.store.layout.run_dir(task["id"], 1)
+    assert json.loads((run_dir / "shim.json").read_text())["shim_pid"] == spare.pid
+    assert (run_dir / "output.log").read_text() == "set after the spare started unset\n"
+
+
+async def test_a_dead_spare_is_passed_over(api, wait_task, trio_app):
+    (dead,) = spares(trio_app)
+    dead.kill()
+    dead.wait()
+    name = await shell_task(api, "echo started cold")
+    task = await wait_task(name, "completed")
+    run_dir = trio_app.store.layout.run_dir(task["id"], 1)
+    assert (run_dir / "output.log").read_text() == "started cold\n"
+
+
+def test_spares_exit_when_the_executor_closes_or_their_server_dies(tmp_path):
+    from jupyter_trio.runner import procs
+    from jupyter_trio.runner.local_executor import LocalExecutor
+
+    executor = LocalExecutor(spares=2)
+    executor.start()
+    pids = [spare.pid for spare in executor._spares]
+    assert len(pids) == 2 and pids_alive(pids) == pids
+    executor.close()
+    assert pids_alive(pids) == []
+    # a spare whose server is gone (its stdin's other end closed without a word) exits by itself
+    orphan = procs.start_spare()
+    orphan.stdin.close()
+    assert orphan.wait(timeout=10) == 0

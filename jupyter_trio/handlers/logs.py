@@ -14,8 +14,9 @@ from ..schemas.native import LogMatch, LogQuery, LogReply, LogSearchQuery, LogSe
 from ..vocabulary import FINAL
 from .base import TrioHandler, operation
 
-# How often a follower looks for new bytes (one read attempt per poll): fast while the log is busy,
-# slower once it has been quiet for a while.
+# Where inotify is missing, how often a follower looks for new bytes (one read attempt per poll): fast while
+# the log is busy, slower once it has been quiet for a while. With inotify (runner/folder_watch.py) it
+# waits for the run folder to change, and looks at the run's status every STATUS_POLL_S.
 POLL_BUSY_S = 0.001
 POLL_IDLE_S = 0.01
 BUSY_WINDOW_S = 1.0
@@ -120,11 +121,15 @@ class LogStreamHandler(TrioHandler, websocket.WebSocketHandler):
         }
 
     async def _pump(self) -> None:
-        path = log_path(self.trio.tasks.run_dir(self._task["id"], self._run), self._stream)
+        run_dir = self.trio.tasks.run_dir(self._task["id"], self._run)
+        path = log_path(run_dir, self._stream)
         offset = self._offset
         checked, final, last_data = 0.0, None, 0.0
+        watch = self.trio.folder_watch.subscribe(run_dir)  # None: poll (no inotify, no folder yet)
         try:
             while True:
+                if watch is not None:
+                    watch.clear()  # before the read: a write after it wakes the wait below at once
                 chunk = read_from(path, offset, WS_CHUNK)
                 if chunk.next_offset > offset:
                     last_data = time.monotonic()
@@ -165,6 +170,14 @@ class LogStreamHandler(TrioHandler, websocket.WebSocketHandler):
                     if run["status"] in FINAL or run["status"] == "deleted":
                         final = run  # one more read: the shim wrote everything before the run ended
                         continue
-                await asyncio.sleep(POLL_BUSY_S if now - last_data < BUSY_WINDOW_S else POLL_IDLE_S)
+                if watch is None and self.trio.folder_watch.available and run_dir.is_dir():
+                    watch = self.trio.folder_watch.subscribe(run_dir)  # the run has started since
+                if watch is not None:
+                    await watch.wait(STATUS_POLL_S)
+                else:
+                    await asyncio.sleep(POLL_BUSY_S if now - last_data < BUSY_WINDOW_S else POLL_IDLE_S)
         except (websocket.WebSocketClosedError, asyncio.CancelledError):
             return
+        finally:
+            if watch is not None:
+                watch.close()

@@ -1,8 +1,14 @@
 """``LocalExecutor``: jobs as child processes of this machine, each under a shim (``shim.py``) that outlives
-the server, writes the log files and ``exit.json`` into the run folder, and renews a Hub GPU lease."""
+the server, writes the log files and ``exit.json`` into the run folder, and renews a Hub GPU lease.
+
+It keeps ``spares`` shims started ahead of need (``c.TrioApp.spare_shims``): a run is handed to one
+that already waits, so the job starts without waiting for an interpreter to come up; another is started
+right after. The job gets the server's environment of the moment it is launched (``command.json`` carries
+it), not the one the spare started with. A spare exits when the server goes."""
 
 from __future__ import annotations
 
+import logging
 import signal
 import subprocess
 from pathlib import Path
@@ -11,18 +17,50 @@ from typing import Any
 from . import procs
 from .executor import Executor, JobSpec, JobState, Key, Started
 
+log = logging.getLogger(__name__)
+
 
 class LocalExecutor(Executor):
     name = "local"
 
-    def __init__(self) -> None:
+    def __init__(self, spares: int = 0) -> None:
         # the shims this server started (Popen handles reap them); after a restart, psutil finds them
         self._children: dict[Key, subprocess.Popen] = {}
+        self.spares = spares
+        self._spares: list[subprocess.Popen] = []
+        self._started = False
+
+    @classmethod
+    def configured(cls, app: Any) -> LocalExecutor:
+        return cls(spares=app.spare_shims)
+
+    def start(self) -> None:
+        self._started = True
+        self._refill()
 
     def submit(self, spec: JobSpec) -> Started:
-        child = procs.launch(spec.run_dir, spec.argv, spec.cwd, spec.env, lease=spec.lease)
+        child = procs.launch(
+            spec.run_dir, spec.argv, spec.cwd, spec.env, lease=spec.lease, spare=self._take()
+        )
         self._children[spec.key] = child
+        self._refill()
         return Started(handle=str(child.pid), pid=child.pid)
+
+    def _take(self) -> subprocess.Popen | None:
+        """A spare that still waits, or None."""
+        while self._spares:
+            spare = self._spares.pop(0)
+            if spare.poll() is None:
+                return spare
+        return None
+
+    def _refill(self) -> None:
+        while self._started and len(self._spares) < self.spares:
+            try:
+                self._spares.append(procs.start_spare())
+            except OSError as exc:  # no process to spare (limits): jobs start their own shims
+                log.warning("could not start a spare shim: %s", exc)
+                return
 
     def poll(self, run: dict[str, Any], run_dir: Path) -> JobState:
         key = (run["task_id"], run["run_index"])
@@ -42,6 +80,10 @@ class LocalExecutor(Executor):
         self._children.pop(key, None)
 
     def close(self) -> None:
+        self._started = False
+        for spare in self._spares:
+            procs.dismiss(spare)
+        self._spares.clear()
         for child in self._children.values():
             child.returncode = 0  # we no longer wait for it; stop Popen's __del__ from warning
         self._children.clear()

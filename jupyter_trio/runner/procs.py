@@ -15,18 +15,32 @@ from . import shim
 from .shim import write_json_atomic
 
 # The shim only needs the standard library: run its file with -S (no site-packages scan, and no import
-# of the jupyter_trio package) so a job starts ~30 ms sooner.
+# of the jupyter_trio package) so a job starts ~30 ms sooner (a spare shim saves the rest of its start).
 SHIM_ARGV = [sys.executable, "-S", str(Path(shim.__file__).resolve())]
 
 
 def launch(
-    run_dir: Path, argv: list[str], cwd: str, env: dict[str, str], lease: dict | None = None
+    run_dir: Path,
+    argv: list[str],
+    cwd: str,
+    env: dict[str, str],
+    lease: dict | None = None,
+    spare: subprocess.Popen | None = None,
 ) -> subprocess.Popen:
     """Start the shim for one run; it starts ``argv`` in a new session with the env additions, and renews
-    ``lease`` (a GPU lease of the Hub's arbiter: url, secret, every) while the job runs."""
+    ``lease`` (a GPU lease of the Hub's arbiter: url, secret, every) while the job runs.
+
+    ``spare`` (from :func:`start_spare`) is handed the run instead of starting a shim, when it still
+    waits; otherwise a shim is started here."""
     run_dir.mkdir(parents=True, exist_ok=True)
-    spec = {"argv": argv, "cwd": cwd, "env": env} | ({"lease": lease} if lease else {})
+    # "environ": the server's environment now, which the job starts from (a spare has the one it had when
+    # it started); "env": the run's additions to it
+    spec = {"argv": argv, "cwd": cwd, "environ": dict(os.environ), "env": env} | (
+        {"lease": lease} if lease else {}
+    )
     write_json_atomic(run_dir / "command.json", spec, mode=0o600)  # env, and a lease's secret
+    if spare is not None and hand_over(spare, run_dir):
+        return spare
     with open(run_dir / "shim.err", "ab") as shim_err:
         return subprocess.Popen(
             [*SHIM_ARGV, str(run_dir)],
@@ -36,6 +50,42 @@ def launch(
             start_new_session=True,
             close_fds=True,
         )
+
+
+def start_spare() -> subprocess.Popen:
+    """A shim started ahead of need (``shim.py --spare``): in its own session, as a job's shim must be,
+    waiting on its stdin for the run folder of :func:`launch`."""
+    return subprocess.Popen(
+        [*SHIM_ARGV, "--spare"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,  # until it is handed a run: then the run folder's shim.err
+        start_new_session=True,
+        close_fds=True,
+    )
+
+
+def hand_over(spare: subprocess.Popen, run_dir: Path) -> bool:
+    """Give ``run_dir`` to a waiting spare; False when it is gone (the caller starts a shim instead)."""
+    if spare.poll() is not None or spare.stdin is None:
+        return False
+    try:
+        spare.stdin.write(f"{run_dir}\n".encode())
+        spare.stdin.close()
+    except OSError:  # it died between the check and the write
+        return False
+    return True
+
+
+def dismiss(spare: subprocess.Popen) -> None:
+    """Let a spare that is no longer wanted go: its stdin ends, and so does it."""
+    try:
+        if spare.stdin is not None:
+            spare.stdin.close()
+        spare.wait(timeout=5)
+    except (OSError, subprocess.TimeoutExpired):
+        spare.kill()
+        spare.wait()
 
 
 def read_json(path: Path) -> dict | None:

@@ -11,7 +11,10 @@ grandchildren) are re-parented to it, and it terminates them when the job ends, 
 leaves orphans. SIGTERM (the server's cancel) is passed to the job's process group and recorded;
 the shim itself stays to record the exit.
 
-This module only imports the standard library, to start fast.
+This module only imports the standard library, to start fast. Faster still, the server keeps a *spare*
+(``shim.py --spare``): started ahead of need, imported and waiting on its stdin for a run folder, so a
+job's start does not wait for a Python interpreter to come up. A spare whose stdin closes (the server went
+away) exits.
 """
 
 from __future__ import annotations
@@ -221,7 +224,7 @@ def run(run_dir: Path) -> int:
     signal.signal(signal.SIGINT, on_term)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
 
-    env = os.environ.copy()
+    env = dict(spec["environ"]) if "environ" in spec else os.environ.copy()
     env.update(spec.get("env", {}))
     flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND
     out_fd = os.open(run_dir / "stdout.log", flags, 0o644)
@@ -336,9 +339,32 @@ def run(run_dir: Path) -> int:
     return exit_code
 
 
+def wait_as_spare() -> Path | None:
+    """The spare's wait: one line on stdin names the run folder; end of file (no server) means none."""
+    line = sys.stdin.buffer.readline().decode().strip()
+    if not line:
+        return None
+    run_dir = Path(line)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)  # the server's pipe is done with: nothing the job starts inherits it
+    os.close(devnull)
+    try:
+        err = os.open(run_dir / "shim.err", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        os.dup2(err, 2)  # from here on, the shim's own errors go where a cold-started shim's go
+        os.close(err)
+    except OSError:
+        pass
+    return run_dir
+
+
 def main() -> None:
+    if sys.argv[1:] == ["--spare"]:
+        run_dir = wait_as_spare()
+        if run_dir is not None:
+            run(run_dir)
+        return
     if len(sys.argv) != 2:
-        print("usage: python -m jupyter_trio.runner.shim RUN_DIR", file=sys.stderr)
+        print("usage: python -m jupyter_trio.runner.shim RUN_DIR | --spare", file=sys.stderr)
         sys.exit(2)
     run(Path(sys.argv[1]))  # the job's exit code is in exit.json; the shim itself always succeeds
 
