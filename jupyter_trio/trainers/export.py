@@ -85,6 +85,7 @@ def export_inference(engine: Engine, save_dir: Path) -> dict[str, Any]:
         "task_type": engine.task_type,
         "labels": engine.labels,
         "model": engine.params.model,
+        "backbone": engine.params.backbone if engine.params.model in BACKBONED_MODELS else None,
         "image_shape": [h, w],
         "image_mean": engine.params.image_mean,
         "image_std": engine.params.image_std,
@@ -114,6 +115,8 @@ def export_onnx(folder: Path, opset: int = 13) -> list[Path]:
             "paddle2onnx 2.1 gives outputs that differ from Paddle's; use the Paddle inference "
             "model (type=infer)"
         )
+    if meta.get("model") in ONNX_CRASHES:
+        raise NotImplementedError(f"ONNX export of {meta['model']} is refused: {ONNX_CRASHES[meta['model']]}")
     try:
         import paddle2onnx
     except ImportError:
@@ -127,7 +130,47 @@ def export_onnx(folder: Path, opset: int = 13) -> list[Path]:
         opset_version=opset,
         verbose=False,
     )
+    difference = onnx_difference(folder, target)
+    if difference is not None and difference > ONNX_TOLERANCE:
+        target.unlink()
+        raise NotImplementedError(
+            f"ONNX export of {model_name(meta)} is refused: paddle2onnx converts it, but the ONNX "
+            f"outputs differ from Paddle's by up to {difference:.3g} (checked with onnxruntime on a random "
+            "batch); use the Paddle inference model (type=infer)"
+        )
     return [target]
+
+
+BACKBONED_MODELS = ("YOLOv3", "MaskYOLO", "DeepLabv3p")
+# models whose conversion or check kills the process instead of failing
+ONNX_CRASHES = {
+    "FastSCNN": "converting and checking it ends the process with a floating-point exception (SIGFPE) "
+    "in paddle2onnx 2.1 / onnxruntime; use the Paddle inference model (type=infer)",
+}
+
+
+def model_name(meta: dict) -> str:
+    return f"{meta['model']} on {meta['backbone']}" if meta.get("backbone") else str(meta.get("model"))
+
+
+ONNX_TOLERANCE = 1e-3  # relative to the outputs' largest magnitude
+
+
+def onnx_difference(folder: Path, onnx_file: Path) -> float | None:
+    """The largest relative difference between the ONNX model's and Paddle's outputs on a random batch;
+    ``None`` when onnxruntime is not installed (nothing to check with)."""
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        return None
+    h, w = json.loads((folder / "export.json").read_text())["image_shape"]
+    batch = np.random.default_rng(0).normal(size=(2, 3, h, w)).astype("float32")
+    want = InferenceModel(folder).run(batch)
+    session = ort.InferenceSession(str(onnx_file), providers=["CPUExecutionProvider"])
+    got = session.run(None, {session.get_inputs()[0].name: batch})
+    if len(got) != len(want) or any(g.shape != x.shape for g, x in zip(got, want)):
+        return float("inf")
+    return max(float(np.abs(g - x).max() / max(1.0, np.abs(x).max())) for g, x in zip(got, want))
 
 
 QUANT_FILE = "model.int8.onnx"

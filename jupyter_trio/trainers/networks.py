@@ -1,7 +1,8 @@
 """The networks, all built from random initialisation (no weights can be downloaded here).
 
-classification: MobileNetV3 small/large, ResNet18/50 from ``paddle.vision.models``;
-segmentation: a UNet and a DeepLabV3+ (ResNet18 or MobileNetV3 backbone, ASPP, decoder);
+classification: PaddleX's 21 classifiers (``backbones.py``);
+segmentation: a UNet, a DeepLabV3+ (any ``backbones.Backbone``, ASPP, decoder), HRNet_W18 and FastSCNN
+(``segmenters.py``);
 detection: YOLOv3 (backbone, FPN neck, three heads; ``paddle.vision.ops.yolo_loss`` / ``yolo_box`` / ``nms``);
 instance segmentation: MaskYOLO — the YOLOv3 detector plus a RoIAlign mask head (Mask R-CNN style).
 """
@@ -13,8 +14,10 @@ from typing import Any
 import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
-from paddle.vision import models as zoo
 from paddle.vision.ops import roi_align
+
+from .backbones import Backbone, classifier
+from .segmenters import FastSCNN, HRNet
 
 # YOLOv3's anchors, scaled for small images (pixels at a 128 × 128 input); three per output stride.
 ANCHORS = [6, 7, 10, 14, 16, 12, 15, 27, 28, 20, 26, 38, 44, 34, 50, 56, 84, 80]
@@ -27,45 +30,6 @@ def conv_bn(cin: int, cout: int, k: int = 3, s: int = 1) -> nn.Sequential:
     return nn.Sequential(
         nn.Conv2D(cin, cout, k, s, k // 2, bias_attr=False), nn.BatchNorm2D(cout), nn.LeakyReLU(0.1)
     )
-
-
-def classifier(name: str, num_classes: int) -> nn.Layer:
-    build = {
-        "MobileNetV3_small": zoo.mobilenet_v3_small,
-        "MobileNetV3_large": zoo.mobilenet_v3_large,
-        "ResNet18": zoo.resnet18,
-        "ResNet50": zoo.resnet50,
-    }[name]
-    return build(pretrained=False, num_classes=num_classes)
-
-
-class Backbone(nn.Layer):
-    """Feature maps at strides 8, 16, 32 (and 4 for the segmentation decoders)."""
-
-    def __init__(self, name: str):
-        super().__init__()
-        self.name = name
-        if name == "ResNet18":
-            r = zoo.resnet18(pretrained=False, num_classes=-1, with_pool=False)
-            self.stem = nn.Sequential(r.conv1, r.bn1, r.relu, r.maxpool)
-            self.stages = nn.LayerList([r.layer1, r.layer2, r.layer3, r.layer4])
-            self.channels = [64, 128, 256, 512]
-        else:
-            m = zoo.mobilenet_v3_large(pretrained=False, num_classes=-1, with_pool=False)
-            blocks = list(m.blocks)
-            self.stem = m.conv
-            # strides after each block of MobileNetV3-large: 2,2(1),4,4(3),8,8,8(6),16 ... 32
-            cuts = [(0, 3), (3, 6), (6, 12), (12, 15)]
-            self.stages = nn.LayerList([nn.Sequential(*blocks[a:b]) for a, b in cuts])
-            self.channels = [24, 40, 112, 160]
-
-    def forward(self, x: paddle.Tensor) -> list[paddle.Tensor]:
-        x = self.stem(x)
-        feats = []
-        for stage in self.stages:
-            x = stage(x)
-            feats.append(x)
-        return feats  # strides 4, 8, 16, 32
 
 
 class UNet(nn.Layer):
@@ -199,7 +163,14 @@ def build(task_type: str, params: Any, num_classes: int) -> nn.Layer:
     if task_type == "classification":
         model = classifier(params.model, num_classes)
     elif task_type == "segmentation":
-        model = UNet(num_classes) if params.model == "UNet" else DeepLabV3P(num_classes, params.backbone)
+        if params.model == "UNet":
+            model = UNet(num_classes)
+        elif params.model == "HRNet_W18":
+            model = HRNet(num_classes, width=18)
+        elif params.model == "FastSCNN":
+            model = FastSCNN(num_classes)
+        else:
+            model = DeepLabV3P(num_classes, params.backbone)
     else:
         model = YOLOv3(num_classes, params.backbone, with_mask=task_type == "instance_segmentation")
     # paddle.vision's MobileNetV3 keeps 99% of its batch-norm running statistics per step (ImageNet

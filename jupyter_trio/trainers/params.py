@@ -15,18 +15,8 @@ import pydantic
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..errors import ValidationFailed
+from .model_zoo import CLASSIFIERS, DEEPLAB_BACKBONES, MODELS, YOLO_BACKBONES
 
-MODELS: dict[str, tuple[str, ...]] = {
-    "classification": ("MobileNetV3_small", "MobileNetV3_large", "ResNet18", "ResNet50"),
-    "detection": ("YOLOv3",),
-    "segmentation": ("UNet", "DeepLabv3p"),
-    "instance_segmentation": ("MaskYOLO",),
-}
-BACKBONES: dict[str, tuple[str, ...]] = {
-    "detection": ("ResNet18", "MobileNetV3_large"),
-    "segmentation": ("ResNet18", "MobileNetV3_large"),
-    "instance_segmentation": ("ResNet18", "MobileNetV3_large"),
-}
 IMAGENET_MEAN = [0.485, 0.456, 0.406]
 IMAGENET_STD = [0.229, 0.224, 0.225]
 
@@ -120,7 +110,7 @@ class CommonParams(BaseModel):
 
 
 class ClassifierParams(CommonParams):
-    model: Literal["MobileNetV3_small", "MobileNetV3_large", "ResNet18", "ResNet50"] = "MobileNetV3_small"
+    model: Literal[CLASSIFIERS] = "MobileNetV3_small"  # type: ignore[valid-type]
     lr_policy: Literal["Piecewise", "Cosine"] = "Cosine"
     optimizer: Literal["SGD", "Adam"] = Field(
         "SGD",
@@ -136,7 +126,8 @@ class ClassifierParams(CommonParams):
 
 class DetectorParams(CommonParams):
     model: Literal["YOLOv3", "MaskYOLO"] = "YOLOv3"
-    backbone: Literal["ResNet18", "MobileNetV3_large"] = "ResNet18"
+    # PaddleX's default is DarkNet53; ResNet18 keeps CPU training on small data quick
+    backbone: Literal[YOLO_BACKBONES] = "ResNet18"  # type: ignore[valid-type]
     with_fpn: bool = True
     warmup_steps: int = Field(50, ge=0)
     warmup_start_lr: float = Field(0.0, ge=0)
@@ -160,8 +151,9 @@ class DetectorParams(CommonParams):
 
 
 class SegmenterParams(CommonParams):
-    model: Literal["UNet", "DeepLabv3p"] = "UNet"
-    backbone: Literal["ResNet18", "MobileNetV3_large"] = "ResNet18"
+    model: Literal["UNet", "DeepLabv3p", "HRNet_W18", "FastSCNN"] = "UNet"
+    # DeepLabv3p's backbone (PaddleX's default is Xception65; ResNet18 keeps CPU training quick)
+    backbone: Literal[DEEPLAB_BACKBONES] = "ResNet18"  # type: ignore[valid-type]
     loss_type: list[bool] = Field(
         default_factory=lambda: [False, False],
         min_length=2,

@@ -13,14 +13,8 @@ import yaml
 from .. import config_yaml
 from ..client import ServiceClient
 from ..formatting import hms
+from ..trainers.model_zoo import MODELS
 from .base import Panel, table
-
-MODELS = {
-    "classification": ["MobileNetV3_small", "MobileNetV3_large", "ResNet18", "ResNet50"],
-    "detection": ["YOLOv3"],
-    "segmentation": ["UNet", "DeepLabv3p"],
-    "instance_segmentation": ["MaskYOLO"],
-}
 
 
 def _eta(seconds: float | None) -> str:
@@ -174,7 +168,9 @@ class TaskPanel(Panel):
             value=self.project_id or "", description="project", layout=w.Layout(width="260px")
         )
         self.model = w.Dropdown(
-            description="model", options=sum(MODELS.values(), []), layout=w.Layout(width="300px")
+            description="model",
+            options=[m for models in MODELS.values() for m in models],
+            layout=w.Layout(width="300px"),
         )
         self.fields: dict[str, tuple[w.Widget, Any]] = {}
         self.fields_box = w.VBox()

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, get_args, get_origin
 
 from ...errors import ValidationFailed
+from ...trainers.model_zoo import SAME_ARCHITECTURE
 from ...trainers.params import PARAMS_BY_TYPE, parse_train
 
 # PaddleX's weights names that mean "download pretrained weights": impossible here (no network)
@@ -93,6 +94,11 @@ def translate(task_type: str, train: Any) -> Translated:
             )
             continue
         out.params[key] = _form_value(value, fields[key].annotation)
+        if key in ("model", "backbone") and isinstance(value, str) and value in SAME_ARCHITECTURE:
+            out.notes.append(
+                f"{key} {value}: SSLD names PaddleX's distilled ImageNet weights, which cannot be downloaded "
+                f"here; the same network ({SAME_ARCHITECTURE[value]}) trains from scratch"
+            )
     if cpu_only:  # whatever cuda_visible_devices said, before or after it
         out.params["cuda_visible_devices"] = ""
     return out

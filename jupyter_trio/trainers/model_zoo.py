@@ -1,0 +1,67 @@
+"""The models a PaddleX client can pick, by their PaddleX names (no paddle import: the server reads this).
+
+``_ssld`` names choose how PaddleX's ImageNet weights were made (distillation); the network is the same,
+and here it trains from scratch or from a local weights path. Extras of ours keep their own names:
+ResNet18 and MobileNetV3_large as detection/segmentation backbones, MaskYOLO for instance segmentation.
+"""
+
+from __future__ import annotations
+
+CLASSIFIERS = (
+    "MobileNetV1",
+    "MobileNetV2",
+    "MobileNetV3_small",
+    "MobileNetV3_large",
+    "MobileNetV3_small_ssld",
+    "MobileNetV3_large_ssld",
+    "ResNet18",
+    "ResNet34",
+    "ResNet50",
+    "ResNet101",
+    "ResNet50_vd",
+    "ResNet101_vd",
+    "ResNet50_vd_ssld",
+    "ResNet101_vd_ssld",
+    "DarkNet53",
+    "Xception41",
+    "Xception65",
+    "DenseNet121",
+    "DenseNet161",
+    "DenseNet201",
+    "ShuffleNetV2",
+)
+MOBILENETV2_SCALES = ("0.25", "0.5", "1.0", "1.5", "2.0")
+# PaddleX's YOLOv3 backbones, then ours
+YOLO_BACKBONES = ("DarkNet53", "ResNet34", "MobileNetV1", "MobileNetV3_large", "ResNet18")
+# PaddleX's DeepLabv3p backbones, then ours
+DEEPLAB_BACKBONES = (
+    "Xception65",
+    "Xception41",
+    "MobileNetV3_large_x1_0_ssld",
+    *(f"MobileNetV2_x{s}" for s in MOBILENETV2_SCALES),
+    "ResNet18",
+    "MobileNetV3_large",
+)
+SAME_ARCHITECTURE = {
+    "MobileNetV3_small_ssld": "MobileNetV3_small",
+    "MobileNetV3_large_ssld": "MobileNetV3_large",
+    "MobileNetV3_large_x1_0_ssld": "MobileNetV3_large",
+    "ResNet50_vd_ssld": "ResNet50_vd",
+    "ResNet101_vd_ssld": "ResNet101_vd",
+}
+MODELS: dict[str, tuple[str, ...]] = {
+    "classification": CLASSIFIERS,
+    "detection": ("YOLOv3",),
+    "segmentation": ("UNet", "DeepLabv3p", "HRNet_W18", "FastSCNN"),
+    "instance_segmentation": ("MaskYOLO",),
+}
+BACKBONES: dict[str, tuple[str, ...]] = {
+    "detection": YOLO_BACKBONES,
+    "segmentation": DEEPLAB_BACKBONES,
+    "instance_segmentation": YOLO_BACKBONES,
+}
+
+
+def architecture(name: str) -> str:
+    """The network a name builds (``_ssld`` names build their plain architecture)."""
+    return SAME_ARCHITECTURE.get(name, name)
