@@ -51,9 +51,14 @@ async def test_a_thousand_clients_come_and_go_and_leave_nothing(api, jp_ws_fetch
 
     for start in range(0, CLIENTS, AT_ONCE):
         await asyncio.gather(*(one(i) for i in range(start, start + AT_ONCE)))
+
+    def settled(after: dict[str, int]) -> bool:
+        # a leak grows the counts; fewer fds than before is a socket of the first round closing late
+        return {**after, "fds": 0} == {**before, "fds": 0} and after["fds"] <= before["fds"]
+
     for _ in range(50):  # let the server see every disconnect
         await asyncio.sleep(0.1)
         after = counts(trio_app)
-        if after == before:
+        if settled(after):
             break
-    assert after == before, (before, after)
+    assert settled(after), (before, after)
