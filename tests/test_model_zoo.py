@@ -10,6 +10,8 @@ from dataset_fixtures import imported
 
 paddle = pytest.importorskip("paddle")
 
+from test_trainers import checkpoint_outputs  # noqa: E402
+
 from jupyter_trio.trainers.engine import Engine  # noqa: E402
 from jupyter_trio.trainers.export import InferenceModel, export_inference, export_onnx  # noqa: E402
 from jupyter_trio.trainers.model_zoo import (  # noqa: E402
@@ -81,14 +83,7 @@ def test_model_trains_evaluates_predicts_and_exports(tmp_path, datasets, kind, p
     export_inference(best, tmp_path / "export")
     batch = np.random.default_rng(0).normal(size=(2, 3, *SHAPE[kind])).astype("float32")
     outputs = InferenceModel(tmp_path / "export").run(batch)
-    with paddle.no_grad():
-        x = paddle.to_tensor(batch)
-        if kind == "classification":
-            ref = [paddle.nn.functional.softmax(best.model(x), axis=1).numpy()]
-        elif kind == "segmentation":
-            ref = [best.model(x).numpy()]
-        else:
-            ref = [o.numpy() for o in best.model(x)]
+    ref = checkpoint_outputs(kind, best.model, batch)
     assert len(outputs) == len(ref)
     for got, want in zip(outputs, ref):
         assert got.shape == want.shape and np.abs(got - want).max() < TOLERANCE * max(1, np.abs(want).max())

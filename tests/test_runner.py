@@ -322,7 +322,7 @@ def test_spares_exit_when_the_executor_closes_or_their_server_dies(tmp_path):
     from jupyter_trio.runner import procs
     from jupyter_trio.runner.local_executor import LocalExecutor
 
-    executor = LocalExecutor(spares=2)
+    executor = LocalExecutor(spare_count=2)
     executor.start()
     pids = [spare.pid for spare in executor._spares]
     assert len(pids) == 2 and pids_alive(pids) == pids

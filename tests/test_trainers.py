@@ -57,6 +57,20 @@ CASES = {  # (params, images): small enough for CI, large enough that eight epoc
 EXPORT_TOLERANCE = 1e-4  # max abs difference between the checkpoint's and the exported model's outputs
 
 
+def checkpoint_outputs(kind: str, model, batch: np.ndarray) -> list[np.ndarray]:
+    """What the exported inference model of ``kind`` must give for ``batch``, from the network itself."""
+    with paddle.no_grad():
+        x = paddle.to_tensor(batch)
+        if kind == "classification":
+            return [paddle.nn.functional.softmax(model(x), axis=1).numpy()]
+        if kind == "segmentation":
+            return [model(x).numpy()]
+        if kind == "detection":
+            return [o.numpy() for o in model(x)]
+        heads, p8 = model.features(x)
+        return [o.numpy() for o in heads] + [p8.numpy()]
+
+
 @pytest.mark.parametrize("kind", list(CASES))
 def test_train_resume_evaluate_predict_export(tmp_path, kind):
     params, count = CASES[kind]
@@ -127,17 +141,7 @@ def test_train_resume_evaluate_predict_export(tmp_path, kind):
     model = InferenceModel(tmp_path / "export")
     batch = np.random.default_rng(0).normal(size=(2, 3, *params["image_shape"])).astype("float32")
     outputs = model.run(batch)
-    with paddle.no_grad():
-        x = paddle.to_tensor(batch)
-        if kind == "classification":
-            ref = [paddle.nn.functional.softmax(best.model(x), axis=1).numpy()]
-        elif kind == "segmentation":
-            ref = [best.model(x).numpy()]
-        elif kind == "detection":
-            ref = [o.numpy() for o in best.model(x)]
-        else:
-            heads, p8 = best.model.features(x)
-            ref = [o.numpy() for o in heads] + [p8.numpy()]
+    ref = checkpoint_outputs(kind, best.model, batch)
     assert len(outputs) == len(ref)
     for got, want in zip(outputs, ref):
         assert got.shape == want.shape and np.abs(got - want).max() < EXPORT_TOLERANCE

@@ -1,7 +1,7 @@
 """``LocalExecutor``: jobs as child processes of this machine, each under a shim (``shim.py``) that outlives
 the server, writes the log files and ``exit.json`` into the run folder, and renews a Hub GPU lease.
 
-It keeps ``spares`` shims started ahead of need (``c.TrioApp.spare_shims``): a run is handed to one
+It keeps ``spare_count`` shims started ahead of need (``c.TrioApp.spare_shims``): a run is handed to one
 that already waits, so the job starts without waiting for an interpreter to come up; another is started
 right after. The job gets the server's environment of the moment it is launched (``command.json`` carries
 it), not the one the spare started with. A spare exits when the server goes."""
@@ -23,16 +23,16 @@ log = logging.getLogger(__name__)
 class LocalExecutor(Executor):
     name = "local"
 
-    def __init__(self, spares: int = 0) -> None:
+    def __init__(self, spare_count: int = 0) -> None:
         # the shims this server started (Popen handles reap them); after a restart, psutil finds them
         self._children: dict[Key, subprocess.Popen] = {}
-        self.spares = spares
+        self.spare_count = spare_count
         self._spares: list[subprocess.Popen] = []
         self._started = False
 
     @classmethod
     def configured(cls, app: Any) -> LocalExecutor:
-        return cls(spares=app.spare_shims)
+        return cls(spare_count=app.spare_shims)
 
     def start(self) -> None:
         self._started = True
@@ -55,7 +55,7 @@ class LocalExecutor(Executor):
         return None
 
     def _refill(self) -> None:
-        while self._started and len(self._spares) < self.spares:
+        while self._started and len(self._spares) < self.spare_count:
             try:
                 self._spares.append(procs.start_spare())
             except OSError as exc:  # no process to spare (limits): jobs start their own shims

@@ -12,6 +12,8 @@ necks and segmentation decoders.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import paddle
 import paddle.nn as nn
 from paddle.vision import models as zoo
@@ -19,12 +21,25 @@ from paddle.vision import models as zoo
 from .model_zoo import CLASSIFIERS, MOBILENETV2_SCALES, architecture  # noqa: F401 (re-exported)
 
 
+def leaky_relu() -> nn.Layer:
+    return nn.LeakyReLU(0.1)  # DarkNet's and YOLOv3's slope
+
+
 def conv_bn(
-    cin: int, cout: int, k: int = 3, s: int = 1, act: type[nn.Layer] | None = nn.ReLU
+    cin: int,
+    cout: int,
+    k: int = 3,
+    s: int = 1,
+    groups: int = 1,
+    act: Callable[[], nn.Layer] | None = nn.ReLU,
 ) -> nn.Sequential:
-    layers: list[nn.Layer] = [nn.Conv2D(cin, cout, k, s, k // 2, bias_attr=False), nn.BatchNorm2D(cout)]
+    """Convolution (no bias), batch norm, then ``act`` (none when ``None``): every model's building block."""
+    layers: list[nn.Layer] = [
+        nn.Conv2D(cin, cout, k, s, k // 2, groups=groups, bias_attr=False),
+        nn.BatchNorm2D(cout),
+    ]
     if act is not None:
-        layers.append(act() if act is not nn.LeakyReLU else nn.LeakyReLU(0.1))
+        layers.append(act())
     return nn.Sequential(*layers)
 
 
@@ -58,8 +73,8 @@ class _DarkResidual(nn.Layer):
     def __init__(self, channels: int):
         super().__init__()
         self.body = nn.Sequential(
-            conv_bn(channels, channels // 2, 1, act=nn.LeakyReLU),
-            conv_bn(channels // 2, channels, act=nn.LeakyReLU),
+            conv_bn(channels, channels // 2, 1, act=leaky_relu),
+            conv_bn(channels // 2, channels, act=leaky_relu),
         )
 
     def forward(self, x: paddle.Tensor) -> paddle.Tensor:
@@ -68,12 +83,12 @@ class _DarkResidual(nn.Layer):
 
 def darknet53_layers() -> list[nn.Layer]:
     """Stem (stride 1) and five downsampling stages (strides 2 … 32) with 1, 2, 8, 8, 4 residuals."""
-    layers: list[nn.Layer] = [conv_bn(3, 32, act=nn.LeakyReLU)]
+    layers: list[nn.Layer] = [conv_bn(3, 32, act=leaky_relu)]
     cin = 32
     for cout, repeats in ((64, 1), (128, 2), (256, 8), (512, 8), (1024, 4)):
         layers.append(
             nn.Sequential(
-                conv_bn(cin, cout, 3, 2, act=nn.LeakyReLU), *[_DarkResidual(cout) for _ in range(repeats)]
+                conv_bn(cin, cout, 3, 2, act=leaky_relu), *[_DarkResidual(cout) for _ in range(repeats)]
             )
         )
         cin = cout
@@ -201,7 +216,7 @@ def _layers_of(name: str) -> list[nn.Layer]:
     raise ValueError(f"no feature extractor for {name!r}")
 
 
-def _split_by_stride(layers: list[nn.Layer]) -> tuple[nn.Layer, list[nn.Sequential], list[int]]:
+def _split_by_stride(layers: list[nn.Layer]) -> tuple[nn.Layer, list[nn.Sequential]]:
     """Cut a plain sequence of layers into a stem and four stages ending at strides 4, 8, 16 and 32."""
     seq = nn.Sequential(*layers)
     seq.eval()  # the probe must not move batch-norm statistics
@@ -216,7 +231,7 @@ def _split_by_stride(layers: list[nn.Layer]) -> tuple[nn.Layer, list[nn.Sequenti
     stem = layers[0] if taps[0] > 0 else nn.Identity()
     bounds = [1 if taps[0] > 0 else 0, *[t + 1 for t in taps]]
     stages = [nn.Sequential(*layers[a:b]) for a, b in zip(bounds, bounds[1:])]
-    return stem, stages, taps
+    return stem, stages
 
 
 class Backbone(nn.Layer):
@@ -237,7 +252,7 @@ class Backbone(nn.Layer):
             cuts = [(0, 3), (3, 6), (6, 12), (12, 15)]
             self.stages = nn.LayerList([nn.Sequential(*blocks[a:b]) for a, b in cuts])
         else:
-            stem, stages, _ = _split_by_stride(_layers_of(name))
+            stem, stages = _split_by_stride(_layers_of(name))
             self.stem, self.stages = stem, nn.LayerList(stages)
         self.channels = self._probe_channels()
 

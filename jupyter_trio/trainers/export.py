@@ -102,6 +102,21 @@ def export_inference(engine: Engine, save_dir: Path) -> dict[str, Any]:
     return meta
 
 
+BACKBONED_MODELS = ("YOLOv3", "MaskYOLO", "DeepLabv3p")
+# models whose conversion or check kills the process instead of failing
+ONNX_CRASHES = {
+    "FastSCNN": "converting and checking it ends the process with a floating-point exception (SIGFPE) "
+    "in paddle2onnx 2.1 / onnxruntime; use the Paddle inference model (type=infer)",
+}
+
+
+def model_name(meta: dict) -> str:
+    return f"{meta['model']} on {meta['backbone']}" if meta.get("backbone") else str(meta.get("model"))
+
+
+ONNX_TOLERANCE = 1e-3  # relative to the outputs' largest magnitude
+
+
 def export_onnx(folder: Path, opset: int = 13) -> list[Path]:
     """Convert an exported classification or segmentation model folder to ``model.onnx`` with paddle2onnx
     (extra ``jupyter-trio[onnx]``); its outputs match Paddle's (checked with onnxruntime in the tests).
@@ -130,7 +145,7 @@ def export_onnx(folder: Path, opset: int = 13) -> list[Path]:
         opset_version=opset,
         verbose=False,
     )
-    difference = onnx_difference(folder, target)
+    difference = onnx_difference(folder, target, meta["image_shape"])
     if difference is not None and difference > ONNX_TOLERANCE:
         target.unlink()
         raise NotImplementedError(
@@ -141,29 +156,14 @@ def export_onnx(folder: Path, opset: int = 13) -> list[Path]:
     return [target]
 
 
-BACKBONED_MODELS = ("YOLOv3", "MaskYOLO", "DeepLabv3p")
-# models whose conversion or check kills the process instead of failing
-ONNX_CRASHES = {
-    "FastSCNN": "converting and checking it ends the process with a floating-point exception (SIGFPE) "
-    "in paddle2onnx 2.1 / onnxruntime; use the Paddle inference model (type=infer)",
-}
-
-
-def model_name(meta: dict) -> str:
-    return f"{meta['model']} on {meta['backbone']}" if meta.get("backbone") else str(meta.get("model"))
-
-
-ONNX_TOLERANCE = 1e-3  # relative to the outputs' largest magnitude
-
-
-def onnx_difference(folder: Path, onnx_file: Path) -> float | None:
+def onnx_difference(folder: Path, onnx_file: Path, image_shape: list[int]) -> float | None:
     """The largest relative difference between the ONNX model's and Paddle's outputs on a random batch;
     ``None`` when onnxruntime is not installed (nothing to check with)."""
     try:
         import onnxruntime as ort
     except ImportError:
         return None
-    h, w = json.loads((folder / "export.json").read_text())["image_shape"]
+    h, w = image_shape
     batch = np.random.default_rng(0).normal(size=(2, 3, h, w)).astype("float32")
     want = InferenceModel(folder).run(batch)
     session = ort.InferenceSession(str(onnx_file), providers=["CPUExecutionProvider"])

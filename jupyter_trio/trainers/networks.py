@@ -16,7 +16,8 @@ import paddle.nn as nn
 import paddle.nn.functional as F
 from paddle.vision.ops import roi_align
 
-from .backbones import Backbone, classifier
+from .backbones import Backbone, classifier, leaky_relu
+from .backbones import conv_bn as backbone_conv_bn
 from .segmenters import FastSCNN, HRNet
 
 # YOLOv3's anchors, scaled for small images (pixels at a 128 × 128 input); three per output stride.
@@ -27,9 +28,8 @@ MASK_SIZE = 28
 
 
 def conv_bn(cin: int, cout: int, k: int = 3, s: int = 1) -> nn.Sequential:
-    return nn.Sequential(
-        nn.Conv2D(cin, cout, k, s, k // 2, bias_attr=False), nn.BatchNorm2D(cout), nn.LeakyReLU(0.1)
-    )
+    """The YOLO neck's block: ``backbones.conv_bn`` with LeakyReLU."""
+    return backbone_conv_bn(cin, cout, k, s, act=leaky_relu)
 
 
 class UNet(nn.Layer):

@@ -151,7 +151,7 @@ class DetectorParams(CommonParams):
 
 
 class SegmenterParams(CommonParams):
-    model: Literal["UNet", "DeepLabv3p", "HRNet_W18", "FastSCNN"] = "UNet"
+    model: Literal[MODELS["segmentation"]] = "UNet"  # type: ignore[valid-type]
     # DeepLabv3p's backbone (PaddleX's default is Xception65; ResNet18 keeps CPU training quick)
     backbone: Literal[DEEPLAB_BACKBONES] = "ResNet18"  # type: ignore[valid-type]
     loss_type: list[bool] = Field(

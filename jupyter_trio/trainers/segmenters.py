@@ -15,15 +15,7 @@ import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 
-
-def conv_bn(cin: int, cout: int, k: int = 3, s: int = 1, groups: int = 1, relu: bool = True) -> nn.Sequential:
-    layers: list[nn.Layer] = [
-        nn.Conv2D(cin, cout, k, s, k // 2, groups=groups, bias_attr=False),
-        nn.BatchNorm2D(cout),
-    ]
-    if relu:
-        layers.append(nn.ReLU())
-    return nn.Sequential(*layers)
+from .backbones import conv_bn
 
 
 def resize(x: paddle.Tensor, like: paddle.Tensor) -> paddle.Tensor:
@@ -35,7 +27,7 @@ def resize(x: paddle.Tensor, like: paddle.Tensor) -> paddle.Tensor:
 class _Basic(nn.Layer):
     def __init__(self, channels: int):
         super().__init__()
-        self.body = nn.Sequential(conv_bn(channels, channels), conv_bn(channels, channels, relu=False))
+        self.body = nn.Sequential(conv_bn(channels, channels), conv_bn(channels, channels, act=None))
 
     def forward(self, x: paddle.Tensor) -> paddle.Tensor:
         return F.relu(x + self.body(x))
@@ -46,9 +38,9 @@ class _Bottleneck(nn.Layer):
         super().__init__()
         cout = width * 4
         self.body = nn.Sequential(
-            conv_bn(cin, width, 1), conv_bn(width, width), conv_bn(width, cout, 1, relu=False)
+            conv_bn(cin, width, 1), conv_bn(width, width), conv_bn(width, cout, 1, act=None)
         )
-        self.shortcut = conv_bn(cin, cout, 1, relu=False) if cin != cout else None
+        self.shortcut = conv_bn(cin, cout, 1, act=None) if cin != cout else None
 
     def forward(self, x: paddle.Tensor) -> paddle.Tensor:
         return F.relu(self.body(x) + (x if self.shortcut is None else self.shortcut(x)))
@@ -68,10 +60,10 @@ class _HRModule(nn.Layer):
                 if j == i:
                     row.append(nn.Identity())
                 elif j > i:  # coarser branch → up to i
-                    row.append(conv_bn(cj, ci, 1, relu=False))
+                    row.append(conv_bn(cj, ci, 1, act=None))
                 else:  # finer branch → down (i - j) times
                     steps = [conv_bn(cj, cj, 3, 2) for _ in range(i - j - 1)]
-                    row.append(nn.Sequential(*steps, conv_bn(cj, ci, 3, 2, relu=False)))
+                    row.append(nn.Sequential(*steps, conv_bn(cj, ci, 3, 2, act=None)))
             self.fuse.append(row)
 
     def forward(self, xs: list[paddle.Tensor]) -> list[paddle.Tensor]:
@@ -131,7 +123,7 @@ class _InvertedResidual(nn.Layer):
         self.body = nn.Sequential(
             conv_bn(cin, hidden, 1),
             conv_bn(hidden, hidden, 3, stride, groups=hidden),
-            conv_bn(hidden, cout, 1, relu=False),
+            conv_bn(hidden, cout, 1, act=None),
         )
         self.residual = stride == 1 and cin == cout
 
