@@ -3,6 +3,8 @@ then evaluation, prediction and export (paddle.inference gives the checkpoint's 
 
 from __future__ import annotations
 
+import shutil
+
 import numpy as np
 import pytest
 
@@ -17,6 +19,7 @@ from jupyter_trio.trainers.export import InferenceModel, export_inference, expor
 from jupyter_trio.trainers.model_zoo import (  # noqa: E402
     CLASSIFIERS,
     DEEPLAB_BACKBONES,
+    PPYOLO_BACKBONES,
     SAME_ARCHITECTURE,
     YOLO_BACKBONES,
 )
@@ -26,10 +29,11 @@ pytestmark = pytest.mark.slow
 STILL = {"horizontal_flip": False, "brightness": False, "contrast": False, "saturation": False, "hue": False}
 STEPS = 5
 # test_trainers.py trains these in full already
-COVERED = {("classification", "MobileNetV3_small"), ("detection", "ResNet18")}
+COVERED = {("MobileNetV3_small", "MobileNetV3_small"), ("YOLOv3", "ResNet18")}
 CASES = (
     [("classification", {"model": m}) for m in CLASSIFIERS]
     + [("detection", {"model": "YOLOv3", "backbone": b, "warmup_steps": 0}) for b in YOLO_BACKBONES]
+    + [("detection", {"model": "PPYOLO", "backbone": b, "warmup_steps": 0}) for b in PPYOLO_BACKBONES]
     + [("segmentation", {"model": "DeepLabv3p", "backbone": b}) for b in DEEPLAB_BACKBONES]
     + [("segmentation", {"model": m}) for m in ("HRNet_W18", "FastSCNN")]
 )
@@ -37,7 +41,7 @@ CASES = (
 CASES = [
     (k, p)
     for k, p in CASES
-    if (k, p.get("backbone", p["model"])) not in COVERED
+    if (p["model"], p.get("backbone", p["model"])) not in COVERED
     and p.get("backbone", p["model"]) not in SAME_ARCHITECTURE
 ]
 SHAPE = {"classification": [32, 32], "detection": [64, 64], "segmentation": [32, 32]}
@@ -51,7 +55,9 @@ def datasets(tmp_path_factory):
 
 
 @pytest.mark.parametrize(
-    ("kind", "params"), CASES, ids=[f"{k}-{p.get('backbone', p['model'])}" for k, p in CASES]
+    ("kind", "params"),
+    CASES,
+    ids=[f"{k}-{p['model']}-{p['backbone']}" if "backbone" in p else f"{k}-{p['model']}" for k, p in CASES],
 )
 def test_model_trains_evaluates_predicts_and_exports(tmp_path, datasets, kind, params):
     params = {
@@ -118,3 +124,66 @@ def test_ssld_names_build_their_architecture(name):
     else:
         assert validate("segmentation", {"model": "DeepLabv3p", "backbone": name}).backbone == name
         assert shapes(Backbone(name)) == shapes(Backbone(plain))
+
+
+def test_ppyolo_averages_weights_and_resumes_exactly(tmp_path, datasets):
+    """PPYOLO saves, evaluates and exports the moving average of its weights and keeps the optimizer's
+    own weights beside it, so a resumed run takes the uninterrupted run's next step."""
+    from jupyter_trio.trainers.ema import RAW_WEIGHTS
+    from jupyter_trio.trainers.ppyolo import CoordConv, DeformableConv, DropBlock
+
+    params = {
+        "model": "PPYOLO",
+        "backbone": "ResNet18",
+        **STILL,
+        "image_shape": [64, 64],
+        "batch_size": 4,
+        "train_num": 8,
+        "num_epochs": 3,
+        "save_interval_epochs": 1,
+        "learning_rate": 0.001,
+        "warmup_steps": 0,
+    }
+    losses: dict[int, float] = {}
+    engine = Engine("detection", params, datasets["detection"], tmp_path / "task", log=lambda s: None)
+    assert engine.params.use_ema and engine.params.ema_decay == 0.9998
+    kinds = {type(layer) for layer in engine.model.sublayers()}
+    assert {CoordConv, DeformableConv, DropBlock} <= kinds
+    engine.train(track=lambda step=None, **v: losses.__setitem__(step, v["loss"]) if "loss" in v else None)
+
+    epoch2 = tmp_path / "task" / "checkpoints" / "epoch_2"
+    averaged, raw = paddle.load(str(epoch2 / "model.pdparams")), paddle.load(str(epoch2 / RAW_WEIGHTS))
+    name = next(k for k in averaged if k.endswith("weight") and "offsets" not in k)
+    assert not np.allclose(averaged[name].numpy(), raw[name].numpy())  # the average is not the weights
+
+    resumed: dict[int, float] = {}
+    again = Engine("detection", params, datasets["detection"], tmp_path / "task2", log=lambda s: None)
+    for folder in ("epoch_1",):
+        import shutil
+
+        shutil.copytree(
+            tmp_path / "task" / "checkpoints" / folder, tmp_path / "task2" / "checkpoints" / folder
+        )
+    again.train(
+        resume_epoch=1,
+        track=lambda step=None, **v: resumed.setdefault(step, v["loss"]) if "loss" in v else None,
+    )
+    for step in sorted(resumed):
+        assert resumed[step] == pytest.approx(losses[step], rel=1e-4, abs=1e-5), step
+    final = paddle.load(str(tmp_path / "task2" / "checkpoints" / "epoch_3" / "model.pdparams"))
+    want = paddle.load(str(tmp_path / "task" / "checkpoints" / "epoch_3" / "model.pdparams"))
+    assert max(float(np.abs(final[k].numpy() - want[k].numpy()).max()) for k in want) < 1e-4
+
+
+def test_ppyolo_backbones_follow_paddlex():
+    from jupyter_trio.errors import ValidationFailed
+    from jupyter_trio.trainers.params import validate
+
+    assert validate("detection", {"model": "PPYOLO"}).backbone == "ResNet50_vd_ssld"
+    assert validate("detection", {"model": "YOLOv3"}).backbone == "ResNet18"
+    assert validate("detection", {"model": "YOLOv3", "use_ema": True}).use_ema
+    assert not validate("detection", {"model": "PPYOLO", "use_ema": False}).use_ema
+    with pytest.raises(ValidationFailed, match="not one of PPYOLO's"):
+        validate("detection", {"model": "PPYOLO", "backbone": "DarkNet53"})
+    with pytest.raises(ValidationFailed, match="not one of YOLOv3's"):
+        validate("detection", {"model": "YOLOv3", "backbone": "ResNet50_vd_ssld"})

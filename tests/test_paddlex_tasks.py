@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import io
+import json
 
 import pytest
 from PIL import Image
@@ -381,3 +382,35 @@ async def test_other_task_types_end_to_end(px, trio_workspace, prj_type):
     assert [m["id"] for m in models["exported_models"]] == [reg["emid"]] and models["exported_models"][0][
         "type"
     ] == kind
+
+
+async def test_ppyolo_by_its_paddlex_names(px):
+    """A PaddleX client picks PP-YOLO by name: recommended parameters name its backbone, the SSLD and COCO
+    names train from scratch saying so, it trains to the end, and a backbone it never took is refused."""
+    await px("POST", "demo", {"type": "download", "prj_type": 1})
+    await poll(px, "demo", {"prj_type": 1}, lambda o: o["attr"]["status"] == 3)
+    _, loaded = await px("POST", "demo", {"type": "load", "prj_type": 1})
+    pid = loaded["pid"]
+    _, params = await px("GET", "project/task/params", {"pid": pid, "model_type": "PPYOLO"})
+    assert params["train"]["model"] == "PPYOLO" and params["train"]["backbone"] == "ResNet50_vd_ssld"
+    assert params["train"]["use_ema"] is True
+    train = {
+        "model": "PPYOLO",
+        "backbone": "ResNet50_vd_ssld",
+        "pretrain_weights": "COCO",
+        "image_shape": [64, 64],
+        "batch_size": 8,
+        "num_epochs": 1,
+        "learning_rate": 0.001,
+        "warmup_steps": 0,
+    }
+    code, out = await px("POST", "project/task", {"pid": pid, "train": json.dumps(train)})
+    assert code == 200 and "ResNet50_vd" in out["message"] and "COCO" in out["message"], out
+    tid = out["tid"]
+    await px("POST", "project/task/train", {"tid": tid})
+    done = await poll(px, "project/task", {"tid": tid}, lambda o: o["task_status"] in (4, 10, 8))
+    assert done["task_status"] == TaskStatus.XTRAINDONE, done
+    _, log = await px("GET", "project/task/metrics", {"tid": tid, "type": "train"})
+    assert 0 <= log["train_log"]["eval_metrics"]["bbox_map"] <= 1
+    code, out = await px("POST", "project/task", {"pid": pid, "train": {**train, "backbone": "DarkNet53"}})
+    assert code == 422 and out["status"] == -1 and "not one of PPYOLO's" in out["message"], out

@@ -80,9 +80,15 @@ def read_state(folder: Path) -> dict[str, Any]:
 
 
 def write_checkpoint(
-    folder: Path, state: dict[str, Any], save: Any, model_state: dict, opt_state: dict | None
+    folder: Path,
+    state: dict[str, Any],
+    save: Any,
+    model_state: dict,
+    opt_state: dict | None,
+    extra: dict[str, dict] | None = None,
 ) -> None:
-    """Write into a temporary folder, then rename: a checkpoint is complete or absent."""
+    """Write into a temporary folder, then rename: a checkpoint is complete or absent. ``extra`` maps
+    further file names to state dicts saved beside the weights."""
     folder = Path(folder)
     tmp = folder.with_name(f".{folder.name}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -90,6 +96,8 @@ def write_checkpoint(
     save(model_state, str(tmp / WEIGHTS))
     if opt_state is not None:
         save(opt_state, str(tmp / OPTIMIZER))
+    for name, extra_state in (extra or {}).items():
+        save(extra_state, str(tmp / name))
     (tmp / STATE).write_text(json.dumps(state, indent=1))
     if folder.exists():
         old = folder.with_name(f".{folder.name}.old")

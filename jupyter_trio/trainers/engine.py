@@ -11,7 +11,8 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from ..formatting import hms as _hms
 from . import distributed
 from .checkpoints import BEST, checkpoint_dir, checkpoint_root, read_state, write_checkpoint
 from .data import DatasetView, batches, held_out_view
+from .ema import RAW_WEIGHTS, WeightAverage
 from .heads import (
     decode_detections,
     mask_targets,
@@ -33,8 +35,9 @@ from .heads import (
     yolo_losses,
 )
 from .metrics import COCO_THRESHOLDS, confusion, detection_map, segmentation_scores, topk_accuracy
-from .networks import build, count_parameters
+from .networks import ANCHOR_MASKS, build, count_parameters
 from .params import CommonParams, validate
+from .ppyolo import iou_loss
 
 BEST_METRIC = {
     "classification": "acc1",
@@ -85,6 +88,7 @@ class Engine:
         paddle.seed(self.params.seed)
         self.model = build(task_type, self.params, self.num_classes)
         self.optimizer = self._optimizer()
+        self.ema: WeightAverage | None = None  # set while training with use_ema
         # a last partial batch counts when every process gets two of its images (see data.batches)
         last = 1 if n % self.params.batch_size >= 2 * self.world.size else 0
         self.steps_per_epoch = max(1, n // self.params.batch_size + last)
@@ -150,7 +154,15 @@ class Engine:
         # detection arrays: image, boxes, labels, (instance masks), box scores (< 1 for mixed-up images)
         boxes, labels, scores = (paddle.to_tensor(a) for a in (arrays[1], arrays[2], arrays[-1]))
         if self.task_type == "detection":
-            return yolo_losses(self.model(image), boxes, labels, self.num_classes, self.anchors, scores)
+            outputs = self.model(image)
+            loss = yolo_losses(
+                outputs, boxes, labels, self.num_classes, self.anchors, scores, self.model.scale_x_y
+            )
+            if self.model.iou_loss:
+                loss = loss + iou_loss(
+                    outputs, arrays[1], arrays[-1], self.anchors, ANCHOR_MASKS, list(arrays[0].shape[2:])
+                )
+            return loss
         outputs, p8 = self.model.features(image)
         loss = yolo_losses(outputs, boxes, labels, self.num_classes, self.anchors, scores)
         rois, targets, per_image = mask_targets(arrays[1], arrays[3], list(arrays[0].shape[2:]))
@@ -182,15 +194,25 @@ class Engine:
             "param_names": [q.name for q in self.model.parameters()],
         }
 
-    def save(self, epoch: int, step: int, metrics: dict[str, Any], best: dict[str, Any]) -> None:
+    def save(
+        self,
+        epoch: int,
+        step: int,
+        metrics: dict[str, Any],
+        best: dict[str, Any],
+        raw: dict[str, paddle.Tensor] | None = None,
+    ) -> None:
+        """A training checkpoint; with a weight average applied, ``raw`` holds the optimizer's weights."""
         root = checkpoint_root(self.task_dir)
         root.mkdir(parents=True, exist_ok=True)
+        model_state = self.model.state_dict()
         write_checkpoint(
             root / f"epoch_{epoch}",
             self.state(epoch, step, metrics, best, "training"),
             paddle.save,
-            self.model.state_dict(),
+            model_state,
             self.optimizer.state_dict(),
+            extra={RAW_WEIGHTS: {**model_state, **raw}} if raw is not None else None,
         )
         tracking.publish(root / f"epoch_{epoch}")  # sent to the server now if the job has no shared fs
 
@@ -249,6 +271,7 @@ class Engine:
             self.log(f"resumed from epoch {start_epoch} (step {step})")
         elif p.pretrain_weights:
             self.load_pretrained(Path(p.pretrain_weights))
+        self.ema = self._weight_average(resume_epoch)
         world, gate = self.world, distributed.EpochGate(self.world)
         distributed.broadcast_parameters(self.model, world)
         track = track or (lambda **kw: None)
@@ -280,6 +303,8 @@ class Engine:
                 self.optimizer.clear_grad()
                 if after_step is not None:
                     after_step()
+                if self.ema is not None:
+                    self.ema.update(step + 1)
                 value = float(loss)
                 dt = time.perf_counter() - t0
                 step_times = (step_times + [dt])[-50:]
@@ -305,12 +330,13 @@ class Engine:
                 gate.wait(done)
                 continue
             if done % p.save_interval_epochs == 0 or done == p.num_epochs:
-                metrics = self.evaluate(self.eval_view)
-                value = metrics[best["metric"]]
-                if best["value"] is None or value > best["value"]:
-                    best = {"metric": best["metric"], "value": value, "epoch": done}
-                    self.save_best(done, step, metrics, best)
-                self.save(done, step, metrics, best)
+                with self._averaged() as raw:
+                    metrics = self.evaluate(self.eval_view)
+                    value = metrics[best["metric"]]
+                    if best["value"] is None or value > best["value"]:
+                        best = {"metric": best["metric"], "value": value, "epoch": done}
+                        self.save_best(done, step, metrics, best)
+                    self.save(done, step, metrics, best, raw)
                 scalars = {f"eval_{k}": v for k, v in metrics.items() if isinstance(v, float)}
                 track(step=done, **scalars)
                 self.log(
@@ -327,7 +353,33 @@ class Engine:
                 f"data-parallel: the {world.size} processes ended with identical weights "
                 f"(checksum spread {spread:g})"
             )
+        if self.ema is not None:  # the model leaves training as it was saved: averaged
+            for name, q in self.model.named_parameters():
+                q.set_value(self.ema.shadow[name])
         return {"epoch": p.num_epochs, "step": step, "eval_metrics": metrics, "best": best}
+
+    def _weight_average(self, resume_epoch: int | None) -> WeightAverage | None:
+        """The average of the weights when ``use_ema``: it starts from the model as loaded (a resumed
+        checkpoint's weights are the average), and the optimizer's own weights come back from the
+        checkpoint's ``train.pdparams``."""
+        if not getattr(self.params, "use_ema", False):
+            return None
+        ema = WeightAverage(self.model, self.params.ema_decay)
+        if resume_epoch is not None:
+            raw = checkpoint_dir(self.task_dir, resume_epoch) / RAW_WEIGHTS
+            if raw.is_file():
+                self.model.set_state_dict(paddle.load(str(raw)))
+        return ema
+
+    @contextmanager
+    def _averaged(self) -> Iterator[dict[str, paddle.Tensor] | None]:
+        """The model holds the weight average inside the block (yields the optimizer's weights), or is
+        unchanged without one (yields None)."""
+        if self.ema is None:
+            yield None
+            return
+        with self.ema.applied() as raw:
+            yield raw
 
     def load_pretrained(self, folder: Path) -> None:
         path = folder / "model.pdparams" if folder.is_dir() else folder
@@ -354,7 +406,13 @@ class Engine:
             ]
         outputs, p8 = self.model.features(image)
         dets = decode_detections(
-            outputs, self.params.image_shape, self.num_classes, self.anchors, score_thresh
+            outputs,
+            self.params.image_shape,
+            self.num_classes,
+            self.anchors,
+            score_thresh,
+            scale_x_y=self.model.scale_x_y,
+            matrix=self.model.matrix_nms,
         )
         if self.task_type == "instance_segmentation":
             counts = [len(d["boxes"]) for d in dets]

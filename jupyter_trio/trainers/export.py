@@ -90,6 +90,11 @@ def export_inference(engine: Engine, save_dir: Path) -> dict[str, Any]:
         "image_mean": engine.params.image_mean,
         "image_std": engine.params.image_std,
         "anchors": engine.anchors,
+        **(
+            {"scale_x_y": engine.model.scale_x_y, "nms": "matrix" if engine.model.matrix_nms else "hard"}
+            if engine.task_type in ("detection", "instance_segmentation")
+            else {}
+        ),
         "outputs": {
             "classification": ["probs"],
             "segmentation": ["logits"],
@@ -102,7 +107,7 @@ def export_inference(engine: Engine, save_dir: Path) -> dict[str, Any]:
     return meta
 
 
-BACKBONED_MODELS = ("YOLOv3", "MaskYOLO", "DeepLabv3p")
+BACKBONED_MODELS = ("YOLOv3", "PPYOLO", "MaskYOLO", "DeepLabv3p")
 # models whose conversion or check kills the process instead of failing
 ONNX_CRASHES = {
     "FastSCNN": "converting and checking it ends the process with a floating-point exception (SIGFPE) "

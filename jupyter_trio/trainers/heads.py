@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import paddle
 import paddle.nn.functional as F
-from paddle.vision.ops import nms, yolo_box, yolo_loss
+from paddle.vision.ops import matrix_nms, nms, yolo_box, yolo_loss
 from PIL import Image
 
 from .networks import ANCHOR_MASKS, ANCHORS, MASK_SIZE, STRIDES
@@ -57,8 +57,10 @@ def yolo_losses(
     num_classes: int,
     anchors: list[int],
     scores: paddle.Tensor | None = None,
+    scale_x_y: float = 1.0,
 ) -> paddle.Tensor:
-    """The YOLOv3 loss over the three heads; ``scores`` weigh each ground-truth box (mixup)."""
+    """The YOLOv3 loss over the three heads; ``scores`` weigh each ground-truth box (mixup);
+    ``scale_x_y`` > 1 lets centre offsets reach the cell borders (PP-YOLO's grid sensitivity)."""
     total = 0.0
     for out, mask, stride in zip(outputs, ANCHOR_MASKS, STRIDES):
         total = (
@@ -74,6 +76,7 @@ def yolo_losses(
                 downsample_ratio=stride,
                 gt_score=scores,
                 use_label_smooth=False,
+                scale_x_y=scale_x_y,
             ).mean()
         )
     return total
@@ -117,15 +120,31 @@ def decode_detections(
     score_thresh: float = 0.01,
     nms_thresh: float = 0.45,
     keep: int = 100,
+    scale_x_y: float = 1.0,
+    matrix: bool = False,
 ) -> list[dict[str, np.ndarray]]:
-    """Per image: boxes [K, 4] in input pixels, scores [K], labels [K] after per-class NMS."""
+    """Per image: boxes [K, 4] in input pixels, scores [K], labels [K] after per-class NMS (hard NMS, or
+    PP-YOLO's matrix NMS, which decays the scores of overlapping boxes instead of removing them)."""
     n = outputs[0].shape[0]
     size = paddle.to_tensor([image_shape] * n, dtype="int32")
     all_boxes, all_scores = [], []
     for out, mask, stride in zip(outputs, ANCHOR_MASKS, STRIDES):
-        b, s = yolo_box(out, size, _masked(anchors, mask), num_classes, score_thresh, stride, clip_bbox=True)
+        b, s = yolo_box(
+            out,
+            size,
+            _masked(anchors, mask),
+            num_classes,
+            score_thresh,
+            stride,
+            clip_bbox=True,
+            scale_x_y=scale_x_y,
+        )
         all_boxes.append(b)
         all_scores.append(s)
+    if matrix:
+        boxes_t, scores_t = paddle.concat(all_boxes, axis=1), paddle.concat(all_scores, axis=1)
+        valid = (boxes_t[..., 2] > boxes_t[..., 0]) & (boxes_t[..., 3] > boxes_t[..., 1])
+        return _matrix_nms(boxes_t, scores_t * valid.astype(scores_t.dtype).unsqueeze(-1), score_thresh, keep)
     boxes = paddle.concat(all_boxes, axis=1).numpy()
     scores = paddle.concat(all_scores, axis=1).numpy()
     results = []
@@ -151,6 +170,36 @@ def decode_detections(
             top_k=min(keep, len(b)),
         ).numpy()
         results.append({"boxes": b[kept], "scores": s[kept], "labels": cls[kept].astype(np.int64)})
+    return results
+
+
+def _matrix_nms(
+    boxes: paddle.Tensor, scores: paddle.Tensor, score_thresh: float, keep: int
+) -> list[dict[str, np.ndarray]]:
+    out, per_image, _ = matrix_nms(
+        boxes,
+        scores.transpose([0, 2, 1]),
+        score_threshold=score_thresh,
+        post_threshold=score_thresh,
+        nms_top_k=1000,
+        keep_top_k=keep,
+        background_label=-1,
+        normalized=False,
+        return_index=True,
+        return_rois_num=True,
+    )
+    out, counts = out.numpy(), per_image.numpy()
+    results, start = [], 0
+    for count in counts:
+        rows = out[start : start + int(count)]
+        start += int(count)
+        results.append(
+            {
+                "boxes": rows[:, 2:6].astype(np.float32),
+                "scores": rows[:, 1].astype(np.float32),
+                "labels": rows[:, 0].astype(np.int64),
+            }
+        )
     return results
 
 

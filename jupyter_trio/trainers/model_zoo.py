@@ -42,6 +42,16 @@ DEEPLAB_BACKBONES = (
     "ResNet18",
     "MobileNetV3_large",
 )
+# PP-YOLO's backbone in PaddleX (ResNet50-vd with deformable convolutions in its last stage), then ours
+PPYOLO_BACKBONES = ("ResNet50_vd_ssld", "ResNet50_vd", "ResNet18")
+# the backbone a model trains on when a client names none (PaddleX's YOLOv3 default is DarkNet53 and
+# DeepLabv3p's Xception65; ResNet18 keeps CPU training on small data quick)
+DEFAULT_BACKBONE = {
+    "YOLOv3": "ResNet18",
+    "MaskYOLO": "ResNet18",
+    "PPYOLO": "ResNet50_vd_ssld",
+    "DeepLabv3p": "ResNet18",
+}
 SAME_ARCHITECTURE = {
     "MobileNetV3_small_ssld": "MobileNetV3_small",
     "MobileNetV3_large_ssld": "MobileNetV3_large",
@@ -51,12 +61,20 @@ SAME_ARCHITECTURE = {
 }
 MODELS: dict[str, tuple[str, ...]] = {
     "classification": CLASSIFIERS,
-    "detection": ("YOLOv3",),
+    "detection": ("YOLOv3", "PPYOLO"),
     "segmentation": ("UNet", "DeepLabv3p", "HRNet_W18", "FastSCNN"),
     "instance_segmentation": ("MaskYOLO",),
 }
+# the backbones each model takes
+MODEL_BACKBONES: dict[str, tuple[str, ...]] = {
+    "YOLOv3": YOLO_BACKBONES,
+    "MaskYOLO": YOLO_BACKBONES,
+    "PPYOLO": PPYOLO_BACKBONES,
+    "DeepLabv3p": DEEPLAB_BACKBONES,
+}
+# every backbone name a task type's parameters accept (which model takes which: MODEL_BACKBONES)
 BACKBONES: dict[str, tuple[str, ...]] = {
-    "detection": YOLO_BACKBONES,
+    "detection": tuple(dict.fromkeys(YOLO_BACKBONES + PPYOLO_BACKBONES)),
     "segmentation": DEEPLAB_BACKBONES,
     "instance_segmentation": YOLO_BACKBONES,
 }

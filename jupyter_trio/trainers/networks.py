@@ -3,7 +3,8 @@
 classification: PaddleX's 21 classifiers (``backbones.py``);
 segmentation: a UNet, a DeepLabV3+ (any ``backbones.Backbone``, ASPP, decoder), HRNet_W18 and FastSCNN
 (``segmenters.py``);
-detection: YOLOv3 (backbone, FPN neck, three heads; ``paddle.vision.ops.yolo_loss`` / ``yolo_box`` / ``nms``);
+detection: YOLOv3 (backbone, FPN neck, three heads; ``paddle.vision.ops.yolo_loss`` / ``yolo_box`` / ``nms``)
+and PPYOLO (YOLOv3 with PP-YOLO's additions, ``ppyolo.py``);
 instance segmentation: MaskYOLO — the YOLOv3 detector plus a RoIAlign mask head (Mask R-CNN style).
 """
 
@@ -18,6 +19,8 @@ from paddle.vision.ops import roi_align
 
 from .backbones import Backbone, classifier, leaky_relu
 from .backbones import conv_bn as backbone_conv_bn
+from .ppyolo import SCALE_X_Y, deform_last_stage
+from .ppyolo import neck as ppyolo_neck
 from .segmenters import FastSCNN, HRNet
 
 # YOLOv3's anchors, scaled for small images (pixels at a 128 × 128 input); three per output stride.
@@ -109,14 +112,18 @@ class DeepLabV3P(nn.Layer):
 class YOLOv3(nn.Layer):
     """Backbone → top-down FPN → one 1×1 head per stride (3 anchors × (5 + classes) channels)."""
 
+    # how the heads are trained and decoded (PPYOLO changes these)
+    scale_x_y = 1.0
+    iou_loss = False
+    matrix_nms = False
+
     def __init__(self, num_classes: int, backbone: str = "ResNet18", with_mask: bool = False):
         super().__init__()
         self.num_classes = num_classes
         self.backbone = Backbone(backbone)
         c8, c16, c32 = self.backbone.channels[1:]
-        self.lat32 = nn.Sequential(conv_bn(c32, 256, 1), conv_bn(256, 256))
-        self.lat16 = nn.Sequential(conv_bn(c16 + 128, 128, 1), conv_bn(128, 128))
-        self.lat8 = nn.Sequential(conv_bn(c8 + 64, 64, 1), conv_bn(64, 64))
+        for name, layer in self.neck(c8, c16, c32).items():
+            setattr(self, name, layer)
         self.reduce32, self.reduce16 = conv_bn(256, 128, 1), conv_bn(128, 64, 1)
         out = 3 * (5 + num_classes)
         self.heads = nn.LayerList([nn.Conv2D(256, out, 1), nn.Conv2D(128, out, 1), nn.Conv2D(64, out, 1)])
@@ -129,6 +136,13 @@ class YOLOv3(nn.Layer):
                 nn.ReLU(),
                 nn.Conv2D(64, num_classes, 1),
             )
+
+    def neck(self, c8: int, c16: int, c32: int) -> dict[str, nn.Layer]:
+        return {
+            "lat32": nn.Sequential(conv_bn(c32, 256, 1), conv_bn(256, 256)),
+            "lat16": nn.Sequential(conv_bn(c16 + 128, 128, 1), conv_bn(128, 128)),
+            "lat8": nn.Sequential(conv_bn(c8 + 64, 64, 1), conv_bn(64, 64)),
+        }
 
     def features(self, x: paddle.Tensor) -> tuple[list[paddle.Tensor], paddle.Tensor]:
         _, f8, f16, f32 = self.backbone(x)
@@ -156,6 +170,22 @@ class YOLOv3(nn.Layer):
         return self.mask_head(rois)
 
 
+class PPYOLO(YOLOv3):
+    """YOLOv3 with PP-YOLO's additions: deformable convolutions in the backbone's last stage, CoordConv,
+    SPP and DropBlock in the neck, grid-sensitive centres, an IoU loss and matrix NMS."""
+
+    scale_x_y = SCALE_X_Y
+    iou_loss = True
+    matrix_nms = True
+
+    def __init__(self, num_classes: int, backbone: str = "ResNet50_vd_ssld"):
+        super().__init__(num_classes, backbone)
+        deform_last_stage(self.backbone)
+
+    def neck(self, c8: int, c16: int, c32: int) -> dict[str, nn.Layer]:
+        return ppyolo_neck(c8, c16, c32)
+
+
 BN_MOMENTUM = 0.9
 
 
@@ -171,6 +201,8 @@ def build(task_type: str, params: Any, num_classes: int) -> nn.Layer:
             model = FastSCNN(num_classes)
         else:
             model = DeepLabV3P(num_classes, params.backbone)
+    elif params.model == "PPYOLO":
+        model = PPYOLO(num_classes, params.backbone)
     else:
         model = YOLOv3(num_classes, params.backbone, with_mask=task_type == "instance_segmentation")
     # paddle.vision's MobileNetV3 keeps 99% of its batch-norm running statistics per step (ImageNet

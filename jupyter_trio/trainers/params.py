@@ -15,7 +15,7 @@ import pydantic
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..errors import ValidationFailed
-from .model_zoo import CLASSIFIERS, DEEPLAB_BACKBONES, MODELS, YOLO_BACKBONES
+from .model_zoo import BACKBONES, CLASSIFIERS, DEEPLAB_BACKBONES, DEFAULT_BACKBONE, MODEL_BACKBONES, MODELS
 
 IMAGENET_MEAN = [0.485, 0.456, 0.406]
 IMAGENET_STD = [0.229, 0.224, 0.225]
@@ -124,11 +124,28 @@ class ClassifierParams(CommonParams):
     rotate_range: int = Field(30, ge=0, le=180)
 
 
+def _backbone_of_model(params: CommonParams) -> None:
+    """The model's default backbone when none was given; refuse one the model does not take."""
+    model = params.model
+    if "backbone" not in params.model_fields_set:
+        params.backbone = DEFAULT_BACKBONE[model]
+    elif params.backbone not in MODEL_BACKBONES[model]:
+        raise ValueError(
+            f"backbone {params.backbone!r} is not one of {model}'s: {', '.join(MODEL_BACKBONES[model])}"
+        )
+
+
 class DetectorParams(CommonParams):
-    model: Literal["YOLOv3", "MaskYOLO"] = "YOLOv3"
-    # PaddleX's default is DarkNet53; ResNet18 keeps CPU training on small data quick
-    backbone: Literal[YOLO_BACKBONES] = "ResNet18"  # type: ignore[valid-type]
+    model: Literal["YOLOv3", "PPYOLO", "MaskYOLO"] = "YOLOv3"
+    # which model takes which backbone: model_zoo.MODEL_BACKBONES; the default is the model's own
+    backbone: Literal[BACKBONES["detection"]] = "ResNet18"  # type: ignore[valid-type]
     with_fpn: bool = True
+    use_ema: bool = Field(
+        False,
+        description="evaluate, save and export an exponential moving average of the weights "
+        "(PaddleX's PPYOLO default, on for PPYOLO unless set)",
+    )
+    ema_decay: float = Field(0.9998, gt=0, lt=1)
     warmup_steps: int = Field(50, ge=0)
     warmup_start_lr: float = Field(0.0, ge=0)
     use_mixup: bool = False
@@ -148,6 +165,13 @@ class DetectorParams(CommonParams):
                 "must be multiples of 32 between 32 and 2048 (the detector's coarsest stride is 32)"
             )
         return v
+
+    @model_validator(mode="after")
+    def _model_defaults(self) -> DetectorParams:
+        _backbone_of_model(self)
+        if self.model == "PPYOLO" and "use_ema" not in self.model_fields_set:
+            self.use_ema = True
+        return self
 
 
 class SegmenterParams(CommonParams):

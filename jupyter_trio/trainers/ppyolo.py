@@ -1,0 +1,170 @@
+"""PP-YOLO's additions to YOLOv3, as PaddleX's ``PPYOLO`` defined them (Long et al., 2020).
+
+On the network side: deformable convolutions (DCNv2, ``paddle.vision.ops.deform_conv2d``) in the
+backbone's last stage, CoordConv (two coordinate channels) in the neck, spatial pyramid pooling on the
+deepest map, DropBlock while training, and a grid sensitivity factor ``scale_x_y`` of 1.05 on the centre
+offsets. On the loss side: an IoU loss on the decoded boxes of the anchors that own a ground-truth box,
+next to YOLOv3's loss. Decoding uses matrix NMS (``paddle.vision.ops.matrix_nms``); the exponential
+moving average of the weights is the engine's (``ema.py``). PaddleX's IoU-aware branch is not built: the
+heads keep YOLOv3's layout, so one decoder and one export format serve both detectors.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import paddle
+import paddle.nn as nn
+import paddle.nn.functional as F
+from paddle.vision.models.resnet import BasicBlock, BottleneckBlock
+from paddle.vision.ops import DeformConv2D
+
+from .backbones import Backbone, leaky_relu
+from .backbones import conv_bn as backbone_conv_bn
+
+RESIDUAL_BLOCKS = (BasicBlock, BottleneckBlock)  # their 3×3 convolution is ``conv2``
+SCALE_X_Y = 1.05
+IOU_LOSS_WEIGHT = 2.5
+DROP_BLOCK_SIZE, DROP_BLOCK_KEEP = 3, 0.9
+
+
+class DeformableConv(nn.Layer):
+    """A modulated deformable 3×3 convolution (DCNv2) that takes the place of ``conv``: offsets and
+    modulation come from a 3×3 convolution that starts at zero (the sampling grid starts regular)."""
+
+    def __init__(self, conv: nn.Conv2D):
+        super().__init__()
+        stride = conv._stride[0] if isinstance(conv._stride, (list, tuple)) else conv._stride
+        zeros = paddle.ParamAttr(initializer=nn.initializer.Constant(0.0))
+        self.offsets = nn.Conv2D(conv._in_channels, 27, 3, stride, 1, weight_attr=zeros, bias_attr=zeros)
+        self.conv = DeformConv2D(conv._in_channels, conv._out_channels, 3, stride, 1, bias_attr=False)
+
+    def forward(self, x: paddle.Tensor) -> paddle.Tensor:
+        out = self.offsets(x)
+        return self.conv(x, out[:, :18], F.sigmoid(out[:, 18:]))
+
+
+def deform_last_stage(backbone: Backbone) -> None:
+    """Swap the 3×3 convolution of every residual block of the stride-32 stage for a deformable one."""
+    blocks = [layer for layer in backbone.stages[3].sublayers() if isinstance(layer, RESIDUAL_BLOCKS)]
+    if not blocks:
+        raise ValueError(f"{backbone.name} has no ResNet blocks to make deformable")
+    for block in blocks:
+        block.conv2 = DeformableConv(block.conv2)
+
+
+def coordinates(x: paddle.Tensor) -> paddle.Tensor:
+    """``x`` with two more channels: the column and row position, from -1 to 1."""
+    h, w = x.shape[2], x.shape[3]
+    batch = paddle.shape(x)[0]
+    xs = paddle.linspace(-1.0, 1.0, w, dtype=x.dtype).reshape([1, 1, 1, w]).expand([batch, 1, h, w])
+    ys = paddle.linspace(-1.0, 1.0, h, dtype=x.dtype).reshape([1, 1, h, 1]).expand([batch, 1, h, w])
+    return paddle.concat([x, xs, ys], axis=1)
+
+
+class CoordConv(nn.Layer):
+    def __init__(self, cin: int, cout: int, k: int):
+        super().__init__()
+        self.conv = backbone_conv_bn(cin + 2, cout, k, act=leaky_relu)
+
+    def forward(self, x: paddle.Tensor) -> paddle.Tensor:
+        return self.conv(coordinates(x))
+
+
+class SPP(nn.Layer):
+    """The map beside its 5×5, 9×9 and 13×13 max-pooled copies (stride 1), then a 1×1 back to ``cout``."""
+
+    def __init__(self, cin: int, cout: int):
+        super().__init__()
+        self.project = backbone_conv_bn(cin * 4, cout, 1, act=leaky_relu)
+
+    def forward(self, x: paddle.Tensor) -> paddle.Tensor:
+        pooled = [F.max_pool2d(x, k, 1, k // 2) for k in (5, 9, 13)]
+        return self.project(paddle.concat([x, *pooled], axis=1))
+
+
+class DropBlock(nn.Layer):
+    """Drops square blocks of a feature map while training (Ghiasi et al., 2018); identity in eval."""
+
+    def __init__(self, block_size: int = DROP_BLOCK_SIZE, keep_prob: float = DROP_BLOCK_KEEP):
+        super().__init__()
+        self.block_size, self.keep_prob = block_size, keep_prob
+
+    def forward(self, x: paddle.Tensor) -> paddle.Tensor:
+        if not self.training:
+            return x
+        h, w = x.shape[2], x.shape[3]
+        b = min(self.block_size, h, w)
+        gamma = (1 - self.keep_prob) / b**2 * (h * w) / max(1, (h - b + 1) * (w - b + 1))
+        seeds = paddle.bernoulli(paddle.full(x.shape, gamma, x.dtype))
+        dropped = F.max_pool2d(seeds, b, 1, b // 2)[:, :, :h, :w]
+        keep = 1 - dropped
+        return x * keep * (keep.numel().astype(x.dtype) / keep.sum().clip(min=1.0))
+
+
+def neck(c8: int, c16: int, c32: int) -> dict[str, nn.Layer]:
+    """PP-YOLO's neck layers under YOLOv3's names (same widths): CoordConv throughout, SPP and
+    DropBlock on the deepest level, DropBlock on the others."""
+    return {
+        "lat32": nn.Sequential(CoordConv(c32, 256, 1), SPP(256, 256), DropBlock(), CoordConv(256, 256, 3)),
+        "lat16": nn.Sequential(CoordConv(c16 + 128, 128, 1), DropBlock(), CoordConv(128, 128, 3)),
+        "lat8": nn.Sequential(CoordConv(c8 + 64, 64, 1), DropBlock(), CoordConv(64, 64, 3)),
+    }
+
+
+def iou_loss(
+    outputs: list[paddle.Tensor],
+    boxes: np.ndarray,
+    scores: np.ndarray,
+    anchors: list[int],
+    anchor_masks: list[list[int]],
+    image_shape: list[int],
+    scale_x_y: float = SCALE_X_Y,
+) -> paddle.Tensor:
+    """PP-YOLO's IoU loss, ``2.5 · (1 − IoU²)`` per ground-truth box, on the box decoded at the cell and
+    anchor that own it (the anchor of best width/height IoU, as YOLOv3 assigns), averaged per image.
+
+    ``boxes`` [N, B, 4] normalised (cx, cy, w, h), zero-width for padding; ``scores`` [N, B] weigh each box
+    (mixup)."""
+    h_in, w_in = image_shape
+    pairs = np.asarray(anchors, np.float32).reshape(-1, 2)
+    n_images = boxes.shape[0]
+    total = paddle.zeros([])
+    for out, mask in zip(outputs, anchor_masks):
+        n, _, gh, gw = out.shape
+        per_anchor = out.reshape([n, len(mask), -1, gh, gw])
+        index, truth, weight, anchor_wh = [], [], [], []
+        for i in range(n_images):
+            for b in range(boxes.shape[1]):
+                cx, cy, bw, bh = boxes[i, b]
+                if bw <= 0 or bh <= 0:
+                    continue
+                w_px, h_px = bw * w_in, bh * h_in
+                inter = np.minimum(pairs[:, 0], w_px) * np.minimum(pairs[:, 1], h_px)
+                best = int(np.argmax(inter / (pairs[:, 0] * pairs[:, 1] + w_px * h_px - inter)))
+                if best not in mask:
+                    continue
+                gx, gy = min(int(cx * gw), gw - 1), min(int(cy * gh), gh - 1)
+                index.append([i, mask.index(best), gy, gx])
+                truth.append([cx, cy, bw, bh])
+                weight.append(scores[i, b])
+                anchor_wh.append(pairs[best] / [w_in, h_in])
+        if not index:
+            continue
+        picked = paddle.gather_nd(per_anchor.transpose([0, 1, 3, 4, 2]), paddle.to_tensor(index))[:, :4]
+        cells = paddle.to_tensor(np.asarray(index, np.float32)[:, [3, 2]])
+        grid = paddle.to_tensor([gw, gh], dtype="float32")
+        centre = (cells + F.sigmoid(picked[:, :2]) * scale_x_y - (scale_x_y - 1) / 2) / grid
+        size = paddle.exp(picked[:, 2:4].clip(max=8.0)) * paddle.to_tensor(np.asarray(anchor_wh, np.float32))
+        iou = box_iou(paddle.concat([centre, size], axis=1), paddle.to_tensor(np.asarray(truth, np.float32)))
+        total = total + (IOU_LOSS_WEIGHT * (1 - iou**2) * paddle.to_tensor(weight, "float32")).sum()
+    return total / max(1, n_images)
+
+
+def box_iou(a: paddle.Tensor, b: paddle.Tensor) -> paddle.Tensor:
+    """Row-wise IoU of (cx, cy, w, h) boxes."""
+    a1, a2 = a[:, :2] - a[:, 2:] / 2, a[:, :2] + a[:, 2:] / 2
+    b1, b2 = b[:, :2] - b[:, 2:] / 2, b[:, :2] + b[:, 2:] / 2
+    wh = (paddle.minimum(a2, b2) - paddle.maximum(a1, b1)).clip(min=0)
+    inter = wh[:, 0] * wh[:, 1]
+    union = a[:, 2] * a[:, 3] + b[:, 2] * b[:, 3] - inter
+    return inter / union.clip(min=1e-9)
