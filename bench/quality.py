@@ -3,6 +3,7 @@
     python bench/quality.py                    # all four types, default budgets
     python bench/quality.py --types detection --epochs 40
     python bench/quality.py --types yolov3_resnet18 ppyolo    # PP-YOLO beside YOLOv3, same data and backbone
+    python bench/quality.py --types hrnet fastscnn remote_segmentation
 
 Targets (issue 6): classification top-1 >= 0.95, detection mAP@0.5 >= 0.6, segmentation mIoU >= 0.8,
 instance mask mAP@0.5 >= 0.4. The data are the demo datasets /demo generates (seed 0), split 70/20/10
@@ -31,9 +32,17 @@ TARGETS = {
     "instance_segmentation": ("segm_map", 0.4),
     "yolov3_resnet18": ("bbox_map", 0.6),
     "ppyolo": ("bbox_map", 0.6),  # and at least yolov3_resnet18's figure
+    "hrnet": ("miou", 0.8),
+    "fastscnn": ("miou", 0.8),
+    "remote_segmentation": ("miou", 0.8),
 }
 # cases that are not task types train this type
-KIND = {"yolov3_resnet18": "detection", "ppyolo": "detection"}
+KIND = {
+    "yolov3_resnet18": "detection",
+    "ppyolo": "detection",
+    "hrnet": "segmentation",
+    "fastscnn": "segmentation",
+}
 NO_JITTER = {"brightness": False, "contrast": False, "saturation": False, "hue": False}
 CONFIGS = {
     # colour jitter off: the shapes' colour and the background are what the jitter scrambles, and with it
@@ -54,6 +63,31 @@ CONFIGS = {
         "vertical_flip": True,
     },
     "segmentation": {
+        "model": "UNet",
+        "image_shape": [64, 64],
+        "batch_size": 16,
+        "learning_rate": 0.005,
+        "num_epochs": 50,
+        "save_interval_epochs": 5,
+    },
+    "hrnet": {
+        "model": "HRNet_W18",
+        "image_shape": [64, 64],
+        "batch_size": 16,
+        "learning_rate": 0.005,
+        "num_epochs": 50,
+        "save_interval_epochs": 5,
+    },
+    "fastscnn": {
+        "model": "FastSCNN",
+        "image_shape": [64, 64],
+        "batch_size": 16,
+        "learning_rate": 0.005,
+        "num_epochs": 50,
+        "save_interval_epochs": 5,
+    },
+    # the 4-band demo scene (red, green, blue, near-infrared), normalised by its band statistics
+    "remote_segmentation": {
         "model": "UNet",
         "image_shape": [64, 64],
         "batch_size": 16,

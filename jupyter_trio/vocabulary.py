@@ -18,8 +18,7 @@ FINAL = ("completed", "failed", "cancelled", "interrupted")
 FAILED = ("failed", "interrupted")  # final states that carry a failure reason
 TASK_STATES = ("pending", *ACTIVE, *FINAL)
 
-# project types, in PaddleX's order (its ProjectType integers are these indices); remote_segmentation is
-# PaddleX's too but not trained here, so datasets and projects take the first four
+# project types, in PaddleX's order (its ProjectType integers are these indices)
 PROJECT_TYPES = (
     "classification",
     "detection",
@@ -27,7 +26,9 @@ PROJECT_TYPES = (
     "instance_segmentation",
     "remote_segmentation",
 )
-DATASET_TYPES = PROJECT_TYPES[:4]
+DATASET_TYPES = PROJECT_TYPES
+# the types whose models label every pixel (remote_segmentation: on images of N bands)
+SEGMENTATION_TYPES = ("segmentation", "remote_segmentation")
 
 # a dataset: created empty, imported (checked, then copied in), then split for training
 DATASET_STATES = ("empty", "checking", "check_failed", "copying", "copy_failed", "imported", "split")

@@ -159,8 +159,6 @@ def test_ppyolo_averages_weights_and_resumes_exactly(tmp_path, datasets):
     resumed: dict[int, float] = {}
     again = Engine("detection", params, datasets["detection"], tmp_path / "task2", log=lambda s: None)
     for folder in ("epoch_1",):
-        import shutil
-
         shutil.copytree(
             tmp_path / "task" / "checkpoints" / folder, tmp_path / "task2" / "checkpoints" / folder
         )

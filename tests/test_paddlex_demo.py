@@ -60,7 +60,6 @@ async def test_download_then_load_each_type(px, trio_workspace, prj_type, name):
     [
         ({"type": "download"}, "prj_type is required"),
         ({"type": "download", "prj_type": 9}, "unknown project type"),
-        ({"type": "download", "prj_type": "remote_segmentation"}, "no demo"),
         ({"type": "explode", "prj_type": 0}, "'download' or 'load'"),
     ],
 )
@@ -71,7 +70,8 @@ async def test_demo_bad_input(px, body, needle):
 
 async def test_native_demos(api):
     code, out = await api("GET", "trio/api/demos")
-    assert code == 200 and [d["status"] for d in out["items"]] == ["not_started"] * 4
+    assert code == 200 and [d["status"] for d in out["items"]] == ["not_started"] * 5
+    assert out["items"][-1]["type"] == "remote_segmentation"
     code, out = await api("POST", "trio/api/demos/detection/download")
     assert code == 202 and out["type"] == "detection"
     for _ in range(600):

@@ -9,7 +9,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..vocabulary import DATASET_STATES, DEMO_STATES, TASK_STATES, WEIGHTS_STATES, failure_reason
+from ..vocabulary import (
+    DATASET_STATES,
+    DATASET_TYPES,
+    DEMO_STATES,
+    TASK_STATES,
+    WEIGHTS_STATES,
+    failure_reason,
+)
 
 
 class GPUInfo(BaseModel):
@@ -359,7 +366,7 @@ class RecordsReply(BaseModel):
 
 
 # ---- datasets, projects and demos (the native twin of the PaddleX dialect)
-DatasetType = Literal["classification", "detection", "segmentation", "instance_segmentation"]
+DatasetType = Literal[DATASET_TYPES]  # type: ignore[valid-type]
 
 
 class DatasetInfo(BaseModel):

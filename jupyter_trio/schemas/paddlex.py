@@ -109,6 +109,12 @@ class ProjectRef(Arguments):
 class FileQuery(Arguments):
     path: str = Field(min_length=1, description="a workspace file, absolute or relative")
     did: str | None = Field(None, description="draw this dataset's labels on the image")
+    bands: str | None = Field(
+        None,
+        pattern=r"^\s*\d+\s*,\s*\d+\s*,\s*\d+\s*$",
+        description="a multi-band image (.tif, .tiff, .npy): the three bands shown as red, green, blue, "
+        "numbered from 1 as GDAL does, e.g. '4,3,2'; the first three by default",
+    )
 
 
 class DemoRef(Arguments):

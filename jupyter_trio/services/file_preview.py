@@ -15,25 +15,27 @@ from typing import Any
 
 from ..errors import Forbidden, NotFound, PayloadTooLarge, ValidationFailed
 from ..store import Store, resolve_inside
+from ..trainers import rasters
 from ..trainers.formats.common import IMAGE_SUFFIXES
 from ..trainers.visualize import draw_annotation
 from .dataset_import import load_manifest
 
 TEXT_SUFFIXES = {".log", ".txt"}
+VIEWABLE_IMAGES = IMAGE_SUFFIXES | rasters.RASTER_SUFFIXES
 MAX_BYTES = 32 * 1024 * 1024
 WRITABLE_ROOT = "uploads"
 
 
 def kind_of(target: Path) -> str:
     suffix = target.suffix.lower()
-    if suffix in IMAGE_SUFFIXES:
+    if suffix in VIEWABLE_IMAGES:
         return "image"
     if suffix == ".xml":
         return "xml"
     if suffix in TEXT_SUFFIXES:
         return "text"
     raise ValidationFailed(
-        f"{target.name}: only images ({', '.join(sorted(IMAGE_SUFFIXES))}), .xml, .log and "
+        f"{target.name}: only images ({', '.join(sorted(VIEWABLE_IMAGES))}), .xml, .log and "
         ".txt files can be fetched"
     )
 
@@ -117,15 +119,32 @@ class WorkspaceFiles:
             raise PayloadTooLarge(f"{path} is larger than {MAX_BYTES // (1024 * 1024)} MiB")
         return target
 
-    def image(self, target: Path, dataset: dict[str, Any] | None) -> tuple[bytes, str]:
-        """(bytes, content type): the file itself, or a PNG with the dataset's labels drawn."""
-        if dataset is None:
+    def image(
+        self, target: Path, dataset: dict[str, Any] | None, bands: str | None = None
+    ) -> tuple[bytes, str]:
+        """(bytes, content type): the file itself, or a PNG with the dataset's labels drawn. A multi-band
+        image is always a PNG of three of its bands (``bands``: 1-based, "4,3,2"; the first three by
+        default)."""
+        raster = rasters.is_raster(target)
+        triple = None
+        if bands is not None:
+            if not raster:
+                raise ValidationFailed("bands: only for multi-band images (.tif, .tiff, .npy)")
+            triple = tuple(int(b) - 1 for b in bands.split(","))
+        if dataset is None and not raster:
             return target.read_bytes(), "image/png" if target.suffix.lower() == ".png" else "image/jpeg"
-        folder = Path(os.path.realpath(self.store.root / dataset["path"]))
-        if folder not in target.parents:
-            raise ValidationFailed(f"path is not a file of dataset {dataset['id']}")
-        manifest = load_manifest(self.store, dataset)
-        image = draw_annotation(target, folder, manifest, target.relative_to(folder).as_posix())
+        try:
+            picture = rasters.rgb(rasters.read(target), triple) if raster else None  # type: ignore[arg-type]
+        except rasters.RasterError as exc:
+            raise ValidationFailed(f"{target.name}: {exc}") from None
+        if dataset is None:
+            image = picture
+        else:
+            folder = Path(os.path.realpath(self.store.root / dataset["path"]))
+            if folder not in target.parents:
+                raise ValidationFailed(f"path is not a file of dataset {dataset['id']}")
+            manifest = load_manifest(self.store, dataset)
+            image = draw_annotation(target, folder, manifest, target.relative_to(folder).as_posix(), picture)
         out = io.BytesIO()
         image.save(out, format="PNG")
         return out.getvalue(), "image/png"

@@ -21,8 +21,10 @@ from ..runner.service import Runner
 from ..store import Store
 from ..store.task_files import rewrite_config
 from ..store.tasks import NewTask
+from ..trainers import rasters
 from ..trainers.checkpoints import has_weights, saved_epochs
-from ..trainers.params import CommonParams, defaults, validate
+from ..trainers.params import CommonParams, validate
+from ..trainers.recommend import recommended
 from ..vocabulary import ACTIVE
 from .dataset_import import load_manifest
 from .projects import ProjectService
@@ -65,7 +67,7 @@ class TrainingService:
                 with Image.open(self.store.root / dataset["path"] / rel) as im:
                     sizes.append(im.size)
         median = sorted(sizes)[len(sizes) // 2] if sizes else None
-        return defaults(
+        return recommended(
             project["project_type"],
             model=model,
             num_train=len(meta["split"]["train"]),
@@ -88,6 +90,15 @@ class TrainingService:
 
     def config_for(self, project: dict[str, Any], params: CommonParams) -> dict[str, Any]:
         dataset = self._dataset_for(project)
+        if project["project_type"] == "remote_segmentation":
+            bands = load_manifest(self.store, dataset).get("bands", 3)
+            for name in ("image_mean", "image_std", "image_min", "image_max"):
+                given = getattr(params, name)
+                if given is not None and len(given) != bands:
+                    raise ValidationFailed(
+                        f"{name}: {len(given)} values for images of {bands} bands (leave it out to use "
+                        "the dataset's band statistics)"
+                    )
         if params.pretrain_weights:  # a weights folder or checkpoint inside the workspace, made absolute
             folder = workspace_path(self.store, params.pretrain_weights, "pretrain_weights")
             if not has_weights(folder) and not folder.name.endswith(".pdparams"):
@@ -284,24 +295,28 @@ class TrainingService:
         """Predict one uploaded image (PaddleX's base64 ``image_data``); returns where the result image will
         be."""
         task = self.task(tid)
-        try:
-            with Image.open(io.BytesIO(image)) as im:
-                im.load()
-        except (UnidentifiedImageError, OSError, ValueError):
-            raise ValidationFailed("image_data is not an image") from None
+        if task["config"].get("task_type") == "remote_segmentation":
+            name = _raster_name(image)
+        else:
+            name = "input.png"
+            try:
+                with Image.open(io.BytesIO(image)) as im:
+                    im.load()
+            except (UnidentifiedImageError, OSError, ValueError):
+                raise ValidationFailed("image_data is not an image") from None
         folder = self.store.layout.task_dir(task["id"]) / "predict" / uuid.uuid4().hex[:12]
         folder.mkdir(parents=True)
-        if image[:8] == b"\x89PNG\r\n\x1a\n":
-            (folder / "input.png").write_bytes(image)
+        if name != "input.png" or image[:8] == b"\x89PNG\r\n\x1a\n":
+            (folder / name).write_bytes(image)
         else:
             with Image.open(io.BytesIO(image)) as im:
-                im.convert("RGB").save(folder / "input.png")
+                im.convert("RGB").save(folder / name)
         self.start_child(
             owner,
             task["id"],
             "predict",
             epoch=epoch,
-            inputs=[str(folder / "input.png")],
+            inputs=[str(folder / name)],
             out_dir=str(folder / "result"),
             score_thresh=score_thresh,
         )
@@ -363,3 +378,19 @@ def check_quant_export(task: dict[str, Any]) -> None:
 
 # child job kind → its name suffix, which is also the trainer job's action
 CHILD_NAMES = {"analysis": "sensitivity", "evaluate": "evaluate", "predict": "predict", "export": "export"}
+
+
+def _raster_name(data: bytes) -> str:
+    """The file name an uploaded multi-band image is kept under (its format from its first bytes),
+    after checking that it decodes."""
+    if data[:6] == b"\x93NUMPY":
+        name = "input.npy"
+    elif data[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
+        name = "input.tif"
+    else:
+        name = "input.png"  # an ordinary picture: its three bands
+    try:
+        rasters.read_bytes(data, name)
+    except rasters.RasterError as exc:
+        raise ValidationFailed(f"image_data: not a multi-band image (.tif, .npy) or picture: {exc}") from None
+    return name

@@ -234,10 +234,36 @@ def _split_by_stride(layers: list[nn.Layer]) -> tuple[nn.Layer, list[nn.Sequenti
     return stem, stages
 
 
-class Backbone(nn.Layer):
-    """Feature maps at strides 4, 8, 16 and 32 (``channels`` says how wide each is)."""
+def _widen_input(layer: nn.Layer, in_channels: int) -> None:
+    """Give the first convolution of ``layer`` ``in_channels`` inputs (images of N bands)."""
+    for name, conv in layer.named_sublayers():
+        if isinstance(conv, nn.Conv2D):
+            *path, last = name.split(".")
+            parent = layer
+            for part in path:
+                parent = getattr(parent, part)
+            setattr(
+                parent,
+                last,
+                nn.Conv2D(
+                    in_channels,
+                    conv._out_channels,
+                    conv._kernel_size,
+                    conv._stride,
+                    conv._padding,
+                    groups=1,
+                    bias_attr=False if conv.bias is None else None,
+                ),
+            )
+            return
+    raise ValueError("no convolution to widen")
 
-    def __init__(self, name: str):
+
+class Backbone(nn.Layer):
+    """Feature maps at strides 4, 8, 16 and 32 (``channels`` says how wide each is) of images with
+    ``in_channels`` bands."""
+
+    def __init__(self, name: str, in_channels: int = 3):
         super().__init__()
         self.name = name
         arch = architecture(name)
@@ -254,12 +280,15 @@ class Backbone(nn.Layer):
         else:
             stem, stages = _split_by_stride(_layers_of(name))
             self.stem, self.stages = stem, nn.LayerList(stages)
+        if in_channels != 3:
+            _widen_input(self.stem if not isinstance(self.stem, nn.Identity) else self.stages[0], in_channels)
+        self.in_channels = in_channels
         self.channels = self._probe_channels()
 
     def _probe_channels(self) -> list[int]:
         self.eval()
         with paddle.no_grad():
-            feats = self(paddle.zeros([1, 3, 64, 64]))
+            feats = self(paddle.zeros([1, self.in_channels, 64, 64]))
         self.train()
         return [f.shape[1] for f in feats]
 

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageEnhance, ImageFilter
 
+from . import rasters
 from .formats.coco import segmentation_mask
 from .params import CommonParams
 
@@ -39,6 +40,8 @@ class DatasetView:
             raise ValueError("the dataset has not been split; split it first")
         self.type: str = meta["type"]
         self.labels: list[str] = meta["labels"]
+        self.bands: int = meta.get("bands", 3)  # remote sensing: bands per image, and their statistics
+        self.band_stats: dict[str, list[float]] | None = meta.get("band_stats")
         rels = meta["split"][split] if split != "all" else sorted(meta["samples"])
         if limit:
             rels = rels[:limit]
@@ -130,6 +133,28 @@ def segmentation_item(view: DatasetView, s: Sample, p: Any, rng: np.random.Gener
             image = image.filter(ImageFilter.GaussianBlur(radius=float(rng.uniform(0.5, 1.5))))
         image = photometric(image, p, rng)
     return to_chw(image, p), np.asarray(mask, dtype=np.int64)
+
+
+def remote_item(view: DatasetView, s: Sample, p: Any, rng: np.random.Generator | None) -> tuple:
+    """An N-band image and its mask: horizontal and vertical flips as segmentation has them, with
+    brightness and contrast on every band (no resampling of colour spaces)."""
+    h, w = p.image_shape
+    image = rasters.resize(rasters.read(view.dir / s.rel), (w, h))
+    with Image.open(view.dir / s.info["mask"]) as m:
+        mask = np.asarray(m.resize((w, h), Image.NEAREST), dtype=np.int64)
+    if rng is not None:
+        if p.horizontal_flip and rng.random() < p.horizontal_flip_prob:
+            image, mask = image[:, ::-1], mask[:, ::-1]
+        if p.vertical_flip and rng.random() < p.vertical_flip_prob:
+            image, mask = image[::-1], mask[::-1]
+        low, high = np.asarray(p.image_min, np.float32), np.asarray(p.image_max, np.float32)
+        if p.brightness and rng.random() < p.brightness_prob:
+            image = image * float(rng.uniform(1 - p.brightness_range, 1 + p.brightness_range))
+        if p.contrast and rng.random() < p.contrast_prob:
+            centre = image.mean(axis=(0, 1))
+            image = centre + (image - centre) * float(rng.uniform(1 - p.contrast_range, 1 + p.contrast_range))
+        image = np.clip(image, low, high)
+    return rasters.normalise(np.ascontiguousarray(image), p), np.ascontiguousarray(mask)
 
 
 Box = tuple[float, float, float, float, int]  # x1, y1, x2, y2 in pixels, label index
@@ -302,6 +327,8 @@ def item_fn(task_type: str):
         return lambda view, s, p, rng, shape: classification_item(view, s, p, rng)
     if task_type == "segmentation":
         return lambda view, s, p, rng, shape: segmentation_item(view, s, p, rng)
+    if task_type == "remote_segmentation":
+        return lambda view, s, p, rng, shape: remote_item(view, s, p, rng)
     return lambda view, s, p, rng, shape: detection_item(
         view, s, p, rng, task_type == "instance_segmentation", shape
     )

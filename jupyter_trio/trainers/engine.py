@@ -22,6 +22,7 @@ import paddle.nn.functional as F
 
 from .. import tracking
 from ..formatting import hms as _hms
+from ..vocabulary import SEGMENTATION_TYPES
 from . import distributed
 from .checkpoints import BEST, checkpoint_dir, checkpoint_root, read_state, write_checkpoint
 from .data import DatasetView, batches, held_out_view
@@ -44,6 +45,7 @@ BEST_METRIC = {
     "segmentation": "miou",
     "detection": "bbox_map",
     "instance_segmentation": "segm_map",
+    "remote_segmentation": "miou",
 }
 
 
@@ -65,8 +67,10 @@ class Engine:
         task_dir: Path,
         log: Callable[[str], None] = print,
         labels: list[str] | None = None,
+        channels: int = 3,
     ):
-        """``dataset_dir`` None builds the model for inference only (``labels`` come from a checkpoint)."""
+        """``dataset_dir`` None builds the model for inference only (``labels`` and the image's
+        ``channels`` come from a checkpoint)."""
         self.task_type = task_type
         self.params = params if isinstance(params, CommonParams) else validate(task_type, params)
         self.task_dir, self.log = Path(task_dir), log
@@ -80,13 +84,24 @@ class Engine:
             self.eval_view = held_out_view(self.dataset_dir)
             labels = self.train_view.labels
             n = len(self.train_view)
+            channels = self.train_view.bands if task_type == "remote_segmentation" else 3
+            if task_type == "remote_segmentation":  # normalised by the dataset's bands unless told
+                if not self.train_view.band_stats or not self.train_view.bands:
+                    raise ValueError("the dataset has no band statistics; import it again")
+                self.params = self.params.with_band_stats(self.train_view.band_stats)
+                if len(self.params.image_mean) != channels:
+                    raise ValueError(
+                        f"image_mean and the other band statistics give {len(self.params.image_mean)} "
+                        f"values, the dataset's images have {channels} bands"
+                    )
         else:
             n = self.params.batch_size
         self.labels: list[str] = list(labels or [])
         self.num_classes = len(self.labels)
+        self.channels = channels
         self.anchors = scaled_anchors(self.params.image_shape)
         paddle.seed(self.params.seed)
-        self.model = build(task_type, self.params, self.num_classes)
+        self.model = build(task_type, self.params, self.num_classes, channels)
         self.optimizer = self._optimizer()
         self.ema: WeightAverage | None = None  # set while training with use_ema
         # a last partial batch counts when every process gets two of its images (see data.batches)
@@ -99,7 +114,15 @@ class Engine:
     ) -> Engine:
         """A model restored from a checkpoint folder of ``task_dir`` (the best one by default)."""
         state = read_state(checkpoint_dir(task_dir, epoch))
-        engine = cls(state["task_type"], state["params"], None, task_dir, log, labels=state["labels"])
+        engine = cls(
+            state["task_type"],
+            state["params"],
+            None,
+            task_dir,
+            log,
+            labels=state["labels"],
+            channels=state.get("channels", 3),
+        )
         engine.load(epoch)
         engine.model.eval()
         return engine
@@ -110,7 +133,15 @@ class Engine:
         a checkpoint, or a pretrained model kept under ``weights/``."""
         folder = Path(folder)
         state = read_state(folder)
-        engine = cls(state["task_type"], state["params"], None, folder.parent, log, labels=state["labels"])
+        engine = cls(
+            state["task_type"],
+            state["params"],
+            None,
+            folder.parent,
+            log,
+            labels=state["labels"],
+            channels=state.get("channels", 3),
+        )
         engine.model.set_state_dict(paddle.load(str(folder / "model.pdparams")))
         engine.model.eval()
         return engine
@@ -118,7 +149,7 @@ class Engine:
     # ---- optimisation
     def _optimizer(self) -> paddle.optimizer.Optimizer:
         p, params = self.params, self.model.parameters()
-        if self.task_type in ("classification", "segmentation") and p.optimizer == "SGD":
+        if self.task_type in ("classification", *SEGMENTATION_TYPES) and p.optimizer == "SGD":
             return paddle.optimizer.Momentum(
                 p.learning_rate,
                 momentum=0.9,
@@ -147,7 +178,7 @@ class Engine:
         image = paddle.to_tensor(arrays[0])
         if self.task_type == "classification":
             return F.cross_entropy(self.model(image), paddle.to_tensor(arrays[1]))
-        if self.task_type == "segmentation":
+        if self.task_type in SEGMENTATION_TYPES:
             return segmentation_loss(
                 self.model(image), paddle.to_tensor(arrays[1]), self.params, self.num_classes
             )
@@ -184,6 +215,7 @@ class Engine:
             "epoch": epoch,
             "step": step,
             "labels": self.labels,
+            "channels": self.channels,
             "params": self.params.model_dump(),
             "eval_metrics": metrics,
             "best": best,
@@ -398,7 +430,7 @@ class Engine:
         if self.task_type == "classification":
             probs = F.softmax(self.model(image), axis=1).numpy()
             return [{"probs": pr} for pr in probs]
-        if self.task_type == "segmentation":
+        if self.task_type in SEGMENTATION_TYPES:
             logits = self.model(image)
             return [
                 {"label_map": m, "score_map": s}
@@ -451,7 +483,7 @@ class Engine:
                 "labels": self.labels,
                 "num_images": len(labels),
             }
-        if self.task_type == "segmentation":
+        if self.task_type in SEGMENTATION_TYPES:
             cm = np.zeros((self.num_classes, self.num_classes), np.int64)
             for _, arrays in batches(view, p, 0, train=False):
                 for r, truth in zip(self.infer(arrays), arrays[1]):

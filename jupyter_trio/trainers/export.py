@@ -67,10 +67,11 @@ def export_inference(engine: Engine, save_dir: Path) -> dict[str, Any]:
     save_dir.mkdir(parents=True, exist_ok=True)
     engine.model.eval()
     h, w = engine.params.image_shape
-    spec = [InputSpec([None, 3, h, w], "float32", "image")]
+    spec = [InputSpec([None, engine.channels, h, w], "float32", "image")]
     wrapper = {
         "classification": _Probabilities,
         "segmentation": lambda m: m,
+        "remote_segmentation": lambda m: m,
         "detection": _Heads,
         "instance_segmentation": _HeadsAndFeatures,
     }[engine.task_type](engine.model)
@@ -87,8 +88,14 @@ def export_inference(engine: Engine, save_dir: Path) -> dict[str, Any]:
         "model": engine.params.model,
         "backbone": engine.params.backbone if engine.params.model in BACKBONED_MODELS else None,
         "image_shape": [h, w],
+        "channels": engine.channels,
         "image_mean": engine.params.image_mean,
         "image_std": engine.params.image_std,
+        **(
+            {"image_min": engine.params.image_min, "image_max": engine.params.image_max}
+            if engine.task_type == "remote_segmentation"
+            else {}
+        ),
         "anchors": engine.anchors,
         **(
             {"scale_x_y": engine.model.scale_x_y, "nms": "matrix" if engine.model.matrix_nms else "hard"}
@@ -98,6 +105,7 @@ def export_inference(engine: Engine, save_dir: Path) -> dict[str, Any]:
         "outputs": {
             "classification": ["probs"],
             "segmentation": ["logits"],
+            "remote_segmentation": ["logits"],
             "detection": ["head32", "head16", "head8"],
             "instance_segmentation": ["head32", "head16", "head8", "p8"],
         }[engine.task_type],
@@ -150,7 +158,7 @@ def export_onnx(folder: Path, opset: int = 13) -> list[Path]:
         opset_version=opset,
         verbose=False,
     )
-    difference = onnx_difference(folder, target, meta["image_shape"])
+    difference = onnx_difference(folder, target, meta["image_shape"], meta.get("channels", 3))
     if difference is not None and difference > ONNX_TOLERANCE:
         target.unlink()
         raise NotImplementedError(
@@ -161,7 +169,7 @@ def export_onnx(folder: Path, opset: int = 13) -> list[Path]:
     return [target]
 
 
-def onnx_difference(folder: Path, onnx_file: Path, image_shape: list[int]) -> float | None:
+def onnx_difference(folder: Path, onnx_file: Path, image_shape: list[int], channels: int = 3) -> float | None:
     """The largest relative difference between the ONNX model's and Paddle's outputs on a random batch;
     ``None`` when onnxruntime is not installed (nothing to check with)."""
     try:
@@ -169,7 +177,7 @@ def onnx_difference(folder: Path, onnx_file: Path, image_shape: list[int]) -> fl
     except ImportError:
         return None
     h, w = image_shape
-    batch = np.random.default_rng(0).normal(size=(2, 3, h, w)).astype("float32")
+    batch = np.random.default_rng(0).normal(size=(2, channels, h, w)).astype("float32")
     want = InferenceModel(folder).run(batch)
     session = ort.InferenceSession(str(onnx_file), providers=["CPUExecutionProvider"])
     got = session.run(None, {session.get_inputs()[0].name: batch})

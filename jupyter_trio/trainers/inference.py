@@ -8,34 +8,54 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from ..vocabulary import SEGMENTATION_TYPES
+from . import rasters
 from .coco_rle import mask_to_rle
 from .data import load_rgb, to_chw
 from .engine import Engine
 from .formats.common import IMAGE_SUFFIXES
 from .visualize import blend_mask, draw_boxes, palette
 
+# an image to predict: a picture, or the (height, width, bands) array of a multi-band image
+Picture = Image.Image | np.ndarray
+
 
 def image_files(path: Path) -> list[Path]:
-    """One image, or every image of a folder (sorted)."""
+    """One image, or every image (pictures and rasters) of a folder (sorted)."""
     if path.is_dir():
-        return sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+        suffixes = IMAGE_SUFFIXES | rasters.RASTER_SUFFIXES
+        return sorted(p for p in path.iterdir() if p.suffix.lower() in suffixes and p.is_file())
     return [path]
 
 
-def preprocess(engine: Engine, image: Image.Image) -> np.ndarray:
+def size_of(image: Picture) -> tuple[int, int]:
+    """(width, height)."""
+    return (image.shape[1], image.shape[0]) if isinstance(image, np.ndarray) else image.size
+
+
+def preprocess(engine: Engine, image: Picture) -> np.ndarray:
     h, w = engine.params.image_shape
+    if isinstance(image, np.ndarray):
+        if image.shape[2] != engine.channels:
+            raise ValueError(f"the image has {image.shape[2]} bands, the model takes {engine.channels}")
+        return rasters.normalise(rasters.resize(image, (w, h)), engine.params)
     return to_chw(image.resize((w, h), Image.BILINEAR), engine.params)
 
 
+def load(engine: Engine, path: Path) -> Picture:
+    """An image file as the engine's model takes it: N bands for remote sensing, else RGB."""
+    return rasters.read(path) if engine.task_type == "remote_segmentation" else load_rgb(path)
+
+
 def predict_images(
-    engine: Engine, images: list[Image.Image], score_thresh: float = 0.5, topk: int = 5
+    engine: Engine, images: list[Picture], score_thresh: float = 0.5, topk: int = 5
 ) -> list[dict[str, Any]]:
     """Results in the original image coordinates: classes + scores, boxes, label maps, masks (RLE)."""
     h, w = engine.params.image_shape
     raw = engine.infer([np.stack([preprocess(engine, im) for im in images])], score_thresh=score_thresh)
     out = []
     for image, r in zip(images, raw):
-        iw, ih = image.size
+        iw, ih = size_of(image)
         if engine.task_type == "classification":
             order = np.argsort(-r["probs"])[:topk]
             out.append(
@@ -49,7 +69,7 @@ def predict_images(
                     ],
                 }
             )
-        elif engine.task_type == "segmentation":
+        elif engine.task_type in SEGMENTATION_TYPES:
             label_map = np.asarray(
                 Image.fromarray(r["label_map"].astype(np.uint8)).resize((iw, ih), Image.NEAREST)
             )
@@ -83,12 +103,13 @@ def predict_images(
     return out
 
 
-def visualize(engine: Engine, image: Image.Image, result: dict[str, Any]) -> Image.Image:
+def visualize(engine: Engine, image: Picture, result: dict[str, Any]) -> Image.Image:
+    """The result drawn on the image (a multi-band image shown by its first three bands)."""
     labels = engine.labels
-    image = image.convert("RGB")
+    image = rasters.rgb(image) if isinstance(image, np.ndarray) else image.convert("RGB")
     if engine.task_type == "classification":
         return draw_boxes(image.copy(), [], labels)
-    if engine.task_type == "segmentation":
+    if engine.task_type in SEGMENTATION_TYPES:
         return blend_mask(image, result["label_map"].astype(np.uint8), [(0, 0, 0)] + palette(len(labels))[1:])
     if engine.task_type == "instance_segmentation" and result["objects"]:
         class_map = np.zeros((image.height, image.width), np.uint8)
@@ -122,7 +143,7 @@ def predict_paths(
     results = []
     for start in range(0, len(paths), batch):
         chunk = paths[start : start + batch]
-        images = [load_rgb(p) for p in chunk]
+        images = [load(engine, p) for p in chunk]
         for path, image, r in zip(chunk, images, predict_images(engine, images, score_thresh)):
             entry = {"image": str(path), **jsonable(r)}
             if out_dir is not None:

@@ -17,6 +17,7 @@ import paddle.nn as nn
 import paddle.nn.functional as F
 from paddle.vision.ops import roi_align
 
+from ..vocabulary import SEGMENTATION_TYPES
 from .backbones import Backbone, classifier, leaky_relu
 from .backbones import conv_bn as backbone_conv_bn
 from .ppyolo import SCALE_X_Y, deform_last_stage
@@ -36,7 +37,7 @@ def conv_bn(cin: int, cout: int, k: int = 3, s: int = 1) -> nn.Sequential:
 
 
 class UNet(nn.Layer):
-    def __init__(self, num_classes: int, width: int = 16):
+    def __init__(self, num_classes: int, width: int = 16, in_channels: int = 3):
         super().__init__()
         c = [width, width * 2, width * 4, width * 8]
 
@@ -50,7 +51,9 @@ class UNet(nn.Layer):
                 nn.ReLU(),
             )
 
-        self.down = nn.LayerList([block(3, c[0]), block(c[0], c[1]), block(c[1], c[2]), block(c[2], c[3])])
+        self.down = nn.LayerList(
+            [block(in_channels, c[0]), block(c[0], c[1]), block(c[1], c[2]), block(c[2], c[3])]
+        )
         self.up = nn.LayerList([block(c[3] + c[2], c[2]), block(c[2] + c[1], c[1]), block(c[1] + c[0], c[0])])
         self.head = nn.Conv2D(c[0], num_classes, 1)
 
@@ -68,9 +71,9 @@ class UNet(nn.Layer):
 class DeepLabV3P(nn.Layer):
     """DeepLabV3+: backbone, atrous spatial pyramid pooling on stride-16/32 features, a stride-4 decoder."""
 
-    def __init__(self, num_classes: int, backbone: str = "ResNet18"):
+    def __init__(self, num_classes: int, backbone: str = "ResNet18", in_channels: int = 3):
         super().__init__()
-        self.backbone = Backbone(backbone)
+        self.backbone = Backbone(backbone, in_channels)
         low, high = self.backbone.channels[0], self.backbone.channels[3]
         self.aspp = nn.LayerList(
             [nn.Sequential(nn.Conv2D(high, 128, 1, bias_attr=False), nn.BatchNorm2D(128), nn.ReLU())]
@@ -189,18 +192,19 @@ class PPYOLO(YOLOv3):
 BN_MOMENTUM = 0.9
 
 
-def build(task_type: str, params: Any, num_classes: int) -> nn.Layer:
+def build(task_type: str, params: Any, num_classes: int, in_channels: int = 3) -> nn.Layer:
+    """The network of a task; ``in_channels`` is the number of image bands (segmentation models)."""
     if task_type == "classification":
         model = classifier(params.model, num_classes)
-    elif task_type == "segmentation":
+    elif task_type in SEGMENTATION_TYPES:
         if params.model == "UNet":
-            model = UNet(num_classes)
+            model = UNet(num_classes, in_channels=in_channels)
         elif params.model == "HRNet_W18":
-            model = HRNet(num_classes, width=18)
+            model = HRNet(num_classes, width=18, in_channels=in_channels)
         elif params.model == "FastSCNN":
-            model = FastSCNN(num_classes)
+            model = FastSCNN(num_classes, in_channels=in_channels)
         else:
-            model = DeepLabV3P(num_classes, params.backbone)
+            model = DeepLabV3P(num_classes, params.backbone, in_channels)
     elif params.model == "PPYOLO":
         model = PPYOLO(num_classes, params.backbone)
     else:

@@ -1,9 +1,8 @@
 """Training parameters: PaddleX's field names (shared/spec/paddlex-params.md), our models and defaults.
 
-``defaults(task_type, ...)`` recommends parameters from the dataset and the machine (PaddleX did the
-same from image count, classes and GPU memory); ``validate(task_type, train)`` checks a ``train`` dict a
-client sends and returns the complete, typed parameters — unknown fields and bad values raise a
-:class:`~jupyter_trio.errors.ValidationFailed` naming the field. Stored as JSON, never pickled.
+``validate(task_type, train)`` checks a ``train`` dict a client sends and returns the complete, typed
+parameters — unknown fields and bad values raise a :class:`~jupyter_trio.errors.ValidationFailed` naming
+the field. Stored as JSON, never pickled. ``recommend.py`` recommends parameters for a dataset and machine.
 """
 
 from __future__ import annotations
@@ -197,11 +196,45 @@ class SegmenterParams(CommonParams):
     vertical_flip_prob: float = Field(0.5, ge=0, le=1)
 
 
+class RemoteSegmenterParams(SegmenterParams):
+    """Segmentation of N-band images. Normalisation is PaddleX's for remote sensing: each band scaled by
+    ``image_min`` / ``image_max`` to [0, 1], then by ``image_mean`` / ``image_std``; all four default to
+    the statistics measured per band at import. Colour jitter is for RGB: brightness and contrast act on
+    every band, saturation and hue are refused."""
+
+    image_mean: list[float] | None = Field(None, min_length=1, max_length=64)  # type: ignore[assignment]
+    image_std: list[float] | None = Field(None, min_length=1, max_length=64)  # type: ignore[assignment]
+    image_min: list[float] | None = Field(None, min_length=1, max_length=64)
+    image_max: list[float] | None = Field(None, min_length=1, max_length=64)
+    brightness: bool = False
+    contrast: bool = False
+    saturation: bool = False
+    hue: bool = False
+
+    @model_validator(mode="after")
+    def _bands(self) -> RemoteSegmenterParams:
+        if self.saturation or self.hue:
+            raise ValueError("saturation and hue: colour jitter of RGB images; these images have N bands")
+        given = [v for v in (self.image_mean, self.image_std, self.image_min, self.image_max) if v]
+        if len({len(v) for v in given}) > 1:
+            raise ValueError("image_mean, image_std, image_min and image_max need one value per band each")
+        if self.image_std and min(self.image_std) <= 0:
+            raise ValueError("image_std: every band's std must be positive")
+        return self
+
+    def with_band_stats(self, stats: dict[str, list[float]]) -> RemoteSegmenterParams:
+        """These parameters with the dataset's per-band statistics where none were given."""
+        names = {"image_mean": "mean", "image_std": "std", "image_min": "min", "image_max": "max"}
+        update = {field: stats[key] for field, key in names.items() if getattr(self, field) is None}
+        return self.model_copy(update=update) if update else self
+
+
 PARAMS_BY_TYPE: dict[str, type[CommonParams]] = {
     "classification": ClassifierParams,
     "detection": DetectorParams,
     "segmentation": SegmenterParams,
     "instance_segmentation": DetectorParams,
+    "remote_segmentation": RemoteSegmenterParams,
 }
 
 
@@ -237,48 +270,3 @@ def validate(task_type: str, train: dict[str, Any] | str) -> CommonParams:
             field = ".".join(str(p) for p in err["loc"]) or "train"
             parts.append(f"{field}: {err['msg'].removeprefix('Value error, ')}")
         raise ValidationFailed("; ".join(parts)) from None
-
-
-def defaults(
-    task_type: str,
-    *,
-    model: str | None = None,
-    num_train: int = 0,
-    num_classes: int = 0,
-    image_size: tuple[int, int] | None = None,
-    gpu_memory_mib: list[int] | None = None,
-    cpu_count: int = 1,
-) -> CommonParams:
-    """Recommended parameters for a project: image shape from the data, batch size from the memory the
-    chosen devices have (or the CPU), epochs and learning rate from the amount of data."""
-    base: dict[str, Any] = {"model": model} if model else {}
-    if image_size:
-        side = max(image_size)
-        shape = min(max(32, round(side / 32) * 32), 512)
-        base["image_shape"] = [shape, shape]
-    shape = base.get("image_shape", [64, 64])[0]
-    if gpu_memory_mib:
-        per_gpu = min(gpu_memory_mib) / 1024  # GiB
-        batch = int(max(2, min(128, per_gpu * 8 * (224 / shape) ** 2))) * len(gpu_memory_mib)
-        base["cuda_visible_devices"] = ",".join(str(i) for i in range(len(gpu_memory_mib)))
-    else:
-        batch = 32 if shape <= 64 else 16 if shape <= 128 else 8
-    if num_train:
-        batch = max(1, min(batch, num_train))
-        steps_per_epoch = max(1, num_train // batch)
-        epochs = max(10, min(60, 1500 // steps_per_epoch))
-        base.update(
-            num_epochs=epochs,
-            lr_decay_epochs=[int(epochs * 0.6), int(epochs * 0.85)],
-            save_interval_epochs=max(1, epochs // 10),
-        )
-    base["batch_size"] = batch
-    lr = {"classification": 0.01, "detection": 0.001, "segmentation": 0.001, "instance_segmentation": 0.001}
-    base["learning_rate"] = (
-        lr[task_type] * (batch / 32) ** 0.5 if task_type == "classification" else lr[task_type]
-    )
-    if task_type in ("detection", "instance_segmentation"):
-        middle = max(64, shape // 32 * 32)
-        base["random_shape_sizes"] = [middle - 32, middle, middle + 32]
-    del num_classes, cpu_count  # reserved: the heads size themselves from the dataset
-    return validate(task_type, base)

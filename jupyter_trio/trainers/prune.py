@@ -124,9 +124,9 @@ def model_cost(engine: Engine, masks: Masks | None = None) -> dict[str, int]:
     engine.model.eval()
     with paddle.no_grad():
         if engine.task_type in ("detection", "instance_segmentation"):
-            engine.model.features(paddle.zeros([1, 3, *engine.params.image_shape]))
+            engine.model.features(paddle.zeros([1, engine.channels, *engine.params.image_shape]))
         else:
-            engine.model(paddle.zeros([1, 3, *engine.params.image_shape]))
+            engine.model(paddle.zeros([1, engine.channels, *engine.params.image_shape]))
     for hook in hooks:
         hook.remove()
     params = int(sum(p.size for p in engine.model.parameters()))

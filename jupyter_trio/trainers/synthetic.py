@@ -1,8 +1,10 @@
 """Procedurally generated demo datasets, one per task type, with exact labels.
 
-PaddleX downloaded four demo datasets; jupyter-trio runs without network, so its "download" draws
+PaddleX downloaded its demo datasets; jupyter-trio runs without network, so its "download" draws
 them: coloured shapes (circle, square, triangle, cross) on textured backgrounds, in the folder format
-each type imports from — class folders, Pascal VOC, PNG masks + labels.txt, COCO with polygons.
+each type imports from — class folders, Pascal VOC, PNG masks + labels.txt, COCO with polygons — and for
+remote sensing a 4-band (red, green, blue, near-infrared) 12-bit scene as TIFF, where vegetation and green
+roofs look alike in RGB and only the near-infrared band tells them apart.
 Deterministic for a seed: the same call writes the same files.
 """
 
@@ -20,10 +22,29 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 SHAPES = ("circle", "square", "triangle", "cross")
-SIZES = {"classification": 64, "detection": 128, "segmentation": 96, "instance_segmentation": 128}
+SIZES = {
+    "classification": 64,
+    "detection": 128,
+    "segmentation": 96,
+    "instance_segmentation": 128,
+    "remote_segmentation": 64,
+}
 # detectors trained from scratch overfit a couple of hundred images (train mAP 0.99, val 0.47 at 240
 # images): the detection demos are larger
-COUNTS = {"classification": 600, "detection": 800, "segmentation": 200, "instance_segmentation": 800}
+COUNTS = {
+    "classification": 600,
+    "detection": 800,
+    "segmentation": 200,
+    "instance_segmentation": 800,
+    "remote_segmentation": 200,
+}
+# remote sensing: each land cover's reflectance in (red, green, blue, near-infrared), 12-bit counts
+LAND_COVER = {
+    "background": (1900, 1600, 1300, 1800),  # bare soil
+    "water": (500, 950, 1750, 150),
+    "vegetation": (950, 2250, 950, 3500),
+    "building": (950, 2250, 950, 950),  # green roofs: vegetation's colour, not its near-infrared
+}
 
 
 class Stopped(Exception):
@@ -128,6 +149,7 @@ def generate(
         "detection": _detection,
         "segmentation": _segmentation,
         "instance_segmentation": _instances,
+        "remote_segmentation": _remote,
     }[dataset_type]
     state = writer(target, rng, size)
     for i in range(n):
@@ -230,5 +252,31 @@ def _instances(target: Path, rng: random.Random, size: int) -> Callable[[int], N
                     "segmentation": [poly],
                 }
             )
+
+    return one
+
+
+def _remote(target: Path, rng: random.Random, size: int) -> Callable[[int], None]:
+    import tifffile
+
+    (target / "JPEGImages").mkdir(exist_ok=True)
+    (target / "Annotations").mkdir(exist_ok=True)
+    covers = list(LAND_COVER)
+    (target / "labels.txt").write_text("\n".join(covers) + "\n")
+
+    def one(i: int) -> None:
+        nrng = np.random.default_rng(rng.getrandbits(32))
+        mask = Image.new("L", (size, size), 0)
+        draw = ImageDraw.Draw(mask)
+        for cx, cy, r in place(rng, size, rng.randint(1, 4), (size * 0.12, size * 0.25)):
+            kind = rng.choice(SHAPES)
+            draw.polygon(shape_polygon(kind, cx, cy, r, rng.uniform(0, 2 * math.pi)), fill=rng.randint(1, 3))
+        labels = np.asarray(mask)
+        signature = np.asarray([LAND_COVER[c] for c in covers], np.float32)
+        shade = nrng.uniform(0.85, 1.15) * np.linspace(0.9, 1.1, size)[None, :, None]  # illumination
+        scene = signature[labels] * shade + nrng.normal(0, 90, size=(size, size, 4))
+        name = f"img_{i:04d}"
+        tifffile.imwrite(target / "JPEGImages" / f"{name}.tif", np.clip(scene, 0, 4095).astype(np.uint16))
+        mask.save(target / "Annotations" / f"{name}.png")
 
     return one

@@ -51,13 +51,20 @@ def draw_boxes(image: Image.Image, objects: list[dict[str, Any]], labels: list[s
     return image
 
 
-def draw_annotation(image_path: Path, dataset_dir: Path, manifest: dict[str, Any], rel: str) -> Image.Image:
-    """The image with its dataset labels drawn (classification images come back as they are)."""
-    image = Image.open(image_path).convert("RGB")
+def draw_annotation(
+    image_path: Path,
+    dataset_dir: Path,
+    manifest: dict[str, Any],
+    rel: str,
+    picture: Image.Image | None = None,
+) -> Image.Image:
+    """The image (or ``picture``, how it is shown: a multi-band image's RGB rendering) with its dataset
+    labels drawn (classification images come back as they are)."""
+    image = picture if picture is not None else Image.open(image_path).convert("RGB")
     sample, labels = manifest["samples"].get(rel), manifest["labels"]
     if sample is None or manifest["type"] == "classification":
         return image
-    if manifest["type"] == "segmentation":
+    if manifest["type"] in ("segmentation", "remote_segmentation"):
         with Image.open(dataset_dir / sample["mask"]) as mask:
             return blend_mask(image, np.asarray(mask), [(0, 0, 0)] + palette(len(labels))[1:])
     if manifest["type"] == "instance_segmentation":

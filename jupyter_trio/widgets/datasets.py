@@ -11,9 +11,10 @@ import bqplot as bq
 import ipywidgets as w
 
 from ..client import ServiceClient
+from ..vocabulary import DATASET_TYPES
 from .base import Panel, table
 
-TYPES = ["classification", "detection", "segmentation", "instance_segmentation"]
+TYPES = list(DATASET_TYPES)
 STAGES = {
     "empty": 0,
     "checking": 30,

@@ -25,7 +25,8 @@ from .enums import DEMO_STATUS
 
 class FileHandler(PaddleXHandler):
     @operation(
-        "PaddleX: a workspace file (path): image → img_data (base64; labels drawn when did is given), "
+        "PaddleX: a workspace file (path): image → img_data (base64; labels drawn when did is given; "
+        "a multi-band image as PNG of three bands), "
         "xml → the XML itself, log/txt → lines",
         request=FileQuery,
         also_content_types=("application/xml",),
@@ -38,7 +39,7 @@ class FileHandler(PaddleXHandler):
         kind = kind_of(target)
         if kind == "image":
             dataset = self.trio.projects.dataset(args.did) if args.did else None
-            data, _ = self.trio.files.image(target, dataset)
+            data, _ = self.trio.files.image(target, dataset, args.bands)
             self.ok(img_data=base64.b64encode(data).decode("ascii"))
         elif kind == "xml":
             self.finish(target.read_bytes(), set_content_type="application/xml; charset=utf-8")

@@ -21,6 +21,8 @@ from ...trainers.params import PARAMS_BY_TYPE, parse_train
 
 # PaddleX's weights names that mean "download pretrained weights": impossible here (no network)
 DOWNLOADED_WEIGHTS = ("IMAGENET", "COCO", "CITYSCAPES")
+# colour jitter of RGB pictures: the web client sends it for every segmentation form; N-band images have none
+RGB_ONLY = ("saturation", "saturation_prob", "saturation_range", "hue", "hue_prob", "hue_range")
 # names PaddleX clients send that are not parameters of any trainer, with what we do about them
 _NOTES = {
     "use_gpu": "GPUs follow cuda_visible_devices",
@@ -79,7 +81,7 @@ def translate(task_type: str, train: Any) -> Translated:
             else:
                 out.notes.append(f"{key} not used: {_NOTES[key]}")
             continue
-        if key not in fields:
+        if key not in fields or (task_type == "remote_segmentation" and key in RGB_ONLY):
             out.ignored.append(key)
             continue
         if value is None or value == "undefined" or (value == "" and key in ("backbone", "model")):

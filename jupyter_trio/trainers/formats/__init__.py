@@ -10,13 +10,14 @@ always complete and trainable.
 | detection | Pascal VOC (JPEGImages/ + Annotations/*.xml, or lists ``image xml``); COCO annotations.json |
 | segmentation | JPEGImages/ + Annotations/*.png one-channel masks, or lists ``image mask``; ``labels.txt`` |
 | instance_segmentation | COCO ``annotations.json`` with polygon or RLE segmentations |
+| remote_segmentation | as segmentation, with N-band GeoTIFF/TIFF or ``.npy`` images (``remote.py``) |
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from . import classification, coco, segmentation, voc
+from . import classification, coco, remote, segmentation, voc
 from .common import FormatError, Manifest, Problems
 
 __all__ = ["FormatError", "Manifest", "Problems", "scan"]
@@ -35,6 +36,8 @@ def scan(dataset_type: str, folder: Path) -> tuple[Manifest, Problems]:
         manifest = segmentation.scan(folder, problems)
     elif dataset_type == "instance_segmentation":
         manifest = coco.scan(folder, problems, "instance_segmentation")
+    elif dataset_type == "remote_segmentation":
+        manifest = remote.scan(folder, problems)
     else:
         raise FormatError(f"unknown dataset type {dataset_type!r}")
     return manifest, problems

@@ -55,6 +55,7 @@ class Manifest:
     labels: list[str]
     samples: dict[str, dict[str, Any]]
     files: set[str] = field(default_factory=set)  # every file to copy (images and annotation files)
+    extra: dict[str, Any] = field(default_factory=dict)  # what a type adds (remote sensing: bands, stats)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -63,6 +64,7 @@ class Manifest:
             "format": self.format,
             "labels": self.labels,
             "samples": self.samples,
+            **self.extra,
         }
 
 

@@ -7,6 +7,7 @@ stem. Class names come from labels.txt (first line = class 0); without it classe
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,27 +28,29 @@ from .common import (
 IGNORE_INDEX = 255
 
 
-def _pairs(folder: Path, problems: Problems) -> list[tuple[str, Path, Path]]:
+def pairs(
+    folder: Path, problems: Problems, accept: Callable[[Path], bool] = is_image, what: str = "segmentation"
+) -> list[tuple[str, Path, Path]]:
+    """(where, image, mask) from list files, or from JPEGImages/ and Annotations/ by file stem; ``accept``
+    says which files of JPEGImages/ are images."""
     if list_files(folder):
         return list_pairs(folder, problems)
     img_dir, ann_dir = folder / "JPEGImages", folder / "Annotations"
     if not img_dir.is_dir() or not ann_dir.is_dir():
-        raise FormatError(
-            "a segmentation dataset needs JPEGImages/ and Annotations/ (PNG masks), or list files"
-        )
-    pairs = []
+        raise FormatError(f"a {what} dataset needs JPEGImages/ and Annotations/ (PNG masks), or list files")
+    found = []
     for image in sorted(img_dir.iterdir()):
-        if not is_image(image):
+        if not accept(image):
             continue
         mask = ann_dir / f"{image.stem}.png"
         if not mask.is_file():
             problems.add(relative(folder, image), f"missing label mask Annotations/{image.stem}.png")
             continue
-        pairs.append((relative(folder, image), image, mask))
-    return pairs
+        found.append((relative(folder, image), image, mask))
+    return found
 
 
-def _mask_classes(mask: Path, size: tuple[int, int], where: str, problems: Problems) -> set[int] | None:
+def mask_classes(mask: Path, size: tuple[int, int], where: str, problems: Problems) -> set[int] | None:
     try:
         with Image.open(mask) as im:
             im.load()
@@ -67,20 +70,35 @@ def _mask_classes(mask: Path, size: tuple[int, int], where: str, problems: Probl
 def scan(folder: Path, problems: Problems) -> Manifest:
     labels = read_labels(folder / "labels.txt") if (folder / "labels.txt").is_file() else None
     found: dict[str, tuple[str, set[int]]] = {}
-    for _where, image, mask in _pairs(folder, problems):
+    for _where, image, mask in pairs(folder, problems):
         image_rel, mask_rel = relative(folder, image), relative(folder, mask)
         size = image_size(image)
         if size is None:
             problems.add(image_rel, "image does not decode")
             continue
-        values = _mask_classes(mask, size, mask_rel, problems)
-        if values is None:
-            continue
-        values.discard(IGNORE_INDEX)
-        if labels is not None and values and max(values) >= len(labels):
-            problems.add(mask_rel, f"unknown class {max(values)} (labels.txt has {len(labels)} classes)")
-            continue
-        found[image_rel] = (mask_rel, values)
+        values = mask_classes(mask, size, mask_rel, problems)
+        if values is not None and known_classes(values, labels, mask_rel, problems):
+            found[image_rel] = (mask_rel, values)
+    return manifest("segmentation", folder, labels, found)
+
+
+def known_classes(values: set[int], labels: list[str] | None, where: str, problems: Problems) -> bool:
+    """The mask's class values (255 = ignore dropped) are all named by labels.txt (when there is one)."""
+    values.discard(IGNORE_INDEX)
+    if labels is not None and values and max(values) >= len(labels):
+        problems.add(where, f"unknown class {max(values)} (labels.txt has {len(labels)} classes)")
+        return False
+    return True
+
+
+def manifest(
+    dataset_type: str,
+    folder: Path,
+    labels: list[str] | None,
+    found: dict[str, tuple[str, set[int]]],
+    extra: dict[str, Any] | None = None,
+) -> Manifest:
+    """The manifest of image → (mask, class values) pairs; classes named by index without labels.txt."""
     if labels is None:
         top = max((max(v) for _, v in found.values() if v), default=0)
         labels = ["background"] + [f"class_{i}" for i in range(1, top + 1)]
@@ -95,4 +113,4 @@ def scan(folder: Path, problems: Problems) -> Manifest:
         files |= {image_rel, mask_rel}
     if (folder / "labels.txt").is_file():
         files.add("labels.txt")
-    return Manifest("segmentation", "masks", labels, samples, files)
+    return Manifest(dataset_type, "masks", labels, samples, files, extra or {})
