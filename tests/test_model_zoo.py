@@ -20,6 +20,7 @@ from jupyter_trio.trainers.model_zoo import (  # noqa: E402
     CLASSIFIERS,
     DEEPLAB_BACKBONES,
     PPYOLO_BACKBONES,
+    RCNN_BACKBONES,
     SAME_ARCHITECTURE,
     YOLO_BACKBONES,
 )
@@ -34,6 +35,12 @@ CASES = (
     [("classification", {"model": m}) for m in CLASSIFIERS]
     + [("detection", {"model": "YOLOv3", "backbone": b, "warmup_steps": 0}) for b in YOLO_BACKBONES]
     + [("detection", {"model": "PPYOLO", "backbone": b, "warmup_steps": 0}) for b in PPYOLO_BACKBONES]
+    + [("detection", {"model": "FasterRCNN", "backbone": b, "warmup_steps": 0}) for b in RCNN_BACKBONES]
+    + [("detection", {"model": "FasterRCNN", "backbone": "ResNet50", "with_fpn": False, "warmup_steps": 0})]
+    + [
+        ("instance_segmentation", {"model": "MaskRCNN", "backbone": b, "warmup_steps": 0})
+        for b in ("ResNet18", "HRNet_W18")
+    ]
     + [("segmentation", {"model": "DeepLabv3p", "backbone": b}) for b in DEEPLAB_BACKBONES]
     + [("segmentation", {"model": m}) for m in ("HRNet_W18", "FastSCNN")]
 )
@@ -44,7 +51,12 @@ CASES = [
     if (p["model"], p.get("backbone", p["model"])) not in COVERED
     and p.get("backbone", p["model"]) not in SAME_ARCHITECTURE
 ]
-SHAPE = {"classification": [32, 32], "detection": [64, 64], "segmentation": [32, 32]}
+SHAPE = {
+    "classification": [32, 32],
+    "detection": [64, 64],
+    "instance_segmentation": [64, 64],
+    "segmentation": [32, 32],
+}
 TOLERANCE = 1e-4
 
 
@@ -57,7 +69,12 @@ def datasets(tmp_path_factory):
 @pytest.mark.parametrize(
     ("kind", "params"),
     CASES,
-    ids=[f"{k}-{p['model']}-{p['backbone']}" if "backbone" in p else f"{k}-{p['model']}" for k, p in CASES],
+    ids=[
+        f"{k}-{p['model']}"
+        + (f"-{p['backbone']}" if "backbone" in p else "")
+        + ("-C4" if p.get("with_fpn") is False else "")
+        for k, p in CASES
+    ],
 )
 def test_model_trains_evaluates_predicts_and_exports(tmp_path, datasets, kind, params):
     params = {
@@ -70,7 +87,7 @@ def test_model_trains_evaluates_predicts_and_exports(tmp_path, datasets, kind, p
         "save_interval_epochs": STEPS,
         "learning_rate": 0.001,
     }
-    if kind != "detection":
+    if kind in ("classification", "segmentation"):
         params["optimizer"] = "Adam"
     if kind == "classification":
         params["lr_policy"] = "Piecewise"
@@ -82,8 +99,15 @@ def test_model_trains_evaluates_predicts_and_exports(tmp_path, datasets, kind, p
     assert min(losses[-2:]) < losses[0], losses
 
     metrics = engine.evaluate(engine.eval_view)
-    key = {"classification": "acc1", "detection": "bbox_map", "segmentation": "miou"}[kind]
+    key = {"classification": "acc1", "detection": "bbox_map", "segmentation": "miou"}.get(kind, "segm_map")
     assert 0 <= metrics[key] <= 1
+    if kind in ("detection", "instance_segmentation"):  # predictions are well formed
+        [found] = engine.infer([np.zeros((1, 3, *SHAPE[kind]), np.float32)], score_thresh=0.0)
+        assert found["boxes"].shape == (len(found["scores"]), 4) and len(found["labels"]) == len(
+            found["scores"]
+        )
+        if kind == "instance_segmentation":
+            assert found["masks"].shape == (len(found["scores"]), *SHAPE[kind])
 
     best = Engine.from_checkpoint(tmp_path / "task", "best", log=lambda s: None)
     export_inference(best, tmp_path / "export")
@@ -94,8 +118,14 @@ def test_model_trains_evaluates_predicts_and_exports(tmp_path, datasets, kind, p
     for got, want in zip(outputs, ref):
         assert got.shape == want.shape and np.abs(got - want).max() < TOLERANCE * max(1, np.abs(want).max())
 
-    if kind == "detection":
-        return  # refused for every YOLO model (test_trainers.py)
+    if getattr(best.model, "two_stage", False):  # the heads are exported beside the model
+        rois = np.random.default_rng(1).normal(size=(3, 256, 7, 7)).astype("float32")
+        [logits, deltas] = InferenceModel(tmp_path / "export", "box_head").run(rois)
+        with paddle.no_grad():
+            want = [t.numpy() for t in best.model.box_head(paddle.to_tensor(rois))]
+        assert np.abs(logits - want[0]).max() < TOLERANCE and np.abs(deltas - want[1]).max() < TOLERANCE
+    if kind in ("detection", "instance_segmentation"):
+        return  # ONNX refused for every detector (test_trainers.py)
     ort = pytest.importorskip("onnxruntime")
     try:
         [onnx_file] = export_onnx(tmp_path / "export")
@@ -185,3 +215,36 @@ def test_ppyolo_backbones_follow_paddlex():
         validate("detection", {"model": "PPYOLO", "backbone": "DarkNet53"})
     with pytest.raises(ValidationFailed, match="not one of YOLOv3's"):
         validate("detection", {"model": "YOLOv3", "backbone": "ResNet50_vd_ssld"})
+
+
+def test_two_stage_prune_keeps_the_anchor_outputs(tmp_path, datasets):
+    """Pruning a FasterRCNN works on the backbone, pyramid and heads but never on the RPN's per-anchor
+    outputs (their channels are anchors, not features)."""
+    from jupyter_trio.trainers.prune import Masks, model_cost, prunable, sensitivity
+
+    params = {"model": "FasterRCNN", **STILL, "image_shape": [64, 64], "batch_size": 8, "num_epochs": 1}
+    engine = Engine("detection", params, datasets["detection"], tmp_path / "task", log=lambda s: None)
+    engine.train()
+    layers = prunable(engine)
+    assert "rpn.conv" in layers and not {"rpn.cls", "rpn.reg"} & set(layers)
+    analysis = sensitivity(engine, ratios=(0.5,), max_layers=2)
+    masks = Masks(layers, {name: 0.5 for name in analysis["sensitivities"]})
+    before = model_cost(engine)
+    masks.apply()
+    assert model_cost(engine, masks)["params"] < before["params"]
+
+
+def test_drop_block_drops_blocks_only_on_maps_wide_enough():
+    from jupyter_trio.trainers.ppyolo import DropBlock
+
+    block = DropBlock()
+    paddle.seed(0)
+    wide, narrow = paddle.ones([2, 8, 32, 32]), paddle.ones([2, 8, 8, 8])
+    block.train()
+    out = block(wide).numpy()
+    dropped = out == 0
+    assert 0.02 < dropped.mean() < 0.3  # about 1 - keep_prob of the map, in 3×3 blocks
+    assert np.allclose(out[~dropped], out[~dropped].flat[0]) and out.mean() == pytest.approx(1, rel=0.05)
+    assert np.array_equal(block(narrow).numpy(), narrow.numpy())  # smaller than MIN_SIDE: untouched
+    block.eval()
+    assert np.array_equal(block(wide).numpy(), wide.numpy())

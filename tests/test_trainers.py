@@ -65,7 +65,7 @@ def checkpoint_outputs(kind: str, model, batch: np.ndarray) -> list[np.ndarray]:
             return [paddle.nn.functional.softmax(model(x), axis=1).numpy()]
         if kind == "segmentation":
             return [model(x).numpy()]
-        if kind == "detection":
+        if kind == "detection" or getattr(model, "two_stage", False):
             return [o.numpy() for o in model(x)]
         heads, p8 = model.features(x)
         return [o.numpy() for o in heads] + [p8.numpy()]

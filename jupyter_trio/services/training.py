@@ -341,8 +341,8 @@ class TrainingService:
             )
         if kind not in ("infer", "onnx"):
             raise ValidationFailed(f"type must be infer or onnx (PaddleX: infer or lite), not {kind!r}")
-        if quant:
-            check_quant_export(task)
+        if quant or kind == "onnx":
+            check_onnx_export(task, "quant" if quant else "type")
         folder = workspace_path(self.store, save_dir, "save_dir")
         job = self.start_child(
             owner, task["id"], "export", epoch=epoch, type=kind, save_dir=str(folder), quant=quant
@@ -367,12 +367,15 @@ class TrainingService:
         return self.start_child(owner, tid, "analysis", epoch=epoch, ratios=ratios, max_layers=max_layers)
 
 
-def check_quant_export(task: dict[str, Any]) -> None:
-    """Quantized export goes through ONNX (an int8 ONNX model), which the YOLO models cannot take."""
+def check_onnx_export(task: dict[str, Any], field: str) -> None:
+    """ONNX export (and quantized export, an int8 ONNX model) is refused up front for the detectors:
+    paddle2onnx does not convert the YOLO models faithfully, and the two-stage detectors are exported in
+    parts around Paddle's proposal operators."""
     if task["config"].get("task_type") in ("detection", "instance_segmentation"):
+        what = "quantized export makes an int8 ONNX model, which is" if field == "quant" else "ONNX export is"
         raise ValidationFailed(
-            "quant: quantized export makes an int8 ONNX model, available for classification "
-            "and segmentation; paddle2onnx does not convert the YOLO models faithfully"
+            f"{field}: {what} available for classification and segmentation; paddle2onnx does not "
+            "convert the detectors faithfully (use type=infer, the Paddle inference model)"
         )
 
 

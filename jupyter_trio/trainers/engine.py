@@ -23,7 +23,7 @@ import paddle.nn.functional as F
 from .. import tracking
 from ..formatting import hms as _hms
 from ..vocabulary import SEGMENTATION_TYPES
-from . import distributed
+from . import distributed, rcnn
 from .checkpoints import BEST, checkpoint_dir, checkpoint_root, read_state, write_checkpoint
 from .data import DatasetView, batches, held_out_view
 from .ema import RAW_WEIGHTS, WeightAverage
@@ -104,6 +104,9 @@ class Engine:
         self.model = build(task_type, self.params, self.num_classes, channels)
         self.optimizer = self._optimizer()
         self.ema: WeightAverage | None = None  # set while training with use_ema
+        self.two_stage = getattr(self.model, "two_stage", False)
+        # what the two-stage detectors sample anchors and RoIs from; reseeded every epoch (resume)
+        self.sample_rng = np.random.default_rng([self.params.seed, 0, 7])
         # a last partial batch counts when every process gets two of its images (see data.batches)
         last = 1 if n % self.params.batch_size >= 2 * self.world.size else 0
         self.steps_per_epoch = max(1, n // self.params.batch_size + last)
@@ -183,6 +186,8 @@ class Engine:
                 self.model(image), paddle.to_tensor(arrays[1]), self.params, self.num_classes
             )
         # detection arrays: image, boxes, labels, (instance masks), box scores (< 1 for mixed-up images)
+        if self.two_stage:
+            return rcnn.losses(self.model, image, arrays, self.sample_rng)
         boxes, labels, scores = (paddle.to_tensor(a) for a in (arrays[1], arrays[2], arrays[-1]))
         if self.task_type == "detection":
             outputs = self.model(image)
@@ -321,6 +326,7 @@ class Engine:
         step_times: list[float] = []
         for epoch in range(start_epoch, p.num_epochs):
             paddle.seed(p.seed * 100_003 + epoch)
+            self.sample_rng = np.random.default_rng([p.seed, epoch, 7])
             self.model.train()
             for b, (_, arrays) in enumerate(
                 batches(self.train_view, p, epoch, train=True, shard=(world.rank, world.size))
@@ -436,6 +442,8 @@ class Engine:
                 {"label_map": m, "score_map": s}
                 for m, s in zip(logits.argmax(axis=1).numpy(), F.softmax(logits, axis=1).max(axis=1).numpy())
             ]
+        if self.two_stage:
+            return self._detect_two_stage(image, score_thresh)
         outputs, p8 = self.model.features(image)
         dets = decode_detections(
             outputs,
@@ -463,6 +471,14 @@ class Engine:
                     else np.zeros((0, *self.params.image_shape), bool)
                 )
                 offset += c
+        return dets
+
+    def _detect_two_stage(self, image: paddle.Tensor, score_thresh: float) -> list[dict[str, Any]]:
+        dets = rcnn.detect(self.model, image, score_thresh)
+        for d in dets:
+            logits = d.pop("mask_logits", None)
+            if logits is not None:
+                d["masks"] = paste_masks(logits, d["boxes"], d["labels"], tuple(image.shape[2:]))
         return dets
 
     def evaluate(

@@ -68,6 +68,8 @@ def export_inference(engine: Engine, save_dir: Path) -> dict[str, Any]:
     engine.model.eval()
     h, w = engine.params.image_shape
     spec = [InputSpec([None, engine.channels, h, w], "float32", "image")]
+    if getattr(engine.model, "two_stage", False):
+        return _export_two_stage(engine, save_dir, spec)
     wrapper = {
         "classification": _Probabilities,
         "segmentation": lambda m: m,
@@ -115,7 +117,61 @@ def export_inference(engine: Engine, save_dir: Path) -> dict[str, Any]:
     return meta
 
 
-BACKBONED_MODELS = ("YOLOv3", "PPYOLO", "MaskYOLO", "DeepLabv3p")
+def _export_two_stage(engine: Engine, save_dir: Path, spec: list[InputSpec]) -> dict[str, Any]:
+    """FasterRCNN / MaskRCNN in parts: ``model`` (image → feature levels, the RPN's scores and deltas per
+    level), ``box_head`` (pooled RoI features → class logits, background first, and class-specific
+    deltas) and for MaskRCNN ``mask_head`` (→ 28×28 mask logits per class). Proposals (anchors, decoding,
+    NMS) and RoIAlign run between them as export.json describes — the steps
+    ``paddle.vision.ops.generate_proposals`` / ``distribute_fpn_proposals`` / ``roi_align`` take."""
+    from . import rcnn
+
+    model = engine.model
+    paddle.jit.save(model, str(save_dir / "model"), input_spec=spec)
+    pooled = [None, rcnn.WIDTH, rcnn.POOL, rcnn.POOL]
+    paddle.jit.save(
+        model.box_head, str(save_dir / "box_head"), input_spec=[InputSpec(pooled, "float32", "rois")]
+    )
+    if model.with_mask:
+        masked = [None, rcnn.WIDTH, rcnn.MASK_POOL, rcnn.MASK_POOL]
+        paddle.jit.save(
+            model.mask_head, str(save_dir / "mask_head"), input_spec=[InputSpec(masked, "float32", "rois")]
+        )
+    levels = [f"p{i + 2}" for i in range(len(model.strides))] if model.with_fpn else ["c4"]
+    h, w = engine.params.image_shape
+    meta = {
+        "task_type": engine.task_type,
+        "labels": engine.labels,
+        "model": engine.params.model,
+        "backbone": engine.params.backbone,
+        "image_shape": [h, w],
+        "channels": engine.channels,
+        "image_mean": engine.params.image_mean,
+        "image_std": engine.params.image_std,
+        "outputs": [*levels, *[f"rpn_scores_{lv}" for lv in levels], *[f"rpn_deltas_{lv}" for lv in levels]],
+        "two_stage": {
+            "with_fpn": model.with_fpn,
+            "strides": list(model.strides),
+            "anchor_sizes": [list(s) for s in model.sizes],
+            "anchor_ratios": list(rcnn.RATIOS),
+            "rpn": {"pre_nms_top_n": rcnn.PRE_NMS, "post_nms_top_n": rcnn.POST_NMS, "nms_thresh": 0.7},
+            "roi_levels": [2, 5] if model.with_fpn else None,
+            "refer_scale": rcnn.refer_scale(max(h, w)) if model.with_fpn else None,
+            "pool": rcnn.POOL,
+            "mask_pool": rcnn.MASK_POOL if model.with_mask else None,
+            "box_weights": rcnn.BOX_WEIGHTS.tolist(),
+            "box_head": "box_head.json: rois [R, 256, 7, 7] -> class logits [R, C+1] (0 = background), "
+            "deltas [R, 4C]",
+            "mask_head": "mask_head.json: rois [R, 256, 14, 14] -> logits [R, C, 28, 28]"
+            if model.with_mask
+            else None,
+        },
+        "framework": f"paddle {paddle.__version__}",
+    }
+    (save_dir / "export.json").write_text(json.dumps(meta, indent=1))
+    return meta
+
+
+BACKBONED_MODELS = ("YOLOv3", "PPYOLO", "MaskYOLO", "DeepLabv3p", "FasterRCNN", "MaskRCNN")
 # models whose conversion or check kills the process instead of failing
 ONNX_CRASHES = {
     "FastSCNN": "converting and checking it ends the process with a floating-point exception (SIGFPE) "
@@ -260,14 +316,16 @@ def export_lite(*_: Any, **__: Any) -> None:
 class InferenceModel:
     """An exported model loaded with ``paddle.inference`` (no training code involved)."""
 
-    def __init__(self, folder: Path, threads: int = 1, onednn: bool = False):
-        """``onednn`` stays off by default: with Paddle 3.3 its fusion passes crash (SIGSEGV) on the
-        LeakyReLU convolutions of the detectors and lack kernels for the decoders' resizes."""
+    def __init__(self, folder: Path, part: str = "model", threads: int = 1, onednn: bool = False):
+        """``part``: the exported network to load (``model``; a two-stage detector's ``box_head`` and
+        ``mask_head``, MaskYOLO's ``mask_head``). ``onednn`` stays off by default: with Paddle 3.3 its
+        fusion passes crash (SIGSEGV) on the LeakyReLU convolutions of the detectors and lack kernels for
+        the decoders' resizes."""
         from paddle import inference
 
         self.folder = Path(folder)
         self.meta = json.loads((self.folder / "export.json").read_text())
-        config = inference.Config(str(self.folder / "model.json"), str(self.folder / "model.pdiparams"))
+        config = inference.Config(str(self.folder / f"{part}.json"), str(self.folder / f"{part}.pdiparams"))
         config.disable_gpu()
         config.disable_glog_info()
         config.set_cpu_math_library_num_threads(threads)

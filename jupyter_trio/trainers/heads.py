@@ -7,9 +7,10 @@ from typing import Any
 import numpy as np
 import paddle
 import paddle.nn.functional as F
-from paddle.vision.ops import matrix_nms, nms, yolo_box, yolo_loss
+from paddle.vision.ops import matrix_nms, yolo_box, yolo_loss
 from PIL import Image
 
+from .boxes import select_per_class
 from .networks import ANCHOR_MASKS, ANCHORS, MASK_SIZE, STRIDES
 
 
@@ -147,30 +148,7 @@ def decode_detections(
         return _matrix_nms(boxes_t, scores_t * valid.astype(scores_t.dtype).unsqueeze(-1), score_thresh, keep)
     boxes = paddle.concat(all_boxes, axis=1).numpy()
     scores = paddle.concat(all_scores, axis=1).numpy()
-    results = []
-    for i in range(n):
-        valid = (boxes[i][:, 2] > boxes[i][:, 0]) & (boxes[i][:, 3] > boxes[i][:, 1])
-        cand, cls = np.nonzero((scores[i] > score_thresh) & valid[:, None])
-        if len(cand) == 0:
-            results.append(
-                {
-                    "boxes": np.zeros((0, 4), np.float32),
-                    "scores": np.zeros(0, np.float32),
-                    "labels": np.zeros(0, np.int64),
-                }
-            )
-            continue
-        b, s = boxes[i][cand], scores[i][cand, cls]
-        kept = nms(
-            paddle.to_tensor(b),
-            nms_thresh,
-            paddle.to_tensor(s),
-            paddle.to_tensor(cls.astype(np.int64)),
-            list(range(num_classes)),
-            top_k=min(keep, len(b)),
-        ).numpy()
-        results.append({"boxes": b[kept], "scores": s[kept], "labels": cls[kept].astype(np.int64)})
-    return results
+    return [select_per_class(boxes[i], scores[i], score_thresh, nms_thresh, keep) for i in range(n)]
 
 
 def _matrix_nms(

@@ -44,9 +44,13 @@ DEEPLAB_BACKBONES = (
 )
 # PP-YOLO's backbone in PaddleX (ResNet50-vd with deformable convolutions in its last stage), then ours
 PPYOLO_BACKBONES = ("ResNet50_vd_ssld", "ResNet50_vd", "ResNet18")
+# FasterRCNN's and MaskRCNN's backbones in PaddleX
+RCNN_BACKBONES = ("ResNet18", "ResNet50", "ResNet50_vd", "ResNet101", "ResNet101_vd", "HRNet_W18")
 # the backbone a model trains on when a client names none (PaddleX's YOLOv3 default is DarkNet53 and
 # DeepLabv3p's Xception65; ResNet18 keeps CPU training on small data quick)
 DEFAULT_BACKBONE = {
+    "FasterRCNN": "ResNet18",  # PaddleX's default is ResNet50
+    "MaskRCNN": "ResNet18",
     "YOLOv3": "ResNet18",
     "MaskYOLO": "ResNet18",
     "PPYOLO": "ResNet50_vd_ssld",
@@ -61,22 +65,24 @@ SAME_ARCHITECTURE = {
 }
 MODELS: dict[str, tuple[str, ...]] = {
     "classification": CLASSIFIERS,
-    "detection": ("YOLOv3", "PPYOLO"),
+    "detection": ("YOLOv3", "PPYOLO", "FasterRCNN"),
     "segmentation": ("UNet", "DeepLabv3p", "HRNet_W18", "FastSCNN"),
-    "instance_segmentation": ("MaskYOLO",),
+    "instance_segmentation": ("MaskYOLO", "MaskRCNN"),
 }
 # the backbones each model takes
 MODEL_BACKBONES: dict[str, tuple[str, ...]] = {
     "YOLOv3": YOLO_BACKBONES,
     "MaskYOLO": YOLO_BACKBONES,
     "PPYOLO": PPYOLO_BACKBONES,
+    "FasterRCNN": RCNN_BACKBONES,
+    "MaskRCNN": RCNN_BACKBONES,
     "DeepLabv3p": DEEPLAB_BACKBONES,
 }
 # every backbone name a task type's parameters accept (which model takes which: MODEL_BACKBONES)
 BACKBONES: dict[str, tuple[str, ...]] = {
-    "detection": tuple(dict.fromkeys(YOLO_BACKBONES + PPYOLO_BACKBONES)),
+    "detection": tuple(dict.fromkeys(YOLO_BACKBONES + PPYOLO_BACKBONES + RCNN_BACKBONES)),
     "segmentation": DEEPLAB_BACKBONES,
-    "instance_segmentation": YOLO_BACKBONES,
+    "instance_segmentation": tuple(dict.fromkeys(YOLO_BACKBONES + RCNN_BACKBONES)),
 }
 
 

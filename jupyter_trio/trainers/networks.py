@@ -4,8 +4,8 @@ classification: PaddleX's 21 classifiers (``backbones.py``);
 segmentation: a UNet, a DeepLabV3+ (any ``backbones.Backbone``, ASPP, decoder), HRNet_W18 and FastSCNN
 (``segmenters.py``);
 detection: YOLOv3 (backbone, FPN neck, three heads; ``paddle.vision.ops.yolo_loss`` / ``yolo_box`` / ``nms``)
-and PPYOLO (YOLOv3 with PP-YOLO's additions, ``ppyolo.py``);
-instance segmentation: MaskYOLO — the YOLOv3 detector plus a RoIAlign mask head (Mask R-CNN style).
+PPYOLO (YOLOv3 with PP-YOLO's additions, ``ppyolo.py``) and FasterRCNN (``rcnn.py``);
+instance segmentation: MaskRCNN (``rcnn.py``), and MaskYOLO — the YOLOv3 detector plus a RoIAlign mask head.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from .backbones import Backbone, classifier, leaky_relu
 from .backbones import conv_bn as backbone_conv_bn
 from .ppyolo import SCALE_X_Y, deform_last_stage
 from .ppyolo import neck as ppyolo_neck
+from .rcnn import RCNN
 from .segmenters import FastSCNN, HRNet
 
 # YOLOv3's anchors, scaled for small images (pixels at a 128 × 128 input); three per output stride.
@@ -207,6 +208,8 @@ def build(task_type: str, params: Any, num_classes: int, in_channels: int = 3) -
             model = DeepLabV3P(num_classes, params.backbone, in_channels)
     elif params.model == "PPYOLO":
         model = PPYOLO(num_classes, params.backbone)
+    elif params.model in ("FasterRCNN", "MaskRCNN"):
+        model = RCNN(num_classes, params.backbone, params.with_fpn, with_mask=params.model == "MaskRCNN")
     else:
         model = YOLOv3(num_classes, params.backbone, with_mask=task_type == "instance_segmentation")
     # paddle.vision's MobileNetV3 keeps 99% of its batch-norm running statistics per step (ImageNet

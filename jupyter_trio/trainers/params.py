@@ -135,10 +135,12 @@ def _backbone_of_model(params: CommonParams) -> None:
 
 
 class DetectorParams(CommonParams):
-    model: Literal["YOLOv3", "PPYOLO", "MaskYOLO"] = "YOLOv3"
+    model: Literal["YOLOv3", "PPYOLO", "FasterRCNN", "MaskYOLO", "MaskRCNN"] = "YOLOv3"
     # which model takes which backbone: model_zoo.MODEL_BACKBONES; the default is the model's own
     backbone: Literal[BACKBONES["detection"]] = "ResNet18"  # type: ignore[valid-type]
-    with_fpn: bool = True
+    with_fpn: bool = Field(
+        True, description="FasterRCNN / MaskRCNN: a feature pyramid (P2-P6) or the stride-16 map"
+    )
     use_ema: bool = Field(
         False,
         description="evaluate, save and export an exponential moving average of the weights "
@@ -258,10 +260,10 @@ def validate(task_type: str, train: dict[str, Any] | str) -> CommonParams:
         raise ValidationFailed(f"no trainer for {task_type!r} projects")
     if task_type == "instance_segmentation":
         train = {"model": "MaskYOLO", **train}
-        if train["model"] != "MaskYOLO":
+    if task_type in ("detection", "instance_segmentation"):  # one parameter class, two model lists
+        other = MODELS["instance_segmentation" if task_type == "detection" else "detection"]
+        if train.get("model") in other:
             raise ValidationFailed(f"model: {train['model']!r} is not one of {', '.join(MODELS[task_type])}")
-    elif task_type == "detection" and train.get("model") == "MaskYOLO":
-        raise ValidationFailed(f"model: 'MaskYOLO' is not one of {', '.join(MODELS[task_type])}")
     try:
         return cls.model_validate(train)
     except pydantic.ValidationError as exc:

@@ -83,16 +83,22 @@ class SPP(nn.Layer):
 
 
 class DropBlock(nn.Layer):
-    """Drops square blocks of a feature map while training (Ghiasi et al., 2018); identity in eval."""
+    """Drops square blocks of a feature map while training (Ghiasi et al., 2018); identity in eval.
+
+    Only on maps at least ``MIN_SIDE`` wide: PP-YOLO's smallest map is 19 wide (608 px inputs), where a
+    3×3 block is a small part of it; on the 3×3 map of a 96 px input one block would drop the whole
+    channel most of the time."""
+
+    MIN_SIDE = 16
 
     def __init__(self, block_size: int = DROP_BLOCK_SIZE, keep_prob: float = DROP_BLOCK_KEEP):
         super().__init__()
         self.block_size, self.keep_prob = block_size, keep_prob
 
     def forward(self, x: paddle.Tensor) -> paddle.Tensor:
-        if not self.training:
-            return x
         h, w = x.shape[2], x.shape[3]
+        if not self.training or min(h, w) < self.MIN_SIDE:
+            return x
         b = min(self.block_size, h, w)
         gamma = (1 - self.keep_prob) / b**2 * (h * w) / max(1, (h - b + 1) * (w - b + 1))
         seeds = paddle.bernoulli(paddle.full(x.shape, gamma, x.dtype))

@@ -29,10 +29,12 @@ RATIOS = (0.1, 0.2, 0.3, 0.5, 0.7)
 def prunable(engine: Engine) -> dict[str, nn.Conv2D]:
     """Ordinary (not depthwise) convolutions, except the output layers whose channels are the classes."""
     outputs = {engine.num_classes, 3 * (5 + engine.num_classes)}
+    heads = ("rpn.cls", "rpn.reg")  # the two-stage detectors' anchor outputs
     return {
         name: layer
         for name, layer in engine.model.named_sublayers()
         if isinstance(layer, nn.Conv2D)
+        and name not in heads
         and layer._groups == 1
         and layer._out_channels not in outputs
         and layer._out_channels >= 8

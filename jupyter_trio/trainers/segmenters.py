@@ -94,10 +94,20 @@ class HRNet(nn.Layer):
         self.stage3 = nn.LayerList([_HRModule(c[:3]) for _ in range(4)])
         self.to4 = conv_bn(c[2], c[3], 3, 2)
         self.stage4 = nn.LayerList([_HRModule(c) for _ in range(3)])
+        self.channels = c
         total = sum(c)
-        self.head = nn.Sequential(conv_bn(total, total, 1), nn.Conv2D(total, num_classes, 1))
+        # num_classes 0: no head (the detectors' HRNet_W18 backbone reads the four branches)
+        self.head = (
+            nn.Sequential(conv_bn(total, total, 1), nn.Conv2D(total, num_classes, 1)) if num_classes else None
+        )
 
     def forward(self, x: paddle.Tensor) -> paddle.Tensor:
+        xs = self.branches(x)
+        merged = paddle.concat([xs[0], *[resize(b, xs[0]) for b in xs[1:]]], axis=1)
+        return resize(self.head(merged), x)
+
+    def branches(self, x: paddle.Tensor) -> list[paddle.Tensor]:
+        """The four branches at strides 4, 8, 16 and 32."""
         y = self.layer1(self.stem(x))
         xs = self.stage2([layer(y) for layer in self.to2])
         xs = [*xs, self.to3(xs[-1])]
@@ -106,8 +116,7 @@ class HRNet(nn.Layer):
         xs = [*xs, self.to4(xs[-1])]
         for module in self.stage4:
             xs = module(xs)
-        merged = paddle.concat([xs[0], *[resize(b, xs[0]) for b in xs[1:]]], axis=1)
-        return resize(self.head(merged), x)
+        return xs
 
 
 # ---- Fast-SCNN
