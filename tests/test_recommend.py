@@ -53,3 +53,12 @@ def test_cpu_defaults_and_small_datasets():
     assert p.cuda_visible_devices == "" and p.batch_size == 5 and p.image_shape == [96, 96]
     assert recommended("remote_segmentation", num_train=100).model == "UNet"
     assert recommended("instance_segmentation", num_train=100).model == "MaskYOLO"
+
+
+def test_two_stage_detectors_have_their_own_rules():
+    assert gpu_batch("FasterRCNN", [16000], 1033) == 2 and gpu_batch("MaskRCNN", [16000], 1033) == 2
+    assert gpu_batch("MaskRCNN", [4000], 1033) == 1
+    p = recommended("detection", model="FasterRCNN", num_train=800, num_classes=3, image_size=(128, 128))
+    assert p.warmup_steps == max(800 // 16, 50) and p.with_fpn and p.backbone == "ResNet18"
+    m = recommended("instance_segmentation", model="MaskRCNN", num_train=100, num_classes=3)
+    assert m.model == "MaskRCNN" and m.warmup_steps == 50

@@ -4,8 +4,8 @@ On GPUs the batch size follows what PaddleX's server measured per model family �
 takes and what each image adds at PaddleX's input size (224 px classifiers, 608 px YOLOs, 512 px
 segmenters) — scaled to our input size, for the smallest of the chosen GPUs, times their number; the
 learning rate of a classifier (SGD) grows with the batch as PaddleX's did (MobileNets 0.1 per 500 images,
-the others 0.1 per 256). Detectors get PaddleX's warm-up (at least 3 epochs' steps and 50 per class, at
-most 400 per class per GPU), and their learning-rate decay moves later when the warm-up would reach it.
+the others 0.1 per 256). Detectors get PaddleX's warm-up (``_warm_up``), and their learning-rate decay
+moves later when the warm-up would reach it.
 On the CPU the batch is ours (by input size: 32, 16 or 8). Detectors and segmenters train with Adam
 here, so their learning rate stays Adam's 0.001 rather than PaddleX's SGD rule. Epochs follow the amount
 of data (10-60, about 1,500 steps).
@@ -34,6 +34,9 @@ FOOTPRINTS = {
     "YOLOv3": Footprint(1555, 943, 8, 608),
     "MaskYOLO": Footprint(1555, 943, 8, 608),
     "PPYOLO": Footprint(1691, 1025, 8, 608),
+    # PaddleX's R-CNN inputs are 800 × 1333: the side of a square of that area
+    "FasterRCNN": Footprint(1755, 915, 2, 1033),
+    "MaskRCNN": Footprint(2702, 1188, 2, 1033),
     "DeepLabv3p": Footprint(1469, 1605, 4, 512),
     "UNet": Footprint(1275, 1256, 4, 512),
     "HRNet_W18": Footprint(800, 682, 4, 512),
@@ -104,15 +107,22 @@ def recommended(
         middle = max(64, side // 32 * 32)
         base["random_shape_sizes"] = [middle - 32, middle, middle + 32]
         if num_train:
-            base.update(_warm_up(base, steps_per_epoch, num_classes, len(gpu_memory_mib or []) or 1))
+            gpus = len(gpu_memory_mib or []) or 1
+            base.update(_warm_up(base, model, steps_per_epoch, num_classes, gpus))
     return validate(task_type, base)
 
 
-def _warm_up(base: dict[str, Any], steps_per_epoch: int, num_classes: int, gpus: int) -> dict[str, Any]:
-    """A detector's warm-up steps, with the decay epochs (and the end) moved past it when it reaches
-    the first decay."""
+def _warm_up(
+    base: dict[str, Any], model: str, steps_per_epoch: int, num_classes: int, gpus: int
+) -> dict[str, Any]:
+    """A detector's warm-up steps (YOLOs: at least 3 epochs and 50 per class, at most 400 per class per
+    GPU; R-CNNs: at least an epoch and 50, at most 4,000 per GPU), with the decay epochs (and the end)
+    moved past it when it reaches the first decay."""
     classes = max(1, num_classes)
-    steps = min(max(3 * steps_per_epoch, 50 * classes), int(400 * classes / gpus))
+    if model in ("FasterRCNN", "MaskRCNN"):
+        steps = min(max(steps_per_epoch, 50), int(4000 / gpus))
+    else:
+        steps = min(max(3 * steps_per_epoch, 50 * classes), int(400 * classes / gpus))
     epochs, decay = base["num_epochs"], list(base["lr_decay_epochs"])
     if steps >= decay[0] * steps_per_epoch:
         shift = steps // steps_per_epoch
