@@ -37,6 +37,7 @@ RATIOS = (0.5, 1.0, 2.0)
 FPN_STRIDES = (4, 8, 16, 32, 64)  # P2-P6; RoIs are pooled from P2-P5
 C4_SIZES = (16, 32, 64, 128, 256)  # without FPN: every size on the one stride-16 level
 WIDTH = 256
+MASK_WIDTH, MASK_ROIS = 128, 8  # PaddleX: 256 wide, every foreground RoI; sized for CPUs
 HEAD_WIDTH = 256  # PaddleX: 1024 at 512 RoIs per 800 px image; 64 RoIs of small images need less
 POOL, MASK_POOL, MASK_SIZE = 7, 14, 28
 RPN_SAMPLES, RPN_POSITIVE = 256, 0.5
@@ -120,11 +121,17 @@ class BoxHead(nn.Layer):
 
 
 class MaskHead(nn.Sequential):
+    """Four 3×3 convolutions, a 2× deconvolution, one 1×1 convolution to a logit map per class."""
+
     def __init__(self, num_classes: int):
         layers: list[nn.Layer] = []
-        for _ in range(4):
-            layers += [nn.Conv2D(WIDTH, WIDTH, 3, padding=1), nn.ReLU()]
-        layers += [nn.Conv2DTranspose(WIDTH, WIDTH, 2, 2), nn.ReLU(), nn.Conv2D(WIDTH, num_classes, 1)]
+        for i in range(4):
+            layers += [nn.Conv2D(WIDTH if i == 0 else MASK_WIDTH, MASK_WIDTH, 3, padding=1), nn.ReLU()]
+        layers += [
+            nn.Conv2DTranspose(MASK_WIDTH, MASK_WIDTH, 2, 2),
+            nn.ReLU(),
+            nn.Conv2D(MASK_WIDTH, num_classes, 1),
+        ]
         super().__init__(*layers)
 
 
@@ -368,6 +375,8 @@ def losses(
     rois, classes, box_targets, matched = zip(
         *(roi_targets(p, gt, lab, rng) for p, (gt, lab, _) in zip(proposals, truth))
     )
+    if not sum(len(r) for r in rois):  # no proposal and no box in the whole batch: nothing for the heads
+        return total
     logits, box_deltas = model.box_head(model.pooled(feats, list(rois), POOL, max(shape)))
     classes_all = np.concatenate(classes)
     total = total + F.cross_entropy(logits, paddle.to_tensor(classes_all))
@@ -381,9 +390,10 @@ def losses(
             1, len(classes_all)
         )
     if model.with_mask and len(fg):
-        fg_rois, fg_targets = [], []
+        fg_rois, fg_targets, fg_classes = [], [], []
         for r, c, m, (_, _, masks) in zip(rois, classes, matched, truth):
-            keep = np.nonzero(c > 0)[0]
+            keep = rng.permutation(np.nonzero(c > 0)[0])[:MASK_ROIS]
+            fg_classes.append(c[keep] - 1)
             fg_rois.append(r[keep])
             fg_targets.append(
                 crop_masks(masks[m[keep]], r[keep])
@@ -391,7 +401,8 @@ def losses(
                 else np.zeros((0, MASK_SIZE, MASK_SIZE), np.float32)
             )
         mask_logits = model.mask_head(model.pooled(feats, fg_rois, MASK_POOL, max(shape)))
-        index = np.stack([np.arange(len(fg)), classes_all[fg] - 1], axis=1)
+        mask_classes = np.concatenate(fg_classes)
+        index = np.stack([np.arange(len(mask_classes)), mask_classes], axis=1)
         picked = paddle.gather_nd(mask_logits, paddle.to_tensor(index))
         total = total + F.binary_cross_entropy_with_logits(
             picked, paddle.to_tensor(np.concatenate(fg_targets))
