@@ -248,3 +248,34 @@ def test_drop_block_drops_blocks_only_on_maps_wide_enough():
     assert np.array_equal(block(narrow).numpy(), narrow.numpy())  # smaller than MIN_SIDE: untouched
     block.eval()
     assert np.array_equal(block(wide).numpy(), wide.numpy())
+
+
+def test_two_stage_resumes_exactly(tmp_path, datasets):
+    """The anchors and RoIs a two-stage detector trains on are drawn from a generator reseeded every
+    epoch: resumed from a checkpoint, it takes the uninterrupted run's steps."""
+    params = {
+        "model": "FasterRCNN",
+        **STILL,
+        "image_shape": [64, 64],
+        "batch_size": 4,
+        "train_num": 8,
+        "num_epochs": 3,
+        "save_interval_epochs": 1,
+        "learning_rate": 0.0005,
+        "warmup_steps": 0,
+    }
+    losses: dict[int, float] = {}
+    engine = Engine("detection", params, datasets["detection"], tmp_path / "task", log=lambda s: None)
+    engine.train(track=lambda step=None, **v: losses.__setitem__(step, v["loss"]) if "loss" in v else None)
+    shutil.copytree(
+        tmp_path / "task" / "checkpoints" / "epoch_1", tmp_path / "task2" / "checkpoints" / "epoch_1"
+    )
+    resumed: dict[int, float] = {}
+    again = Engine("detection", params, datasets["detection"], tmp_path / "task2", log=lambda s: None)
+    again.train(
+        resume_epoch=1,
+        track=lambda step=None, **v: resumed.setdefault(step, v["loss"]) if "loss" in v else None,
+    )
+    assert sorted(resumed) == [3, 4, 5, 6]
+    for step in resumed:
+        assert resumed[step] == pytest.approx(losses[step], rel=1e-4, abs=1e-5), step
