@@ -219,7 +219,13 @@ def run(case: str, root: Path, epochs: int | None, verbose: bool, overrides: dic
     result = engine.train(track=lambda step=None, **v: speeds.append(v["speed"]) if "speed" in v else None)
     wall = time.perf_counter() - started
     metric, target = TARGETS[case]
+    extra = {}
+    if getattr(engine.model, "matrix_nms", False):  # PP-YOLO's last model decoded both ways
+        extra["last_epoch_matrix_nms"] = engine.evaluate(engine.eval_view)[metric]
+        engine.model.matrix_nms = False
+        extra["last_epoch_hard_nms"] = engine.evaluate(engine.eval_view)[metric]
     return {
+        **extra,
         "type": case,
         "model": params["model"],
         "metric": metric,
