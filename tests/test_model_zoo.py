@@ -279,3 +279,35 @@ def test_two_stage_resumes_exactly(tmp_path, datasets):
     assert sorted(resumed) == [3, 4, 5, 6]
     for step in resumed:
         assert resumed[step] == pytest.approx(losses[step], rel=1e-4, abs=1e-5), step
+
+
+def test_ppyolo_switches_as_paddlex_named_them():
+    from jupyter_trio.errors import ValidationFailed
+    from jupyter_trio.trainers.networks import PPYOLO, build
+    from jupyter_trio.trainers.params import validate
+    from jupyter_trio.trainers.ppyolo import SPP, CoordConv, DeformableConv, DropBlock
+
+    plain = validate(
+        "detection",
+        {
+            "model": "PPYOLO",
+            "backbone": "ResNet18",
+            "with_dcn_v2": False,
+            "use_coord_conv": False,
+            "use_spp": False,
+            "use_drop_block": False,
+            "use_iou_loss": False,
+            "use_matrix_nms": False,
+            "scale_x_y": 1.0,
+        },
+    )
+    model = build("detection", plain, 3)
+    assert isinstance(model, PPYOLO) and not (model.iou_loss or model.matrix_nms) and model.scale_x_y == 1.0
+    kinds = {type(layer) for layer in model.sublayers()}
+    assert not {SPP, CoordConv, DeformableConv, DropBlock} & kinds
+    full = build("detection", validate("detection", {"model": "PPYOLO", "backbone": "ResNet18"}), 3)
+    assert {SPP, CoordConv, DeformableConv, DropBlock} <= {type(layer) for layer in full.sublayers()}
+    with pytest.raises(ValidationFailed, match="use_spp: PPYOLO's switches, not YOLOv3's"):
+        validate("detection", {"model": "YOLOv3", "use_spp": False})
+    stored = validate("detection", {"model": "YOLOv3"}).model_dump()  # a checkpoint's parameters
+    assert validate("detection", stored).model == "YOLOv3"

@@ -178,16 +178,25 @@ class PPYOLO(YOLOv3):
     """YOLOv3 with PP-YOLO's additions: deformable convolutions in the backbone's last stage, CoordConv,
     SPP and DropBlock in the neck, grid-sensitive centres, an IoU loss and matrix NMS."""
 
-    scale_x_y = SCALE_X_Y
-    iou_loss = True
-    matrix_nms = True
-
-    def __init__(self, num_classes: int, backbone: str = "ResNet50_vd_ssld"):
+    def __init__(self, num_classes: int, backbone: str = "ResNet50_vd_ssld", params: Any = None):
+        """``params``: PaddleX's switches (``with_dcn_v2``, ``use_coord_conv``, ``use_spp``,
+        ``use_drop_block``, ``use_iou_loss``, ``use_matrix_nms``, ``scale_x_y``); all on when None."""
         super().__init__(num_classes, backbone)
-        deform_last_stage(self.backbone)
 
-    def neck(self, c8: int, c16: int, c32: int) -> dict[str, nn.Layer]:
-        return ppyolo_neck(c8, c16, c32)
+        def switch(name: str, default: Any = True) -> Any:
+            return default if params is None else getattr(params, name)
+
+        c8, c16, c32 = self.backbone.channels[1:]
+        neck = ppyolo_neck(
+            c8, c16, c32, switch("use_coord_conv"), switch("use_spp"), switch("use_drop_block")
+        )
+        for name, layer in neck.items():
+            setattr(self, name, layer)
+        if switch("with_dcn_v2"):
+            deform_last_stage(self.backbone)
+        self.scale_x_y = switch("scale_x_y", SCALE_X_Y)
+        self.iou_loss = switch("use_iou_loss")
+        self.matrix_nms = switch("use_matrix_nms")
 
 
 BN_MOMENTUM = 0.9
@@ -207,7 +216,7 @@ def build(task_type: str, params: Any, num_classes: int, in_channels: int = 3) -
         else:
             model = DeepLabV3P(num_classes, params.backbone, in_channels)
     elif params.model == "PPYOLO":
-        model = PPYOLO(num_classes, params.backbone)
+        model = PPYOLO(num_classes, params.backbone, params)
     elif params.model in ("FasterRCNN", "MaskRCNN"):
         model = RCNN(num_classes, params.backbone, params.with_fpn, with_mask=params.model == "MaskRCNN")
     else:

@@ -134,6 +134,17 @@ def _backbone_of_model(params: CommonParams) -> None:
         )
 
 
+PPYOLO_SWITCHES = {
+    "with_dcn_v2",
+    "use_coord_conv",
+    "use_spp",
+    "use_drop_block",
+    "use_iou_loss",
+    "use_matrix_nms",
+    "scale_x_y",
+}
+
+
 class DetectorParams(CommonParams):
     model: Literal["YOLOv3", "PPYOLO", "FasterRCNN", "MaskYOLO", "MaskRCNN"] = "YOLOv3"
     # which model takes which backbone: model_zoo.MODEL_BACKBONES; the default is the model's own
@@ -147,6 +158,16 @@ class DetectorParams(CommonParams):
         "(PaddleX's PPYOLO default, on for PPYOLO unless set)",
     )
     ema_decay: float = Field(0.9998, gt=0, lt=1)
+    # PPYOLO's switches, named as PaddleX's PPYOLO took them (refused for the other models)
+    with_dcn_v2: bool = Field(
+        True, description="PPYOLO: deformable convolutions in the backbone's last stage"
+    )
+    use_coord_conv: bool = Field(True, description="PPYOLO: CoordConv in the neck")
+    use_spp: bool = Field(True, description="PPYOLO: spatial pyramid pooling on the deepest level")
+    use_drop_block: bool = Field(True, description="PPYOLO: DropBlock in the neck while training")
+    use_iou_loss: bool = Field(True, description="PPYOLO: IoU loss beside YOLOv3's")
+    use_matrix_nms: bool = Field(True, description="PPYOLO: matrix NMS (else hard NMS)")
+    scale_x_y: float = Field(1.05, ge=1, le=2, description="PPYOLO: grid sensitivity of the box centres")
     warmup_steps: int = Field(50, ge=0)
     warmup_start_lr: float = Field(0.0, ge=0)
     use_mixup: bool = False
@@ -172,6 +193,11 @@ class DetectorParams(CommonParams):
         _backbone_of_model(self)
         if self.model == "PPYOLO" and "use_ema" not in self.model_fields_set:
             self.use_ema = True
+        # stored parameters carry every field: only a switch moved from its default is another model's
+        fields = type(self).model_fields
+        switches = sorted(k for k in PPYOLO_SWITCHES if getattr(self, k) != fields[k].default)
+        if self.model != "PPYOLO" and switches:
+            raise ValueError(f"{', '.join(switches)}: PPYOLO's switches, not {self.model}'s")
         return self
 
 

@@ -107,13 +107,24 @@ class DropBlock(nn.Layer):
         return x * keep * (keep.numel().astype(x.dtype) / keep.sum().clip(min=1.0))
 
 
-def neck(c8: int, c16: int, c32: int) -> dict[str, nn.Layer]:
+def neck(
+    c8: int, c16: int, c32: int, coord_conv: bool = True, spp: bool = True, drop_block: bool = True
+) -> dict[str, nn.Layer]:
     """PP-YOLO's neck layers under YOLOv3's names (same widths): CoordConv throughout, SPP and
-    DropBlock on the deepest level, DropBlock on the others."""
+    DropBlock on the deepest level, DropBlock on the others (each switchable, as PaddleX's PPYOLO had)."""
+
+    def conv(cin: int, cout: int, k: int) -> nn.Layer:
+        return CoordConv(cin, cout, k) if coord_conv else backbone_conv_bn(cin, cout, k, act=leaky_relu)
+
+    def drop() -> nn.Layer:
+        return DropBlock() if drop_block else nn.Identity()
+
     return {
-        "lat32": nn.Sequential(CoordConv(c32, 256, 1), SPP(256, 256), DropBlock(), CoordConv(256, 256, 3)),
-        "lat16": nn.Sequential(CoordConv(c16 + 128, 128, 1), DropBlock(), CoordConv(128, 128, 3)),
-        "lat8": nn.Sequential(CoordConv(c8 + 64, 64, 1), DropBlock(), CoordConv(64, 64, 3)),
+        "lat32": nn.Sequential(
+            conv(c32, 256, 1), SPP(256, 256) if spp else nn.Identity(), drop(), conv(256, 256, 3)
+        ),
+        "lat16": nn.Sequential(conv(c16 + 128, 128, 1), drop(), conv(128, 128, 3)),
+        "lat8": nn.Sequential(conv(c8 + 64, 64, 1), drop(), conv(64, 64, 3)),
     }
 
 
