@@ -311,3 +311,12 @@ def test_ppyolo_switches_as_paddlex_named_them():
         validate("detection", {"model": "YOLOv3", "use_spp": False})
     stored = validate("detection", {"model": "YOLOv3"}).model_dump()  # a checkpoint's parameters
     assert validate("detection", stored).model == "YOLOv3"
+
+
+def test_two_stage_detectors_refuse_mixup():
+    from jupyter_trio.errors import ValidationFailed
+    from jupyter_trio.trainers.params import validate
+
+    with pytest.raises(ValidationFailed, match="use_mixup: for the YOLO detectors"):
+        validate("detection", {"model": "FasterRCNN", "use_mixup": True})
+    assert validate("detection", {"model": "YOLOv3", "use_mixup": True}).use_mixup

@@ -166,7 +166,11 @@ async def test_paddlex_remote_segmentation_end_to_end(px, trio_workspace):
     code, out = await px("POST", "project/task", {"pid": pid, "train": json.dumps(train)})
     assert code == 200 and "hue" in out["message"], out
     tid = out["tid"]
-    code, out = await px("POST", "project/task", {"pid": pid, "train": {**train, "image_mean": [0.5] * 3}})
+    code, out = await px(
+        "POST",
+        "project/task",
+        {"pid": pid, "train": {**train, "image_mean": [0.5] * 3, "image_std": [0.2] * 3}},
+    )
     assert code == 422 and "3 values for images of 4 bands" in out["message"], out
     await px("POST", "project/task/train", {"tid": tid})
     done = await poll(px, "project/task", {"tid": tid}, lambda o: o["task_status"] in (4, 10, 8))
@@ -188,6 +192,14 @@ async def test_paddlex_remote_segmentation_end_to_end(px, trio_workspace):
         "POST", "project/task/predict", {"tid": tid, "image_data": base64.b64encode(b"not a raster").decode()}
     )
     assert code == 422 and out["status"] == -1 and "image_data" in out["message"], out
+    three = io.BytesIO()
+    tifffile.imwrite(three, tifffile.imread(scene)[:, :, :3])
+    code, out = await px(
+        "POST",
+        "project/task/predict",
+        {"tid": tid, "image_data": base64.b64encode(three.getvalue()).decode()},
+    )
+    assert code == 422 and "3 band(s); the model was trained on 4" in out["message"], out
 
     await px("POST", "project/task/export", {"tid": tid, "type": "infer", "save_dir": "exports/rs"})
     st = await poll(px, "project/task/export", {"tid": tid}, lambda o: o["export_status"] != 0)
@@ -217,3 +229,53 @@ def test_prune_analysis_on_four_bands(tmp_path, rs_dataset):
     masks = Masks(prunable(engine), {name: 0.5 for name in analysis["sensitivities"]})
     masks.apply()
     assert model_cost(engine, masks)["flops"] < before["flops"]
+
+
+def test_rasters_too_large_empty_or_constant(tmp_path):
+    huge = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        huge, {"descr": "<f4", "fortran_order": False, "shape": (100_000, 100_000, 64)}
+    )
+    with pytest.raises(rasters.RasterError, match="GiB"):  # refused from the header, nothing allocated
+        rasters.read_bytes(huge.getvalue(), "x.npy")
+    (tmp_path / "huge.npy").write_bytes(huge.getvalue())
+    with pytest.raises(rasters.RasterError):
+        rasters.read(tmp_path / "huge.npy")
+    np.save(tmp_path / "empty.npy", np.zeros((0, 5), np.float32))
+    with pytest.raises(rasters.RasterError, match="numbers"):
+        rasters.read(tmp_path / "empty.npy")
+    stats = rasters.BandStats()
+    stats.add(np.stack([np.arange(16.0).reshape(4, 4), np.full((4, 4), 7.0)], axis=2))
+    measured = stats.to_json()
+    assert measured["std"][1] == 1.0 and measured["min"][1] == measured["max"][1] == 7.0
+    params = type(
+        "P",
+        (),
+        {
+            k: measured[k.removeprefix("image_")]
+            for k in ("image_min", "image_max", "image_mean", "image_std")
+        },
+    )
+    out = rasters.normalise(np.full((2, 2, 2), 9.0, np.float32), params)
+    assert np.isfinite(out).all() and abs(out[1]).max() < 10  # another value of a constant band stays sane
+
+
+def test_remote_parameters_come_in_pairs():
+    from jupyter_trio.errors import ValidationFailed
+    from jupyter_trio.trainers.params import validate
+
+    with pytest.raises(ValidationFailed, match="give both or neither"):
+        validate("remote_segmentation", {"model": "UNet", "image_min": [0] * 4})
+    with pytest.raises(ValidationFailed, match="with image_min and image_max give them too"):
+        validate("remote_segmentation", {"model": "UNet", "image_min": [0] * 4, "image_max": [1] * 4})
+    with pytest.raises(ValidationFailed, match="below image_min"):
+        validate(
+            "remote_segmentation",
+            {
+                "model": "UNet",
+                "image_min": [2] * 4,
+                "image_max": [1] * 4,
+                "image_mean": [0.5] * 4,
+                "image_std": [0.2] * 4,
+            },
+        )

@@ -296,7 +296,11 @@ class TrainingService:
         be."""
         task = self.task(tid)
         if task["config"].get("task_type") == "remote_segmentation":
-            name = _raster_name(image)
+            name, bands = _raster_name(image)
+            dataset = self.projects.dataset(task["config"]["dataset_id"])
+            trained = load_manifest(self.store, dataset).get("bands", 3)
+            if bands != trained:
+                raise ValidationFailed(f"image_data: {bands} band(s); the model was trained on {trained}")
         else:
             name = "input.png"
             try:
@@ -383,9 +387,9 @@ def check_onnx_export(task: dict[str, Any], field: str) -> None:
 CHILD_NAMES = {"analysis": "sensitivity", "evaluate": "evaluate", "predict": "predict", "export": "export"}
 
 
-def _raster_name(data: bytes) -> str:
-    """The file name an uploaded multi-band image is kept under (its format from its first bytes),
-    after checking that it decodes."""
+def _raster_name(data: bytes) -> tuple[str, int]:
+    """The file name an uploaded multi-band image is kept under (its format from its first bytes) and
+    its number of bands, after checking that it decodes."""
     if data[:6] == b"\x93NUMPY":
         name = "input.npy"
     elif data[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
@@ -393,7 +397,7 @@ def _raster_name(data: bytes) -> str:
     else:
         name = "input.png"  # an ordinary picture: its three bands
     try:
-        rasters.read_bytes(data, name)
+        bands = rasters.read_bytes(data, name).shape[2]
     except rasters.RasterError as exc:
         raise ValidationFailed(f"image_data: not a multi-band image (.tif, .npy) or picture: {exc}") from None
-    return name
+    return name, bands

@@ -114,7 +114,8 @@ def prune(config: dict) -> None:
     leader = distributed.current().leader
     engine = Engine(
         config["task_type"],
-        config["params"],
+        # the fine-tune starts from the parent's weights, never again from its pretrained ones
+        {**config["params"], "pretrain_weights": None},
         Path(config["dataset_dir"]),
         task_dir,
         log=_log if leader else _quiet,

@@ -198,6 +198,8 @@ class DetectorParams(CommonParams):
         switches = sorted(k for k in PPYOLO_SWITCHES if getattr(self, k) != fields[k].default)
         if self.model != "PPYOLO" and switches:
             raise ValueError(f"{', '.join(switches)}: PPYOLO's switches, not {self.model}'s")
+        if self.model in ("FasterRCNN", "MaskRCNN") and self.use_mixup:
+            raise ValueError(f"use_mixup: for the YOLO detectors; {self.model} does not mix images (PaddleX)")
         return self
 
 
@@ -246,8 +248,19 @@ class RemoteSegmenterParams(SegmenterParams):
         given = [v for v in (self.image_mean, self.image_std, self.image_min, self.image_max) if v]
         if len({len(v) for v in given}) > 1:
             raise ValueError("image_mean, image_std, image_min and image_max need one value per band each")
+        if (self.image_min is None) != (self.image_max is None):
+            raise ValueError("image_min and image_max: give both or neither")
+        if (self.image_mean is None) != (self.image_std is None):
+            raise ValueError("image_mean and image_std: give both or neither")
+        if self.image_min is not None and self.image_mean is None:
+            raise ValueError(
+                "image_mean and image_std: the dataset's were measured after scaling by its own min and "
+                "max; with image_min and image_max give them too"
+            )
         if self.image_std and min(self.image_std) <= 0:
             raise ValueError("image_std: every band's std must be positive")
+        if self.image_min and any(hi < lo for lo, hi in zip(self.image_min, self.image_max)):
+            raise ValueError("image_max: must not be below image_min in any band")
         return self
 
     def with_band_stats(self, stats: dict[str, list[float]]) -> RemoteSegmenterParams:

@@ -20,6 +20,7 @@ from PIL import Image
 
 RASTER_SUFFIXES = {".tif", ".tiff", ".npy"}
 MAX_BANDS = 64
+MAX_BYTES = 2**30  # decoded size of one raster
 
 
 class RasterError(ValueError):
@@ -43,22 +44,55 @@ def read_bytes(data: bytes, name: str) -> np.ndarray:
     return _decode(io.BytesIO(data), Path(name).suffix.lower())
 
 
+def _check_size(shape: tuple[int, ...], itemsize: int) -> None:
+    """Refuse what would decode to more than MAX_BYTES before decoding it (a small compressed file or a
+    .npy header can declare terabytes)."""
+    size = int(np.prod(shape, dtype=np.float64)) * itemsize
+    if size > MAX_BYTES:
+        raise RasterError(
+            f"decodes to {size / 2**30:.1f} GiB {list(shape)}; at most {MAX_BYTES // 2**30} GiB"
+        )
+
+
 def _decode(source: Path | BinaryIO, suffix: str) -> np.ndarray:
     try:
         if suffix == ".npy":
-            array = np.load(source, allow_pickle=False)
+            array = np.load(source, allow_pickle=False, mmap_mode="r") if isinstance(source, Path) else None
+            if array is None:  # bytes: read the header first
+                major, _ = np.lib.format.read_magic(source)
+                read_header = (
+                    np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
+                )
+                shape, _, dtype = read_header(source)
+                _check_size(shape, np.dtype(dtype).itemsize)
+                source.seek(0)
+                array = np.load(source, allow_pickle=False)
+            else:
+                _check_size(array.shape, array.dtype.itemsize)
+                array = np.asarray(array)
         elif suffix in (".tif", ".tiff"):
             with tifffile.TiffFile(source) as tif:
                 series = tif.series[0]
+                _check_size(series.shape, np.dtype(series.dtype).itemsize)
                 array = _planar_to_last(series.asarray(), series.axes)
         else:
             with Image.open(source) as im:
+                _check_size((im.height, im.width, 3), 1)
                 array = np.asarray(im.convert("RGB"))
-    except (OSError, ValueError, SyntaxError, KeyError, IndexError, TypeError) as exc:
+    except RasterError:
+        raise
+    except (OSError, ValueError, SyntaxError, KeyError, IndexError, TypeError, MemoryError) as exc:
         raise RasterError(f"does not decode ({exc.__class__.__name__}: {exc})") from None
+    except Image.DecompressionBombError as exc:
+        raise RasterError(f"too large to decode ({exc})") from None
     if array.ndim == 2:
         array = array[:, :, None]
-    if array.ndim != 3 or array.dtype.kind not in "uif" or not 1 <= array.shape[2] <= MAX_BANDS:
+    if (
+        array.ndim != 3
+        or array.dtype.kind not in "uif"
+        or not 1 <= array.shape[2] <= MAX_BANDS
+        or 0 in array.shape
+    ):
         raise RasterError(
             f"must be (height, width) or (height, width, bands ≤ {MAX_BANDS}) numbers, "
             f"not {array.dtype} {list(array.shape)}"
@@ -99,13 +133,21 @@ class BandStats:
             return {"min": [], "max": [], "mean": [], "std": []}
         mean = self.total / self.count
         std = np.sqrt(np.maximum(self.squares / self.count - mean**2, 0))
-        span = np.maximum(self.high - self.low, 1e-12)
+        span = span_of(self.low, self.high)
+        scaled_std = std / span
         return {
             "min": [float(v) for v in self.low],
             "max": [float(v) for v in self.high],
             "mean": [float(v) for v in (mean - self.low) / span],
-            "std": [float(max(v, 1e-6)) for v in std / span],
+            # a constant band (NoData, say) keeps std 1: other values must not be blown up
+            "std": [float(v) if v > 1e-6 else 1.0 for v in scaled_std],
         }
+
+
+def span_of(low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """max - min per band; 1 where a band is constant."""
+    span = np.asarray(high, np.float64) - np.asarray(low, np.float64)
+    return np.where(span > 0, span, 1.0)
 
 
 def resize(array: np.ndarray, size: tuple[int, int], nearest: bool = False) -> np.ndarray:
@@ -122,8 +164,8 @@ def resize(array: np.ndarray, size: tuple[int, int], nearest: bool = False) -> n
 
 def normalise(array: np.ndarray, p: Any) -> np.ndarray:
     """(height, width, bands) → (bands, height, width): min-max scaled per band, then standardised."""
-    low, high = np.asarray(p.image_min, np.float32), np.asarray(p.image_max, np.float32)
-    scaled = (array - low) / np.maximum(high - low, 1e-12)
+    low = np.asarray(p.image_min, np.float32)
+    scaled = (array - low) / span_of(p.image_min, p.image_max).astype(np.float32)
     out = (scaled - np.asarray(p.image_mean, np.float32)) / np.asarray(p.image_std, np.float32)
     return out.transpose(2, 0, 1).copy()
 
