@@ -48,6 +48,17 @@ KIND = {
     "fastscnn": "segmentation",
 }
 NO_JITTER = {"brightness": False, "contrast": False, "saturation": False, "hue": False}
+# every detector's schedule: 800 demo images (560 to train), 96 px, colour jitter off
+DETECTOR_96 = {
+    "image_shape": [96, 96],
+    "batch_size": 16,
+    "learning_rate": 0.002,
+    "num_epochs": 30,
+    "save_interval_epochs": 5,
+    "warmup_steps": 50,
+    "lr_decay_epochs": [20, 26],
+    **NO_JITTER,
+}
 CONFIGS = {
     # colour jitter off: the shapes' colour and the background are what the jitter scrambles, and with it
     # on ResNet18 stalled at 0.90; 100 cosine epochs reached 0.99 at epoch 40 (README)
@@ -78,26 +89,14 @@ CONFIGS = {
     "faster_rcnn": {
         "model": "FasterRCNN",
         "backbone": "ResNet18",
-        "image_shape": [96, 96],
-        "batch_size": 16,
+        **DETECTOR_96,
         "learning_rate": 0.001,
-        "num_epochs": 30,
-        "save_interval_epochs": 5,
-        "warmup_steps": 50,
-        "lr_decay_epochs": [20, 26],
-        **NO_JITTER,
     },
     "mask_rcnn": {
         "model": "MaskRCNN",
         "backbone": "ResNet18",
-        "image_shape": [96, 96],
-        "batch_size": 16,
+        **DETECTOR_96,
         "learning_rate": 0.001,
-        "num_epochs": 30,
-        "save_interval_epochs": 5,
-        "warmup_steps": 50,
-        "lr_decay_epochs": [20, 26],
-        **NO_JITTER,
     },
     "hrnet": {
         "model": "HRNet_W18",
@@ -130,52 +129,24 @@ CONFIGS = {
     "detection": {
         "model": "YOLOv3",
         "backbone": "MobileNetV3_large",
-        "image_shape": [96, 96],
-        "batch_size": 16,
-        "learning_rate": 0.002,
-        "num_epochs": 30,
-        "save_interval_epochs": 5,
-        "warmup_steps": 50,
-        "lr_decay_epochs": [20, 26],
-        **NO_JITTER,
+        **DETECTOR_96,
     },
     # PP-YOLO beside YOLOv3 on the same data and backbone (ResNet18: PP-YOLO's deformable convolutions go
     # into ResNet blocks); PPYOLO averages its weights (use_ema) as PaddleX's does
     "yolov3_resnet18": {
         "model": "YOLOv3",
         "backbone": "ResNet18",
-        "image_shape": [96, 96],
-        "batch_size": 16,
-        "learning_rate": 0.002,
-        "num_epochs": 30,
-        "save_interval_epochs": 5,
-        "warmup_steps": 50,
-        "lr_decay_epochs": [20, 26],
-        **NO_JITTER,
+        **DETECTOR_96,
     },
     "ppyolo": {
         "model": "PPYOLO",
         "backbone": "ResNet18",
-        "image_shape": [96, 96],
-        "batch_size": 16,
-        "learning_rate": 0.002,
-        "num_epochs": 30,
-        "save_interval_epochs": 5,
-        "warmup_steps": 50,
-        "lr_decay_epochs": [20, 26],
-        **NO_JITTER,
+        **DETECTOR_96,
     },
     "instance_segmentation": {
         "model": "MaskYOLO",
         "backbone": "MobileNetV3_large",
-        "image_shape": [96, 96],
-        "batch_size": 16,
-        "learning_rate": 0.002,
-        "num_epochs": 30,
-        "save_interval_epochs": 5,
-        "warmup_steps": 50,
-        "lr_decay_epochs": [20, 26],
-        **NO_JITTER,
+        **DETECTOR_96,
     },
 }
 

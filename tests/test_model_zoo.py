@@ -156,48 +156,53 @@ def test_ssld_names_build_their_architecture(name):
         assert shapes(Backbone(name)) == shapes(Backbone(plain))
 
 
-def test_ppyolo_averages_weights_and_resumes_exactly(tmp_path, datasets):
-    """PPYOLO saves, evaluates and exports the moving average of its weights and keeps the optimizer's
-    own weights beside it, so a resumed run takes the uninterrupted run's next step."""
-    from jupyter_trio.trainers.ema import RAW_WEIGHTS
-    from jupyter_trio.trainers.ppyolo import CoordConv, DeformableConv, DropBlock
+# three epochs of two steps, a checkpoint each: long enough to resume from epoch 1
+RESUME_RUN = {
+    **STILL,
+    "image_shape": [64, 64],
+    "batch_size": 4,
+    "train_num": 8,
+    "num_epochs": 3,
+    "save_interval_epochs": 1,
+    "warmup_steps": 0,
+}
 
-    params = {
-        "model": "PPYOLO",
-        "backbone": "ResNet18",
-        **STILL,
-        "image_shape": [64, 64],
-        "batch_size": 4,
-        "train_num": 8,
-        "num_epochs": 3,
-        "save_interval_epochs": 1,
-        "learning_rate": 0.001,
-        "warmup_steps": 0,
-    }
+
+def train_then_resume(tmp_path, dataset, params) -> Engine:
+    """Train, then resume a copy of epoch 1's checkpoint in a fresh engine: every later step's loss must be
+    the uninterrupted run's (``task`` is the first run's folder, ``task2`` the resumed one's)."""
     losses: dict[int, float] = {}
-    engine = Engine("detection", params, datasets["detection"], tmp_path / "task", log=lambda s: None)
-    assert engine.params.use_ema and engine.params.ema_decay == 0.9998
-    kinds = {type(layer) for layer in engine.model.sublayers()}
-    assert {CoordConv, DeformableConv, DropBlock} <= kinds
+    engine = Engine("detection", params, dataset, tmp_path / "task", log=lambda s: None)
     engine.train(track=lambda step=None, **v: losses.__setitem__(step, v["loss"]) if "loss" in v else None)
-
-    epoch2 = tmp_path / "task" / "checkpoints" / "epoch_2"
-    averaged, raw = paddle.load(str(epoch2 / "model.pdparams")), paddle.load(str(epoch2 / RAW_WEIGHTS))
-    name = next(k for k in averaged if k.endswith("weight") and "offsets" not in k)
-    assert not np.allclose(averaged[name].numpy(), raw[name].numpy())  # the average is not the weights
-
+    shutil.copytree(
+        tmp_path / "task" / "checkpoints" / "epoch_1", tmp_path / "task2" / "checkpoints" / "epoch_1"
+    )
     resumed: dict[int, float] = {}
-    again = Engine("detection", params, datasets["detection"], tmp_path / "task2", log=lambda s: None)
-    for folder in ("epoch_1",):
-        shutil.copytree(
-            tmp_path / "task" / "checkpoints" / folder, tmp_path / "task2" / "checkpoints" / folder
-        )
+    again = Engine("detection", params, dataset, tmp_path / "task2", log=lambda s: None)
     again.train(
         resume_epoch=1,
         track=lambda step=None, **v: resumed.setdefault(step, v["loss"]) if "loss" in v else None,
     )
-    for step in sorted(resumed):
+    assert sorted(resumed) == [3, 4, 5, 6]
+    for step in resumed:
         assert resumed[step] == pytest.approx(losses[step], rel=1e-4, abs=1e-5), step
+    return engine
+
+
+def test_ppyolo_averages_weights_and_resumes_exactly(tmp_path, datasets):
+    """PPYOLO saves, evaluates and exports the moving average of its weights and keeps the optimizer's
+    own weights beside it, so a resumed run takes the uninterrupted run's next steps."""
+    from jupyter_trio.trainers.ema import RAW_WEIGHTS
+    from jupyter_trio.trainers.ppyolo import CoordConv, DeformableConv, DropBlock
+
+    params = {"model": "PPYOLO", "backbone": "ResNet18", "learning_rate": 0.001, **RESUME_RUN}
+    engine = train_then_resume(tmp_path, datasets["detection"], params)
+    assert engine.params.use_ema and engine.params.ema_decay == 0.9998
+    assert {CoordConv, DeformableConv, DropBlock} <= {type(layer) for layer in engine.model.sublayers()}
+    epoch2 = tmp_path / "task" / "checkpoints" / "epoch_2"
+    averaged, raw = paddle.load(str(epoch2 / "model.pdparams")), paddle.load(str(epoch2 / RAW_WEIGHTS))
+    name = next(k for k in averaged if k.endswith("weight") and "offsets" not in k)
+    assert not np.allclose(averaged[name].numpy(), raw[name].numpy())  # the average is not the weights
     final = paddle.load(str(tmp_path / "task2" / "checkpoints" / "epoch_3" / "model.pdparams"))
     want = paddle.load(str(tmp_path / "task" / "checkpoints" / "epoch_3" / "model.pdparams"))
     assert max(float(np.abs(final[k].numpy() - want[k].numpy()).max()) for k in want) < 1e-4
@@ -253,32 +258,9 @@ def test_drop_block_drops_blocks_only_on_maps_wide_enough():
 def test_two_stage_resumes_exactly(tmp_path, datasets):
     """The anchors and RoIs a two-stage detector trains on are drawn from a generator reseeded every
     epoch: resumed from a checkpoint, it takes the uninterrupted run's steps."""
-    params = {
-        "model": "FasterRCNN",
-        **STILL,
-        "image_shape": [64, 64],
-        "batch_size": 4,
-        "train_num": 8,
-        "num_epochs": 3,
-        "save_interval_epochs": 1,
-        "learning_rate": 0.0005,
-        "warmup_steps": 0,
-    }
-    losses: dict[int, float] = {}
-    engine = Engine("detection", params, datasets["detection"], tmp_path / "task", log=lambda s: None)
-    engine.train(track=lambda step=None, **v: losses.__setitem__(step, v["loss"]) if "loss" in v else None)
-    shutil.copytree(
-        tmp_path / "task" / "checkpoints" / "epoch_1", tmp_path / "task2" / "checkpoints" / "epoch_1"
+    train_then_resume(
+        tmp_path, datasets["detection"], {"model": "FasterRCNN", "learning_rate": 0.0005, **RESUME_RUN}
     )
-    resumed: dict[int, float] = {}
-    again = Engine("detection", params, datasets["detection"], tmp_path / "task2", log=lambda s: None)
-    again.train(
-        resume_epoch=1,
-        track=lambda step=None, **v: resumed.setdefault(step, v["loss"]) if "loss" in v else None,
-    )
-    assert sorted(resumed) == [3, 4, 5, 6]
-    for step in resumed:
-        assert resumed[step] == pytest.approx(losses[step], rel=1e-4, abs=1e-5), step
 
 
 def test_ppyolo_switches_as_paddlex_named_them():
