@@ -48,6 +48,14 @@ KIND = {
     "fastscnn": "segmentation",
 }
 NO_JITTER = {"brightness": False, "contrast": False, "saturation": False, "hue": False}
+# the segmenters' schedule: 200 demo images (140 to train) at 64 px
+SEGMENTER_64 = {
+    "image_shape": [64, 64],
+    "batch_size": 16,
+    "learning_rate": 0.005,
+    "num_epochs": 50,
+    "save_interval_epochs": 5,
+}
 # every detector's schedule: 800 demo images (560 to train), 96 px, colour jitter off
 DETECTOR_96 = {
     "image_shape": [96, 96],
@@ -79,11 +87,7 @@ CONFIGS = {
     },
     "segmentation": {
         "model": "UNet",
-        "image_shape": [64, 64],
-        "batch_size": 16,
-        "learning_rate": 0.005,
-        "num_epochs": 50,
-        "save_interval_epochs": 5,
+        **SEGMENTER_64,
     },
     # the two-stage detectors on the same data as the YOLOs: ResNet18 with a feature pyramid
     "faster_rcnn": {
@@ -100,11 +104,7 @@ CONFIGS = {
     },
     "hrnet": {
         "model": "HRNet_W18",
-        "image_shape": [64, 64],
-        "batch_size": 16,
-        "learning_rate": 0.005,
-        "num_epochs": 50,
-        "save_interval_epochs": 5,
+        **SEGMENTER_64,
     },
     # FastSCNN's global branch runs at stride 32: at 64 px (a 2×2 map) it reached 0.548 after 50 epochs;
     # at the demo's own 96 px with lr 0.01, 0.926 (README)
@@ -119,11 +119,7 @@ CONFIGS = {
     # the 4-band demo scene (red, green, blue, near-infrared), normalised by its band statistics
     "remote_segmentation": {
         "model": "UNet",
-        "image_shape": [64, 64],
-        "batch_size": 16,
-        "learning_rate": 0.005,
-        "num_epochs": 50,
-        "save_interval_epochs": 5,
+        **SEGMENTER_64,
     },
     # detection and instance segmentation: 800 demo images (560 to train), 96 px, colour jitter off
     "detection": {

@@ -69,6 +69,13 @@ def rs_dataset(tmp_path_factory):
 
 
 STEPS = 5
+ONE_EPOCH_UNET = {
+    "model": "UNet",
+    "image_shape": [32, 32],
+    "batch_size": 8,
+    "num_epochs": 1,
+    "learning_rate": 0.005,
+}
 
 
 @pytest.mark.slow
@@ -155,14 +162,7 @@ async def test_paddlex_remote_segmentation_end_to_end(px, trio_workspace):
 
     _, params = await px("GET", "project/task/params", {"pid": pid})
     assert params["train"]["model"] == "UNet" and params["train"]["image_mean"] is None
-    train = {
-        "model": "UNet",
-        "image_shape": [32, 32],
-        "batch_size": 8,
-        "num_epochs": 1,
-        "learning_rate": 0.005,
-        "hue": True,  # the web client sends colour jitter for every segmentation form
-    }
+    train = {**ONE_EPOCH_UNET, "hue": True}  # the web client sends colour jitter for every segmentation form
     code, out = await px("POST", "project/task", {"pid": pid, "train": json.dumps(train)})
     assert code == 200 and "hue" in out["message"], out
     tid = out["tid"]
@@ -214,14 +214,7 @@ def test_prune_analysis_on_four_bands(tmp_path, rs_dataset):
     from jupyter_trio.trainers.engine import Engine
     from jupyter_trio.trainers.prune import Masks, model_cost, prunable, sensitivity
 
-    params = {
-        "model": "UNet",
-        "image_shape": [32, 32],
-        "batch_size": 8,
-        "num_epochs": 1,
-        "learning_rate": 0.005,
-    }
-    engine = Engine("remote_segmentation", params, rs_dataset, tmp_path / "task", log=lambda s: None)
+    engine = Engine("remote_segmentation", ONE_EPOCH_UNET, rs_dataset, tmp_path / "task", log=lambda s: None)
     engine.train()
     analysis = sensitivity(engine, ratios=(0.5,), max_layers=2)
     assert len(analysis["sensitivities"]) == 2

@@ -88,10 +88,14 @@ class TrainingService:
             memory = [max(1, known[g].memory_total // 2**20) for g in gpu_indices]
         return self.recommended(pid, model, memory)
 
+    def _bands(self, dataset: dict[str, Any]) -> int:
+        """How many bands the images of a dataset have (3 but for remote sensing)."""
+        return load_manifest(self.store, dataset).get("bands", 3)
+
     def config_for(self, project: dict[str, Any], params: CommonParams) -> dict[str, Any]:
         dataset = self._dataset_for(project)
         if project["project_type"] == "remote_segmentation":
-            bands = load_manifest(self.store, dataset).get("bands", 3)
+            bands = self._bands(dataset)
             for name in ("image_mean", "image_std", "image_min", "image_max"):
                 given = getattr(params, name)
                 if given is not None and len(given) != bands:
@@ -297,8 +301,7 @@ class TrainingService:
         task = self.task(tid)
         if task["config"].get("task_type") == "remote_segmentation":
             name, bands = _raster_name(image)
-            dataset = self.projects.dataset(task["config"]["dataset_id"])
-            trained = load_manifest(self.store, dataset).get("bands", 3)
+            trained = self._bands(self.projects.dataset(task["config"]["dataset_id"]))
             if bands != trained:
                 raise ValidationFailed(f"image_data: {bands} band(s); the model was trained on {trained}")
         else:

@@ -10,6 +10,14 @@ import paddle
 from paddle.vision.ops import nms
 
 
+def corners(boxes: np.ndarray, shape: list[int]) -> np.ndarray:
+    """Normalised (cx, cy, w, h) boxes [K, 4] as pixel (x1, y1, x2, y2) boxes of an image of ``shape``
+    (height, width)."""
+    h, w = shape
+    cx, cy, bw, bh = np.asarray(boxes, np.float32).reshape(-1, 4).T
+    return np.stack([(cx - bw / 2) * w, (cy - bh / 2) * h, (cx + bw / 2) * w, (cy + bh / 2) * h], 1)
+
+
 def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """IoU matrix [len(a), len(b)] of (x1, y1, x2, y2) boxes."""
     lt = np.maximum(a[:, None, :2], b[None, :, :2])

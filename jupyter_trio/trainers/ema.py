@@ -30,25 +30,19 @@ class WeightAverage:
             self.shadow[name] = self.shadow[name] * d + p.detach() * (1 - d)
 
     @paddle.no_grad()
-    def load(self, averaged: dict[str, paddle.Tensor]) -> None:
-        """Take the average from a state dict (the checkpoint's ``model.pdparams``)."""
-        own = dict(self.model.named_parameters())
-        for name in self.shadow:
-            if name in averaged:
-                self.shadow[name] = paddle.to_tensor(averaged[name], dtype=own[name].dtype)
+    def copy_to_model(self, weights: dict[str, paddle.Tensor] | None = None) -> None:
+        """Set the model's parameters to ``weights`` (by name), the average by default."""
+        weights = self.shadow if weights is None else weights
+        for name, p in self.model.named_parameters():
+            p.set_value(weights[name])
 
     @contextmanager
     def applied(self) -> Iterator[dict[str, paddle.Tensor]]:
         """The model holds the averaged weights inside the block (which gets its own weights, by
         parameter name), and its own again after it."""
-        params = dict(self.model.named_parameters())
-        own = {name: p.detach().clone() for name, p in params.items()}
-        with paddle.no_grad():
-            for name, p in params.items():
-                p.set_value(self.shadow[name])
+        own = {name: p.detach().clone() for name, p in self.model.named_parameters()}
+        self.copy_to_model()
         try:
             yield own
         finally:
-            with paddle.no_grad():
-                for name, p in params.items():
-                    p.set_value(own[name])
+            self.copy_to_model(own)

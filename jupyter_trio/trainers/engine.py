@@ -24,6 +24,7 @@ from .. import tracking
 from ..formatting import hms as _hms
 from ..vocabulary import SEGMENTATION_TYPES
 from . import distributed, rcnn
+from .boxes import corners
 from .checkpoints import BEST, checkpoint_dir, checkpoint_root, read_state, write_checkpoint
 from .data import DatasetView, batches, held_out_view
 from .ema import RAW_WEIGHTS, WeightAverage
@@ -84,9 +85,9 @@ class Engine:
             self.eval_view = held_out_view(self.dataset_dir)
             labels = self.train_view.labels
             n = len(self.train_view)
-            channels = self.train_view.bands if task_type == "remote_segmentation" else 3
             if task_type == "remote_segmentation":  # normalised by the dataset's bands unless told
-                if not self.train_view.band_stats or not self.train_view.bands:
+                channels = self.train_view.bands
+                if not self.train_view.band_stats or not channels:
                     raise ValueError("the dataset has no band statistics; import it again")
                 self.params = self.params.with_band_stats(self.train_view.band_stats)
                 if len(self.params.image_mean) != channels:
@@ -392,8 +393,7 @@ class Engine:
                 f"(checksum spread {spread:g})"
             )
         if self.ema is not None:  # the model leaves training as it was saved: averaged
-            for name, q in self.model.named_parameters():
-                q.set_value(self.ema.shadow[name])
+            self.ema.copy_to_model()
         return {"epoch": p.num_epochs, "step": step, "eval_metrics": metrics, "best": best}
 
     def _weight_average(self, resume_epoch: int | None) -> WeightAverage | None:
@@ -509,12 +509,11 @@ class Engine:
         for _, arrays in batches(view, p, 0, train=False):
             for r, boxes, labels, *rest in zip(self.infer(arrays, score_thresh), *arrays[1:]):
                 keep = boxes[:, 2] > 0
-                h, w = p.image_shape
-                cx, cy, bw, bh = boxes[keep].T
-                xyxy = np.stack(
-                    [(cx - bw / 2) * w, (cy - bh / 2) * h, (cx + bw / 2) * w, (cy + bh / 2) * h], 1
-                )
-                truth = {"boxes": xyxy, "labels": labels[keep], "crowd": np.zeros(int(keep.sum()), bool)}
+                truth = {
+                    "boxes": corners(boxes[keep], p.image_shape),
+                    "labels": labels[keep],
+                    "crowd": np.zeros(int(keep.sum()), bool),
+                }
                 if self.task_type == "instance_segmentation":
                     truth["masks"] = rest[0][keep].astype(bool)
                 preds.append(r)

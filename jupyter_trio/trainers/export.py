@@ -28,6 +28,7 @@ import paddle.nn as nn
 import paddle.nn.functional as F
 from paddle.static import InputSpec
 
+from . import rcnn
 from .engine import Engine
 from .networks import MASK_SIZE
 
@@ -68,7 +69,7 @@ def export_inference(engine: Engine, save_dir: Path) -> dict[str, Any]:
     engine.model.eval()
     h, w = engine.params.image_shape
     spec = [InputSpec([None, engine.channels, h, w], "float32", "image")]
-    if getattr(engine.model, "two_stage", False):
+    if engine.two_stage:
         return _export_two_stage(engine, save_dir, spec)
     wrapper = {
         "classification": _Probabilities,
@@ -85,19 +86,7 @@ def export_inference(engine: Engine, save_dir: Path) -> dict[str, Any]:
             input_spec=[InputSpec([None, 64, MASK_SIZE // 2, MASK_SIZE // 2], "float32", "rois")],
         )
     meta = {
-        "task_type": engine.task_type,
-        "labels": engine.labels,
-        "model": engine.params.model,
-        "backbone": engine.params.backbone if engine.params.model in BACKBONED_MODELS else None,
-        "image_shape": [h, w],
-        "channels": engine.channels,
-        "image_mean": engine.params.image_mean,
-        "image_std": engine.params.image_std,
-        **(
-            {"image_min": engine.params.image_min, "image_max": engine.params.image_max}
-            if engine.task_type == "remote_segmentation"
-            else {}
-        ),
+        **_described(engine),
         "anchors": engine.anchors,
         **(
             {"scale_x_y": engine.model.scale_x_y, "nms": "matrix" if engine.model.matrix_nms else "hard"}
@@ -111,7 +100,6 @@ def export_inference(engine: Engine, save_dir: Path) -> dict[str, Any]:
             "detection": ["head32", "head16", "head8"],
             "instance_segmentation": ["head32", "head16", "head8", "p8"],
         }[engine.task_type],
-        "framework": f"paddle {paddle.__version__}",
     }
     (save_dir / "export.json").write_text(json.dumps(meta, indent=1))
     return meta
@@ -123,8 +111,6 @@ def _export_two_stage(engine: Engine, save_dir: Path, spec: list[InputSpec]) -> 
     deltas) and for MaskRCNN ``mask_head`` (→ 28×28 mask logits per class). Proposals (anchors, decoding,
     NMS) and RoIAlign run between them as export.json describes — the steps
     ``paddle.vision.ops.generate_proposals`` / ``distribute_fpn_proposals`` / ``roi_align`` take."""
-    from . import rcnn
-
     model = engine.model
     paddle.jit.save(model, str(save_dir / "model"), input_spec=spec)
     pooled = [None, rcnn.WIDTH, rcnn.POOL, rcnn.POOL]
@@ -139,36 +125,53 @@ def _export_two_stage(engine: Engine, save_dir: Path, spec: list[InputSpec]) -> 
     levels = [f"p{i + 2}" for i in range(len(model.strides))] if model.with_fpn else ["c4"]
     h, w = engine.params.image_shape
     meta = {
-        "task_type": engine.task_type,
-        "labels": engine.labels,
-        "model": engine.params.model,
-        "backbone": engine.params.backbone,
-        "image_shape": [h, w],
-        "channels": engine.channels,
-        "image_mean": engine.params.image_mean,
-        "image_std": engine.params.image_std,
+        **_described(engine),
         "outputs": [*levels, *[f"rpn_scores_{lv}" for lv in levels], *[f"rpn_deltas_{lv}" for lv in levels]],
         "two_stage": {
             "with_fpn": model.with_fpn,
             "strides": list(model.strides),
             "anchor_sizes": [list(s) for s in model.sizes],
             "anchor_ratios": list(rcnn.RATIOS),
-            "rpn": {"pre_nms_top_n": rcnn.PRE_NMS, "post_nms_top_n": rcnn.POST_NMS, "nms_thresh": 0.7},
+            "rpn": {
+                "pre_nms_top_n": rcnn.PRE_NMS,
+                "post_nms_top_n": rcnn.POST_NMS,
+                "nms_thresh": rcnn.RPN_NMS,
+            },
             "roi_levels": [2, 5] if model.with_fpn else None,
             "refer_scale": rcnn.refer_scale(max(h, w)) if model.with_fpn else None,
             "pool": rcnn.POOL,
             "mask_pool": rcnn.MASK_POOL if model.with_mask else None,
             "box_weights": rcnn.BOX_WEIGHTS.tolist(),
-            "box_head": "box_head.json: rois [R, 256, 7, 7] -> class logits [R, C+1] (0 = background), "
-            "deltas [R, 4C]",
+            "box_head": f"box_head.json: rois [R, {rcnn.WIDTH}, {rcnn.POOL}, {rcnn.POOL}] -> class logits "
+            "[R, C+1] (0 = background), deltas [R, 4C]",
             "mask_head": "mask_head.json: rois [R, 256, 14, 14] -> logits [R, C, 28, 28]"
             if model.with_mask
             else None,
         },
-        "framework": f"paddle {paddle.__version__}",
     }
     (save_dir / "export.json").write_text(json.dumps(meta, indent=1))
     return meta
+
+
+def _described(engine: Engine) -> dict[str, Any]:
+    """What every export.json says: the task, its model, and the input a deployment must prepare."""
+    h, w = engine.params.image_shape
+    return {
+        "task_type": engine.task_type,
+        "labels": engine.labels,
+        "model": engine.params.model,
+        "backbone": engine.params.backbone if engine.params.model in BACKBONED_MODELS else None,
+        "image_shape": [h, w],
+        "channels": engine.channels,
+        "image_mean": engine.params.image_mean,
+        "image_std": engine.params.image_std,
+        **(
+            {"image_min": engine.params.image_min, "image_max": engine.params.image_max}
+            if engine.task_type == "remote_segmentation"
+            else {}
+        ),
+        "framework": f"paddle {paddle.__version__}",
+    }
 
 
 BACKBONED_MODELS = ("YOLOv3", "PPYOLO", "MaskYOLO", "DeepLabv3p", "FasterRCNN", "MaskRCNN")

@@ -10,6 +10,7 @@ instance segmentation: MaskRCNN (``rcnn.py``), and MaskYOLO — the YOLOv3 detec
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import paddle
@@ -113,6 +114,14 @@ class DeepLabV3P(nn.Layer):
         return F.interpolate(y, size=size, mode="bilinear", align_corners=False)
 
 
+def yolo_neck(c8: int, c16: int, c32: int) -> dict[str, nn.Layer]:
+    return {
+        "lat32": nn.Sequential(conv_bn(c32, 256, 1), conv_bn(256, 256)),
+        "lat16": nn.Sequential(conv_bn(c16 + 128, 128, 1), conv_bn(128, 128)),
+        "lat8": nn.Sequential(conv_bn(c8 + 64, 64, 1), conv_bn(64, 64)),
+    }
+
+
 class YOLOv3(nn.Layer):
     """Backbone → top-down FPN → one 1×1 head per stride (3 anchors × (5 + classes) channels)."""
 
@@ -121,12 +130,20 @@ class YOLOv3(nn.Layer):
     iou_loss = False
     matrix_nms = False
 
-    def __init__(self, num_classes: int, backbone: str = "ResNet18", with_mask: bool = False):
+    def __init__(
+        self,
+        num_classes: int,
+        backbone: str = "ResNet18",
+        with_mask: bool = False,
+        neck: Callable[[int, int, int], dict[str, nn.Layer]] | None = None,
+    ):
+        """``neck``: the lateral layers ``lat32``, ``lat16``, ``lat8`` for the backbone's stride 8, 16
+        and 32 widths (YOLOv3's own by default; PPYOLO passes its own)."""
         super().__init__()
         self.num_classes = num_classes
         self.backbone = Backbone(backbone)
         c8, c16, c32 = self.backbone.channels[1:]
-        for name, layer in self.neck(c8, c16, c32).items():
+        for name, layer in (neck or yolo_neck)(c8, c16, c32).items():
             setattr(self, name, layer)
         self.reduce32, self.reduce16 = conv_bn(256, 128, 1), conv_bn(128, 64, 1)
         out = 3 * (5 + num_classes)
@@ -140,13 +157,6 @@ class YOLOv3(nn.Layer):
                 nn.ReLU(),
                 nn.Conv2D(64, num_classes, 1),
             )
-
-    def neck(self, c8: int, c16: int, c32: int) -> dict[str, nn.Layer]:
-        return {
-            "lat32": nn.Sequential(conv_bn(c32, 256, 1), conv_bn(256, 256)),
-            "lat16": nn.Sequential(conv_bn(c16 + 128, 128, 1), conv_bn(128, 128)),
-            "lat8": nn.Sequential(conv_bn(c8 + 64, 64, 1), conv_bn(64, 64)),
-        }
 
     def features(self, x: paddle.Tensor) -> tuple[list[paddle.Tensor], paddle.Tensor]:
         _, f8, f16, f32 = self.backbone(x)
@@ -181,17 +191,16 @@ class PPYOLO(YOLOv3):
     def __init__(self, num_classes: int, backbone: str = "ResNet50_vd_ssld", params: Any = None):
         """``params``: PaddleX's switches (``with_dcn_v2``, ``use_coord_conv``, ``use_spp``,
         ``use_drop_block``, ``use_iou_loss``, ``use_matrix_nms``, ``scale_x_y``); all on when None."""
-        super().__init__(num_classes, backbone)
 
         def switch(name: str, default: Any = True) -> Any:
             return default if params is None else getattr(params, name)
 
-        c8, c16, c32 = self.backbone.channels[1:]
-        neck = ppyolo_neck(
-            c8, c16, c32, switch("use_coord_conv"), switch("use_spp"), switch("use_drop_block")
-        )
-        for name, layer in neck.items():
-            setattr(self, name, layer)
+        def neck(c8: int, c16: int, c32: int) -> dict[str, nn.Layer]:
+            return ppyolo_neck(
+                c8, c16, c32, switch("use_coord_conv"), switch("use_spp"), switch("use_drop_block")
+            )
+
+        super().__init__(num_classes, backbone, neck=neck)
         if switch("with_dcn_v2"):
             deform_last_stage(self.backbone)
         self.scale_x_y = switch("scale_x_y", SCALE_X_Y)

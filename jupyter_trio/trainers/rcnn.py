@@ -30,7 +30,7 @@ from paddle.vision.ops import distribute_fpn_proposals, generate_proposals, roi_
 from PIL import Image
 
 from .backbones import Backbone
-from .boxes import box_iou, decode, encode, select_per_class
+from .boxes import box_iou, corners, decode, encode, select_per_class
 from .segmenters import HRNet
 
 RATIOS = (0.5, 1.0, 2.0)
@@ -43,7 +43,7 @@ POOL, MASK_POOL, MASK_SIZE = 7, 14, 28
 RPN_SAMPLES, RPN_POSITIVE = 256, 0.5
 ROI_SAMPLES, ROI_POSITIVE = 64, 0.25
 BOX_WEIGHTS = np.array([10.0, 10.0, 5.0, 5.0], np.float32)
-PRE_NMS, POST_NMS = 1000, 300
+PRE_NMS, POST_NMS, RPN_NMS = 1000, 300, 0.7  # proposals per level before NMS, kept per image, NMS IoU
 
 
 class HRNetFeatures(nn.Layer):
@@ -201,7 +201,7 @@ class RCNN(nn.Layer):
                 paddle.ones(anchors.shape, "float32"),
                 pre_nms_top_n=PRE_NMS,
                 post_nms_top_n=POST_NMS,
-                nms_thresh=0.7,
+                nms_thresh=RPN_NMS,
                 min_size=1.0,
                 return_rois_num=True,
             )
@@ -210,9 +210,8 @@ class RCNN(nn.Layer):
                 per_image[i].append((rois[start : start + count], probs[start : start + count]))
                 start += count
         out = []
-        for parts in per_image:
-            rois = np.concatenate([r for r, _ in parts]) if parts else np.zeros((0, 4), np.float32)
-            probs = np.concatenate([p for _, p in parts]) if parts else np.zeros(0, np.float32)
+        for parts in per_image:  # one entry per level
+            rois, probs = np.concatenate([r for r, _ in parts]), np.concatenate([p for _, p in parts])
             out.append(rois[np.argsort(-probs, kind="stable")[:POST_NMS]].astype(np.float32))
         return out
 
@@ -254,14 +253,11 @@ def ground_truth(
 ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray | None]]:
     """Per image: boxes [G, 4] in pixels (x1, y1, x2, y2), labels [G], instance masks [G, H, W] or None,
     from a batch's normalised (cx, cy, w, h) boxes."""
-    h, w = shape
     out = []
     for i in range(len(arrays[1])):
         keep = arrays[1][i][:, 2] > 0
-        cx, cy, bw, bh = arrays[1][i][keep].T
-        boxes = np.stack([(cx - bw / 2) * w, (cy - bh / 2) * h, (cx + bw / 2) * w, (cy + bh / 2) * h], 1)
         masks = arrays[3][i][keep] if len(arrays) == 5 else None
-        out.append((boxes.astype(np.float32).reshape(-1, 4), arrays[2][i][keep].astype(np.int64), masks))
+        out.append((corners(arrays[1][i][keep], shape), arrays[2][i][keep].astype(np.int64), masks))
     return out
 
 
