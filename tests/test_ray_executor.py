@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -41,6 +42,7 @@ def ray_head():
     head = RayHead(folder, num_cpus=2).start()
     yield head
     head.stop()
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(params=["shared", "copied"])
