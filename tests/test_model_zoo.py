@@ -302,3 +302,15 @@ def test_two_stage_detectors_refuse_mixup():
     with pytest.raises(ValidationFailed, match="use_mixup: for the YOLO detectors"):
         validate("detection", {"model": "FasterRCNN", "use_mixup": True})
     assert validate("detection", {"model": "YOLOv3", "use_mixup": True}).use_mixup
+
+
+def test_rcnn_smooth_l1_is_paddlex_sigma():
+    """PaddleX's smooth L1 with sigma 3 (the RPN's deltas): quadratic 4.5·x² below 1/9, |x| − 1/18 above;
+    paddle's own ``smooth_l1_loss(delta=1/9)`` is 9 times smaller."""
+    from jupyter_trio.trainers.rcnn import RPN_SMOOTH_L1_BETA, smooth_l1
+
+    x, zero = paddle.to_tensor([0.05, 2.0]), paddle.zeros([2])
+    small, large = (smooth_l1(x[i : i + 1], zero[:1], beta=RPN_SMOOTH_L1_BETA).item() for i in range(2))
+    assert small == pytest.approx(4.5 * 0.05**2, rel=1e-5)
+    assert large == pytest.approx(2.0 - 1 / 18, rel=1e-5)
+    assert smooth_l1(x, zero, beta=1.0).item() == pytest.approx(0.5 * 0.05**2 + 1.5, rel=1e-5)

@@ -41,6 +41,7 @@ MASK_WIDTH, MASK_ROIS = 128, 8  # PaddleX: 256 wide, every foreground RoI; sized
 HEAD_WIDTH = 256  # PaddleX: 1024 at 512 RoIs per 800 px image; 64 RoIs of small images need less
 POOL, MASK_POOL, MASK_SIZE = 7, 14, 28
 RPN_SAMPLES, RPN_POSITIVE = 256, 0.5
+RPN_SMOOTH_L1_BETA = 1 / 9  # PaddleX: sigma 3 on the RPN deltas, 1 on the heads' deltas
 ROI_SAMPLES, ROI_POSITIVE = 64, 0.25
 BOX_WEIGHTS = np.array([10.0, 10.0, 5.0, 5.0], np.float32)
 PRE_NMS, POST_NMS, RPN_NMS = 1000, 300, 0.7  # proposals per level before NMS, kept per image, NMS IoU
@@ -322,6 +323,13 @@ def crop_masks(masks: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     return out
 
 
+def smooth_l1(x: paddle.Tensor, y: paddle.Tensor, beta: float) -> paddle.Tensor:
+    """Summed smooth L1 with its quadratic part below ``beta`` (PaddleX's ``smooth_l1`` with
+    ``sigma² = 1/beta``). Paddle's ``smooth_l1_loss(delta=beta)`` is the Huber loss, ``beta`` times this:
+    with beta 1/9 it weighed the RPN's boxes 9 times less than PaddleX did."""
+    return F.smooth_l1_loss(x, y, reduction="sum", delta=beta) / beta
+
+
 def losses(
     model: RCNN, image: paddle.Tensor, arrays: list[np.ndarray], rng: np.random.Generator
 ) -> paddle.Tensor:
@@ -361,9 +369,7 @@ def losses(
         picked = paddle.gather_nd(flat_deltas, paddle.to_tensor(reg_index))
         total = (
             total
-            + F.smooth_l1_loss(
-                picked, paddle.to_tensor(np.concatenate(reg_targets)), reduction="sum", delta=1 / 9
-            )
+            + smooth_l1(picked, paddle.to_tensor(np.concatenate(reg_targets)), beta=RPN_SMOOTH_L1_BETA)
             / sampled
         )
 
@@ -382,9 +388,7 @@ def losses(
         index = np.stack([np.repeat(fg, 4), columns.reshape(-1)], axis=1)
         picked = paddle.gather_nd(box_deltas, paddle.to_tensor(index)).reshape([-1, 4])
         target = paddle.to_tensor(np.concatenate(box_targets)[fg])
-        total = total + F.smooth_l1_loss(picked, target, reduction="sum", delta=1.0) / max(
-            1, len(classes_all)
-        )
+        total = total + smooth_l1(picked, target, beta=1.0) / max(1, len(classes_all))
     if model.with_mask and len(fg):
         fg_rois, fg_targets, fg_classes = [], [], []
         for r, c, m, (_, _, masks) in zip(rois, classes, matched, truth):
