@@ -8,6 +8,7 @@ import math
 import numpy as np
 import paddle
 from paddle.vision.ops import nms
+from PIL import Image
 
 
 def corners(boxes: np.ndarray, shape: list[int]) -> np.ndarray:
@@ -16,6 +17,18 @@ def corners(boxes: np.ndarray, shape: list[int]) -> np.ndarray:
     h, w = shape
     cx, cy, bw, bh = np.asarray(boxes, np.float32).reshape(-1, 4).T
     return np.stack([(cx - bw / 2) * w, (cy - bh / 2) * h, (cx + bw / 2) * w, (cy + bh / 2) * h], 1)
+
+
+def crop_masks(masks: np.ndarray, boxes: np.ndarray, size: int) -> np.ndarray:
+    """Each full-image mask [K, H, W] (0/1) cropped to its pixel box (x1, y1, x2, y2; outward to whole
+    pixels, at least one) and resized bilinearly to ``size``²: the mask heads' targets, in [0, 1]."""
+    out = np.zeros((len(boxes), size, size), np.float32)
+    for k, (m, (x1, y1, x2, y2)) in enumerate(zip(masks, boxes)):
+        x1, y1 = math.floor(x1), math.floor(y1)
+        x2, y2 = max(x1 + 1, math.ceil(x2)), max(y1 + 1, math.ceil(y2))
+        crop = Image.fromarray(np.asarray(m, np.uint8) * 255).crop((x1, y1, x2, y2))
+        out[k] = np.asarray(crop.resize((size, size), Image.BILINEAR), np.float32) / 255
+    return out
 
 
 def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:

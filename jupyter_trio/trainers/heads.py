@@ -10,7 +10,7 @@ import paddle.nn.functional as F
 from paddle.vision.ops import matrix_nms, yolo_box, yolo_loss
 from PIL import Image
 
-from .boxes import select_per_class
+from .boxes import corners, crop_masks, select_per_class
 from .networks import ANCHOR_MASKS, ANCHORS, MASK_SIZE, STRIDES
 
 
@@ -88,27 +88,16 @@ def mask_targets(
 ) -> tuple[np.ndarray, np.ndarray, list[int]]:
     """Pixel boxes [R, 4] (x1, y1, x2, y2), 28×28 crops of the instance masks [R, 28, 28], boxes per image,
     from a batch's normalised (cx, cy, w, h) boxes [N, B, 4] and masks [N, B, H, W]."""
-    h, w = shape
     out_boxes, out_masks, per_image = [], [], []
     for n in range(boxes.shape[0]):
-        count = 0
-        for b in range(boxes.shape[1]):
-            cx, cy, bw, bh = boxes[n, b]
-            if bw <= 0 or bh <= 0:
-                continue
-            x1, y1, x2, y2 = (cx - bw / 2) * w, (cy - bh / 2) * h, (cx + bw / 2) * w, (cy + bh / 2) * h
-            out_boxes.append([x1, y1, x2, y2])
-            crop = Image.fromarray(masks[n, b] * 255).crop(
-                (int(x1), int(y1), max(int(x1) + 1, int(np.ceil(x2))), max(int(y1) + 1, int(np.ceil(y2))))
-            )
-            out_masks.append(
-                np.asarray(crop.resize((MASK_SIZE, MASK_SIZE), Image.BILINEAR), np.float32) / 255
-            )
-            count += 1
-        per_image.append(count)
+        real = (boxes[n, :, 2] > 0) & (boxes[n, :, 3] > 0)
+        pixel = corners(boxes[n][real], shape)
+        out_boxes.append(pixel)
+        out_masks.append(crop_masks(masks[n][real], pixel, MASK_SIZE))
+        per_image.append(int(real.sum()))
     return (
-        np.asarray(out_boxes, np.float32).reshape(-1, 4),
-        np.asarray(out_masks, np.float32).reshape(-1, MASK_SIZE, MASK_SIZE),
+        np.concatenate(out_boxes).astype(np.float32).reshape(-1, 4),
+        np.concatenate(out_masks).reshape(-1, MASK_SIZE, MASK_SIZE),
         per_image,
     )
 

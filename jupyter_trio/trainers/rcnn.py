@@ -27,10 +27,9 @@ import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 from paddle.vision.ops import distribute_fpn_proposals, generate_proposals, roi_align
-from PIL import Image
 
 from .backbones import Backbone
-from .boxes import box_iou, corners, decode, encode, select_per_class
+from .boxes import box_iou, corners, crop_masks, decode, encode, select_per_class
 from .segmenters import HRNet
 
 RATIOS = (0.5, 1.0, 2.0)
@@ -312,17 +311,6 @@ def roi_targets(
     return rois[keep].astype(np.float32), classes, targets, best_gt[keep]
 
 
-def crop_masks(masks: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    """Each full-image mask cropped to its box and resized to MASK_SIZE² (the mask head's target)."""
-    out = np.zeros((len(boxes), MASK_SIZE, MASK_SIZE), np.float32)
-    for k, (m, (x1, y1, x2, y2)) in enumerate(zip(masks, boxes)):
-        x1, y1 = int(math.floor(x1)), int(math.floor(y1))
-        x2, y2 = max(x1 + 1, int(math.ceil(x2))), max(y1 + 1, int(math.ceil(y2)))
-        crop = Image.fromarray(m.astype(np.uint8) * 255).crop((x1, y1, x2, y2))
-        out[k] = np.asarray(crop.resize((MASK_SIZE, MASK_SIZE), Image.BILINEAR), np.float32) / 255 >= 0.5
-    return out
-
-
 def smooth_l1(x: paddle.Tensor, y: paddle.Tensor, beta: float) -> paddle.Tensor:
     """Summed smooth L1 with its quadratic part below ``beta`` (PaddleX's ``smooth_l1`` with
     ``sigma² = 1/beta``). Paddle's ``smooth_l1_loss(delta=beta)`` is the Huber loss, ``beta`` times this:
@@ -395,11 +383,7 @@ def losses(
             keep = rng.permutation(np.nonzero(c > 0)[0])[:MASK_ROIS]
             fg_classes.append(c[keep] - 1)
             fg_rois.append(r[keep])
-            fg_targets.append(
-                crop_masks(masks[m[keep]], r[keep])
-                if len(keep)
-                else np.zeros((0, MASK_SIZE, MASK_SIZE), np.float32)
-            )
+            fg_targets.append((crop_masks(masks[m[keep]], r[keep], MASK_SIZE) >= 0.5).astype(np.float32))
         mask_logits = model.mask_head(model.pooled(feats, fg_rois, MASK_POOL, max(shape)))
         mask_classes = np.concatenate(fg_classes)
         index = np.stack([np.arange(len(mask_classes)), mask_classes], axis=1)
