@@ -4,6 +4,7 @@ subprocess, tracks its loss, writes checkpoints and records, and resumes from a 
 from __future__ import annotations
 
 import asyncio
+import shutil
 
 import pytest
 
@@ -88,8 +89,14 @@ async def test_sensitivity_analysis_then_prune_task(trio_app, api, wait_task):
     sens = json.loads((folder / "sensitivities.json").read_text())
     assert len(sens["sensitivities"]) == 3 and (folder / "sensitivities.png").is_file()
 
+    # weights named by pretrain_weights start the parent; the fine-tune starts from the parent's own
+    foreign = trio_app.store.root / "foreign-weights"
+    shutil.copytree(trio_app.store.layout.task_dir(task["id"]) / "checkpoints" / "best_model", foreign)
     pruned = trio_app.training.create(
-        "me", pid, {**TINY, "num_epochs": 1, "eval_metric_loss": 1.0}, parent_id=task["id"]
+        "me",
+        pid,
+        {**TINY, "num_epochs": 1, "eval_metric_loss": 1.0, "pretrain_weights": "foreign-weights"},
+        parent_id=task["id"],
     )
     assert pruned["kind"] == "prune" and pruned["config"]["action"] == "prune"
     trio_app.training.start(pruned["id"])
@@ -100,6 +107,8 @@ async def test_sensitivity_analysis_then_prune_task(trio_app, api, wait_task):
     rec = record["record"]
     assert rec["params_after"] < rec["params_before"] and rec["flops_after"] < rec["flops_before"]
     assert set(rec["ratios"]) == set(sens["sensitivities"]) and "[PRUNE]" in logs["content"]
+    assert f"tensors from {trio_app.store.layout.task_dir(task['id'])}" in logs["content"]
+    assert "foreign-weights" not in logs["content"]
 
 
 async def test_evaluate_predict_export_jobs(trio_app, api, wait_task, trio_workspace):
