@@ -220,6 +220,44 @@ def test_rank_environment_splits_the_cpu_share_and_pins_one_gpu_per_rank(monkeyp
     assert current() == World(1, 2) and not current().leader
 
 
+FLAKY_RANK = """
+import os, sys
+from pathlib import Path
+from jupyter_trio.trainers.distributed import current, joined
+world = current()
+starts = Path(os.environ["TRIO_RUN_DIR"]) / f"starts-{world.rank}"
+n = len(starts.read_text()) if starts.exists() else 0
+starts.write_text("x" * (n + 1))
+if world.rank == 1 and n == 0 and not os.environ.get("FAIL_AFTER_JOIN"):
+    sys.exit(3)  # the first start of rank 1 fails before it joins (a refused rendezvous)
+joined(world)
+if world.rank == 1 and os.environ.get("FAIL_AFTER_JOIN"):
+    sys.exit(4)
+"""
+
+
+@pytest.mark.parametrize("after_join", [False, True])
+def test_ranks_that_fail_before_joining_are_started_again(tmp_path, monkeypatch, capsys, after_join):
+    """A rank that dies before the process group is formed gets the ranks started again on new ports; one
+    that dies after joining ends the job with its failure, never retried."""
+    from jupyter_trio.trainers.distributed import RankFailure, launch
+
+    (tmp_path / "flaky_rank.py").write_text(FLAKY_RANK)
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    monkeypatch.setenv("TRIO_RUN_DIR", str(tmp_path))
+    if after_join:
+        monkeypatch.setenv("FAIL_AFTER_JOIN", "1")
+    failure = launch(2, "gloo", poll_s=0.05, module="flaky_rank")
+    starts = [len((tmp_path / f"starts-{r}").read_text()) for r in range(2)]
+    if after_join:
+        assert failure == RankFailure(1, 4) and starts == [1, 1]
+    else:
+        assert failure is None and starts == [2, 2]
+        out = capsys.readouterr().out
+        assert "data-parallel rank 1 exited with code 3 before the ranks had joined" in out
+    assert not (tmp_path / "data-parallel").exists()
+
+
 def test_detection_augmentation_keeps_boxes_and_masks_together_and_is_repeatable(tmp_path):
     """expand_image, crop_image, random_shape and flips move each instance mask with its box; mixup blends
     two images and weighs their boxes; the same (seed, epoch) gives the same batches (resume)."""

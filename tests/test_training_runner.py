@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -202,6 +203,11 @@ async def test_a_dead_data_parallel_rank_fails_the_task_and_ends_the_others(trio
     while len(found := ranks()) < 2:
         assert asyncio.get_running_loop().time() < deadline, "the ranks never started"
         await asyncio.sleep(0.2)
+    # killed once both are in the process group: a rank lost before that is started again (new ports)
+    sync_dir = Path(found[0].info["environ"]["TRIO_DP_SYNC_DIR"])
+    while not all((sync_dir / f"joined-{r}").exists() for r in range(2)):
+        assert asyncio.get_running_loop().time() < deadline, "the ranks never joined"
+        await asyncio.sleep(0.1)
     found[1].kill()
     done = await wait_task(task["id"], "failed", "completed", timeout=60)
     assert done["status"] == "failed"

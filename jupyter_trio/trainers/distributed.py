@@ -109,15 +109,38 @@ class RankFailure:
         return f"data-parallel rank {self.rank} {how}"
 
 
-def launch(size: int, backend: str, poll_s: float = 0.2) -> RankFailure | None:
-    """Run ``size`` ranks of this job and wait for them; the first rank to fail ends the others."""
+START_ATTEMPTS = 3
+
+
+def launch(
+    size: int, backend: str, poll_s: float = 0.2, module: str = "jupyter_trio.trainers.job"
+) -> RankFailure | None:
+    """Run ``size`` ranks of this job and wait for them; the first rank to fail ends the others.
+
+    A failure before every rank has joined the process group (gloo's rendezvous on loopback can be refused
+    on a busy machine) starts the ranks again on new ports, up to ``START_ATTEMPTS`` times: nothing has
+    been trained yet. A failure after that is the job's."""
+    for attempt in range(1, START_ATTEMPTS + 1):
+        failure, joined = _run_ranks(size, backend, poll_s, module)
+        if failure is None or joined or attempt == START_ATTEMPTS:
+            return failure
+        print(
+            f"[TRAIN] {failure.message()} before the ranks had joined; starting them again on new ports "
+            f"(attempt {attempt + 1} of {START_ATTEMPTS})",
+            flush=True,
+        )
+    return failure
+
+
+def _run_ranks(size: int, backend: str, poll_s: float, module: str) -> tuple[RankFailure | None, bool]:
+    """One start of the ranks: (the first failure or None, whether every rank had joined the group)."""
     # inside the run folder when there is one: a cancel (SIGTERM to the whole group) skips our cleanup
     run_dir = os.environ.get("TRIO_RUN_DIR")
     sync_dir = str(Path(run_dir) / "data-parallel") if run_dir else tempfile.mkdtemp(prefix="trio-dp-")
     shutil.rmtree(sync_dir, ignore_errors=True)  # markers of an earlier attempt must not open gates
     Path(sync_dir).mkdir(parents=True)
     ports = _free_ports(size + 1)
-    argv = [sys.executable, "-u", "-m", "jupyter_trio.trainers.job"]
+    argv = [sys.executable, "-u", "-m", module]
     ranks = [
         subprocess.Popen(argv, env={**os.environ, **rank_env(r, size, backend, ports, sync_dir)})
         for r in range(size)
@@ -131,7 +154,8 @@ def launch(size: int, backend: str, poll_s: float = 0.2) -> RankFailure | None:
     try:
         while None in [p.poll() for p in ranks] and first_failure() is None:  # poll every rank, each time
             time.sleep(poll_s)
-        return first_failure()
+        failure = first_failure()
+        return failure, all((Path(sync_dir) / f"joined-{r}").exists() for r in range(size))
     finally:
         for p in ranks:
             if p.poll() is None:
@@ -151,6 +175,14 @@ def init(world: World) -> None:
 
     if world.size > 1:
         dist.init_parallel_env()
+        joined(world)
+
+
+def joined(world: World) -> None:
+    """Tell the launcher this rank is in the process group (a failure from here on is not retried)."""
+    sync_dir = os.environ.get(SYNC_DIR)
+    if sync_dir:
+        (Path(sync_dir) / f"joined-{world.rank}").touch()
 
 
 def broadcast_parameters(model, world: World) -> None:
