@@ -120,16 +120,16 @@ def launch(
     A failure before every rank has joined the process group (gloo's rendezvous on loopback can be refused
     on a busy machine) starts the ranks again on new ports, up to ``START_ATTEMPTS`` times: nothing has
     been trained yet. A failure after that is the job's."""
-    for attempt in range(1, START_ATTEMPTS + 1):
+    for attempt in range(2, START_ATTEMPTS + 1):
         failure, joined = _run_ranks(size, backend, poll_s, module)
-        if failure is None or joined or attempt == START_ATTEMPTS:
+        if failure is None or joined:
             return failure
         print(
             f"[TRAIN] {failure.message()} before the ranks had joined; starting them again on new ports "
-            f"(attempt {attempt + 1} of {START_ATTEMPTS})",
+            f"(attempt {attempt} of {START_ATTEMPTS})",
             flush=True,
         )
-    return failure
+    return _run_ranks(size, backend, poll_s, module)[0]
 
 
 def _run_ranks(size: int, backend: str, poll_s: float, module: str) -> tuple[RankFailure | None, bool]:

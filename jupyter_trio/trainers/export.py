@@ -144,7 +144,8 @@ def _export_two_stage(engine: Engine, save_dir: Path, spec: list[InputSpec]) -> 
             "box_weights": rcnn.BOX_WEIGHTS.tolist(),
             "box_head": f"box_head.json: rois [R, {rcnn.WIDTH}, {rcnn.POOL}, {rcnn.POOL}] -> class logits "
             "[R, C+1] (0 = background), deltas [R, 4C]",
-            "mask_head": "mask_head.json: rois [R, 256, 14, 14] -> logits [R, C, 28, 28]"
+            "mask_head": f"mask_head.json: rois [R, {rcnn.WIDTH}, {rcnn.MASK_POOL}, {rcnn.MASK_POOL}] -> "
+            f"logits [R, C, {rcnn.MASK_SIZE}, {rcnn.MASK_SIZE}]"
             if model.with_mask
             else None,
         },

@@ -57,8 +57,11 @@ def _check_size(shape: tuple[int, ...], itemsize: int) -> None:
 def _decode(source: Path | BinaryIO, suffix: str) -> np.ndarray:
     try:
         if suffix == ".npy":
-            array = np.load(source, allow_pickle=False, mmap_mode="r") if isinstance(source, Path) else None
-            if array is None:  # bytes: read the header first
+            if isinstance(source, Path):  # mapped: its shape is known before anything is read
+                mapped = np.load(source, allow_pickle=False, mmap_mode="r")
+                _check_size(mapped.shape, mapped.dtype.itemsize)
+                array = np.asarray(mapped)
+            else:  # bytes: the header first
                 major, _ = np.lib.format.read_magic(source)
                 read_header = (
                     np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
@@ -67,9 +70,6 @@ def _decode(source: Path | BinaryIO, suffix: str) -> np.ndarray:
                 _check_size(shape, np.dtype(dtype).itemsize)
                 source.seek(0)
                 array = np.load(source, allow_pickle=False)
-            else:
-                _check_size(array.shape, array.dtype.itemsize)
-                array = np.asarray(array)
         elif suffix in (".tif", ".tiff"):
             with tifffile.TiffFile(source) as tif:
                 series = tif.series[0]
