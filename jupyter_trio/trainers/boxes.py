@@ -10,6 +10,8 @@ import paddle
 from paddle.vision.ops import nms
 from PIL import Image
 
+MASK_SIZE = 28  # the side of every mask head's per-box output (MaskYOLO and MaskRCNN), as in PaddleX
+
 
 def corners(boxes: np.ndarray, shape: list[int]) -> np.ndarray:
     """Normalised (cx, cy, w, h) boxes [K, 4] as pixel (x1, y1, x2, y2) boxes of an image of ``shape``

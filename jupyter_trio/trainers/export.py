@@ -29,8 +29,8 @@ import paddle.nn.functional as F
 from paddle.static import InputSpec
 
 from . import rcnn
+from .boxes import MASK_SIZE
 from .engine import Engine
-from .networks import MASK_SIZE
 
 
 class _Probabilities(nn.Layer):
@@ -145,7 +145,7 @@ def _export_two_stage(engine: Engine, save_dir: Path, spec: list[InputSpec]) -> 
             "box_head": f"box_head.json: rois [R, {rcnn.WIDTH}, {rcnn.POOL}, {rcnn.POOL}] -> class logits "
             "[R, C+1] (0 = background), deltas [R, 4C]",
             "mask_head": f"mask_head.json: rois [R, {rcnn.WIDTH}, {rcnn.MASK_POOL}, {rcnn.MASK_POOL}] -> "
-            f"logits [R, C, {rcnn.MASK_SIZE}, {rcnn.MASK_SIZE}]"
+            f"logits [R, C, {MASK_SIZE}, {MASK_SIZE}]"
             if model.with_mask
             else None,
         },

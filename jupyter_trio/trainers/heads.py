@@ -10,8 +10,8 @@ import paddle.nn.functional as F
 from paddle.vision.ops import matrix_nms, yolo_box, yolo_loss
 from PIL import Image
 
-from .boxes import corners, crop_masks, select_per_class
-from .networks import ANCHOR_MASKS, ANCHORS, MASK_SIZE, STRIDES
+from .boxes import MASK_SIZE, corners, crop_masks, select_per_class
+from .networks import ANCHOR_MASKS, ANCHORS, STRIDES
 
 
 def scaled_anchors(image_shape: list[int]) -> list[int]:

@@ -21,6 +21,7 @@ from paddle.vision.ops import roi_align
 from ..vocabulary import SEGMENTATION_TYPES
 from .backbones import Backbone, classifier, leaky_relu
 from .backbones import conv_bn as backbone_conv_bn
+from .boxes import MASK_SIZE
 from .ppyolo import SCALE_X_Y, deform_last_stage
 from .ppyolo import neck as ppyolo_neck
 from .rcnn import RCNN
@@ -30,7 +31,6 @@ from .segmenters import FastSCNN, HRNet
 ANCHORS = [6, 7, 10, 14, 16, 12, 15, 27, 28, 20, 26, 38, 44, 34, 50, 56, 84, 80]
 ANCHOR_MASKS = [[6, 7, 8], [3, 4, 5], [0, 1, 2]]  # stride 32, 16, 8
 STRIDES = [32, 16, 8]
-MASK_SIZE = 28
 
 
 def conv_bn(cin: int, cout: int, k: int = 3, s: int = 1) -> nn.Sequential:

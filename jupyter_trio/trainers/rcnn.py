@@ -29,7 +29,7 @@ import paddle.nn.functional as F
 from paddle.vision.ops import distribute_fpn_proposals, generate_proposals, roi_align
 
 from .backbones import Backbone
-from .boxes import box_iou, corners, crop_masks, decode, encode, select_per_class
+from .boxes import MASK_SIZE, box_iou, corners, crop_masks, decode, encode, select_per_class
 from .segmenters import HRNet
 
 RATIOS = (0.5, 1.0, 2.0)
@@ -38,7 +38,7 @@ C4_SIZES = (16, 32, 64, 128, 256)  # without FPN: every size on the one stride-1
 WIDTH = 256
 MASK_WIDTH, MASK_ROIS = 128, 8  # PaddleX: 256 wide, every foreground RoI; sized for CPUs
 HEAD_WIDTH = 256  # PaddleX: 1024 at 512 RoIs per 800 px image; 64 RoIs of small images need less
-POOL, MASK_POOL, MASK_SIZE = 7, 14, 28
+POOL, MASK_POOL = 7, MASK_SIZE // 2
 RPN_SAMPLES, RPN_POSITIVE = 256, 0.5
 RPN_SMOOTH_L1_BETA = 1 / 9  # PaddleX: sigma 3 on the RPN deltas, 1 on the heads' deltas
 ROI_SAMPLES, ROI_POSITIVE = 64, 0.25
