@@ -255,6 +255,20 @@ def test_drop_block_drops_blocks_only_on_maps_wide_enough():
     assert np.array_equal(block(wide).numpy(), wide.numpy())
 
 
+def test_spp_pools_only_maps_its_windows_do_not_cover_whole():
+    from jupyter_trio.trainers.ppyolo import SPP
+
+    spp = SPP(8, 8)
+    spp.eval()
+    paddle.seed(0)
+    small, large = paddle.randn([1, 8, 3, 3]), paddle.randn([1, 8, 4, 4])
+    assert np.array_equal(spp(small).numpy(), small.numpy())  # every pool would be the global max
+    out = spp(large)
+    assert out.shape == [1, 8, 4, 4] and not np.allclose(out.numpy(), large.numpy())
+    with pytest.raises(ValueError, match="keeps the width"):
+        SPP(8, 16)
+
+
 def test_two_stage_resumes_exactly(tmp_path, datasets):
     """The anchors and RoIs a two-stage detector trains on are drawn from a generator reseeded every
     epoch: resumed from a checkpoint, it takes the uninterrupted run's steps."""
