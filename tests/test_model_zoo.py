@@ -11,6 +11,7 @@ import pytest
 from dataset_fixtures import imported
 
 paddle = pytest.importorskip("paddle")
+F = paddle.nn.functional
 
 from test_trainers import checkpoint_outputs  # noqa: E402
 
@@ -269,6 +270,103 @@ def test_spp_pools_only_maps_its_windows_do_not_cover_whole():
         SPP(8, 16)
 
 
+def test_iou_aware_branch_folds_into_objectness():
+    """PPYOLO's IoU branch: one channel per anchor after YOLOv3's, folded into the objectness outside
+    training as sigmoid(obj)^0.6 · sigmoid(iou)^0.4, every other channel as YOLOv3 had it."""
+    from jupyter_trio.trainers.networks import build
+    from jupyter_trio.trainers.params import validate
+    from jupyter_trio.trainers.ppyolo import fuse_iou_aware
+
+    paddle.seed(0)
+    out, iou = paddle.randn([2, 3 * (5 + 2), 4, 4]), paddle.randn([2, 3, 4, 4])
+    fused = fuse_iou_aware(out, iou).reshape([2, 3, 7, 4, 4]).numpy()
+    raw = out.reshape([2, 3, 7, 4, 4]).numpy()
+    keep = [0, 1, 2, 3, 5, 6]
+    assert np.array_equal(fused[:, :, keep], raw[:, :, keep])
+
+    def sigmoid(x):
+        return 1 / (1 + np.exp(-x))
+
+    want = sigmoid(raw[:, :, 4]) ** 0.6 * sigmoid(iou.numpy()) ** 0.4
+    assert np.allclose(sigmoid(fused[:, :, 4]), want, atol=1e-5)
+    # the same objectness scores higher where the branch expects a good fit than where it expects none
+    good = fuse_iou_aware(out, paddle.full([2, 3, 4, 4], 5.0)).reshape([2, 3, 7, 4, 4]).numpy()
+    bad = fuse_iou_aware(out, paddle.full([2, 3, 4, 4], -5.0)).reshape([2, 3, 7, 4, 4]).numpy()
+    assert np.all(good[:, :, 4] > raw[:, :, 4]) and np.all(bad[:, :, 4] < raw[:, :, 4])
+
+    model = build("detection", validate("detection", {"model": "PPYOLO", "backbone": "ResNet18"}), 2)
+    assert [h.weight.shape[0] for h in model.heads] == [3 * (5 + 2) + 3] * 3
+    model.eval()
+    x = paddle.randn([1, 3, 64, 64])
+    heads, ious = model.training_heads(x)
+    assert [i.shape for i in ious] == [[1, 3, 2, 2], [1, 3, 4, 4], [1, 3, 8, 8]]
+    for got, head, i in zip(model(x), heads, ious):
+        assert np.array_equal(got.numpy(), fuse_iou_aware(head, i).numpy())
+    plain = validate("detection", {"model": "PPYOLO", "backbone": "ResNet18", "use_iou_aware": False})
+    model = build("detection", plain, 2)
+    assert [h.weight.shape[0] for h in model.heads] == [3 * (5 + 2)] * 3
+    assert model.training_heads(x)[1] is None
+
+
+def test_iou_aware_loss_teaches_the_branch_the_iou_of_its_box():
+    """The IoU branch learns the IoU its anchor's decoded box reaches; that IoU is a target, so this
+    loss moves no box coordinate."""
+    from jupyter_trio.trainers.heads import scaled_anchors
+    from jupyter_trio.trainers.networks import ANCHOR_MASKS
+    from jupyter_trio.trainers.ppyolo import iou_aware_loss, owned_boxes
+
+    paddle.seed(0)
+    shape = [64, 64]
+    outputs = [paddle.randn([2, 3 * (5 + 2), s, s]) * 0.5 for s in (2, 4, 8)]
+    for o in outputs:
+        o.stop_gradient = False
+    ious = [paddle.zeros([2, 3, s, s]) for s in (2, 4, 8)]
+    for i in ious:
+        i.stop_gradient = False
+    boxes = np.zeros((2, 3, 4), np.float32)
+    boxes[0, 0], boxes[0, 1], boxes[1, 0] = [0.3, 0.4, 0.2, 0.3], [0.7, 0.6, 0.6, 0.5], [0.5, 0.5, 0.1, 0.1]
+    scores = np.ones((2, 3), np.float32)
+    owned = owned_boxes(outputs, boxes, scores, scaled_anchors(shape), ANCHOR_MASKS, shape)
+    assert sum(len(o.index) for o in owned) == 3
+    loss = iou_aware_loss(owned, ious, 2)
+    loss.backward()
+    assert all(o.grad is None or not o.grad.numpy().any() for o in outputs)
+    touched = sum(int((i.grad.numpy() != 0).sum()) for i in ious)
+    assert touched == 3  # only the owning cells and anchors
+    first = float(loss)
+    for _ in range(200):
+        for i in ious:
+            i.clear_gradient()
+        loss = iou_aware_loss(owned, ious, 2)
+        loss.backward()
+        for i in ious:
+            i.set_value(i - 2.0 * i.grad)
+    assert float(loss) < first
+    for o in owned:
+        predicted = F.sigmoid(paddle.gather_nd(ious[o.level], o.index)).numpy()
+        assert np.allclose(predicted, o.iou.numpy(), atol=0.02)
+
+
+def test_weights_another_architecture_wrote_are_refused(tmp_path):
+    """A checkpoint whose tensors do not fit the model its parameters build (here a PPYOLO saved without
+    the IoU branch) is refused by name; paddle alone would skip those tensors and keep random ones."""
+    from jupyter_trio.trainers.engine import set_weights
+    from jupyter_trio.trainers.networks import build
+    from jupyter_trio.trainers.params import validate
+
+    small = {"model": "PPYOLO", "backbone": "ResNet18"}
+    plain = build("detection", validate("detection", {**small, "use_iou_aware": False}), 2)
+    paddle.save(plain.state_dict(), str(tmp_path / "model.pdparams"))
+    model = build("detection", validate("detection", small), 2)
+    with pytest.raises(
+        ValueError, match=r"heads\.0\.weight is \[21, 256, 1, 1\] there, \[24, 256, 1, 1\] here"
+    ):
+        set_weights(model, tmp_path / "model.pdparams")
+    again = build("detection", validate("detection", {**small, "use_iou_aware": False}), 2)
+    set_weights(again, tmp_path / "model.pdparams")
+    assert np.array_equal(again.heads[0].weight.numpy(), plain.heads[0].weight.numpy())
+
+
 def test_two_stage_resumes_exactly(tmp_path, datasets):
     """The anchors and RoIs a two-stage detector trains on are drawn from a generator reseeded every
     epoch: resumed from a checkpoint, it takes the uninterrupted run's steps."""
@@ -293,18 +391,23 @@ def test_ppyolo_switches_as_paddlex_named_them():
             "use_spp": False,
             "use_drop_block": False,
             "use_iou_loss": False,
+            "use_iou_aware": False,
             "use_matrix_nms": False,
             "scale_x_y": 1.0,
         },
     )
     model = build("detection", plain, 3)
-    assert isinstance(model, PPYOLO) and not (model.iou_loss or model.matrix_nms) and model.scale_x_y == 1.0
+    assert isinstance(model, PPYOLO) and not (model.iou_loss or model.iou_aware or model.matrix_nms)
+    assert model.scale_x_y == 1.0
     kinds = {type(layer) for layer in model.sublayers()}
     assert not {SPP, CoordConv, DeformableConv, DropBlock} & kinds
     full = build("detection", validate("detection", {"model": "PPYOLO", "backbone": "ResNet18"}), 3)
     assert {SPP, CoordConv, DeformableConv, DropBlock} <= {type(layer) for layer in full.sublayers()}
+    assert full.iou_aware and full.iou_loss and full.matrix_nms
     with pytest.raises(ValidationFailed, match="use_spp: PPYOLO's switches, not YOLOv3's"):
         validate("detection", {"model": "YOLOv3", "use_spp": False})
+    with pytest.raises(ValidationFailed, match="use_iou_aware: PPYOLO's switches, not YOLOv3's"):
+        validate("detection", {"model": "YOLOv3", "use_iou_aware": False})
     stored = validate("detection", {"model": "YOLOv3"}).model_dump()  # a checkpoint's parameters
     assert validate("detection", stored).model == "YOLOv3"
 

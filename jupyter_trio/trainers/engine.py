@@ -39,7 +39,7 @@ from .heads import (
 from .metrics import COCO_THRESHOLDS, confusion, detection_map, segmentation_scores, topk_accuracy
 from .networks import ANCHOR_MASKS, build, count_parameters
 from .params import CommonParams, validate
-from .ppyolo import iou_loss
+from .ppyolo import iou_aware_loss, iou_loss, owned_boxes
 
 BEST_METRIC = {
     "classification": "acc1",
@@ -57,6 +57,26 @@ def pick_device(params: CommonParams, rank: int = 0) -> str:
     if visible and paddle.device.is_compiled_with_cuda():
         return f"gpu:{rank}"
     return "cpu"
+
+
+def set_weights(model: paddle.nn.Layer, path: Path) -> None:
+    """Load the weights file ``path`` into ``model``, refusing one that another architecture wrote:
+    paddle would skip each tensor that does not fit, with a warning, and leave it as initialised."""
+    weights = paddle.load(str(path))
+    own = model.state_dict()
+    wrong = [
+        f"{k} is {list(v.shape)} there, {list(own[k].shape)} here"
+        for k, v in weights.items()
+        if k in own and list(v.shape) != list(own[k].shape)
+    ]
+    missing = [k for k in own if k not in weights]
+    if wrong or missing:
+        found = wrong + [f"{k} is missing" for k in missing]
+        raise ValueError(
+            f"{path} was written by another architecture than these parameters build "
+            f"({len(found)} tensors differ: {'; '.join(found[:3])})"
+        )
+    model.set_state_dict(weights)
 
 
 class Engine:
@@ -146,7 +166,7 @@ class Engine:
             labels=state["labels"],
             channels=state.get("channels", 3),
         )
-        engine.model.set_state_dict(paddle.load(str(folder / "model.pdparams")))
+        set_weights(engine.model, folder / "model.pdparams")
         engine.model.eval()
         return engine
 
@@ -191,14 +211,24 @@ class Engine:
             return rcnn.losses(self.model, image, arrays, self.sample_rng)
         boxes, labels, scores = (paddle.to_tensor(a) for a in (arrays[1], arrays[2], arrays[-1]))
         if self.task_type == "detection":
-            outputs = self.model(image)
+            outputs, iou_logits = self.model.training_heads(image)
             loss = yolo_losses(
                 outputs, boxes, labels, self.num_classes, self.anchors, scores, self.model.scale_x_y
             )
-            if self.model.iou_loss:
-                loss = loss + iou_loss(
-                    outputs, arrays[1], arrays[-1], self.anchors, ANCHOR_MASKS, list(arrays[0].shape[2:])
+            if self.model.iou_loss or iou_logits is not None:
+                owned = owned_boxes(
+                    outputs,
+                    arrays[1],
+                    arrays[-1],
+                    self.anchors,
+                    ANCHOR_MASKS,
+                    list(arrays[0].shape[2:]),
+                    self.model.scale_x_y,
                 )
+                if self.model.iou_loss:
+                    loss = loss + iou_loss(owned, len(arrays[0]))
+                if iou_logits is not None:
+                    loss = loss + iou_aware_loss(owned, iou_logits, len(arrays[0]))
             return loss
         outputs, p8 = self.model.features(image)
         loss = yolo_losses(outputs, boxes, labels, self.num_classes, self.anchors, scores)
@@ -266,7 +296,7 @@ class Engine:
 
     def load(self, epoch: int | str | None, with_optimizer: bool = False) -> dict[str, Any]:
         folder = checkpoint_dir(self.task_dir, epoch)
-        self.model.set_state_dict(paddle.load(str(folder / "model.pdparams")))
+        set_weights(self.model, folder / "model.pdparams")
         state = read_state(folder)
         if with_optimizer:
             self.optimizer.set_state_dict(
@@ -406,7 +436,7 @@ class Engine:
         if resume_epoch is not None:
             raw = checkpoint_dir(self.task_dir, resume_epoch) / RAW_WEIGHTS
             if raw.is_file():
-                self.model.set_state_dict(paddle.load(str(raw)))
+                set_weights(self.model, raw)
         return ema
 
     @contextmanager

@@ -22,7 +22,7 @@ from ..vocabulary import SEGMENTATION_TYPES
 from .backbones import Backbone, classifier, leaky_relu
 from .backbones import conv_bn as backbone_conv_bn
 from .boxes import MASK_SIZE
-from .ppyolo import SCALE_X_Y, deform_last_stage
+from .ppyolo import SCALE_X_Y, deform_last_stage, fuse_iou_aware, split_iou_aware
 from .ppyolo import neck as ppyolo_neck
 from .rcnn import RCNN
 from .segmenters import FastSCNN, HRNet
@@ -136,17 +136,20 @@ class YOLOv3(nn.Layer):
         backbone: str = "ResNet18",
         with_mask: bool = False,
         neck: Callable[[int, int, int], dict[str, nn.Layer]] | None = None,
+        iou_aware: bool = False,
     ):
         """``neck``: the lateral layers ``lat32``, ``lat16``, ``lat8`` for the backbone's stride 8, 16
-        and 32 widths (YOLOv3's own by default; PPYOLO passes its own)."""
+        and 32 widths (YOLOv3's own by default; PPYOLO passes its own). ``iou_aware``: one more channel
+        per anchor, after YOLOv3's, for PPYOLO's IoU branch."""
         super().__init__()
         self.num_classes = num_classes
+        self.iou_aware = iou_aware
         self.backbone = Backbone(backbone)
         c8, c16, c32 = self.backbone.channels[1:]
         for name, layer in (neck or yolo_neck)(c8, c16, c32).items():
             setattr(self, name, layer)
         self.reduce32, self.reduce16 = conv_bn(256, 128, 1), conv_bn(128, 64, 1)
-        out = 3 * (5 + num_classes)
+        out = 3 * (5 + num_classes) + (3 if iou_aware else 0)
         self.heads = nn.LayerList([nn.Conv2D(256, out, 1), nn.Conv2D(128, out, 1), nn.Conv2D(64, out, 1)])
         self.with_mask = with_mask
         if with_mask:
@@ -170,6 +173,10 @@ class YOLOv3(nn.Layer):
     def forward(self, x: paddle.Tensor) -> list[paddle.Tensor]:
         return self.features(x)[0]
 
+    def training_heads(self, x: paddle.Tensor) -> tuple[list[paddle.Tensor], list[paddle.Tensor] | None]:
+        """The heads in YOLOv3's layout for its loss, and the IoU branch's logits (None without one)."""
+        return self.features(x)[0], None
+
     def masks(self, p8: paddle.Tensor, boxes: paddle.Tensor, boxes_num: paddle.Tensor) -> paddle.Tensor:
         """Per-box mask logits [R, classes, 28, 28] from stride-8 features; boxes in input pixels."""
         rois = roi_align(
@@ -190,7 +197,8 @@ class PPYOLO(YOLOv3):
 
     def __init__(self, num_classes: int, backbone: str = "ResNet50_vd_ssld", params: Any = None):
         """``params``: PaddleX's switches (``with_dcn_v2``, ``use_coord_conv``, ``use_spp``,
-        ``use_drop_block``, ``use_iou_loss``, ``use_matrix_nms``, ``scale_x_y``); all on when None."""
+        ``use_drop_block``, ``use_iou_loss``, ``use_iou_aware``, ``use_matrix_nms``, ``scale_x_y``); all
+        on when None."""
 
         def switch(name: str, default: Any = True) -> Any:
             return default if params is None else getattr(params, name)
@@ -200,12 +208,30 @@ class PPYOLO(YOLOv3):
                 c8, c16, c32, switch("use_coord_conv"), switch("use_spp"), switch("use_drop_block")
             )
 
-        super().__init__(num_classes, backbone, neck=neck)
+        super().__init__(num_classes, backbone, neck=neck, iou_aware=switch("use_iou_aware"))
         if switch("with_dcn_v2"):
             deform_last_stage(self.backbone)
         self.scale_x_y = switch("scale_x_y", SCALE_X_Y)
         self.iou_loss = switch("use_iou_loss")
         self.matrix_nms = switch("use_matrix_nms")
+
+    def features(self, x: paddle.Tensor) -> tuple[list[paddle.Tensor], paddle.Tensor]:
+        """The heads in YOLOv3's layout, the IoU branch folded into the objectness."""
+        heads, p8 = YOLOv3.features(self, x)
+        if not self.iou_aware:
+            return heads, p8
+        fused = []
+        for head in heads:  # a plain loop: paddle.jit's export does not translate comprehensions
+            yolo, iou = split_iou_aware(head, 3)
+            fused.append(fuse_iou_aware(yolo, iou))
+        return fused, p8
+
+    def training_heads(self, x: paddle.Tensor) -> tuple[list[paddle.Tensor], list[paddle.Tensor] | None]:
+        heads, _ = YOLOv3.features(self, x)
+        if not self.iou_aware:
+            return heads, None
+        parts = [split_iou_aware(head, 3) for head in heads]
+        return [p[0] for p in parts], [p[1] for p in parts]
 
 
 BN_MOMENTUM = 0.9

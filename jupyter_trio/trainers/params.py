@@ -140,6 +140,7 @@ PPYOLO_SWITCHES = {
     "use_spp",
     "use_drop_block",
     "use_iou_loss",
+    "use_iou_aware",
     "use_matrix_nms",
     "scale_x_y",
 }
@@ -166,6 +167,9 @@ class DetectorParams(CommonParams):
     use_spp: bool = Field(True, description="PPYOLO: spatial pyramid pooling on the deepest level")
     use_drop_block: bool = Field(True, description="PPYOLO: DropBlock in the neck while training")
     use_iou_loss: bool = Field(True, description="PPYOLO: IoU loss beside YOLOv3's")
+    use_iou_aware: bool = Field(
+        True, description="PPYOLO: a predicted IoU per box, folded into its objectness score"
+    )
     use_matrix_nms: bool = Field(True, description="PPYOLO: matrix NMS (else hard NMS)")
     scale_x_y: float = Field(1.05, ge=1, le=2, description="PPYOLO: grid sensitivity of the box centres")
     warmup_steps: int = Field(50, ge=0)

@@ -3,14 +3,19 @@
 On the network side: deformable convolutions (DCNv2, ``paddle.vision.ops.deform_conv2d``) in the
 backbone's last stage, CoordConv (two coordinate channels) in the neck, spatial pyramid pooling on the
 deepest map and DropBlock while training (each only on maps wide enough for it), and a grid
-sensitivity factor ``scale_x_y`` of 1.05 on the centre offsets. On the loss side: an IoU loss on the
-decoded boxes of the anchors that own a ground-truth box, next to YOLOv3's loss. Decoding uses matrix
-NMS (``paddle.vision.ops.matrix_nms``); the exponential moving average of the weights is the engine's
-(``ema.py``). PaddleX's IoU-aware branch is not built: the heads keep YOLOv3's layout, so one decoder
-and one export format serve both detectors.
+sensitivity factor ``scale_x_y`` of 1.05 on the centre offsets, and the IoU-aware branch: one more
+channel per anchor that predicts the IoU of its own box with the truth. On the loss side: an IoU loss on
+the decoded boxes of the anchors that own a ground-truth box, and a binary cross-entropy of the IoU
+branch against that (detached) IoU, next to YOLOv3's loss. Outside training the IoU branch is folded
+into the objectness (``fuse_iou_aware``), so the heads leave the network in YOLOv3's layout and one
+decoder and one export format serve both detectors. Decoding uses matrix NMS
+(``paddle.vision.ops.matrix_nms``); the exponential moving average of the weights is the engine's
+(``ema.py``).
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 import paddle
@@ -25,6 +30,7 @@ from .backbones import conv_bn as backbone_conv_bn
 RESIDUAL_BLOCKS = (BasicBlock, BottleneckBlock)  # their 3×3 convolution is ``conv2``
 SCALE_X_Y = 1.05
 IOU_LOSS_WEIGHT = 2.5
+IOU_AWARE_FACTOR = 0.4  # the IoU branch's share of the fused objectness, as PaddleX's head fixed it
 DROP_BLOCK_SIZE, DROP_BLOCK_KEEP = 3, 0.9
 
 
@@ -141,7 +147,40 @@ def neck(
     }
 
 
-def iou_loss(
+def split_iou_aware(out: paddle.Tensor, num_anchors: int) -> tuple[paddle.Tensor, paddle.Tensor]:
+    """A head's output with the IoU branch's channels (its last ``num_anchors``) apart: YOLOv3's
+    layout [N, A·(5 + classes), H, W] and the IoU logits [N, A, H, W]."""
+    split = out.shape[1] - num_anchors
+    return out[:, :split], out[:, split:]
+
+
+def fuse_iou_aware(out: paddle.Tensor, iou_logits: paddle.Tensor) -> paddle.Tensor:
+    """YOLOv3's layout with each anchor's objectness logit replaced by that of
+    ``sigmoid(obj)^(1 − f) · sigmoid(iou)^f`` (f = ``IOU_AWARE_FACTOR``): a box the network expects to
+    fit badly scores lower, and the decoder (``yolo_box``, matrix NMS) stays YOLOv3's. (No default
+    argument from a module constant: paddle.jit's export cannot resolve one.)"""
+    factor = IOU_AWARE_FACTOR
+    h, w = out.shape[2], out.shape[3]
+    anchors = iou_logits.shape[1]
+    per_anchor = out.reshape([0, anchors, -1, h, w])  # 0: the batch size as it comes (None in export)
+    obj = per_anchor[:, :, 4:5]
+    fused = F.sigmoid(obj) ** (1 - factor) * F.sigmoid(iou_logits.unsqueeze(2)) ** factor
+    fused = fused.clip(1e-7, 1 - 1e-7)
+    logit = paddle.log(fused / (1 - fused))
+    return paddle.concat([per_anchor[:, :, :4], logit, per_anchor[:, :, 5:]], axis=2).reshape([0, -1, h, w])
+
+
+class OwnedBoxes(NamedTuple):
+    """The cells and anchors of one head that own a ground-truth box, and the IoU of the box each
+    decodes there with that truth."""
+
+    level: int
+    index: paddle.Tensor  # [K, 4]: image, anchor of the head, row, column
+    iou: paddle.Tensor  # [K]
+    weight: paddle.Tensor  # [K]: the box's score (< 1 for mixed-up images)
+
+
+def owned_boxes(
     outputs: list[paddle.Tensor],
     boxes: np.ndarray,
     scores: np.ndarray,
@@ -149,21 +188,20 @@ def iou_loss(
     anchor_masks: list[list[int]],
     image_shape: list[int],
     scale_x_y: float = SCALE_X_Y,
-) -> paddle.Tensor:
-    """PP-YOLO's IoU loss, ``2.5 · (1 − IoU²)`` per ground-truth box, on the box decoded at the cell and
-    anchor that own it (the anchor of best width/height IoU, as YOLOv3 assigns), averaged per image.
+) -> list[OwnedBoxes]:
+    """Per head, the boxes decoded at the cell and anchor that own each ground-truth box (the anchor of
+    best width/height IoU, as YOLOv3 assigns) and their IoU with it.
 
-    ``boxes`` [N, B, 4] normalised (cx, cy, w, h), zero-width for padding; ``scores`` [N, B] weigh each box
-    (mixup)."""
+    ``outputs`` in YOLOv3's layout; ``boxes`` [N, B, 4] normalised (cx, cy, w, h), zero-width for
+    padding; ``scores`` [N, B] weigh each box (mixup)."""
     h_in, w_in = image_shape
     pairs = np.asarray(anchors, np.float32).reshape(-1, 2)
-    n_images = boxes.shape[0]
-    total = paddle.zeros([])
-    for out, mask in zip(outputs, anchor_masks):
+    owned = []
+    for level, (out, mask) in enumerate(zip(outputs, anchor_masks)):
         n, _, gh, gw = out.shape
         per_anchor = out.reshape([n, len(mask), -1, gh, gw])
         index, truth, weight, anchor_wh = [], [], [], []
-        for i in range(n_images):
+        for i in range(boxes.shape[0]):
             for b in range(boxes.shape[1]):
                 cx, cy, bw, bh = boxes[i, b]
                 if bw <= 0 or bh <= 0:
@@ -180,13 +218,34 @@ def iou_loss(
                 anchor_wh.append(pairs[best] / [w_in, h_in])
         if not index:
             continue
-        picked = paddle.gather_nd(per_anchor.transpose([0, 1, 3, 4, 2]), paddle.to_tensor(index))[:, :4]
+        at = paddle.to_tensor(index)
+        picked = paddle.gather_nd(per_anchor.transpose([0, 1, 3, 4, 2]), at)[:, :4]
         cells = paddle.to_tensor(np.asarray(index, np.float32)[:, [3, 2]])
         grid = paddle.to_tensor([gw, gh], dtype="float32")
         centre = (cells + F.sigmoid(picked[:, :2]) * scale_x_y - (scale_x_y - 1) / 2) / grid
         size = paddle.exp(picked[:, 2:4].clip(max=8.0)) * paddle.to_tensor(np.asarray(anchor_wh, np.float32))
         iou = box_iou(paddle.concat([centre, size], axis=1), paddle.to_tensor(np.asarray(truth, np.float32)))
-        total = total + (IOU_LOSS_WEIGHT * (1 - iou**2) * paddle.to_tensor(weight, "float32")).sum()
+        owned.append(OwnedBoxes(level, at, iou, paddle.to_tensor(weight, "float32")))
+    return owned
+
+
+def iou_loss(owned: list[OwnedBoxes], n_images: int) -> paddle.Tensor:
+    """PP-YOLO's IoU loss, ``2.5 · (1 − IoU²)`` per owned ground-truth box, averaged per image."""
+    total = paddle.zeros([])
+    for o in owned:
+        total = total + (IOU_LOSS_WEIGHT * (1 - o.iou**2) * o.weight).sum()
+    return total / max(1, n_images)
+
+
+def iou_aware_loss(owned: list[OwnedBoxes], iou_logits: list[paddle.Tensor], n_images: int) -> paddle.Tensor:
+    """The IoU branch's loss: binary cross-entropy of its logit at each owned cell and anchor against
+    the IoU the box decoded there reaches (a target, no gradient through it), averaged per image."""
+    total = paddle.zeros([])
+    for o in owned:
+        logits = paddle.gather_nd(iou_logits[o.level], o.index)
+        target = o.iou.detach()
+        bce = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
+        total = total + (bce * o.weight).sum()
     return total / max(1, n_images)
 
 

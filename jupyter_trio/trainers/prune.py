@@ -29,7 +29,8 @@ RATIOS = (0.1, 0.2, 0.3, 0.5, 0.7)
 def prunable(engine: Engine) -> dict[str, nn.Conv2D]:
     """Ordinary (not depthwise) convolutions, except the output layers whose channels are the classes."""
     outputs = {engine.num_classes, 3 * (5 + engine.num_classes)}
-    heads = ("rpn.cls", "rpn.reg")  # the two-stage detectors' anchor outputs
+    # the two-stage detectors' anchor outputs, the YOLO heads (PPYOLO's carry its IoU branch too)
+    heads = ("rpn.cls", "rpn.reg", "heads.0", "heads.1", "heads.2")
     return {
         name: layer
         for name, layer in engine.model.named_sublayers()
