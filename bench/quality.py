@@ -18,10 +18,12 @@ import random
 import shutil
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from jupyter_trio.services.dataset_import import MANIFEST, copy_into
-from jupyter_trio.trainers import synthetic
+from jupyter_trio.trainers import ppyolo, synthetic
 from jupyter_trio.trainers.engine import Engine
 from jupyter_trio.trainers.formats import scan
 
@@ -187,6 +189,10 @@ def run(case: str, root: Path, epochs: int | None, verbose: bool, overrides: dic
     wall = time.perf_counter() - started
     metric, target = TARGETS[case]
     extra = {}
+    if getattr(engine.model, "iou_aware", False):  # PP-YOLO's last model with and without its IoU branch
+        extra["last_epoch_iou_aware"] = engine.evaluate(engine.eval_view)[metric]
+        with unfolded_iou_branch():
+            extra["last_epoch_objectness_only"] = engine.evaluate(engine.eval_view)[metric]
     if getattr(engine.model, "matrix_nms", False):  # PP-YOLO's last model decoded both ways
         extra["last_epoch_matrix_nms"] = engine.evaluate(engine.eval_view)[metric]
         engine.model.matrix_nms = False
@@ -205,6 +211,17 @@ def run(case: str, root: Path, epochs: int | None, verbose: bool, overrides: dic
         "images_per_s": sorted(speeds)[len(speeds) // 2],
         "wall_s": wall,
     }
+
+
+@contextmanager
+def unfolded_iou_branch() -> Iterator[None]:
+    """PP-YOLO's fused objectness with the IoU branch's share at 0: the scores its objectness alone gives."""
+    share = ppyolo.IOU_AWARE_FACTOR
+    ppyolo.IOU_AWARE_FACTOR = 0.0
+    try:
+        yield
+    finally:
+        ppyolo.IOU_AWARE_FACTOR = share
 
 
 def main() -> None:
