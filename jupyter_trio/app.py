@@ -13,6 +13,7 @@ from jupyter_server.extension.application import ExtensionApp
 from tornado.ioloop import IOLoop, PeriodicCallback
 from traitlets import Bool, Dict, Float, Int, List, TraitError, Type, Unicode, Union, default, validate
 
+from . import batch
 from ._version import __version__
 from .handlers import routes
 from .runner.executor import Executor
@@ -20,15 +21,16 @@ from .runner.folder_watch import FolderWatcher
 from .runner.gpu_sources import BUILTIN_SOURCES, GPUSource
 from .runner.gpus import GPU, parse_gpu_setting
 from .runner.service import Runner
-from .services.archives import ArchiveSigner, load_secret
+from .services.archives import ArchiveSigner
 from .services.checkpoints import CheckpointService
 from .services.dataset_import import DatasetImporter
 from .services.demo_datasets import DemoService
 from .services.event_sources import GPUS_EVERY_S, PROGRESS_EVERY_S, EventSources
 from .services.events import EventBus
 from .services.file_preview import WorkspaceFiles
-from .services.ingest import IngestService, IngestTokens
+from .services.ingest import IngestService
 from .services.projects import ProjectService
+from .services.run_tokens import RunTokens
 from .services.samplers import SamplerService
 from .services.sessions import SessionService
 from .services.tasks import TaskService
@@ -41,6 +43,7 @@ from .services.weights import WeightsService
 from .services.workspaces import ScriptWorkspaces
 from .store import Store, WorkspaceDamaged
 from .store.metrics import MetricsReader
+from .store.secrets import workspace_secret
 
 BUILTIN_EXECUTORS = {
     "local": "jupyter_trio.runner.local_executor.LocalExecutor",
@@ -172,6 +175,26 @@ class TrioApp(ExtensionApp):
         "root_dir only.",
     )
 
+    max_generated_tasks = Int(
+        100_000,
+        config=True,
+        help="Tasks one generator request (preview or create) may expand to; a larger batch is refused "
+        "with a 422 before anything is made.",
+    )
+    max_generated_nodes = Int(
+        2_000_000,
+        config=True,
+        help="Values (mappings, lists and scalars) over all the configs one generator request may make: "
+        "tasks x values per config. Bounds the memory a batch takes.",
+    )
+    max_yaml_nodes = Int(
+        100_000,
+        config=True,
+        help="Values one YAML config (a generator's yaml_text, a script workspace's config) may hold once "
+        "its aliases are expanded, each use of *alias counting its target again; a larger or "
+        "self-referencing document (a 'billion laughs') is refused with a 422.",
+    )
+
     demo_images = Int(
         0,
         config=True,
@@ -182,6 +205,12 @@ class TrioApp(ExtensionApp):
         900.0,
         config=True,
         help="Seconds a signed checkpoint or weights archive link stays valid.",
+    )
+    ingest_quota_gb = Float(
+        20.0,
+        config=True,
+        help="GiB one run may send back through the ingest routes in all (files, points, records), for "
+        "jobs without a shared filesystem; past it, uploads are refused (413).",
     )
     max_sampler_processes = Int(
         2,
@@ -321,6 +350,21 @@ class TrioApp(ExtensionApp):
             return ""
         return self.serverapp.connection_url
 
+    def server_url(self) -> str:
+        """This server's own URL (base_url included), as a job on this machine reaches it."""
+        return self.serverapp.connection_url if self.serverapp is not None else ""
+
+    def server_secrets(self) -> tuple[str, ...]:
+        """Values no job's environment may hold: the server's token (``runner/job_env.py``)."""
+        provider = getattr(self.serverapp, "identity_provider", None)
+        token = getattr(provider, "token", "") or ""
+        return (token,) if isinstance(token, str) and token else ()
+
+    def job_credentials(self, task_id: str, run_index: int) -> dict[str, str]:
+        """What a job gets to reach this server: its URL and the run's own token (read the API, write its
+        run: ``services/run_tokens.py``), never the server's token."""
+        return {"TRIO_SERVER_URL": self.server_url(), "TRIO_TOKEN": self.run_tokens.token(task_id, run_index)}
+
     def _make_executor(self) -> Executor:
         if self.executor_class is not None:
             cls = self.executor_class
@@ -362,7 +406,8 @@ class TrioApp(ExtensionApp):
             self.max_cpu_jobs,
         )
         root_dir = Path(self.serverapp.root_dir).expanduser() if self.serverapp else Path.cwd()
-        self.ingest = IngestService(self.store, IngestTokens(load_secret(workspace / "ingest.key")))
+        self.run_tokens = RunTokens(workspace_secret(workspace, "ingest.key"))
+        self.ingest = IngestService(self.store, self.run_tokens, int(self.ingest_quota_gb * 2**30))
         self.job_executor = self._make_executor()
         self.runner = Runner(
             self.store,
@@ -373,14 +418,20 @@ class TrioApp(ExtensionApp):
             python=self.python_executable or sys.executable,
             gpu_source=self.gpu_sources,
             executor=self.job_executor,
+            credentials=self.job_credentials,
         )
         if self.runner.gpu_source is not self.gpu_sources:  # the executor places GPUs itself (a cluster)
             self.gpu_sources.close()
             self.gpu_sources = self.runner.gpu_source
             self.gpu_list = self.gpu_sources.inventory()
         self.job_executor.start()
-        self.workspaces = ScriptWorkspaces(self.store, root_dir)
-        self.tasks = TaskService(self.store, self.runner, self.workspaces)
+        self.workspaces = ScriptWorkspaces(self.store, root_dir, self.max_yaml_nodes)
+        self.tasks = TaskService(
+            self.store,
+            self.runner,
+            self.workspaces,
+            batch.Limits(self.max_generated_tasks, self.max_generated_nodes),
+        )
         self.metrics = MetricsReader()
         self.projects = ProjectService(self.store, self.runner)
         self.importer = DatasetImporter(self.store, self.resolved_import_roots())
@@ -395,7 +446,7 @@ class TrioApp(ExtensionApp):
         self.files = WorkspaceFiles(self.store)
         self.sessions = SessionService(self.store, root_dir)
         self.samplers = SamplerService(self.store, self.checkpoints, self.trainer, self.max_sampler_processes)
-        self.archive_signer = ArchiveSigner(load_secret(workspace / "archive.key"), self.archive_url_ttl)
+        self.archive_signer = ArchiveSigner(workspace_secret(workspace, "archive.key"), self.archive_url_ttl)
         self.runner.on_finish.append(lambda run: self.checkpoints.sync_task_id(run["task_id"]))
         self.checkpoints.sync_on_start()  # checkpoints written while no server was watching
         self.settings.update({"trio_store": self.store, "trio_app": self})

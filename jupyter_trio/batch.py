@@ -14,6 +14,10 @@ string; see :mod:`jupyter_trio.config_yaml`); ``\\|`` is a literal bar and empty
 A range whose step is 0 or that holds no value (``5:1``, ``12:30:00``) is not batch syntax and stays
 the text it was, as in pyruns; so do ``http://x`` and ``12:30pm``. Integer ranges give ints; a range
 with a decimal point gives floats (also our extension).
+
+One request may expand to at most ``Limits.tasks`` configs and ``Limits.nodes`` values over all of them
+(``c.TrioApp.max_generated_tasks`` / ``max_generated_nodes``): both are checked before anything is
+copied, so a batch too large is a 422 and never a server out of memory.
 """
 
 from __future__ import annotations
@@ -29,11 +33,20 @@ from . import config_yaml
 from .errors import ValidationFailed
 
 MAX_TASKS = 100_000
+MAX_NODES = 2_000_000
 _INT = r"[-+]?\d[\d_]*"
 _NUMBER = r"[-+]?(?:\d[\d_]*\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _RANGE = re.compile(rf"^\s*({_NUMBER})\s*:\s*({_NUMBER})\s*(?::\s*({_NUMBER})\s*)?$")
 _TUPLE = re.compile(rf"^\(\s*({_NUMBER})\s*,\s*({_NUMBER})\s*(?:,\s*({_NUMBER})\s*)?\)$")
 _BAR = re.compile(r"(?<!\\)\|")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much one generator request may expand to: configs, and values over all of them."""
+
+    tasks: int = MAX_TASKS
+    nodes: int = MAX_NODES
 
 
 @dataclass(frozen=True)
@@ -54,7 +67,7 @@ def scalar(text: str) -> Any:
         return text
 
 
-def _range(groups: tuple[str | None, ...], where: str) -> list[Any] | None:
+def _range(groups: tuple[str | None, ...], where: str, max_tasks: int = MAX_TASKS) -> list[Any] | None:
     """The values of a range, or ``None`` when it is not one (step 0, or no value in it)."""
     texts = [g.replace("_", "") for g in groups if g]
     try:
@@ -65,25 +78,25 @@ def _range(groups: tuple[str | None, ...], where: str) -> list[Any] | None:
     if step == 0 or (stop - start) * step <= 0:
         return None
     count = math.ceil((stop - start) / step)
-    if count > MAX_TASKS:
-        raise ValidationFailed(f"{where}: range has {count} values; at most {MAX_TASKS}")
+    if count > max_tasks:
+        raise ValidationFailed(f"{where}: range has {count} values; at most {max_tasks}")
     all_ints = all(re.fullmatch(_INT, t) for t in texts)
     values = [start + step * i for i in range(count)]
     return [int(v) if all_ints else float(v) for v in values]
 
 
-def parse_value(text: str, where: str = "value") -> tuple[list[Any], bool] | None:
+def parse_value(text: str, where: str = "value", max_tasks: int = MAX_TASKS) -> tuple[list[Any], bool] | None:
     """``(values, zipped)`` when ``text`` holds batch syntax, else ``None``."""
     stripped = text.strip()
     tuple_match = _TUPLE.match(stripped)
     if tuple_match:
-        values = _range(tuple_match.groups(), where)
+        values = _range(tuple_match.groups(), where, max_tasks)
         return (values, False) if values is not None else None
     zipped = len(stripped) >= 2 and stripped[0] == "(" and stripped[-1] == ")"
     body = stripped[1:-1] if zipped else stripped
     range_match = _RANGE.match(body)
     if range_match:
-        values = _range(range_match.groups(), where)
+        values = _range(range_match.groups(), where, max_tasks)
         return (values, zipped) if values is not None else None
     parts = [p for p in _BAR.split(body) if p.strip()]
     if len(parts) > 1:
@@ -91,14 +104,28 @@ def parse_value(text: str, where: str = "value") -> tuple[list[Any], bool] | Non
     return None
 
 
-def _walk(template: Any, path: tuple[Any, ...], axes: list[Axis]) -> None:
+def _walk(template: Any, path: tuple[Any, ...], axes: list[Axis], max_tasks: int = MAX_TASKS) -> None:
     if isinstance(template, dict):
         for key, value in template.items():
-            _walk(value, path + (key,), axes)  # keys as they are: a YAML key 7 is not "7"
+            _walk(value, path + (key,), axes, max_tasks)  # keys as they are: a YAML key 7 is not "7"
     elif isinstance(template, str):
-        parsed = parse_value(template, ".".join(str(p) for p in path) or "value")
+        parsed = parse_value(template, ".".join(str(p) for p in path) or "value", max_tasks)
         if parsed is not None:
             axes.append(Axis(path, parsed[0], parsed[1]))
+
+
+def nodes(template: Any, limit: int) -> int:
+    """Values of ``template`` as a tree (mappings, lists and scalars; a shared object counts at every
+    use), counted without recursion and only up to ``limit + 1``."""
+    total, stack = 0, [template]
+    while stack and total <= limit:
+        item = stack.pop()
+        total += 1
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return total
 
 
 def _set(config: dict, path: tuple[Any, ...], value: Any) -> None:
@@ -124,13 +151,13 @@ def _unescape(template: Any) -> Any:
     return template
 
 
-def count(template: dict) -> int:
+def count(template: dict, limits: Limits = Limits()) -> int:
     axes: list[Axis] = []
-    _walk(template, (), axes)
-    return _size(axes)
+    _walk(template, (), axes, limits.tasks)
+    return _size(axes, limits.tasks)
 
 
-def _size(axes: list[Axis]) -> int:
+def _size(axes: list[Axis], max_tasks: int = MAX_TASKS) -> int:
     zip_axes = [a for a in axes if a.zipped]
     if zip_axes:
         lengths = {".".join(str(p) for p in a.path): len(a.values) for a in zip_axes}
@@ -140,18 +167,30 @@ def _size(axes: list[Axis]) -> int:
     total = math.prod(len(a.values) for a in axes if not a.zipped)
     if zip_axes:
         total *= len(zip_axes[0].values)
-    if total > MAX_TASKS:
-        raise ValidationFailed(f"this batch makes {total} tasks; at most {MAX_TASKS} at once")
+    if total > max_tasks:
+        raise ValidationFailed(f"this batch makes {total} tasks; at most {max_tasks} at once")
     return total
 
 
-def expand(template: dict) -> list[dict]:
-    """Every config the template describes, in order: product axes vary slowest-first, zip last."""
+def expand(template: dict, limits: Limits = Limits()) -> list[dict]:
+    """Every config the template describes, in order: product axes vary slowest-first, zip last.
+
+    Refused (422) before anything is copied when the batch would make more than ``limits.tasks`` configs
+    or more than ``limits.nodes`` values over all of them.
+    """
     if not isinstance(template, dict):
         raise ValidationFailed("the config template must be a mapping of keys to values")
     axes: list[Axis] = []
-    _walk(template, (), axes)
-    _size(axes)
+    _walk(template, (), axes, limits.tasks)
+    total = _size(axes, limits.tasks)
+    per_config = nodes(template, limits.nodes)
+    if total * per_config > limits.nodes:
+        shown = f"{per_config}" if per_config <= limits.nodes else f"more than {limits.nodes}"
+        raise ValidationFailed(
+            f"this batch makes {total} task(s) of {shown} values each; at most {limits.nodes} values "
+            "in all at once",
+            code="batch_too_large",
+        )
     product_axes = [a for a in axes if not a.zipped]
     zip_axes = [a for a in axes if a.zipped]
     zip_rows = list(zip(*(a.values for a in zip_axes))) if zip_axes else [()]

@@ -6,6 +6,12 @@ that never reaches the generator, and a time such as ``1:30`` silently becomes a
 PyYAML's safe loader with YAML 1.2's numbers: decimal, ``0b``/``0o``/``0x`` integers and plain floats,
 no base-60 and no timestamps (those stay strings, as pyruns reads them). The generator, the script
 workspaces and the job-side ``trio.read`` all load configs through it.
+
+Aliases are allowed (configs use anchors and ``<<`` merges), but a document is measured before it is
+built: every node counts once per alias that reaches it, so a few hundred bytes of nested aliases (a
+"billion laughs") are refused with :class:`YAMLTooLarge` instead of growing into a structure that the
+generator, a JSON reply or a deep copy would walk node by node. Self-referencing aliases and very deep
+nesting are refused the same way.
 """
 
 from __future__ import annotations
@@ -14,6 +20,12 @@ import re
 from typing import Any
 
 import yaml
+
+from .errors import ValidationFailed
+
+MAX_NODES = 100_000  # nodes of one document, each alias's target counted at every use
+MAX_DEPTH = 200  # mappings and lists inside one another (deeper would exhaust Python's stack later)
+MAX_CHARS = 1 << 20  # characters of one document
 
 _BASE = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -52,6 +64,68 @@ def _construct_int(loader: yaml.SafeLoader, node: yaml.Node) -> int:
 ConfigLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 
 
-def load(text: str) -> Any:
-    """One YAML document read as a config (an empty document is ``None``)."""
-    return yaml.load(text, Loader=ConfigLoader)
+class YAMLTooLarge(ValidationFailed, yaml.YAMLError):
+    """A document refused before it is built: too long, too many nodes once aliases expand, self-referencing
+    or too deep. A ``YAMLError`` too, so callers that catch bad YAML catch this as well."""
+
+    code = "yaml_too_large"
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def expanded_size(root: yaml.Node, max_nodes: int = MAX_NODES, what: str = "the YAML document") -> int:
+    """Nodes of the document as a tree (an alias's target counted at each use), computed on the graph in
+    linear time; raises :class:`YAMLTooLarge` past ``max_nodes`` or ``MAX_DEPTH``, or on a cycle."""
+    sizes: dict[int, int] = {}
+    path: set[int] = set()  # nodes being measured: the current descent from the root
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, finished = stack.pop()
+        key = id(node)
+        if finished:
+            path.discard(key)
+            total = 1 + sum(sizes[id(child)] for child in _children(node))
+            if total > max_nodes:
+                raise YAMLTooLarge(
+                    f"{what}: refused: it holds more than {max_nodes} values once its aliases (*name) are "
+                    "expanded (each use of an alias counts its whole target again)"
+                )
+            sizes[key] = total
+            continue
+        if key in sizes:
+            continue
+        if key in path:
+            raise YAMLTooLarge(f"{what}: refused: an alias (*name) refers to a node that contains it")
+        if len(path) >= MAX_DEPTH:
+            raise YAMLTooLarge(f"{what}: refused: mappings and lists nest deeper than {MAX_DEPTH} levels")
+        path.add(key)
+        stack.append((node, True))
+        stack.extend((child, False) for child in _children(node) if id(child) not in sizes)
+    return sizes[id(root)]
+
+
+def load(
+    text: str, *, max_nodes: int = MAX_NODES, max_chars: int = MAX_CHARS, what: str = "the YAML document"
+) -> Any:
+    """One YAML document read as a config (an empty document is ``None``).
+
+    Refused with :class:`YAMLTooLarge` (a 422 in every dialect) when longer than ``max_chars`` or, once
+    aliases are expanded, larger than ``max_nodes``; ``what`` names the document in the message.
+    """
+    if len(text) > max_chars:
+        raise YAMLTooLarge(f"{what}: refused: it is longer than {max_chars} characters")
+    loader = ConfigLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        expanded_size(node, max_nodes, what)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -316,7 +317,7 @@ def arbiter_hub(
             sys.executable,
             "-m",
             "jupyter_trio.hub",
-            f"--TrioGPUArbiter.state_file={root / 'leases.json'}",
+            f"--TrioGPUArbiter.state_file={root / 'leases.sqlite'}",
             *arbiter_args,
         ],
     }
@@ -419,3 +420,40 @@ class RayHead:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+class FakeHubAuth:
+    """Stands in for the arbiter's ``HubAuth`` in in-process tests: ``tokens`` maps a token to the user
+    model the Hub would return (``{"name": ..., "scopes": [...]}``)."""
+
+    def __init__(self, tokens: dict[str, dict]):
+        self.tokens = tokens
+
+    async def user_for_token(self, token: str, sync: bool = True):
+        return self.tokens.get(token)
+
+
+def arbiter_in_process(state_file: Path, args: list[str] = (), tokens: dict[str, dict] | None = None):
+    """The GPU arbiter (``jupyter_trio.hub.arbiter.TrioGPUArbiter``) initialised in this process with
+    ``args`` and a :class:`FakeHubAuth`; serve it with ``arbiter.make_app().listen(...)`` on the test's
+    event loop."""
+    from .hub.arbiter import TrioGPUArbiter
+
+    arbiter = TrioGPUArbiter()
+    arbiter.initialize([f"--TrioGPUArbiter.state_file={state_file}", "--TrioGPUArbiter.gpus=0,1", *args])
+    arbiter.hub_auth = FakeHubAuth(tokens or {})
+    return arbiter
+
+
+@contextlib.asynccontextmanager
+async def serve_arbiter(arbiter, **listen):
+    """Serve an in-process arbiter (``arbiter_in_process``) on a free port of 127.0.0.1; yields an
+    ``httpx.AsyncClient`` on its API, and stops the server and closes its store after."""
+    port = free_port()
+    server = arbiter.make_app().listen(port, "127.0.0.1", **listen)
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}/services/trio-gpus/api/") as http:
+            yield http
+    finally:
+        server.stop()
+        arbiter.store.close()

@@ -135,6 +135,28 @@ def wait_task(api):
 
 
 @pytest.fixture
+def running(api, wait_task, trio_app):
+    """Start a running shell task: (task id, its run token); the server kills it at the end."""
+    started = []
+
+    async def start():
+        await api("POST", "trio/api/workspace/shell")
+        status, created = await api(
+            "POST",
+            "trio/api/generator/create",
+            {"name_prefix": "sleeper", "mode": "shell", "shell_text": "sleep 60", "run": True},
+        )
+        assert status == 201, created
+        task = await wait_task(created["items"][0]["name"], "running")
+        started.append(task)
+        return task["id"], trio_app.run_tokens.token(task["id"], 1)
+
+    yield start
+    for task in started:
+        trio_app.runner.kill_now(trio_app.store.tasks.get(task["id"]))
+
+
+@pytest.fixture
 def script_workspace(api, jp_root_dir):
     """A script + config under the server root, opened as the current script workspace."""
 

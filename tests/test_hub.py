@@ -101,6 +101,60 @@ async def check_websockets(hub: HubProcess, name: str, owner: str, other: str) -
         conn.close()
 
 
+PROBE = """
+import json, os, urllib.error, urllib.request
+import jupyter_trio as trio
+
+def status(url, method="GET"):
+    request = urllib.request.Request(
+        url, method=method, data=b"" if method == "POST" else None,
+        headers={"Authorization": "token " + os.environ["TRIO_TOKEN"]},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as reply:
+            return reply.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+own = os.environ["TRIO_SERVER_URL"].rstrip("/")
+print("PROBE " + json.dumps({
+    "names": sorted(os.environ),
+    "own_read": status(own + "/trio/api/tasks"),
+    "own_write": status(own + "/trio/api/workspace/shell", "POST"),
+    "hub_api": status(os.environ.get("JUPYTERHUB_API_URL", own) + "/user"),
+    "other_user": status(trio.load().other + "/trio/api/tasks"),
+}), flush=True)
+"""
+
+
+def test_a_job_on_the_hub_holds_its_run_token_not_the_users_hub_token(hub):
+    """Issue 33, finding 1 on a real Hub: the job's environment has no Hub API token; its run token reads
+    its own server's jupyter-trio API and opens nothing else (not the Hub's API, another user's server)."""
+    alice, bob = hub.token_for("alice"), hub.token_for("bob")
+    hub.start_server("alice")
+    hub.start_server("bob")
+    home = hub.root / "home" / "alice"
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "probe.py").write_text(PROBE)
+    (home / "config.yaml").write_text(f"other: {hub.url}/user/bob\n")
+    with hub.client("alice", alice) as a, hub.client("bob", bob) as b:
+        assert a.get("/trio/api/health").json()["user"] == "alice"
+        assert a.post("/trio/api/workspace/run-root", json={"script_path": "probe.py"}).status_code == 200
+        name = a.post("/trio/api/generator/create", json={"name_prefix": "probe", "run": True}).json()
+        name = name["items"][0]["name"]
+        task = wait_for(
+            lambda: (t := a.get(f"/trio/api/tasks/{name}").json())["status"] in ("completed", "failed") and t
+        )
+        log = a.get(f"/trio/api/tasks/{name}/logs").json()["content"]
+        assert task["status"] == "completed", log
+        probe = json.loads(next(x for x in log.splitlines() if x.startswith("PROBE "))[len("PROBE ") :])
+        assert b.get("/trio/api/health").status_code == 200
+    assert "JUPYTERHUB_API_TOKEN" not in probe["names"] and "JPY_API_TOKEN" not in probe["names"]
+    assert "TRIO_TOKEN" in probe["names"]
+    assert probe["own_read"] == 200 and probe["own_write"] == 403
+    assert probe["hub_api"] in (401, 403) and probe["other_user"] == 403
+
+
 def test_a_job_outlives_its_server_stopped_by_the_hub(hub):
     token = hub.token_for("alice")
     hub.start_server("alice")

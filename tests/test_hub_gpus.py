@@ -160,7 +160,7 @@ def test_quota_isolation_and_leases_that_follow_their_jobs(hub):
             no_scope = hub.token_for("bob", scopes=["read:users!user=bob"])
             with arbiter(hub, no_scope) as scopeless:
                 assert scopeless.get("api/leases").status_code == 403
-            yours = {"index": lease["gpus"][0], "state": "yours", "user": "alice"}
+            yours = {"index": lease["gpus"][0], "state": "yours", "user": "alice", "unleased": []}
             wait_for(lambda: yours in a.get("/trio/api/health").json()["gpu_states"], 10)
 
         # alice's server is SIGKILLed while the job holds the lease: the job's supervisor keeps renewing it

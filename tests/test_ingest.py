@@ -5,32 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
-
 from jupyter_trio import _trackfile
 from jupyter_trio.tracking.remote import IngestClient
-
-
-@pytest.fixture
-def running(api, wait_task, trio_app):
-    """Start a running shell task: (task id, its run token); the server kills it at the end."""
-    started = []
-
-    async def start():
-        await api("POST", "trio/api/workspace/shell")
-        status, created = await api(
-            "POST",
-            "trio/api/generator/create",
-            {"name_prefix": "sleeper", "mode": "shell", "shell_text": "sleep 60", "run": True},
-        )
-        assert status == 201, created
-        task = await wait_task(created["items"][0]["name"], "running")
-        started.append(task)
-        return task["id"], trio_app.ingest.tokens.token(task["id"], 1)
-
-    yield start
-    for task in started:
-        trio_app.runner.kill_now(trio_app.store.tasks.get(task["id"]))
 
 
 def block(key: str, steps: list[int]) -> bytes:

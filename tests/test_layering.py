@@ -54,7 +54,9 @@ def test_raw_sql_lives_in_the_store():
     outside = [
         f"{p.relative_to(PACKAGE)}:{n}"
         for p in PACKAGE.rglob("*.py")
-        if "store" not in p.parts
+        # the GPU arbiter is a process of its own (a Hub service) with its own SQLite file, not the
+        # workspace's store: its SQL lives in one module too
+        if "store" not in p.parts and p.relative_to(PACKAGE).as_posix() != "hub/state.py"
         for n, line in enumerate(p.read_text().splitlines(), 1)
         if sql.search(line)
     ]

@@ -64,12 +64,17 @@ class SamplingClient:
         self.rest.request("DELETE", f"samplers/{_q(self.sampler_id)}")
 
 
+# what a job's TRIO_TOKEN starts with (a run token: services/run_tokens.py, which a kernel may not import)
+RUN_TOKEN_PREFIX = "trio-run."
+
+
 class ServiceClient:
     """Connects to the Jupyter server running jupyter-trio.
 
     With no arguments inside a kernel of that server it finds the server by itself (see
     :func:`jupyter_trio.client.discovery.find_server`) and opens a session naming the kernel and notebook;
-    training runs and samplers made through this client are linked to that session.
+    training runs and samplers made through this client are linked to that session. Inside a job it finds
+    ``TRIO_SERVER_URL`` and ``TRIO_TOKEN``, the run's own token, which reads the API (no session, no writes).
     """
 
     def __init__(
@@ -86,12 +91,15 @@ class ServiceClient:
         self._rest = RestClient(
             self.location.base_url, self.location.token, timeout=timeout, max_retries=max_retries
         )
+        self.session_id: str = ""
+        if self.location.token.startswith(RUN_TOKEN_PREFIX):
+            return  # inside a job: its run token reads the API, and a job has no kernel to open a session for
         session = self._rest.request(
             "POST",
             "sessions",
             json={"kernel_id": kernel_id(), "notebook_path": notebook_path(), "user_metadata": user_metadata},
         )
-        self.session_id: str = session["session_id"]
+        self.session_id = session["session_id"]
         self._rest.use_session(self.session_id)
 
     @property

@@ -15,13 +15,15 @@ from http.client import responses
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import pydantic
-from jupyter_server.auth import IdentityProvider
+from jupyter_server.auth import IdentityProvider, User
+from jupyter_server.base.call_context import CallContext
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado import web
 
 from ..acting import acting_user
-from ..errors import TrioError, Unavailable
+from ..errors import Conflict, Forbidden, TrioError, Unavailable
+from ..services.run_tokens import is_run_token
 from ..services.users import local_owner
 
 if TYPE_CHECKING:
@@ -115,7 +117,48 @@ class TrioHandler(ExtensionHandlerMixin, APIHandler):
         return type(self.identity_provider).__module__ == IdentityProvider.__module__
 
     # ---- auth
+    def run_token(self) -> str:
+        """A job's run token (``TRIO_TOKEN``: ``Authorization: token trio-run....``), or ''."""
+        scheme, _, credential = self.request.headers.get("Authorization", "").strip().partition(" ")
+        credential = credential.strip()
+        if scheme.lower() in ("token", "bearer") and is_run_token(credential):
+            return credential
+        return ""
+
+    def prepare_without_user(self) -> None:
+        """What jupyter_server's ``prepare`` checks besides the user, for routes whose credential is one of
+        ours (a run token, a run's claim) rather than a user's."""
+        CallContext.set(CallContext.JUPYTER_HANDLER, self)
+        self.current_user = self._jupyter_current_user = None
+        if not self.check_host():
+            raise web.HTTPError(403)
+        if not self.check_origin():
+            raise web.HTTPError(404)
+        if self.trio.unavailable:
+            raise Unavailable(self.trio.unavailable, code="workspace_damaged")
+
+    async def prepare_for_job(self, token: str) -> None:
+        """A job's request: its run token (``services/run_tokens.py``) opens the API for reading while the
+        run runs, as the task's owner; nothing else. jupyter_server's identity provider is not asked: the
+        token is ours, and no other route of the server takes it."""
+        self.prepare_without_user()
+        try:
+            task, _ = self.trio.ingest.identify(token)
+        except Conflict as exc:  # the run ended: its token opens nothing any more
+            raise Forbidden(exc.message) from None
+        if _METHOD_TO_ACTION.get(self.request.method or "") != "read":
+            raise Forbidden(
+                "a job's token (TRIO_TOKEN) may only read the jupyter-trio API; writes need the user's "
+                "own credentials"
+            )
+        self.current_user = self._jupyter_current_user = User(username=task["owner"], name=task["owner"])
+        acting_user.set(task["owner"])
+
     async def prepare(self) -> None:
+        token = self.run_token()
+        if token:
+            await self.prepare_for_job(token)
+            return
         await super().prepare()
         if self.current_user is None:
             raise web.HTTPError(403, "authentication required: send a token or log in")
@@ -139,6 +182,8 @@ class TrioHandler(ExtensionHandlerMixin, APIHandler):
             return json.loads(raw)
         except (ValueError, UnicodeDecodeError) as exc:
             raise TrioError(f"request body is not valid JSON: {exc}", code="invalid_json") from None
+        except RecursionError:  # [[[[...]]]] nested deeper than the parser's recursion
+            raise TrioError("request body nests too deep", code="invalid_json") from None
 
     def parse_body(self, model: type[M]) -> M:
         return self.validate(model, self.json_body())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import mimetypes
+from urllib.parse import quote
 
 from .._version import __version__
 from ..errors import NotFound
@@ -20,6 +21,23 @@ from .base import TrioHandler, operation
 from .openapi import build_openapi
 
 CHUNK = 64 * 1024
+# Shown in the browser when opened: raster images and plain text. Anything else a user may have uploaded
+# (.html, .svg, .xml, .js, .pdf...) is a download, so it never runs as a page of the server's origin.
+INLINE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/bmp", "image/webp", "image/tiff", "text/plain"}
+
+
+def raw_file_headers(name: str, content_type: str, csp: str = "") -> dict[str, str]:
+    """Headers for a workspace file served as it is: never sniffed into another type, sandboxed (no
+    script, no same-origin access) even when opened, and a download unless it is an image or plain text.
+    ``csp`` is the server's own policy (jupyter_server's ``default-src 'none'`` for API routes), kept."""
+    policy = f"{csp}; sandbox" if csp else "sandbox"
+    headers = {"X-Content-Type-Options": "nosniff", "Content-Security-Policy": policy}
+    if content_type.split(";")[0].strip().lower() not in INLINE_TYPES:
+        fallback = "".join(c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in name)
+        headers["Content-Disposition"] = (
+            f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
+        )
+    return headers
 
 
 class HealthHandler(TrioHandler):
@@ -71,6 +89,8 @@ class FilesHandler(TrioHandler):
             raise NotFound(f"no such file in the workspace: {path}")
         ctype = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
         self.set_header("Content-Type", ctype)
+        for header, value in raw_file_headers(target.name, ctype, self.content_security_policy).items():
+            self.set_header(header, value)
         self.set_header("Content-Length", str(target.stat().st_size))
         with open(target, "rb") as fh:
             while chunk := fh.read(CHUNK):

@@ -142,12 +142,13 @@ class DatasetPreviewHandler(_DatasetViews):
         content_type="image/png",
         tag="datasets",
     )
-    def get(self, did: str, path: str) -> None:
+    async def get(self, did: str, path: str) -> None:
         dataset = self.trio.projects.dataset(did)
         target = self.trio.files.viewable(f"{dataset['path']}/{path}")
         if kind_of(target) != "image":
             raise ValidationFailed(f"{path} is not an image")
-        data, content_type = self.trio.files.image(target, dataset)
+        render = self.trio.files.image  # decoding runs off the event loop
+        data, content_type = await IOLoop.current().run_in_executor(None, render, target, dataset)
         self.finish(data, set_content_type=content_type)
 
 

@@ -12,14 +12,14 @@ from typing import Any
 
 from jupyter_server.auth.decorator import allow_unauthenticated
 from pydantic import BaseModel, Field
-from tornado import web
 
 from ..acting import acting_user
-from ..errors import Forbidden, Unavailable
+from ..errors import Forbidden
 from ..services.ingest import OffsetMismatch
 from .base import TrioHandler, operation
 
 TOKEN_HEADER = "X-Trio-Run-Token"
+CLAIM_HEADER = "X-Trio-Run-Claim"
 
 
 class IngestQuery(BaseModel):
@@ -48,17 +48,11 @@ class RunTokenHandler(TrioHandler):
         return None
 
     async def prepare(self) -> None:
-        self.current_user = self._jupyter_current_user = None  # no user: the run token is the credential
-        if not self.check_host():
-            raise web.HTTPError(403)
-        if not self.check_origin():
-            raise web.HTTPError(404)
+        self.prepare_without_user()
         kwargs = self.path_kwargs
-        token = self.request.headers.get(TOKEN_HEADER, "")
+        token = self.request.headers.get(TOKEN_HEADER, "") or self.run_token()
         if not token:
             raise Forbidden(f"this route takes the run's token in {TOKEN_HEADER}")
-        if self.trio.unavailable:
-            raise Unavailable(self.trio.unavailable, code="workspace_damaged")
         self.task, self.run = self.trio.ingest.authorize(kwargs["task_id"], kwargs["run_index"], token)
         acting_user.set(self.task["owner"])
 
@@ -73,6 +67,31 @@ class RunTokenHandler(TrioHandler):
             )
             return
         self.reply(IngestReply(received=size))
+
+
+class TokenReply(BaseModel):
+    token: str = Field(description="the run's token (the job's TRIO_TOKEN): read the API, write this run")
+
+
+class RunTokenClaimHandler(RunTokenHandler):
+    """A Ray job's entrypoint trades the one-time claim from its job spec for its run token (the token
+    itself is never in a spec Ray lists to anyone: ``services/run_tokens.py``)."""
+
+    async def prepare(self) -> None:
+        self.prepare_without_user()
+        if not self.request.headers.get(CLAIM_HEADER, ""):
+            raise Forbidden(f"this route takes the run's claim in {CLAIM_HEADER}")
+
+    @allow_unauthenticated  # the claim is the credential, checked by the service
+    @operation(
+        "Trade a Ray job's one-time claim (X-Trio-Run-Claim) for its run token; a second trade is refused",
+        response=TokenReply,
+        tag="ingest",
+    )
+    def post(self, task_id: str, run_index: str) -> None:
+        token = self.trio.ingest.redeem_claim(task_id, run_index, self.request.headers[CLAIM_HEADER])
+        self.set_header("Cache-Control", "no-store")
+        self.reply(TokenReply(token=token))
 
 
 class IngestHandler(RunTokenHandler):

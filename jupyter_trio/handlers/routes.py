@@ -7,7 +7,7 @@ from . import training, v1
 from .base import NotFoundHandler
 from .core import FilesHandler, HealthHandler, OpenAPIHandler
 from .events import EventsHandler
-from .ingest import IngestFileHandler, IngestHandler
+from .ingest import IngestFileHandler, IngestHandler, RunTokenClaimHandler
 from .logs import LogSearchHandler, LogsHandler, LogStreamHandler
 from .metrics import MetricsIndexHandler, MetricsViewHandler, RecordsHandler, SeriesHandler
 from .paddlex import tasks as pxtasks
@@ -63,6 +63,7 @@ ROUTES: list[tuple] = [
     (rf"{API}/events", EventsHandler),
     # a job without the workspace's filesystem (a Ray worker) sends its data back (run token, not user)
     (rf"{API}/ingest/{TASK_ID}/{RUN_INDEX}/files", IngestFileHandler),
+    (rf"{API}/ingest/{TASK_ID}/{RUN_INDEX}/token", RunTokenClaimHandler),
     (rf"{API}/ingest/{TASK_ID}/{RUN_INDEX}/{KIND}", IngestHandler),
     (rf"{API}/files", FilesHandler),
     (rf"{API}/files/{PATH}", FilesHandler),

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+from collections.abc import Callable
+from typing import Any
+
 from ..schemas.native import (
     GeneratorBody,
     GeneratorReply,
@@ -19,8 +24,10 @@ from .base import TrioHandler, operation
 
 class WorkspaceHandler(TrioHandler):
     @operation("The open script workspace (pyruns run root)", response=WorkspaceInfo, tag="workspace")
-    def get(self) -> None:
-        self.reply(WorkspaceInfo(**self.trio.workspaces.current(self.username)))
+    async def get(self) -> None:
+        # reads and parses the workspace's config_default.yaml: in a worker thread, off the event loop
+        ws = await asyncio.to_thread(self.trio.workspaces.current, self.username)
+        self.reply(WorkspaceInfo(**ws))
 
 
 class RunRootHandler(TrioHandler):
@@ -30,9 +37,11 @@ class RunRootHandler(TrioHandler):
         response=WorkspaceInfo,
         tag="workspace",
     )
-    def post(self) -> None:
+    async def post(self) -> None:
         body = self.parse_body(RunRootRequest)
-        ws = self.trio.workspaces.open_script(self.username, body.script_path, body.config_path)
+        ws = await asyncio.to_thread(
+            self.trio.workspaces.open_script, self.username, body.script_path, body.config_path
+        )
         self.reply(WorkspaceInfo(**ws))
 
 
@@ -43,10 +52,27 @@ class ShellWorkspaceHandler(TrioHandler):
 
 
 class GeneratorHandler(TrioHandler):
-    """``/generator/preview`` and ``/generator/create`` share the body and the reply."""
+    """``/generator/preview`` and ``/generator/create`` share the body and the reply.
+
+    A batch may expand to many thousands of configs: the service's work and the reply's JSON are made in
+    a worker thread, so other requests go on meanwhile.
+    """
 
     def _request(self) -> GeneratorRequest:
         return GeneratorRequest(**self.parse_body(GeneratorBody).model_dump())
+
+    async def _reply_off_loop(
+        self, work: Callable[[GeneratorRequest, str], dict[str, Any]], status: int
+    ) -> None:
+        request, owner = self._request(), self.username
+
+        def run() -> str:
+            return json.dumps(work(request, owner), default=str)
+
+        body = await asyncio.to_thread(run)
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json")
+        self.finish(body)
 
 
 class GeneratorPreviewHandler(GeneratorHandler):
@@ -56,8 +82,8 @@ class GeneratorPreviewHandler(GeneratorHandler):
         response=GeneratorReply,
         tag="generator",
     )
-    def post(self) -> None:
-        self.reply(self.trio.tasks.preview(self._request(), self.username))
+    async def post(self) -> None:
+        await self._reply_off_loop(self.trio.tasks.preview, 200)
 
 
 class GeneratorCreateHandler(GeneratorHandler):
@@ -68,9 +94,8 @@ class GeneratorCreateHandler(GeneratorHandler):
         status=201,
         tag="generator",
     )
-    def post(self) -> None:
-        result = self.trio.tasks.create(self._request(), self.username)
-        self.reply(result, 201)
+    async def post(self) -> None:
+        await self._reply_off_loop(self.trio.tasks.create, 201)
 
 
 class LauncherScriptsHandler(TrioHandler):
@@ -87,8 +112,9 @@ class LauncherConfigsHandler(TrioHandler):
 
 class LauncherWorkspacesHandler(TrioHandler):
     @operation("Script workspaces that exist", response=WorkspaceList, tag="launcher")
-    def get(self) -> None:
-        self.reply(WorkspaceList(items=[WorkspaceInfo(**w) for w in self.trio.workspaces.list()]))
+    async def get(self) -> None:
+        found = await asyncio.to_thread(self.trio.workspaces.list)  # parses every workspace's config
+        self.reply(WorkspaceList(items=[WorkspaceInfo(**w) for w in found]))
 
 
 class LauncherOpenHandler(TrioHandler):
@@ -98,9 +124,10 @@ class LauncherOpenHandler(TrioHandler):
         response=WorkspaceInfo,
         tag="launcher",
     )
-    def post(self) -> None:
+    async def post(self) -> None:
         body = self.parse_body(OpenWorkspaceRequest)
-        self.reply(WorkspaceInfo(**self.trio.workspaces.open_existing(self.username, body.script_name)))
+        ws = await asyncio.to_thread(self.trio.workspaces.open_existing, self.username, body.script_name)
+        self.reply(WorkspaceInfo(**ws))
 
 
 class LauncherPickScriptHandler(TrioHandler):

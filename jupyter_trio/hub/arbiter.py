@@ -12,6 +12,16 @@ Callers authenticate with a Hub token (a user server's ``JUPYTERHUB_API_TOKEN``)
 ``custom:trio-gpus:request``; ``custom:trio-gpus:admin`` sees every lease and revokes. A job's supervisor
 renews and releases its own lease with the lease's secret, so a lease lives exactly as long as its job, even
 while the user's server is stopped.
+
+One user cannot slow the others down: request fields are bounded, each user's lease requests and releases
+(and, more generously, reads) are rate-limited, each user keeps a bounded history, and a change writes only
+what changed (SQLite, see ``state.py``). Renewals are never rate-limited: they are O(1) and write nothing.
+
+Leases are advisory: a process can open any GPU its OS user may open. Every ``gpu_check_interval`` seconds
+the arbiter reads NVML's compute processes and reports (in ``GET api/gpus``, and in its log) those of a user
+other than the GPU's lease holder. It compares OS user names with Hub user names, which holds on a Hub whose
+spawner runs each user's server as the OS user of the same name (local or systemd spawners); with
+containers the processes are not the Hub users' (and the containers' device lists enforce the leases).
 """
 
 from __future__ import annotations
@@ -20,6 +30,7 @@ import hmac
 import json
 import os
 import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -29,8 +40,17 @@ from tornado import ioloop, web
 from traitlets import Bool, Float, Int, List, Unicode, Union, default
 from traitlets.config import Application
 
-from ..runner.gpus import nvml_gpus, parse_gpu_setting
+from ..runner.gpus import GPUProcess, Grant, gpu_processes, nvml_gpus, parse_gpu_setting, unleased_uses
 from .leases import ENDED, GRANTED, RELEASED, REVOKED, WAITING, LeaseBook, LeaseRefused, Policy
+from .limits import (
+    MAX_BODY_BYTES,
+    MAX_LEASE_ID_CHARS,
+    BadRequest,
+    RateLimiter,
+    parse_lease_request,
+    retry_after,
+)
+from .state import LeaseStore
 
 REQUEST_SCOPE = "custom:trio-gpus:request"
 ADMIN_SCOPE = "custom:trio-gpus:admin"
@@ -56,7 +76,30 @@ class TrioGPUArbiter(Application):
     show_holder_names = Bool(
         False, config=True, help="Show other users' names on GPUs they hold (else 'another user')."
     )
-    state_file = Unicode(config=True, help="Where leases are kept across restarts of the service.")
+    max_history_per_user = Int(
+        50,
+        config=True,
+        help="Ended leases listed per user; older ones are kept only as GPU-hours for fair share.",
+    )
+    max_job_chars = Int(256, config=True, help="Longest job name a lease request may carry.")
+    user_rate_limit = Float(
+        5.0, config=True, help="Lease requests and releases per second one user may make (0: no limit)."
+    )
+    user_rate_burst = Int(30, config=True, help="Lease requests and releases one user may make at once.")
+    user_read_rate_limit = Float(
+        20.0, config=True, help="Reads (GPUs, leases, policy) per second one user may make (0: no limit)."
+    )
+    user_read_rate_burst = Int(100, config=True, help="Reads one user may make at once.")
+    gpu_check_interval = Float(
+        10.0,
+        config=True,
+        help="Seconds between looks at NVML's GPU processes for uses without a lease (0: never).",
+    )
+    state_file = Unicode(
+        config=True,
+        help="The SQLite file where leases are kept across restarts of the service (an old JSON state "
+        "file at this path, or beside it as .json, is migrated once).",
+    )
     bind_url = Unicode(config=True, help="Where to listen. Default: $JUPYTERHUB_SERVICE_URL.")
     prefix = Unicode(config=True, help="URL prefix of the routes. Default: $JUPYTERHUB_SERVICE_PREFIX.")
 
@@ -64,7 +107,7 @@ class TrioGPUArbiter(Application):
 
     @default("state_file")
     def _default_state_file(self) -> str:
-        return str(Path.cwd() / "trio-gpu-leases.json")
+        return str(Path.cwd() / "trio-gpu-leases.sqlite")
 
     @default("bind_url")
     def _default_bind_url(self) -> str:
@@ -89,30 +132,57 @@ class TrioGPUArbiter(Application):
                 max_queued_per_user=self.max_queued_per_user,
                 ttl=self.lease_ttl,
                 fair_share_window=self.fair_share_window * 3600,
+                max_history_per_user=self.max_history_per_user,
             ),
         )
-        state = Path(self.state_file)
-        if state.is_file():
-            self.book.load_json(json.loads(state.read_text()))
-            # renewals are not written down: give every held lease a full TTL for its supervisor to renew
-            self.book.extend_granted(time.time())
+        self.store = LeaseStore(self.state_file)
+        self.store.load(self.book)
+        # renewals are not written down: give every held lease a full TTL for its supervisor to renew
+        self.book.extend_granted(time.time())
+        self.writes = RateLimiter(self.user_rate_limit, self.user_rate_burst)
+        self.reads = RateLimiter(self.user_read_rate_limit, self.user_read_rate_burst)
+        self.unleased: dict[int, list[GPUProcess]] = {}
+        self._reported: set[tuple[int, int]] = set()
         self.hub_auth = HubAuth(cache_max_age=60)
 
+    # the GPU processes NVML lists; tests and GPU-less deployments replace it
+    process_reader: Callable[[Iterable[int]], list[GPUProcess]] = staticmethod(gpu_processes)
+
     def save(self) -> None:
-        state = Path(self.state_file)
-        tmp = state.with_name(f".{state.name}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # it holds the lease secrets
-        with os.fdopen(fd, "w") as fh:
-            fh.write(json.dumps(self.book.to_json()))
-        os.replace(tmp, state)
+        """Write what changed since the last save (a few rows, whatever the history)."""
+        self.store.flush(self.book)
 
     def tick(self) -> None:
-        if self.book.expire(time.time()):
-            self.save()
+        self.book.expire(time.time())
+        self.save()
+
+    def check_gpu_uses(self) -> None:
+        """Find the processes on a GPU whose OS user is not the GPU's lease holder (a free GPU: anyone's);
+        log each new one, keep them for ``GET api/gpus``."""
+        try:
+            processes = self.process_reader(self.book.inventory)
+        except Exception:
+            self.log.exception("reading the GPUs' processes failed")
+            return
+        grants = {gpu: [Grant(lease.user)] for gpu, lease in self.book.held().items()}
+        found = unleased_uses([p for p in processes if p.gpu in self.book.inventory], grants)
+        self.unleased = {}
+        for process in found:
+            self.unleased.setdefault(process.gpu, []).append(process)
+            if (process.gpu, process.pid) not in self._reported:
+                holder = self.book.held().get(process.gpu)
+                self.log.warning(
+                    "GPU %s is used without a lease by pid %s of %s (%s)",
+                    process.gpu,
+                    process.pid,
+                    process.user or "an unknown user",
+                    f"leased to {holder.user}" if holder else "not leased",
+                )
+        self._reported = {(p.gpu, p.pid) for p in found}
 
     def make_app(self) -> web.Application:
         prefix = "/" + self.prefix.strip("/") + "/"
-        return web.Application(
+        return ArbiterApp(
             [
                 (rf"{prefix}api/gpus", GPUsHandler),
                 (rf"{prefix}api/policy", PolicyHandler),
@@ -121,11 +191,13 @@ class TrioGPUArbiter(Application):
                 (rf"{prefix}api/leases/(?P<lid>[^/]+)/renew", RenewHandler),
             ],
             arbiter=self,
+            default_handler_class=NotFoundHandler,
         )
 
     def start(self) -> None:
         url = urlparse(self.bind_url)
-        self.make_app().listen(url.port or 80, url.hostname or "127.0.0.1")
+        # a body past this is refused before it is read whole (a lease request is a few dozen bytes)
+        self.make_app().listen(url.port or 80, url.hostname or "127.0.0.1", max_body_size=16 * MAX_BODY_BYTES)
         self.log.info(
             "jupyter-trio GPU arbiter: GPUs %s, listening on %s%s",
             self.book.inventory,
@@ -133,7 +205,29 @@ class TrioGPUArbiter(Application):
             self.prefix,
         )
         ioloop.PeriodicCallback(self.tick, 1000).start()
+        if self.gpu_check_interval > 0:
+            self.check_gpu_uses()
+            ioloop.PeriodicCallback(self.check_gpu_uses, self.gpu_check_interval * 1000).start()
         ioloop.IOLoop.current().start()
+
+
+class TooMany(web.HTTPError):
+    """A 429 that is not logged line by line: under a flood the log would cost the loop what the limit
+    saves (the access log keeps one line per request; see ``log_request``)."""
+
+    def __init__(self, message: str, wait: float):
+        super().__init__(429)
+        self.message, self.wait = message, wait
+
+
+class ArbiterApp(web.Application):
+    def log_request(self, handler: web.RequestHandler) -> None:
+        """Tornado's access log, with refused requests of a flood (429) at debug level."""
+        if handler.get_status() == 429:
+            took = 1000 * handler.request.request_time()
+            web.access_log.debug("429 %s %.2fms", handler._request_summary(), took)
+        else:
+            super().log_request(handler)
 
 
 class ArbiterHandler(web.RequestHandler):
@@ -148,10 +242,20 @@ class ArbiterHandler(web.RequestHandler):
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         exc = kwargs.get("exc_info", (None, None))[1]
         message = getattr(exc, "log_message", None) or getattr(exc, "message", None) or self._reason
+        if isinstance(exc, TooMany):
+            self.set_header("Retry-After", retry_after(exc.wait))
         self.finish({"error": {"status": status_code, "message": message}})
 
     def fail(self, status: int, message: str) -> None:
         raise web.HTTPError(status, message)
+
+    def limit(self, user: str, *, write: bool) -> None:
+        """Spend one of ``user``'s requests (writes: lease requests and releases; else reads); 429 when
+        they are used up, with ``Retry-After``."""
+        wait = (self.arbiter.writes if write else self.arbiter.reads).take(user, time.monotonic())
+        if wait > 0:
+            kind = "lease requests and releases" if write else "reads"
+            raise TooMany(f"too many {kind} from {user}: try again in {wait:.1f} s", wait)
 
     async def caller(self, *, required: bool = True) -> dict[str, Any] | None:
         """The Hub user behind the request's token, with ``admin`` set from the custom admin scope."""
@@ -168,12 +272,15 @@ class ArbiterHandler(web.RequestHandler):
         admin = ADMIN_SCOPE in scopes
         if not admin and REQUEST_SCOPE not in scopes:
             self.fail(403, f"this token lacks the {REQUEST_SCOPE} scope")
+        self.limit(model["name"], write=self.request.method in ("POST", "DELETE"))
         return {"name": model["name"], "admin": admin}
 
     def body(self) -> dict[str, Any]:
+        if len(self.request.body) > MAX_BODY_BYTES:
+            self.fail(413, f"the body is over {MAX_BODY_BYTES} bytes")
         try:
             data = json.loads(self.request.body or b"{}")
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested past the parser's depth
             self.fail(400, "the body is not JSON")
         if not isinstance(data, dict):
             self.fail(400, "the body must be a JSON object")
@@ -188,16 +295,25 @@ class ArbiterHandler(web.RequestHandler):
 
     async def find(self, lid: str, *, allow_secret: bool = True):
         """The lease and who asks: its owner, an admin, or its job's supervisor (with the lease's secret)."""
-        lease = self.book.leases.get(lid)
+        lease = self.book.leases.get(lid) if len(lid) <= MAX_LEASE_ID_CHARS else None
         secret = self.request.headers.get(SECRET_HEADER)
         if lease is not None and allow_secret and secret:
-            if not hmac.compare_digest(secret, lease.secret):
+            # headers are latin-1 text: compare bytes (compare_digest refuses non-ASCII str)
+            if not hmac.compare_digest(secret.encode("latin-1", "replace"), lease.secret.encode()):
                 self.fail(403, "wrong lease secret")
             return lease, None
         viewer = await self.caller()
         if lease is None or (lease.user != viewer["name"] and not viewer["admin"]):
-            self.fail(404, f"no lease {lid} of yours")  # another user's lease is not even named
+            shown = lid if len(lid) <= MAX_LEASE_ID_CHARS else lid[:MAX_LEASE_ID_CHARS] + "..."
+            self.fail(404, f"no lease {shown} of yours")  # another user's lease is not even named
         return lease, viewer
+
+
+class NotFoundHandler(ArbiterHandler):
+    """Any other path: a JSON 404 like every other answer."""
+
+    def prepare(self) -> None:
+        self.fail(404, f"no such route: {self.request.path[:200]}")
 
 
 class GPUsHandler(ArbiterHandler):
@@ -220,9 +336,18 @@ class GPUsHandler(ArbiterHandler):
                     "state": state,
                     "user": holder,
                     "job": lease.job if state == "yours" else None,
+                    "unleased": [self.process_view(p, viewer) for p in self.arbiter.unleased.get(index, [])],
                 }
             )
         self.finish({"gpus": out})
+
+    def process_view(self, process: GPUProcess, viewer: dict[str, Any]) -> dict[str, Any]:
+        """A process using a GPU without its lease; its user named as holders are (else 'another user')."""
+        out = process.to_dict()
+        shown = viewer["admin"] or self.arbiter.show_holder_names or process.user == viewer["name"]
+        if process.user and not shown:  # '' (no owner could be read for NVML's pid) stays ''
+            out["user"] = "another user"
+        return out
 
 
 class PolicyHandler(ArbiterHandler):
@@ -257,17 +382,10 @@ class LeasesHandler(ArbiterHandler):
 
     async def post(self) -> None:
         viewer = await self.caller()
-        data = self.body()
-        job = str(data.get("job") or "")
-        if not job:
-            self.fail(422, "job: name the job this lease is for")
         try:
-            gpus, priority = int(data.get("gpus", 1)), int(data.get("priority", 0))
-        except (TypeError, ValueError):
-            self.fail(422, "gpus and priority must be integers")
-        try:
-            lease = self.book.request(viewer["name"], job, gpus, priority, time.time())
-        except LeaseRefused as exc:
+            asked = parse_lease_request(self.body(), max_job_chars=self.arbiter.max_job_chars)
+            lease = self.book.request(viewer["name"], asked.job, asked.gpus, asked.priority, time.time())
+        except (BadRequest, LeaseRefused) as exc:
             self.fail(exc.status, exc.message)
         self.arbiter.save()
         self.set_status(201 if lease.state == GRANTED else 202)

@@ -11,10 +11,17 @@ Policy, applied whenever something changes:
   smaller ones behind it start (backfill);
 - no GPU index is ever held by two leases;
 - a granted lease lives while it is renewed (``ttl`` seconds); a lease not renewed in time is expired.
+
+What the book keeps is bounded, so one user's request/release flood cannot make every request slower:
+each user keeps their last ``max_history_per_user`` ended leases (for the listing); the GPU-seconds of
+every ended lease are folded, when it ends, into that user's usage totals per time bucket (1/288 of the
+fair-share window), which fair share reads instead of the ended rows. The book records what changed
+(``take_changes``) so the service persists only that.
 """
 
 from __future__ import annotations
 
+import math
 import secrets
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -23,6 +30,7 @@ WAITING, GRANTED = "queued", "granted"
 RELEASED, EXPIRED, REVOKED = "released", "expired", "revoked"
 ENDED = (RELEASED, EXPIRED, REVOKED)
 WAITING_TTLS = 5  # a waiting request nobody asks about for this many TTLs is dropped
+USAGE_BUCKETS = 288  # usage totals per user: the fair-share window in this many buckets (5 min of 24 h)
 
 
 class LeaseRefused(Exception):
@@ -71,6 +79,17 @@ class Policy:
     max_queued_per_user: int = 10
     ttl: float = 30.0
     fair_share_window: float = 24 * 3600.0
+    max_history_per_user: int = 50  # ended leases kept per user; older ones live on as usage totals
+
+
+@dataclass
+class Changes:
+    """What changed since the last ``take_changes``: the service writes exactly this."""
+
+    leases: list[Lease]  # new or changed
+    forgotten: list[str]  # ids of leases dropped from the book
+    usage: dict[tuple[str, int], float | None]  # (user, bucket start) -> GPU-seconds; None: dropped
+    next_id: int
 
 
 class LeaseBook:
@@ -78,7 +97,13 @@ class LeaseBook:
         self.inventory = sorted(inventory)
         self.policy = policy
         self.leases: dict[str, Lease] = {}
+        # GPU-seconds of ended leases, per user and bucket start (seconds since the epoch)
+        self.used: dict[str, dict[int, float]] = {}
+        self.bucket = max(1, int(policy.fair_share_window / USAGE_BUCKETS))
         self._next = 1
+        self._dirty: set[str] = set()
+        self._forgotten: set[str] = set()
+        self._dirty_usage: set[tuple[str, int]] = set()
 
     # ---- what holds what
     def held(self) -> dict[int, Lease]:
@@ -89,8 +114,26 @@ class LeaseBook:
         return [g for g in self.inventory if g not in held]
 
     def usage(self, user: str, now: float) -> float:
+        """``user``'s GPU-seconds within the fair-share window: held leases up to now, ended ones from the
+        usage totals (the bucket at the window's edge counted pro rata)."""
+        return self.usage_by_user(now).get(user, 0.0)
+
+    def usage_by_user(self, now: float) -> dict[str, float]:
         since = now - self.policy.fair_share_window
-        return sum(lease.gpu_seconds(since, now) for lease in self.leases.values() if lease.user == user)
+        out: dict[str, float] = {lease.user: 0.0 for lease in self.leases.values()}
+        for lease in self.leases.values():
+            if lease.state == GRANTED:
+                out[lease.user] += lease.gpu_seconds(since, now)
+        width = self.bucket
+        for user, buckets in self.used.items():
+            total = 0.0
+            for start, seconds in buckets.items():
+                if start >= since:
+                    total += seconds
+                elif start + width > since:
+                    total += seconds * (start + width - since) / width
+            out[user] = out.get(user, 0.0) + total
+        return out
 
     def by_job(self, user: str, job: str) -> Lease | None:
         for lease in self.leases.values():
@@ -123,6 +166,7 @@ class LeaseBook:
         )
         self._next += 1
         self.leases[lease.id] = lease
+        self._dirty.add(lease.id)
         self.grant(now)
         return lease
 
@@ -140,8 +184,10 @@ class LeaseBook:
             if lease.state == GRANTED:
                 held_by[lease.user] = held_by.get(lease.user, 0) + len(lease.gpus)
         limit = self.policy.max_gpus_per_user or len(self.inventory)
-        usage = {u: self.usage(u, now) for u in {lease.user for lease in self.leases.values()}}
         waiting = [lease for lease in self.leases.values() if lease.state == WAITING]
+        if not waiting or not free:
+            return []
+        usage = self.usage_by_user(now)
         granted = []
         while True:
             fits = [
@@ -163,6 +209,7 @@ class LeaseBook:
             held_by[lease.user] = held_by.get(lease.user, 0) + lease.gpus_wanted
             waiting.remove(lease)
             granted.append(lease)
+            self._dirty.add(lease.id)
 
     def renew(self, lease: Lease, now: float) -> None:
         if lease.state == WAITING:
@@ -179,7 +226,37 @@ class LeaseBook:
             return
         lease.state, lease.ended_at, lease.message = state, now, message
         lease.expires_at = None
+        self._dirty.add(lease.id)
+        self._fold(lease)
+        self._trim(lease.user)
         self.grant(now)
+
+    def _fold(self, lease: Lease) -> None:
+        """Add an ended lease's GPU-seconds to its user's usage totals, spread over the buckets it spans."""
+        if lease.granted_at is None or lease.ended_at is None or not lease.gpus:
+            return
+        buckets = self.used.setdefault(lease.user, {})
+        start, end, width = lease.granted_at, lease.ended_at, self.bucket
+        while start < end:
+            bucket = int(math.floor(start / width) * width)
+            stop = min(end, bucket + width)
+            buckets[bucket] = buckets.get(bucket, 0.0) + (stop - start) * len(lease.gpus)
+            self._dirty_usage.add((lease.user, bucket))
+            start = stop
+
+    def _trim(self, user: str) -> None:
+        """Keep the user's newest ``max_history_per_user`` ended leases (their usage is already folded)."""
+        ended = [x for x in self.leases.values() if x.user == user and x.state in ENDED]
+        extra = len(ended) - max(0, self.policy.max_history_per_user)
+        if extra > 0:
+            ended.sort(key=lambda x: (x.ended_at or 0.0, x.id))
+            for lease in ended[:extra]:
+                self._forget(lease.id)
+
+    def _forget(self, lid: str) -> None:
+        del self.leases[lid]
+        self._dirty.discard(lid)
+        self._forgotten.add(lid)
 
     def expire(self, now: float) -> list[Lease]:
         """Leases whose holder stopped renewing them (its job and server gone) are freed; a waiting request
@@ -205,32 +282,74 @@ class LeaseBook:
         for lease in self.leases.values():
             if lease.state == GRANTED:
                 lease.expires_at = max(lease.expires_at or 0.0, now + self.policy.ttl)
+            elif lease.state == WAITING:
+                lease.seen_at = now  # its server gets the same grace to ask again
 
     def prune(self, now: float) -> None:
-        """Forget ended leases older than the fair-share window (they no longer count)."""
+        """Forget ended leases and usage totals older than the fair-share window (they no longer count)."""
         horizon = now - self.policy.fair_share_window
         for lid in [x.id for x in self.leases.values() if x.state in ENDED and (x.ended_at or now) < horizon]:
-            del self.leases[lid]
+            self._forget(lid)
+        for user in list(self.used):
+            buckets = self.used[user]
+            for start in [b for b in buckets if b + self.bucket < horizon]:
+                del buckets[start]
+                self._dirty_usage.add((user, start))
+            if not buckets:
+                del self.used[user]
 
     def queue_position(self, lease: Lease, now: float) -> int | None:
         if lease.state != WAITING:
             return None
-        usage = {u: self.usage(u, now) for u in {x.user for x in self.leases.values()}}
+        usage = self.usage_by_user(now)
         waiting = sorted(
             (x for x in self.leases.values() if x.state == WAITING),
             key=lambda x: (usage[x.user], -x.priority, x.created_at, x.id),
         )
         return [x.id for x in waiting].index(lease.id) + 1
 
-    # ---- persistence (the service writes this after each change)
+    # ---- persistence: the service writes what changed after each change (``take_changes``)
+    def take_changes(self) -> Changes:
+        """What changed since the last call (and forget that it did)."""
+        usage = {key: self.used.get(key[0], {}).get(key[1]) for key in self._dirty_usage}
+        changes = Changes(
+            leases=[self.leases[lid] for lid in sorted(self._dirty) if lid in self.leases],
+            forgotten=sorted(self._forgotten),
+            usage=usage,
+            next_id=self._next,
+        )
+        self._dirty, self._forgotten, self._dirty_usage = set(), set(), set()
+        return changes
+
+    def restore(self, leases: list[Lease], used: dict[str, dict[int, float]], next_id: int) -> None:
+        """Load what the service kept (nothing to write back)."""
+        self._next = max(self._next, next_id)
+        for lease in leases:
+            self.leases[lease.id] = lease
+        for user, buckets in used.items():
+            self.used.setdefault(user, {}).update(buckets)
+
     def to_json(self) -> dict[str, Any]:
         return {
             "next": self._next,
             "leases": [lease.to_dict(with_secret=True) for lease in self.leases.values()],
+            "usage": {user: {str(k): v for k, v in b.items()} for user, b in self.used.items()},
         }
 
     def load_json(self, data: dict[str, Any]) -> None:
-        self._next = int(data.get("next", 1))
+        """Load a JSON state (also the whole-file state of earlier versions, whose ended leases are folded
+        into usage totals and trimmed to the history cap); everything loaded is marked changed."""
+        self._next = max(self._next, int(data.get("next", 1)))
+        for user, buckets in (data.get("usage") or {}).items():
+            for start, seconds in buckets.items():
+                self.used.setdefault(user, {})[int(start)] = float(seconds)
+                self._dirty_usage.add((user, int(start)))
+        legacy = "usage" not in data  # ended leases not yet folded
         for item in data.get("leases", []):
             lease = Lease(**item)
             self.leases[lease.id] = lease
+            self._dirty.add(lease.id)
+            if legacy and lease.state in ENDED:
+                self._fold(lease)
+        for user in {x.user for x in self.leases.values()}:
+            self._trim(user)

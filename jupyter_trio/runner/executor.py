@@ -18,13 +18,22 @@ from ..vocabulary import TRAINER_KINDS
 Key = tuple[str, int]  # (task_id, run_index)
 
 
+# the one folder of its parent task a child job writes (the rest of the parent is its input, read only)
+CHILD_OUTPUT_IN_PARENT = {"evaluate": "evaluate", "analysis": "prune"}
+
+
 def output_folders(task_dir: Path, task: dict[str, Any]) -> list[Path]:
     """Folders a task's job writes into: its task folder, and for the trainer kinds the folders its config
-    names as outputs (the parent task's, an export's save_dir, a prediction's out_dir)."""
+    names as outputs (an export's save_dir, a prediction's out_dir) and the one folder of the parent task
+    a child job writes (``evaluate/``, ``prune/``) — never the parent's checkpoints."""
     folders = [Path(task_dir)]
     if task["kind"] in TRAINER_KINDS:
-        for name in ("parent_task_dir", "save_dir", "out_dir"):
-            value = task["config"].get(name)
+        config = task["config"]
+        parent, sub = config.get("parent_task_dir"), CHILD_OUTPUT_IN_PARENT.get(task["kind"])
+        if isinstance(parent, str) and parent and sub:
+            folders.append(Path(parent) / sub)
+        for name in ("save_dir", "out_dir"):
+            value = config.get(name)
             if isinstance(value, str) and value:
                 folders.append(Path(value))
     return folders

@@ -280,7 +280,12 @@ class HubLeases(GPUSource):
             reply = self._call("GET", "api/gpus")
             if reply.status_code == 200:
                 self._gpu_states = [
-                    {"index": g["index"], "state": g["state"], "user": g["user"]}
+                    {
+                        "index": g["index"],
+                        "state": g["state"],
+                        "user": g["user"],
+                        "unleased": g.get("unleased", []),  # processes on it without its lease
+                    }
                     for g in reply.json()["gpus"]
                 ]
         return granted

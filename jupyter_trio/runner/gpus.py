@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -139,3 +139,113 @@ def gpu_snapshot(indices: list[int]) -> list[dict]:
                 log.debug("NVML reading of GPU %s failed: %s", index, exc)
             out.append(row)
         return out
+
+
+# ---- who uses the GPUs: leases are advisory (a process can open any GPU its OS user may open; only
+# containers or device permissions enforce them), so uses of a GPU by someone it was not given are shown
+
+
+@dataclass(frozen=True)
+class GPUProcess:
+    """A compute process NVML lists on a GPU, with its OS user and process group (``None``: unknown)."""
+
+    gpu: int
+    pid: int
+    user: str = ""
+    pgid: int | None = None
+    memory_used: int | None = None  # bytes of that GPU's memory, where NVML says
+
+    def to_dict(self) -> dict:
+        return {"pid": self.pid, "user": self.user, "memory_used": self.memory_used}
+
+
+@dataclass(frozen=True)
+class Grant:
+    """Who was given a GPU: an OS user, narrowed to one job's process group when ``pgid`` is set."""
+
+    user: str
+    pgid: int | None = None
+
+    def covers(self, process: GPUProcess) -> bool:
+        return process.user == self.user and (self.pgid is None or process.pgid == self.pgid)
+
+
+def unleased_uses(processes: Iterable[GPUProcess], grants: Mapping[int, Iterable[Grant]]) -> list[GPUProcess]:
+    """The processes using a GPU that no grant on that GPU covers (a free GPU has none: every process
+    on it is an unleased use)."""
+    given = {gpu: list(g) for gpu, g in grants.items()}
+    return [p for p in processes if not any(g.covers(p) for g in given.get(p.gpu, ()))]
+
+
+def unleased_seen_by_server(
+    processes: Iterable[GPUProcess], jobs: Mapping[int, Iterable[int | None]], me: str
+) -> list[GPUProcess]:
+    """What a user's server shows: processes using a GPU that none of its running jobs was given.
+
+    ``jobs`` maps each GPU this server's running jobs hold to those jobs' process groups (``None``: not
+    known, any process of ``me`` counts as the job's). Reported: another user's process on one of these
+    GPUs, and a process of ``me`` (a notebook kernel, a stray job) on a GPU outside its jobs' grants.
+    Other users' processes on GPUs this server does not hold are not its business (the arbiter reports
+    those).
+    """
+    grants = {gpu: [Grant(me, pgid) for pgid in pgids] for gpu, pgids in jobs.items()}
+    return [p for p in unleased_uses(processes, grants) if p.gpu in jobs or p.user == me]
+
+
+def os_user() -> str:
+    """The OS user name this process runs as (what psutil reports as a process's owner)."""
+    import os
+    import pwd
+
+    try:
+        return pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:
+        return str(os.getuid())
+
+
+def gpu_processes(indices: Iterable[int] | None = None) -> list[GPUProcess]:
+    """The compute processes NVML lists on the GPUs ``indices`` (every GPU: ``None``), each with its OS
+    user and process group read with psutil (``""`` / ``None`` where the process is gone or hidden);
+    an empty list where NVML is unavailable."""
+    with nvml() as pynvml:
+        if pynvml is None:
+            return []
+        wanted = range(pynvml.nvmlDeviceGetCount()) if indices is None else list(indices)
+        found = []
+        for index in wanted:
+            try:
+                handle = pynvml.nvmlDeviceGetHandleByIndex(index)
+                listed = pynvml.nvmlDeviceGetComputeRunningProcesses(handle)
+            except Exception as exc:  # a GPU that fell off the bus, a driver without the call
+                log.debug("NVML process list of GPU %s failed: %s", index, exc)
+                continue
+            for item in listed:
+                memory = getattr(item, "usedGpuMemory", None)
+                user, pgid = _owner(int(item.pid))
+                found.append(
+                    GPUProcess(
+                        gpu=index,
+                        pid=int(item.pid),
+                        user=user,
+                        pgid=pgid,
+                        memory_used=int(memory) if isinstance(memory, int) else None,
+                    )
+                )
+        return found
+
+
+def _owner(pid: int) -> tuple[str, int | None]:
+    """The OS user name and process group of ``pid``, as far as this process may see them."""
+    import os
+
+    import psutil
+
+    try:
+        user = psutil.Process(pid).username()
+    except (psutil.Error, KeyError):  # gone, hidden (another PID namespace), or a uid without a name
+        user = ""
+    try:
+        pgid: int | None = os.getpgid(pid)
+    except OSError:
+        pgid = None
+    return user, pgid

@@ -4,7 +4,8 @@ the server, writes the log files and ``exit.json`` into the run folder, and rene
 It keeps ``spare_count`` shims started ahead of need (``c.TrioApp.spare_shims``): a run is handed to one
 that already waits, so the job starts without waiting for an interpreter to come up; another is started
 right after. The job gets the server's environment of the moment it is launched (``command.json`` carries
-it), not the one the spare started with. A spare exits when the server goes."""
+it), not the one the spare started with, less the server's credentials (``job_env.py``). A spare exits
+when the server goes."""
 
 from __future__ import annotations
 
@@ -23,16 +24,17 @@ log = logging.getLogger(__name__)
 class LocalExecutor(Executor):
     name = "local"
 
-    def __init__(self, spare_count: int = 0) -> None:
+    def __init__(self, spare_count: int = 0, hidden: tuple[str, ...] = ()) -> None:
         # the shims this server started (Popen handles reap them); after a restart, psutil finds them
         self._children: dict[Key, subprocess.Popen] = {}
         self.spare_count = spare_count
+        self.hidden = hidden  # secret values kept out of every job's environment (the server's token)
         self._spares: list[subprocess.Popen] = []
         self._started = False
 
     @classmethod
     def configured(cls, app: Any) -> LocalExecutor:
-        return cls(spare_count=app.spare_shims)
+        return cls(spare_count=app.spare_shims, hidden=app.server_secrets())
 
     def start(self) -> None:
         self._started = True
@@ -40,7 +42,13 @@ class LocalExecutor(Executor):
 
     def submit(self, spec: JobSpec) -> Started:
         child = procs.launch(
-            spec.run_dir, spec.argv, spec.cwd, spec.env, lease=spec.lease, spare=self._take()
+            spec.run_dir,
+            spec.argv,
+            spec.cwd,
+            spec.env,
+            lease=spec.lease,
+            spare=self._take(),
+            hidden=self.hidden,
         )
         self._children[spec.key] = child
         self._refill()
@@ -57,7 +65,7 @@ class LocalExecutor(Executor):
     def _refill(self) -> None:
         while self._started and len(self._spares) < self.spare_count:
             try:
-                self._spares.append(procs.start_spare())
+                self._spares.append(procs.start_spare(self.hidden))
             except OSError as exc:  # no process to spare (limits): jobs start their own shims
                 log.warning("could not start a spare shim: %s", exc)
                 return

@@ -9,6 +9,7 @@ from pathlib import Path
 
 STREAMS = {"output": "output.log", "stdout": "stdout.log", "stderr": "stderr.log"}
 MAX_READ = 1 << 20  # one reply carries at most 1 MiB; clients page on with next_offset
+TAIL_BLOCK = 64 * 1024  # read_tail reads backwards this much at a time
 
 
 def utf8_cut(data: bytes) -> int:
@@ -54,29 +55,41 @@ def read_from(path: Path, offset: int, limit: int = MAX_READ) -> LogChunk:
     return LogChunk(data[:cut].decode("utf-8", errors="replace"), offset, offset + cut, size)
 
 
-def read_tail(path: Path, lines: int) -> LogChunk:
-    """The last ``lines`` lines of the file (a trailing partial line counts as one)."""
+def read_tail(path: Path, lines: int, max_bytes: int = MAX_READ) -> LogChunk:
+    """The last ``lines`` lines of the file (a trailing partial line counts as one), and at most
+    ``max_bytes`` of them: like every reply, a tail carries at most 1 MiB.
+
+    The file is read backwards a block at a time, each block's newlines counted once, and never further
+    back than ``max_bytes``: the work is bounded whatever the log's size and line lengths. When the
+    lines asked for are longer than that, the reply starts inside a line, at a character boundary, and
+    ``offset`` says where.
+    """
     try:
         size = path.stat().st_size
     except FileNotFoundError:
         return LogChunk("", 0, 0, 0)
-    block = 64 * 1024
+    if lines <= 0 or size == 0:
+        return LogChunk("", size, size, size)
+    blocks: list[bytes] = []
+    newlines, position = 0, size
     with open(path, "rb") as fh:
-        position, data = size, b""
-        while position > 0:
-            step = min(block, position)
+        while position > 0 and size - position < max_bytes and newlines <= lines:
+            step = min(TAIL_BLOCK, position, max_bytes - (size - position))
             position -= step
             fh.seek(position)
-            data = fh.read(step) + data
-            body = data[:-1] if data.endswith(b"\n") else data
-            if body.count(b"\n") >= lines:
-                break
-            if size - position > 64 * MAX_READ:
-                break
-    body = data[:-1] if data.endswith(b"\n") else data
-    parts = body.split(b"\n")
-    keep = b"\n".join(parts[-lines:]) + (b"\n" if data.endswith(b"\n") else b"") if lines > 0 else b""
+            block = fh.read(step)
+            blocks.append(block)
+            newlines += block.count(b"\n")
+    data = b"".join(reversed(blocks))
+    trailing = data.endswith(b"\n")
+    parts = (data[:-1] if trailing else data).split(b"\n")
+    keep = b"\n".join(parts[-lines:]) + (b"\n" if trailing else b"")
     start = size - len(keep)
+    if start == position and position > 0:  # cut at the byte cap, inside a line: begin on a character
+        skip = 0
+        while skip < min(3, len(keep)) and keep[skip] & 0b1100_0000 == 0b1000_0000:
+            skip += 1
+        keep, start = keep[skip:], start + skip
     return LogChunk(keep.decode("utf-8", errors="replace"), start, size, size)
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import psutil
 
 from . import shim
+from .job_env import job_environ
 from .shim import write_json_atomic
 
 # The shim only needs the standard library: run its file with -S (no site-packages scan, and no import
@@ -26,19 +27,22 @@ def launch(
     env: dict[str, str],
     lease: dict | None = None,
     spare: subprocess.Popen | None = None,
+    hidden: tuple[str, ...] = (),
 ) -> subprocess.Popen:
     """Start the shim for one run; it starts ``argv`` in a new session with the env additions, and renews
     ``lease`` (a GPU lease of the Hub's arbiter: url, secret, every) while the job runs.
 
     ``spare`` (from :func:`start_spare`) is handed the run instead of starting a shim, when it still
-    waits; otherwise a shim is started here."""
+    waits; otherwise a shim is started here. ``hidden``: secret values no variable of the job may hold
+    (the server's token)."""
     run_dir.mkdir(parents=True, exist_ok=True)
-    # "environ": the server's environment now, which the job starts from (a spare has the one it had when
-    # it started); "env": the run's additions to it
-    spec = {"argv": argv, "cwd": cwd, "environ": dict(os.environ), "env": env} | (
+    # "environ": the server's environment now, less its credentials (``job_env``), which the job starts
+    # from (a spare has the one it had when it started); "env": the run's additions to it
+    spec = {"argv": argv, "cwd": cwd, "environ": job_environ(os.environ, hidden), "env": env} | (
         {"lease": lease} if lease else {}
     )
-    write_json_atomic(run_dir / "command.json", spec, mode=0o600)  # env, and a lease's secret
+    # env, and a lease's secret: 0600, and the shim rewrites it without them once it has read it
+    write_json_atomic(run_dir / "command.json", spec, mode=0o600)
     if spare is not None and hand_over(spare, run_dir):
         return spare
     with open(run_dir / "shim.err", "ab") as shim_err:
@@ -49,10 +53,11 @@ def launch(
             stderr=shim_err,
             start_new_session=True,
             close_fds=True,
+            env=job_environ(os.environ, hidden),  # the supervisor needs no credential of the server either
         )
 
 
-def start_spare() -> subprocess.Popen:
+def start_spare(hidden: tuple[str, ...] = ()) -> subprocess.Popen:
     """A shim started ahead of need (``shim.py --spare``): in its own session, as a job's shim must be,
     waiting on its stdin for the run folder of :func:`launch`."""
     return subprocess.Popen(
@@ -62,6 +67,7 @@ def start_spare() -> subprocess.Popen:
         stderr=subprocess.DEVNULL,  # until it is handed a run: then the run folder's shim.err
         start_new_session=True,
         close_fds=True,
+        env=job_environ(os.environ, hidden),
     )
 
 

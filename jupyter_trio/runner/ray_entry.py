@@ -2,9 +2,13 @@
 
 ``TRIO_RAY_JOB`` (JSON, set through the job's ``runtime_env``) holds what the local shim reads from
 ``command.json``: argv, cwd, env, plus ``shared`` (does this node see the server's workspace?) and the
-server's workspace and root paths. This process:
+server's workspace and root paths. Ray lists that spec to whoever reaches its dashboard, so it holds no
+token: ``TRIO_TOKEN_CLAIM``, a one-time claim, is traded for the run's token with the server first. This
+process:
 
 1. prints ``MARKER`` — the server copies everything Ray logs after it into the run's ``output.log``;
+   trades the claim for the run's token (``TRIO_TOKEN``, and ``TRIO_INGEST_TOKEN`` without a shared
+   filesystem, in the job's environment only);
 2. without a shared filesystem, maps the server's paths onto its copy of the inputs (Ray's
    ``working_dir``: ``workspace/`` and ``root/``), in argv, cwd, env and the frozen ``config.yaml``;
 3. runs the job, passing its stdout and stderr through (Ray's job log, as valid UTF-8: Ray cannot serve a
@@ -108,11 +112,19 @@ def run(spec: dict[str, Any]) -> int:
     run_dir = Path(env["TRIO_RUN_DIR"])
     run_dir.mkdir(parents=True, exist_ok=True)
     Path(cwd).mkdir(parents=True, exist_ok=True)
+    try:
+        _claim_token(env, shared)
+    except OSError as exc:
+        message = f"[jupyter-trio] could not get this run's token from the server: {exc}"
+        print(message, file=sys.stderr, flush=True)
+        if not shared:  # without its token nothing the job makes could come back: fail now, not at the end
+            (run_dir / "stderr.log").write_text(message + "\n")
+            return 1
     if not shared:
         if env.get("TRIO_CONFIG"):
             _rewrite_config(Path(env["TRIO_CONFIG"]), mapping)
         # what is there now was staged from the server: only what the job adds or changes goes back
-        _client(spec, run_dir).mark_present([Path(mapping(f)) for f in spec.get("outputs", [])])
+        _client(env, run_dir).mark_present([Path(mapping(f)) for f in spec.get("outputs", [])])
 
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())  # the job got it too; wait for its end
@@ -136,21 +148,49 @@ def run(spec: dict[str, Any]) -> int:
         for pump in pumps:
             pump.join(5)
     if not shared:
-        _send_back(spec, run_dir, mapping)
+        _send_back(spec, env, run_dir, mapping)
     return code if code >= 0 else 128 - code
 
 
-def _client(spec: dict[str, Any], run_dir: Path):
+def _claim_token(env: dict[str, str], shared: bool) -> None:
+    """Trade the job spec's one-time claim for the run's token (``services/run_tokens.py``): the token goes
+    into the job's environment (``TRIO_TOKEN``; ``TRIO_INGEST_TOKEN`` too without a shared filesystem),
+    never into anything Ray lists. Raises OSError when the server cannot be reached or refuses."""
+    import urllib.error
+    import urllib.request
+
+    claim = env.pop("TRIO_TOKEN_CLAIM", "")
+    if not claim or not env.get("TRIO_SERVER_URL"):
+        return
+    base = env["TRIO_SERVER_URL"].rstrip("/")
+    request = urllib.request.Request(
+        f"{base}/trio/api/ingest/{env['TRIO_TASK_ID']}/{env['TRIO_RUN_INDEX']}/token",
+        method="POST",
+        data=b"",
+        headers={"X-Trio-Run-Claim": claim},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as reply:
+            token = json.loads(reply.read())["token"]
+    except urllib.error.HTTPError as exc:
+        raise OSError(f"HTTP {exc.code}: {exc.read()[:300].decode(errors='replace')}") from None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise OSError(f"unexpected reply: {exc}") from None
+    env["TRIO_TOKEN"] = token
+    if not shared:
+        env["TRIO_INGEST_TOKEN"] = token
+
+
+def _client(env: dict[str, str], run_dir: Path):
     from ..tracking.remote import IngestClient
 
-    env = spec["env"]
     return IngestClient(env["TRIO_INGEST_URL"], env["TRIO_INGEST_TOKEN"], run_dir / ".published.json")
 
 
-def _send_back(spec: dict[str, Any], run_dir: Path, mapping: PathMap) -> None:
+def _send_back(spec: dict[str, Any], env: dict[str, str], run_dir: Path, mapping: PathMap) -> None:
     from ..tracking.remote import IngestError
 
-    client = _client(spec, run_dir)
+    client = _client(env, run_dir)
     workspace = Path(mapping(spec["workspace"]))
     folders = [run_dir / "stdout.log", run_dir / "stderr.log"]
     folders += [Path(mapping(folder)) for folder in spec.get("outputs", [])]

@@ -45,6 +45,7 @@ from .scheduler import Placement
 
 log = logging.getLogger(__name__)
 
+INGEST_PATH = "/trio/api/ingest"  # under the server's URL: the ingest routes (and the claim's)
 LOOP_S = 0.25  # how often the worker thread asks Ray about running jobs
 LOGS_EVERY_S = 0.5  # and copies a running job's log (Ray serves the whole log each time)
 CLUSTER_EVERY_S = 1.0  # and about the cluster's free resources
@@ -218,8 +219,8 @@ class RayExecutor(Executor):
             root_dir=app.resolved_root_dir(),
             tag=workspace_tag(app.store),
             shared_filesystem=app.ray_shared_filesystem,
-            ingest_url=lambda: app.resolved_ray_server_url().rstrip("/") + "/trio/api/ingest",
-            tokens=app.ingest.tokens,
+            ingest_url=lambda: app.resolved_ray_server_url().rstrip("/") + INGEST_PATH,
+            tokens=app.run_tokens,
             python=app.ray_python,
             cpus_per_job=app.ray_cpus_per_job,
             runtime_env=app.ray_runtime_env,
@@ -333,12 +334,19 @@ class RayExecutor(Executor):
         if spec.python_job:
             argv[0] = self.python
         outputs = output_folders(self.workspace / "tasks" / spec.task["id"], spec.task)
-        if not self.shared:
-            base = self._ingest_url()
-            if self.tokens is None or not base:
-                raise ValueError("the Ray executor without a shared filesystem needs the server's URL")
-            env["TRIO_INGEST_URL"] = f"{base.rstrip('/')}/{spec.key[0]}/{spec.key[1]}"
-            env["TRIO_INGEST_TOKEN"] = self.tokens.token(*spec.key)
+        # Ray shows a job's spec to anyone who reaches its dashboard: the run's token is not in it, only a
+        # one-time claim the entrypoint trades for it (services/run_tokens.py)
+        env.pop("TRIO_TOKEN", None)
+        base = self._ingest_url().rstrip("/")
+        if base and self.tokens is not None:
+            env["TRIO_SERVER_URL"] = base[: -len(INGEST_PATH)] + "/" if base.endswith(INGEST_PATH) else base
+            env["TRIO_TOKEN_CLAIM"] = self.tokens.claim(*spec.key)
+            if not self.shared:
+                env["TRIO_INGEST_URL"] = f"{base}/{spec.key[0]}/{spec.key[1]}"
+        elif not self.shared:
+            raise ValueError("the Ray executor without a shared filesystem needs the server's URL")
+        else:
+            env.pop("TRIO_SERVER_URL", None)
         job = {
             "argv": argv,
             "cwd": spec.cwd,

@@ -51,6 +51,11 @@ RESERVED_ENV = (
     "TRIO_RUN_DIR",
     "TRIO_WORKSPACE",
     "TRIO_CONFIG",
+    "TRIO_SERVER_URL",
+    "TRIO_TOKEN",
+    "TRIO_TOKEN_CLAIM",
+    "TRIO_INGEST_URL",
+    "TRIO_INGEST_TOKEN",
 )
 
 
@@ -66,8 +71,12 @@ class Runner:
         python: str = sys.executable,
         gpu_source: GPUSource | None = None,
         executor: Executor | None = None,
+        credentials: Callable[[str, int], dict[str, str]] | None = None,
     ):
         self.store = store
+        # a job's own way back to the server: (task id, run index) -> TRIO_SERVER_URL and TRIO_TOKEN (a run
+        # token, never the server's; services/run_tokens.py)
+        self.credentials = credentials
         self.tasks = store.tasks
         # New runs go to ``executor``; a run is always polled by the executor that started it (local runs,
         # notebook runs among them, stay watched when the server is switched to another executor).
@@ -372,6 +381,8 @@ class Runner:
                 "PYTHONUNBUFFERED": "1",
             }
         )
+        if self.credentials is not None:
+            env.update(self.credentials(task["id"], run_index))
         if task["kind"] != "shell":
             env["TRIO_CONFIG"] = str(task_dir / "config.yaml")
         if task["kind"] in TRAINER_KINDS and not gpus:

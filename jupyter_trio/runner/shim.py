@@ -1,6 +1,7 @@
 """The job shim: the one process the server starts per run, in a session of its own.
 
-``python -m jupyter_trio.runner.shim RUN_DIR`` reads ``command.json`` (argv, cwd, env), starts the job,
+``python -m jupyter_trio.runner.shim RUN_DIR`` reads ``command.json`` (argv, cwd, env; it then rewrites the
+file with argv and cwd alone: the environment is not kept on disk), starts the job,
 relays its stdout and stderr into ``stdout.log``, ``stderr.log`` and the combined ``output.log``, and
 writes ``shim.json`` (pids, start time) when the job starts and ``exit.json`` (exit code, end time)
 when it ends. Because it lives in its own session, the job outlives a server restart, and the next
@@ -209,6 +210,11 @@ class LeaseKeeper:
 
 def run(run_dir: Path) -> int:
     spec = json.loads((run_dir / "command.json").read_text())
+    # What the job runs stays on record; its environment (and a lease's secret) lives on only in this
+    # process's memory: nothing that reads the run folder later sees them.
+    write_json_atomic(
+        run_dir / "command.json", {"argv": spec["argv"], "cwd": spec.get("cwd", "")}, mode=0o600
+    )
     _become_subreaper()
     cancelled = {"flag": False}
 

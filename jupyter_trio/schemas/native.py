@@ -44,12 +44,25 @@ class Identity(BaseModel):
     scopes: list[str] = Field(default_factory=list)
 
 
+class UnleasedUse(BaseModel):
+    """A process NVML lists on a GPU that was not given to its user (or, on a server, to its jobs)."""
+
+    pid: int
+    user: str = Field("", description="its OS user ('another user' unless the admin shows names)")
+    memory_used: int | None = Field(None, description="bytes of the GPU's memory it uses, where NVML says")
+
+
 class GPUState(BaseModel):
     index: int
     state: Literal["yours", "free", "other"] = Field(
         description="held by this server's jobs, free, or held by another user (leases of the Hub arbiter)"
     )
     user: str | None = Field(None, description="who holds it ('another user' unless the admin shows names)")
+    unleased: list[UnleasedUse] = Field(
+        default_factory=list,
+        description="processes using this GPU without its lease, as the Hub arbiter saw them in NVML's list "
+        "(leases are advisory: only containers enforce them)",
+    )
 
 
 class HealthReply(BaseModel):
@@ -287,7 +300,13 @@ class LogQuery(Request):
     run: int | None = Field(None, ge=1, description="run slot; default the latest")
     stream: Literal["output", "stdout", "stderr"] = "output"
     offset: int | None = Field(None, ge=0, le=MAX_OFFSET, description="byte offset to read from")
-    tail: int | None = Field(None, ge=0, le=100_000, description="last N lines instead of an offset")
+    tail: int | None = Field(
+        None,
+        ge=0,
+        le=100_000,
+        description="last N lines instead of an offset (at most 1 MiB of them: the reply's offset says where "
+        "they start)",
+    )
     limit: int = Field(1 << 20, ge=1, le=1 << 20, description="bytes at most")
 
 

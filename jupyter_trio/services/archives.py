@@ -2,12 +2,15 @@
 
 A link names what it serves (``checkpoints/<run>/<id>`` or ``weights/<id>``) and an expiry, signed with
 HMAC-SHA256 under a server secret; a changed byte or a past expiry is refused. The secret is kept in the
-workspace (``archive.key``, mode 0600) so links stay valid across a server restart until they expire.
+workspace's private folder (``.trio/archive.key``, mode 0600: ``store/secrets.py``) so links stay valid
+across a server restart until they expire.
 Links still sit behind jupyter_server auth like every route: the signature limits them in time and to one
 folder, it does not replace the token.
 
 The archive is written by ``tarfile`` in a worker thread into a small bounded queue that the handler
 drains: memory stays at a few chunks whatever the checkpoint's size, and a slow client slows the writer.
+Neither side can wait forever: the writer's end-of-stream mark (after a failure too) waits for room only
+while the download is wanted, and the reader stops waiting once the writer thread has ended.
 """
 
 from __future__ import annotations
@@ -15,9 +18,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import os
 import queue
-import secrets
 import tarfile
 import threading
 import time
@@ -28,23 +29,6 @@ from ..errors import Forbidden
 
 CHUNK = 256 * 1024
 _DONE = object()
-
-
-def load_secret(path: Path) -> bytes:
-    """The workspace's archive key, made once (0600) by whichever server gets there first."""
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        pass
-    else:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_hex(32))
-    for _ in range(50):  # another server may have created it a moment ago and not written it yet
-        key = path.read_text().strip()
-        if key:
-            return key.encode()
-        time.sleep(0.02)
-    raise RuntimeError(f"archive key {path} is empty; delete it to make a new one")
 
 
 class ArchiveSigner:
@@ -99,6 +83,26 @@ class _QueueWriter:
             self._put(bytes(self.buf))
         self._put(_DONE)
 
+    def abort(self) -> None:
+        """After a failure: the end mark, waiting for room as chunks do (a full queue drops nothing)."""
+        try:
+            self._put(_DONE)
+        except BrokenPipeError:  # the reader is gone: nobody waits for the mark
+            pass
+
+
+def _next_chunk(chunks: queue.Queue, producer: threading.Thread) -> object:
+    """The next chunk, or ``_DONE`` once the producer thread has ended without one: never blocks for good."""
+    while True:
+        try:
+            return chunks.get(timeout=0.5)
+        except queue.Empty:
+            if not producer.is_alive():
+                try:
+                    return chunks.get_nowait()
+                except queue.Empty:
+                    return _DONE
+
 
 async def stream_tar_gz(folder: Path, arcname: str) -> AsyncIterator[bytes]:
     """Yield ``folder`` as a gzip-compressed tar, its members under ``arcname/``."""
@@ -114,17 +118,14 @@ async def stream_tar_gz(folder: Path, arcname: str) -> AsyncIterator[bytes]:
             writer.close_stream()
         except BaseException as exc:  # handed to the reader, which raises it
             failure.append(exc)
-            try:
-                chunks.put_nowait(_DONE)
-            except queue.Full:
-                pass
+            writer.abort()
 
     thread = threading.Thread(target=produce, name="trio-archive", daemon=True)
     thread.start()
     loop = asyncio.get_running_loop()
     try:
         while True:
-            item = await loop.run_in_executor(None, chunks.get)
+            item = await loop.run_in_executor(None, _next_chunk, chunks, thread)
             if item is _DONE:
                 break
             yield item  # type: ignore[misc]

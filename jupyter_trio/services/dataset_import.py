@@ -27,6 +27,7 @@ from typing import Any
 from ..errors import Conflict, ValidationFailed
 from ..store import Store, resolve_in_roots
 from ..trainers.formats import FormatError, Manifest, scan
+from ..trainers.formats.common import inside
 from ..vocabulary import IMPORTING
 
 MANIFEST = "trio_dataset.json"
@@ -63,9 +64,12 @@ def copy_into(
     every = max(1, len(files) // 50)
     try:
         for done, rel in enumerate(files, 1):
+            src = inside(source, rel)  # checked again: a link may have been swapped in since the scan
+            if src is None:
+                raise OSError(f"{rel} now leads outside the dataset folder (a symbolic link)")
             dst = staging / rel
             dst.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source / rel, dst)
+            shutil.copyfile(src, dst)
             if progress is not None and done % every == 0:
                 progress(done / len(files))
         if manifest.dataset_type != "classification" or manifest.format != "paddlex_list":

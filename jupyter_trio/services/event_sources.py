@@ -14,7 +14,7 @@ from collections import OrderedDict
 from typing import Any
 
 from ..runner.gpu_sources import GPUSource
-from ..runner.gpus import gpu_snapshot
+from ..runner.gpus import gpu_processes, gpu_snapshot, os_user, unleased_seen_by_server
 from ..store import Store
 from ..store.metrics import MetricsReader
 from .events import EventBus
@@ -182,6 +182,7 @@ class EventSources:
         gpus = self.source.inventory()
         states = {s["index"]: s for s in self.source.status(running)}
         readings = {r["index"]: r for r in gpu_snapshot([g.index for g in gpus])}
+        unleased = self.unleased_uses([g.index for g in gpus], running)
         return [
             {
                 "index": gpu.index,
@@ -194,6 +195,22 @@ class EventSources:
                 "state": states.get(gpu.index, {}).get("state", "free"),
                 "user": states.get(gpu.index, {}).get("user"),
                 "task": holders.get(gpu.index),
+                "unleased": unleased.get(gpu.index, []),
             }
             for gpu in gpus
         ]
+
+    def unleased_uses(self, indices: list[int], running: list[dict[str, Any]]) -> dict[int, list[dict]]:
+        """Per GPU, the processes NVML lists on it that none of this server's running jobs was given (GPU
+        leases are advisory: only containers enforce them); nothing without NVML."""
+        processes = gpu_processes(indices) if indices else []
+        if not processes:
+            return {}
+        jobs: dict[int, list[int | None]] = {}
+        for run in running:
+            for g in run["gpus"]:
+                jobs.setdefault(g, []).append(run.get("pid"))  # the job's supervisor leads its process group
+        out: dict[int, list[dict]] = {}
+        for process in unleased_seen_by_server(processes, jobs, os_user()):
+            out.setdefault(process.gpu, []).append(process.to_dict())
+        return out

@@ -40,6 +40,10 @@ def kind_of(target: Path) -> str:
     )
 
 
+def _hidden(relative: Path) -> bool:
+    return any(part.startswith(".") for part in relative.parts)
+
+
 class WorkspaceFiles:
     """The workspace's files as the native ``/trio/api/files`` routes and the previews see them."""
 
@@ -59,16 +63,20 @@ class WorkspaceFiles:
         )
 
     def target(self, path: str) -> Path:
-        """A readable path (file or folder) inside the workspace; never the database."""
+        """A readable path (file or folder) inside the workspace; never the database, never a hidden path
+        (any part starting with ``.``: the workspace's keys in ``.trio/``, part files of uploads) — a rule,
+        so a secret added there later is covered too."""
         target = resolve_inside(self.store.root, path)
         if self._is_db(target):
             raise Forbidden("the workspace database is not served as a file", code="forbidden")
+        if target != self.store.layout.real_root and _hidden(target.relative_to(self.store.layout.real_root)):
+            raise Forbidden("hidden files and folders of the workspace are not served", code="forbidden")
         return target
 
     def listing(self, folder: Path) -> list[dict[str, Any]]:
         entries = []
         for child in sorted(folder.iterdir(), key=lambda p: p.name):
-            if self._is_db(child):
+            if self._is_db(child) or child.name.startswith("."):
                 continue
             st = child.stat()
             entries.append(

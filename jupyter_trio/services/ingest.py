@@ -9,8 +9,6 @@ server restart in between) neither loses nor repeats a byte.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import os
 import re
@@ -18,16 +16,22 @@ from pathlib import Path
 from typing import Any
 
 from .. import _trackfile
-from ..errors import Conflict, Forbidden, NotFound, ValidationFailed
+from ..errors import Conflict, Forbidden, NotFound, PayloadTooLarge, ValidationFailed
 from ..runner.executor import output_folders
 from ..store import Store
 from ..store.paths import resolve_inside
+from .run_tokens import RunTokens
 
 WRITER = re.compile(r"[A-Za-z0-9_.-]{1,100}")
 KINDS = {"metrics": _trackfile.SUFFIX, "records": ".jsonl"}
 # what the server itself writes into a run folder: never uploaded over
 SERVER_WRITES = {"metrics", "records", "output.log", "exit.json", "shim.json", "command.json", "shim.err"}
 FROZEN = {"config.yaml", "command.sh", "resume.json"}  # a task folder's frozen inputs
+# where any upload must land, whatever a task's config names: task folders and the exports area
+UPLOAD_AREAS = ("tasks", "exports")
+DEFAULT_MAX_UPLOAD = 20 * 2**30
+CHILD_FOLDERS = {("evaluate",), ("prune",), ("predict",)}  # a task's folders its child jobs write
+USED = ".ingest-bytes"  # in the run folder: bytes this run has sent (its quota's count)
 
 
 class OffsetMismatch(Conflict):
@@ -40,22 +44,27 @@ class OffsetMismatch(Conflict):
         self.received = received
 
 
-class IngestTokens:
-    def __init__(self, secret: bytes):
-        self.secret = secret
-
-    def token(self, task_id: str, run_index: int) -> str:
-        return hmac.new(self.secret, f"ingest\n{task_id}\n{run_index}".encode(), hashlib.sha256).hexdigest()
-
-    def check(self, task_id: str, run_index: int, token: str) -> None:
-        if not token or not hmac.compare_digest(self.token(task_id, run_index), token):
-            raise Forbidden("this run token does not belong to this run")
-
-
 class IngestService:
-    def __init__(self, store: Store, tokens: IngestTokens):
+    def __init__(self, store: Store, tokens: RunTokens, max_upload_bytes: int = DEFAULT_MAX_UPLOAD):
         self.store = store
         self.tokens = tokens
+        self.max_upload_bytes = max_upload_bytes  # what one run may upload in all (files, points, records)
+
+    def run_of(self, task_id: str, run_index: str | int) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The task and its run, which must be running (a token of an ended run opens nothing)."""
+        try:
+            index = int(run_index)
+        except ValueError:
+            raise NotFound(f"no run {run_index!r}") from None
+        task = self.store.tasks.get(task_id)
+        run = self.store.tasks.run(task_id, index) if task else None
+        if task is None or run is None:
+            raise NotFound(f"no run {task_id}/{run_index}")
+        if run["status"] != "running":
+            raise Conflict(
+                f"run {task['name']}/{index} is {run['status']}: it takes no more data (its token expired)"
+            )
+        return task, run
 
     def authorize(self, task_id: str, run_index: str, token: str) -> tuple[dict[str, Any], dict[str, Any]]:
         """The task and run a token may write into (only while the run is running)."""
@@ -64,13 +73,39 @@ class IngestService:
         except ValueError:
             raise NotFound(f"no run {run_index!r}") from None
         self.tokens.check(task_id, index, token)
-        task = self.store.tasks.get(task_id)
-        run = self.store.tasks.run(task_id, index) if task else None
-        if task is None or run is None:
-            raise NotFound(f"no run {task_id}/{run_index}")
-        if run["status"] != "running":
-            raise Conflict(f"run {task['name']}/{index} is {run['status']}: it takes no more data")
-        return task, run
+        return self.run_of(task_id, index)
+
+    def identify(self, token: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The running task and run a run token (``TRIO_TOKEN`` of a job) belongs to."""
+        key = self.tokens.parse(token)
+        return self.run_of(key.task_id, key.run_index)
+
+    def redeem_claim(self, task_id: str, run_index: str, claim: str) -> str:
+        """A Ray job's entrypoint trades its one-time claim for its run token (see ``run_tokens``)."""
+        task, run = self.run_of(task_id, run_index)
+        run_dir = self.store.layout.run_dir(task["id"], run["run_index"])
+        return self.tokens.redeem(task["id"], run["run_index"], claim, run_dir)
+
+    # ---- the run's upload quota
+    def _within_quota(self, task_id: str, run_index: int, path: Path, body: bytes, write) -> int:
+        """Run ``write`` (an append of ``body`` to ``path``) unless the run's bytes so far and ``body`` pass
+        the quota (413); counts only the bytes that landed (a repeated append adds nothing)."""
+        ledger = self.store.layout.run_dir(task_id, run_index) / USED
+        try:
+            used = int(ledger.read_text() or 0)
+        except (OSError, ValueError):
+            used = 0
+        if used + len(body) > self.max_upload_bytes:
+            raise PayloadTooLarge(
+                f"a run may send {self.max_upload_bytes} bytes in all (c.TrioApp.ingest_quota_gb); this "
+                f"one sent {used}, and this request adds {len(body)}"
+            )
+        before = path.stat().st_size if path.exists() else 0
+        size = write()
+        if size > before:
+            ledger.parent.mkdir(parents=True, exist_ok=True)
+            ledger.write_text(str(used + size - before))
+        return size
 
     # ---- points and records
     def append(self, task_id: str, run_index: int, kind: str, writer: str, offset: int, body: bytes) -> int:
@@ -97,28 +132,47 @@ class IngestService:
         folder = self.store.layout.run_dir(task_id, run_index) / kind
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{writer}{KINDS[kind]}"
-        return _append_at(path, offset, body)
+        return self._within_quota(task_id, run_index, path, body, lambda: _append_at(path, offset, body))
 
     # ---- files
     def output_roots(self, task: dict[str, Any], run_index: int) -> list[Path]:
-        """``output_folders`` of the task, as real paths."""
-        folders = output_folders(self.store.layout.task_dir(task["id"]), task)
-        return [Path(os.path.realpath(folder)) for folder in folders]
+        """``output_folders`` of the task, as real paths: its own task folder, and of the others only those
+        that are export folders (under ``exports/``) or a child job's folder in a task (``evaluate/``,
+        ``prune/``, ``predict/``) — whatever a task stored before these rules named, a run never writes a
+        task's checkpoints or anything else of the workspace."""
+        real_root = self.store.layout.real_root
+        exports, tasks = real_root / "exports", real_root / "tasks"
+        own, *others = [
+            Path(os.path.realpath(f)) for f in output_folders(self.store.layout.task_dir(task["id"]), task)
+        ]
+        roots = [own]
+        for folder in others:
+            export = folder.is_relative_to(exports) and folder != exports
+            child = folder.is_relative_to(tasks) and folder.relative_to(tasks).parts[1:2] in CHILD_FOLDERS
+            if export or child:
+                roots.append(folder)
+        return roots
 
     def file_target(self, task: dict[str, Any], run_index: int, path: str) -> Path:
         """Where an uploaded file goes: ``path`` is relative to the workspace and must name a file inside
-        one of the task's output folders. Never a run folder's files other than this run's own uploads
-        (split logs, its own outputs), never what the server writes (metrics, records, output.log,
-        exit.json), never a task's frozen config."""
+        one of the task's output folders (``runner.executor.output_folders``: its own task folder, and the
+        one folder of a parent task or the export folder its job writes). Never a run folder's files other
+        than this run's own uploads (split logs, its own outputs), never what the server writes (metrics,
+        records, output.log, exit.json), never a task's frozen config, never a hidden file, and never
+        anything outside ``tasks/`` and ``exports/`` (the database, the workspace's keys), whatever a
+        task's config says."""
         target = resolve_inside(self.store.root, path)  # a real path: symlinks and ".." resolved
-        tasks = Path(os.path.realpath(self.store.root / "tasks"))
+        real_root = Path(os.path.realpath(self.store.root))
+        tasks = real_root / "tasks"
         own_run = Path(os.path.realpath(self.store.layout.run_dir(task["id"], run_index)))
         refused = Forbidden(f"{path!r} is not a file this run may write")
-        if target.is_dir() or target.name.startswith("."):
+        inside = target.relative_to(real_root).parts if target != real_root else ()
+        if target.is_dir() or not inside or any(part.startswith(".") for part in inside):
+            raise refused
+        if inside[0] not in UPLOAD_AREAS or len(inside) < 3:
             raise refused
         if target.is_relative_to(own_run):
-            inside = target.relative_to(own_run).parts
-            if inside[0] in SERVER_WRITES:
+            if target.relative_to(own_run).parts[0] in SERVER_WRITES:
                 raise refused
             return target
         if target.is_relative_to(tasks) and "runs" in target.relative_to(tasks).parts[1:2]:
@@ -141,7 +195,7 @@ class IngestService:
         part = target.with_name(f".{target.name}.part")
         if offset == 0:
             part.unlink(missing_ok=True)
-        size = _append_at(part, offset, body)
+        size = self._within_quota(task["id"], run_index, part, body, lambda: _append_at(part, offset, body))
         if final:
             os.replace(part, target)
         return size

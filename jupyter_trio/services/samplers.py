@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import NotFound, Unavailable, ValidationFailed
+from ..runner.job_env import job_environ
 from ..store import Store
 from ..trainers.checkpoints import has_weights, read_state
 from .checkpoints import CheckpointService
@@ -95,8 +96,10 @@ class SamplerService:
             folder = self.store.root / sampler["attrs"]["folder"]
             if not has_weights(folder):
                 raise NotFound(f"the model of sampler {sid} is gone ({sampler['source_path']} was deleted)")
+            # the sampler unpickles a checkpoint a job wrote: it gets no more of the server's
+            # credentials than a job does
             env = {
-                **os.environ,
+                **job_environ(os.environ),
                 "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"),
                 "CUDA_VISIBLE_DEVICES": "",
                 "PYTHONUNBUFFERED": "1",

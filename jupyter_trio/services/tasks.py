@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -48,13 +49,27 @@ class GeneratorRequest:
 
 
 class TaskService:
-    def __init__(self, store: Store, runner: Runner, workspaces: ScriptWorkspaces):
+    """The generator and the per-task actions.
+
+    ``preview`` and ``create`` may expand a batch of up to ``limits`` (100,000 tasks by default): they are
+    plain blocking methods, and the handlers run them in a worker thread, never on the event loop.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        runner: Runner,
+        workspaces: ScriptWorkspaces,
+        limits: batch.Limits | None = None,
+    ):
         self.store = store
+        self.limits = limits or batch.Limits()
         self.repo = store.tasks
         self.runner = runner
         self.workspaces = workspaces
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="trio-task-files")
         self._pending: list[Future] = []
+        self._pending_lock = threading.Lock()  # create runs in worker threads (see the class docstring)
 
     # ---- lookup
     def get(self, name: str) -> dict[str, Any]:
@@ -136,15 +151,16 @@ class TaskService:
             raise Conflict("open a script workspace first (POST /trio/api/workspace/run-root)")
         if not ws["workspace_ready"]:
             raise Conflict(f"the workspace's script {ws['script_relpath']!r} no longer exists")
+        max_nodes = self.workspaces.max_yaml_nodes
         if req.mode == "yaml":
-            return "script", ws, [_parse_yaml(req.yaml_text)]
+            return "script", ws, [_parse_yaml(req.yaml_text, max_nodes)]  # one task, taken as written
         if req.template_value is not None:
             template = req.template_value
         elif req.yaml_text.strip():
-            template = _parse_yaml(req.yaml_text)
+            template = _parse_yaml(req.yaml_text, max_nodes)
         else:
             template = ws["config_default"]
-        return "script", ws, batch.expand(template)
+        return "script", ws, batch.expand(template, self.limits)
 
     def _names(self, conn, req: GeneratorRequest, count: int) -> list[str]:
         base = req.name_prefix
@@ -194,8 +210,9 @@ class TaskService:
             ids = self.repo.insert_many(conn, new)
             if req.run:
                 self.repo.add_runs(conn, ids)
-        self._pending = [f for f in self._pending if not f.done()]
-        self._pending.append(self._writer.submit(self._materialize_many, list(zip(ids, new))))
+        with self._pending_lock:
+            self._pending = [f for f in self._pending if not f.done()]
+            self._pending.append(self._writer.submit(self._materialize_many, list(zip(ids, new))))
         if req.run:
             self.runner.wake()
         items = _items(names, configs, req)
@@ -216,8 +233,12 @@ class TaskService:
 
     def flush(self) -> None:
         """Wait until every task folder of earlier batches is written."""
-        while self._pending:
-            self._pending.pop(0).result()
+        while True:
+            with self._pending_lock:
+                if not self._pending:
+                    return
+                first = self._pending.pop(0)
+            first.result()
 
     # ---- actions
     def run(self, name: str, *, priority: int | None = None, gpus: int | None = None) -> dict[str, Any]:
@@ -271,9 +292,11 @@ class TaskService:
         shutil.rmtree(self.store.layout.task_dir(task["id"]), ignore_errors=True)
 
 
-def _parse_yaml(text: str) -> dict[str, Any]:
+def _parse_yaml(text: str, max_nodes: int = config_yaml.MAX_NODES) -> dict[str, Any]:
     try:
-        data = config_yaml.load(text) if text.strip() else {}
+        data = config_yaml.load(text, max_nodes=max_nodes, what="yaml_text") if text.strip() else {}
+    except config_yaml.YAMLTooLarge:
+        raise
     except yaml.YAMLError as exc:
         raise BadRequest(f"yaml_text is not valid YAML: {exc}", code="invalid_yaml") from None
     if data is None:

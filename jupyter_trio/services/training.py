@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import uuid
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from PIL import Image, UnidentifiedImageError
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..runner.service import Runner
 from ..store import Store
+from ..store.paths import PathOutsideWorkspace
 from ..store.task_files import rewrite_config
 from ..store.tasks import NewTask
 from ..trainers import rasters
@@ -338,8 +340,8 @@ class TrainingService:
         epoch: int | None = None,
         quant: bool = False,
     ) -> tuple[dict[str, Any], Path]:
-        """Export ``tid``'s model (``infer``: paddle.inference, ``onnx``) into ``save_dir`` inside the
-        workspace; ``quant`` adds an int8 ONNX model. Returns the job and the folder."""
+        """Export ``tid``'s model (``infer``: paddle.inference, ``onnx``) into ``save_dir`` under the
+        workspace's ``exports/``; ``quant`` adds an int8 ONNX model. Returns the job and the folder."""
         task = self.task(tid)
         if kind == "lite":
             raise ValidationFailed(
@@ -350,7 +352,7 @@ class TrainingService:
             raise ValidationFailed(f"type must be infer or onnx (PaddleX: infer or lite), not {kind!r}")
         if quant or kind == "onnx":
             check_onnx_export(task, "quant" if quant else "type")
-        folder = workspace_path(self.store, save_dir, "save_dir")
+        folder = export_folder(self.store, save_dir)
         job = self.start_child(
             owner, task["id"], "export", epoch=epoch, type=kind, save_dir=str(folder), quant=quant
         )
@@ -404,3 +406,22 @@ def _raster_name(data: bytes) -> tuple[str, int]:
     except rasters.RasterError as exc:
         raise ValidationFailed(f"image_data: not a multi-band image (.tif, .npy) or picture: {exc}") from None
     return name, bands
+
+
+def export_folder(store: Store, save_dir: str) -> Path:
+    """An export's ``save_dir``: a folder under the workspace's ``exports/`` (relative paths are taken from
+    the workspace, as PaddleX clients send them, or from ``exports/`` itself). The export job's token may
+    write there and nowhere else, so the area is confined: never the workspace root, a task's checkpoints
+    or the database."""
+    exports = Path(os.path.realpath(store.root / "exports"))
+    text = save_dir.replace("\\", "/")
+    folder = workspace_path(store, text, "save_dir")
+    if not folder.is_relative_to(exports) and not os.path.isabs(text):
+        folder = workspace_path(store, f"exports/{text}", "save_dir")
+    if folder == exports or not folder.is_relative_to(exports):
+        raise PathOutsideWorkspace(
+            f"save_dir must be a folder under the workspace's exports/ ({exports}), not {save_dir!r}"
+        )
+    if any(part.startswith(".") for part in folder.relative_to(exports).parts):
+        raise ValidationFailed("save_dir: hidden folders are not export folders")
+    return folder

@@ -4,6 +4,10 @@ A script workspace belongs to one Python script under the server's root folder. 
 ``<workspace>/scripts/<name>/`` with ``workspace.json`` (which script) and ``config_default.yaml``
 (the template the generator starts from, copied from a config found next to the script). The shell
 workspace ``_shell_`` holds shell-command tasks. Which workspace is open is a per-user setting.
+
+Configs are read through :func:`jupyter_trio.config_yaml.load` with its limits (file size, nodes once
+aliases are expanded): ``GET /workspace`` reads ``config_default.yaml`` on every call, so a config that
+expands to millions of nodes is refused when a workspace is opened, and again if it appears later.
 """
 
 from __future__ import annotations
@@ -29,10 +33,11 @@ CONFIG_SUFFIXES = (".yaml", ".yml")
 
 
 class ScriptWorkspaces:
-    def __init__(self, store: Store, root_dir: Path):
+    def __init__(self, store: Store, root_dir: Path, max_yaml_nodes: int = config_yaml.MAX_NODES):
         self.store = store
         self.root_dir = Path(os.path.realpath(root_dir))
         self.base = store.root / "scripts"
+        self.max_yaml_nodes = max_yaml_nodes
 
     # ---- the open workspace
     def current(self, owner: str) -> dict[str, Any]:
@@ -71,7 +76,7 @@ class ScriptWorkspaces:
         path = self.base / name / "config_default.yaml"
         if not path.is_file():
             return {}
-        return config_yaml.load(path.read_text()) or {}
+        return _load_config_file(path, self.max_yaml_nodes, f"workspace {name!r}: config_default.yaml")
 
     # ---- opening
     def script_relpath(self, script_path: str) -> str:
@@ -96,11 +101,12 @@ class ScriptWorkspaces:
             source = resolve_inside(self.root_dir, config_path)
             if not source.is_file():
                 raise NotFound(f"no such config under the server root: {config_path}")
-            _load_config_file(source)  # refuse a config that does not parse
+            _load_config_file(source, self.max_yaml_nodes)  # refuse a config that does not parse
             shutil.copyfile(source, default)
         elif not default.exists():
             candidates = self.configs_near(self.root_dir / rel)
             if candidates:
+                _load_config_file(self.root_dir / candidates[0], self.max_yaml_nodes, candidates[0])
                 shutil.copyfile(self.root_dir / candidates[0], default)
             else:
                 default.write_text("{}\n")
@@ -188,13 +194,21 @@ class ScriptWorkspaces:
         }
 
 
-def _load_config_file(path: Path) -> dict[str, Any]:
+def _load_config_file(path: Path, max_nodes: int = config_yaml.MAX_NODES, what: str = "") -> dict[str, Any]:
+    """A config file as a mapping; refused (4xx) when it is too large, expands too far, or is not YAML."""
+    what = what or path.name
+    with open(path, "rb") as fh:  # read no more than the limit, whatever the file's size
+        raw = fh.read(config_yaml.MAX_CHARS + 1)
+    if len(raw) > config_yaml.MAX_CHARS:
+        raise config_yaml.YAMLTooLarge(f"{what}: refused: it is larger than {config_yaml.MAX_CHARS} bytes")
     try:
-        data = config_yaml.load(path.read_text())
+        data = config_yaml.load(raw.decode("utf-8", errors="replace"), max_nodes=max_nodes, what=what)
+    except config_yaml.YAMLTooLarge:
+        raise
     except yaml.YAMLError as exc:
-        raise BadRequest(f"{path.name} is not valid YAML: {exc}") from None
+        raise BadRequest(f"{what} is not valid YAML: {exc}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise ValidationFailed(f"{path.name} must hold a mapping of keys to values")
+        raise ValidationFailed(f"{what} must hold a mapping of keys to values")
     return data

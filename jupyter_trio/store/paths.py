@@ -58,6 +58,11 @@ class WorkspaceLayout:
         self.root = Path(root).absolute()
 
     @property
+    def real_root(self) -> Path:
+        """The root with symlinks resolved (what ``resolve_inside`` returns paths under)."""
+        return Path(os.path.realpath(self.root))
+
+    @property
     def db_path(self) -> Path:
         return self.root / self.DB_FILE
 

@@ -20,7 +20,7 @@ from PIL import Image
 
 RASTER_SUFFIXES = {".tif", ".tiff", ".npy"}
 MAX_BANDS = 64
-MAX_BYTES = 2**30  # decoded size of one raster
+MAX_BYTES = 2**30  # what decoding one raster may hold at once (decoded array + float32 copy)
 
 
 class RasterError(ValueError):
@@ -45,12 +45,15 @@ def read_bytes(data: bytes, name: str) -> np.ndarray:
 
 
 def _check_size(shape: tuple[int, ...], itemsize: int) -> None:
-    """Refuse what would decode to more than MAX_BYTES before decoding it (a small compressed file or a
-    .npy header can declare terabytes)."""
-    size = int(np.prod(shape, dtype=np.float64)) * itemsize
+    """Refuse what would take more than MAX_BYTES to decode, before decoding it: a small compressed file or a
+    .npy header can declare terabytes (a 350 KB tiled TIFF declares 10,000 x 10,000 x 3). What counts is
+    what decoding holds at once: the decoded array and its float32 copy."""
+    values = int(np.prod(shape, dtype=np.float64))
+    size = values * (itemsize + np.dtype(np.float32).itemsize)
     if size > MAX_BYTES:
         raise RasterError(
-            f"decodes to {size / 2**30:.1f} GiB {list(shape)}; at most {MAX_BYTES // 2**30} GiB"
+            f"decodes to {size / 2**30:.1f} GiB {list(shape)} (as read and as float32); at most "
+            f"{MAX_BYTES // 2**30} GiB"
         )
 
 

@@ -19,6 +19,7 @@ from ...schemas.paddlex import (
 from ...services.file_preview import kind_of
 from ...vocabulary import project_type
 from ..base import operation
+from ..core import raw_file_headers
 from .base import PaddleXHandler
 from .enums import DEMO_STATUS
 
@@ -33,16 +34,24 @@ class FileHandler(PaddleXHandler):
         response=FileReply,
         tag="paddlex",
     )
-    def get(self) -> None:
+    async def get(self) -> None:
         args = self.arguments(FileQuery)
         target = self.trio.files.viewable(args.path)
         kind = kind_of(target)
         if kind == "image":
             dataset = self.trio.projects.dataset(args.did) if args.did else None
-            data, _ = self.trio.files.image(target, dataset, args.bands)
+            # decoding (a multi-band raster: up to rasters.MAX_BYTES) runs off the event loop
+            data, _ = await IOLoop.current().run_in_executor(
+                None, self.trio.files.image, target, dataset, args.bands
+            )
             self.ok(img_data=base64.b64encode(data).decode("ascii"))
         elif kind == "xml":
-            self.finish(target.read_bytes(), set_content_type="application/xml; charset=utf-8")
+            # PaddleX's clients read the XML as text; a browser opening it must not run what it holds
+            ctype = "application/xml; charset=utf-8"
+            for header, value in raw_file_headers(target.name, ctype, self.content_security_policy).items():
+                if header != "Content-Disposition":  # shown as it is, as PaddleX serves it, but sandboxed
+                    self.set_header(header, value)
+            self.finish(target.read_bytes(), set_content_type=ctype)
         else:
             text = target.read_text(encoding="utf-8", errors="replace")
             self.ok(lines=text.splitlines(), text=text)

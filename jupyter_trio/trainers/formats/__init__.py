@@ -2,7 +2,9 @@
 
 ``scan(dataset_type, folder)`` returns a :class:`Manifest` and the :class:`Problems` it found. The
 importer refuses a dataset with any problem (and names the files), so what lands in the workspace is
-always complete and trainable.
+always complete and trainable. A symbolic link whose target is outside the folder (a class folder, an
+image, ``labels.txt``...) is such a problem, found before any file is read: an import reads only what
+is inside the folder it was given, which is inside ``c.TrioApp.import_roots``.
 
 | type | formats (detected from the folder) |
 | --- | --- |
@@ -18,13 +20,20 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import classification, coco, remote, segmentation, voc
-from .common import FormatError, Manifest, Problems
+from .common import FormatError, Manifest, Problems, links_leaving
 
 __all__ = ["FormatError", "Manifest", "Problems", "scan"]
+TYPES = ("classification", "detection", "segmentation", "instance_segmentation", "remote_segmentation")
 
 
 def scan(dataset_type: str, folder: Path) -> tuple[Manifest, Problems]:
     problems = Problems()
+    if dataset_type not in TYPES:
+        raise FormatError(f"unknown dataset type {dataset_type!r}")
+    for rel in links_leaving(folder):
+        problems.add(rel, "a symbolic link to outside the dataset folder; only files inside it are read")
+    if problems:
+        return Manifest(dataset_type, "", [], {}), problems
     if dataset_type == "classification":
         manifest = classification.scan(folder, problems)
     elif dataset_type == "detection":

@@ -6,6 +6,7 @@ tells the user everything to fix.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -88,6 +89,28 @@ def inside(folder: Path, rel: str) -> Path | None:
         return resolve_inside(folder, rel)
     except PathOutsideWorkspace:
         return None
+
+
+def links_leaving(folder: Path) -> list[str]:
+    """Symbolic links under ``folder`` (files or folders, at any depth) whose target lies outside it,
+    as paths relative to ``folder``. Links are listed, never followed, so the walk stays inside."""
+    real = os.path.realpath(folder)
+    found: list[str] = []
+    pending = [real]
+    while pending:
+        here = pending.pop()
+        try:
+            entries = list(os.scandir(here))
+        except OSError:
+            continue  # an unreadable folder: the format scan reports what it cannot read
+        for entry in entries:
+            if entry.is_symlink():
+                target = os.path.realpath(entry.path)
+                if target != real and not target.startswith(real + os.sep):
+                    found.append(os.path.relpath(entry.path, real).replace(os.sep, "/"))
+            elif entry.is_dir(follow_symlinks=False):
+                pending.append(entry.path)
+    return sorted(found)
 
 
 def read_labels(path: Path) -> list[str]:

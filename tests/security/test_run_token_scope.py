@@ -1,0 +1,149 @@
+"""Issue 33, findings 2 and 3: the workspace's keys are never served; a run token writes only into its run's
+own output folders, within a quota; a Ray job's spec holds no token, only a claim that works once."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from jupyter_trio.errors import Conflict, Forbidden
+from jupyter_trio.runner.executor import JobSpec
+from jupyter_trio.runner.ray_executor import RayExecutor
+from jupyter_trio.services.run_tokens import RunTokens
+from jupyter_trio.store.secrets import workspace_secret
+
+
+# ---- finding 2: signing keys
+async def test_the_workspace_keys_are_private_and_never_served(api, px, trio_workspace):
+    private = trio_workspace / ".trio"
+    assert stat.S_IMODE(private.stat().st_mode) == 0o700
+    for name in ("ingest.key", "archive.key"):
+        assert stat.S_IMODE((private / name).stat().st_mode) == 0o600
+        assert not (trio_workspace / name).exists()
+        secret = (private / name).read_text().strip().encode()
+        for path in (name, f".trio/{name}", f"tasks/../.trio/{name}"):
+            status, reply = await api("GET", f"trio/api/files/{path}")
+            served = reply if isinstance(reply, bytes) else json.dumps(reply).encode()
+            assert status in (403, 404) and secret not in served, (path, status)
+        status, reply = await px("GET", "file", {"path": f".trio/{name}"})
+        assert status in (403, 404) and reply["status"] == -1
+    status, listing = await api("GET", "trio/api/files/")
+    assert status == 200 and not any(e["name"].startswith(".") for e in listing["entries"])
+    status, _ = await api("GET", "trio/api/files/.trio")
+    assert status == 403
+
+
+def test_keys_from_before_the_private_folder_are_moved_in_with_their_value(tmp_path: Path):
+    (tmp_path / "ingest.key").write_text("a" * 64)
+    assert workspace_secret(tmp_path, "ingest.key") == b"a" * 64
+    assert not (tmp_path / "ingest.key").exists()
+    assert (tmp_path / ".trio" / "ingest.key").read_text() == "a" * 64
+    made = workspace_secret(tmp_path, "archive.key")
+    assert len(made) == 64 and workspace_secret(tmp_path, "archive.key") == made
+
+
+# ---- finding 3: where a run token may write
+async def test_a_run_token_writes_neither_the_database_the_keys_nor_a_parent_checkpoint(
+    api, running, trio_app, trio_workspace
+):
+    task_id, token = await running()
+    base = f"trio/api/ingest/{task_id}/1/files"
+    headers = {"X-Trio-Run-Token": token}
+    for path in ("trio.db", ".trio/ingest.key", "ingest.key", "exports/x/.hidden", "datasets/D0001/x.png"):
+        query = {"path": path, "final": "true"}
+        status, reply = await api("PUT", base, raw=b"x", params=query, headers=headers)
+        assert status == 403 and reply["error"]["message"], (path, reply)
+
+    # a child job (an export) whose stored save_dir is the workspace root, as a request could once make:
+    # the run may still not write the parent's checkpoint, the database or the keys
+    parent = trio_workspace / "tasks" / "T0900"
+    (parent / "best_model").mkdir(parents=True)
+    child = {"id": task_id, "kind": "export", "config": {"save_dir": str(trio_workspace)}}
+    for path in ("tasks/T0900/best_model/model.pdparams", "trio.db", ".trio/ingest.key", "exports/x.bin"):
+        with pytest.raises(Forbidden):
+            trio_app.ingest.file_target(child, 1, path)
+    exporting = {"id": task_id, "kind": "export", "config": {"save_dir": str(trio_workspace / "exports/e1")}}
+    assert trio_app.ingest.file_target(exporting, 1, "exports/e1/model.pdmodel").name == "model.pdmodel"
+    evaluating = {"id": task_id, "kind": "evaluate", "config": {"parent_task_dir": str(parent)}}
+    assert trio_app.ingest.file_target(evaluating, 1, "tasks/T0900/evaluate/result.json").is_relative_to(
+        trio_workspace.resolve()
+    )
+    with pytest.raises(Forbidden):
+        trio_app.ingest.file_target(evaluating, 1, "tasks/T0900/best_model/model.pdparams")
+
+
+async def test_an_export_goes_only_under_exports(px, api):
+    for save_dir in (".", "", "/", "exports", "tasks/T0001/best_model", "../x", "exports/../trio.db"):
+        body = {"tid": "T0001", "type": "infer", "save_dir": save_dir}
+        status, reply = await px("POST", "project/task/export", body)
+        assert 400 <= status < 500 and reply["status"] == -1, (save_dir, reply)
+
+
+@pytest.mark.parametrize("trio_config", [{"ingest_quota_gb": 1e-6}])  # 1073 bytes
+async def test_a_run_sends_no_more_than_its_quota(api, running, trio_app, trio_workspace, trio_config):
+    task_id, token = await running()
+    headers = {"X-Trio-Run-Token": token}
+    base = f"trio/api/ingest/{task_id}/1/files"
+    path = f"tasks/{task_id}/out/a.bin"
+    status, _ = await api("PUT", base, raw=b"x" * 1000, params={"path": path}, headers=headers)
+    assert status == 200
+    status, reply = await api(
+        "PUT", base, raw=b"y" * 1000, params={"path": path, "offset": 1000}, headers=headers
+    )
+    assert status == 413 and "quota" in reply["error"]["message"]
+    assert not (trio_workspace / path).exists()
+
+
+# ---- finding 3: Ray's job spec
+def _spec(trio_workspace: Path, shared: bool) -> tuple[RayExecutor, JobSpec, RunTokens]:
+    tokens = RunTokens(b"k" * 32)
+    executor = RayExecutor(
+        "http://127.0.0.1:1",
+        workspace=trio_workspace,
+        root_dir=trio_workspace.parent,
+        tag="t",
+        shared_filesystem=shared,
+        ingest_url=lambda: "http://127.0.0.1:8888/trio/api/ingest",
+        tokens=tokens,
+    )
+    env = {"TRIO_TASK_ID": "T0001", "TRIO_RUN_INDEX": "1", "TRIO_TOKEN": tokens.token("T0001", 1)}
+    task = {"id": "T0001", "name": "t", "kind": "shell", "env": {}, "config": {}}
+    spec = JobSpec(("T0001", 1), task, ["/bin/true"], str(trio_workspace), env, trio_workspace / "r")
+    return executor, spec, tokens
+
+
+@pytest.mark.parametrize("shared", [True, False])
+def test_a_ray_job_spec_holds_a_claim_not_the_token(trio_workspace, shared):
+    executor, spec, tokens = _spec(trio_workspace, shared)
+    request = executor._request(spec, "trio-t-T0001-1")
+    listed = json.dumps({k: v for k, v in request.items() if k != "_stage"})  # what Ray's API shows
+    assert tokens.token("T0001", 1) not in listed
+    job = json.loads(request["runtime_env"]["env_vars"]["TRIO_RAY_JOB"])
+    assert "TRIO_TOKEN" not in job["env"] and "TRIO_INGEST_TOKEN" not in job["env"]
+    assert job["env"]["TRIO_TOKEN_CLAIM"] == tokens.claim("T0001", 1)
+    assert job["env"]["TRIO_SERVER_URL"] == "http://127.0.0.1:8888/"
+
+
+def test_a_claim_is_traded_once(tmp_path):
+    tokens = RunTokens(os.urandom(32))
+    with pytest.raises(Forbidden):
+        tokens.redeem("T0001", 1, tokens.claim("T0001", 2), tmp_path)
+    assert tokens.redeem("T0001", 1, tokens.claim("T0001", 1), tmp_path) == tokens.token("T0001", 1)
+    with pytest.raises(Conflict):
+        tokens.redeem("T0001", 1, tokens.claim("T0001", 1), tmp_path)
+
+
+async def test_the_claim_route_answers_once_for_a_running_run(api, running, trio_app):
+    task_id, token = await running()
+    route = f"trio/api/ingest/{task_id}/1/token"
+    claim = trio_app.run_tokens.claim(task_id, 1)
+    status, reply = await api("POST", route, headers={"X-Trio-Run-Claim": "0" * 64})
+    assert status == 403 and reply["error"]["message"]
+    status, reply = await api("POST", route, headers={"X-Trio-Run-Claim": claim})
+    assert status == 200 and reply == {"token": token}
+    status, reply = await api("POST", route, headers={"X-Trio-Run-Claim": claim})
+    assert status == 409 and "claimed already" in reply["error"]["message"]
