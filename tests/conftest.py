@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -34,12 +35,35 @@ def browser():
             launched.close()
 
 
+# Screenshots the documentation shows (docs/_static/screenshots): the browser tests that take them refresh
+# them, so the docs show the sidebar as it is (commit them when they change)
+DOC_SCREENSHOTS = (
+    "sidebar-running.png",
+    "sidebar-metrics.png",
+    "sidebar-details.png",
+    "sidebar-zh_CN.png",
+    "1-tasks.png",
+)
+DOCS_STATIC = Path(__file__).resolve().parent.parent / "docs" / "_static" / "screenshots"
+
+
 @pytest.fixture
-def artifacts() -> Path:
-    """Where browser screenshots go: ``$TRIO_TEST_ARTIFACTS/browser`` (default ``test-artifacts/browser``)."""
+def artifacts():
+    """Where browser screenshots go: ``$TRIO_TEST_ARTIFACTS/browser`` (default ``test-artifacts/browser``);
+    those the docs show are copied into ``docs/_static/screenshots`` when the test took them anew."""
     folder = Path(os.environ.get("TRIO_TEST_ARTIFACTS", "test-artifacts")) / "browser"
     folder.mkdir(parents=True, exist_ok=True)
-    return folder
+
+    def taken_at(name: str) -> int | None:
+        return (folder / name).stat().st_mtime_ns if (folder / name).exists() else None
+
+    before = {name: taken_at(name) for name in DOC_SCREENSHOTS}
+    yield folder
+    for name in DOC_SCREENSHOTS:
+        taken = folder / name
+        if taken_at(name) not in (None, before[name]):
+            DOCS_STATIC.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(taken, DOCS_STATIC / name)
 
 
 @pytest.fixture
@@ -154,6 +178,26 @@ def running(api, wait_task, trio_app):
     yield start
     for task in started:
         trio_app.runner.kill_now(trio_app.store.tasks.get(task["id"]))
+
+
+@pytest.fixture
+def client(jp_serverapp, http_server_client, jp_http_port, jp_base_url):
+    """Make ServiceClients of the test server (what a kernel's panels use); closed at the end."""
+    from jupyter_trio.client import ServiceClient
+
+    made = []
+
+    def make_client() -> ServiceClient:
+        made.append(
+            ServiceClient(
+                f"http://localhost:{jp_http_port}{jp_base_url}", jp_serverapp.identity_provider.token
+            )
+        )
+        return made[-1]
+
+    yield make_client
+    for c in made:
+        c.close()
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ go to ``$TRIO_TEST_ARTIFACTS/browser`` (default ``test-artifacts/browser``)."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -174,3 +175,58 @@ def test_details_edit_params_and_a_refusal_becomes_a_notification(tmp_path, arti
         page.locator(".jp-Dialog .jp-mod-accept").click()
         page.wait_for_selector(f'#trio-sidebar [data-task="{name}"]', state="detached", timeout=20_000)
         assert http.get(f"/trio/api/tasks/{name}").status_code == 404
+
+
+LOCALE_SETTING = "/lab/api/settings/@jupyterlab/translation-extension:plugin"
+# what may stay in Latin letters in the Chinese sidebar: names (the product, tasks, GPUs), units
+LATIN_ALLOWED = {"jupyter-trio", "GPU", "GPUs", "CPU", "ETA", "MiB", "GiB", "KiB"}
+
+
+def sidebar_text(page) -> str:
+    page.wait_for_selector("#trio-sidebar .jp-trio-header", timeout=30_000)
+    return page.locator("#trio-sidebar").inner_text()
+
+
+def test_the_sidebar_speaks_chinese_when_jupyterlab_does_and_english_again_after(
+    tmp_path, artifacts, browser
+):
+    """Issue 36: with JupyterLab's language pack for zh_CN and its locale set to zh_CN, every word the
+    sidebar shows is Chinese (the test walks its visible text; names stay as they are); back to English,
+    the English returns."""
+    root = tmp_path / "root"
+    root.mkdir()
+    with ServerProcess(root, "--TrioApp.gpus=none") as server, server.client() as http:
+        assert http.post("/trio/api/workspace/shell").status_code == 200
+        created = http.post(
+            "/trio/api/generator/create",
+            json={"name_prefix": "job", "mode": "shell", "shell_text": "sleep 120", "run": True},
+        )
+        assert created.status_code == 201, created.text
+        name = created.json()["items"][0]["name"]
+        wait_for(lambda: http.get(f"/trio/api/tasks/{name}").json()["status"] == "running", 30)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        try:
+            reply = http.put(LOCALE_SETTING, json={"raw": json.dumps({"locale": "zh_CN"})})
+            assert reply.status_code in (200, 204), reply.text
+            open_sidebar(page, f"{server.url}/lab?token={server.token}")
+            row = f'#trio-sidebar [data-task="{name}"][data-status="running"]'
+            page.wait_for_selector(row, timeout=30_000)
+            text = sidebar_text(page)
+            for heading in ("运行中", "排队", "数据集"):
+                assert heading in text, text
+            latin = {word for word in re.findall(r"[A-Za-z][A-Za-z-]*", text.replace(name, ""))}
+            assert latin <= LATIN_ALLOWED, (
+                f"untranslated in the Chinese sidebar: {sorted(latin - LATIN_ALLOWED)}"
+            )
+            page.locator("#trio-sidebar").screenshot(path=str(artifacts / "sidebar-zh_CN.png"))
+
+            reply = http.put(LOCALE_SETTING, json={"raw": json.dumps({"locale": "en"})})
+            assert reply.status_code in (200, 204), reply.text
+            open_sidebar(page, f"{server.url}/lab?token={server.token}")
+            page.wait_for_selector(row, timeout=30_000)
+            text = sidebar_text(page)
+            assert "RUNNING" in text.upper() and not re.search(r"[\u4e00-\u9fff]", text), text
+            page.locator("#trio-sidebar").screenshot(path=str(artifacts / "sidebar-en.png"))
+        finally:
+            page.close()
+            http.post(f"/trio/api/tasks/{name}/cancel", json={})

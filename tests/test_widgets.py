@@ -10,7 +10,6 @@ import time
 
 import pytest
 
-from jupyter_trio.client import ServiceClient
 from jupyter_trio.widgets import CheckpointPanel, DatasetPanel, LogPanel, MetricsPanel, TaskPanel, dashboard
 
 from dataset_fixtures import TINY_TRAIN, load_demo, make
@@ -31,23 +30,6 @@ def trio_config():
     return {"demo_images": 40}
 
 
-@pytest.fixture
-def client(jp_serverapp, http_server_client, jp_http_port, jp_base_url):
-    made = []
-
-    def make_client() -> ServiceClient:
-        made.append(
-            ServiceClient(
-                f"http://localhost:{jp_http_port}{jp_base_url}", jp_serverapp.identity_provider.token
-            )
-        )
-        return made[-1]
-
-    yield make_client
-    for c in made:
-        c.close()
-
-
 def run(fn, *args, **kwargs):
     return asyncio.to_thread(fn, *args, **kwargs)
 
@@ -56,10 +38,19 @@ async def test_task_panel_batch_actions_and_errors(client, script_workspace):
     await script_workspace(SCRIPT, "lr: 0.1\nsteps: 5\n")
     c = await run(client)
     panel = await run(TaskPanel, c, live=False)
+    # no JupyterLab on this server, so no language setting: English (tests/test_widgets_i18n.py: Chinese)
+    assert [b.description for b in panel.buttons.values()] == [
+        "start",
+        "stop",
+        "resume",
+        "rerun",
+        "cancel",
+        "pin",
+    ]
     panel.batch_yaml.value = "lr: 0.1 | 0.2\nsteps: 5\n"
     panel.batch_prefix.value = "sweep"
     preview = await run(panel.preview_batch)
-    assert preview["count"] == 2 and "2 task(s)" in panel.batch_preview.value
+    assert preview["count"] == 2 and "2 tasks" in panel.batch_preview.value
     assert "sweep_001" not in panel.table.value  # a preview creates nothing
     await run(panel.create_batch)
     done = await run(panel.wait, "sweep_002", "completed", "failed", timeout=60)

@@ -13,6 +13,8 @@ from tornado.httpclient import HTTPRequest
 
 from ..client import ServiceClient, TrioClientError
 from ..vocabulary import CHILD_JOB_KINDS
+from .i18n import Translator, translator_for
+from .labels import task_kind
 from .live import Live, on_events
 
 
@@ -26,28 +28,35 @@ def table(headers: list[str], rows: list[list[Any]], css_class: str = "trio-tabl
     return f"<table class='{css_class}'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def newest_task(client: ServiceClient, kinds: tuple[str, ...] = ()) -> str:
+def newest_task(client: ServiceClient, kinds: tuple[str, ...] = (), trans: Translator | None = None) -> str:
     """The newest task (of ``kinds`` when given): what a panel built with no task shows. Child jobs of a
     training run (evaluate, export, predict, analysis) are never the default: they belong under their
-    run, and following an export job would show a chart with no curves."""
+    run, and following an export job would show a chart with no curves. ``trans`` words the ValueError
+    when there is none."""
     items = client.call("GET", "trio/api/tasks", params={"limit": 200, "order": "desc"})["items"]
     for task in items:
         if task["kind"] in CHILD_JOB_KINDS:
             continue
         if not kinds or task["kind"] in kinds:
             return task["id"] if kinds else task["name"]
-    raise ValueError("no task yet: create one first" + (f" (of kind {', '.join(kinds)})" if kinds else ""))
+    trans = trans or Translator()
+    if kinds:
+        names = trans._p("list separator", ", ").join(task_kind(trans, k) for k in kinds)
+        raise ValueError(trans.__("no task of kind %1 yet: create one first", names))
+    raise ValueError(trans.__("no task yet: create one first"))
 
 
 class Panel(w.VBox):
     """Base of the panels. ``refresh()`` reads the server once; ``live`` reads it again whenever the server
-    pushes a change the panel ``wants`` (``/trio/api/events``), while the panel is shown."""
+    pushes a change the panel ``wants`` (``/trio/api/events``), while the panel is shown. Its words are in
+    JupyterLab's language (``self.trans``, see i18n.py); ``title`` is an English key, not shown."""
 
     title = "panel"
 
     def __init__(self, client: ServiceClient | None = None, *, live: bool = True, **kwargs):
         super().__init__(**kwargs)
         self.client = client if client is not None else ServiceClient()
+        self.trans = translator_for(self.client)
         self.error = w.HTML("", layout=w.Layout(min_height="0"))
         self._refresh_lock = threading.Lock()
         self.live = Live(self.live_target()) if live else None

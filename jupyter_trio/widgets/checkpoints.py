@@ -36,18 +36,24 @@ class CheckpointPanel(Panel):
     def __init__(self, run: str | None = None, client: ServiceClient | None = None, *, live: bool = True):
         """``run``: a training run (train or prune task) id; default the newest one."""
         super().__init__(client, live=live)
-        self.run = run if run is not None else newest_task(self.client, ("train", "prune"))
+        self.run = run if run is not None else newest_task(self.client, ("train", "prune"), self.trans)
         self.rest = self.client.create_rest_client()
         self.checkpoints: list[dict[str, Any]] = []
         self.sampler: SamplingClient | None = None
         self.table = w.HTML()
-        self.chosen = w.Dropdown(description="checkpoint", options=[], layout=w.Layout(width="300px"))
+        trans = self.trans
+        self.chosen = w.Dropdown(
+            description=trans.__("checkpoint"), options=[], layout=w.Layout(width="300px")
+        )
         self.link = w.HTML()
-        buttons = [w.Button(description=d) for d in ("download link", "delete", "load sampler")]
+        buttons = [
+            w.Button(description=label)
+            for label in (trans.__("download link"), trans.__("delete"), trans.__("load sampler"))
+        ]
         for button, fn in zip(buttons, (self.download_link, self.delete, self.load_sampler)):
             button.on_click(self.action(lambda _b, f=fn: f()))
-        self.upload = w.FileUpload(accept="image/*", multiple=False, description="image")
-        predict = w.Button(description="predict", button_style="primary")
+        self.upload = w.FileUpload(accept="image/*", multiple=False, description=trans.__("image"))
+        predict = w.Button(description=trans.__("predict"), button_style="primary")
         predict.on_click(self.action(lambda _b: self.predict_upload()))
         self.sampler_status = w.HTML()
         self.result = w.HTML()
@@ -79,7 +85,16 @@ class CheckpointPanel(Panel):
                     metric,
                 ]
             )
-        self.table.value = table(["checkpoint", "type", "epoch", "size", "time (UTC)", "metric"], rows)
+        trans = self.trans
+        headers = [
+            trans.__("checkpoint"),
+            trans.__("type"),
+            trans.__("epoch"),
+            trans.__("size"),
+            trans.__("time (UTC)"),
+            trans.__("metric"),
+        ]
+        self.table.value = table(headers, rows)
         ids = [c["checkpoint_id"] for c in self.checkpoints]
         if list(self.chosen.options) != ids:
             current = self.chosen.value
@@ -90,16 +105,18 @@ class CheckpointPanel(Panel):
     def chosen_checkpoint(self) -> dict[str, Any]:
         found = next((c for c in self.checkpoints if c["checkpoint_id"] == self.chosen.value), None)
         if found is None:
-            raise ValueError("choose a checkpoint first")
+            raise ValueError(self.trans.__("choose a checkpoint first"))
         return found
 
     def download_link(self) -> str:
         url = self.rest.get_checkpoint_archive_url(self.run, self.chosen_checkpoint()["checkpoint_id"])
         parts = urlsplit(url["url"])  # same origin as the page: the browser's Jupyter login carries it
         href = f"{parts.path}?{parts.query}"
+        label = self.trans.__("download %1", f"{self.chosen.value}.tar.gz")
+        until = self.trans.__("(valid until %1)", url["expires"])
         self.link.value = (
-            f"<a href='{html.escape(href)}' download class='trio-download'>download "
-            f"{html.escape(self.chosen.value)}.tar.gz</a> (valid until {url['expires']})"
+            f"<a href='{html.escape(href)}' download class='trio-download'>{html.escape(label)}</a> "
+            f"{html.escape(until)}"
         )
         return href
 
@@ -111,7 +128,9 @@ class CheckpointPanel(Panel):
         if self.sampler is not None:
             self.sampler.close()
         self.sampler = self.client.create_sampling_client(self.chosen_checkpoint()["trio_path"])
-        self.sampler_status.value = f"sampler {self.sampler.sampler_id} on {html.escape(self.chosen.value)}"
+        self.sampler_status.value = html.escape(
+            self.trans.__("sampler %1 on %2", self.sampler.sampler_id, self.chosen.value)
+        )
         return self.sampler
 
     def predict(self, image: Any) -> dict[str, Any]:
@@ -119,16 +138,17 @@ class CheckpointPanel(Panel):
             self.load_sampler()
         started = time.perf_counter()
         out = self.sampler.predict(image)  # type: ignore[union-attr]
+        took = self.trans.__("(%1 ms)", f"{(time.perf_counter() - started) * 1000:.0f}")
         result = out["result"]
         if "category" in result:
             text = f"{result['category']} ({result['score']:.3f})"
         elif "objects" in result:
-            text = ", ".join(f"{o['category']} {o['score']:.2f}" for o in result["objects"]) or "no objects"
+            objects = [f"{o['category']} {o['score']:.2f}" for o in result["objects"]]
+            text = ", ".join(objects) if objects else self.trans.__("no objects")
         else:
             text = ", ".join(f"{k}: {v}" for k, v in result.get("pixel_counts", {}).items())
         self.result.value = (
-            f"<span class='trio-prediction'>{html.escape(text)}</span> "
-            f"<small>({(time.perf_counter() - started) * 1000:.0f} ms)</small>"
+            f"<span class='trio-prediction'>{html.escape(text)}</span> <small>{html.escape(took)}</small>"
         )
         if out["visualization"] is not None:
             buf = io.BytesIO()
@@ -138,7 +158,7 @@ class CheckpointPanel(Panel):
 
     def predict_upload(self) -> dict[str, Any]:
         if not self.upload.value:
-            raise ValueError("upload an image first")
+            raise ValueError(self.trans.__("upload an image first"))
         item = self.upload.value[0]
         return self.predict(bytes(item["content"]))
 

@@ -3,6 +3,7 @@ with sliders; a preview grid with labels, boxes or masks drawn by the server; pe
 
 from __future__ import annotations
 
+import html
 import time
 from typing import Any
 from urllib.parse import quote
@@ -13,6 +14,7 @@ import ipywidgets as w
 from ..client import ServiceClient
 from ..vocabulary import DATASET_TYPES
 from .base import Panel, table
+from .labels import dataset_state, dataset_type
 
 TYPES = list(DATASET_TYPES)
 STAGES = {
@@ -37,33 +39,41 @@ class DatasetPanel(Panel):
         self.datasets: list[dict[str, Any]] = []
         self.preview_count = preview_count
         self.table = w.HTML(layout=w.Layout(max_height="260px", overflow="auto"))
-        self.name = w.Text(description="name", layout=w.Layout(width="240px"))
-        self.kind = w.Dropdown(description="type", options=TYPES, layout=w.Layout(width="260px"))
+        trans = self.trans
+        self.name = w.Text(description=trans.__("name"), layout=w.Layout(width="240px"))
+        self.kind = w.Dropdown(
+            description=trans.__("type"),
+            options=[(dataset_type(trans, t), t) for t in TYPES],  # the value stays the server's name
+            layout=w.Layout(width="260px"),
+        )
         self.path = w.Text(
-            description="folder",
-            placeholder="a folder under the Jupyter root",
+            description=trans.__("folder"),
+            placeholder=trans.__("a folder under the Jupyter root"),
             layout=w.Layout(width="360px"),
         )
         self.progress = w.IntProgress(
-            value=0, min=0, max=100, description="import", layout=w.Layout(width="360px")
+            value=0, min=0, max=100, description=trans.__("import"), layout=w.Layout(width="360px")
         )
         self.import_status = w.HTML()
-        create = w.Button(description="create + import", button_style="primary")
+        create = w.Button(description=trans.__("create + import"), button_style="primary")
         create.on_click(self.action(lambda _b: self.create_and_import()))
-        self.chosen = w.Dropdown(description="dataset", options=[], layout=w.Layout(width="360px"))
-        self.val = w.FloatSlider(value=0.2, min=0.0, max=0.5, step=0.05, description="val")
-        self.test = w.FloatSlider(value=0.1, min=0.0, max=0.5, step=0.05, description="test")
-        split = w.Button(description="split")
+        self.chosen = w.Dropdown(description=trans.__("dataset"), options=[], layout=w.Layout(width="360px"))
+        self.val = w.FloatSlider(value=0.2, min=0.0, max=0.5, step=0.05, description=trans.__("val"))
+        self.test = w.FloatSlider(value=0.1, min=0.0, max=0.5, step=0.05, description=trans.__("test"))
+        split = w.Button(description=trans.__("split"))
         split.on_click(self.action(lambda _b: self.split()))
-        show = w.Button(description="preview")
+        show = w.Button(description=trans.__("preview"))
         show.on_click(self.action(lambda _b: self.show_preview()))
         self.grid = w.GridBox(layout=w.Layout(grid_template_columns="repeat(4, 160px)", grid_gap="4px"))
         self.x, self.y = bq.OrdinalScale(), bq.LinearScale(min=0)
         self.bars = bq.Bars(x=[], y=[], scales={"x": self.x, "y": self.y})
         self.counts = bq.Figure(
             marks=[self.bars],
-            axes=[bq.Axis(scale=self.x), bq.Axis(scale=self.y, orientation="vertical", label="images")],
-            title="images per class",
+            axes=[
+                bq.Axis(scale=self.x),
+                bq.Axis(scale=self.y, orientation="vertical", label=trans.__("images")),
+            ],
+            title=trans.__("images per class"),
             layout=w.Layout(width="480px", height="280px"),
             animation_duration=0,
         )
@@ -81,12 +91,13 @@ class DatasetPanel(Panel):
 
     def refresh(self) -> None:
         self.datasets = self.client.call("GET", "trio/api/datasets")["items"]
+        trans = self.trans
         rows = [
             [
                 d["id"],
                 d["name"],
-                d["dataset_type"],
-                d["status"],
+                dataset_type(trans, d["dataset_type"]),
+                dataset_state(trans, d["status"]),
                 d.get("num_images") or "",
                 d.get("num_classes") or "",
                 d.get("format") or "",
@@ -94,10 +105,21 @@ class DatasetPanel(Panel):
             ]
             for d in self.datasets
         ]
-        self.table.value = table(
-            ["id", "name", "type", "status", "images", "classes", "format", "message"], rows
-        )
-        options = [(f"{d['id']} {d['name']} ({d['status']})", d["id"]) for d in self.datasets]
+        headers = [
+            trans.__("id"),
+            trans.__("name"),
+            trans.__("type"),
+            trans.__("status"),
+            trans.__("images"),
+            trans.__("classes"),
+            trans.__("format"),
+            trans.__("message"),
+        ]
+        self.table.value = table(headers, rows)
+        options = [
+            (trans.__("%1 (%2)", f"{d['id']} {d['name']}", dataset_state(trans, d["status"])), d["id"])
+            for d in self.datasets
+        ]
         if list(self.chosen.options) != options:
             current = self.chosen.value
             self.chosen.options = options
@@ -122,7 +144,8 @@ class DatasetPanel(Panel):
                 if dataset["status"].endswith("_failed")
                 else ("success" if self.progress.value == 100 else "info")
             )
-            self.import_status.value = f"{dataset['status']} {dataset.get('message', '')[:200]}"
+            state = dataset_state(self.trans, dataset["status"])
+            self.import_status.value = html.escape(f"{state} {dataset.get('message', '')[:200]}")
             if dataset["status"] not in ("checking", "copying", "empty") or time.monotonic() > deadline:
                 break
             time.sleep(0.3)

@@ -15,6 +15,7 @@ from tornado.websocket import websocket_connect
 
 from ..client import ServiceClient
 from .base import Panel, newest_task
+from .labels import task_state
 
 
 class LogPanel(Panel):
@@ -32,18 +33,19 @@ class LogPanel(Panel):
     ):
         """``task``: a task name; default the newest task."""
         super().__init__(client, live=live)
-        self.task = task if task is not None else newest_task(self.client)
+        self.task = task if task is not None else newest_task(self.client, trans=self.trans)
         self.lines: deque[str] = deque(maxlen=max_lines)
         self.shown_lines = shown_lines
         self.next_offset = 0
         self.partial = ""
         self.ended: str | None = None
         self._restart = False
-        self.run_choice = w.Dropdown(description="run", options=[], layout=w.Layout(width="160px"))
+        trans = self.trans
+        self.run_choice = w.Dropdown(description=trans.__("run"), options=[], layout=w.Layout(width="160px"))
         self.follow = w.ToggleButton(
-            value=True, description="follow", tooltip="pause to read; new lines are kept"
+            value=True, description=trans.__("follow"), tooltip=trans.__("pause to read; new lines are kept")
         )
-        self.search = w.Text(placeholder="search", layout=w.Layout(width="220px"))
+        self.search = w.Text(placeholder=trans.__("search"), layout=w.Layout(width="220px"))
         self.status = w.HTML()
         self.output = w.HTML(layout=w.Layout(border="1px solid #ddd"))
         self.follow.observe(lambda _c: self.render(), names="value")
@@ -99,7 +101,7 @@ class LogPanel(Panel):
             try:
                 conn = await websocket_connect(self.stream_request())
             except Exception as exc:
-                self.show_error(f"log stream: {exc}")
+                self.show_error(self.trans.__("log stream: %1", exc))
                 await asyncio.sleep(2.0)
                 continue
             try:
@@ -130,13 +132,15 @@ class LogPanel(Panel):
         self.render()
 
     def render(self) -> None:
+        trans = self.trans
         state = (
-            f"run {self.run_choice.value}: {self.ended}"
+            trans.__("run %1: %2", self.run_choice.value, task_state(trans, self.ended))
             if self.ended
-            else f"run {self.run_choice.value or '-'}: live"
+            else trans.__("run %1: live", self.run_choice.value or "-")
         )
+        count = trans._n("%1 line", "%1 lines", len(self.lines))
         self.status.value = (
-            f"<span class='trio-log-status'>{html.escape(state)} · {len(self.lines)} lines</span>"
+            f"<span class='trio-log-status'>{html.escape(state)} · {html.escape(count)}</span>"
         )
         if not self.follow.value:
             return

@@ -54,21 +54,26 @@ class MetricsPanel(Panel):
     ):
         """``task_or_tasks``: a task name, ``(name, run)``, or a list of them; default the newest task."""
         super().__init__(client, live=live)
-        self.runs = _runs(task_or_tasks if task_or_tasks is not None else newest_task(self.client))
+        self.runs = _runs(
+            task_or_tasks if task_or_tasks is not None else newest_task(self.client, trans=self.trans)
+        )
         self.max_points = max_points
         self.data: dict[tuple[str, str], dict[str, Any]] = {}  # (run label, series) → reply
         self.records: dict[str, dict[str, Any]] = {}
+        trans = self.trans
         self.series = w.SelectMultiple(
-            description="series", options=[], rows=4, layout=w.Layout(width="300px")
+            description=trans.__("series"), options=[], rows=4, layout=w.Layout(width="300px")
         )
         self._wanted = list(series or [])
-        self.smoothing = w.FloatSlider(value=0.0, min=0.0, max=0.99, step=0.01, description="smoothing")
-        self.log_scale = w.Checkbox(value=False, description="log scale", indent=False)
+        self.smoothing = w.FloatSlider(
+            value=0.0, min=0.0, max=0.99, step=0.01, description=trans.__("smoothing")
+        )
+        self.log_scale = w.Checkbox(value=False, description=trans.__("log scale"), indent=False)
         self.x = bq.LinearScale()
         self.y_linear, self.y_log = bq.LinearScale(), bq.LogScale()
         self.axes = [
-            bq.Axis(scale=self.x, label="step"),
-            bq.Axis(scale=self.y_linear, orientation="vertical", label="value"),
+            bq.Axis(scale=self.x, label=trans.__("step")),
+            bq.Axis(scale=self.y_linear, orientation="vertical", label=trans.__("value")),
         ]
         self.figure = bq.Figure(
             marks=[],
@@ -173,7 +178,9 @@ class MetricsPanel(Panel):
                 )
             if "confusion_matrix" in metrics:
                 matrix = (label, metrics["confusion_matrix"], metrics.get("labels") or [])
-        self.eval_table.value = table(["run", "epoch", "evaluation"], rows) if rows else ""
+        trans = self.trans
+        headers = [trans.__("run"), trans.__("epoch"), trans.__("evaluation")]
+        self.eval_table.value = table(headers, rows) if rows else ""
         if matrix is None:
             self.confusion.children = ()
             return
@@ -188,7 +195,7 @@ class MetricsPanel(Panel):
             row=names or list(range(len(cm))),
             column=names or list(range(len(cm))),
         )
-        title = f"confusion matrix of {label} (rows: truth, columns: prediction)"
+        title = trans.__("confusion matrix of %1 (rows: truth, columns: prediction)", label)
         self.confusion.children = (
             bq.Figure(marks=[grid], title=title, padding_y=0, layout=w.Layout(width="420px", height="380px")),
         )

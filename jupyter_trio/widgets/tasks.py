@@ -3,6 +3,7 @@ recommended parameters, and the batch generator with a preview of its expansion.
 
 from __future__ import annotations
 
+import html
 import json
 import time
 from typing import Any
@@ -15,6 +16,8 @@ from ..client import ServiceClient
 from ..formatting import hms
 from ..trainers.model_zoo import MODELS
 from .base import Panel, table
+from .i18n import Translator
+from .labels import task_kind, task_state
 
 
 def _eta(seconds: float | None) -> str:
@@ -45,6 +48,24 @@ def field_value(widget: w.Widget, default: Any) -> Any:
     return widget.value
 
 
+def action_label(trans: Translator, name: str) -> str:
+    """A task action's button label (the action itself is keyed by ``name``, never by its label)."""
+    match name:
+        case "start":
+            return trans.__("start")
+        case "stop":
+            return trans.__("stop")
+        case "resume":
+            return trans.__("resume")
+        case "rerun":
+            return trans.__("rerun")
+        case "cancel":
+            return trans.__("cancel")
+        case "pin":
+            return trans.__("pin")
+    return name
+
+
 class TaskPanel(Panel):
     """Tasks of the server: table, actions (start, stop, resume, rerun, cancel, pin), a params form, a batch
     generator. ``project_id`` limits the table to one project and makes the form train in it."""
@@ -66,22 +87,23 @@ class TaskPanel(Panel):
             str, tuple[str, float | None, float | None]
         ] = {}  # name → (status seen, done, eta)
         self.table = w.HTML(layout=w.Layout(max_height="360px", overflow="auto"))
-        self.selected = w.Dropdown(description="task", options=[], layout=w.Layout(width="360px"))
+        trans = self.trans
+        self.selected = w.Dropdown(description=trans.__("task"), options=[], layout=w.Layout(width="360px"))
         buttons = {
-            name: w.Button(description=name, layout=w.Layout(width="80px"))
+            name: w.Button(description=action_label(trans, name), layout=w.Layout(width="80px"))
             for name in ("start", "stop", "resume", "rerun", "cancel", "pin")
         }
         for name, button in buttons.items():
             button.on_click(self.action(lambda _b, n=name: self.act(n)))
         self.buttons = buttons
         self.epoch = w.BoundedIntText(
-            value=0, min=0, max=100_000, description="resume epoch", layout=w.Layout(width="200px")
+            value=0, min=0, max=100_000, description=trans.__("resume epoch"), layout=w.Layout(width="200px")
         )
         self.form = self._params_form()
         self.batch = self._batch_form()
         forms = w.Accordion(children=[self.form, self.batch])
-        forms.set_title(0, "new training task")
-        forms.set_title(1, "batch of script tasks")
+        forms.set_title(0, trans.__("new training task"))
+        forms.set_title(1, trans.__("batch of script tasks"))
         self.compose(self.table, w.HBox([self.selected, self.epoch]), w.HBox(list(buttons.values())), forms)
         self.safe_refresh()
 
@@ -95,25 +117,35 @@ class TaskPanel(Panel):
             if task["status"] == "running" or seen is None or seen[0] != task["status"]:
                 self.progress[task["name"]] = (task["status"], *self._progress(task))
         self.tasks = tasks
+        trans = self.trans
         rows = []
         for t in tasks:
             _, fraction, eta = self.progress.get(t["name"], ("", None, None))
             rows.append(
                 [
                     t["name"],
-                    t["kind"],
-                    t["status"],
+                    task_kind(trans, t["kind"]),
+                    task_state(trans, t["status"]),
                     "" if fraction is None else f"{fraction:.0%}",
                     _eta(eta) if t["status"] == "running" else "",
                     ",".join(map(str, t["assigned_gpus"])) or "-",
                     t["run_index"],
-                    "yes" if t["pinned"] else "",
+                    trans.__("yes") if t["pinned"] else "",
                     t["notes"][:40],
                 ]
             )
-        self.table.value = table(
-            ["task", "kind", "status", "progress", "ETA", "GPU", "run", "pinned", "notes"], rows
-        )
+        headers = [
+            trans.__("task"),
+            trans.__("kind"),
+            trans.__("status"),
+            trans.__("progress"),
+            trans.__("ETA"),
+            trans.__("GPU"),
+            trans.__("run"),
+            trans.__("pinned"),
+            trans.__("notes"),
+        ]
+        self.table.value = table(headers, rows)
         names = [t["name"] for t in tasks]
         if list(self.selected.options) != names:
             current = self.selected.value
@@ -151,7 +183,7 @@ class TaskPanel(Panel):
     def act(self, name: str) -> dict[str, Any] | None:
         task = self.selected.value
         if not task:
-            raise ValueError("choose a task first")
+            raise ValueError(self.trans.__("choose a task first"))
         if name in ("start", "rerun"):
             return self.client.call("POST", f"trio/api/tasks/{task}/run", json={})
         if name in ("stop", "cancel"):
@@ -164,20 +196,21 @@ class TaskPanel(Panel):
 
     # ---- a training task from a model's recommended parameters
     def _params_form(self) -> w.VBox:
+        trans = self.trans
         self.project = w.Text(
-            value=self.project_id or "", description="project", layout=w.Layout(width="260px")
+            value=self.project_id or "", description=trans.__("project"), layout=w.Layout(width="260px")
         )
         self.model = w.Dropdown(
-            description="model",
+            description=trans.__("model"),
             options=[m for models in MODELS.values() for m in models],
             layout=w.Layout(width="300px"),
         )
         self.fields: dict[str, tuple[w.Widget, Any]] = {}
         self.fields_box = w.VBox()
         self.form_message = w.HTML()
-        load = w.Button(description="load defaults")
+        load = w.Button(description=trans.__("load defaults"))
         load.on_click(self.action(lambda _b: self.load_defaults()))
-        create = w.Button(description="create", button_style="primary")
+        create = w.Button(description=trans.__("create"), button_style="primary")
         create.on_click(lambda _b: self.create_task())
         return w.VBox(
             [w.HBox([self.project, self.model, load]), self.fields_box, w.HBox([create, self.form_message])]
@@ -210,23 +243,24 @@ class TaskPanel(Panel):
         except TrioClientError as exc:
             self.form_message.value = f"<span class='trio-error' style='color:#c62828'>{exc.message}</span>"
             return None
-        self.form_message.value = f"created {task['name']}"
+        self.form_message.value = html.escape(self.trans.__("created %1", task["name"]))
         self.safe_refresh()
         return task
 
     # ---- batch generator (pyruns syntax) with a preview
     def _batch_form(self) -> w.VBox:
+        trans = self.trans
         self.batch_yaml = w.Textarea(
             value="lr: 0.1 | 0.01\nseed: 1:3\n",
-            description="config",
+            description=trans.__("config"),
             layout=w.Layout(width="520px", height="100px"),
         )
-        self.batch_prefix = w.Text(value="task", description="name prefix")
-        self.batch_run = w.Checkbox(value=True, description="queue at once", indent=False)
+        self.batch_prefix = w.Text(value="task", description=trans.__("name prefix"))
+        self.batch_run = w.Checkbox(value=True, description=trans.__("queue at once"), indent=False)
         self.batch_preview = w.HTML()
-        preview = w.Button(description="preview")
+        preview = w.Button(description=trans.__("preview"))
         preview.on_click(self.action(lambda _b: self.preview_batch()))
-        create = w.Button(description="create batch", button_style="primary")
+        create = w.Button(description=trans.__("create batch"), button_style="primary")
         create.on_click(self.action(lambda _b: self.create_batch()))
         return w.VBox(
             [
@@ -241,7 +275,7 @@ class TaskPanel(Panel):
         try:
             template = config_yaml.load(self.batch_yaml.value) or {}
         except yaml.YAMLError as exc:
-            raise ValueError(f"config is not valid YAML: {exc}") from None
+            raise ValueError(self.trans.__("config is not valid YAML: %1", exc)) from None
         return {
             "name_prefix": self.batch_prefix.value,
             "mode": "form",
@@ -254,12 +288,14 @@ class TaskPanel(Panel):
         rows = [
             [i + 1, json.dumps(item.get("config", item))[:120]] for i, item in enumerate(reply["items"][:50])
         ]
-        self.batch_preview.value = f"<b>{reply['count']} task(s)</b>" + table(["#", "config"], rows)
+        count = html.escape(self.trans._n("%1 task", "%1 tasks", reply["count"]))
+        self.batch_preview.value = f"<b>{count}</b>" + table(["#", self.trans.__("config")], rows)
         return reply
 
     def create_batch(self) -> dict[str, Any]:
         reply = self.client.call("POST", "trio/api/generator/create", json=self._batch_body())
-        self.batch_preview.value = f"created {reply.get('count', len(reply.get('items', [])))} task(s)"
+        count = reply.get("count", len(reply.get("items", [])))
+        self.batch_preview.value = html.escape(self.trans._n("created %1 task", "created %1 tasks", count))
         return reply
 
     def wait(self, name: str, *states: str, timeout: float = 120.0) -> dict[str, Any]:

@@ -4,19 +4,25 @@
  */
 
 import { ReactWidget } from '@jupyterlab/apputils';
+import { TranslationBundle } from '@jupyterlab/translation';
 import { Button } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import { TrioAPI } from './api';
-import { TrioModel } from './model';
+import { kindLabel, statusLabel, TrioModel } from './model';
 import { attempt, RUN_KINDS } from './sidebar';
 
 function when(t: number | null | undefined): string {
   return t ? new Date(t * 1000).toLocaleString() : '';
 }
 
-function DetailsView(props: { api: TrioAPI; model: TrioModel; name: string }): JSX.Element {
-  const { api, model, name } = props;
+function DetailsView(props: {
+  api: TrioAPI;
+  model: TrioModel;
+  name: string;
+  trans: TranslationBundle;
+}): JSX.Element {
+  const { api, model, name, trans } = props;
   const [task, setTask] = React.useState<any>(null);
   const [params, setParams] = React.useState<string>('');
   const [notes, setNotes] = React.useState<string>('');
@@ -51,17 +57,17 @@ function DetailsView(props: { api: TrioAPI; model: TrioModel; name: string }): J
     return <div className="jp-trio-details">{error}</div>;
   }
   if (!task) {
-    return <div className="jp-trio-details">loading…</div>;
+    return <div className="jp-trio-details">{trans.__('loading…')}</div>;
   }
   const editable = RUN_KINDS.includes(task.kind) && task.run_index === 0;
   const children = model.childrenOf(task.id);
   const saveParams = () =>
-    attempt('Saving params', async () => {
+    attempt(trans, trans.__('Saving params'), async () => {
       let parsed: Record<string, unknown>;
       try {
         parsed = JSON.parse(params);
       } catch (e: any) {
-        throw new Error(`params are not JSON: ${e.message}`);
+        throw new Error(trans.__('params are not JSON: %1', e.message));
       }
       const reply = await api.setParams(name, parsed);
       setParams(JSON.stringify(reply.train ?? reply, null, 2));
@@ -69,13 +75,13 @@ function DetailsView(props: { api: TrioAPI; model: TrioModel; name: string }): J
   return (
     <div className="jp-trio-details" data-task={name}>
       <h2>
-        {task.name} <span className="jp-trio-chip">{task.kind}</span>{' '}
-        <span className="jp-trio-chip jp-trio-state">{task.status}</span>
+        {task.name} <span className="jp-trio-chip">{kindLabel(task.kind, trans)}</span>{' '}
+        <span className="jp-trio-chip jp-trio-state">{statusLabel(task.status, trans)}</span>
       </h2>
       {task.error ? <div className="jp-trio-task-message">{task.error}</div> : null}
       {params ? (
         <section>
-          <h3>Params {editable ? '' : '(read-only: the task has run)'}</h3>
+          <h3>{editable ? trans.__('Params') : trans.__('Params (read-only: the task has run)')}</h3>
           <textarea
             className="jp-trio-params jp-mod-styled"
             rows={12}
@@ -85,30 +91,30 @@ function DetailsView(props: { api: TrioAPI; model: TrioModel; name: string }): J
           />
           {editable ? (
             <Button small onClick={saveParams}>
-              Save params
+              {trans.__('Save params')}
             </Button>
           ) : null}
         </section>
       ) : task.config && Object.keys(task.config).length ? (
         <section>
-          <h3>Config</h3>
+          <h3>{trans.__('Config')}</h3>
           <pre>{JSON.stringify(task.config, null, 2)}</pre>
         </section>
       ) : null}
       <section>
-        <h3>Notes</h3>
+        <h3>{trans.__('Notes')}</h3>
         <textarea
           className="jp-trio-notes jp-mod-styled"
           rows={3}
           value={notes}
           onChange={e => setNotes(e.target.value)}
         />
-        <Button small onClick={() => attempt('Saving notes', () => api.notes(name, notes))}>
-          Save notes
+        <Button small onClick={() => attempt(trans, trans.__('Saving notes'), () => api.notes(name, notes))}>
+          {trans.__('Save notes')}
         </Button>
       </section>
       <section>
-        <h3>Env</h3>
+        <h3>{trans.__('Env')}</h3>
         {Object.keys(task.env ?? {}).length ? (
           <pre>
             {Object.entries(task.env)
@@ -116,28 +122,28 @@ function DetailsView(props: { api: TrioAPI; model: TrioModel; name: string }): J
               .join('\n')}
           </pre>
         ) : (
-          <div className="jp-trio-empty">none</div>
+          <div className="jp-trio-empty">{trans.__('none')}</div>
         )}
       </section>
       <section>
-        <h3>Runs</h3>
+        <h3>{trans.__('Runs')}</h3>
         <table className="jp-trio-runs">
           <thead>
             <tr>
-              <th>run</th>
-              <th>status</th>
-              <th>exit code</th>
-              <th>GPUs</th>
-              <th>started</th>
-              <th>ended</th>
-              <th>message</th>
+              <th>{trans._p('runs table', 'run')}</th>
+              <th>{trans._p('runs table', 'status')}</th>
+              <th>{trans._p('runs table', 'exit code')}</th>
+              <th>{trans._p('runs table', 'GPUs')}</th>
+              <th>{trans._p('runs table', 'started')}</th>
+              <th>{trans._p('runs table', 'ended')}</th>
+              <th>{trans._p('runs table', 'message')}</th>
             </tr>
           </thead>
           <tbody>
             {(task.runs ?? []).map((r: any) => (
               <tr key={r.run_index} data-run={r.run_index}>
                 <td>{r.run_index}</td>
-                <td>{r.status}</td>
+                <td>{statusLabel(r.status, trans)}</td>
                 <td>{r.exit_code ?? ''}</td>
                 <td>{(r.gpus ?? []).join(',')}</td>
                 <td>{when(r.started_at)}</td>
@@ -150,11 +156,12 @@ function DetailsView(props: { api: TrioAPI; model: TrioModel; name: string }): J
       </section>
       {children.length ? (
         <section>
-          <h3>Child jobs</h3>
+          <h3>{trans.__('Child jobs')}</h3>
           <ul>
             {children.map(c => (
               <li key={c.id}>
-                {c.name} <span className="jp-trio-chip">{c.kind}</span> {c.status}
+                {c.name} <span className="jp-trio-chip">{kindLabel(c.kind, trans)}</span>{' '}
+                {statusLabel(c.status, trans)}
               </li>
             ))}
           </ul>
@@ -168,16 +175,17 @@ export class TaskDetails extends ReactWidget {
   constructor(
     private readonly api: TrioAPI,
     private readonly model: TrioModel,
-    readonly taskName: string
+    readonly taskName: string,
+    private readonly trans: TranslationBundle
   ) {
     super();
     this.id = `trio-details-${taskName}`;
-    this.title.label = `Task: ${taskName}`;
+    this.title.label = trans.__('Task: %1', taskName);
     this.title.closable = true;
     this.addClass('jp-trio-details-panel');
   }
 
   render(): JSX.Element {
-    return <DetailsView api={this.api} model={this.model} name={this.taskName} />;
+    return <DetailsView api={this.api} model={this.model} name={this.taskName} trans={this.trans} />;
   }
 }

@@ -13,6 +13,7 @@ import { ICommandPalette, InputDialog, MainAreaWidget, Notification } from '@jup
 import { ILauncher } from '@jupyterlab/launcher';
 import { IRunningSessionManagers, IRunningSessions } from '@jupyterlab/running';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import { ITranslator, nullTranslator, TranslationBundle } from '@jupyterlab/translation';
 import { LabIcon } from '@jupyterlab/ui-components';
 import { Signal } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
@@ -23,10 +24,12 @@ import { EventsClient } from './events';
 import { trioIcon } from './icon';
 import { LogViewer } from './logviewer';
 import { MetricsView } from './metricsview';
-import { IEvent, ITask, TrioModel } from './model';
+import { IEvent, ITask, kindLabel, statusLabel, TrioModel } from './model';
 import { attempt, TrioSidebar } from './sidebar';
 
 const PLUGIN_ID = 'jupyter-trio:plugin';
+/** The gettext domain of our strings: jupyter_trio/locale/<lang>/LC_MESSAGES/jupyter_trio.json. */
+const DOMAIN = 'jupyter_trio';
 
 export namespace CommandIDs {
   export const open = 'trio:open';
@@ -47,19 +50,24 @@ const DEFAULTS: ISettings = { gpuRefreshSeconds: 2, defaultLogStream: 'output', 
 
 /** Jobs of this server in JupyterLab's Running panel; shutting one down cancels it. */
 class RunningJobs implements IRunningSessions.IManager {
-  readonly name = 'jupyter-trio jobs';
+  readonly name: string;
   readonly supportsMultipleViews = false;
   readonly runningChanged = new Signal<this, any>(this);
   readonly signaled = this.runningChanged;
-  readonly shutdownLabel = 'Cancel';
-  readonly shutdownAllLabel = 'Cancel all';
-  readonly shutdownAllConfirmationText = 'Cancel every running and queued jupyter-trio job?';
+  readonly shutdownLabel: string;
+  readonly shutdownAllLabel: string;
+  readonly shutdownAllConfirmationText: string;
 
   constructor(
     private readonly model: TrioModel,
     private readonly api: TrioAPI,
-    private readonly open: (name: string) => void
+    private readonly open: (name: string) => void,
+    private readonly trans: TranslationBundle
   ) {
+    this.name = trans.__('jupyter-trio jobs');
+    this.shutdownLabel = trans.__('Cancel');
+    this.shutdownAllLabel = trans.__('Cancel all');
+    this.shutdownAllConfirmationText = trans.__('Cancel every running and queued jupyter-trio job?');
     model.subscribe(() => this.runningChanged.emit(undefined));
   }
 
@@ -75,12 +83,14 @@ class RunningJobs implements IRunningSessions.IManager {
   }
 
   private _item(t: ITask): IRunningSessions.IRunningItem {
+    const trans = this.trans;
     return {
       open: () => this.open(t.name),
-      shutdown: () => attempt(`Cancelling ${t.name}`, () => this.api.cancel(t.name)).then(() => undefined),
+      shutdown: () =>
+        attempt(trans, trans.__('Cancelling %1', t.name), () => this.api.cancel(t.name)).then(() => undefined),
       icon: () => trioIcon as LabIcon,
-      label: () => `${t.name} (${t.status})`,
-      labelTitle: () => `${t.kind} · run ${t.run}`,
+      label: () => trans.__('%1 (%2)', t.name, statusLabel(t.status, trans)),
+      labelTitle: () => trans.__('%1 · run %2', kindLabel(t.kind, trans), t.run),
       className: 'jp-trio-running-item'
     } as IRunningSessions.IRunningItem;
   }
@@ -88,7 +98,7 @@ class RunningJobs implements IRunningSessions.IManager {
   async shutdownAll(): Promise<void> {
     for (const t of this.model.tasks.values()) {
       if (t.status === 'running' || t.status === 'queued') {
-        await attempt(`Cancelling ${t.name}`, () => this.api.cancel(t.name));
+        await attempt(this.trans, this.trans.__('Cancelling %1', t.name), () => this.api.cancel(t.name));
       }
     }
   }
@@ -102,7 +112,15 @@ const plugin: JupyterFrontEndPlugin<void> = {
   id: PLUGIN_ID,
   description: 'jupyter-trio: live tasks, GPUs, logs and metrics in JupyterLab',
   autoStart: true,
-  optional: [ILabShell, ILayoutRestorer, ICommandPalette, ILauncher, ISettingRegistry, IRunningSessionManagers],
+  optional: [
+    ILabShell,
+    ILayoutRestorer,
+    ICommandPalette,
+    ILauncher,
+    ISettingRegistry,
+    IRunningSessionManagers,
+    ITranslator
+  ],
   activate: (
     app: JupyterFrontEnd,
     labShell: ILabShell | null,
@@ -110,10 +128,14 @@ const plugin: JupyterFrontEndPlugin<void> = {
     palette: ICommandPalette | null,
     launcher: ILauncher | null,
     settingRegistry: ISettingRegistry | null,
-    running: IRunningSessionManagers | null
+    running: IRunningSessionManagers | null,
+    translator: ITranslator | null
   ) => {
+    const trans = (translator ?? nullTranslator).load(DOMAIN);
     const api = new TrioAPI(app.serviceManager.serverSettings);
     const model = new TrioModel();
+    // the filter finds "运行中" as well as "running"
+    model.labelsOf = t => `${statusLabel(t.status, trans)} ${kindLabel(t.kind, trans)}`;
     const settings: ISettings = { ...DEFAULTS };
     const views = new Map<string, MainAreaWidget<Widget>>();
 
@@ -132,7 +154,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
       connect: since => api.openSocket(['events'], since === null ? {} : { since }),
       refetch: () =>
         refetch().catch(err => {
-          Notification.error(`jupyter-trio: cannot load tasks: ${err?.message ?? err}`, { autoClose: 8000 });
+          Notification.error(trans.__('jupyter-trio: cannot load tasks: %1', err?.message ?? err), {
+            autoClose: 8000
+          });
         })
     });
     events.start();
@@ -141,7 +165,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
       model,
       api,
       commands: app.commands,
-      confirmDelete: () => settings.confirmBeforeDelete
+      confirmDelete: () => settings.confirmBeforeDelete,
+      trans
     });
     app.shell.add(sidebar, 'left', { rank: 650 });
     restorer?.add(sidebar, 'trio-sidebar');
@@ -167,82 +192,85 @@ const plugin: JupyterFrontEndPlugin<void> = {
     };
 
     app.commands.addCommand(CommandIDs.open, {
-      label: 'Open jupyter-trio',
-      caption: 'Show the jupyter-trio sidebar',
+      label: trans.__('Open jupyter-trio'),
+      caption: trans.__('Show the jupyter-trio sidebar'),
       icon: trioIcon,
       execute: () => app.shell.activateById(sidebar.id)
     });
     app.commands.addCommand(CommandIDs.openLog, {
-      label: args => (args.name ? `Log of ${args.name}` : 'Open a task log'),
+      label: args => (args.name ? trans.__('Log of %1', args.name) : trans.__('Open a task log')),
       execute: args =>
         openView(
           `trio-log-view-${args.name}`,
-          () => new LogViewer(api, String(args.name), (args.stream as string) || settings.defaultLogStream)
+          () =>
+            new LogViewer(api, String(args.name), trans, (args.stream as string) || settings.defaultLogStream)
         )
     });
     app.commands.addCommand(CommandIDs.openMetrics, {
-      label: args => (args.name ? `Metrics of ${args.name}` : 'Open task metrics'),
-      execute: args => openView(`trio-metrics-view-${args.name}`, () => new MetricsView(api, String(args.name), onEvents))
+      label: args => (args.name ? trans.__('Metrics of %1', args.name) : trans.__('Open task metrics')),
+      execute: args =>
+        openView(`trio-metrics-view-${args.name}`, () => new MetricsView(api, String(args.name), trans, onEvents))
     });
     app.commands.addCommand(CommandIDs.openDetails, {
-      label: args => (args.name ? `Details of ${args.name}` : 'Open task details'),
+      label: args => (args.name ? trans.__('Details of %1', args.name) : trans.__('Open task details')),
       execute: args =>
-        openView(`trio-details-view-${args.name}`, () => new TaskDetails(api, model, String(args.name)))
+        openView(`trio-details-view-${args.name}`, () => new TaskDetails(api, model, String(args.name), trans))
     });
     app.commands.addCommand(CommandIDs.newTraining, {
-      label: 'New training task',
-      caption: 'Create a PaddlePaddle training task in a jupyter-trio project',
+      label: trans.__('New training task'),
+      caption: trans.__('Create a PaddlePaddle training task in a jupyter-trio project'),
       icon: trioIcon,
       execute: async () => {
         const projects = await api.request('GET', ['projects']).catch(() => ({ items: [] }));
         const items: any[] = projects.items ?? [];
         if (!items.length) {
           Notification.warning(
-            'No jupyter-trio project yet: create one with a dataset first (POST /trio/api/projects, the ' +
-              'datasets panel, or the PaddleX client).',
+            trans.__(
+              'No jupyter-trio project yet: create one with a dataset first (POST /trio/api/projects, the datasets panel, or the PaddleX client).'
+            ),
             { autoClose: 8000 }
           );
           return;
         }
         const labels = items.map(p => `${p.id} · ${p.name} (${p.project_type})`);
-        const choice = await InputDialog.getItem({ title: 'New training task in project', items: labels });
+        const choice = await InputDialog.getItem({ title: trans.__('New training task in project'), items: labels });
         if (!choice.button.accept || !choice.value) {
           return;
         }
         const project = items[labels.indexOf(choice.value)];
-        await attempt('Creating the training task', async () => {
+        await attempt(trans, trans.__('Creating the training task'), async () => {
           const task = await api.request('POST', ['projects', project.id, 'tasks'], {});
           await app.commands.execute(CommandIDs.openDetails, { name: task.name });
         });
       }
     });
     app.commands.addCommand(CommandIDs.newBatch, {
-      label: 'New batch from script',
-      caption: 'Run a Python script once per combination of a batch YAML config (a | b, 1:10:2)',
+      label: trans.__('New batch from script'),
+      caption: trans.__('Run a Python script once per combination of a batch YAML config (a | b, 1:10:2)'),
       icon: trioIcon,
       execute: async () => {
         const script = await InputDialog.getText({
-          title: 'New batch: the script (relative to the server root)',
+          title: trans.__('New batch: the script (relative to the server root)'),
           placeholder: 'train.py'
         });
         if (!script.button.accept || !script.value) {
           return;
         }
-        const ok = await attempt('Opening the script', () =>
+        const ok = await attempt(trans, trans.__('Opening the script'), () =>
           api.request('POST', ['workspace', 'run-root'], { script_path: script.value })
         );
         if (!ok) {
           return;
         }
         const yaml = await InputDialog.getText({
-          title: 'Batch config (YAML; empty: the script folder’s config)',
+          title: trans.__('Batch config (YAML; empty: the script folder’s config)'),
           placeholder: 'lr: 0.1 | 0.01'
         });
         if (!yaml.button.accept) {
           return;
         }
         const text = (yaml.value ?? '').trim();
-        await attempt('Creating the batch', () =>
+        await attempt(trans, trans.__('Creating the batch'), () =>
           api.request(
             'POST',
             ['generator', 'create'],
@@ -253,18 +281,20 @@ const plugin: JupyterFrontEndPlugin<void> = {
       }
     });
 
+    const category = trans.__('jupyter-trio');
     if (palette) {
       for (const command of [CommandIDs.open, CommandIDs.newTraining, CommandIDs.newBatch]) {
-        palette.addItem({ command, category: 'jupyter-trio' });
+        palette.addItem({ command, category });
       }
     }
     if (launcher) {
-      launcher.add({ command: CommandIDs.newTraining, category: 'jupyter-trio', rank: 1 });
-      launcher.add({ command: CommandIDs.newBatch, category: 'jupyter-trio', rank: 2 });
-      launcher.add({ command: CommandIDs.open, category: 'jupyter-trio', rank: 3 });
+      launcher.add({ command: CommandIDs.newTraining, category, rank: 1 });
+      launcher.add({ command: CommandIDs.newBatch, category, rank: 2 });
+      launcher.add({ command: CommandIDs.open, category, rank: 3 });
     }
     if (running) {
-      running.add(new RunningJobs(model, api, name => void app.commands.execute(CommandIDs.openLog, { name })));
+      const open = (name: string) => void app.commands.execute(CommandIDs.openLog, { name });
+      running.add(new RunningJobs(model, api, open, trans));
     }
     if (settingRegistry) {
       void settingRegistry.load(PLUGIN_ID).then(

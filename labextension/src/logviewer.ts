@@ -4,10 +4,12 @@
  * smoothly as 100.
  */
 
+import { TranslationBundle } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
 
 import { TrioAPI } from './api';
 import { LogBuffer, visibleRange } from './logbuffer';
+import { statusLabel } from './model';
 
 const LINE_PX = 17;
 
@@ -32,13 +34,14 @@ export class LogViewer extends Widget {
   constructor(
     private readonly api: TrioAPI,
     readonly taskName: string,
+    private readonly trans: TranslationBundle,
     stream = 'output'
   ) {
     super();
     this._stream = stream;
     this.addClass('jp-trio-log');
     this.id = `trio-log-${taskName}`;
-    this.title.label = `Log: ${taskName}`;
+    this.title.label = trans.__('Log: %1', taskName);
     this.title.closable = true;
 
     const bar = document.createElement('div');
@@ -48,6 +51,7 @@ export class LogViewer extends Widget {
     this._runSelect.onchange = () => this.reconnect(Number(this._runSelect.value));
     const streamSelect = document.createElement('select');
     streamSelect.className = 'jp-trio-stream-select';
+    // stream names are what the programs write to: not translated
     for (const [value, label] of [
       ['output', 'stdout + stderr'],
       ['stdout', 'stdout'],
@@ -71,10 +75,10 @@ export class LogViewer extends Widget {
         this._scrollToEnd();
       }
     };
-    followLabel.append(this._followBox, ' follow');
+    followLabel.append(this._followBox, ' ', trans.__('follow'));
     const search = document.createElement('input');
     search.className = 'jp-trio-log-search jp-mod-styled';
-    search.placeholder = 'Search (Enter: next)';
+    search.placeholder = trans.__('Search (Enter: next)');
     search.oninput = () => this.search(search.value);
     search.onkeydown = e => {
       if (e.key === 'Enter') {
@@ -108,6 +112,7 @@ export class LogViewer extends Widget {
     void this._loadRuns();
   }
 
+  /** The follower's state in English (``following``, ``cancelled (exit -15)``...), whatever the UI language. */
   get status(): string {
     return this._status;
   }
@@ -118,7 +123,8 @@ export class LogViewer extends Widget {
       this._runSelect.innerHTML = '';
       const runs: any[] = task.runs ?? [];
       for (const r of runs) {
-        this._runSelect.add(new Option(`run ${r.run_index} (${r.status})`, String(r.run_index)));
+        const label = this.trans.__('run %1 (%2)', r.run_index, statusLabel(r.status, this.trans));
+        this._runSelect.add(new Option(label, String(r.run_index)));
       }
       const latest = task.run_index || null;
       if (latest) {
@@ -126,7 +132,8 @@ export class LogViewer extends Widget {
       }
       this.reconnect(latest);
     } catch (err: any) {
-      this._setStatus(`cannot load: ${err?.message ?? err}`);
+      const reason = err?.message ?? err;
+      this._setStatus(`cannot load: ${reason}`, this.trans.__('cannot load: %1', reason));
     }
   }
 
@@ -146,14 +153,19 @@ export class LogViewer extends Widget {
     }
     const socket = this.api.openSocket(['tasks', this.taskName, 'logs', 'stream'], query);
     this._socket = socket;
-    this._setStatus('following');
+    this._setStatus('following', this.trans.__('following'));
     socket.onmessage = ev => {
       const msg = JSON.parse(String(ev.data));
       if (msg.type === 'chunk') {
         this.buffer.append(msg.content, msg.next_offset);
         this._schedule();
       } else if (msg.type === 'status') {
-        this._setStatus(`${msg.status}${msg.exit_code !== null ? ` (exit ${msg.exit_code})` : ''}`);
+        const exited = msg.exit_code !== null;
+        const state = statusLabel(msg.status, this.trans);
+        this._setStatus(
+          `${msg.status}${exited ? ` (exit ${msg.exit_code})` : ''}`,
+          exited ? this.trans.__('%1 (exit %2)', state, msg.exit_code) : state
+        );
       }
     };
     socket.onclose = () => {
@@ -168,16 +180,18 @@ export class LogViewer extends Widget {
     };
   }
 
-  private _setStatus(text: string): void {
-    this._status = text;
+  /** ``status``: the English state the reconnect logic and ``data-status`` read; ``text``: what the user reads. */
+  private _setStatus(status: string, text: string): void {
+    this._status = status;
     this._statusEl.textContent = text;
-    this._statusEl.dataset.status = text.split(' ')[0];
+    this._statusEl.dataset.status = status.split(' ')[0];
   }
 
   search(query: string): void {
     this._matches = this.buffer.search(query);
     this._match = -1;
-    this._searchInfo.textContent = query ? `${this._matches.length} lines` : '';
+    const n = this._matches.length;
+    this._searchInfo.textContent = query ? this.trans._n('%1 line', '%1 lines', n) : '';
     if (this._matches.length) {
       this.nextMatch(1);
     }

@@ -4,6 +4,7 @@
  * resolution. The server downsamples to the chart's pixel width (min and max per bucket).
  */
 
+import { TranslationBundle } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
 import uPlot from 'uplot';
 
@@ -36,6 +37,7 @@ export class MetricsView extends Widget {
   constructor(
     private readonly api: TrioAPI,
     readonly taskName: string,
+    private readonly trans: TranslationBundle,
     subscribe?: (fn: (event: IEvent) => void) => () => void
   ) {
     super();
@@ -53,7 +55,7 @@ export class MetricsView extends Widget {
       });
     }
     this.id = `trio-metrics-${taskName}`;
-    this.title.label = `Metrics: ${taskName}`;
+    this.title.label = trans.__('Metrics: %1', taskName);
     this.title.closable = true;
     this.addClass('jp-trio-metrics');
     this._controls = document.createElement('div');
@@ -86,9 +88,10 @@ export class MetricsView extends Widget {
 
   private _renderControls(): void {
     const c = this._controls;
+    const trans = this.trans;
     c.innerHTML = '';
     const runs = document.createElement('span');
-    runs.textContent = 'runs: ';
+    runs.textContent = `${trans.__('runs:')} `;
     for (const run of this._runs) {
       runs.append(this._checkbox(`#${run}`, this._selectedRuns.has(run), on => {
         on ? this._selectedRuns.add(run) : this._selectedRuns.delete(run);
@@ -96,7 +99,7 @@ export class MetricsView extends Widget {
       }));
     }
     const keys = document.createElement('span');
-    keys.textContent = ' series: ';
+    keys.textContent = ` ${trans.__('series:')} `;
     for (const key of this._keys) {
       keys.append(this._checkbox(key, this._selectedKeys.has(key), on => {
         on ? this._selectedKeys.add(key) : this._selectedKeys.delete(key);
@@ -115,8 +118,8 @@ export class MetricsView extends Widget {
       void this._drawAll();
     };
     const smoothLabel = document.createElement('label');
-    smoothLabel.append(' smoothing ', smoothing);
-    const log = this._checkbox('log scale', this._log, on => {
+    smoothLabel.append(` ${trans.__('smoothing')} `, smoothing);
+    const log = this._checkbox(trans.__('log scale'), this._log, on => {
       this._log = on;
       this._charts.forEach(ch => ch.destroy());
       this._charts.clear();
@@ -124,7 +127,7 @@ export class MetricsView extends Widget {
     });
     const reset = document.createElement('button');
     reset.className = 'jp-mod-styled jp-trio-reset-zoom';
-    reset.textContent = 'Reset zoom';
+    reset.textContent = trans.__('Reset zoom');
     reset.onclick = () => {
       this._ranges.clear();
       void this._drawAll();
@@ -183,7 +186,8 @@ export class MetricsView extends Widget {
       }
     }
     let chart = this._charts.get(key);
-    const labels = runs.map(r => `run ${r}`).join(',');
+    const runLabels = runs.map(r => this.trans.__('run %1', r));
+    const labels = runLabels.join(',');
     if (chart && (chart as any)._trioLabels === labels) {
       chart.setData(data);
       (chart.root.parentElement as HTMLElement).dataset.points = String(data[0].length);
@@ -203,7 +207,10 @@ export class MetricsView extends Widget {
       width,
       height: 220,
       scales: { x: { time: false }, y: this._log ? { distr: 3 } : {} },
-      series: [{ label: 'step' }, ...runs.map((r, i) => ({ label: `run ${r}`, stroke: COLORS[i % COLORS.length], width: 1.5 }))],
+      series: [
+        { label: this.trans.__('step') },
+        ...runLabels.map((label, i) => ({ label, stroke: COLORS[i % COLORS.length], width: 1.5 }))
+      ],
       axes: [{ stroke: 'var(--jp-ui-font-color1)' as any }, { stroke: 'var(--jp-ui-font-color1)' as any }],
       cursor: { drag: { x: true, y: false } },
       hooks: {

@@ -1,7 +1,10 @@
 /**
  * The sidebar's state: tasks, datasets and GPUs as the REST lists gave them, kept current by the
- * events channel. Pure TypeScript (no DOM, no JupyterLab), so the jest tests drive it directly.
+ * events channel. Pure TypeScript (no DOM, no JupyterLab at run time: the translation bundle is passed
+ * in), so the jest tests drive it directly.
  */
+
+import type { TranslationBundle } from '@jupyterlab/translation';
 
 export type TaskStatus =
   | 'pending'
@@ -58,6 +61,26 @@ export interface IGpu {
   state?: 'yours' | 'free' | 'other';
   user?: string | null;
   task: { id: string; name: string; run: number } | null;
+  /** processes using this GPU that none of this server's jobs was given (leases are advisory) */
+  unleased?: IUnleasedUse[];
+}
+
+/** A process NVML lists on a GPU without a lease for it. */
+export interface IUnleasedUse {
+  pid: number;
+  user: string;
+  memory_used: number | null;
+}
+
+/** The GPU card's warning line for processes using the GPU without its lease; '' when there are none. */
+export function unleasedNote(uses: IUnleasedUse[] | undefined, trans: TranslationBundle): string {
+  if (!uses || !uses.length) {
+    return '';
+  }
+  const who = uses
+    .map(u => (u.user ? trans.__('pid %1 (%2)', u.pid, u.user) : trans.__('pid %1', u.pid)))
+    .join(trans._p('list separator', ', '));
+  return trans.__('used without a lease by %1', who);
 }
 
 /** One message of ``WS /trio/api/events``. */
@@ -114,6 +137,8 @@ export class TrioModel {
   gpuMinIntervalMs = 0;
   private _gpuAt = -Infinity;
   now: () => number = () => Date.now();
+  /** More words the filter matches a task by: its state and kind as the user's language says them. */
+  labelsOf: (t: ITask) => string = () => '';
 
   /** Called after every change (the React view re-renders on it). */
   subscribe(fn: Listener): () => void {
@@ -279,7 +304,8 @@ export class TrioModel {
       !f ||
       t.name.toLowerCase().includes(f) ||
       t.kind.toLowerCase().includes(f) ||
-      t.status.includes(f)
+      t.status.includes(f) ||
+      this.labelsOf(t).toLowerCase().includes(f)
     );
   }
 
@@ -342,7 +368,7 @@ export class TrioModel {
 }
 
 /** "1h 02m", "3m 05s", "42s": a remaining time for the progress bar. */
-export function formatEta(seconds: number | undefined | null): string {
+export function formatEta(seconds: number | undefined | null, trans: TranslationBundle): string {
   if (seconds === undefined || seconds === null || !isFinite(seconds)) {
     return '';
   }
@@ -352,12 +378,102 @@ export function formatEta(seconds: number | undefined | null): string {
   const sec = s % 60;
   const pad = (n: number) => String(n).padStart(2, '0');
   if (h) {
-    return `${h}h ${pad(m)}m`;
+    return trans.__('%1h %2m', h, pad(m));
   }
   if (m) {
-    return `${m}m ${pad(sec)}s`;
+    return trans.__('%1m %2s', m, pad(sec));
   }
-  return `${sec}s`;
+  return trans.__('%1s', sec);
+}
+
+/** A task state (``running``...) in the user's language; an unknown one as it is. */
+export function statusLabel(status: string, trans: TranslationBundle): string {
+  switch (status) {
+    case 'pending':
+      return trans._p('task state', 'pending');
+    case 'queued':
+      return trans._p('task state', 'queued');
+    case 'running':
+      return trans._p('task state', 'running');
+    case 'completed':
+      return trans._p('task state', 'completed');
+    case 'failed':
+      return trans._p('task state', 'failed');
+    case 'cancelled':
+      return trans._p('task state', 'cancelled');
+    case 'interrupted':
+      return trans._p('task state', 'interrupted');
+    case 'deleted':
+      return trans._p('task state', 'deleted');
+    default:
+      return status;
+  }
+}
+
+/** A task kind (``train``, ``script``...) in the user's language; an unknown one as it is. */
+export function kindLabel(kind: string, trans: TranslationBundle): string {
+  switch (kind) {
+    case 'script':
+      return trans._p('task kind', 'script');
+    case 'shell':
+      return trans._p('task kind', 'shell');
+    case 'notebook':
+      return trans._p('task kind', 'notebook');
+    case 'train':
+      return trans._p('task kind', 'train');
+    case 'prune':
+      return trans._p('task kind', 'prune');
+    case 'analysis':
+      return trans._p('task kind', 'analysis');
+    case 'evaluate':
+      return trans._p('task kind', 'evaluate');
+    case 'predict':
+      return trans._p('task kind', 'predict');
+    case 'export':
+      return trans._p('task kind', 'export');
+    default:
+      return kind;
+  }
+}
+
+/** A dataset state (``checking``, ``split``...) in the user's language; an unknown one as it is. */
+export function datasetStatusLabel(status: string, trans: TranslationBundle): string {
+  switch (status) {
+    case 'empty':
+      return trans._p('dataset state', 'empty');
+    case 'checking':
+      return trans._p('dataset state', 'checking');
+    case 'check_failed':
+      return trans._p('dataset state', 'check_failed');
+    case 'copying':
+      return trans._p('dataset state', 'copying');
+    case 'copy_failed':
+      return trans._p('dataset state', 'copy_failed');
+    case 'imported':
+      return trans._p('dataset state', 'imported');
+    case 'split':
+      return trans._p('dataset state', 'split');
+    default:
+      return status;
+  }
+}
+
+/** A dataset type (``classification``...) in the user's language; an unknown one as it is. */
+export function datasetTypeLabel(type: string, trans: TranslationBundle): string {
+  switch (type) {
+    case 'classification':
+      return trans._p('dataset type', 'classification');
+    case 'detection':
+      return trans._p('dataset type', 'detection');
+    case 'segmentation':
+      return trans._p('dataset type', 'segmentation');
+    case 'instance_segmentation':
+      return trans._p('dataset type', 'instance_segmentation');
+    case 'remote_segmentation':
+      return trans._p('dataset type', 'remote_segmentation');
+    default:
+      return type;
+  }
 }
 
 /** "1.5 GiB" */

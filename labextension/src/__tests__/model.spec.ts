@@ -1,4 +1,8 @@
-import { formatBytes, formatEta, ITask, taskFromRest, TrioModel } from '../model';
+import { nullTranslator } from '@jupyterlab/translation';
+
+import { formatBytes, formatEta, ITask, statusLabel, taskFromRest, TrioModel, unleasedNote } from '../model';
+
+const trans = nullTranslator.load('jupyter_trio');
 
 function task(id: string, status: ITask['status'], extra: Partial<ITask> = {}): ITask {
   return { id, name: `t-${id}`, kind: 'script', status, run: 1, gpus: [], pinned: false, created_at: Number(id.slice(1)), ...extra };
@@ -71,6 +75,15 @@ describe('TrioModel', () => {
     expect(calls).toBe(3);
   });
 
+  it('filters by the state and kind labels of the user’s language too', () => {
+    const m = new TrioModel();
+    m.load([task('T1', 'running'), task('T2', 'queued')], [], 1);
+    m.labelsOf = t => (t.status === 'running' ? '运行中 脚本' : '排队中 脚本');
+    m.filter = '运行中';
+    expect(m.groups().running.map(t => t.id)).toEqual(['T1']);
+    expect(m.groups().queued).toEqual([]);
+  });
+
   it('keeps dataset import progress only while copying', () => {
     const m = new TrioModel();
     m.load([], [{ id: 'D1', name: 'd', dataset_type: 'classification', status: 'checking' }], 1);
@@ -110,10 +123,12 @@ describe('TrioModel', () => {
 
 describe('formatting', () => {
   it('formats ETAs and sizes', () => {
-    expect(formatEta(42)).toBe('42s');
-    expect(formatEta(185)).toBe('3m 05s');
-    expect(formatEta(3720)).toBe('1h 02m');
-    expect(formatEta(undefined)).toBe('');
+    expect(formatEta(42, trans)).toBe('42s');
+    expect(formatEta(185, trans)).toBe('3m 05s');
+    expect(formatEta(3720, trans)).toBe('1h 02m');
+    expect(formatEta(undefined, trans)).toBe('');
+    expect(statusLabel('running', trans)).toBe('running');
+    expect(statusLabel('some-new-state', trans)).toBe('some-new-state');
     expect(formatBytes(1536)).toBe('1.5 KiB');
     expect(formatBytes(80 * 1024 ** 3)).toBe('80 GiB');
     expect(formatBytes(null)).toBe('?');
@@ -122,5 +137,17 @@ describe('formatting', () => {
   it('reads REST rows', () => {
     const t = taskFromRest({ id: 'T1', name: 'a', kind: 'train', status: 'failed', run_index: 2, assigned_gpus: [1], pinned: 1, error: 'boom', created_at: 1 });
     expect([t.run, t.gpus, t.pinned, t.message]).toEqual([2, [1], true, 'boom']);
+  });
+  it('names the processes using a GPU without its lease', () => {
+    expect(unleasedNote(undefined, trans)).toBe('');
+    expect(unleasedNote([], trans)).toBe('');
+    const note = unleasedNote(
+      [
+        { pid: 41, user: 'bob', memory_used: 1024 },
+        { pid: 42, user: '', memory_used: null }
+      ],
+      trans
+    );
+    expect(note).toBe('used without a lease by pid 41 (bob), pid 42');
   });
 });
