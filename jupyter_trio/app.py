@@ -504,6 +504,8 @@ class TrioApp(ExtensionApp):
             self.runner.release()
         if getattr(self, "tasks", None) is not None:
             self.tasks.close()
+        if getattr(self, "files", None) is not None:
+            self.files.decoder.shutdown(wait=False, cancel_futures=True)
         if getattr(self, "samplers", None) is not None:
             await self.samplers.shutdown()
         if getattr(self, "gpu_sources", None) is not None:

@@ -30,6 +30,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from . import config_yaml
+from .config_yaml import MAX_DEPTH
 from .errors import ValidationFailed
 
 MAX_TASKS = 100_000
@@ -128,6 +129,18 @@ def nodes(template: Any, limit: int) -> int:
     return total
 
 
+def depth(template: Any, limit: int) -> int:
+    """How deep mappings and lists nest in ``template``, measured without recursion and only up to
+    ``limit + 1`` (the expansion itself recurses: a JSON body can nest far deeper than a YAML one)."""
+    deepest, stack = 0, [(template, 1)]
+    while stack and deepest <= limit:
+        item, level = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, level)
+            stack.extend((child, level + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
 def _set(config: dict, path: tuple[Any, ...], value: Any) -> None:
     node = config
     for key in path[:-1]:
@@ -180,6 +193,11 @@ def expand(template: dict, limits: Limits = Limits()) -> list[dict]:
     """
     if not isinstance(template, dict):
         raise ValidationFailed("the config template must be a mapping of keys to values")
+    if depth(template, MAX_DEPTH) > MAX_DEPTH:
+        raise ValidationFailed(
+            f"the config template nests mappings and lists deeper than {MAX_DEPTH} levels",
+            code="batch_too_large",
+        )
     axes: list[Axis] = []
     _walk(template, (), axes, limits.tasks)
     total = _size(axes, limits.tasks)

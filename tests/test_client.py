@@ -149,7 +149,13 @@ def test_connection_errors_are_typed_after_retries():
 
 
 def test_discovery_order(monkeypatch, tmp_path):
-    for name in ("TRIO_SERVER_URL", "TRIO_TOKEN", "JUPYTERHUB_SERVICE_URL", "JUPYTERHUB_API_TOKEN"):
+    for name in (
+        "TRIO_SERVER_URL",
+        "TRIO_TOKEN",
+        "TRIO_RUN_DIR",
+        "JUPYTERHUB_SERVICE_URL",
+        "JUPYTERHUB_API_TOKEN",
+    ):
         monkeypatch.delenv(name, raising=False)
     runtime = tmp_path / "runtime"
     runtime.mkdir()
@@ -174,6 +180,12 @@ def test_discovery_order(monkeypatch, tmp_path):
     found = find_server(runtime_dir=str(runtime))
     assert (found.base_url, found.token) == ("http://localhost:2222/base/", "tok2222")
     assert found.source == f"runtime file of pid {os.getppid()}"
+
+    # inside a job (the runner set TRIO_RUN_DIR) without its server's URL: no runtime file, no server token
+    monkeypatch.setenv("TRIO_RUN_DIR", str(tmp_path / "run"))
+    with pytest.raises(ServerNotFoundError, match="TRIO_SERVER_URL"):
+        find_server(runtime_dir=str(runtime))
+    monkeypatch.delenv("TRIO_RUN_DIR")
 
     monkeypatch.setenv("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:9999/user/ann")
     monkeypatch.setenv("JUPYTERHUB_API_TOKEN", "hubtok")

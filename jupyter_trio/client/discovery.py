@@ -1,6 +1,7 @@
 """Finding the Jupyter server from inside one of its kernels.
 
-In order: explicit arguments; ``TRIO_SERVER_URL`` / ``TRIO_TOKEN``; JupyterHub's single-user environment
+In order: explicit arguments; ``TRIO_SERVER_URL`` / ``TRIO_TOKEN`` (what the runner gives a job: a job
+looks no further); JupyterHub's single-user environment
 (``JUPYTERHUB_SERVICE_URL`` + ``JUPYTERHUB_API_TOKEN``); the running servers' runtime files
 (``jpserver-<pid>.json``), taking the one whose process started this kernel (a parent of this process).
 """
@@ -60,6 +61,13 @@ def find_server(
     if os.environ.get("TRIO_SERVER_URL"):
         return ServerLocation(
             _slash(os.environ["TRIO_SERVER_URL"]), token or os.environ.get("TRIO_TOKEN", ""), "environment"
+        )
+    if os.environ.get("TRIO_RUN_DIR"):
+        # inside a job: its server and run token come with it (TRIO_SERVER_URL, TRIO_TOKEN); never fall back
+        # to a running server's runtime file, which holds that server's own token
+        raise ServerNotFoundError(
+            "this job was not given its server's URL (TRIO_SERVER_URL); pass ServiceClient(base_url=..., "
+            "token=...)"
         )
     if os.environ.get("JUPYTERHUB_SERVICE_URL") and os.environ.get("JUPYTERHUB_API_TOKEN"):
         return ServerLocation(

@@ -147,8 +147,9 @@ class DatasetPreviewHandler(_DatasetViews):
         target = self.trio.files.viewable(f"{dataset['path']}/{path}")
         if kind_of(target) != "image":
             raise ValidationFailed(f"{path} is not an image")
-        render = self.trio.files.image  # decoding runs off the event loop
-        data, content_type = await IOLoop.current().run_in_executor(None, render, target, dataset)
+        files = self.trio.files  # decoding runs off the event loop, in the files service's own threads
+        loop = IOLoop.current()
+        data, content_type = await loop.run_in_executor(files.decoder, files.image, target, dataset)
         self.finish(data, set_content_type=content_type)
 
 

@@ -6,9 +6,9 @@ the server's token (``JUPYTER_TOKEN``), a Hub user server's API token (``JUPYTER
 its own, narrower credential instead (``TRIO_TOKEN``, a run token: ``services/run_tokens.py``), set by
 the runner.
 
-Dropped: the variables named below, and any other variable holding the same value as one of them (a copy
-under another name, e.g. ``export MY_TOKEN=$JUPYTER_TOKEN`` before starting the server), and any value in
-``also`` (the server's configured token, which need not come from the environment).
+Dropped: the variables named below, and any other variable whose value holds one of their values (a copy
+under another name, e.g. ``export MY_TOKEN=$JUPYTER_TOKEN`` before starting the server, or a URL with it),
+or a value in ``also`` (the server's configured token, which need not come from the environment).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ SERVER_CREDENTIALS = (
     "JUPYTERHUB_API_TOKEN",
     "JPY_API_TOKEN",
     "JUPYTERHUB_CRYPT_KEY",
+    "JPY_COOKIE_SECRET",
     "JUPYTERHUB_COOKIE_SECRET",
     "CONFIGPROXY_AUTH_TOKEN",
     "TRIO_TOKEN",  # a server started from inside a job: that job's token is not this server's jobs'
@@ -28,12 +29,18 @@ SERVER_CREDENTIALS = (
 )
 
 
+MIN_SECRET_CHARS = 16  # shorter values ("1", "yes") are not looked for in other variables: they would drop
+# harmless ones (OMP_NUM_THREADS=1 beside a test token "1")
+
+
 def job_environ(environ: Mapping[str, str], also: Iterable[str] = ()) -> dict[str, str]:
-    """``environ`` without the server's credentials (see the module's docstring)."""
+    """``environ`` without the server's credentials (see the module's docstring): the named variables, and
+    any variable whose value holds one of their values (a copy, a URL with ``?token=...``)."""
     secrets = {environ[name] for name in SERVER_CREDENTIALS if environ.get(name)}
     secrets.update(value for value in also if value)
+    secrets = {value for value in secrets if len(value) >= MIN_SECRET_CHARS}
     return {
         name: value
         for name, value in environ.items()
-        if name not in SERVER_CREDENTIALS and value not in secrets
+        if name not in SERVER_CREDENTIALS and not any(secret in value for secret in secrets)
     }

@@ -10,6 +10,7 @@ one client is connected; nothing is sampled when nobody listens.
 from __future__ import annotations
 
 import logging
+import threading
 from collections import OrderedDict
 from typing import Any
 
@@ -68,6 +69,7 @@ class EventSources:
         self.metrics = metrics
         self.source = source
         self._tasks: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._tasks_lock = threading.Lock()
         self._progress: dict[tuple[str, int], dict[str, Any]] = {}
         self.gpu_readings: list[dict[str, Any]] = []
         store.tasks.on_change.append(self.task_changed)
@@ -75,18 +77,22 @@ class EventSources:
 
     # ---- changes, as they commit
     def task_changed(self, task_id: str) -> None:
+        """A task's commit: publish what changed. Called from the loop and from worker threads (a batch
+        created off the loop), so the summaries are kept under a lock."""
         task = self.store.tasks.get(task_id)
         if task is None:
-            old = self._tasks.pop(task_id, None)
+            with self._tasks_lock:
+                old = self._tasks.pop(task_id, None)
             self.bus.publish("task.deleted", task={"id": task_id, "name": old["name"] if old else None})
             return
         summary = task_summary(task)
-        if self._tasks.get(task_id) == summary:
-            return
-        self._tasks[task_id] = summary
-        self._tasks.move_to_end(task_id)
-        while len(self._tasks) > REMEMBERED_TASKS:
-            self._tasks.popitem(last=False)
+        with self._tasks_lock:
+            if self._tasks.get(task_id) == summary:
+                return
+            self._tasks[task_id] = summary
+            self._tasks.move_to_end(task_id)
+            while len(self._tasks) > REMEMBERED_TASKS:
+                self._tasks.popitem(last=False)
         progress = self._progress.get((task_id, task["last_run"]))
         self.bus.publish("task", task={**summary, **(progress or {})})
 

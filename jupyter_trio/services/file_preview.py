@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import os
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -47,8 +48,11 @@ def _hidden(relative: Path) -> bool:
 class WorkspaceFiles:
     """The workspace's files as the native ``/trio/api/files`` routes and the previews see them."""
 
-    def __init__(self, store: Store):
+    def __init__(self, store: Store, decoders: int = 2):
         self.store = store
+        # image decodes (a raster may take up to rasters.MAX_BYTES) run here, at most ``decoders`` at once:
+        # off the event loop, and never crowding the default executor's other work (archive streams)
+        self.decoder = ThreadPoolExecutor(max_workers=decoders, thread_name_prefix="trio-decode")
 
     @property
     def root(self) -> Path:
@@ -58,7 +62,8 @@ class WorkspaceFiles:
         return self.store.layout.relative(path)
 
     def _is_db(self, target: Path) -> bool:
-        return target.parent == Path(os.path.realpath(self.store.root)) and target.name.startswith(
+        # any case: on a case-insensitive filesystem (macOS) TRIO.DB is the database too
+        return target.parent == Path(os.path.realpath(self.store.root)) and target.name.lower().startswith(
             self.store.layout.DB_FILE
         )
 
@@ -69,8 +74,15 @@ class WorkspaceFiles:
         target = resolve_inside(self.store.root, path)
         if self._is_db(target):
             raise Forbidden("the workspace database is not served as a file", code="forbidden")
-        if target != self.store.layout.real_root and _hidden(target.relative_to(self.store.layout.real_root)):
+        relative = (
+            target.relative_to(self.store.layout.real_root) if target != self.store.layout.real_root else None
+        )
+        if relative is not None and _hidden(relative):
             raise Forbidden("hidden files and folders of the workspace are not served", code="forbidden")
+        if relative is not None and relative.name == "command.json" and "runs" in relative.parts:
+            # what a job's supervisor was handed: runs from before the supervisor emptied it held the
+            # server's environment, its credentials among them
+            raise Forbidden("a run's command.json is not served", code="forbidden")
         return target
 
     def listing(self, folder: Path) -> list[dict[str, Any]]:

@@ -1,8 +1,9 @@
 """What a job on a machine without the workspace's filesystem sends back: tracked points, records, and
 output files (checkpoints, exports, logs), into the run folder the server reads — as if written there.
 
-Each run gets a token (HMAC-SHA256 of the run's key under ``ingest.key``, a workspace secret) that lets
-its job write into that run only, and only while the run is ``running``. Writes are idempotent by offset:
+The credential is the run's token (``services/run_tokens.py``; a Ray job trades its one-time claim for it,
+see ``redeem_claim``): it lets the job write into that run's own output folders only, within the run's
+quota, and only while the run is ``running``. Writes are idempotent by offset:
 a client says how many bytes of a writer's file it had sent before, so a retry after a lost reply (or a
 server restart in between) neither loses nor repeats a byte.
 """

@@ -4,8 +4,8 @@ A job gets ``TRIO_SERVER_URL`` and ``TRIO_TOKEN`` = a run token, ``trio-run.<tas
 (HMAC-SHA256 of the run's key under ``ingest.key``, a workspace secret kept outside what the files API
 serves). The token is good only while its run is ``running`` and only for
 
-- reading the server's jupyter-trio API (``GET``/``HEAD`` of the three dialects: a job may look up tasks,
-  metrics and checkpoints through ``ServiceClient``), checked in ``handlers/base.py``;
+- reading the server's jupyter-trio API (``GET``/``HEAD``/``OPTIONS`` of the three dialects: a job may look up
+  tasks, metrics and checkpoints through ``ServiceClient``), checked in ``handlers/base.py``;
 - writing into its own run through the ingest routes (``services/ingest.py``), for jobs without a shared
   filesystem.
 
@@ -54,7 +54,9 @@ class RunTokens:
         return hmac.new(self.secret, message, hashlib.sha256).hexdigest()
 
     def token(self, task_id: str, run_index: int) -> str:
-        return f"{PREFIX}{task_id}.{run_index}.{self._mac('ingest', task_id, run_index)}"
+        # signed for "run", not "ingest": the bare ingest MAC that jobs started before run tokens carry (and
+        # that Ray listed in their specs) must not be turned into a token that reads the API
+        return f"{PREFIX}{task_id}.{run_index}.{self._mac('run', task_id, run_index)}"
 
     def parse(self, token: str) -> RunKey:
         """The run a token belongs to; Forbidden when it is not one of ours."""
@@ -62,7 +64,7 @@ class RunTokens:
         if match is None:
             raise Forbidden("not a run token of this workspace")
         key = RunKey(match.group(1), int(match.group(2)))
-        if not hmac.compare_digest(self._mac("ingest", key.task_id, key.run_index), match.group(3)):
+        if not hmac.compare_digest(self._mac("run", key.task_id, key.run_index), match.group(3)):
             raise Forbidden("not a run token of this workspace")
         return key
 

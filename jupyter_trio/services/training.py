@@ -20,7 +20,6 @@ from PIL import Image, UnidentifiedImageError
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..runner.service import Runner
 from ..store import Store
-from ..store.paths import PathOutsideWorkspace
 from ..store.task_files import rewrite_config
 from ..store.tasks import NewTask
 from ..trainers import rasters
@@ -409,18 +408,16 @@ def _raster_name(data: bytes) -> tuple[str, int]:
 
 
 def export_folder(store: Store, save_dir: str) -> Path:
-    """An export's ``save_dir``: a folder under the workspace's ``exports/`` (relative paths are taken from
-    the workspace, as PaddleX clients send them, or from ``exports/`` itself). The export job's token may
-    write there and nowhere else, so the area is confined: never the workspace root, a task's checkpoints
-    or the database."""
+    """An export's ``save_dir``: a folder under the workspace's ``exports/``, absolute or relative to the
+    workspace (``exports/<name>``). The export job may write there and nowhere else, so nothing else is
+    taken: never the workspace root, a task's checkpoints or the database (outside the workspace: 403;
+    inside it but not under exports/: 422, naming where it may go)."""
     exports = Path(os.path.realpath(store.root / "exports"))
-    text = save_dir.replace("\\", "/")
-    folder = workspace_path(store, text, "save_dir")
-    if not folder.is_relative_to(exports) and not os.path.isabs(text):
-        folder = workspace_path(store, f"exports/{text}", "save_dir")
+    folder = workspace_path(store, save_dir, "save_dir")
     if folder == exports or not folder.is_relative_to(exports):
-        raise PathOutsideWorkspace(
-            f"save_dir must be a folder under the workspace's exports/ ({exports}), not {save_dir!r}"
+        raise ValidationFailed(
+            f"save_dir: exports go into a folder under the workspace's exports/ ({exports}/<name>, or "
+            f"exports/<name> relative to the workspace), not {save_dir!r}"
         )
     if any(part.startswith(".") for part in folder.relative_to(exports).parts):
         raise ValidationFailed("save_dir: hidden folders are not export folders")

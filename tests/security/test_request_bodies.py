@@ -24,3 +24,13 @@ async def test_paddlex_serves_xml_sandboxed(raw_fetch, trio_workspace):
     assert resp.code == 200 and b"<script>" in resp.body  # PaddleX's clients read it as it is
     assert "sandbox" in resp.headers["Content-Security-Policy"]
     assert resp.headers["X-Content-Type-Options"] == "nosniff"
+
+
+async def test_a_template_nested_too_deep_is_a_client_error(api, script_workspace):
+    template: dict = {"leaf": 1}
+    for _ in range(900):  # deep enough to exhaust a recursive walk, shallow enough for json and pydantic
+        template = {"a": template}
+    await script_workspace("print(1)\n")
+    body = {"name_prefix": "x", "template_value": template}
+    status, reply = await api("POST", "trio/api/generator/preview", body)
+    assert status == 422 and "deeper" in reply["error"]["message"], reply

@@ -147,3 +147,13 @@ async def test_the_claim_route_answers_once_for_a_running_run(api, running, trio
     assert status == 200 and reply == {"token": token}
     status, reply = await api("POST", route, headers={"X-Trio-Run-Claim": claim})
     assert status == 409 and "claimed already" in reply["error"]["message"]
+
+
+def test_a_pre_upgrade_ingest_mac_writes_its_run_but_never_reads_the_api():
+    tokens = RunTokens(os.urandom(32))
+    legacy = tokens._mac("ingest", "T0001", 1)  # what a job started before run tokens carries (Ray listed it)
+    tokens.check("T0001", 1, legacy)  # the ingest routes still take it for its own run
+    with pytest.raises(Forbidden):
+        tokens.parse(f"trio-run.T0001.1.{legacy}")  # but it cannot be dressed up as a run token
+    with pytest.raises(Forbidden):
+        tokens.check("T0001", 2, legacy)

@@ -41,8 +41,9 @@ class FileHandler(PaddleXHandler):
         if kind == "image":
             dataset = self.trio.projects.dataset(args.did) if args.did else None
             # decoding (a multi-band raster: up to rasters.MAX_BYTES) runs off the event loop
+            files = self.trio.files
             data, _ = await IOLoop.current().run_in_executor(
-                None, self.trio.files.image, target, dataset, args.bands
+                files.decoder, files.image, target, dataset, args.bands
             )
             self.ok(img_data=base64.b64encode(data).decode("ascii"))
         elif kind == "xml":
