@@ -490,3 +490,33 @@ export function formatBytes(n: number | null | undefined): string {
   }
   return `${v >= 10 || i === 0 ? Math.round(v) : v.toFixed(1)} ${units[i]}`;
 }
+
+/**
+ * Why the server refused, in the user's language, from the reply's HTTP status (the server's own message
+ * stays English: it is the API's; the sidebar shows both).
+ */
+export function refusalLabel(status: number | undefined, trans: TranslationBundle): string {
+  switch (status) {
+    case 400:
+    case 422:
+      return trans.__('the request was not valid');
+    case 401:
+    case 403:
+      return trans.__('not allowed');
+    case 404:
+      return trans.__('not found');
+    case 409:
+      return trans.__('not possible in its current state');
+    case 413:
+      return trans.__('too large');
+    case 429:
+      return trans.__('too many requests; try again shortly');
+    case 503:
+      return trans.__('the server is unavailable');
+    case 507:
+      return trans.__('the server’s disk is full');
+    default:
+      return status && status >= 500 ? trans.__('the server failed') : trans.__('the request failed');
+  }
+}
+

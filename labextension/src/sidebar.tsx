@@ -16,6 +16,7 @@ import {
   IGpu,
   ITask,
   kindLabel,
+  refusalLabel,
   statusLabel,
   TrioModel,
   unleasedNote
@@ -47,7 +48,9 @@ export async function attempt(
     await action();
     return true;
   } catch (err: any) {
-    Notification.error(trans.__('%1: %2', what, err?.message ?? err), { autoClose: 8000 });
+    // why, in the user's language (from the status), then the server's own words (English: the API's)
+    const why = refusalLabel(err?.status, trans);
+    Notification.error(trans.__('%1: %2 (%3)', what, why, err?.message ?? String(err)), { autoClose: 8000 });
     return false;
   }
 }

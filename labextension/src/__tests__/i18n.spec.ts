@@ -6,7 +6,7 @@
 import { Gettext, TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 
-import { datasetStatusLabel, formatEta, ITask, statusLabel, TrioModel, unleasedNote } from '../model';
+import { datasetStatusLabel, formatEta, ITask, refusalLabel, statusLabel, TrioModel, unleasedNote } from '../model';
 import { SidebarView } from '../sidebar';
 
 // jest's CommonJS require (the test tsconfig types jest only, not node; react-dom comes untyped)
@@ -70,6 +70,17 @@ describe('the shipped zh_CN catalog', () => {
     expect(trans._n('%1 image', '%1 images', 1)).toBe('1 张图片');
     expect(unleasedNote([{ pid: 7, user: 'bob', memory_used: null }, { pid: 8, user: '', memory_used: null }], trans)).toBe(
       '未持有租约即在使用：进程 7（bob）、进程 8'
+    );
+  });
+
+  it('says why the server refused, by status, in Chinese', () => {
+    expect(refusalLabel(404, trans)).toBe('未找到');
+    expect(refusalLabel(422, trans)).toBe('请求无效');
+    expect(refusalLabel(409, trans)).toBe('当前状态下无法执行');
+    expect(refusalLabel(500, trans)).toBe('服务器出错');
+    expect(refusalLabel(undefined, trans)).toBe('请求失败');
+    expect(trans.__('%1: %2 (%3)', '取消 job_001', refusalLabel(409, trans), 'run job_001/1 is completed')).toBe(
+      '取消 job_001：当前状态下无法执行（run job_001/1 is completed）'
     );
   });
 });
