@@ -8,6 +8,7 @@ Authorizer is asked for ``read`` or ``write`` on the ``trio`` resource.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,7 +20,8 @@ from jupyter_server.auth import IdentityProvider, User
 from jupyter_server.base.call_context import CallContext
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.extension.handler import ExtensionHandlerMixin
-from tornado import web
+from tornado import web, websocket
+from tornado.ioloop import IOLoop
 
 from ..acting import acting_user
 from ..errors import Conflict, Forbidden, TrioError, Unavailable
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
 M = TypeVar("M", bound=pydantic.BaseModel)
 
 AUTH_RESOURCE = "trio"
+JOB_SOCKET_RECHECK_S = 1.0  # how often a websocket opened with a run token checks that its run still runs
 _METHOD_TO_ACTION = {"GET": "read", "HEAD": "read", "OPTIONS": "read"}
 
 
@@ -143,7 +146,7 @@ class TrioHandler(ExtensionHandlerMixin, APIHandler):
         token is ours, and no other route of the server takes it."""
         self.prepare_without_user()
         try:
-            task, _ = self.trio.ingest.identify(token)
+            task, run = self.trio.ingest.identify(token)
         except Conflict as exc:  # the run ended: its token opens nothing any more
             raise Forbidden(exc.message) from None
         if _METHOD_TO_ACTION.get(self.request.method or "") != "read":
@@ -153,6 +156,20 @@ class TrioHandler(ExtensionHandlerMixin, APIHandler):
             )
         self.current_user = self._jupyter_current_user = User(username=task["owner"], name=task["owner"])
         acting_user.set(task["owner"])
+        if isinstance(self, websocket.WebSocketHandler):
+            # a socket outlives the request that opened it: it closes when the token's run ends
+            IOLoop.current().add_callback(self._close_when_run_ends, task["id"], run["run_index"])
+
+    async def _close_when_run_ends(self, task_id: str, run_index: int) -> None:
+        while True:
+            await asyncio.sleep(JOB_SOCKET_RECHECK_S)
+            if getattr(self, "ws_connection", None) is None:
+                return  # closed (or never opened)
+            try:
+                self.trio.ingest.run_of(task_id, run_index)
+            except (Conflict, TrioError):
+                self.close(4003, "the run ended: its token is no longer valid")  # type: ignore[attr-defined]
+                return
 
     async def prepare(self) -> None:
         token = self.run_token()

@@ -3,6 +3,7 @@ own output folders, within a quota; a Ray job's spec holds no token, only a clai
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import stat
@@ -157,3 +158,18 @@ def test_a_pre_upgrade_ingest_mac_writes_its_run_but_never_reads_the_api():
         tokens.parse(f"trio-run.T0001.1.{legacy}")  # but it cannot be dressed up as a run token
     with pytest.raises(Forbidden):
         tokens.check("T0001", 2, legacy)
+
+
+async def test_a_socket_opened_with_a_run_token_closes_when_the_run_ends(api, running, jp_ws_fetch):
+    task_id, token = await running()
+    ws = await jp_ws_fetch("trio", "api", "events", headers={"Authorization": f"token {token}"})
+    hello = json.loads(await ws.read_message())
+    assert hello["type"] == "hello"
+    await api("POST", f"trio/api/tasks/{task_id}/cancel")
+    deadline = asyncio.get_running_loop().time() + 15
+    while True:  # events of the cancel may come first; then the server closes the socket
+        message = await asyncio.wait_for(ws.read_message(), timeout=15)
+        if message is None:
+            break
+        assert asyncio.get_running_loop().time() < deadline, "the socket stayed open after its run ended"
+    assert ws.close_code == 4003
