@@ -10,9 +10,11 @@ server restart in between) neither loses nor repeats a byte.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -88,25 +90,37 @@ class IngestService:
         return self.tokens.redeem(task["id"], run["run_index"], claim, run_dir)
 
     # ---- the run's upload quota
-    def _within_quota(self, task_id: str, run_index: int, path: Path, body: bytes, write) -> int:
+    def _within_quota(
+        self, task_id: str, run_index: int, path: Path, offset: int, body: bytes, write: Callable[[], int]
+    ) -> int:
         """Run ``write`` (an append of ``body`` to ``path``) unless the run's bytes so far and ``body`` pass
-        the quota (413); counts only the bytes that landed (a repeated append adds nothing)."""
+        the quota (413); counts only the bytes that landed (a repeated append adds nothing, and is never
+        refused). The count is kept under an exclusive lock of its file: servers sharing the workspace
+        add to it in turn."""
         ledger = self.store.layout.run_dir(task_id, run_index) / USED
+        ledger.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(ledger, os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            used = int(ledger.read_text() or 0)
-        except (OSError, ValueError):
-            used = 0
-        if used + len(body) > self.max_upload_bytes:
-            raise PayloadTooLarge(
-                f"a run may send {self.max_upload_bytes} bytes in all (c.TrioApp.ingest_quota_gb); this "
-                f"one sent {used}, and this request adds {len(body)}"
-            )
-        before = path.stat().st_size if path.exists() else 0
-        size = write()
-        if size > before:
-            ledger.parent.mkdir(parents=True, exist_ok=True)
-            ledger.write_text(str(used + size - before))
-        return size
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                used = int(os.pread(fd, 32, 0) or 0)
+            except ValueError:
+                used = 0
+            before = path.stat().st_size if path.exists() else 0
+            over = used + len(body) > self.max_upload_bytes
+            repeat = bool(body) and before == offset + len(body) and _ends_with(path, body)
+            if over and not repeat:
+                raise PayloadTooLarge(
+                    f"a run may send {self.max_upload_bytes} bytes in all (c.TrioApp.ingest_quota_gb); this "
+                    f"one sent {used}, and this request adds {len(body)}"
+                )
+            size = write()
+            if size > before:
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, str(used + size - before).encode(), 0)
+            return size
+        finally:
+            os.close(fd)
 
     # ---- points and records
     def append(self, task_id: str, run_index: int, kind: str, writer: str, offset: int, body: bytes) -> int:
@@ -133,7 +147,9 @@ class IngestService:
         folder = self.store.layout.run_dir(task_id, run_index) / kind
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{writer}{KINDS[kind]}"
-        return self._within_quota(task_id, run_index, path, body, lambda: _append_at(path, offset, body))
+        return self._within_quota(
+            task_id, run_index, path, offset, body, lambda: _append_at(path, offset, body)
+        )
 
     # ---- files
     def output_roots(self, task: dict[str, Any], run_index: int) -> list[Path]:
@@ -196,10 +212,22 @@ class IngestService:
         part = target.with_name(f".{target.name}.part")
         if offset == 0:
             part.unlink(missing_ok=True)
-        size = self._within_quota(task["id"], run_index, part, body, lambda: _append_at(part, offset, body))
+        size = self._within_quota(
+            task["id"], run_index, part, offset, body, lambda: _append_at(part, offset, body)
+        )
         if final:
             os.replace(part, target)
         return size
+
+
+def _ends_with(path: Path, body: bytes) -> bool:
+    """Does ``path`` end with ``body`` (an append sent again after its reply was lost)?"""
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(-len(body), os.SEEK_END)
+            return fh.read() == body
+    except OSError:
+        return False
 
 
 def _append_at(path: Path, offset: int, body: bytes) -> int:

@@ -99,6 +99,23 @@ async def test_a_run_sends_no_more_than_its_quota(api, running, trio_app, trio_w
     assert not (trio_workspace / path).exists()
 
 
+@pytest.mark.parametrize("trio_config", [{"ingest_quota_gb": 1e-6}])  # 1073 bytes
+async def test_a_repeated_append_near_the_quota_is_not_refused(api, running, trio_config):
+    task_id, token = await running()
+    headers = {"X-Trio-Run-Token": token}
+    route = f"trio/api/ingest/{task_id}/1/records"
+    line = b'{"t": 1.0, "data": {"note": "' + b"x" * 560 + b'"}}\n'
+    query = {"writer": "w", "offset": 0}
+    status, _ = await api("POST", route, raw=line, params=query, headers=headers)
+    assert status == 200
+    status, reply = await api("POST", route, raw=line, params=query, headers=headers)  # its reply was lost
+    assert status == 200 and reply["received"] == len(line)
+    status, _ = await api(
+        "POST", route, raw=line, params={"writer": "w", "offset": len(line)}, headers=headers
+    )
+    assert status == 413
+
+
 # ---- finding 3: Ray's job spec
 def _spec(trio_workspace: Path, shared: bool) -> tuple[RayExecutor, JobSpec, RunTokens]:
     tokens = RunTokens(b"k" * 32)
