@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from .errors import ValidationFailed
+from .errors import YAMLTooLarge
 
 MAX_NODES = 100_000  # nodes of one document, each alias's target counted at every use
 MAX_DEPTH = 200  # mappings and lists inside one another (deeper would exhaust Python's stack later)
@@ -62,13 +62,6 @@ def _construct_int(loader: yaml.SafeLoader, node: yaml.Node) -> int:
 
 
 ConfigLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
-
-
-class YAMLTooLarge(ValidationFailed, yaml.YAMLError):
-    """A document refused before it is built: too long, too many nodes once aliases expand, self-referencing
-    or too deep. A ``YAMLError`` too, so callers that catch bad YAML catch this as well."""
-
-    code = "yaml_too_large"
 
 
 def _children(node: yaml.Node) -> list[yaml.Node]:

@@ -68,3 +68,20 @@ def test_the_import_walk_resolves_relative_imports():
     names = imported_modules(PACKAGE / "handlers" / "paddlex" / "tasks.py")
     assert "jupyter_trio.errors" in names  # ...errors, three dots deep
     assert "jupyter_trio.handlers.base" in names  # ..base
+
+
+def test_every_service_error_is_defined_in_errors():
+    """One module holds every ``TrioError`` subclass (the dialects render all of them), whichever layer
+    raises it; a class defined elsewhere fails here. An AST walk: no module is imported."""
+    errors = {"TrioError"}
+    defined: dict[str, str] = {}
+    for _ in range(5):  # subclasses of subclasses, across modules
+        for path in PACKAGE.rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.ClassDef):
+                    bases = {getattr(b, "id", getattr(b, "attr", "")) for b in node.bases}
+                    if bases & errors:
+                        errors.add(node.name)
+                        defined[node.name] = path.relative_to(PACKAGE).as_posix()
+    assert len(defined) > 10
+    assert {name: where for name, where in defined.items() if where != "errors.py"} == {}

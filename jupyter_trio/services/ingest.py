@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import _trackfile
-from ..errors import Conflict, Forbidden, NotFound, PayloadTooLarge, ValidationFailed
+from ..errors import Conflict, Forbidden, NotFound, OffsetMismatch, PayloadTooLarge, ValidationFailed
 from ..runner.executor import output_folders
 from ..store import Store
 from ..store.paths import resolve_inside
@@ -35,16 +35,6 @@ UPLOAD_AREAS = ("tasks", "exports")
 DEFAULT_MAX_UPLOAD = 20 * 2**30
 CHILD_FOLDERS = {("evaluate",), ("prune",), ("predict",)}  # a task's folders its child jobs write
 USED = ".ingest-bytes"  # in the run folder: bytes this run has sent (its quota's count)
-
-
-class OffsetMismatch(Conflict):
-    """The client's offset is not where the file ends; ``received`` tells it where to resume."""
-
-    code = "offset_mismatch"
-
-    def __init__(self, offset: int, received: int):
-        super().__init__(f"offset {offset} does not match the {received} bytes already received")
-        self.received = received
 
 
 class IngestService:

@@ -14,7 +14,7 @@ import subprocess
 import threading
 from dataclasses import dataclass
 
-from ..errors import TrioError
+from ..errors import TrainingUnavailable
 
 _PROBE = """
 import importlib.metadata as m, importlib.util as u, json
@@ -36,10 +36,6 @@ FIX = (
     "install PaddlePaddle into the Python that runs the jobs: pip install 'jupyter-trio[paddle]' (CPU), "
     "or the paddlepaddle-gpu build that matches your CUDA"
 )
-
-
-class TrainingUnavailable(TrioError):
-    status, code = 409, "training_unavailable"
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from ..errors import Unavailable
+from ..errors import WorkspaceDamaged
 from .checkpoints import CheckpointRepository
 from .db import Database, StoreBusyError
 from .migrations import SCHEMA_VERSION, SchemaTooNewError, migrate, schema_version
@@ -26,21 +26,6 @@ __all__ = [
     "resolve_in_roots",
     "resolve_inside",
 ]
-
-
-class WorkspaceDamaged(Unavailable):
-    """``trio.db`` cannot be read (corrupt, truncated, not a database). It is never written over."""
-
-    code = "workspace_damaged"
-
-    def __init__(self, path: Path, detail: str):
-        self.path = path
-        super().__init__(
-            f"the workspace database {path} is damaged ({detail}); it was left as it is. "
-            f"`jupyter trio check {path.parent}` says what can be recovered. To start afresh, move "
-            f"{path.name} (with {path.name}-wal and {path.name}-shm) out of the way: the task, dataset and "
-            "run folders next to it are kept."
-        )
 
 
 class Store:

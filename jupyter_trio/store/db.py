@@ -19,22 +19,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ..errors import TrioError, Unavailable
+from ..errors import StoreBusyError, StoreFullError
 
 BUSY_TIMEOUT_MS = 30_000
 LOCK_RETRIES = 20
-
-
-class StoreBusyError(Unavailable):
-    """The database stayed locked by other writers for longer than the store is willing to wait."""
-
-    code = "busy"
-
-
-class StoreFullError(TrioError):
-    """The disk under the workspace is full: nothing was written (the transaction rolled back)."""
-
-    status, code = 507, "disk_full"
 
 
 def _is_full(exc: BaseException) -> bool:

@@ -5,13 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..errors import Forbidden
-
-
-class PathOutsideWorkspace(Forbidden, ValueError):
-    """A path from a request points outside the folders it may reach (``..``, absolute, or a symlink)."""
-
-    code = "outside_workspace"
+from ..errors import PathOutsideWorkspace
 
 
 def resolve_inside(root: str | Path, path: str) -> Path:
