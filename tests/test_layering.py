@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import ast
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "jupyter_trio"
@@ -85,3 +87,30 @@ def test_every_service_error_is_defined_in_errors():
                         defined[node.name] = path.relative_to(PACKAGE).as_posix()
     assert len(defined) > 10
     assert {name: where for name, where in defined.items() if where != "errors.py"} == {}
+
+
+def test_the_job_supervisor_imports_the_standard_library_only():
+    """``runner/shim.py`` runs as ``python -S shim.py``: no site-packages, no jupyter_trio package."""
+    shim = PACKAGE / "runner" / "shim.py"
+    top = set()
+    for node in ast.walk(ast.parse(shim.read_text())):
+        if isinstance(node, ast.Import):
+            top.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            assert node.level == 0, f"shim.py imports {'.' * node.level}{node.module}: a package import"
+            top.add((node.module or "").split(".")[0])
+    assert top - set(sys.stdlib_module_names) - {"__future__"} == set()
+
+
+def test_the_server_and_the_kernel_side_never_import_paddle():
+    """What the server extension loads (the app, every route, `jupyter trio check`) and what a kernel loads
+    (the client, the panels, tracking) leave PaddlePaddle to the jobs: a fresh interpreter says."""
+    probe = (
+        "import sys\n"
+        "import jupyter_trio.app, jupyter_trio.handlers.routes, jupyter_trio.check\n"
+        "import jupyter_trio.client, jupyter_trio.widgets, jupyter_trio.tracking\n"
+        "print(sorted(m for m in sys.modules if m == 'paddle' or m.startswith('paddle.')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "[]"
