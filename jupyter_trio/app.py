@@ -30,6 +30,7 @@ from .services.events import EventBus
 from .services.file_preview import WorkspaceFiles
 from .services.ingest import IngestService
 from .services.projects import ProjectService
+from .services.run_files import RunFiles
 from .services.run_tokens import RunTokens
 from .services.samplers import SamplerService
 from .services.sessions import SessionService
@@ -442,6 +443,7 @@ class TrioApp(ExtensionApp):
         self.checkpoints = CheckpointService(self.store)
         self.training_runs = TrainingRunService(self.store, self.training, self.projects, self.checkpoints)
         self.results = TrainingResults(self.store, self.metrics)
+        self.run_files = RunFiles(self.metrics)
         self.users = UserService(self.store)
         self.files = WorkspaceFiles(self.store)
         self.sessions = SessionService(self.store, root_dir)

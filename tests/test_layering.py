@@ -114,3 +114,24 @@ def test_the_server_and_the_kernel_side_never_import_paddle():
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "[]"
+
+
+def test_handlers_reach_the_runner_and_the_store_only_through_services():
+    """Dialects translate: a handler imports neither the runner nor the store nor the in-job API; of the
+    trainers only the pure descriptions of PaddleX's models and parameters (no paddle in them)."""
+    allowed_trainers = {"jupyter_trio.trainers.model_zoo", "jupyter_trio.trainers.params"}
+    below_services = ("jupyter_trio.runner", "jupyter_trio.store", "jupyter_trio.tracking")
+
+    def refused(module: str) -> bool:
+        if module.startswith(below_services):
+            return True
+        pure = any(module == name or module.startswith(name + ".") for name in allowed_trainers)
+        return module.startswith("jupyter_trio.trainers") and not pure
+
+    offending = [
+        f"{path.relative_to(PACKAGE)}: {module}"
+        for path in (PACKAGE / "handlers").rglob("*.py")
+        for module in imported_modules(path)
+        if refused(module)
+    ]
+    assert offending == []

@@ -9,7 +9,6 @@ from typing import Any
 
 from tornado import websocket
 
-from ..runner.logs import log_path, read_from, read_tail, search
 from ..schemas.native import LogMatch, LogQuery, LogReply, LogSearchQuery, LogSearchReply
 from ..vocabulary import FINAL
 from .base import TrioHandler, operation
@@ -39,8 +38,9 @@ class LogsHandler(TrioHandler):
     def get(self, name: str) -> None:
         q = self.parse_query(LogQuery)
         task, index = resolve_run(self, name, q.run)
-        path = log_path(self.trio.tasks.run_dir(task["id"], index), q.stream)
-        chunk = read_tail(path, q.tail) if q.tail is not None else read_from(path, q.offset or 0, q.limit)
+        files = self.trio.run_files
+        path = files.log_path(self.trio.tasks.run_dir(task["id"], index), q.stream)
+        chunk = files.tail(path, q.tail) if q.tail is not None else files.read(path, q.offset or 0, q.limit)
         status = (self.trio.tasks.run_state(task["id"], index) or {"status": "deleted"})["status"]
         self.reply(
             LogReply(
@@ -66,9 +66,9 @@ class LogSearchHandler(TrioHandler):
     async def get(self, name: str) -> None:
         q = self.parse_query(LogSearchQuery)
         task, index = resolve_run(self, name, q.run)
-        path = log_path(self.trio.tasks.run_dir(task["id"], index), q.stream)
+        path = self.trio.run_files.log_path(self.trio.tasks.run_dir(task["id"], index), q.stream)
         found = await asyncio.get_running_loop().run_in_executor(
-            None, lambda: search(path, q.q, q.offset, q.max_matches)
+            None, lambda: self.trio.run_files.search(path, q.q, q.offset, q.max_matches)
         )
         self.reply(
             LogSearchReply(
@@ -122,7 +122,7 @@ class LogStreamHandler(TrioHandler, websocket.WebSocketHandler):
 
     async def _pump(self) -> None:
         run_dir = self.trio.tasks.run_dir(self._task["id"], self._run)
-        path = log_path(run_dir, self._stream)
+        path = self.trio.run_files.log_path(run_dir, self._stream)
         offset = self._offset
         checked, final, last_data = 0.0, None, 0.0
         watch = self.trio.folder_watch.subscribe(run_dir)  # None: poll (no inotify, no folder yet)
@@ -130,7 +130,7 @@ class LogStreamHandler(TrioHandler, websocket.WebSocketHandler):
             while True:
                 if watch is not None:
                     watch.clear()  # before the read: a write after it wakes the wait below at once
-                chunk = read_from(path, offset, WS_CHUNK)
+                chunk = self.trio.run_files.read(path, offset, WS_CHUNK)
                 if chunk.next_offset > offset:
                     last_data = time.monotonic()
                     await self.write_message(

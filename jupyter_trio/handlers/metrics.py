@@ -33,7 +33,7 @@ class MetricsIndexHandler(_RunHandler):
         q = self.parse_query(RunQuery)
         task, index, run_dir = self.run_dir(name, q.run)
         self.reply(
-            MetricsIndex(task_name=task["name"], run=index, series=self.trio.metrics.series_names(run_dir))
+            MetricsIndex(task_name=task["name"], run=index, series=self.trio.run_files.series_names(run_dir))
         )
 
 
@@ -44,7 +44,7 @@ class SeriesHandler(_RunHandler):
     def get(self, name: str, key: str) -> None:
         q = self.parse_query(SeriesQuery)
         task, index, run_dir = self.run_dir(name, q.run)
-        series = self.trio.metrics.series(
+        series = self.trio.run_files.series(
             run_dir,
             key,
             since_step=q.since_step,
@@ -75,7 +75,8 @@ class RecordsHandler(_RunHandler):
     def get(self, name: str) -> None:
         q = self.parse_query(RunQuery)
         task, index, run_dir = self.run_dir(name, q.run)
-        self.reply(RecordsReply(task_name=task["name"], run=index, record=self.trio.metrics.record(run_dir)))
+        record = self.trio.run_files.record(run_dir)
+        self.reply(RecordsReply(task_name=task["name"], run=index, record=record))
 
 
 class MetricsViewHandler(TrioHandler):

@@ -15,6 +15,7 @@ import yaml
 
 from .. import batch, config_yaml
 from ..errors import BadRequest, Conflict, NotFound, ValidationFailed
+from ..runner.gpus import gpu_memory
 from ..runner.service import Runner, check_env
 from ..store import Store
 from ..store.task_files import materialize
@@ -129,6 +130,11 @@ class TaskService:
     def run_state(self, task_id: str, run: int) -> dict[str, Any] | None:
         """The run's row as it is now (``None`` once its task was deleted)."""
         return self.repo.run(task_id, run)
+
+    @staticmethod
+    def gpu_memory() -> list[dict[str, Any]]:
+        """Free, used and total memory of each GPU NVML sees (PaddleX's ``/system``)."""
+        return gpu_memory()
 
     def run_dir(self, task_id: str, run: int) -> Path:
         return self.store.layout.run_dir(task_id, run)

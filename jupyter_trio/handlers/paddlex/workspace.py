@@ -7,7 +7,6 @@ import platform
 from typing import Any
 
 from ...errors import ValidationFailed
-from ...runner.gpus import gpu_memory
 from ...schemas.paddlex import (
     DatasetCreate,
     DatasetCreated,
@@ -125,7 +124,8 @@ class SystemHandler(PaddleXHandler):
                 }
             )
         else:
-            self.ok(gpu_mem_infos=[{k: g[k] for k in ("free", "used", "total")} for g in gpu_memory()])
+            memory = self.trio.tasks.gpu_memory()
+            self.ok(gpu_mem_infos=[{k: g[k] for k in ("free", "used", "total")} for g in memory])
 
 
 class DatasetHandler(PaddleXHandler):
