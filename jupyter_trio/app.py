@@ -29,6 +29,7 @@ from .services.event_sources import GPUS_EVERY_S, PROGRESS_EVERY_S, EventSources
 from .services.events import EventBus
 from .services.file_preview import WorkspaceFiles
 from .services.ingest import IngestService
+from .services.notebook_runs import NotebookRunService
 from .services.projects import ProjectService
 from .services.run_files import RunFiles
 from .services.run_tokens import RunTokens
@@ -444,6 +445,7 @@ class TrioApp(ExtensionApp):
         self.training_runs = TrainingRunService(self.store, self.training, self.projects, self.checkpoints)
         self.results = TrainingResults(self.store, self.metrics)
         self.run_files = RunFiles(self.metrics)
+        self.notebook_runs = NotebookRunService(self.store)
         self.users = UserService(self.store)
         self.files = WorkspaceFiles(self.store)
         self.sessions = SessionService(self.store, root_dir)

@@ -135,3 +135,15 @@ def test_handlers_reach_the_runner_and_the_store_only_through_services():
         if refused(module)
     ]
     assert offending == []
+
+
+def test_tracking_never_reaches_the_store_or_the_services():
+    """``tracking/`` runs in jobs and kernels: it writes run folders and asks the server over HTTP
+    (``trio.init`` included), never the workspace's database."""
+    offending = [
+        f"{path.relative_to(PACKAGE)}: {module}"
+        for path in (PACKAGE / "tracking").rglob("*.py")
+        for module in imported_modules(path)
+        if module.startswith(("jupyter_trio.services", "jupyter_trio.store", "jupyter_trio.handlers"))
+    ]
+    assert offending == []

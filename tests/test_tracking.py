@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 import os
 import random
@@ -255,29 +256,42 @@ def test_reader_waits_for_a_half_written_block_and_skips_damage(tmp_path):
 
 
 # ---- notebook runs
-def test_init_opens_a_tracked_run_outside_the_runner(tmp_path):
-    from jupyter_trio.store import Store
-
-    workspace = tmp_path / ".trio"
-    Store(workspace).close()
-    out = run_job(
+async def test_init_opens_a_tracked_run_through_the_server(
+    jp_serverapp, jp_http_port, jp_base_url, trio_workspace, trio_app, api
+):
+    """A kernel's trio.init() asks its server to open the run (the kernel never opens the store) and tracks
+    into the run folder the server names; finish() and process exit close it through the server."""
+    code = textwrap.dedent(
         f"""
         import jupyter_trio as trio
-        info = trio.init("nb-experiment", workspace={str(workspace)!r}, config={{"lr": 0.1}})
+        info = trio.init("nb-experiment", workspace={str(trio_workspace)!r}, config={{"lr": 0.1}})
         assert trio.get_run_index() == 1 and trio.load().lr == 0.1
         trio.track(loss=1.0)
         trio.track(loss=0.5)
         trio.record(note="from a notebook")
         trio.finish()
-        info = trio.init("nb-experiment", workspace={str(workspace)!r})
+        info = trio.init("nb-experiment")
         assert trio.get_run_index() == 2
         trio.track(loss=0.1)
-    """,
-        tmp_path,
-        TRIO_RUN_DIR="",
+        try:
+            trio.init("nb-2", workspace="/somewhere/else")
+        except ValueError as exc:
+            print("refused:", exc)
+    """
     )
-    assert out.returncode == 0, out.stderr
-    store = Store(workspace)
+    env = {
+        **os.environ,
+        "TRIO_SERVER_URL": f"http://localhost:{jp_http_port}{jp_base_url}",
+        "TRIO_TOKEN": jp_serverapp.identity_provider.token,
+    }
+    env.pop("TRIO_RUN_DIR", None)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", code, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), timeout=120)
+    assert proc.returncode == 0, err.decode()[-3000:]
+    assert b"refused: workspace /somewhere/else is not this server's workspace" in out
+    store = trio_app.store
     task = store.tasks.get("nb-experiment")
     assert task["kind"] == "notebook" and task["last_run"] == 2
     runs = store.tasks.runs(task["id"])
@@ -286,6 +300,10 @@ def test_init_opens_a_tracked_run_outside_the_runner(tmp_path):
     assert reader.series(store.layout.run_dir(task["id"], 1), "loss").values == [1.0, 0.5]
     assert reader.record(store.layout.run_dir(task["id"], 1)) == {"note": "from a notebook"}
     assert reader.series(store.layout.run_dir(task["id"], 2), "loss").values == [0.1]
+    status, reply = await api("POST", "trio/api/notebook-runs", {"name": "bad name!", "pid": 1})
+    assert status == 422 and reply["error"]["message"]
+    status, _ = await api("POST", "trio/api/notebook-runs/nb-experiment/finish", {"run": 9})
+    assert status == 404
 
 
 # ---- TensorBoard mirror

@@ -22,6 +22,8 @@ from .paddlex.workspace import (
 )
 from .paddlex.workspace import WorkspaceHandler as PaddleXWorkspaceHandler
 from .tasks import (
+    NotebookRunFinishHandler,
+    NotebookRunsHandler,
     TaskCancelHandler,
     TaskEnvHandler,
     TaskHandler,
@@ -80,6 +82,8 @@ ROUTES: list[tuple] = [
     (rf"{API}/tasks/{NAME}/pin", TaskPinHandler),
     (rf"{API}/tasks/{NAME}/notes", TaskNotesHandler),
     (rf"{API}/tasks/{NAME}/env", TaskEnvHandler),
+    (rf"{API}/notebook-runs", NotebookRunsHandler),
+    (rf"{API}/notebook-runs/{NAME}/finish", NotebookRunFinishHandler),
     (rf"{API}/tasks/{NAME}/rename", TaskRenameHandler),
     (rf"{API}/tasks/{NAME}/logs", LogsHandler),
     (rf"{API}/tasks/{NAME}/logs/stream", LogStreamHandler),

@@ -5,6 +5,9 @@ from __future__ import annotations
 from ..schemas.native import (
     DeleteQuery,
     EnvRequest,
+    NotebookRunFinish,
+    NotebookRunOpen,
+    NotebookRunReply,
     NotesRequest,
     PinRequest,
     RenameRequest,
@@ -134,3 +137,31 @@ class TaskRenameHandler(_TaskAction):
         body = self.parse_body(RenameRequest)
         self.trio.tasks.rename(name, body.new_name)
         self.reply(self.detail(body.new_name))
+
+
+class NotebookRunsHandler(TrioHandler):
+    @operation(
+        "Open a tracked run from a kernel (jupyter_trio.init): the next run of a notebook task, running",
+        request=NotebookRunOpen,
+        response=NotebookRunReply,
+        status=201,
+        tag="tasks",
+    )
+    def post(self) -> None:
+        body = self.parse_body(NotebookRunOpen)
+        opened = self.trio.notebook_runs.open(self.username, body.name, body.config, body.pid)
+        self.reply(NotebookRunReply(**opened), 201)
+
+
+class NotebookRunFinishHandler(TrioHandler):
+    @operation(
+        "Close a run opened from a kernel (jupyter_trio.finish)",
+        request=NotebookRunFinish,
+        status=204,
+        tag="tasks",
+    )
+    def post(self, name: str) -> None:
+        body = self.parse_body(NotebookRunFinish)
+        self.trio.notebook_runs.close(name, body.run, body.status)
+        self.set_status(204)
+        self.finish()

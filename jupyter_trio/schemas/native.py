@@ -570,3 +570,24 @@ class ModelCreate(Request):
         None, description="pretrained: a weights folder instead of the task's checkpoint"
     )
     path: str | None = Field(None, description="exported: the folder an export wrote")
+
+
+# ---- runs opened from a kernel (jupyter_trio.init)
+class NotebookRunOpen(Request):
+    name: str | None = Field(None, max_length=128, description="the notebook task's name (made on first use)")
+    config: dict[str, Any] = Field(default_factory=dict, description="the config trio.load() reads")
+    pid: int = Field(ge=1, description="the kernel's process id: the run is interrupted when it dies")
+
+
+class NotebookRunReply(BaseModel):
+    workspace: str
+    task_id: str
+    name: str
+    run_index: int
+    task_dir: str = Field(description="the task's folder (the kernel writes its outputs there)")
+    run_dir: str = Field(description="the run's folder (tracked points and records go there)")
+
+
+class NotebookRunFinish(Request):
+    run: int = Field(ge=1)
+    status: Literal["completed", "failed", "cancelled"] = "completed"
