@@ -273,3 +273,18 @@ def test_start_up_indexes_only_runs_that_may_have_written_since_the_last_start(t
     store.tasks.set_run(ids[1], index, status="completed", started_at=time.time(), ended_at=time.time())
     assert service.sync_on_start() == 1  # only the run that may have written
     assert [r["id"] for r in store.checkpoints.for_task(ids[1])] == ["epoch_1", "epoch_2"]
+
+
+def test_a_number_past_sqlite_integers_is_a_client_error(tmp_path):
+    """A fuzzer's ``?run=306323003049703697809408`` reached SQLite and was a 500 (OverflowError)."""
+    from jupyter_trio.errors import ValidationFailed
+    from jupyter_trio.store import Store
+
+    store = Store(tmp_path / "ws")
+    try:
+        with pytest.raises(ValidationFailed, match="out of range"):
+            store.tasks.run("T0001", 306323003049703697809408)
+        with pytest.raises(ValidationFailed, match="out of range"), store.db.transaction() as conn:
+            conn.execute("SELECT ?", (10**30,))
+    finally:
+        store.close()

@@ -302,6 +302,10 @@ async def test_init_opens_a_tracked_run_through_the_server(
     assert reader.series(store.layout.run_dir(task["id"], 2), "loss").values == [0.1]
     status, reply = await api("POST", "trio/api/notebook-runs", {"name": "bad name!", "pid": 1})
     assert status == 422 and reply["error"]["message"]
+    # what schemathesis's stateful phase sent (a 500 before): a pid past SQLite's integers, lone surrogates
+    for raw in (b'{"pid": 101376509163656038064324608}', b'{"config": {"a\\uda7f": [1]}, "pid": 5}'):
+        status, reply = await api("POST", "trio/api/notebook-runs", raw=raw)
+        assert status == 422 and reply["error"]["message"], reply
     status, _ = await api("POST", "trio/api/notebook-runs/nb-experiment/finish", {"run": 9})
     assert status == 404
 

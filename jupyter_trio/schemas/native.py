@@ -5,9 +5,10 @@ One small model per wire type. The OpenAPI document is generated from these.
 
 from __future__ import annotations
 
+import json
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..vocabulary import (
     DATASET_STATES,
@@ -576,7 +577,19 @@ class ModelCreate(Request):
 class NotebookRunOpen(Request):
     name: str | None = Field(None, max_length=128, description="the notebook task's name (made on first use)")
     config: dict[str, Any] = Field(default_factory=dict, description="the config trio.load() reads")
-    pid: int = Field(ge=1, description="the kernel's process id: the run is interrupted when it dies")
+    pid: int = Field(
+        ge=1, le=2**31 - 1, description="the kernel's process id: the run is interrupted when it dies"
+    )
+
+    @field_validator("config")
+    @classmethod
+    def _unicode(cls, config: dict[str, Any]) -> dict[str, Any]:
+        # the config is written as UTF-8 YAML beside the run; JSON lets lone surrogates ("\ud800") through
+        try:
+            json.dumps(config, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("text in the config must be valid Unicode (no lone surrogates)") from None
+        return config
 
 
 class NotebookRunReply(BaseModel):
@@ -589,5 +602,5 @@ class NotebookRunReply(BaseModel):
 
 
 class NotebookRunFinish(Request):
-    run: int = Field(ge=1)
+    run: int = Field(ge=1, le=2**31 - 1)
     status: Literal["completed", "failed", "cancelled"] = "completed"

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ..errors import StoreBusyError, StoreFullError
+from ..errors import StoreBusyError, StoreFullError, ValidationFailed
 
 BUSY_TIMEOUT_MS = 30_000
 LOCK_RETRIES = 20
@@ -70,6 +70,8 @@ class Database:
         for attempt in range(LOCK_RETRIES):
             try:
                 return fn()
+            except OverflowError:  # a number from a request past SQLite's 64-bit integers (?run=10**30)
+                raise ValidationFailed("a number in the request is out of range") from None
             except sqlite3.OperationalError as exc:
                 if _is_full(exc):
                     raise _full(exc) from exc
@@ -97,6 +99,8 @@ class Database:
             self._local.after = []
             if _is_full(exc):
                 raise _full(exc) from exc
+            if isinstance(exc, OverflowError):  # a number past SQLite's integers: the request's, not ours
+                raise ValidationFailed("a number in the request is out of range") from None
             raise
         else:
             try:
