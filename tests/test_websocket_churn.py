@@ -53,8 +53,11 @@ async def test_a_thousand_clients_come_and_go_and_leave_nothing(api, jp_ws_fetch
         await asyncio.gather(*(one(i) for i in range(start, start + AT_ONCE)))
 
     def settled(after: dict[str, int]) -> bool:
-        # a leak grows the counts; fewer fds than before is a socket of the first round closing late
-        return {**after, "fds": 0} == {**before, "fds": 0} and after["fds"] <= before["fds"]
+        # a leak grows the counts; fewer fds or tasks than before is a socket of the first round (or its
+        # pump task) closing late (CI of 02c1ba9: tasks 2 before, 1 after)
+        late = ("fds", "tasks")
+        same = {**after, **dict.fromkeys(late, 0)} == {**before, **dict.fromkeys(late, 0)}
+        return same and all(after[k] <= before[k] for k in late)
 
     for _ in range(50):  # let the server see every disconnect
         await asyncio.sleep(0.1)
