@@ -45,10 +45,7 @@ class IngestService:
 
     def run_of(self, task_id: str, run_index: str | int) -> tuple[dict[str, Any], dict[str, Any]]:
         """The task and its run, which must be running (a token of an ended run opens nothing)."""
-        try:
-            index = int(run_index)
-        except ValueError:
-            raise NotFound(f"no run {run_index!r}") from None
+        index = _run_index(run_index)
         task = self.store.tasks.get(task_id)
         run = self.store.tasks.run(task_id, index) if task else None
         if task is None or run is None:
@@ -61,10 +58,7 @@ class IngestService:
 
     def authorize(self, task_id: str, run_index: str, token: str) -> tuple[dict[str, Any], dict[str, Any]]:
         """The task and run a token may write into (only while the run is running)."""
-        try:
-            index = int(run_index)
-        except ValueError:
-            raise NotFound(f"no run {run_index!r}") from None
+        index = _run_index(run_index)
         self.tokens.check(task_id, index, token)
         return self.run_of(task_id, index)
 
@@ -208,6 +202,14 @@ class IngestService:
         if final:
             os.replace(part, target)
         return size
+
+
+def _run_index(run_index: str | int) -> int:
+    """A run index from a route's path; a non-number names no run (404)."""
+    try:
+        return int(run_index)
+    except ValueError:
+        raise NotFound(f"no run {run_index!r}") from None
 
 
 def _ends_with(path: Path, body: bytes) -> bool:
