@@ -24,7 +24,7 @@ from pathlib import Path
 from jupyter_trio.client import RestClient
 from jupyter_trio.services.users import local_owner
 from jupyter_trio.store import Store
-from jupyter_trio.store.tasks import NewTask
+from jupyter_trio.domain import NewTask
 from jupyter_trio.testing import ServerProcess
 
 

@@ -31,7 +31,7 @@ def main() -> None:
     root = Path(tempfile.mkdtemp(prefix="trio-dp-bench-"))
     try:
         store, runner, training, first = setup(root, args.epochs)
-        pid = store.tasks.get(first)["project_id"]
+        pid = store.tasks.get(first).project_id
         rows: dict[int, list[tuple[float, float, float]]] = {1: [], 2: []}
         for _ in range(args.repeats):  # interleaved, so drift in machine load hits both alike
             for processes in rows:

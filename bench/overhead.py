@@ -60,12 +60,12 @@ def through_runner(store: Store, runner: Runner, training: TrainingService, tid:
     while True:
         runner.tick()
         task = store.tasks.get(tid)
-        if task["status"] in ("completed", "failed", "cancelled"):
+        if task.status in ("completed", "failed", "cancelled"):
             break
         time.sleep(0.05)
     wall = time.perf_counter() - started
-    assert task["status"] == "completed", task
-    return store.layout.run_dir(tid, task["last_run"]), wall
+    assert task.status == "completed", task
+    return store.layout.run_dir(tid, task.run_index), wall
 
 
 def plain(store: Store, runner: Runner, tid: str, run_index: int) -> tuple[Path, float]:

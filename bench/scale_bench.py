@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from jupyter_trio.store import Store
-from jupyter_trio.store.tasks import NewTask
+from jupyter_trio.domain import NewTask
 from jupyter_trio.testing import ServerProcess
 
 LIST_REPEATS = 100

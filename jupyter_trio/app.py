@@ -11,15 +11,31 @@ from typing import Any
 from jupyter_server._tz import utcnow
 from jupyter_server.extension.application import ExtensionApp
 from tornado.ioloop import IOLoop, PeriodicCallback
-from traitlets import Bool, Dict, Float, Int, List, TraitError, Type, Unicode, Union, default, validate
+from traitlets import (
+    Bool,
+    Dict,
+    Float,
+    Int,
+    List,
+    Set,
+    TraitError,
+    Type,
+    Unicode,
+    Union,
+    default,
+    observe,
+    validate,
+)
 
 from . import batch
 from ._version import __version__
 from .handlers import routes
-from .runner.executor import Executor
+from .runner.executor import Executor, ServerContext
 from .runner.folder_watch import FolderWatcher
-from .runner.gpu_sources import BUILTIN_SOURCES, GPUSource
+from .runner.gpu_sources import BUILTIN_SOURCES, GPUSource, HubLeases, LocalGPUs
 from .runner.gpus import GPU, parse_gpu_setting
+from .runner.local_executor import LocalExecutor
+from .runner.ray_executor import RayExecutor
 from .runner.service import Runner
 from .services.archives import ArchiveSigner
 from .services.checkpoints import CheckpointService
@@ -52,6 +68,26 @@ BUILTIN_EXECUTORS = {
     "ray": "jupyter_trio.runner.ray_executor.RayExecutor",
 }
 ACTIVITY_EVERY_S = 5.0
+# Settings that moved from TrioApp to the class that uses them: c.TrioApp.<old name> still works as a
+# deprecated alias, copied to c.<class>.<new name> with a warning in the log (TrioApp._apply_moved_traits).
+MOVED_TRAITS: dict[str, tuple[str, str]] = {
+    "gpus": ("LocalGPUs", "gpus"),
+    "spare_shims": ("LocalExecutor", "spare_shims"),
+    "ray_address": ("RayExecutor", "address"),
+    "ray_shared_filesystem": ("RayExecutor", "shared_filesystem"),
+    "ray_server_url": ("RayExecutor", "server_url"),
+    "ray_python": ("RayExecutor", "python"),
+    "ray_cpus_per_job": ("RayExecutor", "cpus_per_job"),
+    "ray_runtime_env": ("RayExecutor", "runtime_env"),
+}
+
+
+def _moved(old: str) -> str:
+    owner, new = MOVED_TRAITS[old]
+    return (
+        f"Deprecated: use c.{owner}.{new}. A value set here is copied there, with a warning in the log, "
+        f"unless c.{owner}.{new} is set too (then it wins)."
+    )
 
 
 class TrioApp(ExtensionApp):
@@ -63,6 +99,9 @@ class TrioApp(ExtensionApp):
     app_version = __version__
     extension_url = "/trio/api/health"
     load_other_extensions = True
+    # configurables of their own, built with this app as their parent: c.<class>.<trait>
+    classes = [*ExtensionApp.classes, LocalExecutor, RayExecutor, LocalGPUs, HubLeases]
+    moved_traits = MOVED_TRAITS
 
     workspace_dir = Unicode(
         "",
@@ -70,18 +109,12 @@ class TrioApp(ExtensionApp):
         help="Folder of the workspace (database + artifacts). Relative paths are taken from the "
         "server's root_dir. Empty: a '.trio' folder in the server's root_dir.",
     )
-    gpus = Union(
-        [Unicode(), List(Int())],
-        default_value="auto",
-        config=True,
-        help="GPUs jobs may use: 'auto' (every GPU NVML sees), 'none' (CPU only), or a list of "
-        "indices such as '0,1' or [0, 1].",
-    )
     gpu_source = Unicode(
         "local",
         config=True,
-        help="Where GPUs come from: 'local' (this machine's, see gpus) or 'hub' (leases from the JupyterHub "
-        "GPU arbiter service, python -m jupyter_trio.hub, shared fairly by every user of the machine).",
+        help="Where GPUs come from: 'local' (this machine's, see c.LocalGPUs.gpus) or 'hub' (leases from the "
+        "JupyterHub GPU arbiter service, python -m jupyter_trio.hub, shared fairly by every user of the "
+        "machine; see c.HubLeases.*).",
     )
     gpu_source_class = Type(
         None,
@@ -98,8 +131,9 @@ class TrioApp(ExtensionApp):
         "local",
         config=True,
         help="Where jobs run. 'local': child processes of this machine, supervised by a shim "
-        "that outlives server restarts. 'ray': jobs of a Ray cluster (see ray_address), through Ray's Jobs "
-        "API; this machine's GPUs and gpu_source are then not used, the cluster's are.",
+        "that outlives server restarts (see c.LocalExecutor.*). 'ray': jobs of a Ray cluster (see "
+        "c.RayExecutor.*), through Ray's Jobs API; this machine's GPUs and gpu_source are then not used, the "
+        "cluster's are.",
     )
     executor_class = Type(
         None,
@@ -108,48 +142,16 @@ class TrioApp(ExtensionApp):
         config=True,
         help="An Executor subclass to use instead of the executor short form.",
     )
-    ray_address = Unicode(
-        "",
-        config=True,
-        help="The Ray cluster's dashboard (Jobs API) address, e.g. 'http://head:8265'. Empty: "
-        "$RAY_API_SERVER_ADDRESS or $RAY_ADDRESS if set, else http://127.0.0.1:8265.",
-    )
-    ray_shared_filesystem = Bool(
-        True,
-        config=True,
-        help="Do the Ray nodes see this server's workspace and root_dir at the same paths (NFS home, a "
-        "shared volume)? If not, a job's inputs travel as its working_dir (Ray's limit: about 500 MiB) and "
-        "its points, records, logs and output files come back through /trio/api/ingest (see "
-        "ray_server_url).",
-    )
-    ray_server_url = Unicode(
-        "",
-        config=True,
-        help="This Jupyter server's URL as the Ray nodes reach it (with base_url), for jobs without a shared "
-        "filesystem. Empty: the server's own connection URL.",
-    )
-    ray_python = Unicode(
-        "python",
-        config=True,
-        help="The Python that runs jobs on the Ray nodes (jupyter-trio, and PaddlePaddle for training, "
-        "installed in it).",
-    )
-    spare_shims = Int(
-        1,
-        config=True,
-        help="Job shims the local executor keeps started ahead of need, waiting for a run: a run handed to "
-        "one starts its job without waiting for a Python interpreter to start (most of a launch's time). "
-        "0 starts each shim when its run starts.",
-    )
-    ray_cpus_per_job = Float(
-        1.0,
-        config=True,
-        help="CPUs each job reserves on the cluster (entrypoint_num_cpus); also the job's OMP_NUM_THREADS.",
-    )
-    ray_runtime_env = Dict(
-        config=True,
-        help="Added to every job's runtime_env (pip, conda, container, env_vars...).",
-    )
+    # ---- deprecated aliases of settings that moved to their owner (MOVED_TRAITS)
+    gpus = Union([Unicode(), List(Int())], default_value="auto", config=True, help=_moved("gpus"))
+    spare_shims = Int(1, config=True, help=_moved("spare_shims"))
+    ray_address = Unicode("", config=True, help=_moved("ray_address"))
+    ray_shared_filesystem = Bool(True, config=True, help=_moved("ray_shared_filesystem"))
+    ray_server_url = Unicode("", config=True, help=_moved("ray_server_url"))
+    ray_python = Unicode("python", config=True, help=_moved("ray_python"))
+    ray_cpus_per_job = Float(1.0, config=True, help=_moved("ray_cpus_per_job"))
+    ray_runtime_env = Dict(config=True, help=_moved("ray_runtime_env"))
+    _moved_set = Set()  # the aliases given a value (their observer records them)
 
     poll_interval = Float(
         0.1,
@@ -271,17 +273,25 @@ class TrioApp(ExtensionApp):
             raise TraitError("max_cpu_jobs must be at least 1")
         return proposal["value"]
 
-    @validate("spare_shims")
-    def _validate_spare_shims(self, proposal: Any) -> int:
-        if not 0 <= proposal["value"] <= 16:
-            raise TraitError("spare_shims must be between 0 and 16")
-        return proposal["value"]
+    @observe(*MOVED_TRAITS)
+    def _moved_trait_set(self, change: Any) -> None:
+        self._moved_set = self._moved_set | {change["name"]}
 
-    @validate("ray_cpus_per_job")
-    def _validate_ray_cpus(self, proposal: Any) -> float:
-        if proposal["value"] <= 0:
-            raise TraitError("ray_cpus_per_job must be more than 0")
-        return proposal["value"]
+    def _apply_moved_traits(self) -> None:
+        """Copy each deprecated alias that was set (``c.TrioApp.ray_address``) to its owner's trait
+        (``c.RayExecutor.address``) in this app's config, which the owner reads when the app builds it
+        (``parent=self``); the owner's own setting wins. The way jupyter_server moves its settings."""
+        for old in sorted(self._moved_set):
+            owner, new = MOVED_TRAITS[old]
+            value = getattr(self, old)
+            section = self.config[owner]
+            if new not in section:
+                self.log.warning("c.TrioApp.%s is deprecated: use c.%s.%s", old, owner, new)
+                section[new] = value
+            elif section[new] != value:
+                self.log.warning(
+                    "Ignoring the deprecated c.TrioApp.%s: c.%s.%s is set and wins", old, owner, new
+                )
 
     @validate("executor")
     def _validate_executor(self, proposal: Any) -> str:
@@ -337,21 +347,6 @@ class TrioApp(ExtensionApp):
     def resolved_root_dir(self) -> Path:
         return (Path(self.serverapp.root_dir).expanduser() if self.serverapp else Path.cwd()).absolute()
 
-    def resolved_ray_address(self) -> str:
-        return (
-            self.ray_address
-            or os.environ.get("RAY_API_SERVER_ADDRESS")
-            or (os.environ.get("RAY_ADDRESS") or "").replace("ray://", "http://")
-            or "http://127.0.0.1:8265"
-        )
-
-    def resolved_ray_server_url(self) -> str:
-        if self.ray_server_url:
-            return self.ray_server_url
-        if self.serverapp is None:
-            return ""
-        return self.serverapp.connection_url
-
     def server_url(self) -> str:
         """This server's own URL (base_url included), as a job on this machine reaches it."""
         return self.serverapp.connection_url if self.serverapp is not None else ""
@@ -367,6 +362,27 @@ class TrioApp(ExtensionApp):
         run: ``services/run_tokens.py``), never the server's token."""
         return {"TRIO_SERVER_URL": self.server_url(), "TRIO_TOKEN": self.run_tokens.token(task_id, run_index)}
 
+    def server_context(self) -> ServerContext:
+        """What an executor may know of this server (``Executor.for_server``): never the app itself."""
+        serverapp = self.serverapp
+        return ServerContext(
+            workspace=self.store.root,
+            root_dir=self.resolved_root_dir(),
+            store=self.store,
+            run_tokens=self.run_tokens,
+            server_url=(lambda: serverapp.connection_url) if serverapp is not None else (lambda: ""),
+            hidden=self.server_secrets(),
+            cancel_grace_s=self.cancel_grace_period,
+        )
+
+    def _make_gpu_source(self) -> GPUSource:
+        cls = self.gpu_source_class or BUILTIN_SOURCES[self.gpu_source]
+        legacy = getattr(cls, "configured", None)
+        if legacy is not None:  # a GPUSource written before sources were configurables
+            self.log.warning("%s.configured(gpus) is deprecated: give it traits of its own", cls.__name__)
+            return legacy(self.config.LocalGPUs.get("gpus", self.gpus))
+        return cls(parent=self)
+
     def _make_executor(self) -> Executor:
         if self.executor_class is not None:
             cls = self.executor_class
@@ -380,7 +396,13 @@ class TrioApp(ExtensionApp):
                 raise TraitError(
                     f"executor {self.executor!r} needs {exc.name}: pip install 'jupyter-trio[ray]'"
                 ) from exc
-        return cls.configured(self)
+        legacy = getattr(cls, "configured", None)
+        if legacy is not None:  # an Executor written before executors were configurables: given the app
+            self.log.warning(
+                "%s.configured(app) is deprecated: override for_server(context, parent) instead", cls.__name__
+            )
+            return legacy(self)
+        return cls.for_server(self.server_context(), parent=self)
 
     def resolved_import_roots(self) -> list[Path]:
         root = Path(self.serverapp.root_dir).expanduser() if self.serverapp else Path.cwd()
@@ -396,8 +418,8 @@ class TrioApp(ExtensionApp):
             self.unavailable = exc.message
             self.log.error("jupyter-trio: %s", exc.message)
             return
-        source_class = self.gpu_source_class or BUILTIN_SOURCES[self.gpu_source]
-        self.gpu_sources = source_class.configured(self.gpus)
+        self._apply_moved_traits()
+        self.gpu_sources = self._make_gpu_source()
         self.gpu_list = self.gpu_sources.inventory()
         self.log.info(
             "jupyter-trio %s: workspace %s (schema v%s), GPUs %s, max_cpu_jobs %s",
@@ -451,7 +473,7 @@ class TrioApp(ExtensionApp):
         self.sessions = SessionService(self.store, root_dir)
         self.samplers = SamplerService(self.store, self.checkpoints, self.trainer, self.max_sampler_processes)
         self.archive_signer = ArchiveSigner(workspace_secret(workspace, "archive.key"), self.archive_url_ttl)
-        self.runner.on_finish.append(lambda run: self.checkpoints.sync_task_id(run["task_id"]))
+        self.runner.on_finish.append(lambda item: self.checkpoints.sync_task_id(item.run.task_id))
         self.checkpoints.sync_on_start()  # checkpoints written while no server was watching
         self.settings.update({"trio_store": self.store, "trio_app": self})
         loop = IOLoop.current()

@@ -1,4 +1,4 @@
-"""The core's vocabulary, defined once: task kinds and task/run states (native names).
+"""The core's vocabulary as tuples of names: task kinds and states (the enums in ``domain/states.py``).
 
 ``script`` and ``shell`` tasks are pyruns-style experiments; ``train`` and ``prune`` tasks are training
 runs (PaddleX tasks, v1 training runs); the child jobs belong to a training run and read its checkpoints.
@@ -7,44 +7,41 @@ Dialects translate these names (PaddleX's integers live in ``enums.py`` and its 
 
 from __future__ import annotations
 
-from typing import Any
+from .domain.entities import Task
+from .domain.states import DatasetState, DemoState, ProjectType, RunState, TaskKind, TaskState, WeightsState
 
-RUN_KINDS = ("train", "prune")  # training runs
-CHILD_JOB_KINDS = ("analysis", "evaluate", "predict", "export")  # belong to their parent training run
+
+def _names(*states: str) -> tuple[str, ...]:
+    # plain strings, so the tuples read the same in SQL (``status IN {ACTIVE!r}``) and in messages
+    return tuple(str(s) for s in states)
+
+
+RUN_KINDS = _names(TaskKind.TRAIN, TaskKind.PRUNE)  # training runs
+# belong to their parent training run
+CHILD_JOB_KINDS = _names(TaskKind.ANALYSIS, TaskKind.EVALUATE, TaskKind.PREDICT, TaskKind.EXPORT)
 TRAINER_KINDS = (*RUN_KINDS, *CHILD_JOB_KINDS)  # jobs of jupyter_trio.trainers.job
 
-ACTIVE = ("queued", "running")  # a run the runner still owns
-FINAL = ("completed", "failed", "cancelled", "interrupted")
-FAILED = ("failed", "interrupted")  # final states that carry a failure reason
-TASK_STATES = ("pending", *ACTIVE, *FINAL)
+ACTIVE = _names(RunState.QUEUED, RunState.RUNNING)  # a run the runner still owns
+FINAL = _names(RunState.COMPLETED, RunState.FAILED, RunState.CANCELLED, RunState.INTERRUPTED)
+FAILED = _names(TaskState.FAILED, TaskState.INTERRUPTED)  # final states that carry a failure reason
+TASK_STATES = _names(*TaskState)
 
 # project types, in PaddleX's order (its ProjectType integers are these indices)
-PROJECT_TYPES = (
-    "classification",
-    "detection",
-    "segmentation",
-    "instance_segmentation",
-    "remote_segmentation",
-)
+PROJECT_TYPES = _names(*ProjectType)
 DATASET_TYPES = PROJECT_TYPES
 # the types whose models label every pixel (remote_segmentation: on images of N bands)
-SEGMENTATION_TYPES = ("segmentation", "remote_segmentation")
+SEGMENTATION_TYPES = _names(ProjectType.SEGMENTATION, ProjectType.REMOTE_SEGMENTATION)
 
-# a dataset: created empty, imported (checked, then copied in), then split for training
-DATASET_STATES = ("empty", "checking", "check_failed", "copying", "copy_failed", "imported", "split")
-IMPORTING = ("checking", "copying")
-# a generated demo dataset: generating → generated (being checked) → ready, or failed
-DEMO_STATES = ("generating", "generated", "ready", "failed")
-# kept weights (a pretrained copy or a registered export)
-WEIGHTS_STATES = ("saving", "save_failed", "saved")
+DATASET_STATES = _names(*DatasetState)
+IMPORTING = _names(DatasetState.CHECKING, DatasetState.COPYING)
+DEMO_STATES = _names(*DemoState)
+WEIGHTS_STATES = _names(*WeightsState)
 
 
-def failure_reason(task: dict[str, Any]) -> str | None:
+def failure_reason(task: Task) -> str | None:
     """Why the task's latest run failed or was interrupted (its run's message: the exception's last
     line, the signal, or the exit code); ``None`` when it did not fail. Never an empty string."""
-    if task["status"] not in FAILED:
-        return None
-    return task.get("message") or "ended without a reason"
+    return task.failure_reason
 
 
 def project_type(value: int | str) -> str:

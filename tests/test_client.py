@@ -21,8 +21,8 @@ from jupyter_trio.client import (
     UnprocessableEntityError,
     find_server,
 )
+from jupyter_trio.domain import NewTask
 from jupyter_trio.services.users import local_owner
-from jupyter_trio.store.tasks import NewTask
 
 
 @pytest.fixture

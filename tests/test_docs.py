@@ -33,6 +33,21 @@ def test_every_option_is_in_the_configuration_reference():
             assert f"`c.{cls.__name__}.{name}`" in text, name
 
 
+def test_the_configurables_the_server_builds_are_in_the_configuration_reference():
+    from jupyter_trio.runner.gpu_sources import HubLeases, LocalGPUs
+    from jupyter_trio.runner.local_executor import LocalExecutor
+    from jupyter_trio.runner.ray_executor import RayExecutor
+
+    module = reference()
+    assert {LocalExecutor, RayExecutor, LocalGPUs, HubLeases} <= set(module.configurables())
+    text = module.configuration_markdown()
+    for cls in module.configurables():
+        for name in cls.class_own_traits(config=True):
+            assert f"`c.{cls.__name__}.{name}`" in text, (cls.__name__, name)
+    for old, (owner, new) in TrioApp.moved_traits.items():  # each alias, with its new name
+        assert f"| `c.TrioApp.{old}` | `c.{owner}.{new}` |" in text, old
+
+
 def test_every_route_is_in_the_rest_reference():
     text = reference().rest_markdown()
     documented = [

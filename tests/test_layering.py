@@ -147,3 +147,47 @@ def test_tracking_never_reaches_the_store_or_the_services():
         if module.startswith(("jupyter_trio.services", "jupyter_trio.store", "jupyter_trio.handlers"))
     ]
     assert offending == []
+
+
+def domain_imports_outside_it() -> list[str]:
+    """What ``domain/`` imports besides the standard library and itself."""
+    return [
+        f"{path.relative_to(PACKAGE)}: {module}"
+        for path in (PACKAGE / "domain").rglob("*.py")
+        for module in imported_modules(path)
+        if module.split(".")[0] not in sys.stdlib_module_names
+        and module != "__future__"
+        and not module.startswith("jupyter_trio.domain")
+    ]
+
+
+def test_the_domain_sits_at_the_bottom_of_the_import_graph():
+    """The entities are loaded by every process (server, job, kernel, Hub service): they import the
+    standard library only — no store, no tornado, no sqlite row, no pydantic, no paddle."""
+    assert domain_imports_outside_it() == []
+    import jupyter_trio.domain as domain
+
+    assert {"Task", "Run", "Dataset", "Project", "Checkpoint", "Weights", "Session", "Sampler"} <= set(
+        domain.__all__
+    )
+
+
+def test_the_domain_rule_fails_when_broken(tmp_path, monkeypatch):
+    """The rule above can fail: a domain module importing the store is named."""
+    fake = tmp_path / "jupyter_trio"
+    (fake / "domain").mkdir(parents=True)
+    (fake / "domain" / "bad.py").write_text("from ..store import Store\nimport pydantic\n")
+    monkeypatch.setattr(sys.modules[__name__], "PACKAGE", fake)
+    assert sorted(domain_imports_outside_it()) == [
+        "domain/bad.py: jupyter_trio.store",
+        "domain/bad.py: jupyter_trio.store.Store",
+        "domain/bad.py: pydantic",
+    ]
+
+
+def test_the_store_returns_entities_not_rows():
+    """Repositories return the domain's entities: no ``dict[str, Any]`` record leaves the store's task
+    repository (the free-form JSON columns are ``JSONObject`` inside an entity)."""
+    source = (PACKAGE / "store" / "tasks.py").read_text()
+    assert "dict[str, Any]" not in source
+    assert "-> Task | None" in source and "-> list[ScheduledRun]" in source

@@ -115,7 +115,7 @@ async def test_deleting_a_project_kills_its_running_tasks(px, trio_app, wait_tas
 
     import psutil
 
-    from jupyter_trio.store.tasks import NewTask
+    from jupyter_trio.domain import NewTask
 
     await px("POST", "project", {"name": "p", "project_type": "classification"})
     pidfile = tmp_path / "pid"

@@ -109,23 +109,23 @@ async def test_paddlex_train_task_runs_on_ray(trio_app, api, wait_task, fs_mode,
     trio_app.demos.download("classification")
     trio_app.demos.wait("classification", 60)
     loop = asyncio.get_running_loop()
-    pid = (await loop.run_in_executor(None, trio_app.demos.load, "classification", "me"))["pid"]
+    pid = (await loop.run_in_executor(None, trio_app.demos.load, "classification", "me")).project_id
     task = trio_app.training.create("me", pid, TINY_TRAIN)
-    trio_app.training.start(task["id"])
-    done = await wait_task(task["id"], "completed", "failed", timeout=300)
-    _, log = await api("GET", f"trio/api/tasks/{task['id']}/logs", params={"tail": 200})
+    trio_app.training.start(task.id)
+    done = await wait_task(task.id, "completed", "failed", timeout=300)
+    _, log = await api("GET", f"trio/api/tasks/{task.id}/logs", params={"tail": 200})
     assert done["status"] == "completed", log["content"][-3000:]
-    assert ray_job(ray_head, prefix_of(trio_app), task["id"]).status == "SUCCEEDED"
+    assert ray_job(ray_head, prefix_of(trio_app), task.id).status == "SUCCEEDED"
     assert "[TRAIN] Epoch=2/2" in log["content"]
-    _, series = await api("GET", f"trio/api/tasks/{task['id']}/metrics")
+    _, series = await api("GET", f"trio/api/tasks/{task.id}/metrics")
     assert {"loss", "lr", "eval_acc1"} <= set(series["series"])
     # the checkpoints are in the server's task folder, whichever filesystem mode
-    checkpoints = trio_workspace / "tasks" / task["id"] / "checkpoints"
+    checkpoints = trio_workspace / "tasks" / task.id / "checkpoints"
     assert (checkpoints / "epoch_2" / "model.pdparams").is_file()
     assert json.loads((checkpoints / "epoch_2" / "state.json").read_text())["epoch"] == 2
 
     # its child jobs run on Ray too, and what they write lands in the server's workspace
-    tdir = trio_workspace / "tasks" / task["id"]
+    tdir = trio_workspace / "tasks" / task.id
     image = sorted((trio_workspace / "datasets").rglob("*.jpg"))[0]
     children = {
         "evaluate": {"epoch": 2, "split": "test"},
@@ -133,9 +133,9 @@ async def test_paddlex_train_task_runs_on_ray(trio_app, api, wait_task, fs_mode,
         "export": {"type": "infer", "save_dir": str(trio_workspace / "exports" / "ray")},
     }
     for kind, settings in children.items():
-        job = trio_app.training.start_child("me", task["id"], kind, **settings)
-        done = await wait_task(job["id"], "completed", "failed", timeout=240)
-        _, log = await api("GET", f"trio/api/tasks/{job['id']}/logs", params={"tail": 40})
+        job = trio_app.training.start_child("me", task.id, kind, **settings)
+        done = await wait_task(job.id, "completed", "failed", timeout=240)
+        _, log = await api("GET", f"trio/api/tasks/{job.id}/logs", params={"tail": 40})
         assert done["status"] == "completed", (kind, log["content"][-2000:])
     assert json.loads((tdir / "evaluate" / "result.json").read_text())["split"] == "test"
     assert (tdir / "predict" / "1" / f"{image.stem}_result.png").is_file()

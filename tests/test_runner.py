@@ -11,13 +11,13 @@ from pathlib import Path
 import psutil
 import pytest
 
+from jupyter_trio.domain import Task, TaskQuery
 from jupyter_trio.runner.gpus import GPU
 from jupyter_trio.runner.scheduler import Placement, Request, plan
 from jupyter_trio.runner.service import Runner
 from jupyter_trio.services.tasks import GeneratorRequest, TaskService
 from jupyter_trio.services.workspaces import ScriptWorkspaces
 from jupyter_trio.store import Store
-from jupyter_trio.store.tasks import TaskQuery
 
 
 # ---- placement logic
@@ -206,15 +206,15 @@ def make_runner(tmp_path: Path, gpus: list[int], max_cpu_jobs: int = 1) -> tuple
     return runner, service
 
 
-async def drive(runner: Runner, service: TaskService, names: list[str], timeout: float = 30.0) -> list[dict]:
+async def drive(runner: Runner, service: TaskService, names: list[str], timeout: float = 30.0) -> list[Task]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         runner.tick()
         tasks = [service.get(n) for n in names]
-        if all(t["status"] in ("completed", "failed", "cancelled", "interrupted") for t in tasks):
+        if all(t.status in ("completed", "failed", "cancelled", "interrupted") for t in tasks):
             return tasks
         await asyncio.sleep(0.02)
-    raise AssertionError([service.get(n)["status"] for n in names])
+    raise AssertionError([service.get(n).status for n in names])
 
 
 async def test_gpu_jobs_get_distinct_cuda_visible_devices(tmp_path):
@@ -233,20 +233,20 @@ async def test_gpu_jobs_get_distinct_cuda_visible_devices(tmp_path):
     for _ in range(2):
         service.create(
             GeneratorRequest(
-                name_prefix="g", mode="shell", gpus=1, run=True, shell_text=created["items"][0]["command"]
+                name_prefix="g", mode="shell", gpus=1, run=True, shell_text=created.items[0].command
             ),
             "me",
         )
     names = ["g_001", "g_002", "g_003"]
     tasks = await drive(runner, service, names)
-    assert all(t["status"] == "completed" for t in tasks)
-    assigned = [t["assigned_gpus"] for t in tasks]
+    assert all(t.status == "completed" for t in tasks)
+    assigned = [t.gpu_ids for t in tasks]
     assert sorted(map(tuple, assigned[:2])) == [(0,), (1,)]
-    logs = [(tmp_path / "ws" / "tasks" / t["id"] / "runs" / "1" / "stdout.log").read_text() for t in tasks]
+    logs = [(tmp_path / "ws" / "tasks" / t.id / "runs" / "1" / "stdout.log").read_text() for t in tasks]
     for task, log in zip(tasks, logs):
-        assert f"cvd={task['assigned_gpus'][0]}" in log
+        assert f"cvd={task.gpu_ids[0]}" in log
     # The third job started only after one of the first two had ended: no GPU ran two jobs at once.
-    assert tasks[2]["started_at"] >= min(tasks[0]["ended_at"], tasks[1]["ended_at"]) - 0.05
+    assert tasks[2].started_at >= min(tasks[0].ended_at, tasks[1].ended_at) - 0.05
     runner.release()
 
 
@@ -275,7 +275,7 @@ async def test_batch_creation_is_all_or_nothing(tmp_path):
     assert total == 1
 
 
-# ---- spare shims (c.TrioApp.spare_shims, 1 by default)
+# ---- spare shims (c.LocalExecutor.spare_shims, 1 by default)
 def spares(trio_app) -> list:
     return list(trio_app.runner.local._spares)
 
@@ -322,7 +322,7 @@ def test_spares_exit_when_the_executor_closes_or_their_server_dies(tmp_path):
     from jupyter_trio.runner import procs
     from jupyter_trio.runner.local_executor import LocalExecutor
 
-    executor = LocalExecutor(spare_count=2)
+    executor = LocalExecutor(spare_shims=2)
     executor.start()
     pids = [spare.pid for spare in executor._spares]
     assert len(pids) == 2 and pids_alive(pids) == pids

@@ -78,8 +78,8 @@ def test_v4_paddlex_status_names_become_native_names(tmp_path):
         )
     old.close()
     store = Store(ws)
-    assert [d["status"] for d in store.datasets.list()] == ["split", "imported", "check_failed"]
-    assert store.weights.get("PM0001")["status"] == "saved"
+    assert [d.status for d in store.datasets.list()] == ["split", "imported", "check_failed"]
+    assert store.weights.get("PM0001").status == "saved"
 
 
 def test_reopening_an_up_to_date_store_changes_nothing(tmp_path):
@@ -212,8 +212,8 @@ async def test_http_writes_succeed_while_other_processes_write(api, trio_workspa
 
 @pytest.mark.parametrize("broad", [False, True])
 def test_name_search_finds_substrings_in_any_case_through_renames_and_deletes(tmp_path, monkeypatch, broad):
+    from jupyter_trio.domain import NewTask, TaskQuery
     from jupyter_trio.store import tasks as task_store
-    from jupyter_trio.store.tasks import NewTask, TaskQuery
 
     if broad:  # every search counts as broad: its page is read through the sort's index
         monkeypatch.setattr(task_store, "BROAD_MATCH", 0)
@@ -228,7 +228,7 @@ def test_name_search_finds_substrings_in_any_case_through_renames_and_deletes(tm
         assert total == len(tasks)
         _, with_filter = store.tasks.list(TaskQuery(name=text, status="pending"))
         assert with_filter == total
-        return [t["name"] for t in tasks]
+        return [t.name for t in tasks]
 
     assert found("sweep") == ["LR_SWEEP-0.01", "lr_sweep-0.1"]
     assert found("Sweep-0.01") == ["LR_SWEEP-0.01"]
@@ -244,8 +244,8 @@ def test_name_search_finds_substrings_in_any_case_through_renames_and_deletes(tm
 def test_start_up_indexes_only_runs_that_may_have_written_since_the_last_start(tmp_path):
     import json as _json
 
+    from jupyter_trio.domain import NewTask
     from jupyter_trio.services.checkpoints import CheckpointService
-    from jupyter_trio.store.tasks import NewTask
 
     store = Store(tmp_path / "ws")
     with store.db.transaction() as conn:
@@ -272,7 +272,7 @@ def test_start_up_indexes_only_runs_that_may_have_written_since_the_last_start(t
     checkpoint(ids[1], 2)
     store.tasks.set_run(ids[1], index, status="completed", started_at=time.time(), ended_at=time.time())
     assert service.sync_on_start() == 1  # only the run that may have written
-    assert [r["id"] for r in store.checkpoints.for_task(ids[1])] == ["epoch_1", "epoch_2"]
+    assert [r.id for r in store.checkpoints.for_task(ids[1])] == ["epoch_1", "epoch_2"]
 
 
 def test_a_number_past_sqlite_integers_is_a_client_error(tmp_path):

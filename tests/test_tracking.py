@@ -293,13 +293,13 @@ async def test_init_opens_a_tracked_run_through_the_server(
     assert b"refused: workspace /somewhere/else is not this server's workspace" in out
     store = trio_app.store
     task = store.tasks.get("nb-experiment")
-    assert task["kind"] == "notebook" and task["last_run"] == 2
-    runs = store.tasks.runs(task["id"])
-    assert [r["status"] for r in runs] == ["completed", "completed"]  # the second closed at exit
+    assert task.kind == "notebook" and task.run_index == 2
+    runs = store.tasks.runs(task.id)
+    assert [r.status for r in runs] == ["completed", "completed"]  # the second closed at exit
     reader = MetricsReader()
-    assert reader.series(store.layout.run_dir(task["id"], 1), "loss").values == [1.0, 0.5]
-    assert reader.record(store.layout.run_dir(task["id"], 1)) == {"note": "from a notebook"}
-    assert reader.series(store.layout.run_dir(task["id"], 2), "loss").values == [0.1]
+    assert reader.series(store.layout.run_dir(task.id, 1), "loss").values == [1.0, 0.5]
+    assert reader.record(store.layout.run_dir(task.id, 1)) == {"note": "from a notebook"}
+    assert reader.series(store.layout.run_dir(task.id, 2), "loss").values == [0.1]
     status, reply = await api("POST", "trio/api/notebook-runs", {"name": "bad name!", "pid": 1})
     assert status == 422 and reply["error"]["message"]
     # what schemathesis's stateful phase sent (a 500 before): a pid past SQLite's integers, lone surrogates

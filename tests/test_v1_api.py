@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from jupyter_trio.domain import NewTask
 from jupyter_trio.services.users import local_owner
-from jupyter_trio.store.tasks import NewTask
 
 from dataset_fixtures import TINY_TRAIN, load_demo
 

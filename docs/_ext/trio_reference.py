@@ -1,5 +1,7 @@
 """Reference pages generated from the code when the docs build: the configuration (every configurable
-traitlet of ``TrioApp`` and ``TrioGPUArbiter``, with its help and default) and the REST API (every route of
+traitlet of ``TrioApp``, of the configurables it builds — ``TrioApp.classes`` from jupyter_trio: executors,
+GPU sources — and of ``TrioGPUArbiter``, with its help and default; ``TrioApp``'s deprecated aliases in a
+table of their own) and the REST API (every route of
 the three dialects, from the OpenAPI document the server serves). Written into ``docs/_generated/`` at
 ``builder-inited``, before Sphinx reads the sources, so they can never drift from the code."""
 
@@ -27,30 +29,54 @@ def _default(cls: type[HasTraits], name: str, trait: TraitType) -> str:
     return f"`{shown}`" if shown not in ("traitlets.Undefined", "") else "—"
 
 
-def configuration_markdown() -> str:
-    """Markdown tables of every configurable trait of the server extension and the GPU arbiter."""
+def configurables() -> list[type[HasTraits]]:
+    """Every class with ``c.<Class>.*`` options: the server extension, the configurables it builds (its
+    ``classes`` from jupyter_trio), and the GPU arbiter."""
     from jupyter_trio.app import TrioApp
     from jupyter_trio.hub.arbiter import TrioGPUArbiter
 
+    built = [cls for cls in TrioApp.classes if cls.__module__.startswith("jupyter_trio")]
+    return [TrioApp, *built, TrioGPUArbiter]
+
+
+def _table(cls: type[HasTraits], traits: dict[str, TraitType]) -> list[str]:
+    rows = ["| option | type | default | what it does |", "| --- | --- | --- | --- |"]
+    for name, trait in traits.items():
+        rows.append(
+            f"| `c.{cls.__name__}.{name}` | {type(trait).__name__} | {_cell(_default(cls, name, trait))} "
+            f"| {_cell(trait.help or '')} |"
+        )
+    return rows
+
+
+def configuration_markdown() -> str:
+    """Markdown tables of every configurable trait of the server extension, the executors and GPU sources
+    it builds, and the GPU arbiter."""
     parts = []
-    for cls in (TrioApp, TrioGPUArbiter):
+    for cls in configurables():
         own = {
             name: trait
             for name, trait in sorted(cls.class_traits(config=True).items())
             if any(name in vars(base) for base in cls.__mro__ if base.__module__.startswith("jupyter_trio"))
         }
-        parts += [
-            f"## `{cls.__name__}`",
-            "",
-            "| option | type | default | what it does |",
-            "| --- | --- | --- | --- |",
-        ]
-        for name, trait in own.items():
-            parts.append(
-                f"| `c.{cls.__name__}.{name}` | {type(trait).__name__} | {_cell(_default(cls, name, trait))} "
-                f"| {_cell(trait.help or '')} |"
-            )
-        parts.append("")
+        moved = getattr(cls, "moved_traits", {})
+        summary = (cls.__doc__ or "").strip().split("\n\n")[0]
+        parts += [f"## `{cls.__name__}`", "", *([summary, ""] if summary else [])]
+        parts += [*_table(cls, {n: t for n, t in own.items() if n not in moved}), ""]
+        if moved:
+            parts += [
+                f"### Deprecated aliases of `{cls.__name__}`",
+                "",
+                "Options that moved to the class that uses them. Each still works: a value set here is "
+                "copied to its new name, with a warning in the server's log, unless the new name is set too "
+                "(then the new name wins).",
+                "",
+                "| old option | new option |",
+                "| --- | --- |",
+            ]
+            for old, (owner, new) in sorted(moved.items()):
+                parts.append(f"| `c.{cls.__name__}.{old}` | `c.{owner}.{new}` |")
+            parts.append("")
     return "\n".join(parts)
 
 

@@ -154,11 +154,11 @@ class TrioHandler(ExtensionHandlerMixin, APIHandler):
                 "a job's token (TRIO_TOKEN) may only read the jupyter-trio API; writes need the user's "
                 "own credentials"
             )
-        self.current_user = self._jupyter_current_user = User(username=task["owner"], name=task["owner"])
-        acting_user.set(task["owner"])
+        self.current_user = self._jupyter_current_user = User(username=task.owner, name=task.owner)
+        acting_user.set(task.owner)
         if isinstance(self, websocket.WebSocketHandler):
             # a socket outlives the request that opened it: it closes when the token's run ends
-            IOLoop.current().add_callback(self._close_when_run_ends, task["id"], run["run_index"])
+            IOLoop.current().add_callback(self._close_when_run_ends, task.id, run.run_index)
 
     async def _close_when_run_ends(self, task_id: str, run_index: int) -> None:
         while True:

@@ -31,44 +31,17 @@ from .base import TrioHandler, operation
 class _DatasetViews(TrioHandler):
     def dataset_info(self, did: str) -> DatasetInfo:
         d = self.trio.projects.dataset(did)
-        attrs = d["attrs"]
-        return DatasetInfo(
-            **{
-                k: d[k]
-                for k in (
-                    "id",
-                    "name",
-                    "owner",
-                    "description",
-                    "dataset_type",
-                    "status",
-                    "message",
-                    "path",
-                    "created_at",
-                    "updated_at",
-                )
-            },
-            project_ids=self.trio.projects.dataset_project_ids(d["id"]),
-            num_images=attrs.get("num_images"),
-            num_classes=attrs.get("num_classes"),
-            format=attrs.get("format"),
-        )
+        return DatasetInfo.of(d, self.trio.projects.dataset_project_ids(d.id))
 
     def project_info(self, pid: str) -> ProjectInfo:
         p = self.trio.projects.project(pid)
-        return ProjectInfo(
-            **{
-                k: p[k]
-                for k in ("id", "name", "description", "project_type", "dataset_id", "path", "created_at")
-            },
-            task_ids=[t["id"] for t in self.trio.projects.project_tasks(pid)],
-        )
+        return ProjectInfo.of(p, [t.id for t in self.trio.projects.project_tasks(pid)])
 
 
 class DatasetsHandler(_DatasetViews):
     @operation("List datasets", response=DatasetList, tag="datasets")
     def get(self) -> None:
-        self.reply(DatasetList(items=[self.dataset_info(d["id"]) for d in self.trio.projects.datasets()]))
+        self.reply(DatasetList(items=[self.dataset_info(d.id) for d in self.trio.projects.datasets()]))
 
     @operation(
         "Create an empty dataset of a task type",
@@ -80,7 +53,7 @@ class DatasetsHandler(_DatasetViews):
     def post(self) -> None:
         body = self.parse_body(DatasetCreate)
         d = self.trio.projects.create_dataset(self.username, body.name, body.description, body.dataset_type)
-        self.reply(self.dataset_info(d["id"]), 201)
+        self.reply(self.dataset_info(d.id), 201)
 
 
 class DatasetHandler(_DatasetViews):
@@ -133,7 +106,8 @@ class DatasetSplitHandler(_DatasetViews):
 class DatasetDetailsHandler(_DatasetViews):
     @operation("Files, labels and the split of an imported dataset", response=DatasetDetails, tag="datasets")
     def get(self, did: str) -> None:
-        self.reply(DatasetDetails(**self.trio.projects.dataset_details(did)))
+        details = self.trio.projects.dataset_details(did)
+        self.reply(DatasetDetails.model_validate(details, from_attributes=True))
 
 
 class DatasetPreviewHandler(_DatasetViews):
@@ -144,7 +118,7 @@ class DatasetPreviewHandler(_DatasetViews):
     )
     async def get(self, did: str, path: str) -> None:
         dataset = self.trio.projects.dataset(did)
-        target = self.trio.files.viewable(f"{dataset['path']}/{path}")
+        target = self.trio.files.viewable(f"{dataset.path}/{path}")
         if kind_of(target) != "image":
             raise ValidationFailed(f"{path} is not an image")
         files = self.trio.files  # decoding runs off the event loop, in the files service's own threads
@@ -156,7 +130,7 @@ class DatasetPreviewHandler(_DatasetViews):
 class ProjectsHandler(_DatasetViews):
     @operation("List projects", response=ProjectList, tag="projects")
     def get(self) -> None:
-        self.reply(ProjectList(items=[self.project_info(p["id"]) for p in self.trio.projects.projects()]))
+        self.reply(ProjectList(items=[self.project_info(p.id) for p in self.trio.projects.projects()]))
 
     @operation(
         "Create a project (optionally bound to a dataset of its type)",
@@ -170,12 +144,12 @@ class ProjectsHandler(_DatasetViews):
         svc = self.trio.projects
         if body.dataset_id is not None:
             svc.dataset(body.dataset_id)
-            if svc.dataset(body.dataset_id)["dataset_type"] != project_type(body.project_type):
+            if svc.dataset(body.dataset_id).dataset_type != project_type(body.project_type):
                 raise ValidationFailed("dataset_id: the dataset's type differs from the project's")
         p = svc.create_project(self.username, body.name, body.description, body.project_type)
         if body.dataset_id is not None:
-            svc.bind_dataset(p["id"], body.dataset_id)
-        self.reply(self.project_info(p["id"]), 201)
+            svc.bind_dataset(p.id, body.dataset_id)
+        self.reply(self.project_info(p.id), 201)
 
 
 class ProjectHandler(_DatasetViews):
@@ -254,8 +228,4 @@ class DemoLoadHandler(TrioHandler):
     )
     async def post(self, kind: str) -> None:
         out = await IOLoop.current().run_in_executor(None, self.trio.demos.load, kind, self.username)
-        self.reply(
-            DemoLoaded(
-                dataset_id=out["did"], project_id=out["pid"], created=out["loading_status"] == "created"
-            )
-        )
+        self.reply(DemoLoaded.model_validate(out, from_attributes=True))

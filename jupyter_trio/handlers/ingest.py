@@ -8,12 +8,11 @@ before any method body, so no request gets further without one.
 
 from __future__ import annotations
 
-from typing import Any
-
 from jupyter_server.auth.decorator import allow_unauthenticated
 from pydantic import BaseModel, Field
 
 from ..acting import acting_user
+from ..domain import Run, Task
 from ..errors import Forbidden
 from ..services.ingest import OffsetMismatch
 from .base import TrioHandler, operation
@@ -40,8 +39,8 @@ class IngestReply(BaseModel):
 class RunTokenHandler(TrioHandler):
     """Authenticated by the run token of the run in the path, not by a user."""
 
-    task: dict[str, Any]
-    run: dict[str, Any]
+    task: Task
+    run: Run
 
     def check_xsrf_cookie(self) -> None:
         # the credential is a header a page on another origin cannot set: no cookie to forge
@@ -54,7 +53,7 @@ class RunTokenHandler(TrioHandler):
         if not token:
             raise Forbidden(f"this route takes the run's token in {TOKEN_HEADER}")
         self.task, self.run = self.trio.ingest.authorize(kwargs["task_id"], kwargs["run_index"], token)
-        acting_user.set(self.task["owner"])
+        acting_user.set(self.task.owner)
 
     def answer(self, write) -> None:
         """Reply with the bytes received, or a 409 that says how many (where the client resumes)."""
@@ -106,7 +105,7 @@ class IngestHandler(RunTokenHandler):
         q = self.parse_query(IngestQuery)
         self.answer(
             lambda: self.trio.ingest.append(
-                self.task["id"], self.run["run_index"], kind, q.writer, q.offset, self.request.body
+                self.task.id, self.run.run_index, kind, q.writer, q.offset, self.request.body
             )
         )
 
@@ -123,6 +122,6 @@ class IngestFileHandler(RunTokenHandler):
         q = self.parse_query(FileQuery)
         self.answer(
             lambda: self.trio.ingest.write_file(
-                self.task, self.run["run_index"], q.path, q.offset, self.request.body, q.final
+                self.task, self.run.run_index, q.path, q.offset, self.request.body, q.final
             )
         )

@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from typing import Any
 
 from tornado import websocket
 
+from ..domain import Task
 from ..schemas.native import LogMatch, LogQuery, LogReply, LogSearchQuery, LogSearchReply
 from ..vocabulary import FINAL
 from .base import TrioHandler, operation
@@ -23,9 +23,9 @@ STATUS_POLL_S = 0.2
 WS_CHUNK = 256 * 1024
 
 
-def resolve_run(handler: TrioHandler, name: str, run: int | None) -> tuple[dict[str, Any], int]:
+def resolve_run(handler: TrioHandler, name: str, run: int | None) -> tuple[Task, int]:
     task, row = handler.trio.tasks.run_of(name, run)
-    return task, row["run_index"]
+    return task, row.run_index
 
 
 class LogsHandler(TrioHandler):
@@ -39,12 +39,13 @@ class LogsHandler(TrioHandler):
         q = self.parse_query(LogQuery)
         task, index = resolve_run(self, name, q.run)
         files = self.trio.run_files
-        path = files.log_path(self.trio.tasks.run_dir(task["id"], index), q.stream)
+        path = files.log_path(self.trio.tasks.run_dir(task.id, index), q.stream)
         chunk = files.tail(path, q.tail) if q.tail is not None else files.read(path, q.offset or 0, q.limit)
-        status = (self.trio.tasks.run_state(task["id"], index) or {"status": "deleted"})["status"]
+        run = self.trio.tasks.run_state(task.id, index)
+        status = run.status if run is not None else "deleted"
         self.reply(
             LogReply(
-                task_name=task["name"],
+                task_name=task.name,
                 run=index,
                 stream=q.stream,
                 content=chunk.content,
@@ -66,13 +67,13 @@ class LogSearchHandler(TrioHandler):
     async def get(self, name: str) -> None:
         q = self.parse_query(LogSearchQuery)
         task, index = resolve_run(self, name, q.run)
-        path = self.trio.run_files.log_path(self.trio.tasks.run_dir(task["id"], index), q.stream)
+        path = self.trio.run_files.log_path(self.trio.tasks.run_dir(task.id, index), q.stream)
         found = await asyncio.get_running_loop().run_in_executor(
             None, lambda: self.trio.run_files.search(path, q.q, q.offset, q.max_matches)
         )
         self.reply(
             LogSearchReply(
-                task_name=task["name"],
+                task_name=task.name,
                 run=index,
                 stream=q.stream,
                 matches=[LogMatch(offset=o, line=line) for o, line in found.matches],
@@ -114,14 +115,13 @@ class LogStreamHandler(TrioHandler, websocket.WebSocketHandler):
         if self._pump_task is not None:
             self._pump_task.cancel()
 
-    def _run_status(self) -> dict[str, Any]:
-        return self.trio.tasks.run_state(self._task["id"], self._run) or {
-            "status": "deleted",
-            "exit_code": None,
-        }
+    def _run_status(self) -> tuple[str, int | None]:
+        """The run's status and exit code ("deleted" once its task is gone)."""
+        run = self.trio.tasks.run_state(self._task.id, self._run)
+        return (run.status, run.exit_code) if run is not None else ("deleted", None)
 
     async def _pump(self) -> None:
-        run_dir = self.trio.tasks.run_dir(self._task["id"], self._run)
+        run_dir = self.trio.tasks.run_dir(self._task.id, self._run)
         path = self.trio.run_files.log_path(run_dir, self._stream)
         offset = self._offset
         checked, final, last_data = 0.0, None, 0.0
@@ -137,7 +137,7 @@ class LogStreamHandler(TrioHandler, websocket.WebSocketHandler):
                         json.dumps(
                             {
                                 "type": "chunk",
-                                "task_name": self._task["name"],
+                                "task_name": self._task.name,
                                 "run": self._run,
                                 "stream": self._stream,
                                 "content": chunk.content,
@@ -153,10 +153,10 @@ class LogStreamHandler(TrioHandler, websocket.WebSocketHandler):
                         json.dumps(
                             {
                                 "type": "status",
-                                "task_name": self._task["name"],
+                                "task_name": self._task.name,
                                 "run": self._run,
-                                "status": final["status"],
-                                "exit_code": final["exit_code"],
+                                "status": final[0],
+                                "exit_code": final[1],
                                 "next_offset": offset,
                             }
                         )
@@ -166,9 +166,9 @@ class LogStreamHandler(TrioHandler, websocket.WebSocketHandler):
                 now = time.monotonic()
                 if now - checked > STATUS_POLL_S:
                     checked = now
-                    run = self._run_status()
-                    if run["status"] in FINAL or run["status"] == "deleted":
-                        final = run  # one more read: the shim wrote everything before the run ended
+                    state = self._run_status()
+                    if state[0] in FINAL or state[0] == "deleted":
+                        final = state  # one more read: the shim wrote everything before the run ended
                         continue
                 if watch is None and self.trio.folder_watch.available and run_dir.is_dir():
                     watch = self.trio.folder_watch.subscribe(run_dir)  # the run has started since

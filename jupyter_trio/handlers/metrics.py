@@ -19,7 +19,7 @@ VIEW = Path(__file__).parent.parent / "static" / "metrics_view.html"
 class _RunHandler(TrioHandler):
     def run_dir(self, name: str, run: int | None):
         task, index = resolve_run(self, name, run)
-        return task, index, self.trio.tasks.run_dir(task["id"], index)
+        return task, index, self.trio.tasks.run_dir(task.id, index)
 
 
 class MetricsIndexHandler(_RunHandler):
@@ -33,7 +33,7 @@ class MetricsIndexHandler(_RunHandler):
         q = self.parse_query(RunQuery)
         task, index, run_dir = self.run_dir(name, q.run)
         self.reply(
-            MetricsIndex(task_name=task["name"], run=index, series=self.trio.run_files.series_names(run_dir))
+            MetricsIndex(task_name=task.name, run=index, series=self.trio.run_files.series_names(run_dir))
         )
 
 
@@ -53,11 +53,11 @@ class SeriesHandler(_RunHandler):
             to_step=q.to_step,
         )
         if series is None:
-            raise NotFound(f"run {index} of task {task['name']!r} has no series {key!r}")
+            raise NotFound(f"run {index} of task {task.name!r} has no series {key!r}")
         values = [v if math.isfinite(v) else None for v in series.values]
         self.reply(
             SeriesReply(
-                task_name=task["name"],
+                task_name=task.name,
                 run=index,
                 key=key,
                 steps=series.steps,
@@ -76,7 +76,7 @@ class RecordsHandler(_RunHandler):
         q = self.parse_query(RunQuery)
         task, index, run_dir = self.run_dir(name, q.run)
         record = self.trio.run_files.record(run_dir)
-        self.reply(RecordsReply(task_name=task["name"], run=index, record=record))
+        self.reply(RecordsReply(task_name=task.name, run=index, record=record))
 
 
 class MetricsViewHandler(TrioHandler):
@@ -100,10 +100,8 @@ class MetricsViewHandler(TrioHandler):
             raise ValidationFailed("run must be a run index")
         self._nonce = secrets.token_urlsafe(16)
         self.set_header("Content-Security-Policy", self.content_security_policy)
-        api = f"{self.base_url.rstrip('/')}/trio/api/tasks/{task['id']}"
-        page = (
-            VIEW.read_text().replace("__NONCE__", self._nonce).replace("__TITLE__", html.escape(task["name"]))
-        )
+        api = f"{self.base_url.rstrip('/')}/trio/api/tasks/{task.id}"
+        page = VIEW.read_text().replace("__NONCE__", self._nonce).replace("__TITLE__", html.escape(task.name))
         page = page.replace("__API__", json.dumps(api)).replace(
             "__RUN__", json.dumps(int(run) if run else None)
         )

@@ -11,16 +11,16 @@ from .ingest import IngestFileHandler, IngestHandler, RunTokenClaimHandler
 from .logs import LogSearchHandler, LogsHandler, LogStreamHandler
 from .metrics import MetricsIndexHandler, MetricsViewHandler, RecordsHandler, SeriesHandler
 from .paddlex import tasks as pxtasks
-from .paddlex.files import DemoHandler, FileHandler
-from .paddlex.weights import ModelHandler
+from .paddlex.files import PaddleXDemoHandler, PaddleXFileHandler
+from .paddlex.weights import PaddleXModelHandler
 from .paddlex.workspace import (
-    DatasetDetailsHandler,
-    DatasetHandler,
-    DatasetSplitHandler,
-    ProjectHandler,
-    SystemHandler,
+    PaddleXDatasetDetailsHandler,
+    PaddleXDatasetHandler,
+    PaddleXDatasetSplitHandler,
+    PaddleXProjectHandler,
+    PaddleXSystemHandler,
+    PaddleXWorkspaceHandler,
 )
-from .paddlex.workspace import WorkspaceHandler as PaddleXWorkspaceHandler
 from .tasks import (
     NotebookRunFinishHandler,
     NotebookRunsHandler,
@@ -119,24 +119,24 @@ ROUTES: list[tuple] = [
     (rf"{API}/launcher/open", LauncherOpenHandler),
     (rf"{API}/launcher/pick-script", LauncherPickScriptHandler),
     # PaddleX dialect, part 1: system, workspace, datasets, files, demo, projects
-    (rf"{PADDLEX}/system", SystemHandler),
+    (rf"{PADDLEX}/system", PaddleXSystemHandler),
     (rf"{PADDLEX}/workspace", PaddleXWorkspaceHandler),
-    (rf"{PADDLEX}/dataset", DatasetHandler),
-    (rf"{PADDLEX}/dataset/split", DatasetSplitHandler),
-    (rf"{PADDLEX}/dataset/details", DatasetDetailsHandler),
-    (rf"{PADDLEX}/file", FileHandler),
-    (rf"{PADDLEX}/demo", DemoHandler),
-    (rf"{PADDLEX}/project", ProjectHandler),
-    (rf"{PADDLEX}/project/task", pxtasks.TaskHandler),
-    (rf"{PADDLEX}/project/task/params", pxtasks.ParamsHandler),
-    (rf"{PADDLEX}/project/task/train", pxtasks.TrainHandler),
-    (rf"{PADDLEX}/project/task/prune", pxtasks.PruneHandler),
-    (rf"{PADDLEX}/project/task/evaluate", pxtasks.EvaluateHandler),
-    (rf"{PADDLEX}/project/task/metrics", pxtasks.MetricsHandler),
-    (rf"{PADDLEX}/project/task/predict", pxtasks.PredictHandler),
-    (rf"{PADDLEX}/project/task/export", pxtasks.ExportHandler),
-    (rf"{PADDLEX}/project/task/vdl", pxtasks.VdlHandler),
-    (rf"{PADDLEX}/model", ModelHandler),
+    (rf"{PADDLEX}/dataset", PaddleXDatasetHandler),
+    (rf"{PADDLEX}/dataset/split", PaddleXDatasetSplitHandler),
+    (rf"{PADDLEX}/dataset/details", PaddleXDatasetDetailsHandler),
+    (rf"{PADDLEX}/file", PaddleXFileHandler),
+    (rf"{PADDLEX}/demo", PaddleXDemoHandler),
+    (rf"{PADDLEX}/project", PaddleXProjectHandler),
+    (rf"{PADDLEX}/project/task", pxtasks.PaddleXTaskHandler),
+    (rf"{PADDLEX}/project/task/params", pxtasks.PaddleXParamsHandler),
+    (rf"{PADDLEX}/project/task/train", pxtasks.PaddleXTrainHandler),
+    (rf"{PADDLEX}/project/task/prune", pxtasks.PaddleXPruneHandler),
+    (rf"{PADDLEX}/project/task/evaluate", pxtasks.PaddleXEvaluateHandler),
+    (rf"{PADDLEX}/project/task/metrics", pxtasks.PaddleXMetricsHandler),
+    (rf"{PADDLEX}/project/task/predict", pxtasks.PaddleXPredictHandler),
+    (rf"{PADDLEX}/project/task/export", pxtasks.PaddleXExportHandler),
+    (rf"{PADDLEX}/project/task/vdl", pxtasks.PaddleXVdlHandler),
+    (rf"{PADDLEX}/model", PaddleXModelHandler),
     # RestClient dialect (Tinker's REST shapes)
     (rf"{V1}/user", v1.UserHandler),
     (rf"{V1}/client/config", v1.ClientConfigHandler),

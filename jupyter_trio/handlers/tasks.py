@@ -11,7 +11,6 @@ from ..schemas.native import (
     NotesRequest,
     PinRequest,
     RenameRequest,
-    RunInfo,
     RunTaskRequest,
     TaskDetail,
     TaskInfo,
@@ -53,10 +52,7 @@ class TasksHandler(TrioHandler):
 
 class _TaskAction(TrioHandler):
     def detail(self, name: str) -> TaskDetail:
-        task = self.trio.tasks.detail(name)
-        out = TaskDetail.of(task)
-        out.runs = [RunInfo(**r) for r in task["runs"]]
-        return out
+        return TaskDetail.with_runs(*self.trio.tasks.detail(name))
 
 
 class TaskHandler(_TaskAction):
@@ -150,7 +146,7 @@ class NotebookRunsHandler(TrioHandler):
     def post(self) -> None:
         body = self.parse_body(NotebookRunOpen)
         opened = self.trio.notebook_runs.open(self.username, body.name, body.config, body.pid)
-        self.reply(NotebookRunReply(**opened), 201)
+        self.reply(NotebookRunReply.model_validate(opened, from_attributes=True), 201)
 
 
 class NotebookRunFinishHandler(TrioHandler):

@@ -30,8 +30,7 @@ JOB_REQUESTS = {
 
 class _Training(TrioHandler):
     def detail(self, name: str) -> TaskDetail:
-        task = self.trio.tasks.detail(name)
-        return TaskDetail.of(task)
+        return TaskDetail.with_runs(*self.trio.tasks.detail(name))
 
 
 class ProjectParamsHandler(_Training):
@@ -54,13 +53,13 @@ class ProjectTasksHandler(_Training):
     def post(self, pid: str) -> None:
         body = self.parse_body(TrainTaskCreate)
         task = self.trio.training.create(self.username, pid, body.train, body.description, body.parent_id)
-        self.reply(self.detail(task["id"]), 201)
+        self.reply(self.detail(task.id), 201)
 
 
 class TaskParamsHandler(_Training):
     @operation("A train task's parameters", response=ParamsReply, tag="training")
     def get(self, name: str) -> None:
-        self.reply(ParamsReply(train=self.trio.training.task(name)["params"]))
+        self.reply(ParamsReply(train=self.trio.training.task(name).params))
 
     @operation(
         "Replace a train task's parameters (validated; not while it runs)",
@@ -70,7 +69,7 @@ class TaskParamsHandler(_Training):
     )
     def put(self, name: str) -> None:
         task = self.trio.training.set_params(name, self.parse_body(ParamsUpdate).train)
-        self.reply(ParamsReply(train=task["params"]))
+        self.reply(ParamsReply(train=task.params))
 
 
 class TaskResumeHandler(_Training):
@@ -84,7 +83,7 @@ class TaskResumeHandler(_Training):
     def post(self, name: str) -> None:
         body = self.parse_body(ResumeRequest)
         task = self.trio.training.resume(name, body.epoch)
-        self.reply(self.detail(task["id"]), 202)
+        self.reply(self.detail(task.id), 202)
 
 
 class TaskJobHandler(_Training):
@@ -102,21 +101,21 @@ class TaskJobHandler(_Training):
         training = self.trio.training
         task = training.task(name)
         if job == "predict":
-            child = training.predict(self.username, task["id"], **settings)
+            child = training.predict(self.username, task.id, **settings)
         elif job == "export":
             child, _ = training.export(
-                self.username, task["id"], settings.pop("save_dir"), settings.pop("type"), **settings
+                self.username, task.id, settings.pop("save_dir"), settings.pop("type"), **settings
             )
         else:
-            child = training.start_child(self.username, task["id"], job, **settings)
-        self.reply(self.detail(child["id"]), 202)
+            child = training.start_child(self.username, task.id, job, **settings)
+        self.reply(self.detail(child.id), 202)
 
 
 class ModelsHandler(TrioHandler):
     @operation("Kept models (?kind=pretrained|exported)", response=ModelList, tag="models")
     def get(self) -> None:
         kind = self.get_query_argument("kind", None)
-        self.reply(ModelList(items=[ModelInfo(**m) for m in self.trio.weights.list(kind)]))
+        self.reply(ModelList(items=[ModelInfo.of(m) for m in self.trio.weights.list(kind)]))
 
     @operation(
         "Save a task's checkpoint as a pretrained model, or register an exported model",
@@ -135,13 +134,13 @@ class ModelsHandler(TrioHandler):
             if not body.path:
                 raise ValidationFailed("path is required for an exported model")
             model = self.trio.weights.register_exported(self.username, body.task_id, body.name, body.path)
-        self.reply(ModelInfo(**model), 201)
+        self.reply(ModelInfo.of(model), 201)
 
 
 class ModelHandler(TrioHandler):
     @operation("One kept model", response=ModelInfo, tag="models")
     def get(self, mid: str) -> None:
-        self.reply(ModelInfo(**self.trio.weights.get(mid)))
+        self.reply(ModelInfo.of(self.trio.weights.get(mid)))
 
     @operation(
         "Delete a kept model (a pretrained model's copy is removed; an export's files are kept)",

@@ -15,6 +15,8 @@ from typing import Any
 from tornado.iostream import StreamClosedError
 
 from .._version import __version__
+from ..domain import Sampler as SamplerRecord
+from ..domain import Session
 from ..errors import NotFound, PayloadTooLarge, ValidationFailed
 from ..schemas.v1 import (
     ArchiveUrl,
@@ -44,9 +46,9 @@ from ..schemas.v1 import (
     WeightsInfo,
     WeightsInfoRequest,
     WeightsList,
+    utc,
 )
 from ..services.archives import stream_tar_gz
-from ..services.training_runs import checkpoint_view, utc
 from .base import TrioHandler, operation
 
 MAX_IMAGE_BYTES = 32 * 1024 * 1024
@@ -105,7 +107,7 @@ class TrainingRunsHandler(_V1):
         runs, total = self.runs.page(self.username, q.limit, q.offset, q.project_id)
         self.reply(
             TrainingRunsList(
-                training_runs=[TrainingRun(**r) for r in runs],
+                training_runs=[TrainingRun.of(r.task, r.checkpoints) for r in runs],
                 cursor=Cursor(offset=q.offset, limit=q.limit, total_count=total),
             )
         )
@@ -128,13 +130,14 @@ class TrainingRunsHandler(_V1):
             session_id=body.session_id,
             start=body.start,
         )
-        self.reply(TrainingRun(**run), 201)
+        self.reply(TrainingRun.of(run.task, run.checkpoints), 201)
 
 
 class TrainingRunHandler(_V1):
     @operation("One training run", response=TrainingRun, tag="v1")
     def get(self, run: str) -> None:
-        self.reply(TrainingRun(**self.runs.get(run, self.username)))
+        view = self.runs.get(run, self.username)
+        self.reply(TrainingRun.of(view.task, view.checkpoints))
 
 
 class RunCheckpointsHandler(_V1):
@@ -143,7 +146,7 @@ class RunCheckpointsHandler(_V1):
         items = self.runs.checkpoints_of(run, self.username)
         self.reply(
             CheckpointsList(
-                checkpoints=[Checkpoint(**c) for c in items],
+                checkpoints=[Checkpoint.of(c) for c in items],
                 cursor=Cursor(offset=0, limit=len(items), total_count=len(items)),
             )
         )
@@ -163,7 +166,7 @@ class RunCheckpointArchiveHandler(_V1):
     def get(self, run: str, cid: str) -> None:
         self.runs.owned(run, self.username)
         found = self.trio.checkpoints.locate(run, cid)
-        self.reply(self.archive_url(f"checkpoints/{found.task['id']}/{found.row['id']}"))
+        self.reply(self.archive_url(f"checkpoints/{found.task.id}/{found.row.id}"))
 
 
 class UserCheckpointsHandler(_V1):
@@ -178,7 +181,7 @@ class UserCheckpointsHandler(_V1):
         rows, total = self.trio.checkpoints.page(self.username, q.limit, q.offset)
         self.reply(
             CheckpointsList(
-                checkpoints=[Checkpoint(**checkpoint_view(r)) for r in rows],
+                checkpoints=[Checkpoint.of(r) for r in rows],
                 cursor=Cursor(offset=q.offset, limit=q.limit, total_count=total),
             )
         )
@@ -192,7 +195,7 @@ class WeightsInfoHandler(_V1):
         tag="v1",
     )
     def get(self) -> None:
-        self.reply(WeightsInfo(**self.runs.weights_info(self.parse_query(PathQuery).path)))
+        self.reply(WeightsInfo.of(self.runs.weights_info(self.parse_query(PathQuery).path)))
 
     @operation(
         "The same, asked as the Tinker SDK does (get_weights_info_by_tinker_path)",
@@ -201,7 +204,7 @@ class WeightsInfoHandler(_V1):
         tag="v1",
     )
     def post(self) -> None:
-        self.reply(WeightsInfo(**self.runs.weights_info(self.parse_body(WeightsInfoRequest).tinker_path)))
+        self.reply(WeightsInfo.of(self.runs.weights_info(self.parse_body(WeightsInfoRequest).tinker_path)))
 
 
 # ---- what the Tinker SDK asks before its first call
@@ -250,15 +253,15 @@ class WeightsHandler(_V1):
             WeightsList(
                 weights=[
                     WeightsEntry(
-                        weights_id=w["id"],
-                        name=w["name"],
-                        kind=w["kind"],
-                        base_model=w["model_type"],
-                        status=w["status"],
-                        training_run_id=w["task_id"],
-                        path=w["path"],
-                        created_at=utc(w["created_at"]),
-                        archive_url_path=f"{base}/{w['id']}/archive",
+                        weights_id=w.id,
+                        name=w.name,
+                        kind=w.kind,
+                        base_model=w.model_type,
+                        status=w.status,
+                        training_run_id=w.task_id,
+                        path=w.path,
+                        created_at=utc(w.created_at),
+                        archive_url_path=f"{base}/{w.id}/archive",
                     )
                     for w in rows
                 ],
@@ -273,7 +276,7 @@ class WeightsArchiveHandler(_V1):
     @operation("A signed, time-limited link to a .tar.gz of kept weights", response=ArchiveUrl, tag="v1")
     def get(self, wid: str) -> None:
         model = self.trio.weights.owned(wid, self.username)
-        self.reply(self.archive_url(f"weights/{model['id']}"))
+        self.reply(self.archive_url(f"weights/{model.id}"))
 
 
 class ArchiveHandler(_V1):
@@ -303,7 +306,7 @@ class ArchiveHandler(_V1):
         if kind == "checkpoints":
             run, _, cid = rest.partition("/")
             found = self.trio.checkpoints.locate(run, cid)
-            return found.folder, f"{found.task['id']}-{found.row['id']}"
+            return found.folder, f"{found.task.id}-{found.row.id}"
         return self.trio.weights.folder(rest), rest
 
 
@@ -315,7 +318,7 @@ class SessionsHandler(_V1):
         rows, total = self.trio.sessions.page(self.username, q.limit, q.offset)
         self.reply(
             SessionsList(
-                sessions=[r["id"] for r in rows],
+                sessions=[r.id for r in rows],
                 cursor=Cursor(offset=q.offset, limit=q.limit, total_count=total),
             )
         )
@@ -335,17 +338,17 @@ class SessionsHandler(_V1):
         self.reply(session_info(self, session), 201)
 
 
-def session_info(handler: TrioHandler, session: dict[str, Any]) -> SessionInfo:
-    run_ids, sampler_ids = handler.trio.sessions.contents(session["id"])
+def session_info(handler: TrioHandler, session: Session) -> SessionInfo:
+    run_ids, sampler_ids = handler.trio.sessions.contents(session.id)
     return SessionInfo(
-        session_id=session["id"],
+        session_id=session.id,
         training_run_ids=run_ids,
         sampler_ids=sampler_ids,
-        user_metadata=session["attrs"].get("user_metadata") or None,
-        kernel_id=session["kernel_id"],
-        notebook_path=session["notebook_path"],
-        created_at=utc(session["created_at"]),
-        last_request_time=utc(session["last_request_at"]),
+        user_metadata=session.attrs.get("user_metadata") or None,
+        kernel_id=session.kernel_id,
+        notebook_path=session.notebook_path,
+        created_at=utc(session.created_at),
+        last_request_time=utc(session.last_request_at),
     )
 
 
@@ -356,25 +359,25 @@ class SessionHandler(_V1):
 
 
 # ---- samplers
-def sampler_view(sampler: dict[str, Any]) -> Sampler:
-    attrs = sampler["attrs"]
+def sampler_view(sampler: SamplerRecord) -> Sampler:
+    attrs = sampler.attrs
     return Sampler(
-        sampler_id=sampler["id"],
+        sampler_id=sampler.id,
         base_model=attrs.get("base_model", ""),
-        model_path=sampler["source_path"],
+        model_path=sampler.source_path,
         task_type=attrs.get("task_type", ""),
         labels=attrs.get("labels", []),
-        training_run_id=sampler["task_id"],
-        session_id=sampler["session_id"],
-        status=sampler["status"],
-        created_at=utc(sampler["created_at"]),
+        training_run_id=sampler.task_id,
+        session_id=sampler.session_id,
+        status=sampler.status,
+        created_at=utc(sampler.created_at),
     )
 
 
 class _Samplers(_V1):
-    def owned(self, sid: str) -> dict[str, Any]:
+    def owned(self, sid: str) -> SamplerRecord:
         sampler = self.trio.samplers.get(sid)
-        if sampler["owner"] != self.username:
+        if sampler.owner != self.username:
             raise NotFound(f"no such sampler: {sid!r}")
         return sampler
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
-from typing import Any
 
+from ..domain import GeneratedBatch
 from ..schemas.native import (
     GeneratorBody,
     GeneratorReply,
@@ -27,7 +27,7 @@ class WorkspaceHandler(TrioHandler):
     async def get(self) -> None:
         # reads and parses the workspace's config_default.yaml: in a worker thread, off the event loop
         ws = await asyncio.to_thread(self.trio.workspaces.current, self.username)
-        self.reply(WorkspaceInfo(**ws))
+        self.reply(WorkspaceInfo.of(ws))
 
 
 class RunRootHandler(TrioHandler):
@@ -42,13 +42,13 @@ class RunRootHandler(TrioHandler):
         ws = await asyncio.to_thread(
             self.trio.workspaces.open_script, self.username, body.script_path, body.config_path
         )
-        self.reply(WorkspaceInfo(**ws))
+        self.reply(WorkspaceInfo.of(ws))
 
 
 class ShellWorkspaceHandler(TrioHandler):
     @operation("Open the shell workspace", response=WorkspaceInfo, tag="workspace")
     def post(self) -> None:
-        self.reply(WorkspaceInfo(**self.trio.workspaces.open_shell(self.username)))
+        self.reply(WorkspaceInfo.of(self.trio.workspaces.open_shell(self.username)))
 
 
 class GeneratorHandler(TrioHandler):
@@ -62,12 +62,12 @@ class GeneratorHandler(TrioHandler):
         return GeneratorRequest(**self.parse_body(GeneratorBody).model_dump())
 
     async def _reply_off_loop(
-        self, work: Callable[[GeneratorRequest, str], dict[str, Any]], status: int
+        self, work: Callable[[GeneratorRequest, str], GeneratedBatch], status: int
     ) -> None:
         request, owner = self._request(), self.username
 
         def run() -> str:
-            return json.dumps(work(request, owner), default=str)
+            return json.dumps(GeneratorReply.wire(work(request, owner)), default=str)
 
         body = await asyncio.to_thread(run)
         self.set_status(status)
@@ -114,7 +114,7 @@ class LauncherWorkspacesHandler(TrioHandler):
     @operation("Script workspaces that exist", response=WorkspaceList, tag="launcher")
     async def get(self) -> None:
         found = await asyncio.to_thread(self.trio.workspaces.list)  # parses every workspace's config
-        self.reply(WorkspaceList(items=[WorkspaceInfo(**w) for w in found]))
+        self.reply(WorkspaceList(items=[WorkspaceInfo.of(w) for w in found]))
 
 
 class LauncherOpenHandler(TrioHandler):
@@ -127,7 +127,7 @@ class LauncherOpenHandler(TrioHandler):
     async def post(self) -> None:
         body = self.parse_body(OpenWorkspaceRequest)
         ws = await asyncio.to_thread(self.trio.workspaces.open_existing, self.username, body.script_name)
-        self.reply(WorkspaceInfo(**ws))
+        self.reply(WorkspaceInfo.of(ws))
 
 
 class LauncherPickScriptHandler(TrioHandler):
@@ -139,4 +139,8 @@ class LauncherPickScriptHandler(TrioHandler):
     )
     def post(self) -> None:
         body = self.parse_body(PickScriptRequest)
-        self.reply(PickScriptReply(**self.trio.workspaces.pick_script(body.script_path)))
+        self.reply(
+            PickScriptReply.model_validate(
+                self.trio.workspaces.pick_script(body.script_path), from_attributes=True
+            )
+        )

@@ -1,5 +1,7 @@
 """Where the runner's GPUs come from: this machine's (``LocalGPUs``), or leases from the JupyterHub GPU
-arbiter shared by every user of the machine (``HubLeases``). Chosen by ``c.TrioApp.gpu_source``.
+arbiter shared by every user of the machine (``HubLeases``). Chosen by ``c.TrioApp.gpu_source``; each is a
+``LoggingConfigurable`` with its own settings (``c.LocalGPUs.gpus``, ``c.HubLeases.service``...), built by
+the server with itself as ``parent``.
 
 A source places queued runs (``place``), and for a leased GPU hands the job's supervisor what it needs to
 renew and release the lease itself (``lease_for``), so the lease lives as long as the job, not the server.
@@ -12,12 +14,17 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, NotRequired, TypedDict
 
 import httpx
+from traitlets import Int, List, TraitError, Unicode, Union, validate
+from traitlets.config import LoggingConfigurable
 
+from ..domain import ScheduledRun
 from ..errors import ValidationFailed
-from .gpus import GPU, discover_gpus
+from .executor import JobLease
+from .gpus import GPU, discover_gpus, parse_gpu_setting
 from .scheduler import Placement, Request, plan
 
 log = logging.getLogger(__name__)
@@ -28,16 +35,89 @@ REFUSED_BACKOFF_S = 3.0  # after a refusal or a failed call
 STATES_EVERY_S = 2.0  # the GPUs' yours/free/other states, for health and the events channel
 
 
-class GPUSource:
-    """The interface the runner uses; see the two implementations below."""
+class UnleasedProcess(TypedDict):
+    """A process using a GPU without its lease, as the Hub arbiter saw it in NVML's list."""
+
+    pid: int
+    user: str
+    memory_used: int | None
+
+
+class GPUStatus(TypedDict):
+    """One GPU as ``GPUSource.status`` reports it (health's ``gpu_states``, the events channel)."""
+
+    index: int
+    state: str  # yours / free / other
+    user: str | None
+    unleased: NotRequired[list[UnleasedProcess]]
+
+
+@dataclass(frozen=True)
+class HubLease:
+    """A lease as the arbiter replies with it (``POST api/leases``; ``GET api/leases`` lists it without its
+    secret)."""
+
+    id: str
+    state: str  # queued / granted / released / expired / revoked
+    gpus: tuple[int, ...] = ()
+    secret: str = ""
+
+    @classmethod
+    def from_json(cls, data: Any) -> HubLease:
+        return cls(
+            id=str(data["id"]),
+            state=str(data["state"]),
+            gpus=tuple(int(g) for g in data.get("gpus") or ()),
+            secret=str(data.get("secret") or ""),
+        )
+
+
+@dataclass(frozen=True)
+class ArbiterPolicy:
+    """The arbiter's ``GET api/policy``: the GPUs it leases and its limits."""
+
+    gpus: tuple[int, ...]
+    max_gpus_per_user: int = 0  # 0: no limit
+    lease_ttl: float = 30.0
+
+    @classmethod
+    def from_json(cls, data: Any) -> ArbiterPolicy:
+        return cls(
+            gpus=tuple(int(g) for g in data["gpus"]),
+            max_gpus_per_user=int(data.get("max_gpus_per_user") or 0),
+            lease_ttl=float(data.get("lease_ttl", 30.0)),
+        )
+
+
+@dataclass(frozen=True)
+class _Wanted:
+    """A lease to ask for: a run's GPU count and its task's priority."""
+
+    gpus: int
+    priority: int
+
+
+def _status_of(data: Any) -> GPUStatus:
+    """One GPU of the arbiter's ``GET api/gpus``, as this server reports it."""
+    return GPUStatus(
+        index=int(data["index"]),
+        state=str(data["state"]),
+        user=data.get("user"),
+        unleased=[
+            UnleasedProcess(
+                pid=int(p["pid"]), user=str(p.get("user") or ""), memory_used=p.get("memory_used")
+            )
+            for p in data.get("unleased") or []  # processes on it without its lease
+        ],
+    )
+
+
+class GPUSource(LoggingConfigurable):
+    """The interface the runner uses; see the implementations below. Settings are traits of the subclass
+    (``c.<Class>.<trait>``); the server builds it as ``source_class(parent=server_extension)``."""
 
     # called (from any thread) when a GPU became available for a waiting run: the runner ticks soon
     on_granted: Callable[[], None] = staticmethod(lambda: None)
-
-    @classmethod
-    def configured(cls, gpus_setting: Any) -> GPUSource:
-        """Build the source from the server's settings (``c.TrioApp.gpus``)."""
-        return cls()
 
     def inventory(self) -> list[GPU]:
         raise NotImplementedError
@@ -53,7 +133,7 @@ class GPUSource:
                 f"task {task_name!r} asks for {count} GPU(s); this server has {len(self.inventory())}"
             )
 
-    def place(self, queue: list[dict[str, Any]], busy: set[int], cpu_slots: int) -> list[Placement]:
+    def place(self, queue: list[ScheduledRun], busy: set[int], cpu_slots: int) -> list[Placement]:
         raise NotImplementedError
 
     def waiting(self) -> dict[Key, str]:
@@ -61,18 +141,18 @@ class GPUSource:
         queued run's ``message``."""
         return {}
 
-    def lease_for(self, key: Key) -> dict[str, Any] | None:
-        """What the job's supervisor renews and releases (``url``, ``secret``, ``every``), if leased."""
+    def lease_for(self, key: Key) -> JobLease | None:
+        """What the job's supervisor renews and releases, if leased."""
         return None
 
     def release(self, key: Key) -> None:
         """The run ended (or was cancelled while waiting): give its GPUs back."""
 
-    def status(self, running: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def status(self, running: list[ScheduledRun]) -> list[GPUStatus]:
         """Per GPU: ``state`` (yours / free / other) and who holds it."""
-        holders = {g: run for run in running for g in run["gpus"]}
+        held = {g for item in running for g in item.run.gpu_ids}
         return [
-            {"index": g.index, "state": "yours" if g.index in holders else "free", "user": None}
+            GPUStatus(index=g.index, state="yours" if g.index in held else "free", user=None)
             for g in self.inventory()
         ]
 
@@ -83,20 +163,34 @@ class GPUSource:
 class LocalGPUs(GPUSource):
     """This machine's GPUs (NVML or configured), placed by ``scheduler.plan``."""
 
-    def __init__(self, gpus: list[GPU]):
-        self.gpus = gpus
+    gpus = Union(
+        [Unicode(), List(Int())],
+        default_value="auto",
+        config=True,
+        help="GPUs jobs may use: 'auto' (every GPU NVML sees), 'none' (CPU only), or a list of "
+        "indices such as '0,1' or [0, 1].",
+    )
 
-    @classmethod
-    def configured(cls, gpus_setting: Any) -> LocalGPUs:
-        return cls(discover_gpus(gpus_setting))
+    @validate("gpus")
+    def _validate_gpus(self, proposal: Any) -> Any:
+        try:
+            parse_gpu_setting(proposal["value"])
+        except ValueError as exc:
+            raise TraitError(str(exc)) from None
+        return proposal["value"]
+
+    def __init__(self, inventory: list[GPU] | None = None, **kwargs: Any):
+        """``inventory``: these GPUs, instead of those of the ``gpus`` setting."""
+        super().__init__(**kwargs)
+        self._gpus = list(inventory) if inventory is not None else discover_gpus(self.gpus)
 
     def inventory(self) -> list[GPU]:
-        return self.gpus
+        return self._gpus
 
-    def place(self, queue: list[dict[str, Any]], busy: set[int], cpu_slots: int) -> list[Placement]:
-        requests = [Request((r["task_id"], r["run_index"]), r["gpus_requested"]) for r in queue]
-        free = [g.index for g in self.gpus if g.index not in busy]
-        return plan(requests, free, len(self.gpus), cpu_slots)
+    def place(self, queue: list[ScheduledRun], busy: set[int], cpu_slots: int) -> list[Placement]:
+        requests = [Request(item.key, item.gpu_count) for item in queue]
+        free = [g.index for g in self._gpus if g.index not in busy]
+        return plan(requests, free, len(self._gpus), cpu_slots)
 
 
 class HubLeases(GPUSource):
@@ -108,7 +202,22 @@ class HubLeases(GPUSource):
     GPUs' states; the runner only reads what it last heard, so the server's loop never waits on the arbiter.
     """
 
-    def __init__(self, service: str = "trio-gpus", url: str | None = None, token: str | None = None):
+    service = Unicode(
+        "trio-gpus",
+        config=True,
+        help="The JupyterHub service name of the GPU arbiter (python -m jupyter_trio.hub), whose URL the "
+        "Hub's API gives (/hub/api/services/<service>).",
+    )
+    url = Unicode(
+        "",
+        config=True,
+        help="The GPU arbiter's URL (with its prefix), instead of asking the Hub's API for the service's. "
+        "Empty: $TRIO_GPU_ARBITER_URL if set, else the Hub's answer.",
+    )
+
+    def __init__(self, *, token: str | None = None, **kwargs: Any):
+        """``token``: the Hub token leases are asked with (default ``$JUPYTERHUB_API_TOKEN``)."""
+        super().__init__(**kwargs)
         self.token = token or os.environ.get("JUPYTERHUB_API_TOKEN", "")
         self.user = os.environ.get("JUPYTERHUB_USER", "")
         self.server = os.environ.get("JUPYTERHUB_SERVER_NAME", "")
@@ -117,17 +226,17 @@ class HubLeases(GPUSource):
             headers={"Authorization": f"token {self.token}"}, timeout=httpx.Timeout(3.0, connect=1.0)
         )
         self._quiet_until = 0.0  # after a failure, leave the arbiter alone for a moment
-        self.base = (url or os.environ.get("TRIO_GPU_ARBITER_URL") or self._discover(service)).rstrip(
-            "/"
-        ) + "/"
-        self._leases: dict[Key, dict[str, Any]] = {}
-        self._wanted: dict[Key, dict[str, Any]] = {}  # runs to ask a lease for
-        self._releases: list[dict[str, Any]] = []  # leases to give back
+        self.base = (
+            self.url or os.environ.get("TRIO_GPU_ARBITER_URL") or self._discover(self.service)
+        ).rstrip("/") + "/"
+        self._leases: dict[Key, HubLease] = {}
+        self._wanted: dict[Key, _Wanted] = {}  # runs to ask a lease for
+        self._releases: list[HubLease] = []  # leases to give back
         self._refused: dict[Key, float] = {}  # asked again only after this (monotonic)
-        self._gpu_states: list[dict[str, Any]] | None = None
+        self._gpu_states: list[GPUStatus] | None = None
         self._states_at = 0.0
         self._inventory: list[GPU] | None = None
-        self._policy: dict[str, Any] = {}
+        self._policy: ArbiterPolicy | None = None
         self._lock = threading.Lock()
         self._closed = False
         self._wake_worker = threading.Event()
@@ -148,11 +257,11 @@ class HubLeases(GPUSource):
     def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         return self.http.request(method, self.base + path, **kwargs)
 
-    def policy(self) -> dict[str, Any]:
-        if not self._policy:
+    def policy(self) -> ArbiterPolicy:
+        if self._policy is None:
             reply = self._call("GET", "api/policy")
             reply.raise_for_status()
-            self._policy = reply.json()
+            self._policy = ArbiterPolicy.from_json(reply.json())
         return self._policy
 
     def inventory(self) -> list[GPU]:
@@ -160,7 +269,7 @@ class HubLeases(GPUSource):
             if time.monotonic() < self._quiet_until:
                 return []
             try:
-                self._inventory = [GPU(index=i) for i in self.policy()["gpus"]]
+                self._inventory = [GPU(index=i) for i in self.policy().gpus]
             except httpx.HTTPError as exc:
                 log.warning("GPU arbiter at %s unreachable: %s", self.base, exc)
                 self._quiet_until = time.monotonic() + REFUSED_BACKOFF_S
@@ -169,7 +278,7 @@ class HubLeases(GPUSource):
 
     def check(self, count: int, task_name: str) -> None:
         super().check(count, task_name)
-        limit = self.policy().get("max_gpus_per_user", 0)
+        limit = self.policy().max_gpus_per_user
         if limit and count > limit:
             raise ValidationFailed(
                 f"task {task_name!r} asks for {count} GPU(s); the Hub's GPU quota is {limit} per user at once"
@@ -178,44 +287,44 @@ class HubLeases(GPUSource):
     def job_name(self, key: Key) -> str:
         return f"{self.server or 'default'}/{key[0]}/{key[1]}"
 
-    def place(self, queue: list[dict[str, Any]], busy: set[int], cpu_slots: int) -> list[Placement]:
+    def place(self, queue: list[ScheduledRun], busy: set[int], cpu_slots: int) -> list[Placement]:
         """Never waits on the network: GPU runs are placed from what the worker thread last heard; runs
         without a lease yet are handed to it to ask for."""
-        cpu = [Request((r["task_id"], r["run_index"]), 0) for r in queue if r["gpus_requested"] <= 0]
+        cpu = [Request(item.key, 0) for item in queue if item.gpu_count <= 0]
         placements = plan(cpu, [], 0, cpu_slots)
         asked = False
         with self._lock:
-            for row in queue:
-                if row["gpus_requested"] <= 0:
+            for item in queue:
+                if item.gpu_count <= 0:
                     continue
-                key = (row["task_id"], row["run_index"])
+                key = item.key
                 lease = self._leases.get(key)
                 if lease is None and key not in self._wanted:
-                    self._wanted[key] = {"gpus": row["gpus_requested"], "priority": row["priority"]}
+                    self._wanted[key] = _Wanted(gpus=item.gpu_count, priority=item.priority)
                     asked = True
-                elif lease is not None and lease["state"] == "granted":
-                    placements.append(Placement(key, list(lease["gpus"])))
+                elif lease is not None and lease.state == "granted":
+                    placements.append(Placement(key, list(lease.gpus)))
         if asked:
             self._wake_worker.set()
         return placements
 
-    def lease_for(self, key: Key) -> dict[str, Any] | None:
+    def lease_for(self, key: Key) -> JobLease | None:
         with self._lock:
             lease = self._leases.get(key)
         if lease is None:
             return None
-        ttl = float(self._policy.get("lease_ttl", 30.0))
-        return {"url": f"{self.base}api/leases/{lease['id']}", "secret": lease["secret"], "every": ttl / 3}
+        ttl = self._policy.lease_ttl if self._policy is not None else 30.0
+        return JobLease(url=f"{self.base}api/leases/{lease.id}", secret=lease.secret, every=ttl / 3)
 
     def release(self, key: Key) -> None:
         with self._lock:
             lease = self._leases.pop(key, None)
             self._wanted.pop(key, None)
-            if lease is not None and lease["state"] in ("queued", "granted"):
+            if lease is not None and lease.state in ("queued", "granted"):
                 self._releases.append(lease)
         self._wake_worker.set()
 
-    def status(self, running: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def status(self, running: list[ScheduledRun]) -> list[GPUStatus]:
         states = self._gpu_states
         return states if states is not None else super().status(running)
 
@@ -243,29 +352,29 @@ class HubLeases(GPUSource):
             releases, self._releases = self._releases, []
             wanted = {k: w for k, w in self._wanted.items() if self._refused.get(k, 0) <= now}
         for lease in releases:
-            self._call(
-                "DELETE", f"api/leases/{lease['id']}", headers={"X-Trio-Lease-Secret": lease["secret"]}
-            )
+            self._call("DELETE", f"api/leases/{lease.id}", headers={"X-Trio-Lease-Secret": lease.secret})
         granted = False
         for key, want in wanted.items():
-            reply = self._call("POST", "api/leases", json={"job": self.job_name(key), **want})
+            body = {"job": self.job_name(key), "gpus": want.gpus, "priority": want.priority}
+            reply = self._call("POST", "api/leases", json=body)
             if reply.status_code >= 400:
                 log.warning("GPU lease for %s refused: %s", key, reply.text[:300])
                 self._refused[key] = now + REFUSED_BACKOFF_S
                 continue
-            lease = reply.json()
+            lease = HubLease.from_json(reply.json())
             with self._lock:
                 if self._wanted.pop(key, None) is None:  # released while we asked
                     self._releases.append(lease)
                     continue
                 self._leases[key] = lease
-            granted = granted or lease["state"] == "granted"
+            granted = granted or lease.state == "granted"
         with self._lock:
-            waiting = {lease["id"]: key for key, lease in self._leases.items() if lease["state"] == "queued"}
+            waiting = {lease.id: key for key, lease in self._leases.items() if lease.state == "queued"}
         if waiting:
             reply = self._call("GET", "api/leases")
             if reply.status_code == 200:
-                fresh = {x["id"]: x for x in reply.json()["leases"]}
+                # listed without their secrets: only the state and the GPUs are news
+                fresh = {lease.id: lease for lease in map(HubLease.from_json, reply.json()["leases"])}
                 with self._lock:
                     for lid, key in waiting.items():
                         if key not in self._leases:
@@ -273,21 +382,14 @@ class HubLeases(GPUSource):
                         if lid not in fresh:  # ended while waiting (revoked, expired): ask again
                             self._leases.pop(key)
                         else:
-                            self._leases[key] = {**self._leases[key], **fresh[lid]}
-                            granted = granted or fresh[lid]["state"] == "granted"
+                            news = fresh[lid]
+                            self._leases[key] = replace(self._leases[key], state=news.state, gpus=news.gpus)
+                            granted = granted or news.state == "granted"
         if granted or releases or now - self._states_at >= STATES_EVERY_S:
             self._states_at = now
             reply = self._call("GET", "api/gpus")
             if reply.status_code == 200:
-                self._gpu_states = [
-                    {
-                        "index": g["index"],
-                        "state": g["state"],
-                        "user": g["user"],
-                        "unleased": g.get("unleased", []),  # processes on it without its lease
-                    }
-                    for g in reply.json()["gpus"]
-                ]
+                self._gpu_states = [_status_of(g) for g in reply.json()["gpus"]]
         return granted
 
     def close(self) -> None:

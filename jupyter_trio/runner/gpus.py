@@ -23,7 +23,7 @@ class GPU:
 
 
 def parse_gpu_setting(value: str | list[int] | None) -> str | list[int]:
-    """Normalise the ``TrioApp.gpus`` setting to ``"auto"``, ``"none"`` or a list of indices.
+    """Normalise the ``LocalGPUs.gpus`` setting to ``"auto"``, ``"none"`` or a list of indices.
 
     Accepts ``"auto"``, ``"none"`` / ``""``, a comma list such as ``"0,2"``, or a list of ints.
     Raises ``ValueError`` with a readable message for anything else.
@@ -106,7 +106,7 @@ def gpu_memory() -> list[dict]:
 
 
 def discover_gpus(setting: str | list[int] | None) -> list[GPU]:
-    """The GPUs the runner may assign, from the normalised or raw ``TrioApp.gpus`` setting."""
+    """The GPUs the runner may assign, from the normalised or raw ``LocalGPUs.gpus`` setting."""
     mode = parse_gpu_setting(setting)
     if mode == "none":
         return []

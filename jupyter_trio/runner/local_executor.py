@@ -1,7 +1,7 @@
 """``LocalExecutor``: jobs as child processes of this machine, each under a shim (``shim.py``) that outlives
 the server, writes the log files and ``exit.json`` into the run folder, and renews a Hub GPU lease.
 
-It keeps ``spare_count`` shims started ahead of need (``c.TrioApp.spare_shims``): a run is handed to one
+It keeps ``spare_shims`` shims started ahead of need (``c.LocalExecutor.spare_shims``): a run is handed to one
 that already waits, so the job starts without waiting for an interpreter to come up; another is started
 right after. The job gets the server's environment of the moment it is launched (``command.json`` carries
 it), not the one the spare started with, less the server's credentials (``job_env.py``). A spare exits
@@ -12,29 +12,50 @@ from __future__ import annotations
 import logging
 import signal
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
+from traitlets import Int, TraitError, validate
+from traitlets.config import Configurable
+
+from ..domain import Run
 from . import procs
-from .executor import Executor, JobSpec, JobState, Key, Started
+from .executor import Executor, JobResult, JobSpec, JobState, Key, ServerContext, Started
 
 log = logging.getLogger(__name__)
 
 
 class LocalExecutor(Executor):
+    """Jobs as child processes of this machine, each under a shim that outlives server restarts."""
+
     name = "local"
 
-    def __init__(self, spare_count: int = 0, hidden: tuple[str, ...] = ()) -> None:
+    spare_shims = Int(
+        1,
+        config=True,
+        help="Job shims the local executor keeps started ahead of need, waiting for a run: a run handed to "
+        "one starts its job without waiting for a Python interpreter to start (most of a launch's time). "
+        "0 starts each shim when its run starts.",
+    )
+
+    @validate("spare_shims")
+    def _validate_spare_shims(self, proposal: Any) -> int:
+        if not 0 <= proposal["value"] <= 16:
+            raise TraitError("spare_shims must be between 0 and 16")
+        return proposal["value"]
+
+    def __init__(self, *, hidden: tuple[str, ...] = (), **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         # the shims this server started (Popen handles reap them); after a restart, psutil finds them
         self._children: dict[Key, subprocess.Popen] = {}
-        self.spare_count = spare_count
         self.hidden = hidden  # secret values kept out of every job's environment (the server's token)
         self._spares: list[subprocess.Popen] = []
         self._started = False
 
     @classmethod
-    def configured(cls, app: Any) -> LocalExecutor:
-        return cls(spare_count=app.spare_shims, hidden=app.server_secrets())
+    def for_server(cls, context: ServerContext, parent: Configurable | None = None) -> LocalExecutor:
+        return cls(parent=parent, hidden=context.hidden)
 
     def start(self) -> None:
         self._started = True
@@ -46,7 +67,7 @@ class LocalExecutor(Executor):
             spec.argv,
             spec.cwd,
             spec.env,
-            lease=spec.lease,
+            lease=spec.lease.to_json() if spec.lease is not None else None,
             spare=self._take(),
             hidden=self.hidden,
         )
@@ -63,26 +84,27 @@ class LocalExecutor(Executor):
         return None
 
     def _refill(self) -> None:
-        while self._started and len(self._spares) < self.spare_count:
+        while self._started and len(self._spares) < self.spare_shims:
             try:
                 self._spares.append(procs.start_spare(self.hidden))
             except OSError as exc:  # no process to spare (limits): jobs start their own shims
                 log.warning("could not start a spare shim: %s", exc)
                 return
 
-    def poll(self, run: dict[str, Any], run_dir: Path) -> JobState:
-        key = (run["task_id"], run["run_index"])
-        child = self._children.get(key)
-        alive = child.poll() is None if child is not None else procs.shim_alive(run["pid"], run["started_at"])
-        return JobState(alive=alive, result=procs.read_json(run_dir / "exit.json"))
+    def poll(self, run: Run, run_dir: Path) -> JobState:
+        child = self._children.get(run.key)
+        alive = child.poll() is None if child is not None else procs.shim_alive(run.pid, run.started_at)
+        written = procs.read_json(run_dir / "exit.json")
+        result = JobResult.from_json(written, ended_at=time.time()) if isinstance(written, dict) else None
+        return JobState(alive=alive, result=result)
 
-    def cancel(self, run: dict[str, Any], grace_s: float) -> None:
-        if run["pid"]:
-            procs.signal_group(run["pid"], signal.SIGTERM)
+    def cancel(self, run: Run, grace_s: float) -> None:
+        if run.pid:
+            procs.signal_group(run.pid, signal.SIGTERM)
 
-    def kill(self, run: dict[str, Any]) -> None:
-        if run["pid"]:
-            procs.kill_tree(run["pid"])
+    def kill(self, run: Run) -> None:
+        if run.pid:
+            procs.kill_tree(run.pid)
 
     def forget(self, key: Key) -> None:
         self._children.pop(key, None)

@@ -29,10 +29,40 @@ import signal
 import subprocess
 import sys
 import threading
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 MARKER = "\x1e[jupyter-trio] job starts"
+
+
+@dataclass(frozen=True)
+class RayJobSpec:
+    """``TRIO_RAY_JOB``: what the server sends a job's entrypoint (JSON; the same keys across versions)."""
+
+    argv: list[str]
+    cwd: str
+    env: dict[str, str]
+    workspace: str  # the server's workspace and root folders (mapped onto the job's copy without ``shared``)
+    root: str
+    shared: bool = True  # does this node see the server's workspace at the same paths?
+    outputs: list[str] = field(default_factory=list)  # the task's output folders (the server's paths)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> RayJobSpec:
+        data = json.loads(text)
+        return cls(
+            argv=[str(a) for a in data["argv"]],
+            cwd=str(data["cwd"]),
+            env={str(k): str(v) for k, v in data["env"].items()},
+            workspace=str(data.get("workspace", "")),
+            root=str(data.get("root", "")),
+            shared=bool(data.get("shared", True)),
+            outputs=[str(f) for f in data.get("outputs") or []],
+        )
 
 
 class PathMap:
@@ -95,20 +125,18 @@ def _rewrite_config(path: Path, mapping: PathMap) -> None:
         path.write_text(yaml.safe_dump(mapping(data), sort_keys=False, allow_unicode=True))
 
 
-def run(spec: dict[str, Any]) -> int:
+def run(spec: RayJobSpec) -> int:
     print(MARKER, flush=True)
-    shared = bool(spec.get("shared", True))
+    shared = spec.shared
     here = Path.cwd()
-    pairs = (
-        [] if shared else [(spec["workspace"], str(here / "workspace")), (spec["root"], str(here / "root"))]
-    )
+    pairs = [] if shared else [(spec.workspace, str(here / "workspace")), (spec.root, str(here / "root"))]
     # the server may name a folder by its real path (symlinks resolved) as well
     pairs += [(os.path.realpath(a), b) for a, b in pairs if os.path.realpath(a) != a]
     mapping = PathMap(pairs)
     env = os.environ.copy()
     env.pop("TRIO_RAY_JOB", None)
-    env.update(mapping(spec["env"]))
-    argv, cwd = mapping(spec["argv"]), mapping(spec["cwd"])
+    env.update(mapping(spec.env))
+    argv, cwd = mapping(spec.argv), mapping(spec.cwd)
     run_dir = Path(env["TRIO_RUN_DIR"])
     run_dir.mkdir(parents=True, exist_ok=True)
     Path(cwd).mkdir(parents=True, exist_ok=True)
@@ -124,7 +152,7 @@ def run(spec: dict[str, Any]) -> int:
         if env.get("TRIO_CONFIG"):
             _rewrite_config(Path(env["TRIO_CONFIG"]), mapping)
         # what is there now was staged from the server: only what the job adds or changes goes back
-        _client(env, run_dir).mark_present([Path(mapping(f)) for f in spec.get("outputs", [])])
+        _client(env, run_dir).mark_present([Path(mapping(f)) for f in spec.outputs])
 
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())  # the job got it too; wait for its end
@@ -187,13 +215,13 @@ def _client(env: dict[str, str], run_dir: Path):
     return IngestClient(env["TRIO_INGEST_URL"], env["TRIO_INGEST_TOKEN"], run_dir / ".published.json")
 
 
-def _send_back(spec: dict[str, Any], env: dict[str, str], run_dir: Path, mapping: PathMap) -> None:
+def _send_back(spec: RayJobSpec, env: dict[str, str], run_dir: Path, mapping: PathMap) -> None:
     from ..tracking.remote import IngestError
 
     client = _client(env, run_dir)
-    workspace = Path(mapping(spec["workspace"]))
+    workspace = Path(mapping(spec.workspace))
     folders = [run_dir / "stdout.log", run_dir / "stderr.log"]
-    folders += [Path(mapping(folder)) for folder in spec.get("outputs", [])]
+    folders += [Path(mapping(folder)) for folder in spec.outputs]
     for folder in folders:
         if not folder.exists():
             continue
@@ -204,8 +232,7 @@ def _send_back(spec: dict[str, Any], env: dict[str, str], run_dir: Path, mapping
 
 
 def main() -> None:
-    spec = json.loads(os.environ["TRIO_RAY_JOB"])
-    sys.exit(run(spec))
+    sys.exit(run(RayJobSpec.from_json(os.environ["TRIO_RAY_JOB"])))
 
 
 if __name__ == "__main__":

@@ -13,16 +13,17 @@
 - Ray's job log (everything after ``ray_entry.MARKER``) is copied into the run's ``output.log``: the run's
   log file is the cursor (bytes in the file = bytes of the job's log already copied), so nothing is
   copied twice or lost across a server restart. Only whole lines are copied while the job runs.
-- Without a shared filesystem (``c.TrioApp.ray_shared_filesystem = False``) the job's inputs (task folder,
+- Without a shared filesystem (``c.RayExecutor.shared_filesystem = False``) the job's inputs (task folder,
   dataset, parent task, script folder) travel as the job's ``working_dir``, and its points, records and
   output files come back through the ingest routes with the run's token (``services/ingest.py``).
 
-All calls to Ray are made by one worker thread; the runner only reads what it last heard.
+All calls to Ray are made by one worker thread; the runner only reads what it last heard. Settings are
+``c.RayExecutor.*`` (``address``, ``shared_filesystem``, ``server_url``, ``python``, ``cpus_per_job``,
+``runtime_env``; ``c.TrioApp.ray_*`` are their deprecated aliases).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os
@@ -34,14 +35,22 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from traitlets import Bool, Dict, Float, TraitError, Unicode, validate
+from traitlets.config import Configurable
+
+from ..domain import JSONObject, Run, ScheduledRun
 from ..vocabulary import TRAINER_KINDS
-from .executor import Executor, JobSpec, JobState, Key, Started, output_folders
-from .gpu_sources import GPUSource
+from .executor import Executor, JobResult, JobSpec, JobState, Key, ServerContext, Started, output_folders
+from .gpu_sources import GPUSource, GPUStatus
 from .gpus import GPU
-from .ray_entry import MARKER
+from .ray_entry import MARKER, RayJobSpec
 from .scheduler import Placement
+
+if TYPE_CHECKING:
+    from ..services.run_tokens import RunTokens
+    from ..store import Store
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +64,7 @@ SUBMIT_TRIES = 5  # submissions that failed for the network before the run fails
 TERMINAL = {"SUCCEEDED", "FAILED", "STOPPED"}
 
 
-def workspace_tag(store: Any) -> str:
+def workspace_tag(store: Store) -> str:
     """A short random name of this workspace's database, made once (a workspace setting): two workspaces,
     or a workspace whose database was made anew, never share submission ids on one cluster."""
     import secrets
@@ -83,6 +92,56 @@ class _Job:
     note: str = ""  # what the run's message adds (the rest of the log could not be read)
 
 
+@dataclass(frozen=True)
+class RayJobStatus:
+    """What Ray says of a job (``JobSubmissionClient.get_job_info``), as far as a run needs it."""
+
+    status: str  # PENDING, RUNNING, SUCCEEDED, FAILED, STOPPED
+    message: str = ""
+    driver_exit_code: int | None = None
+    end_time: float | None = None  # seconds since the epoch
+
+    @classmethod
+    def from_info(cls, info: Any) -> RayJobStatus:
+        code, end = getattr(info, "driver_exit_code", None), getattr(info, "end_time", None)
+        return cls(
+            status=str(getattr(info.status, "value", info.status)),
+            message=str(getattr(info, "message", "") or ""),
+            driver_exit_code=code if isinstance(code, int) else None,
+            end_time=end / 1000 if end else None,  # Ray's milliseconds
+        )
+
+
+@dataclass
+class RaySubmission:
+    """One ``JobSubmissionClient.submit_job`` call, and the inputs staged as its working_dir (without a
+    shared filesystem)."""
+
+    submission_id: str
+    entrypoint: str
+    runtime_env: JSONObject
+    entrypoint_num_cpus: float
+    metadata: dict[str, str]
+    entrypoint_num_gpus: int = 0
+    stage: list[tuple[str, Path]] | None = None  # (place in the working_dir, server path)
+
+    def kwargs(self, working_dir: Path | None = None) -> dict[str, object]:
+        """The call's arguments: what Ray lists of the job to whoever reaches its dashboard."""
+        runtime_env = dict(self.runtime_env)
+        if working_dir is not None:
+            runtime_env |= {"working_dir": str(working_dir), "excludes": ["workspace/tasks/*/runs/"]}
+        call: dict[str, object] = {
+            "entrypoint": self.entrypoint,
+            "submission_id": self.submission_id,
+            "runtime_env": runtime_env,
+            "entrypoint_num_cpus": self.entrypoint_num_cpus,
+            "metadata": self.metadata,
+        }
+        if self.entrypoint_num_gpus:
+            call["entrypoint_num_gpus"] = self.entrypoint_num_gpus
+        return call
+
+
 @dataclass
 class ClusterView:
     """What the cluster has: totals per node and free resources (cluster-wide), as last heard."""
@@ -100,7 +159,8 @@ class ClusterView:
 class RayCluster(GPUSource):
     """Placement for the Ray executor: by the cluster's free CPUs and GPUs, not this machine's."""
 
-    def __init__(self, executor: RayExecutor):
+    def __init__(self, executor: RayExecutor, **kwargs: Any):
+        super().__init__(**kwargs)
         self.executor = executor
         self._waiting: dict[Key, str] = {}
 
@@ -114,7 +174,7 @@ class RayCluster(GPUSource):
         """Nothing is refused up front: the cluster may grow (an autoscaler); a run that cannot fit waits
         with the reason in its message."""
 
-    def place(self, queue: list[dict[str, Any]], busy: set[int], cpu_slots: int) -> list[Placement]:
+    def place(self, queue: list[ScheduledRun], busy: set[int], cpu_slots: int) -> list[Placement]:
         view = self.executor.cluster
         free_cpus, free_gpus = view.free_cpus, view.free_gpus
         for job in self.executor.starting():  # submitted, not yet counted in the cluster's usage
@@ -122,11 +182,11 @@ class RayCluster(GPUSource):
             free_gpus -= job.gpus
         per_job = self.executor.cpus_per_job
         placements, waiting = [], {}
-        for run in queue:
-            key = (run["task_id"], run["run_index"])
-            gpus = max(0, int(run["gpus_requested"] or 0))
+        for item in queue:
+            key = item.key
+            gpus = max(0, item.gpu_count)
             if not view.reachable:
-                waiting[key] = f"waiting for the Ray cluster at {self.executor.address}: {view.error}"
+                waiting[key] = f"waiting for the Ray cluster at {self.executor.endpoint}: {view.error}"
                 continue
             fits_node = any(
                 c >= per_job and g >= gpus for c, g in zip(view.node_cpus, view.node_gpus or [0.0] * 99)
@@ -153,7 +213,7 @@ class RayCluster(GPUSource):
     def waiting(self) -> dict[Key, str]:
         return dict(self._waiting)
 
-    def status(self, running: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def status(self, running: list[ScheduledRun]) -> list[GPUStatus]:
         return []
 
 
@@ -163,40 +223,89 @@ def _nodes(view: ClusterView) -> str:
 
 
 class RayExecutor(Executor):
+    """Runs go to a Ray cluster as Ray jobs (see the module's documentation)."""
+
     name = "ray"
+
+    address = Unicode(
+        "",
+        config=True,
+        help="The Ray cluster's dashboard (Jobs API) address, e.g. 'http://head:8265'. Empty: "
+        "$RAY_API_SERVER_ADDRESS or $RAY_ADDRESS if set, else http://127.0.0.1:8265.",
+    )
+    shared_filesystem = Bool(
+        True,
+        config=True,
+        help="Do the Ray nodes see this server's workspace and root_dir at the same paths (NFS home, a "
+        "shared volume)? If not, a job's inputs travel as its working_dir (Ray's limit: about 500 MiB) and "
+        "its points, records, logs and output files come back through /trio/api/ingest (see server_url).",
+    )
+    server_url = Unicode(
+        "",
+        config=True,
+        help="This Jupyter server's URL as the Ray nodes reach it (with base_url), for jobs without a shared "
+        "filesystem. Empty: the server's own connection URL.",
+    )
+    python = Unicode(
+        "python",
+        config=True,
+        help="The Python that runs jobs on the Ray nodes (jupyter-trio, and PaddlePaddle for training, "
+        "installed in it).",
+    )
+    cpus_per_job = Float(
+        1.0,
+        config=True,
+        help="CPUs each job reserves on the cluster (entrypoint_num_cpus); also the job's OMP_NUM_THREADS.",
+    )
+    runtime_env = Dict(
+        config=True,
+        help="Added to every job's runtime_env (pip, conda, container, env_vars...).",
+    )
+
+    @validate("cpus_per_job")
+    def _validate_cpus_per_job(self, proposal: Any) -> float:
+        if proposal["value"] <= 0:
+            raise TraitError("cpus_per_job must be more than 0")
+        return proposal["value"]
 
     def __init__(
         self,
-        address: str,
         *,
         workspace: Path,
         root_dir: Path,
         tag: str,
-        shared_filesystem: bool = True,
-        ingest_url: Callable[[], str] = lambda: "",
-        tokens: Any = None,
-        python: str = "python",
-        cpus_per_job: float = 1.0,
-        runtime_env: dict[str, Any] | None = None,
+        tokens: RunTokens | None = None,
+        own_url: Callable[[], str] = lambda: "",
         stop_wait_s: float = 10.0,
+        **kwargs: Any,
     ):
-        self.address = address.rstrip("/")
+        """``workspace``, ``root_dir``: the server's folders; ``tag``: the workspace's Ray tag
+        (``workspace_tag``); ``tokens``: the run-token issuer (a job's claim); ``own_url``: the server's own
+        URL, asked per job (the server knows its port only once it listens), used without ``server_url``;
+        ``stop_wait_s``: a stopped job's time between SIGTERM and SIGKILL. The rest: traits."""
+        super().__init__(**kwargs)
+        self.endpoint = (
+            self.address
+            or os.environ.get("RAY_API_SERVER_ADDRESS")
+            or (os.environ.get("RAY_ADDRESS") or "").replace("ray://", "http://")
+            or "http://127.0.0.1:8265"
+        ).rstrip("/")
         self.workspace = Path(workspace)
         self.root_dir = Path(root_dir)
-        self.shared = shared_filesystem
-        # gives the ingest routes' URL (asked per job: the server knows its port only once it listens)
-        self._ingest_url = ingest_url
+        self._own_url = own_url
         self.tokens = tokens
-        self.python = python
-        self.cpus_per_job = cpus_per_job
-        self.runtime_env = dict(runtime_env or {})
         self.stop_wait_s = stop_wait_s
         self.tag = tag
+        if not self.shared_filesystem and not self.server_url:
+            self.log.warning(
+                "Ray jobs without a shared filesystem send their data to this server's own URL; set "
+                "c.RayExecutor.server_url if the Ray nodes reach it by another name"
+            )
         self.cluster = ClusterView()
         self._jobs: dict[str, _Job] = {}
         self._stops: set[str] = set()  # jobs to stop (kept apart: a run may be forgotten right after)
         self._lock = threading.Lock()
-        self._submits: queue.Queue[tuple[_Job, dict[str, Any]]] = queue.Queue()
+        self._submits: queue.Queue[tuple[_Job, RaySubmission]] = queue.Queue()
         self._client: Any = None
         self._closed = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="trio-ray", daemon=True)
@@ -206,36 +315,33 @@ class RayExecutor(Executor):
         return f"trio-{self.tag}-{key[0]}-{key[1]}"
 
     @classmethod
-    def configured(cls, app: Any) -> RayExecutor:
-        """Build from ``c.TrioApp.ray_*`` (see ``TrioApp``)."""
-        if not app.ray_shared_filesystem and not app.ray_server_url:
-            app.log.warning(
-                "Ray jobs without a shared filesystem send their data to this server's own URL; set "
-                "c.TrioApp.ray_server_url if the Ray nodes reach it by another name"
-            )
+    def for_server(cls, context: ServerContext, parent: Configurable | None = None) -> RayExecutor:
+        if context.store is None:
+            raise ValueError("the Ray executor needs the workspace's store (its Ray tag)")
         return cls(
-            app.resolved_ray_address(),
-            workspace=app.store.root,
-            root_dir=app.resolved_root_dir(),
-            tag=workspace_tag(app.store),
-            shared_filesystem=app.ray_shared_filesystem,
-            ingest_url=lambda: app.resolved_ray_server_url().rstrip("/") + INGEST_PATH,
-            tokens=app.run_tokens,
-            python=app.ray_python,
-            cpus_per_job=app.ray_cpus_per_job,
-            runtime_env=app.ray_runtime_env,
-            stop_wait_s=app.cancel_grace_period,
+            parent=parent,
+            workspace=context.workspace,
+            root_dir=context.root_dir,
+            tag=workspace_tag(context.store),
+            tokens=context.run_tokens,
+            own_url=context.server_url,
+            stop_wait_s=context.cancel_grace_s,
         )
 
+    def job_server_url(self) -> str:
+        """The server's URL as a job reaches it ("" when unknown): ``server_url``, else its own."""
+        url = self.server_url or self._own_url()
+        return url.rstrip("/") + "/" if url else ""
+
     def resources(self) -> GPUSource:
-        return RayCluster(self)
+        return RayCluster(self, parent=self)
 
     def describe(self) -> dict[str, Any]:
         view = self.cluster
         return {
             "name": self.name,
-            "address": self.address,
-            "shared_filesystem": self.shared,
+            "address": self.endpoint,
+            "shared_filesystem": self.shared_filesystem,
             "job_prefix": f"trio-{self.tag}-",  # this workspace's Ray submission ids start so
             "reachable": view.reachable,
             "error": "" if view.reachable else view.error,
@@ -260,16 +366,14 @@ class RayExecutor(Executor):
         self._submits.put((job, request))
         return Started(handle=sid)
 
-    def poll(self, run: dict[str, Any], run_dir: Path) -> JobState:
-        sid = run["handle"] or self.submission_id((run["task_id"], run["run_index"]))
+    def poll(self, run: Run, run_dir: Path) -> JobState:
+        sid = run.handle or self.submission_id(run.key)
         with self._lock:
             job = self._jobs.get(sid)
             if job is None:  # a job the last server started: watch it from now on
                 job = self._jobs[sid] = _Job(sid, run_dir, self.cpus_per_job, 0, submitted=True, status="")
         if job.error:
-            return JobState(
-                alive=False, result={"exit_code": None, "ended_at": time.time(), "error": job.error}
-            )
+            return JobState(alive=False, result=JobResult(None, time.time(), error=job.error))
         if job.unknown_since is not None and time.monotonic() - job.unknown_since > LOST_AFTER_S:
             return JobState(
                 alive=False,
@@ -284,10 +388,10 @@ class RayExecutor(Executor):
             )
         return JobState(alive=True, message="")
 
-    def cancel(self, run: dict[str, Any], grace_s: float) -> None:
+    def cancel(self, run: Run, grace_s: float) -> None:
         self._stop(run)
 
-    def kill(self, run: dict[str, Any]) -> None:
+    def kill(self, run: Run) -> None:
         self._stop(run)  # Ray escalates to SIGKILL itself after RAY_JOB_STOP_WAIT_TIME_S
 
     def forget(self, key: Key) -> None:
@@ -297,19 +401,14 @@ class RayExecutor(Executor):
     def close(self) -> None:
         self._closed.set()
 
-    def _stop(self, run: dict[str, Any]) -> None:
+    def _stop(self, run: Run) -> None:
         with self._lock:
-            self._stops.add(run["handle"] or self.submission_id((run["task_id"], run["run_index"])))
+            self._stops.add(run.handle or self.submission_id(run.key))
 
-    def _result(self, job: _Job) -> dict[str, Any]:
+    def _result(self, job: _Job) -> JobResult:
         from .logs import failure_message
 
         ray_line = job.message.split("\n", 1)[0].split(", last available logs")[0].strip()
-        result: dict[str, Any] = {
-            "exit_code": job.exit_code,
-            "ended_at": job.ended_at or time.time(),
-            "cancelled": job.status == "STOPPED",
-        }
         error = ""
         if job.status == "FAILED":
             if job.exit_code is None:  # never ran: Ray's reason is the whole story
@@ -319,74 +418,74 @@ class RayExecutor(Executor):
         elif job.status == "STOPPED":
             error = f"Ray: {ray_line or 'stopped'}"
         error = "; ".join(part for part in (error, job.note) if part)  # the note adds, it never hides Ray's
-        if error:
-            result["error"] = error
-        return result
+        return JobResult(
+            exit_code=job.exit_code,
+            ended_at=job.ended_at or time.time(),
+            cancelled=job.status == "STOPPED",
+            error=error,
+        )
 
     # ---- what is sent to Ray
-    def _request(self, spec: JobSpec, sid: str) -> dict[str, Any]:
+    def _request(self, spec: JobSpec, sid: str) -> RaySubmission:
         env = dict(spec.env)
         for name in ("CUDA_VISIBLE_DEVICES", "CUDA_DEVICE_ORDER"):  # Ray sets the devices of the job
             env.pop(name, None)
-        if "OMP_NUM_THREADS" not in spec.task["env"]:
+        if "OMP_NUM_THREADS" not in spec.task.env:
             env["OMP_NUM_THREADS"] = str(max(1, math.floor(self.cpus_per_job)))
         argv = list(spec.argv)
         if spec.python_job:
             argv[0] = self.python
-        outputs = output_folders(self.workspace / "tasks" / spec.task["id"], spec.task)
+        outputs = output_folders(self.workspace / "tasks" / spec.task.id, spec.task)
         # Ray shows a job's spec to anyone who reaches its dashboard: the run's token is not in it, only a
         # one-time claim the entrypoint trades for it (services/run_tokens.py)
         env.pop("TRIO_TOKEN", None)
-        base = self._ingest_url().rstrip("/")
-        if base and self.tokens is not None:
-            env["TRIO_SERVER_URL"] = base[: -len(INGEST_PATH)] + "/" if base.endswith(INGEST_PATH) else base
+        server = self.job_server_url()
+        if server and self.tokens is not None:
+            env["TRIO_SERVER_URL"] = server
             env["TRIO_TOKEN_CLAIM"] = self.tokens.claim(*spec.key)
-            if not self.shared:
-                env["TRIO_INGEST_URL"] = f"{base}/{spec.key[0]}/{spec.key[1]}"
-        elif not self.shared:
+            if not self.shared_filesystem:
+                env["TRIO_INGEST_URL"] = f"{server.rstrip('/')}{INGEST_PATH}/{spec.key[0]}/{spec.key[1]}"
+        elif not self.shared_filesystem:
             raise ValueError("the Ray executor without a shared filesystem needs the server's URL")
         else:
             env.pop("TRIO_SERVER_URL", None)
-        job = {
-            "argv": argv,
-            "cwd": spec.cwd,
-            "env": env,
-            "shared": self.shared,
-            "workspace": str(self.workspace),
-            "root": str(self.root_dir),
-            "outputs": [str(p) for p in outputs],
-        }
+        job = RayJobSpec(
+            argv=argv,
+            cwd=spec.cwd,
+            env=env,
+            shared=self.shared_filesystem,
+            workspace=str(self.workspace),
+            root=str(self.root_dir),
+            outputs=[str(p) for p in outputs],
+        )
         runtime_env = {k: v for k, v in self.runtime_env.items() if k != "env_vars"}
         runtime_env["env_vars"] = {
             **self.runtime_env.get("env_vars", {}),
-            "TRIO_RAY_JOB": json.dumps(job),
+            "TRIO_RAY_JOB": job.to_json(),
             "PYTHONUNBUFFERED": "1",
             # Ray's stop: SIGTERM, then SIGKILL after this long (the supervisor reads its own env)
             "RAY_JOB_STOP_WAIT_TIME_S": str(max(1, int(self.stop_wait_s))),
         }
-        request: dict[str, Any] = {
-            "entrypoint": f"{shlex.quote(self.python)} -m jupyter_trio.runner.ray_entry",
-            "submission_id": sid,
-            "runtime_env": runtime_env,
-            "entrypoint_num_cpus": self.cpus_per_job,
-            "metadata": {"jupyter_trio_task": spec.task["name"], "jupyter_trio_run": str(spec.key[1])},
-        }
-        if spec.gpu_count:
-            request["entrypoint_num_gpus"] = spec.gpu_count
-        if not self.shared:
-            request["_stage"] = self._inputs(spec)
-        return request
+        return RaySubmission(
+            submission_id=sid,
+            entrypoint=f"{shlex.quote(self.python)} -m jupyter_trio.runner.ray_entry",
+            runtime_env=runtime_env,
+            entrypoint_num_cpus=self.cpus_per_job,
+            metadata={"jupyter_trio_task": spec.task.name, "jupyter_trio_run": str(spec.key[1])},
+            entrypoint_num_gpus=spec.gpu_count,
+            stage=None if self.shared_filesystem else self._inputs(spec),
+        )
 
     def _inputs(self, spec: JobSpec) -> list[tuple[str, Path]]:
         """(place in the job's working_dir, server path) of what the job reads."""
-        inputs: list[Path] = [self.workspace / "tasks" / spec.task["id"]]
-        if spec.task["kind"] in TRAINER_KINDS:
-            config = spec.task["config"]
+        inputs: list[Path] = [self.workspace / "tasks" / spec.task.id]
+        if spec.task.kind in TRAINER_KINDS:
+            config = spec.task.config
             for name in ("dataset_dir", "parent_task_dir"):
                 if isinstance(config.get(name), str):
                     inputs.append(Path(config[name]))
             inputs += [Path(p) for p in config.get("inputs") or [] if isinstance(p, str)]
-        elif spec.task["kind"] == "script":
+        elif spec.task.kind == "script":
             inputs.append(Path(spec.cwd))
         places = []
         for path in inputs:
@@ -409,7 +508,7 @@ class RayExecutor(Executor):
         if self._client is None:
             from ray.job_submission import JobSubmissionClient
 
-            self._client = JobSubmissionClient(self.address)
+            self._client = JobSubmissionClient(self.endpoint)
         return self._client
 
     def _work(self) -> None:
@@ -451,20 +550,13 @@ class RayExecutor(Executor):
             if job.submitted and not job.logs_done:
                 self._follow(client, job)
 
-    def _submit(self, client: Any, job: _Job, request: dict[str, Any]) -> bool:
+    def _submit(self, client: Any, job: _Job, request: RaySubmission) -> bool:
         """Send one job to Ray; False when it should be tried again (the cluster did not answer)."""
-        stage = request.get("_stage")
         staging = None
         try:
-            call = {k: v for k, v in request.items() if k != "_stage"}
-            if stage is not None:
-                staging = self._stage(job.sid, stage)
-                call["runtime_env"] = {
-                    **call["runtime_env"],
-                    "working_dir": str(staging),
-                    "excludes": ["workspace/tasks/*/runs/"],
-                }
-            client.submit_job(**call)
+            if request.stage is not None:
+                staging = self._stage(job.sid, request.stage)
+            client.submit_job(**request.kwargs(working_dir=staging))
         except Exception as exc:
             text = str(exc)
             if "already exists" in text or self._exists(client, job.sid):
@@ -517,11 +609,12 @@ class RayExecutor(Executor):
                 log.info("Ray get_job_info(%s): %s", job.sid, _short(exc))
             return
         job.unknown_since = None
-        status = getattr(info.status, "value", str(info.status))
-        job.message = info.message or ""
-        job.exit_code = info.driver_exit_code
-        if info.end_time:
-            job.ended_at = info.end_time / 1000
+        told = RayJobStatus.from_info(info)
+        status = told.status
+        job.message = told.message
+        job.exit_code = told.driver_exit_code
+        if told.end_time:
+            job.ended_at = told.end_time
         final = status in TERMINAL
         now = time.monotonic()
         if status == "PENDING" or (not final and now - job.logs_at < LOGS_EVERY_S):
@@ -571,7 +664,7 @@ class RayExecutor(Executor):
         import httpx
 
         try:
-            with httpx.Client(base_url=self.address, timeout=httpx.Timeout(3.0, connect=1.0)) as http:
+            with httpx.Client(base_url=self.endpoint, timeout=httpx.Timeout(3.0, connect=1.0)) as http:
                 status = http.get("/api/cluster_status").raise_for_status().json()
                 nodes = (
                     http.get("/api/v0/nodes", params={"detail": "1", "limit": 1000}).raise_for_status().json()

@@ -27,11 +27,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..domain import Run, RunState, ScheduledRun, Task
 from ..errors import Conflict, ValidationFailed
 from ..store import Store
 from ..store.task_files import materialize
 from ..vocabulary import ACTIVE, TRAINER_KINDS
-from .executor import Executor, JobSpec
+from .executor import Executor, JobResult, JobSpec
 from .gpu_sources import GPUSource, LocalGPUs
 from .gpus import GPU
 from .local_executor import LocalExecutor
@@ -95,7 +96,7 @@ class Runner:
         self.python = python
         self._lock_fd: int | None = None
         # called with the run's row after a run ends (the app re-indexes a train task's checkpoints)
-        self.on_finish: list[Callable[[dict[str, Any]], None]] = []
+        self.on_finish: list[Callable[[ScheduledRun], None]] = []
         # asks for a tick soon after a submit or cancel instead of at the next poll (the app schedules it
         # on its event loop); whoever queues or cancels calls it, so no caller has to remember to
         self.wake: Callable[[], None] = lambda: None
@@ -131,66 +132,66 @@ class Runner:
             executor.close()
 
     # ---- requests
-    def submit(self, task: dict[str, Any], *, priority: int | None = None, gpus: int | None = None) -> int:
+    def submit(self, task: Task, *, priority: int | None = None, gpus: int | None = None) -> int:
         """Queue a new run of ``task``; returns the run index."""
-        if task["status"] in ACTIVE:
-            raise Conflict(f"task {task['name']!r} is already {task['status']}; cancel it first")
-        if task["kind"] == "notebook":
+        if task.status in ACTIVE:
+            raise Conflict(f"task {task.name!r} is already {task.status}; cancel it first")
+        if task.kind == "notebook":
             raise Conflict(
-                f"{task['name']!r} is a notebook run: open its next run with jupyter_trio.init() in a kernel"
+                f"{task.name!r} is a notebook run: open its next run with jupyter_trio.init() in a kernel"
             )
-        wanted = task["gpus"] if gpus is None else gpus
+        wanted = task.gpu_count if gpus is None else gpus
         if wanted < 0:
             raise ValidationFailed("gpus must be 0 (CPU only) or more")
-        self.gpu_source.check(wanted, task["name"])
-        index = self.tasks.add_run(task["id"], priority=priority, gpus=gpus)
+        self.gpu_source.check(wanted, task.name)
+        index = self.tasks.add_run(task.id, priority=priority, gpus=gpus)
         self.wake()
         return index
 
-    def cancel(self, task: dict[str, Any]) -> dict[str, Any]:
-        run = self.tasks.run(task["id"], task["last_run"]) if task["last_run"] else None
-        if run is None or run["status"] not in ACTIVE:
-            raise Conflict(f"task {task['name']!r} is not queued or running (status {task['status']})")
+    def cancel(self, task: Task) -> Run | None:
+        run = self.tasks.run(task.id, task.run_index) if task.run_index else None
+        if run is None or run.status not in ACTIVE:
+            raise Conflict(f"task {task.name!r} is not queued or running (status {task.status})")
         now = time.time()
-        if run["status"] == "queued":
-            self.gpu_source.release((task["id"], run["run_index"]))  # a lease it may be waiting for
-        if run["status"] == "queued" or task["kind"] == "notebook":
+        if run.status == "queued":
+            self.gpu_source.release((task.id, run.run_index))  # a lease it may be waiting for
+        if run.status == "queued" or task.kind == "notebook":
             # A notebook run's pid is the kernel's: stop tracking it, never signal the kernel.
             self.tasks.set_run(
-                task["id"],
-                run["run_index"],
+                task.id,
+                run.run_index,
                 status="cancelled",
                 ended_at=now,
                 message="cancelled before it started"
-                if run["status"] == "queued"
+                if run.status == "queued"
                 else "closed from the server; the notebook kernel keeps running",
             )
-        elif run["cancel_requested_at"] is None:
-            self.tasks.set_run(task["id"], run["run_index"], cancel_requested_at=now)
-            executor = self.executors.get(run["executor"])
+        elif run.cancel_requested_at is None:
+            self.tasks.set_run(task.id, run.run_index, cancel_requested_at=now)
+            executor = self.executors.get(run.executor)
             if executor is not None:
                 executor.cancel(run, self.cancel_grace_s)
         self.wake()
-        return self.tasks.run(task["id"], run["run_index"])
+        return self.tasks.run(task.id, run.run_index)
 
-    def kill_now(self, task: dict[str, Any]) -> None:
+    def kill_now(self, task: Task) -> None:
         """Cancel without a grace period (used before deleting a task)."""
-        run = self.tasks.run(task["id"], task["last_run"]) if task["last_run"] else None
-        if run is None or run["status"] not in ACTIVE:
+        run = self.tasks.run(task.id, task.run_index) if task.run_index else None
+        if run is None or run.status not in ACTIVE:
             return
-        executor = self.executors.get(run["executor"])
-        if run["status"] == "running" and task["kind"] != "notebook" and executor is not None:
+        executor = self.executors.get(run.executor)
+        if run.status == "running" and task.kind != "notebook" and executor is not None:
             executor.kill(run)
         self.tasks.set_run(
-            task["id"],
-            run["run_index"],
+            task.id,
+            run.run_index,
             status="cancelled",
             ended_at=time.time(),
             cancel_requested_at=time.time(),
         )
         if executor is not None:
-            executor.forget((task["id"], run["run_index"]))
-        self.gpu_source.release((task["id"], run["run_index"]))
+            executor.forget((task.id, run.run_index))
+        self.gpu_source.release((task.id, run.run_index))
 
     def record_ended(self) -> None:
         """Record the runs whose jobs have ended (a tick's first step), starting nothing."""
@@ -209,95 +210,83 @@ class Runner:
 
     def _poll_running(self) -> None:
         now = time.time()
-        for run in self.tasks.running():
-            key = (run["task_id"], run["run_index"])
-            executor = self.executors.get(run["executor"])
+        for item in self.tasks.running():
+            run = item.run
+            key = run.key
+            executor = self.executors.get(run.executor)
             if executor is None:
-                if run["executor"] not in self._unknown_executors:
-                    self._unknown_executors.add(run["executor"])
+                if run.executor not in self._unknown_executors:
+                    self._unknown_executors.add(run.executor)
                     log.warning(
                         "run %s/%s was started by the %r executor, which this server does not use; it is "
                         "left as it is until a server configured with that executor watches it",
-                        run["task_name"],
-                        run["run_index"],
-                        run["executor"],
+                        item.task_name,
+                        run.run_index,
+                        run.executor,
                     )
                 continue
             state = executor.poll(run, self.store.layout.run_dir(*key))
             if state.result is not None:
-                self._finish(run, state.result)
+                self._finish(item, state.result)
             elif not state.alive:
-                self._finish(run, None, state.message)
-            elif run["cancel_requested_at"] and now - run["cancel_requested_at"] > self.cancel_grace_s:
+                self._finish(item, None, state.message)
+            elif run.cancel_requested_at and now - run.cancel_requested_at > self.cancel_grace_s:
                 log.warning(
                     "run %s/%s ignored the cancel for %.0fs; killing it",
-                    run["task_name"],
-                    run["run_index"],
+                    item.task_name,
+                    run.run_index,
                     self.cancel_grace_s,
                 )
                 executor.kill(run)
-            elif state.message is not None and state.message != (run["message"] or ""):
+            elif state.message is not None and state.message != (run.message or ""):
                 self.tasks.set_run(*key, message=state.message)
 
-    def _finish(self, run: dict[str, Any], result: dict | None, lost: str | None = None) -> None:
-        key = (run["task_id"], run["run_index"])
-        executor = self.executors.get(run["executor"])
+    def _finish(self, item: ScheduledRun, result: JobResult | None, lost: str | None = None) -> None:
+        run = item.run
+        key = run.key
+        executor = self.executors.get(run.executor)
         if executor is not None:
             executor.forget(key)
-        cancelled = run["cancel_requested_at"] is not None
+        cancelled = run.cancel_requested_at is not None
         if result is None:
-            status = "cancelled" if cancelled else "interrupted"
-            fields = {
-                "status": status,
-                "ended_at": time.time(),
-                "exit_code": -signal.SIGKILL if cancelled else None,
-                "message": "killed after the cancel grace period"
+            status = RunState.CANCELLED if cancelled else RunState.INTERRUPTED
+            code = -signal.SIGKILL if cancelled else None
+            ended_at = time.time()
+            message = (
+                "killed after the cancel grace period"
                 if cancelled
-                else (lost or "")
-                or "the job's supervisor ended without recording an exit (killed, or the machine restarted)",
-            }
+                else lost
+                or "the job's supervisor ended without recording an exit (killed, or the machine restarted)"
+            )
         else:
-            code = result.get("exit_code")
-            if cancelled or result.get("cancelled"):
-                status = "cancelled"
+            code, ended_at, message = result.exit_code, result.ended_at, result.error
+            if cancelled or result.cancelled:
+                status = RunState.CANCELLED
             else:
-                status = "completed" if code == 0 else "failed"
-            message = result.get("error", "")
-            if status == "failed" and not message:
+                status = RunState.COMPLETED if code == 0 else RunState.FAILED
+            if status == RunState.FAILED and not message:
                 message = failure_message(self.store.layout.run_dir(*key), code)
-            fields = {
-                "status": status,
-                "exit_code": code,
-                "ended_at": result.get("ended_at", time.time()),
-                "message": message,
-            }
-        self.tasks.set_run(*key, **fields)
+        self.tasks.set_run(*key, status=status, exit_code=code, ended_at=ended_at, message=message)
         self.gpu_source.release(key)
-        log.info(
-            "run %s/%s %s (exit code %s)",
-            run["task_name"],
-            run["run_index"],
-            fields["status"],
-            fields["exit_code"],
-        )
+        log.info("run %s/%s %s (exit code %s)", item.task_name, run.run_index, status, code)
         for hook in self.on_finish:
             try:
-                hook(run)
+                hook(item)
             except Exception:  # a hook's failure must not stop the runner
-                log.exception("on_finish hook failed for run %s/%s", run["task_name"], run["run_index"])
+                log.exception("on_finish hook failed for run %s/%s", item.task_name, run.run_index)
 
     def _schedule(self) -> None:
         queue = self.tasks.queued()
         if not queue:
             return
         running = self.tasks.running()
-        busy = {g for run in running for g in run["gpus"]}
-        cpu_busy = sum(1 for run in running if not run["gpus"])
+        busy = {g for item in running for g in item.run.gpu_ids}
+        cpu_busy = sum(1 for item in running if not item.run.gpu_ids)
         for placement in self.gpu_source.place(queue, busy, self.max_cpu_jobs - cpu_busy):
             self._start(placement.key, placement.gpus)
         for key, why in self.gpu_source.waiting().items():  # a cluster says why a run cannot start yet
-            run = next((r for r in queue if (r["task_id"], r["run_index"]) == key), None)
-            if run is not None and run["message"] != why:
+            run = next((r.run for r in queue if r.key == key), None)
+            if run is not None and run.message != why:
                 self.tasks.set_run(*key, message=why)
 
     def _start(self, key: tuple[str, int], gpus: list[int]) -> None:
@@ -319,7 +308,7 @@ class Runner:
             self.tasks.set_run(*key, status="failed", started_at=now, ended_at=now, message=str(exc))
             self.gpu_source.release(key)
             return
-        materialize(self.store.layout, task["id"], task["kind"], task["config"], task["command"])
+        materialize(self.store.layout, task.id, task.kind, task.config, task.command)
         env = self.env_for(task, key[1], run_dir, gpus)
         started = time.time()
         spec = JobSpec(
@@ -330,7 +319,7 @@ class Runner:
             env=env,
             run_dir=run_dir,
             gpus=gpus,
-            gpu_count=len(gpus) or task["gpus"],
+            gpu_count=len(gpus) or task.gpu_count,
             lease=self.gpu_source.lease_for(key) if gpus else None,
             python_job=argv[0] == self.python,
         )
@@ -342,35 +331,33 @@ class Runner:
             handle=job.handle,
             executor=self.executor.name,
             started_at=started,
-            gpus=gpus,
+            gpu_ids=gpus,
             message="",
         )
 
     # ---- what a job runs, and with which environment
-    def command_for(self, task: dict[str, Any]) -> tuple[list[str], str]:
-        kind = task["kind"]
+    def command_for(self, task: Task) -> tuple[list[str], str]:
+        kind = task.kind
         if kind == "script":
-            script = self.root_dir / task["script_path"]
+            script = self.root_dir / task.script_path
             if not script.is_file():
-                raise ValidationFailed(
-                    f"script {task['script_path']!r} no longer exists under the server root"
-                )
+                raise ValidationFailed(f"script {task.script_path!r} no longer exists under the server root")
             return [self.python, "-u", str(script)], str(script.parent)
         if kind == "shell":
-            return ["/bin/bash", "-c", task["command"]], str(self.root_dir)
+            return ["/bin/bash", "-c", task.command], str(self.root_dir)
         if kind in TRAINER_KINDS:
             return [self.python, "-u", "-m", "jupyter_trio.trainers.job"], str(
-                self.store.layout.task_dir(task["id"])
+                self.store.layout.task_dir(task.id)
             )
         raise ValidationFailed(f"tasks of kind {kind!r} cannot be run by this server")
 
-    def env_for(self, task: dict[str, Any], run_index: int, run_dir: Path, gpus: list[int]) -> dict[str, str]:
-        task_dir = self.store.layout.task_dir(task["id"])
-        env = {str(k): str(v) for k, v in task["env"].items()}
+    def env_for(self, task: Task, run_index: int, run_dir: Path, gpus: list[int]) -> dict[str, str]:
+        task_dir = self.store.layout.task_dir(task.id)
+        env = {str(k): str(v) for k, v in task.env.items()}
         env.update(
             {
-                "TRIO_TASK_ID": task["id"],
-                "TRIO_TASK_NAME": task["name"],
+                "TRIO_TASK_ID": task.id,
+                "TRIO_TASK_NAME": task.name,
                 "TRIO_TASK_DIR": str(task_dir),
                 "TRIO_RUN_INDEX": str(run_index),
                 "TRIO_RUN_DIR": str(run_dir),
@@ -382,10 +369,10 @@ class Runner:
             }
         )
         if self.credentials is not None:
-            env.update(self.credentials(task["id"], run_index))
-        if task["kind"] != "shell":
+            env.update(self.credentials(task.id, run_index))
+        if task.kind != "shell":
             env["TRIO_CONFIG"] = str(task_dir / "config.yaml")
-        if task["kind"] in TRAINER_KINDS and not gpus:
+        if task.kind in TRAINER_KINDS and not gpus:
             # A CPU job gets its share of the cores, so max_cpu_jobs trainings do not oversubscribe them.
             share = max(1, (os.cpu_count() or 1) // max(1, self.max_cpu_jobs))
             env.setdefault("OMP_NUM_THREADS", str(share))

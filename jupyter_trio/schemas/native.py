@@ -6,17 +6,26 @@ One small model per wire type. The OpenAPI document is generated from these.
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from ..domain import (
+    Dataset,
+    GeneratedBatch,
+    GeneratedTask,
+    Project,
+    Run,
+    ScriptWorkspace,
+    Task,
+    Weights,
+)
 from ..vocabulary import (
     DATASET_STATES,
     DATASET_TYPES,
     DEMO_STATES,
     TASK_STATES,
     WEIGHTS_STATES,
-    failure_reason,
 )
 
 
@@ -124,6 +133,18 @@ class WorkspaceInfo(BaseModel):
     workspace_ready: bool
     config_default: dict[str, Any] = Field(default_factory=dict)
 
+    @classmethod
+    def of(cls, ws: ScriptWorkspace) -> WorkspaceInfo:
+        return cls(
+            run_root=ws.run_root,
+            script_name=ws.name,
+            script_path=ws.script_path,
+            script_relpath=ws.script_relpath,
+            workspace_kind=ws.kind,
+            workspace_ready=ws.ready,
+            config_default=ws.config_default,
+        )
+
 
 class WorkspaceList(BaseModel):
     items: list[WorkspaceInfo]
@@ -174,6 +195,23 @@ class GeneratorReply(BaseModel):
     task_kind: Literal["script", "shell"]
     items: list[dict[str, Any]]
 
+    @staticmethod
+    def wire(batch: GeneratedBatch) -> dict[str, Any]:
+        """The reply as plain JSON data, built without validation: a batch may hold 100,000 items. Each
+        item is ``{name, config}`` (script tasks) or ``{name, command}`` (shell), with ``id`` once made."""
+
+        def item(task: GeneratedTask) -> dict[str, Any]:
+            out: dict[str, Any] = {"name": task.name}
+            if task.command is not None:
+                out["command"] = task.command
+            else:
+                out["config"] = task.config
+            if task.id is not None:
+                out["id"] = task.id
+            return out
+
+        return {"count": batch.count, "task_kind": batch.task_kind, "items": [item(t) for t in batch.items]}
+
 
 # ---- tasks
 TaskStatus = Literal[TASK_STATES]  # type: ignore[valid-type]
@@ -190,6 +228,21 @@ class RunInfo(BaseModel):
     ended_at: float | None = None
     message: str = ""
     created_by: str = Field("", description="who queued this run (on a shared server, maybe a guest)")
+
+    @classmethod
+    def of(cls, run: Run) -> RunInfo:
+        return cls(
+            run_index=run.run_index,
+            status=run.status,
+            exit_code=run.exit_code,
+            pid=run.pid,
+            gpus=list(run.gpu_ids),
+            queued_at=run.queued_at,
+            started_at=run.started_at,
+            ended_at=run.ended_at,
+            message=run.message,
+            created_by=run.created_by,
+        )
 
 
 class TaskInfo(BaseModel):
@@ -225,16 +278,46 @@ class TaskInfo(BaseModel):
     owner: str = Field("", description="who created the task (on a shared server, maybe a guest)")
 
     @classmethod
-    def of(cls, task: dict[str, Any]) -> TaskInfo:
-        return cls(**{**task, "run_index": task["last_run"], "error": failure_reason(task)})
+    def of(cls, task: Task) -> Self:
+        """The native wire form of a task: ``gpus`` is its GPU count, ``assigned_gpus`` its latest run's."""
+        return cls(
+            id=task.id,
+            name=task.name,
+            kind=task.kind,
+            status=task.status,
+            workspace=task.workspace,
+            script_path=task.script_path,
+            command=task.command,
+            config=task.config,
+            env=task.env,
+            notes=task.notes,
+            pinned=task.pinned,
+            priority=task.priority,
+            gpus=task.gpu_count,
+            run_index=task.run_index,
+            exit_code=task.exit_code,
+            started_at=task.started_at,
+            ended_at=task.ended_at,
+            assigned_gpus=list(task.gpu_ids),
+            pid=task.pid,
+            message=task.message,
+            error=task.failure_reason,
+            created_at=task.created_at,
+            updated_at=task.updated_at,
+            project_id=task.project_id,
+            parent_id=task.parent_id,
+            owner=task.owner,
+        )
 
 
 class TaskDetail(TaskInfo):
     runs: list[RunInfo] = Field(default_factory=list)
 
     @classmethod
-    def of(cls, task: dict[str, Any]) -> TaskDetail:
-        return cls(**{**task, "run_index": task["last_run"], "error": failure_reason(task)})
+    def with_runs(cls, task: Task, runs: list[Run]) -> TaskDetail:
+        out = cls.of(task)
+        out.runs = [RunInfo.of(r) for r in runs]
+        return out
 
 
 class TaskListQuery(Request):
@@ -409,6 +492,27 @@ class DatasetInfo(BaseModel):
     created_at: float
     updated_at: float
 
+    @classmethod
+    def of(cls, dataset: Dataset, project_ids: list[str]) -> DatasetInfo:
+        """A dataset with the projects bound to it; its import facts come from its ``attrs``."""
+        attrs = dataset.attrs
+        return cls(
+            id=dataset.id,
+            name=dataset.name,
+            owner=dataset.owner,
+            description=dataset.description,
+            dataset_type=dataset.dataset_type,
+            status=dataset.status,
+            message=dataset.message,
+            path=dataset.path,
+            project_ids=project_ids,
+            num_images=attrs.get("num_images"),
+            num_classes=attrs.get("num_classes"),
+            format=attrs.get("format"),
+            created_at=dataset.created_at,
+            updated_at=dataset.updated_at,
+        )
+
 
 class DatasetList(BaseModel):
     items: list[DatasetInfo]
@@ -456,6 +560,19 @@ class ProjectInfo(BaseModel):
     path: str
     task_ids: list[str] = Field(default_factory=list)
     created_at: float
+
+    @classmethod
+    def of(cls, project: Project, task_ids: list[str]) -> ProjectInfo:
+        return cls(
+            id=project.id,
+            name=project.name,
+            description=project.description,
+            project_type=project.project_type,
+            dataset_id=project.dataset_id,
+            path=project.path,
+            task_ids=task_ids,
+            created_at=project.created_at,
+        )
 
 
 class ProjectList(BaseModel):
@@ -556,6 +673,20 @@ class ModelInfo(BaseModel):
     path: str
     attrs: dict[str, Any]
     created_at: float
+
+    @classmethod
+    def of(cls, weights: Weights) -> ModelInfo:
+        return cls(
+            id=weights.id,
+            kind=weights.kind,
+            name=weights.name,
+            task_id=weights.task_id,
+            model_type=weights.model_type,
+            status=weights.status,
+            path=weights.path,
+            attrs=weights.attrs,
+            created_at=weights.created_at,
+        )
 
 
 class ModelList(BaseModel):

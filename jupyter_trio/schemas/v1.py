@@ -3,13 +3,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from .. import domain
 from ..vocabulary import WEIGHTS_STATES
 from .native import MAX_OFFSET, Request
+
+
+def utc(ts: float | None) -> datetime | None:
+    return None if ts is None else datetime.fromtimestamp(ts, UTC)
 
 
 class Cursor(BaseModel):
@@ -66,6 +71,20 @@ class Checkpoint(BaseModel):
     epoch: int | None = None
     metrics: dict[str, Any] = Field(default_factory=dict, description="evaluation metrics at that epoch")
 
+    @classmethod
+    def of(cls, checkpoint: domain.Checkpoint) -> Checkpoint:
+        return cls(
+            checkpoint_id=checkpoint.id,
+            checkpoint_type=checkpoint.kind,
+            time=utc(checkpoint.created_at),
+            trio_path=checkpoint.trio_path,
+            tinker_path=checkpoint.tinker_path,
+            size_bytes=checkpoint.size_bytes,
+            training_run_id=checkpoint.task_id,
+            epoch=checkpoint.epoch,
+            metrics=checkpoint.metrics,
+        )
+
 
 class CheckpointsList(BaseModel):
     checkpoints: list[Checkpoint]
@@ -86,6 +105,40 @@ class TrainingRun(BaseModel):
     error: str | None = Field(None, description="why the run failed (exception's last line, or the signal)")
     session_id: str | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @classmethod
+    def of(cls, task: domain.Task, checkpoints: list[domain.Checkpoint]) -> TrainingRun:
+        """A train or prune task as Tinker's training run: its newest checkpoint of each kind."""
+        last = {
+            kind: max((c for c in checkpoints if c.kind == kind), key=lambda c: c.created_at, default=None)
+            for kind in domain.CheckpointKind
+        }
+        training, sampler = last[domain.CheckpointKind.TRAINING], last[domain.CheckpointKind.SAMPLER]
+        params, config = task.params, task.config
+        times = [t for t in (task.updated_at, task.started_at, task.ended_at) if t]
+        return cls(
+            training_run_id=task.id,
+            base_model=params.get("model", ""),
+            model_owner=task.owner,
+            corrupted=task.status in ("failed", "interrupted"),
+            last_request_time=utc(max(times)),
+            last_checkpoint=Checkpoint.of(training) if training else None,
+            last_sampler_checkpoint=Checkpoint.of(sampler) if sampler else None,
+            status=task.status,
+            error=task.failure_reason,
+            session_id=task.session_id,
+            metadata={
+                "kind": task.kind,
+                "task_type": config.get("task_type", ""),
+                "project_id": task.project_id,
+                "dataset_id": config.get("dataset_id"),
+                "description": task.notes,
+                "num_epochs": params.get("num_epochs"),
+                "run_index": task.run_index,
+                "parent_id": task.parent_id,
+                "created_at": utc(task.created_at),
+            },
+        )
 
 
 class TrainingRunsList(BaseModel):
@@ -221,6 +274,23 @@ class WeightsInfo(BaseModel):
     metrics: dict[str, Any] = Field(default_factory=dict)
     size_bytes: int
     time: datetime | None = None
+
+    @classmethod
+    def of(cls, facts: domain.WeightsFacts) -> WeightsInfo:
+        return cls(
+            path=facts.path,
+            base_model=facts.base_model,
+            task_type=facts.task_type,
+            checkpoint_type=facts.checkpoint_type,
+            training_run_id=facts.training_run_id,
+            checkpoint_id=facts.checkpoint_id,
+            epoch=facts.epoch,
+            labels=facts.labels,
+            num_parameters=facts.num_parameters,
+            metrics=facts.metrics,
+            size_bytes=facts.size_bytes,
+            time=utc(facts.time),
+        )
 
 
 class UserInfo(BaseModel):

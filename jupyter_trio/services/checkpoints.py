@@ -12,11 +12,10 @@ import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from ..domain import Checkpoint, CheckpointKind, Task, TaskBrief
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..store import Store, resolve_inside
-from ..store.checkpoints import CheckpointRow
 from ..trainers.checkpoints import checkpoint_root, complete_checkpoints, has_state, read_state
 from ..vocabulary import ACTIVE, RUN_KINDS
 
@@ -27,21 +26,12 @@ _SEGMENT = {"training": "weights", "sampler": "sampler_weights"}
 _PATH = re.compile(r"^(?:trio|tinker)://(?P<run>[^/]+)/(?P<segment>weights|sampler_weights)/(?P<cid>[^/]+)$")
 
 
-def tinker_path(run_id: str, kind: str, cid: str) -> str:
-    """The checkpoint's path under Tinker's scheme, as the official SDK parses it."""
-    return "tinker://" + trio_path(run_id, kind, cid).removeprefix(SCHEME)
-
-
-def trio_path(run_id: str, kind: str, cid: str) -> str:
-    return f"{SCHEME}{run_id}/{_SEGMENT[kind]}/{cid}"
-
-
 @dataclass(frozen=True)
 class Located:
     """A checkpoint found by run and id (or by path): its task, its row and its folder."""
 
-    task: dict[str, Any]
-    row: dict[str, Any]
+    task: Task
+    row: Checkpoint
     folder: Path
 
 
@@ -54,18 +44,19 @@ class CheckpointService:
         self.store = store
 
     # ---- keeping rows in step with folders
-    def scan(self, task: dict[str, Any]) -> list[CheckpointRow]:
+    def scan(self, task: Task | TaskBrief) -> list[Checkpoint]:
         """The complete checkpoints in ``task``'s folder, oldest first."""
         rows = []
-        for folder, kind, epoch in complete_checkpoints(self.store.layout.task_dir(task["id"])):
+        for folder, kind, epoch in complete_checkpoints(self.store.layout.task_dir(task.id)):
             try:
                 state = read_state(folder)
             except (OSError, ValueError):
                 continue
             rows.append(
-                CheckpointRow(
+                Checkpoint(
                     id=folder.name,
-                    kind=kind,
+                    task_id=task.id,
+                    kind=CheckpointKind(kind),
                     epoch=state.get("epoch", epoch),
                     path=self.store.layout.relative(folder),
                     size_bytes=folder_size(folder),
@@ -76,18 +67,18 @@ class CheckpointService:
             )
         return sorted(rows, key=lambda r: (r.created_at, r.id))
 
-    def sync(self, task: dict[str, Any]) -> list[dict[str, Any]]:
+    def sync(self, task: Task | TaskBrief) -> list[Checkpoint]:
         """Make ``task``'s rows match its folders (only its ``id`` and ``kind`` are read); its rows."""
-        known = self.store.checkpoints.for_task(task["id"])
-        if task["kind"] not in RUN_KINDS:
+        known = self.store.checkpoints.for_task(task.id)
+        if task.kind not in RUN_KINDS:
             return known
         found = self.scan(task)
         if [(r.id, r.size_bytes, r.created_at) for r in found] == [
-            (r["id"], r["size_bytes"], r["created_at"]) for r in known
+            (r.id, r.size_bytes, r.created_at) for r in known
         ]:
             return known
-        self.store.checkpoints.replace_for_task(task["id"], found)
-        return self.store.checkpoints.for_task(task["id"])
+        self.store.checkpoints.replace_for_task(task.id, found)
+        return self.store.checkpoints.for_task(task.id)
 
     def sync_task_id(self, task_id: str) -> None:
         task = self.store.tasks.get(task_id)
@@ -119,20 +110,20 @@ class CheckpointService:
         many runs were looked at."""
         indexed = set() if active_only else self.store.checkpoints.indexed_task_ids()
         looked = 0
-        for row in self.store.tasks.brief(active_only):
-            if row["kind"] in RUN_KINDS and (
+        for task in self.store.tasks.brief(active_only):
+            if task.kind in RUN_KINDS and (
                 active_only
-                or row["id"] in indexed
-                or checkpoint_root(self.store.layout.task_dir(row["id"])).is_dir()
+                or task.id in indexed
+                or checkpoint_root(self.store.layout.task_dir(task.id)).is_dir()
             ):
-                self.sync(row)
+                self.sync(task)
                 looked += 1
         return looked
 
     # ---- finding
-    def run(self, run_id: str) -> dict[str, Any]:
+    def run(self, run_id: str) -> Task:
         task = self.store.tasks.get(run_id or "")
-        if task is None or task["kind"] not in RUN_KINDS:
+        if task is None or task.kind not in RUN_KINDS:
             raise NotFound(f"no such training run: {run_id!r}")
         return task
 
@@ -141,10 +132,10 @@ class CheckpointService:
         task = self.run(run_id)
         segment, _, bare = cid.rpartition("/")
         self.sync(task)
-        row = self.store.checkpoints.get(task["id"], bare)
-        if row is None or (segment and _SEGMENT[row["kind"]] != segment):
-            raise NotFound(f"training run {task['id']} has no checkpoint {cid!r}")
-        return Located(task, row, self.store.root / row["path"])
+        row = self.store.checkpoints.get(task.id, bare)
+        if row is None or (segment and _SEGMENT[row.kind] != segment):
+            raise NotFound(f"training run {task.id} has no checkpoint {cid!r}")
+        return Located(task, row, self.store.root / row.path)
 
     def locate_path(self, path: str) -> Located:
         match = _PATH.match(path or "")
@@ -155,7 +146,7 @@ class CheckpointService:
             )
         return self.locate(match["run"], f"{match['segment']}/{match['cid']}")
 
-    def folder_for(self, path: str) -> tuple[Path, dict[str, Any] | None]:
+    def folder_for(self, path: str) -> tuple[Path, Task | None]:
         """The folder a sampler or ``weights_info`` names: a ``trio://`` path, a kept model id (PM0001), or a
         checkpoint-shaped folder inside the workspace. Returns it and the run it belongs to, if any."""
         if path.startswith(SCHEMES):
@@ -163,14 +154,14 @@ class CheckpointService:
             return found.folder, found.task
         model = self.store.weights.get(path)
         if model is not None:
-            return self.store.root / model["path"], self.store.tasks.get(model["task_id"] or "")
+            return self.store.root / model.path, self.store.tasks.get(model.task_id or "")
         folder = resolve_inside(self.store.root, path)
         if not has_state(folder):
             raise NotFound(f"path: {path!r} is not a checkpoint (no state.json there)")
         return folder, None
 
     # ---- listing
-    def page(self, owner: str, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+    def page(self, owner: str, limit: int, offset: int) -> tuple[list[Checkpoint], int]:
         self.sync_all(active_only=True)
         return self.store.checkpoints.page(owner, limit, offset)
 
@@ -178,26 +169,30 @@ class CheckpointService:
     def needed_by(self, found: Located) -> str | None:
         """Why ``found`` must stay, or None: a queued or running job still reads it."""
         task, row = found.task, found.row
-        task_dir = self.store.layout.task_dir(task["id"])
-        if task["status"] in ACTIVE and row["kind"] == "training":
+        task_dir = self.store.layout.task_dir(task.id)
+        if task.status in ACTIVE and row.kind == CheckpointKind.TRAINING:
             resume = task_dir / "resume.json"
             wanted = json.loads(resume.read_text()).get("epoch") if resume.is_file() else None
             newest = max(
-                (r["epoch"] for r in self.store.checkpoints.for_task(task["id"]) if r["kind"] == "training"),
+                (
+                    r.epoch
+                    for r in self.store.checkpoints.for_task(task.id)
+                    if r.kind == CheckpointKind.TRAINING
+                ),
                 default=None,
             )
-            if row["epoch"] in (wanted, newest):
+            if row.epoch in (wanted, newest):
                 return (
-                    f"training run {task['id']} is {task['status']} and would resume from {row['id']}; "
+                    f"training run {task.id} is {task.status} and would resume from {row.id}; "
                     f"stop it first or delete an older checkpoint"
                 )
-        for child in self.store.tasks.active_children(task["id"]):
-            config = child["config"]
+        for child in self.store.tasks.active_children(task.id):
+            config = child.config
             epoch = config.get("parent_epoch", config.get("epoch"))
-            if (epoch is None and row["kind"] == "sampler") or (epoch is not None and epoch == row["epoch"]):
-                return (
-                    f"job {child['id']} ({child['kind']}) is using {row['id']}; wait for it or stop it first"
-                )
+            if (epoch is None and row.kind == CheckpointKind.SAMPLER) or (
+                epoch is not None and epoch == row.epoch
+            ):
+                return f"job {child.id} ({child.kind}) is using {row.id}; wait for it or stop it first"
         return None
 
     def delete(self, run_id: str, cid: str) -> None:
@@ -208,5 +203,5 @@ class CheckpointService:
         doomed = found.folder.with_name(f".{found.folder.name}.deleting")
         shutil.rmtree(doomed, ignore_errors=True)
         found.folder.rename(doomed)  # gone from view at once; the bytes go next
-        self.store.checkpoints.delete(found.task["id"], found.row["id"])
+        self.store.checkpoints.delete(found.task.id, found.row.id)
         shutil.rmtree(doomed, ignore_errors=True)

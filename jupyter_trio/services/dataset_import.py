@@ -21,9 +21,10 @@ import shutil
 import threading
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
+from ..domain import Dataset, DatasetState, JSONObject
 from ..errors import Conflict, ValidationFailed
 from ..store import Store, resolve_in_roots
 from ..trainers.formats import FormatError, Manifest, scan
@@ -31,6 +32,21 @@ from ..trainers.formats.common import inside
 from ..vocabulary import IMPORTING
 
 MANIFEST = "trio_dataset.json"
+
+
+@dataclass(frozen=True, slots=True)
+class DatasetDetails:
+    """PaddleX's /dataset/details: file → annotation, class → files, and the split per class."""
+
+    file_info: dict[str, str] = field(default_factory=dict)  # image → annotation (classification: label)
+    label_info: dict[str, list[str]] = field(default_factory=dict)  # class → images containing it
+    labels: list[str] = field(default_factory=list)
+    train_files: list[str] = field(default_factory=list)
+    val_files: list[str] = field(default_factory=list)
+    test_files: list[str] = field(default_factory=list)
+    class_train_file_list: dict[str, list[str]] = field(default_factory=dict)
+    class_val_file_list: dict[str, list[str]] = field(default_factory=dict)
+    class_test_file_list: dict[str, list[str]] = field(default_factory=dict)
 
 
 def source_folder(roots: list[Path], path: str) -> Path:
@@ -44,13 +60,12 @@ def source_folder(roots: list[Path], path: str) -> Path:
     return folder
 
 
-def load_manifest(store: Store, dataset: dict[str, Any]) -> dict[str, Any]:
+def load_manifest(store: Store, dataset: Dataset) -> JSONObject:
+    """The dataset's ``trio_dataset.json`` as parsed (the normalised manifest plus the split)."""
     try:
-        return json.loads((store.root / dataset["path"] / MANIFEST).read_text())
+        return json.loads((store.root / dataset.path / MANIFEST).read_text())
     except FileNotFoundError:
-        raise Conflict(
-            f"dataset {dataset['id']} has no imported data yet (status {dataset['status']})"
-        ) from None
+        raise Conflict(f"dataset {dataset.id} has no imported data yet (status {dataset.status})") from None
 
 
 def copy_into(
@@ -88,35 +103,37 @@ def copy_into(
 
 def import_folder(
     store: Store,
-    dataset: dict[str, Any],
+    dataset: Dataset,
     folder: Path,
     progress: Callable[[str, float], None] | None = None,
 ) -> bool:
     """Check and copy ``folder`` into the dataset, updating its status as it goes; True on success."""
-    did, target = dataset["id"], store.root / dataset["path"]
+    did, target = dataset.id, store.root / dataset.path
     target.mkdir(parents=True, exist_ok=True)
     try:
-        manifest, problems = scan(dataset["dataset_type"], folder)
+        manifest, problems = scan(dataset.dataset_type, folder)
     except (FormatError, OSError) as exc:
-        store.datasets.update(did, status="check_failed", message=str(exc))
+        store.datasets.update(did, status=DatasetState.CHECK_FAILED, message=str(exc))
         return False
     if problems or not manifest.samples:
         store.datasets.update(
-            did, status="check_failed", message=problems.message() if problems else "no images found"
+            did,
+            status=DatasetState.CHECK_FAILED,
+            message=problems.message() if problems else "no images found",
         )
         return False
-    store.datasets.update(did, status="copying", message=f"copying {len(manifest.samples)} images")
+    store.datasets.update(did, status=DatasetState.COPYING, message=f"copying {len(manifest.samples)} images")
     try:
         copy_into(manifest, folder, target, progress and (lambda fraction: progress(did, fraction)))
     except OSError as exc:
-        store.datasets.update(did, status="copy_failed", message=f"copy failed: {exc}")
+        store.datasets.update(did, status=DatasetState.COPY_FAILED, message=f"copy failed: {exc}")
         return False
     store.datasets.update(
         did,
-        status="imported",
+        status=DatasetState.IMPORTED,
         message=f"{len(manifest.samples)} images, {len(manifest.labels)} classes ({manifest.format})",
         attrs={
-            **dataset["attrs"],
+            **dataset.attrs,
             "num_images": len(manifest.samples),
             "num_classes": len(manifest.labels),
             "format": manifest.format,
@@ -135,13 +152,13 @@ class DatasetImporter:
         # told (dataset id, fraction copied) as an import copies its files
         self.on_progress: Callable[[str, float], None] | None = None
 
-    def start(self, dataset: dict[str, Any], path: str) -> None:
-        if dataset["status"] in IMPORTING:
-            raise Conflict(f"dataset {dataset['id']} is already importing")
+    def start(self, dataset: Dataset, path: str) -> None:
+        if dataset.status in IMPORTING:
+            raise Conflict(f"dataset {dataset.id} is already importing")
         folder = source_folder(self.roots, path)
         self.store.datasets.update(
-            dataset["id"],
-            status="checking",
+            dataset.id,
+            status=DatasetState.CHECKING,
             message="checking images and annotations",
             source_path=str(folder),
         )
@@ -149,9 +166,9 @@ class DatasetImporter:
             target=import_folder,
             args=(self.store, dataset, folder, self.on_progress),
             daemon=True,
-            name=f"trio-import-{dataset['id']}",
+            name=f"trio-import-{dataset.id}",
         )
-        self._threads[dataset["id"]] = thread
+        self._threads[dataset.id] = thread
         thread.start()
 
     def wait(self, did: str, timeout: float | None = None) -> None:
@@ -160,7 +177,7 @@ class DatasetImporter:
             thread.join(timeout)
 
 
-def _strata(samples: dict[str, dict[str, Any]]) -> dict[str, str]:
+def _strata(samples: dict[str, JSONObject]) -> dict[str, str]:
     """Each image's stratum: its rarest class (so rare classes reach every split); '' without any."""
     frequency = Counter(c for s in samples.values() for c in s.get("classes", []))
     return {rel: min(s.get("classes") or [""], key=lambda c: (frequency[c], c)) for rel, s in samples.items()}
@@ -182,17 +199,17 @@ def _quotas(weights: dict[str, int], caps: dict[str, int], wanted: int, rng: ran
 
 
 def split_dataset(
-    store: Store, dataset: dict[str, Any], val_split: float, test_split: float, seed: int = 0
+    store: Store, dataset: Dataset, val_split: float, test_split: float, seed: int = 0
 ) -> dict[str, list[str]]:
     """Stratified, seeded split: each stratum is shuffled and cut by the same ratios."""
-    if dataset["status"] not in ("imported", "split"):
-        raise Conflict(f"dataset {dataset['id']} has no imported data yet (status {dataset['status']})")
+    if dataset.status not in (DatasetState.IMPORTED, DatasetState.SPLIT):
+        raise Conflict(f"dataset {dataset.id} has no imported data yet (status {dataset.status})")
     for name, value in (("val_split", val_split), ("test_split", test_split)):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
             raise ValidationFailed(f"{name} must be a number in [0, 1)")
     if val_split + test_split >= 1:
         raise ValidationFailed("val_split + test_split must leave some training data (< 1)")
-    folder = store.root / dataset["path"]
+    folder = store.root / dataset.path
     meta = load_manifest(store, dataset)
     by_stratum: dict[str, list[str]] = {}
     for rel, stratum in sorted(_strata(meta["samples"]).items()):
@@ -216,14 +233,14 @@ def split_dataset(
     _write_lists(folder, meta)
     (folder / MANIFEST).write_text(json.dumps(meta), encoding="utf-8")
     store.datasets.update(
-        dataset["id"],
-        status="split",
+        dataset.id,
+        status=DatasetState.SPLIT,
         message=f"train {len(split['train'])}, val {len(split['val'])}, test {len(split['test'])}",
     )
     return meta["split"]
 
 
-def _write_lists(folder: Path, meta: dict[str, Any]) -> None:
+def _write_lists(folder: Path, meta: JSONObject) -> None:
     """PaddleX list files of the split, so the folder is also a valid PaddleX dataset."""
     samples, index = meta["samples"], {name: i for i, name in enumerate(meta["labels"])}
     for name, items in meta["split"].items():
@@ -236,7 +253,7 @@ def _write_lists(folder: Path, meta: dict[str, Any]) -> None:
         (folder / f"{name}_list.txt").write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
 
 
-def details(store: Store, dataset: dict[str, Any]) -> dict[str, Any]:
+def details(store: Store, dataset: Dataset) -> DatasetDetails:
     """PaddleX's /dataset/details: file → annotation, class → files, and the split per class."""
     meta = load_manifest(store, dataset)
     samples = meta["samples"]
@@ -253,14 +270,14 @@ def details(store: Store, dataset: dict[str, Any]) -> dict[str, Any]:
                 out.setdefault(label, []).append(rel)
         return out
 
-    return {
-        "file_info": {rel: samples[rel]["annotation"] for rel in sorted(samples)},
-        "label_info": label_info,
-        "labels": meta["labels"],
-        "train_files": split["train"],
-        "val_files": split["val"],
-        "test_files": split["test"],
-        "class_train_file_list": per_class(split["train"]),
-        "class_val_file_list": per_class(split["val"]),
-        "class_test_file_list": per_class(split["test"]),
-    }
+    return DatasetDetails(
+        file_info={rel: samples[rel]["annotation"] for rel in sorted(samples)},
+        label_info=label_info,
+        labels=meta["labels"],
+        train_files=split["train"],
+        val_files=split["val"],
+        test_files=split["test"],
+        class_train_file_list=per_class(split["train"]),
+        class_val_file_list=per_class(split["val"]),
+        class_test_file_list=per_class(split["test"]),
+    )

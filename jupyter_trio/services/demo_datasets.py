@@ -14,8 +14,8 @@ import shutil
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
+from ..domain import DatasetState
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..store import Store
 from ..trainers import synthetic
@@ -37,6 +37,19 @@ class DemoState:
     started: bool = False
     stop: threading.Event = field(default_factory=threading.Event)
     thread: threading.Thread | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DemoLoad:
+    """What loading a demo gave: its dataset and project, made now or found from an earlier load."""
+
+    dataset_id: str
+    project_id: str
+    loading_status: str  # "created", or why nothing was made (PaddleX's loading_status)
+
+    @property
+    def created(self) -> bool:
+        return self.loading_status == "created"
 
 
 class DemoService:
@@ -117,7 +130,7 @@ class DemoService:
         if thread is not None:
             thread.join(timeout)
 
-    def load(self, kind: str, owner: str) -> dict[str, Any]:
+    def load(self, kind: str, owner: str) -> DemoLoad:
         """Dataset (imported, split) + project for the demo; the same ids if it was loaded before."""
         state = self._state(kind)
         if state.status != "ready":
@@ -127,24 +140,22 @@ class DemoService:
             )
         with self._lock:
             for dataset in self.store.datasets.list():
-                if dataset["attrs"].get("demo") == kind and dataset["status"] == "split":
-                    pids = self.store.datasets.project_ids(dataset["id"])
+                if dataset.attrs.get("demo") == kind and dataset.status == DatasetState.SPLIT:
+                    pids = self.store.datasets.project_ids(dataset.id)
                     if pids:
-                        return {
-                            "did": dataset["id"],
-                            "pid": pids[0],
-                            "loading_status": f"the {kind} demo dataset and project already exist",
-                        }
+                        return DemoLoad(
+                            dataset.id, pids[0], f"the {kind} demo dataset and project already exist"
+                        )
             dataset = self.projects.create_dataset(owner, f"{kind} demo", f"generated {kind} demo data", kind)
-            self.store.datasets.update(dataset["id"], attrs={"demo": kind})
-            dataset = self.projects.dataset(dataset["id"])
+            self.store.datasets.update(dataset.id, attrs={"demo": kind})
+            dataset = self.projects.dataset(dataset.id)
             if not import_folder(self.store, dataset, self.folder(kind)):
-                message = self.projects.dataset(dataset["id"])["message"]
-                self.projects.delete_dataset(dataset["id"])
+                message = self.projects.dataset(dataset.id).message
+                self.projects.delete_dataset(dataset.id)
                 raise Conflict(f"the {kind} demo did not import: {message}")
-            split_dataset(self.store, self.projects.dataset(dataset["id"]), *DEMO_SPLIT)
+            split_dataset(self.store, self.projects.dataset(dataset.id), *DEMO_SPLIT)
             project = self.projects.create_project(
                 owner, f"{kind} demo", f"demo project on {kind} shapes", kind
             )
-            self.projects.bind_dataset(project["id"], dataset["id"])
-            return {"did": dataset["id"], "pid": project["id"], "loading_status": "created"}
+            self.projects.bind_dataset(project.id, dataset.id)
+            return DemoLoad(dataset.id, project.id, "created")

@@ -14,6 +14,7 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
+from ..domain import Dataset, Run, ScheduledRun, Task
 from ..runner.gpu_sources import GPUSource
 from ..runner.gpus import gpu_processes, gpu_snapshot, os_user, unleased_seen_by_server
 from ..store import Store
@@ -29,36 +30,36 @@ GPUS_EVERY_S = 2.0
 REMEMBERED_TASKS = 20_000
 
 
-def task_summary(task: dict[str, Any]) -> dict[str, Any]:
+def task_summary(task: Task) -> dict[str, Any]:
     """The fields of a task event: enough for a list row without another request."""
     return {
-        "id": task["id"],
-        "name": task["name"],
-        "kind": task["kind"],
-        "status": task["status"],
-        "run": task["last_run"],
-        "gpus": task.get("assigned_gpus") or [],
-        "gpus_requested": task["gpus"],
-        "pinned": task["pinned"],
-        "owner": task["owner"],
-        "parent_id": task["parent_id"],
-        "project_id": task["project_id"],
-        "exit_code": task.get("exit_code"),
-        "message": task.get("message") or "",
-        "created_at": task["created_at"],
-        "started_at": task.get("started_at"),
-        "ended_at": task.get("ended_at"),
+        "id": task.id,
+        "name": task.name,
+        "kind": task.kind,
+        "status": task.status,
+        "run": task.run_index,
+        "gpus": list(task.gpu_ids),
+        "gpus_requested": task.gpu_count,
+        "pinned": task.pinned,
+        "owner": task.owner,
+        "parent_id": task.parent_id,
+        "project_id": task.project_id,
+        "exit_code": task.exit_code,
+        "message": task.message or "",
+        "created_at": task.created_at,
+        "started_at": task.started_at,
+        "ended_at": task.ended_at,
     }
 
 
-def dataset_summary(dataset: dict[str, Any]) -> dict[str, Any]:
+def dataset_summary(dataset: Dataset) -> dict[str, Any]:
     return {
-        "id": dataset["id"],
-        "name": dataset["name"],
-        "dataset_type": dataset["dataset_type"],
-        "status": dataset["status"],
-        "message": dataset.get("message") or "",
-        "num_images": dataset["attrs"].get("num_images"),
+        "id": dataset.id,
+        "name": dataset.name,
+        "dataset_type": dataset.dataset_type,
+        "status": dataset.status,
+        "message": dataset.message,
+        "num_images": dataset.attrs.get("num_images"),
     }
 
 
@@ -93,7 +94,7 @@ class EventSources:
             self._tasks.move_to_end(task_id)
             while len(self._tasks) > REMEMBERED_TASKS:
                 self._tasks.popitem(last=False)
-        progress = self._progress.get((task_id, task["last_run"]))
+        progress = self._progress.get((task_id, task.run_index))
         self.bus.publish("task", task={**summary, **(progress or {})})
 
     def dataset_changed(self, did: str) -> None:
@@ -113,28 +114,23 @@ class EventSources:
         if not self.bus.listeners:
             return
         seen = set()
-        for run in self.store.tasks.running():
-            key = (run["task_id"], run["run_index"])
+        for item in self.store.tasks.running():
+            key = item.key
             seen.add(key)
-            progress = self.progress_of(run)
+            progress = self.progress_of(item.run)
             if progress is None or self._progress.get(key) == progress:
                 continue
             self._progress[key] = progress
             self.bus.publish(
                 "task.progress",
-                task={
-                    "id": run["task_id"],
-                    "name": run["task_name"],
-                    "kind": run["kind"],
-                    "status": "running",
-                }
-                | {"run": run["run_index"], **progress},
+                task={"id": item.run.task_id, "name": item.task_name, "kind": item.kind, "status": "running"}
+                | {"run": item.run.run_index, **progress},
             )
         for key in set(self._progress) - seen:
             del self._progress[key]
 
-    def progress_of(self, run: dict[str, Any]) -> dict[str, Any] | None:
-        run_dir = self.store.layout.run_dir(run["task_id"], run["run_index"])
+    def progress_of(self, run: Run) -> dict[str, Any] | None:
+        run_dir = self.store.layout.run_dir(*run.key)
         if not run_dir.is_dir():
             return None
         record = self.metrics.record(run_dir)
@@ -163,10 +159,10 @@ class EventSources:
     def current_progress(self) -> list[dict[str, Any]]:
         """What the newest progress events said, per running run (a new listener's starting point)."""
         if not self._progress:
-            for run in self.store.tasks.running():
-                progress = self.progress_of(run)
+            for item in self.store.tasks.running():
+                progress = self.progress_of(item.run)
                 if progress is not None:
-                    self._progress[(run["task_id"], run["run_index"])] = progress
+                    self._progress[item.key] = progress
         return [{"id": task_id, "run": run, **p} for (task_id, run), p in self._progress.items()]
 
     def sample_gpus(self) -> None:
@@ -181,9 +177,9 @@ class EventSources:
         that user's name only where the admin allows), and which of this server's tasks holds it."""
         running = self.store.tasks.running()
         holders = {
-            g: {"id": run["task_id"], "name": run["task_name"], "run": run["run_index"]}
-            for run in running
-            for g in run["gpus"]
+            g: {"id": item.run.task_id, "name": item.task_name, "run": item.run.run_index}
+            for item in running
+            for g in item.run.gpu_ids
         }
         gpus = self.source.inventory()
         states = {s["index"]: s for s in self.source.status(running)}
@@ -206,16 +202,16 @@ class EventSources:
             for gpu in gpus
         ]
 
-    def unleased_uses(self, indices: list[int], running: list[dict[str, Any]]) -> dict[int, list[dict]]:
+    def unleased_uses(self, indices: list[int], running: list[ScheduledRun]) -> dict[int, list[dict]]:
         """Per GPU, the processes NVML lists on it that none of this server's running jobs was given (GPU
         leases are advisory: only containers enforce them); nothing without NVML."""
         processes = gpu_processes(indices) if indices else []
         if not processes:
             return {}
         jobs: dict[int, list[int | None]] = {}
-        for run in running:
-            for g in run["gpus"]:
-                jobs.setdefault(g, []).append(run.get("pid"))  # the job's supervisor leads its process group
+        for item in running:
+            for g in item.run.gpu_ids:
+                jobs.setdefault(g, []).append(item.run.pid)  # the job's supervisor leads its process group
         out: dict[int, list[dict]] = {}
         for process in unleased_seen_by_server(processes, jobs, os_user()):
             out.setdefault(process.gpu, []).append(process.to_dict())

@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from ..domain import Dataset
 from ..errors import Forbidden, NotFound, PayloadTooLarge, ValidationFailed
 from ..store import Store, resolve_inside
 from ..trainers import rasters
@@ -139,9 +140,7 @@ class WorkspaceFiles:
             raise PayloadTooLarge(f"{path} is larger than {MAX_BYTES // (1024 * 1024)} MiB")
         return target
 
-    def image(
-        self, target: Path, dataset: dict[str, Any] | None, bands: str | None = None
-    ) -> tuple[bytes, str]:
+    def image(self, target: Path, dataset: Dataset | None, bands: str | None = None) -> tuple[bytes, str]:
         """(bytes, content type): the file itself, or a PNG with the dataset's labels drawn. A multi-band
         image is always a PNG of three of its bands (``bands``: 1-based, "4,3,2"; the first three by
         default)."""
@@ -160,9 +159,9 @@ class WorkspaceFiles:
         if dataset is None:
             image = picture
         else:
-            folder = Path(os.path.realpath(self.store.root / dataset["path"]))
+            folder = Path(os.path.realpath(self.store.root / dataset.path))
             if folder not in target.parents:
-                raise ValidationFailed(f"path is not a file of dataset {dataset['id']}")
+                raise ValidationFailed(f"path is not a file of dataset {dataset.id}")
             manifest = load_manifest(self.store, dataset)
             image = draw_annotation(target, folder, manifest, target.relative_to(folder).as_posix(), picture)
         out = io.BytesIO()

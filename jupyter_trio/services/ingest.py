@@ -16,9 +16,9 @@ import os
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from .. import _trackfile
+from ..domain import Run, Task
 from ..errors import Conflict, Forbidden, NotFound, OffsetMismatch, PayloadTooLarge, ValidationFailed
 from ..runner.executor import output_folders
 from ..store import Store
@@ -43,26 +43,26 @@ class IngestService:
         self.tokens = tokens
         self.max_upload_bytes = max_upload_bytes  # what one run may upload in all (files, points, records)
 
-    def run_of(self, task_id: str, run_index: str | int) -> tuple[dict[str, Any], dict[str, Any]]:
+    def run_of(self, task_id: str, run_index: str | int) -> tuple[Task, Run]:
         """The task and its run, which must be running (a token of an ended run opens nothing)."""
         index = _run_index(run_index)
         task = self.store.tasks.get(task_id)
         run = self.store.tasks.run(task_id, index) if task else None
         if task is None or run is None:
             raise NotFound(f"no run {task_id}/{run_index}")
-        if run["status"] != "running":
+        if run.status != "running":
             raise Conflict(
-                f"run {task['name']}/{index} is {run['status']}: it takes no more data (its token expired)"
+                f"run {task.name}/{index} is {run.status}: it takes no more data (its token expired)"
             )
         return task, run
 
-    def authorize(self, task_id: str, run_index: str, token: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    def authorize(self, task_id: str, run_index: str, token: str) -> tuple[Task, Run]:
         """The task and run a token may write into (only while the run is running)."""
         index = _run_index(run_index)
         self.tokens.check(task_id, index, token)
         return self.run_of(task_id, index)
 
-    def identify(self, token: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    def identify(self, token: str) -> tuple[Task, Run]:
         """The running task and run a run token (``TRIO_TOKEN`` of a job) belongs to."""
         key = self.tokens.parse(token)
         return self.run_of(key.task_id, key.run_index)
@@ -70,8 +70,8 @@ class IngestService:
     def redeem_claim(self, task_id: str, run_index: str, claim: str) -> str:
         """A Ray job's entrypoint trades its one-time claim for its run token (see ``run_tokens``)."""
         task, run = self.run_of(task_id, run_index)
-        run_dir = self.store.layout.run_dir(task["id"], run["run_index"])
-        return self.tokens.redeem(task["id"], run["run_index"], claim, run_dir)
+        run_dir = self.store.layout.run_dir(task.id, run.run_index)
+        return self.tokens.redeem(task.id, run.run_index, claim, run_dir)
 
     # ---- the run's upload quota
     def _within_quota(
@@ -136,7 +136,7 @@ class IngestService:
         )
 
     # ---- files
-    def output_roots(self, task: dict[str, Any], run_index: int) -> list[Path]:
+    def output_roots(self, task: Task, run_index: int) -> list[Path]:
         """``output_folders`` of the task, as real paths: its own task folder, and of the others only those
         that are export folders (under ``exports/``) or a child job's folder in a task (``evaluate/``,
         ``prune/``, ``predict/``) — whatever a task stored before these rules named, a run never writes a
@@ -144,7 +144,7 @@ class IngestService:
         real_root = self.store.layout.real_root
         exports, tasks = real_root / "exports", real_root / "tasks"
         own, *others = [
-            Path(os.path.realpath(f)) for f in output_folders(self.store.layout.task_dir(task["id"]), task)
+            Path(os.path.realpath(f)) for f in output_folders(self.store.layout.task_dir(task.id), task)
         ]
         roots = [own]
         for folder in others:
@@ -154,7 +154,7 @@ class IngestService:
                 roots.append(folder)
         return roots
 
-    def file_target(self, task: dict[str, Any], run_index: int, path: str) -> Path:
+    def file_target(self, task: Task, run_index: int, path: str) -> Path:
         """Where an uploaded file goes: ``path`` is relative to the workspace and must name a file inside
         one of the task's output folders (``runner.executor.output_folders``: its own task folder, and the
         one folder of a parent task or the export folder its job writes). Never a run folder's files other
@@ -165,7 +165,7 @@ class IngestService:
         target = resolve_inside(self.store.root, path)  # a real path: symlinks and ".." resolved
         real_root = Path(os.path.realpath(self.store.root))
         tasks = real_root / "tasks"
-        own_run = Path(os.path.realpath(self.store.layout.run_dir(task["id"], run_index)))
+        own_run = Path(os.path.realpath(self.store.layout.run_dir(task.id, run_index)))
         refused = Forbidden(f"{path!r} is not a file this run may write")
         inside = target.relative_to(real_root).parts if target != real_root else ()
         if target.is_dir() or not inside or any(part.startswith(".") for part in inside):
@@ -185,9 +185,7 @@ class IngestService:
                 return target
         raise Forbidden(f"{path!r} is not in one of this task's output folders")
 
-    def write_file(
-        self, task: dict[str, Any], run_index: int, path: str, offset: int, body: bytes, final: bool
-    ) -> int:
+    def write_file(self, task: Task, run_index: int, path: str, offset: int, body: bytes, final: bool) -> int:
         """Write a chunk of an uploaded file at ``offset`` into its part file; ``final`` puts it in place
         (an atomic rename, so a reader never sees half a checkpoint). Returns the part's size. A chunk at
         offset 0 starts the file afresh (a new upload of it, or the first chunk sent again)."""
@@ -197,7 +195,7 @@ class IngestService:
         if offset == 0:
             part.unlink(missing_ok=True)
         size = self._within_quota(
-            task["id"], run_index, part, offset, body, lambda: _append_at(part, offset, body)
+            task.id, run_index, part, offset, body, lambda: _append_at(part, offset, body)
         )
         if final:
             os.replace(part, target)

@@ -11,22 +11,35 @@ from __future__ import annotations
 
 import re
 import time
+from dataclasses import dataclass
 from typing import Any
 
+from ..domain import NewTask
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..store import Store
 from ..store.task_files import materialize
-from ..store.tasks import NewTask
 
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 CLOSING_STATES = ("completed", "failed", "cancelled")
+
+
+@dataclass(frozen=True, slots=True)
+class OpenedRun:
+    """Where a notebook run opened from a kernel lives (the kernel's tracking writes into ``run_dir``)."""
+
+    workspace: str
+    task_id: str
+    name: str
+    run_index: int
+    task_dir: str
+    run_dir: str
 
 
 class NotebookRunService:
     def __init__(self, store: Store):
         self.store = store
 
-    def open(self, owner: str, name: str | None, config: dict[str, Any], pid: int) -> dict[str, Any]:
+    def open(self, owner: str, name: str | None, config: dict[str, Any], pid: int) -> OpenedRun:
         """Open the next run of the notebook task ``name`` (made on first use) as ``running`` with the
         kernel's ``pid``; where it lives, for the kernel's tracking to write into."""
         store = self.store
@@ -39,37 +52,37 @@ class NotebookRunService:
                 new = NewTask(name=name, kind="notebook", owner=owner, config=config)
                 store.tasks.insert_many(conn, [new])
             task = store.tasks.get(name)
-        elif task["kind"] != "notebook":
-            raise Conflict(f"task {name!r} exists and is a {task['kind']} task, not a notebook run")
-        elif task["status"] == "running":
-            raise Conflict(f"notebook run {name!r} is already open (run {task['last_run']})")
-        materialize(store.layout, task["id"], "notebook", config, "")
-        index = store.tasks.add_run(task["id"])
-        run_dir = store.layout.run_dir(task["id"], index)
+        elif task.kind != "notebook":
+            raise Conflict(f"task {name!r} exists and is a {task.kind} task, not a notebook run")
+        elif task.status == "running":
+            raise Conflict(f"notebook run {name!r} is already open (run {task.run_index})")
+        materialize(store.layout, task.id, "notebook", config, "")
+        index = store.tasks.add_run(task.id)
+        run_dir = store.layout.run_dir(task.id, index)
         run_dir.mkdir(parents=True, exist_ok=True)
-        store.tasks.set_run(task["id"], index, status="running", pid=pid, started_at=time.time())
-        return {
-            "workspace": str(store.root),
-            "task_id": task["id"],
-            "name": name,
-            "run_index": index,
-            "task_dir": str(store.layout.task_dir(task["id"])),
-            "run_dir": str(run_dir),
-        }
+        store.tasks.set_run(task.id, index, status="running", pid=pid, started_at=time.time())
+        return OpenedRun(
+            workspace=str(store.root),
+            task_id=task.id,
+            name=name,
+            run_index=index,
+            task_dir=str(store.layout.task_dir(task.id)),
+            run_dir=str(run_dir),
+        )
 
     def close(self, name: str, run_index: int, status: str) -> None:
         """Mark the run ended (``completed`` by default); a run already ended stays as it is."""
         if status not in CLOSING_STATES:
             raise ValidationFailed(f"status: one of {', '.join(CLOSING_STATES)}")
         task = self.store.tasks.get(name)
-        if task is None or task["kind"] != "notebook":
+        if task is None or task.kind != "notebook":
             raise NotFound(f"no notebook run {name!r}")
-        current = self.store.tasks.run(task["id"], run_index)
+        current = self.store.tasks.run(task.id, run_index)
         if current is None:
             raise NotFound(f"notebook run {name!r} has no run {run_index}")
-        if current["status"] == "running":
+        if current.status == "running":
             self.store.tasks.set_run(
-                task["id"],
+                task.id,
                 run_index,
                 status=status,
                 ended_at=time.time(),

@@ -14,8 +14,8 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
+from ..domain import JSONObject, Sampler, SamplerState
 from ..errors import NotFound, Unavailable, ValidationFailed
 from ..runner.job_env import job_environ
 from ..store import Store
@@ -54,7 +54,7 @@ class SamplerService:
         self._starting = asyncio.Lock()
 
     # ---- records
-    def create(self, owner: str, path: str, session_id: str | None = None) -> dict[str, Any]:
+    def create(self, owner: str, path: str, session_id: str | None = None) -> Sampler:
         if session_id and self.store.sessions.get(session_id) is None:
             raise NotFound(f"no such session: {session_id!r}")
         folder, run = self.checkpoints.folder_for(path)
@@ -72,9 +72,9 @@ class SamplerService:
             "base_model": state.get("params", {}).get("model", ""),
             "epoch": state.get("epoch"),
         }
-        return self.store.samplers.create(owner, session_id, path, run["id"] if run else None, attrs)
+        return self.store.samplers.create(owner, session_id, path, run.id if run else None, attrs)
 
-    def get(self, sid: str) -> dict[str, Any]:
+    def get(self, sid: str) -> Sampler:
         sampler = self.store.samplers.get(sid or "")
         if sampler is None:
             raise NotFound(f"no such sampler: {sid!r}")
@@ -84,8 +84,8 @@ class SamplerService:
     def log_path(self, sid: str) -> Path:
         return self.store.root / "samplers" / f"{sid}.log"
 
-    async def _process(self, sampler: dict[str, Any]) -> _Process:
-        sid = sampler["id"]
+    async def _process(self, sampler: Sampler) -> _Process:
+        sid = sampler.id
         async with self._starting:
             running = self._procs.get(sid)
             if running is not None and running.proc.returncode is None:
@@ -93,9 +93,9 @@ class SamplerService:
             while len(self._procs) >= self.max_processes:
                 oldest = min(self._procs, key=lambda k: self._procs[k].last_used)
                 await self.stop(oldest)
-            folder = self.store.root / sampler["attrs"]["folder"]
+            folder = self.store.root / sampler.attrs["folder"]
             if not has_weights(folder):
-                raise NotFound(f"the model of sampler {sid} is gone ({sampler['source_path']} was deleted)")
+                raise NotFound(f"the model of sampler {sid} is gone ({sampler.source_path} was deleted)")
             # the sampler unpickles a checkpoint a job wrote: it gets no more of the server's
             # credentials than a job does
             env = {
@@ -124,13 +124,14 @@ class SamplerService:
             hello = await self._read(entry, self.load_timeout_s, sid)
             if not hello.get("ready"):
                 await self._kill(proc)
-                self.store.samplers.update(sid, status="failed")
+                self.store.samplers.update(sid, status=SamplerState.FAILED)
                 raise Unavailable(f"sampler {sid} could not load its model: {hello.get('error')}")
             self._procs[sid] = entry
-            self.store.samplers.update(sid, status="loaded")
+            self.store.samplers.update(sid, status=SamplerState.LOADED)
             return entry
 
-    async def _read(self, entry: _Process, timeout: float, sid: str) -> dict[str, Any]:
+    async def _read(self, entry: _Process, timeout: float, sid: str) -> JSONObject:
+        """The process's next JSON line (its hello, or a prediction's reply)."""
         try:
             line = await asyncio.wait_for(entry.proc.stdout.readline(), timeout)  # type: ignore[union-attr]
         except TimeoutError:
@@ -144,7 +145,8 @@ class SamplerService:
 
     async def predict(
         self, sid: str, image_b64: str, score_thresh: float = 0.5, visualize: bool = True
-    ) -> dict[str, Any]:
+    ) -> JSONObject:
+        """The worker's reply: ``result`` (the prediction as JSON) and maybe ``visualization``."""
         sampler = self.get(sid)
         entry = await self._process(sampler)
         async with entry.lock:
@@ -159,8 +161,8 @@ class SamplerService:
             reply = await self._read(entry, self.predict_timeout_s, sid)
         if "error" in reply:
             raise ValidationFailed(f"image: {reply['error']}")
-        if sampler["session_id"]:
-            self.store.sessions.touch(sampler["session_id"])
+        if sampler.session_id:
+            self.store.sessions.touch(sampler.session_id)
         return reply
 
     @staticmethod
@@ -180,7 +182,7 @@ class SamplerService:
         except TimeoutError:
             await self._kill(entry.proc)
         if self.store.samplers.get(sid) is not None:
-            self.store.samplers.update(sid, status="ready")
+            self.store.samplers.update(sid, status=SamplerState.READY)
 
     async def delete(self, sid: str) -> None:
         self.get(sid)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
+from ..domain import Session
 from ..errors import NotFound
 from ..store import Store
 from ..vocabulary import RUN_KINDS
@@ -22,19 +22,19 @@ class SessionService:
 
     def create(
         self, owner: str, kernel_id: str, notebook_path: str, user_metadata: dict[str, str] | None
-    ) -> dict[str, Any]:
+    ) -> Session:
         return self.store.sessions.create(
             owner, kernel_id, self.server_relative(notebook_path), user_metadata
         )
 
-    def get(self, sid: str, owner: str) -> dict[str, Any]:
+    def get(self, sid: str, owner: str) -> Session:
         """``owner``'s session (another user's is as absent as a missing one)."""
         session = self.store.sessions.get(sid)
-        if session is None or session["owner"] != owner:
+        if session is None or session.owner != owner:
             raise NotFound(f"no such session: {sid!r}")
         return session
 
-    def page(self, owner: str, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+    def page(self, owner: str, limit: int, offset: int) -> tuple[list[Session], int]:
         return self.store.sessions.page(owner, limit, offset)
 
     def contents(self, sid: str) -> tuple[list[str], list[str]]:

@@ -14,12 +14,12 @@ from typing import Any
 import yaml
 
 from .. import batch, config_yaml
+from ..domain import GeneratedBatch, GeneratedTask, JSONObject, NewTask, Run, ScriptWorkspace, Task, TaskQuery
 from ..errors import BadRequest, Conflict, NotFound, ValidationFailed
 from ..runner.gpus import gpu_memory
 from ..runner.service import Runner, check_env
 from ..store import Store
 from ..store.task_files import materialize
-from ..store.tasks import NewTask, TaskQuery
 from ..vocabulary import ACTIVE, CHILD_JOB_KINDS
 from .workspaces import SHELL, ScriptWorkspaces
 
@@ -73,16 +73,16 @@ class TaskService:
         self._pending_lock = threading.Lock()  # create runs in worker threads (see the class docstring)
 
     # ---- lookup
-    def get(self, name: str) -> dict[str, Any]:
+    def get(self, name: str) -> Task:
         task = self.repo.get(name)
         if task is None:
             raise NotFound(f"no such task: {name!r}")
         return task
 
-    def detail(self, name: str) -> dict[str, Any]:
+    def detail(self, name: str) -> tuple[Task, list[Run]]:
+        """A task and every run of it, oldest first."""
         task = self.get(name)
-        task["runs"] = self.repo.runs(task["id"])
-        return task
+        return task, self.repo.runs(task.id)
 
     def find(
         self,
@@ -97,7 +97,7 @@ class TaskService:
         descending: bool = True,
         offset: int = 0,
         limit: int = 50,
-    ) -> tuple[list[dict[str, Any]], int]:
+    ) -> tuple[list[Task], int]:
         """A page of tasks matching every filter given (``name`` is a substring), and the total."""
         return self.list(
             TaskQuery(
@@ -114,21 +114,19 @@ class TaskService:
             )
         )
 
-    def run_of(self, name: str, run: int | None) -> tuple[dict[str, Any], dict[str, Any]]:
-        """(task, run row) for run slot ``run`` of a task (default its latest); 404 when there is none."""
+    def run_of(self, name: str, run: int | None) -> tuple[Task, Run]:
+        """(task, run) for run slot ``run`` of a task (default its latest); 404 when there is none."""
         task = self.get(name)
-        index = run or task["last_run"]
-        row = self.repo.run(task["id"], index) if index >= 1 else None
+        index = run or task.run_index
+        row = self.repo.run(task.id, index) if index >= 1 else None
         if row is None:
             raise NotFound(
-                f"task {task['name']!r} has no run {index}"
-                if index
-                else f"task {task['name']!r} has not run yet"
+                f"task {task.name!r} has no run {index}" if index else f"task {task.name!r} has not run yet"
             )
         return task, row
 
-    def run_state(self, task_id: str, run: int) -> dict[str, Any] | None:
-        """The run's row as it is now (``None`` once its task was deleted)."""
+    def run_state(self, task_id: str, run: int) -> Run | None:
+        """The run as it is now (``None`` once its task was deleted)."""
         return self.repo.run(task_id, run)
 
     @staticmethod
@@ -139,24 +137,27 @@ class TaskService:
     def run_dir(self, task_id: str, run: int) -> Path:
         return self.store.layout.run_dir(task_id, run)
 
-    def list(self, query: TaskQuery) -> tuple[list[dict[str, Any]], int]:
+    def list(self, query: TaskQuery) -> tuple[list[Task], int]:
         return self.repo.list(query)
 
     # ---- generator
-    def _expand(self, req: GeneratorRequest, owner: str) -> tuple[str, dict[str, Any], list[dict | None]]:
-        """(task kind, workspace description, one config per task — None for shell tasks)."""
+    def _expand(
+        self, req: GeneratorRequest, owner: str
+    ) -> tuple[str, ScriptWorkspace | None, list[JSONObject | None]]:
+        """(task kind, the script workspace — None for shell tasks, one config per task — None for shell
+        tasks)."""
         if req.mode not in MODES:
             raise ValidationFailed(f"mode must be one of {', '.join(MODES)}; got {req.mode!r}")
         check_name(req.name_prefix, "name_prefix")
         if req.mode == "shell":
             if not req.shell_text.strip():
                 raise ValidationFailed("shell_text is required in shell mode")
-            return "shell", {}, [None]
+            return "shell", None, [None]
         ws = self.workspaces.current(owner)
-        if ws["workspace_kind"] != "script":
+        if ws.kind != "script":
             raise Conflict("open a script workspace first (POST /trio/api/workspace/run-root)")
-        if not ws["workspace_ready"]:
-            raise Conflict(f"the workspace's script {ws['script_relpath']!r} no longer exists")
+        if not ws.ready:
+            raise Conflict(f"the workspace's script {ws.script_relpath!r} no longer exists")
         max_nodes = self.workspaces.max_yaml_nodes
         if req.mode == "yaml":
             return "script", ws, [_parse_yaml(req.yaml_text, max_nodes)]  # one task, taken as written
@@ -165,7 +166,7 @@ class TaskService:
         elif req.yaml_text.strip():
             template = _parse_yaml(req.yaml_text, max_nodes)
         else:
-            template = ws["config_default"]
+            template = ws.config_default
         return "script", ws, batch.expand(template, self.limits)
 
     def _names(self, conn, req: GeneratorRequest, count: int) -> list[str]:
@@ -180,13 +181,13 @@ class TaskService:
         width = max(3, len(str(start + count - 1)))
         return [f"{base}_{start + i:0{width}d}" for i in range(count)]
 
-    def preview(self, req: GeneratorRequest, owner: str) -> dict[str, Any]:
+    def preview(self, req: GeneratorRequest, owner: str) -> GeneratedBatch:
         kind, _, configs = self._expand(req, owner)
         conn = self.store.db.connection()
         names = self._names(conn, req, len(configs))
-        return {"count": len(configs), "task_kind": kind, "items": _items(names, configs, req)}
+        return GeneratedBatch(kind, _items(names, configs, req))
 
-    def create(self, req: GeneratorRequest, owner: str) -> dict[str, Any]:
+    def create(self, req: GeneratorRequest, owner: str) -> GeneratedBatch:
         """Create every task of the batch, or none: one transaction for all rows.
 
         Each task's frozen ``config.yaml`` (or ``command.sh``) is written to its folder right after
@@ -205,11 +206,11 @@ class TaskService:
                     kind=kind,
                     owner=owner,
                     config=config or {},
-                    workspace=ws.get("script_name", SHELL) if kind == "script" else SHELL,
-                    script_path=ws.get("script_relpath", "") if kind == "script" else "",
+                    workspace=ws.name if ws is not None else SHELL,
+                    script_path=ws.script_relpath if ws is not None else "",
                     command=req.shell_text if kind == "shell" else "",
                     priority=req.priority,
-                    gpus=req.gpus,
+                    gpu_count=req.gpus,
                 )
                 for name, config in zip(names, configs)
             ]
@@ -221,16 +222,13 @@ class TaskService:
             self._pending.append(self._writer.submit(self._materialize_many, list(zip(ids, new))))
         if req.run:
             self.runner.wake()
-        items = _items(names, configs, req)
-        for item, task_id in zip(items, ids):
-            item["id"] = task_id
-        return {"count": len(ids), "task_kind": kind, "items": items}
+        return GeneratedBatch(kind, _items(names, configs, req, ids))
 
     def _materialize_many(self, tasks: list[tuple[str, NewTask]]) -> None:
         for task_id, task in tasks:
             materialize(self.store.layout, task_id, task.kind, task.config, task.command)
 
-    def gpu_states(self) -> list[dict[str, Any]]:
+    def gpu_states(self) -> list[JSONObject]:
         """Per GPU this server may use: yours / free / another user's (see ``GPUSource.status``)."""
         return self.runner.gpu_source.status(self.repo.running())
 
@@ -247,58 +245,56 @@ class TaskService:
             first.result()
 
     # ---- actions
-    def run(self, name: str, *, priority: int | None = None, gpus: int | None = None) -> dict[str, Any]:
+    def run(self, name: str, *, priority: int | None = None, gpus: int | None = None) -> Task:
         task = self.get(name)
         self.runner.submit(task, priority=priority, gpus=gpus)
-        return self.get(task["id"])
+        return self.get(task.id)
 
-    def cancel(self, name: str) -> dict[str, Any]:
+    def cancel(self, name: str) -> Task:
         task = self.get(name)
         self.runner.cancel(task)
-        return self.get(task["id"])
+        return self.get(task.id)
 
-    def pin(self, name: str, pinned: bool | None) -> dict[str, Any]:
+    def pin(self, name: str, pinned: bool | None) -> Task:
         task = self.get(name)
-        self.repo.update(task["id"], pinned=(not task["pinned"]) if pinned is None else pinned)
-        return self.get(task["id"])
+        self.repo.update(task.id, pinned=(not task.pinned) if pinned is None else pinned)
+        return self.get(task.id)
 
-    def set_notes(self, name: str, notes: str) -> dict[str, Any]:
+    def set_notes(self, name: str, notes: str) -> Task:
         task = self.get(name)
-        self.repo.update(task["id"], notes=notes)
-        return self.get(task["id"])
+        self.repo.update(task.id, notes=notes)
+        return self.get(task.id)
 
-    def set_env(self, name: str, env: dict[str, Any]) -> dict[str, Any]:
+    def set_env(self, name: str, env: dict[str, Any]) -> Task:
         task = self.get(name)
-        self.repo.update(task["id"], env=check_env(env))
-        return self.get(task["id"])
+        self.repo.update(task.id, env=check_env(env))
+        return self.get(task.id)
 
-    def rename(self, name: str, new_name: str) -> dict[str, Any]:
+    def rename(self, name: str, new_name: str) -> Task:
         task = self.get(name)
         check_name(new_name)
-        if new_name == task["name"]:
+        if new_name == task.name:
             return task
         if self.repo.get(new_name) is not None:
             raise Conflict(f"a task named {new_name!r} already exists")
-        self.repo.update(task["id"], name=new_name)
-        return self.get(task["id"])
+        self.repo.update(task.id, name=new_name)
+        return self.get(task.id)
 
     def delete(self, name: str, *, force: bool = False) -> None:
         """Delete a task and its files; a train task's child jobs (evaluate, predict...) go with it."""
         task = self.get(name)
-        for child in self.repo.children(task["id"], CHILD_JOB_KINDS):
+        for child in self.repo.children(task.id, CHILD_JOB_KINDS):
             self.delete(child, force=True)
-        if task["status"] in ACTIVE:
+        if task.status in ACTIVE:
             if not force:
-                raise Conflict(
-                    f"task {name!r} is {task['status']}; cancel it first or delete with force=true"
-                )
+                raise Conflict(f"task {name!r} is {task.status}; cancel it first or delete with force=true")
             self.runner.kill_now(task)
         self.flush()  # the background writer must not re-create the folder after we remove it
-        self.repo.delete(task["id"])
-        shutil.rmtree(self.store.layout.task_dir(task["id"]), ignore_errors=True)
+        self.repo.delete(task.id)
+        shutil.rmtree(self.store.layout.task_dir(task.id), ignore_errors=True)
 
 
-def _parse_yaml(text: str, max_nodes: int = config_yaml.MAX_NODES) -> dict[str, Any]:
+def _parse_yaml(text: str, max_nodes: int = config_yaml.MAX_NODES) -> JSONObject:
     try:
         data = config_yaml.load(text, max_nodes=max_nodes, what="yaml_text") if text.strip() else {}
     except config_yaml.YAMLTooLarge:
@@ -312,7 +308,10 @@ def _parse_yaml(text: str, max_nodes: int = config_yaml.MAX_NODES) -> dict[str, 
     return data
 
 
-def _items(names: list[str], configs: list[dict | None], req: GeneratorRequest) -> list[dict[str, Any]]:
+def _items(
+    names: list[str], configs: list[JSONObject | None], req: GeneratorRequest, ids: list[str] | None = None
+) -> list[GeneratedTask]:
+    ids = ids or [None] * len(names)  # type: ignore[list-item]
     if configs and configs[0] is None:
-        return [{"name": n, "command": req.shell_text} for n in names]
-    return [{"name": n, "config": c} for n, c in zip(names, configs)]
+        return [GeneratedTask(n, command=req.shell_text, id=i) for n, i in zip(names, ids)]
+    return [GeneratedTask(n, config=c, id=i) for n, c, i in zip(names, configs, ids)]

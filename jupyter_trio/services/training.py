@@ -17,11 +17,11 @@ from typing import Any
 
 from PIL import Image, UnidentifiedImageError
 
+from ..domain import Dataset, DatasetState, NewTask, Project, ProjectType, Run, Task
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..runner.service import Runner
 from ..store import Store
 from ..store.task_files import rewrite_config
-from ..store.tasks import NewTask
 from ..trainers import rasters
 from ..trainers.checkpoints import has_weights, saved_epochs
 from ..trainers.params import CommonParams, validate
@@ -41,16 +41,14 @@ class TrainingService:
         self.trainer = trainer
 
     # ---- parameters
-    def _dataset_for(self, project: dict[str, Any]) -> dict[str, Any]:
-        if not project["dataset_id"]:
+    def _dataset_for(self, project: Project) -> Dataset:
+        if not project.dataset_id:
+            raise Conflict(f"project {project.id} has no dataset; bind one first (workspace attr_dict did)")
+        dataset = self.projects.dataset(project.dataset_id)
+        if dataset.status != DatasetState.SPLIT:
             raise Conflict(
-                f"project {project['id']} has no dataset; bind one first (workspace attr_dict did)"
-            )
-        dataset = self.projects.dataset(project["dataset_id"])
-        if dataset["status"] != "split":
-            raise Conflict(
-                f"dataset {dataset['id']} of project {project['id']} is not split yet "
-                f"(status {dataset['status']}); split it before training"
+                f"dataset {dataset.id} of project {project.id} is not split yet "
+                f"(status {dataset.status}); split it before training"
             )
         return dataset
 
@@ -65,11 +63,11 @@ class TrainingService:
             from PIL import Image
 
             for rel in list(meta["samples"])[:20]:
-                with Image.open(self.store.root / dataset["path"] / rel) as im:
+                with Image.open(self.store.root / dataset.path / rel) as im:
                     sizes.append(im.size)
         median = sorted(sizes)[len(sizes) // 2] if sizes else None
         return recommended(
-            project["project_type"],
+            project.project_type,
             model=model,
             num_train=len(meta["split"]["train"]),
             num_classes=len(meta["labels"]),
@@ -89,13 +87,13 @@ class TrainingService:
             memory = [max(1, known[g].memory_total // 2**20) for g in gpu_indices]
         return self.recommended(pid, model, memory)
 
-    def _bands(self, dataset: dict[str, Any]) -> int:
+    def _bands(self, dataset: Dataset) -> int:
         """How many bands the images of a dataset have (3 but for remote sensing)."""
         return load_manifest(self.store, dataset).get("bands", 3)
 
-    def config_for(self, project: dict[str, Any], params: CommonParams) -> dict[str, Any]:
+    def config_for(self, project: Project, params: CommonParams) -> dict[str, Any]:
         dataset = self._dataset_for(project)
-        if project["project_type"] == "remote_segmentation":
+        if project.project_type == ProjectType.REMOTE_SEGMENTATION:
             bands = self._bands(dataset)
             for name in ("image_mean", "image_std", "image_min", "image_max"):
                 given = getattr(params, name)
@@ -111,9 +109,9 @@ class TrainingService:
             params = params.model_copy(update={"pretrain_weights": str(folder)})
         return {
             "action": "train",
-            "task_type": project["project_type"],
-            "dataset_dir": str(self.store.root / dataset["path"]),
-            "dataset_id": dataset["id"],
+            "task_type": project.project_type,
+            "dataset_dir": str(self.store.root / dataset.path),
+            "dataset_id": dataset.id,
             "params": params.model_dump(),
         }
 
@@ -125,21 +123,21 @@ class TrainingService:
         train: dict[str, Any] | str | None = None,
         description: str = "",
         parent_id: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> Task:
         """A train task, or with ``parent_id`` a prune task: prune the parent's best model by its
         sensitivity analysis, then fine-tune with ``train``'s parameters."""
         project = self.projects.project(pid)
         parent = self.task(parent_id) if parent_id else None
-        if parent is not None and parent["project_id"] != pid:
+        if parent is not None and parent.project_id != pid:
             raise ValidationFailed(f"parent_id: task {parent_id} belongs to another project")
         if parent is not None and not train:
-            train = parent["params"]
-        params = validate(project["project_type"], train) if train else self.recommended(pid)
+            train = parent.params
+        params = validate(project.project_type, train) if train else self.recommended(pid)
         config = self.config_for(project, params)
         if parent is not None:
             config.update(
                 action="prune",
-                parent_task_dir=str(self.store.layout.task_dir(parent["id"])),
+                parent_task_dir=str(self.store.layout.task_dir(parent.id)),
                 parent_epoch=None,
                 eval_metric_loss=params.eval_metric_loss,
             )
@@ -153,7 +151,7 @@ class TrainingService:
                         owner=owner,
                         config=config,
                         params=params.model_dump(),
-                        gpus=params.gpu_count,
+                        gpu_count=params.gpu_count,
                         project_id=pid,
                         parent_id=parent_id,
                     )
@@ -163,50 +161,50 @@ class TrainingService:
         rewrite_config(self.store.layout, task_id, config)
         return self.store.tasks.get(task_id)
 
-    def task(self, tid: str) -> dict[str, Any]:
+    def task(self, tid: str) -> Task:
         task = self.store.tasks.get(tid or "")
-        if task is None or task["kind"] not in ("train", "prune"):
+        if task is None or task.kind not in ("train", "prune"):
             raise NotFound(f"no such training task: {tid!r}")
         return task
 
-    def set_params(self, tid: str, train: dict[str, Any] | str) -> dict[str, Any]:
+    def set_params(self, tid: str, train: dict[str, Any] | str) -> Task:
         task = self.task(tid)
-        if task["status"] in ACTIVE:
-            raise Conflict(f"task {tid} is {task['status']}; stop it before changing its parameters")
-        project = self.projects.project(task["project_id"])
-        params = validate(project["project_type"], train)
+        if task.status in ACTIVE:
+            raise Conflict(f"task {tid} is {task.status}; stop it before changing its parameters")
+        project = self.projects.project(task.project_id)
+        params = validate(project.project_type, train)
         config = self.config_for(project, params)
-        if task["kind"] == "prune":  # keep what it prunes; the allowed loss follows the new parameters
+        if task.kind == "prune":  # keep what it prunes; the allowed loss follows the new parameters
             config.update(
-                {k: task["config"][k] for k in ("action", "parent_task_dir", "parent_epoch")},
+                {k: task.config[k] for k in ("action", "parent_task_dir", "parent_epoch")},
                 eval_metric_loss=params.eval_metric_loss,
             )
-        self.store.tasks.update(task["id"], config=config, params=params.model_dump(), gpus=params.gpu_count)
-        rewrite_config(self.store.layout, task["id"], config)
-        return self.store.tasks.get(task["id"])
+        self.store.tasks.update(
+            task.id, config=config, params=params.model_dump(), gpu_count=params.gpu_count
+        )
+        rewrite_config(self.store.layout, task.id, config)
+        return self.store.tasks.get(task.id)
 
-    def start(self, tid: str) -> dict[str, Any]:
+    def start(self, tid: str) -> Task:
         task = self.task(tid)
         self.trainer.require("training")
-        (self.store.layout.task_dir(task["id"]) / "resume.json").unlink(missing_ok=True)
+        (self.store.layout.task_dir(task.id) / "resume.json").unlink(missing_ok=True)
         self.runner.submit(task)
-        return self.store.tasks.get(task["id"])
+        return self.store.tasks.get(task.id)
 
-    def stop(self, tid: str) -> dict[str, Any]:
+    def stop(self, tid: str) -> Run | None:
         return self.runner.cancel(self.task(tid))
 
     def resume_info(self, tid: str) -> tuple[bool, int]:
         task = self.task(tid)
-        epochs = saved_epochs(self.store.layout.task_dir(task["id"]))
+        epochs = saved_epochs(self.store.layout.task_dir(task.id))
         last = max(epochs, default=0)
-        resumable = (
-            bool(epochs) and last < task["params"].get("num_epochs", 0) and task["status"] not in ACTIVE
-        )
+        resumable = bool(epochs) and last < task.params.get("num_epochs", 0) and task.status not in ACTIVE
         return resumable, last
 
-    def resume(self, tid: str, epoch: int | None = None) -> dict[str, Any]:
+    def resume(self, tid: str, epoch: int | None = None) -> Task:
         task = self.task(tid)
-        epochs = saved_epochs(self.store.layout.task_dir(task["id"]))
+        epochs = saved_epochs(self.store.layout.task_dir(task.id))
         if not epochs:
             raise Conflict(f"task {tid} has no saved checkpoint to resume from")
         if epoch is None:
@@ -215,20 +213,20 @@ class TrainingService:
             raise ValidationFailed("epoch must be an integer")
         if epoch not in epochs:
             raise ValidationFailed(f"epoch: {epoch} was not saved; saved epochs are {epochs}")
-        if task["status"] in ACTIVE:
-            raise Conflict(f"task {tid} is {task['status']}; stop it first")
+        if task.status in ACTIVE:
+            raise Conflict(f"task {tid} is {task.status}; stop it first")
         self.trainer.require("training")
-        path = self.store.layout.task_dir(task["id"]) / "resume.json"
-        path.write_text(json.dumps({"run": task["last_run"] + 1, "epoch": epoch}))
+        path = self.store.layout.task_dir(task.id) / "resume.json"
+        path.write_text(json.dumps({"run": task.run_index + 1, "epoch": epoch}))
         self.runner.submit(task)
-        return self.store.tasks.get(task["id"])
+        return self.store.tasks.get(task.id)
 
     # ---- child jobs of a train task: sensitivity analysis, evaluation, prediction, export. Each is a task
     # of its own kind named "<tid>-<kind>", re-run (a new run slot) each time it is asked for again.
-    def child(self, tid: str, kind: str) -> dict[str, Any] | None:
-        return self.store.tasks.get(f"{self.task(tid)['id']}-{CHILD_NAMES[kind]}")
+    def child(self, tid: str, kind: str) -> Task | None:
+        return self.store.tasks.get(f"{self.task(tid).id}-{CHILD_NAMES[kind]}")
 
-    def start_child(self, owner: str, tid: str, kind: str, **settings: Any) -> dict[str, Any]:
+    def start_child(self, owner: str, tid: str, kind: str, **settings: Any) -> Task:
         task = self.task(tid)
         self.trainer.require(
             {
@@ -238,7 +236,7 @@ class TrainingService:
                 "export": "export",
             }[kind]
         )
-        epochs = saved_epochs(self.store.layout.task_dir(task["id"]))
+        epochs = saved_epochs(self.store.layout.task_dir(task.id))
         if not epochs:
             raise Conflict(f"task {tid} has no trained checkpoint yet; train it first")
         epoch = settings.get("epoch")
@@ -246,9 +244,9 @@ class TrainingService:
             raise ValidationFailed(f"epoch: {epoch} was not saved; saved epochs are {epochs}")
         config = {
             "action": CHILD_NAMES[kind],
-            "task_type": task["config"]["task_type"],
-            "dataset_dir": task["config"]["dataset_dir"],
-            "parent_task_dir": str(self.store.layout.task_dir(task["id"])),
+            "task_type": task.config["task_type"],
+            "dataset_dir": task.config["dataset_dir"],
+            "parent_task_dir": str(self.store.layout.task_dir(task.id)),
             **settings,
         }
         existing = self.child(tid, kind)
@@ -258,35 +256,35 @@ class TrainingService:
                     conn,
                     [
                         NewTask(
-                            name=f"{task['id']}-{CHILD_NAMES[kind]}",
+                            name=f"{task.id}-{CHILD_NAMES[kind]}",
                             kind=kind,
                             owner=owner,
                             config=config,
-                            project_id=task["project_id"],
-                            parent_id=task["id"],
+                            project_id=task.project_id,
+                            parent_id=task.id,
                         )
                     ],
                 )
             existing = self.store.tasks.get(cid)
-        elif existing["status"] in ACTIVE:
-            raise Conflict(f"the {CHILD_NAMES[kind]} job of {tid} is already {existing['status']}")
+        elif existing.status in ACTIVE:
+            raise Conflict(f"the {CHILD_NAMES[kind]} job of {tid} is already {existing.status}")
         else:
-            self.store.tasks.update(existing["id"], config=config)
-        rewrite_config(self.store.layout, existing["id"], config)
-        self.runner.submit(self.store.tasks.get(existing["id"]))
-        return self.store.tasks.get(existing["id"])
+            self.store.tasks.update(existing.id, config=config)
+        rewrite_config(self.store.layout, existing.id, config)
+        self.runner.submit(self.store.tasks.get(existing.id))
+        return self.store.tasks.get(existing.id)
 
     def predict(
         self, owner: str, tid: str, paths: list[str], epoch: int | None = None, score_thresh: float = 0.5
-    ) -> dict[str, Any]:
+    ) -> Task:
         """Predict images or folders of the workspace with ``tid``'s best (or ``epoch``'s) checkpoint; the
         results land in ``<task>/predict/latest``."""
         task = self.task(tid)
         inputs = [str(workspace_path(self.store, p, "paths")) for p in paths]
-        out_dir = self.store.layout.task_dir(task["id"]) / "predict" / "latest"
+        out_dir = self.store.layout.task_dir(task.id) / "predict" / "latest"
         return self.start_child(
             owner,
-            task["id"],
+            task.id,
             "predict",
             epoch=epoch,
             inputs=inputs,
@@ -300,9 +298,9 @@ class TrainingService:
         """Predict one uploaded image (PaddleX's base64 ``image_data``); returns where the result image will
         be."""
         task = self.task(tid)
-        if task["config"].get("task_type") == "remote_segmentation":
+        if task.config.get("task_type") == "remote_segmentation":
             name, bands = _raster_name(image)
-            trained = self._bands(self.projects.dataset(task["config"]["dataset_id"]))
+            trained = self._bands(self.projects.dataset(task.config["dataset_id"]))
             if bands != trained:
                 raise ValidationFailed(f"image_data: {bands} band(s); the model was trained on {trained}")
         else:
@@ -312,7 +310,7 @@ class TrainingService:
                     im.load()
             except (UnidentifiedImageError, OSError, ValueError):
                 raise ValidationFailed("image_data is not an image") from None
-        folder = self.store.layout.task_dir(task["id"]) / "predict" / uuid.uuid4().hex[:12]
+        folder = self.store.layout.task_dir(task.id) / "predict" / uuid.uuid4().hex[:12]
         folder.mkdir(parents=True)
         if name != "input.png" or image[:8] == b"\x89PNG\r\n\x1a\n":
             (folder / name).write_bytes(image)
@@ -321,7 +319,7 @@ class TrainingService:
                 im.convert("RGB").save(folder / name)
         self.start_child(
             owner,
-            task["id"],
+            task.id,
             "predict",
             epoch=epoch,
             inputs=[str(folder / name)],
@@ -338,7 +336,7 @@ class TrainingService:
         kind: str = "infer",
         epoch: int | None = None,
         quant: bool = False,
-    ) -> tuple[dict[str, Any], Path]:
+    ) -> tuple[Task, Path]:
         """Export ``tid``'s model (``infer``: paddle.inference, ``onnx``) into ``save_dir`` under the
         workspace's ``exports/``; ``quant`` adds an int8 ONNX model. Returns the job and the folder."""
         task = self.task(tid)
@@ -353,11 +351,11 @@ class TrainingService:
             check_onnx_export(task, "quant" if quant else "type")
         folder = export_folder(self.store, save_dir)
         job = self.start_child(
-            owner, task["id"], "export", epoch=epoch, type=kind, save_dir=str(folder), quant=quant
+            owner, task.id, "export", epoch=epoch, type=kind, save_dir=str(folder), quant=quant
         )
         return job, folder
 
-    def stop_child(self, tid: str, kind: str) -> dict[str, Any]:
+    def stop_child(self, tid: str, kind: str) -> Run | None:
         child = self.child(tid, kind)
         if child is None:
             raise Conflict(f"task {tid} has no {CHILD_NAMES[kind]} job")
@@ -370,16 +368,16 @@ class TrainingService:
         epoch: int | None = None,
         ratios: list[float] | None = None,
         max_layers: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> Task:
         """Sensitivity analysis of ``tid``'s best (or ``epoch``'s) checkpoint, into ``<task>/prune/``."""
         return self.start_child(owner, tid, "analysis", epoch=epoch, ratios=ratios, max_layers=max_layers)
 
 
-def check_onnx_export(task: dict[str, Any], field: str) -> None:
+def check_onnx_export(task: Task, field: str) -> None:
     """ONNX export (and quantized export, an int8 ONNX model) is refused up front for the detectors:
     paddle2onnx does not convert the YOLO models faithfully, and the two-stage detectors are exported in
     parts around Paddle's proposal operators."""
-    if task["config"].get("task_type") in ("detection", "instance_segmentation"):
+    if task.config.get("task_type") in ("detection", "instance_segmentation"):
         what = "quantized export makes an int8 ONNX model, which is" if field == "quant" else "ONNX export is"
         raise ValidationFailed(
             f"{field}: {what} available for classification and segmentation; paddle2onnx does not "

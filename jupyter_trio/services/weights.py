@@ -12,8 +12,8 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
-from typing import Any
 
+from ..domain import JSONObject, Task, Weights, WeightsKind, WeightsState
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..store import Store, resolve_inside
 from ..trainers.checkpoints import checkpoint_dir, has_state, has_weights, read_state
@@ -31,53 +31,59 @@ class WeightsService:
         self.store = store
         self.projects = projects
 
-    def get(self, mid: str) -> dict[str, Any]:
+    def get(self, mid: str) -> Weights:
         model = self.store.weights.get(mid or "")
         if model is None:
             raise NotFound(f"no such model: {mid!r}")
         return model
 
-    def owned(self, wid: str, owner: str) -> dict[str, Any]:
+    def owned(self, wid: str, owner: str) -> Weights:
         """``owner``'s kept weights with files (another user's are as absent as missing ones)."""
         model = self.store.weights.get(wid or "")
-        if model is None or model["owner"] != owner or not model["path"]:
+        if model is None or model.owner != owner or not model.path:
             raise NotFound(f"no such weights: {wid!r}")
         return model
 
-    def page(self, owner: str, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+    def page(self, owner: str, limit: int, offset: int) -> tuple[list[Weights], int]:
         return self.store.weights.page(owner, limit, offset)
 
     def folder(self, wid: str) -> Path:
         """The folder kept weights live in (for an archive download)."""
         model = self.store.weights.get(wid or "")
-        folder = self.store.root / model["path"] if model and model["path"] else None
+        folder = self.store.root / model.path if model and model.path else None
         if folder is None or not folder.is_dir():
             raise NotFound(f"weights {wid!r} are gone")
         return folder
 
-    def list(self, kind: str | None = None) -> list[dict[str, Any]]:
+    def list(self, kind: str | None = None) -> list[Weights]:
         if kind not in (None, "pretrained", "exported"):
             raise ValidationFailed(f"type must be pretrained or exported, not {kind!r}")
         return self.store.weights.list(kind)
 
-    def _task(self, tid: str, pid: str | None) -> dict[str, Any]:
+    def _task(self, tid: str, pid: str | None) -> Task:
         task = self.store.tasks.get(tid or "")
-        if task is None or task["kind"] not in ("train", "prune"):
+        if task is None or task.kind not in ("train", "prune"):
             raise NotFound(f"no such training task: {tid!r}")
-        if pid and task["project_id"] != pid:
+        if pid and task.project_id != pid:
             raise ValidationFailed(f"tid: task {tid} is not in project {pid}")
         return task
 
-    def _context(self, task: dict[str, Any]) -> dict[str, Any]:
-        project = self.projects.project(task["project_id"])
-        dataset = self.store.datasets.get(task["config"].get("dataset_id", "")) or {}
+    def _context(self, task: Task) -> JSONObject:
+        """What kept weights record of the task they came from (in their ``attrs``)."""
+        project = self.projects.project(task.project_id)
+        dataset = self.store.datasets.get(task.config.get("dataset_id", ""))
         return {
-            "task_type": task["config"]["task_type"],
-            "project_id": project["id"],
-            "dataset_attr": {k: dataset.get(k) for k in ("id", "name", "dataset_type", "path")}
+            "task_type": task.config["task_type"],
+            "project_id": project.id,
+            "dataset_attr": {
+                "id": dataset.id,
+                "name": dataset.name,
+                "dataset_type": dataset.dataset_type,
+                "path": dataset.path,
+            }
             if dataset
             else {},
-            "task_params": task["params"],
+            "task_params": task.params,
         }
 
     def save_pretrained(
@@ -89,7 +95,7 @@ class WeightsService:
         source_path: str | None = None,
         epoch: int | None = None,
         eval_results: dict | None = None,
-    ) -> dict[str, Any]:
+    ) -> Weights:
         task = self._task(tid, pid)
         if source_path:
             source = workspace_path(self.store, source_path, "source_path")
@@ -97,18 +103,18 @@ class WeightsService:
                 raise ValidationFailed(f"source_path: {source_path} holds no model.pdparams")
         else:
             try:
-                source = checkpoint_dir(self.store.layout.task_dir(task["id"]), epoch)
+                source = checkpoint_dir(self.store.layout.task_dir(task.id), epoch)
             except FileNotFoundError as exc:
                 raise Conflict(str(exc)) from None
         state = read_state(source) if has_state(source) else {}
         evaluation = eval_results if eval_results is not None else state.get("eval_metrics", {})
         model = self.store.weights.create(
             owner,
-            "pretrained",
-            name or f"{task['id']} model",
-            task["id"],
-            state.get("params", task["params"]).get("model", ""),
-            "saving",
+            WeightsKind.PRETRAINED,
+            name or f"{task.id} model",
+            task.id,
+            state.get("params", task.params).get("model", ""),
+            WeightsState.SAVING,
             "",
             {
                 **self._context(task),
@@ -117,20 +123,22 @@ class WeightsService:
                 "epoch": state.get("epoch"),
             },
         )
-        target = self.store.root / "weights" / model["id"]
+        target = self.store.root / "weights" / model.id
         try:
             shutil.copytree(source, target)
         except OSError as exc:
             self.store.weights.update(
-                model["id"], status="save_failed", attrs={**model["attrs"], "error": str(exc)}
+                model.id, status=WeightsState.SAVE_FAILED, attrs={**model.attrs, "error": str(exc)}
             )
             raise Conflict(f"saving the model failed: {exc}") from None
-        self.store.weights.update(model["id"], status="saved", path=self.store.layout.relative(target))
-        return self.get(model["id"])
+        self.store.weights.update(
+            model.id, status=WeightsState.SAVED, path=self.store.layout.relative(target)
+        )
+        return self.get(model.id)
 
     def register_exported(
         self, owner: str, tid: str, name: str, path: str, exported_type: int = 0, pid: str | None = None
-    ) -> dict[str, Any]:
+    ) -> Weights:
         task = self._task(tid, pid)
         if exported_type not in (0, 1):
             raise ValidationFailed("exported_type must be 0 (inference model) or 1 (lite model)")
@@ -142,19 +150,19 @@ class WeightsService:
         meta = json.loads((folder / "export.json").read_text())
         return self.store.weights.create(
             owner,
-            "exported",
-            name or f"{task['id']} export",
-            task["id"],
+            WeightsKind.EXPORTED,
+            name or f"{task.id} export",
+            task.id,
             meta.get("model", ""),
-            "saved",
+            WeightsState.SAVED,
             self.store.layout.relative(folder),
             {**self._context(task), "export": meta, "exported_type": exported_type},
         )
 
     def delete(self, mid: str, kind: str | None = None) -> None:
         model = self.get(mid)
-        if kind is not None and model["kind"] != kind:
-            raise ValidationFailed(f"{mid} is a {model['kind']} model, not {kind}")
+        if kind is not None and model.kind != kind:
+            raise ValidationFailed(f"{mid} is a {model.kind} model, not {kind}")
         self.store.weights.delete(mid)
-        if model["kind"] == "pretrained" and model["path"]:
-            shutil.rmtree(self.store.root / model["path"], ignore_errors=True)
+        if model.kind == WeightsKind.PRETRAINED and model.path:
+            shutil.rmtree(self.store.root / model.path, ignore_errors=True)

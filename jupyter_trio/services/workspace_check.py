@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..domain import ScheduledRun
 from ..store import Store, WorkspaceDamaged
 from ..store.task_files import materialize
 from ..vocabulary import RUN_KINDS
@@ -70,13 +71,13 @@ def _check(store: Store, report: CheckReport, repair: bool) -> None:
         add(Finding("the task-name search index does not match the tasks", repair, "rebuilt"))
 
     for task in store.tasks.all_for_check():
-        folder = store.layout.task_dir(task["id"])
-        if task["kind"] != "notebook" and not folder.is_dir():
+        folder = store.layout.task_dir(task.id)
+        if task.kind != "notebook" and not folder.is_dir():
             if repair:
-                materialize(store.layout, task["id"], task["kind"], task["config"], task["command"])
+                materialize(store.layout, task.id, task.kind, task.config, task.command)
             add(
                 Finding(
-                    f"task {task['name']} ({task['id']}): its folder {folder} is gone",
+                    f"task {task.name} ({task.id}): its folder {folder} is gone",
                     repair,
                     "made again with its frozen config (its runs' logs and outputs are lost)",
                 )
@@ -85,7 +86,7 @@ def _check(store: Store, report: CheckReport, repair: bool) -> None:
     from ..runner.service import Runner
 
     runner = Runner(store, gpus=[], max_cpu_jobs=1, root_dir=store.root)
-    ended = [r for r in store.tasks.running() if r["kind"] != "notebook" and _has_exit(store, r)]
+    ended = [r for r in store.tasks.running() if r.kind != "notebook" and _has_exit(store, r)]
     if ended:
         led = repair and runner.try_lead()
         if led:
@@ -94,7 +95,7 @@ def _check(store: Store, report: CheckReport, repair: bool) -> None:
         for run in ended:
             add(
                 Finding(
-                    f"run {run['task_name']}/{run['run_index']} ended (exit.json is there) but the store "
+                    f"run {run.task_name}/{run.run.run_index} ended (exit.json is there) but the store "
                     "still has it running",
                     led,
                     "recorded"
@@ -109,21 +110,21 @@ def _check(store: Store, report: CheckReport, repair: bool) -> None:
 
     checkpoints = CheckpointService(store)
     for task in store.tasks.brief():
-        if task["kind"] not in RUN_KINDS:
+        if task.kind not in RUN_KINDS:
             continue
-        known = [r["id"] for r in store.checkpoints.for_task(task["id"])]
+        known = [r.id for r in store.checkpoints.for_task(task.id)]
         found = [r.id for r in checkpoints.scan(task)]
         if sorted(known) != sorted(found):
             if repair:
                 checkpoints.sync(task)
             add(
                 Finding(
-                    f"task {task['id']}: checkpoints indexed {sorted(known)}, on disk {sorted(found)}",
+                    f"task {task.id}: checkpoints indexed {sorted(known)}, on disk {sorted(found)}",
                     repair,
                     "index re-read from the folders",
                 )
             )
 
 
-def _has_exit(store: Store, run: dict) -> bool:
-    return (store.layout.run_dir(run["task_id"], run["run_index"]) / "exit.json").is_file()
+def _has_exit(store: Store, run: ScheduledRun) -> bool:
+    return (store.layout.run_dir(*run.key) / "exit.json").is_file()

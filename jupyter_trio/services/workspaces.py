@@ -16,12 +16,13 @@ import json
 import os
 import re
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import yaml
 
 from .. import config_yaml
+from ..domain import JSONObject, ScriptWorkspace
 from ..errors import BadRequest, NotFound, ValidationFailed
 from ..store import Store, resolve_inside
 
@@ -32,6 +33,17 @@ MAX_RESULTS = 2000
 CONFIG_SUFFIXES = (".yaml", ".yml")
 
 
+@dataclass(frozen=True, slots=True)
+class PickedScript:
+    """What the launcher shows for a script before its workspace is opened."""
+
+    script_path: str
+    script_relpath: str
+    script_name: str  # the workspace's name, if it is opened
+    configs: list[str]  # config files next to it, config.yaml first
+    workspace_exists: bool
+
+
 class ScriptWorkspaces:
     def __init__(self, store: Store, root_dir: Path, max_yaml_nodes: int = config_yaml.MAX_NODES):
         self.store = store
@@ -40,39 +52,32 @@ class ScriptWorkspaces:
         self.max_yaml_nodes = max_yaml_nodes
 
     # ---- the open workspace
-    def current(self, owner: str) -> dict[str, Any]:
+    def current(self, owner: str) -> ScriptWorkspace:
         name = self.store.settings.get(owner, "workspace")
         if name and (self.base / name / "workspace.json").is_file():
             return self.describe(name)
-        return {
-            "run_root": "",
-            "script_name": "",
-            "script_path": "",
-            "workspace_kind": "none",
-            "workspace_ready": False,
-            "config_default": {},
-        }
+        return ScriptWorkspace(name="", kind="none")
 
     def _set_current(self, owner: str, name: str) -> None:
         self.store.settings.set(owner, "workspace", name)
 
-    def describe(self, name: str) -> dict[str, Any]:
+    def describe(self, name: str) -> ScriptWorkspace:
         folder = self.base / name
         meta = json.loads((folder / "workspace.json").read_text())
         kind = meta.get("kind", "script")
         script = meta.get("script_path", "")
         ready = kind == "shell" or (self.root_dir / script).is_file()
-        return {
-            "run_root": str(folder),
-            "script_name": name,
-            "script_path": str(self.root_dir / script) if script else "",
-            "script_relpath": script,
-            "workspace_kind": kind,
-            "workspace_ready": ready,
-            "config_default": self.default_config(name),
-        }
+        return ScriptWorkspace(
+            name=name,
+            kind=kind,
+            run_root=str(folder),
+            script_path=str(self.root_dir / script) if script else "",
+            script_relpath=script,
+            ready=ready,
+            config_default=self.default_config(name),
+        )
 
-    def default_config(self, name: str) -> dict[str, Any]:
+    def default_config(self, name: str) -> JSONObject:
         path = self.base / name / "config_default.yaml"
         if not path.is_file():
             return {}
@@ -90,7 +95,7 @@ class ScriptWorkspaces:
             raise NotFound(f"no such script under the server root: {script_path}")
         return path.relative_to(os.path.realpath(self.root_dir)).as_posix()
 
-    def open_script(self, owner: str, script_path: str, config_path: str | None = None) -> dict[str, Any]:
+    def open_script(self, owner: str, script_path: str, config_path: str | None = None) -> ScriptWorkspace:
         rel = self.script_relpath(script_path)
         name = self._name_for(rel)
         folder = self.base / name
@@ -113,14 +118,14 @@ class ScriptWorkspaces:
         self._set_current(owner, name)
         return self.describe(name)
 
-    def open_shell(self, owner: str) -> dict[str, Any]:
+    def open_shell(self, owner: str) -> ScriptWorkspace:
         folder = self.base / SHELL
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "workspace.json").write_text(json.dumps({"kind": "shell", "script_path": ""}))
         self._set_current(owner, SHELL)
         return self.describe(SHELL)
 
-    def open_existing(self, owner: str, name: str) -> dict[str, Any]:
+    def open_existing(self, owner: str, name: str) -> ScriptWorkspace:
         if (
             not re.fullmatch(r"[A-Za-z0-9_.-]+", name or "")
             or not (self.base / name / "workspace.json").is_file()
@@ -139,7 +144,7 @@ class ScriptWorkspaces:
                 return name
         raise ValidationFailed("too many workspaces with the same script name")
 
-    def list(self) -> list[dict[str, Any]]:
+    def list(self) -> list[ScriptWorkspace]:
         if not self.base.is_dir():
             return []
         return [
@@ -182,19 +187,19 @@ class ScriptWorkspaces:
         names.sort(key=lambda n: (n not in ("config.yaml", "config.yml"), n))
         return [(folder / n).relative_to(self.root_dir).as_posix() for n in names]
 
-    def pick_script(self, script_path: str) -> dict[str, Any]:
+    def pick_script(self, script_path: str) -> PickedScript:
         rel = self.script_relpath(script_path)
         name = self._name_for(rel)
-        return {
-            "script_path": str(self.root_dir / rel),
-            "script_relpath": rel,
-            "script_name": name,
-            "configs": self.configs_near(self.root_dir / rel),
-            "workspace_exists": (self.base / name / "workspace.json").is_file(),
-        }
+        return PickedScript(
+            script_path=str(self.root_dir / rel),
+            script_relpath=rel,
+            script_name=name,
+            configs=self.configs_near(self.root_dir / rel),
+            workspace_exists=(self.base / name / "workspace.json").is_file(),
+        )
 
 
-def _load_config_file(path: Path, max_nodes: int = config_yaml.MAX_NODES, what: str = "") -> dict[str, Any]:
+def _load_config_file(path: Path, max_nodes: int = config_yaml.MAX_NODES, what: str = "") -> JSONObject:
     """A config file as a mapping; refused (4xx) when it is too large, expands too far, or is not YAML."""
     what = what or path.name
     with open(path, "rb") as fh:  # read no more than the limit, whatever the file's size

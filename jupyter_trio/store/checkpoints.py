@@ -10,28 +10,23 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass, field
-from typing import Any
 
+from ..domain import Checkpoint, CheckpointKind
 from .db import Database
 
 
-@dataclass
-class CheckpointRow:
-    id: str
-    kind: str  # training | sampler
-    epoch: int | None
-    path: str  # relative to the workspace
-    size_bytes: int
-    created_at: float
-    run_index: int = 0
-    metrics: dict[str, Any] = field(default_factory=dict)
-
-
-def checkpoint_dict(row: sqlite3.Row) -> dict[str, Any]:
-    out = dict(row)
-    out["metrics"] = json.loads(out["metrics"])
-    return out
+def checkpoint_of(row: sqlite3.Row) -> Checkpoint:
+    return Checkpoint(
+        id=row["id"],
+        task_id=row["task_id"],
+        run_index=row["run_index"],
+        kind=CheckpointKind(row["kind"]),
+        path=row["path"],
+        created_at=row["created_at"],
+        epoch=row["epoch"],
+        size_bytes=row["size_bytes"],
+        metrics=json.loads(row["metrics"]),
+    )
 
 
 class CheckpointRepository:
@@ -42,8 +37,9 @@ class CheckpointRepository:
         """Tasks that have checkpoint rows."""
         return {r[0] for r in self.db.query("SELECT DISTINCT task_id FROM checkpoints")}
 
-    def replace_for_task(self, task_id: str, rows: list[CheckpointRow]) -> None:
-        """Make ``task_id``'s rows exactly ``rows`` (one transaction: readers see the old set or the new)."""
+    def replace_for_task(self, task_id: str, rows: list[Checkpoint]) -> None:
+        """Make ``task_id``'s rows exactly ``rows`` (one transaction: readers see the old set or the new;
+        the rows' own ``task_id`` is not read)."""
         with self.db.transaction() as conn:
             conn.execute("DELETE FROM checkpoints WHERE task_id = ?", (task_id,))
             conn.executemany(
@@ -66,30 +62,30 @@ class CheckpointRepository:
                 ],
             )
 
-    def for_task(self, task_id: str) -> list[dict[str, Any]]:
+    def for_task(self, task_id: str) -> list[Checkpoint]:
         return [
-            checkpoint_dict(r)
+            checkpoint_of(r)
             for r in self.db.query(
                 "SELECT * FROM checkpoints WHERE task_id = ? ORDER BY created_at, id", (task_id,)
             )
         ]
 
-    def for_tasks(self, task_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
-        out: dict[str, list[dict[str, Any]]] = {}
+    def for_tasks(self, task_ids: list[str]) -> dict[str, list[Checkpoint]]:
+        out: dict[str, list[Checkpoint]] = {}
         for start in range(0, len(task_ids), 500):
             chunk = task_ids[start : start + 500]
             marks = ", ".join("?" for _ in chunk)
             for row in self.db.query(
                 f"SELECT * FROM checkpoints WHERE task_id IN ({marks}) ORDER BY created_at, id", tuple(chunk)
             ):
-                out.setdefault(row["task_id"], []).append(checkpoint_dict(row))
+                out.setdefault(row["task_id"], []).append(checkpoint_of(row))
         return out
 
-    def get(self, task_id: str, cid: str) -> dict[str, Any] | None:
+    def get(self, task_id: str, cid: str) -> Checkpoint | None:
         row = self.db.query_one("SELECT * FROM checkpoints WHERE task_id = ? AND id = ?", (task_id, cid))
-        return checkpoint_dict(row) if row else None
+        return checkpoint_of(row) if row else None
 
-    def page(self, owner: str, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+    def page(self, owner: str, limit: int, offset: int) -> tuple[list[Checkpoint], int]:
         """All of ``owner``'s checkpoints, oldest first (new ones append, so pages already read stay put)."""
         total = self.db.scalar(
             "SELECT count(*) FROM checkpoints c CROSS JOIN tasks t ON t.id = c.task_id WHERE t.owner = ?",
@@ -100,7 +96,7 @@ class CheckpointRepository:
             "ORDER BY c.created_at, c.task_id, c.id LIMIT ? OFFSET ?",
             (owner, limit, offset),
         )
-        return [checkpoint_dict(r) for r in rows], int(total)
+        return [checkpoint_of(r) for r in rows], int(total)
 
     def delete(self, task_id: str, cid: str) -> None:
         with self.db.transaction() as conn:

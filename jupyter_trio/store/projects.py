@@ -8,18 +8,41 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from ..domain import Dataset, DatasetState, Project
 from .db import Database
 from .ids import next_id
 from .tasks import notify
 
 
-def row_with_attrs(row: sqlite3.Row | None) -> dict[str, Any] | None:
-    """A row as a dict, its JSON ``attrs`` column parsed."""
-    if row is None:
-        return None
-    out = dict(row)
-    out["attrs"] = json.loads(out["attrs"])
-    return out
+def dataset_of(row: sqlite3.Row) -> Dataset:
+    return Dataset(
+        id=row["id"],
+        owner=row["owner"],
+        name=row["name"],
+        dataset_type=row["dataset_type"],
+        status=DatasetState(row["status"]),
+        path=row["path"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        description=row["description"],
+        message=row["message"],
+        source_path=row["source_path"],
+        attrs=json.loads(row["attrs"]),
+    )
+
+
+def project_of(row: sqlite3.Row) -> Project:
+    return Project(
+        id=row["id"],
+        owner=row["owner"],
+        name=row["name"],
+        project_type=row["project_type"],
+        path=row["path"],
+        created_at=row["created_at"],
+        description=row["description"],
+        dataset_id=row["dataset_id"],
+        attrs=json.loads(row["attrs"]),
+    )
 
 
 class DatasetRepository:
@@ -32,7 +55,7 @@ class DatasetRepository:
         if self.on_change:
             self.db.after_commit(lambda: notify(self.on_change, (did,)))
 
-    def create(self, owner: str, name: str, description: str, dataset_type: str) -> dict[str, Any]:
+    def create(self, owner: str, name: str, description: str, dataset_type: str) -> Dataset:
         now = time.time()
         with self.db.transaction() as conn:
             did = next_id(conn, "dataset")
@@ -42,13 +65,14 @@ class DatasetRepository:
                 (did, owner, name, description, dataset_type, f"datasets/{did}", now, now),
             )
             self._changed(did)
-        return self.get(did)
+        return self.get(did)  # type: ignore[return-value]
 
-    def get(self, did: str) -> dict[str, Any] | None:
-        return row_with_attrs(self.db.query_one("SELECT * FROM datasets WHERE id = ?", (did,)))
+    def get(self, did: str) -> Dataset | None:
+        row = self.db.query_one("SELECT * FROM datasets WHERE id = ?", (did,))
+        return dataset_of(row) if row else None
 
-    def list(self) -> list[dict[str, Any]]:
-        return [row_with_attrs(r) for r in self.db.query("SELECT * FROM datasets ORDER BY created_at, id")]
+    def list(self) -> list[Dataset]:
+        return [dataset_of(r) for r in self.db.query("SELECT * FROM datasets ORDER BY created_at, id")]
 
     def update(self, did: str, **fields: Any) -> None:
         self.db.update_row("datasets", did, {**fields, "updated_at": time.time()}, ("attrs",))
@@ -69,7 +93,7 @@ class ProjectRepository:
     def __init__(self, db: Database):
         self.db = db
 
-    def create(self, owner: str, name: str, description: str, project_type: str) -> dict[str, Any]:
+    def create(self, owner: str, name: str, description: str, project_type: str) -> Project:
         with self.db.transaction() as conn:
             pid = next_id(conn, "project")
             conn.execute(
@@ -77,13 +101,14 @@ class ProjectRepository:
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (pid, owner, name, description, project_type, f"projects/{pid}", time.time()),
             )
-        return self.get(pid)
+        return self.get(pid)  # type: ignore[return-value]
 
-    def get(self, pid: str) -> dict[str, Any] | None:
-        return row_with_attrs(self.db.query_one("SELECT * FROM projects WHERE id = ?", (pid,)))
+    def get(self, pid: str) -> Project | None:
+        row = self.db.query_one("SELECT * FROM projects WHERE id = ?", (pid,))
+        return project_of(row) if row else None
 
-    def list(self) -> list[dict[str, Any]]:
-        return [row_with_attrs(r) for r in self.db.query("SELECT * FROM projects ORDER BY created_at, id")]
+    def list(self) -> list[Project]:
+        return [project_of(r) for r in self.db.query("SELECT * FROM projects ORDER BY created_at, id")]
 
     def update(self, pid: str, **fields: Any) -> None:
         self.db.update_row("projects", pid, fields, ("attrs",))

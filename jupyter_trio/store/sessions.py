@@ -3,12 +3,38 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from typing import Any
 
+from ..domain import JSONObject, Sampler, SamplerState, Session
 from .db import Database
 from .ids import next_id
-from .projects import row_with_attrs
+
+
+def session_of(row: sqlite3.Row) -> Session:
+    return Session(
+        id=row["id"],
+        owner=row["owner"],
+        created_at=row["created_at"],
+        last_request_at=row["last_request_at"],
+        kernel_id=row["kernel_id"],
+        notebook_path=row["notebook_path"],
+        attrs=json.loads(row["attrs"]),
+    )
+
+
+def sampler_of(row: sqlite3.Row) -> Sampler:
+    return Sampler(
+        id=row["id"],
+        owner=row["owner"],
+        source_path=row["source_path"],
+        status=SamplerState(row["status"]),
+        created_at=row["created_at"],
+        session_id=row["session_id"],
+        task_id=row["task_id"],
+        attrs=json.loads(row["attrs"]),
+    )
 
 
 class SessionRepository:
@@ -21,7 +47,7 @@ class SessionRepository:
         kernel_id: str = "",
         notebook_path: str = "",
         user_metadata: dict[str, str] | None = None,
-    ) -> dict[str, Any]:
+    ) -> Session:
         now = time.time()
         with self.db.transaction() as conn:
             sid = next_id(conn, "session")
@@ -41,21 +67,22 @@ class SessionRepository:
             )
         return self.get(sid)  # type: ignore[return-value]
 
-    def get(self, sid: str) -> dict[str, Any] | None:
-        return row_with_attrs(self.db.query_one("SELECT * FROM sessions WHERE id = ?", (sid,)))
+    def get(self, sid: str) -> Session | None:
+        row = self.db.query_one("SELECT * FROM sessions WHERE id = ?", (sid,))
+        return session_of(row) if row else None
 
     def touch(self, sid: str) -> None:
         with self.db.transaction() as conn:
             conn.execute("UPDATE sessions SET last_request_at = ? WHERE id = ?", (time.time(), sid))
 
-    def page(self, owner: str, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+    def page(self, owner: str, limit: int, offset: int) -> tuple[list[Session], int]:
         """Oldest first, so sessions opened while a client pages never shift the pages it has not read."""
         total = self.db.scalar("SELECT count(*) FROM sessions WHERE owner = ?", (owner,))
         rows = self.db.query(
             "SELECT * FROM sessions WHERE owner = ? ORDER BY created_at, id LIMIT ? OFFSET ?",
             (owner, limit, offset),
         )
-        return [row_with_attrs(r) for r in rows], int(total)  # type: ignore[misc]
+        return [session_of(r) for r in rows], int(total)
 
     def training_run_ids(self, sid: str, kinds: tuple[str, ...]) -> list[str]:
         marks = ", ".join("?" for _ in kinds)
@@ -73,8 +100,8 @@ class SamplerRepository:
         self.db = db
 
     def create(
-        self, owner: str, session_id: str | None, source_path: str, task_id: str | None, attrs: dict[str, Any]
-    ) -> dict[str, Any]:
+        self, owner: str, session_id: str | None, source_path: str, task_id: str | None, attrs: JSONObject
+    ) -> Sampler:
         with self.db.transaction() as conn:
             sid = next_id(conn, "sampler")
             conn.execute(
@@ -85,8 +112,9 @@ class SamplerRepository:
             )
         return self.get(sid)  # type: ignore[return-value]
 
-    def get(self, sid: str) -> dict[str, Any] | None:
-        return row_with_attrs(self.db.query_one("SELECT * FROM samplers WHERE id = ?", (sid,)))
+    def get(self, sid: str) -> Sampler | None:
+        row = self.db.query_one("SELECT * FROM samplers WHERE id = ?", (sid,))
+        return sampler_of(row) if row else None
 
     def ids_of_session(self, session_id: str) -> list[str]:
         return [

@@ -7,10 +7,10 @@ import logging
 import sqlite3
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 from ..acting import acting_user
+from ..domain import NewTask, Run, RunState, ScheduledRun, Task, TaskBrief, TaskKind, TaskQuery, TaskState
 from ..vocabulary import ACTIVE
 from .db import Database
 from .ids import next_ids
@@ -22,62 +22,76 @@ SORTABLE = {"created_at", "updated_at", "name", "status", "priority", "kind", "l
 _JSON_COLUMNS = ("config", "params", "env")
 
 
-@dataclass
-class NewTask:
-    name: str
-    kind: str
-    owner: str
-    workspace: str = ""
-    script_path: str = ""
-    command: str = ""
-    config: dict = field(default_factory=dict)
-    params: dict = field(default_factory=dict)
-    env: dict = field(default_factory=dict)
-    priority: int = 0
-    gpus: int = 0
-    project_id: str | None = None
-    parent_id: str | None = None
-    session_id: str | None = None
-
-
-@dataclass
-class TaskQuery:
-    status: str | None = None
-    kind: str | None = None
-    pinned: bool | None = None
-    name: str | None = None  # substring
-    workspace: str | None = None
-    project_id: str | None = None
-    owner: str | None = None
-    kinds: tuple[str, ...] | None = None  # any of these kinds
-    sort: str = "created_at"
-    descending: bool = True
-    offset: int = 0
-    limit: int = 50
-
-
 # A task with the facts of its latest run (exit code, times, GPUs) in one query.
 _WITH_LATEST_RUN = (
     "SELECT t.*, r.exit_code AS exit_code, r.started_at AS started_at, r.ended_at AS ended_at, "
-    "r.gpus AS assigned_gpus, r.pid AS pid, r.message AS message FROM tasks t "
+    "r.gpus AS run_gpus, r.pid AS pid, r.message AS message FROM tasks t "
     "LEFT JOIN runs r ON r.task_id = t.id AND r.run_index = t.last_run"
 )
 
 
-def task_dict(row: sqlite3.Row) -> dict[str, Any]:
-    out = dict(row)
-    for key in _JSON_COLUMNS:
-        out[key] = json.loads(out[key])
-    out["pinned"] = bool(out["pinned"])
-    if "assigned_gpus" in out:
-        out["assigned_gpus"] = json.loads(out["assigned_gpus"] or "[]")
-    return out
+def task_of(row: sqlite3.Row) -> Task:
+    """A row of ``_WITH_LATEST_RUN`` → its task (columns ``gpus`` → ``gpu_count``, ``last_run`` →
+    ``run_index``; the latest run's GPUs → ``gpu_ids``)."""
+    return Task(
+        id=row["id"],
+        name=row["name"],
+        kind=TaskKind(row["kind"]),
+        owner=row["owner"],
+        status=TaskState(row["status"]),
+        path=row["path"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        priority=row["priority"],
+        gpu_count=row["gpus"],
+        project_id=row["project_id"],
+        parent_id=row["parent_id"],
+        session_id=row["session_id"],
+        workspace=row["workspace"],
+        script_path=row["script_path"],
+        command=row["command"],
+        config=json.loads(row["config"]),
+        params=json.loads(row["params"]),
+        env=json.loads(row["env"]),
+        notes=row["notes"],
+        pinned=bool(row["pinned"]),
+        run_index=row["last_run"],
+        exit_code=row["exit_code"],
+        started_at=row["started_at"],
+        ended_at=row["ended_at"],
+        gpu_ids=tuple(json.loads(row["run_gpus"] or "[]")),
+        pid=row["pid"],
+        message=row["message"],
+    )
 
 
-def run_dict(row: sqlite3.Row) -> dict[str, Any]:
-    out = dict(row)
-    out["gpus"] = json.loads(out["gpus"])
-    return out
+def run_of(row: sqlite3.Row) -> Run:
+    return Run(
+        task_id=row["task_id"],
+        run_index=row["run_index"],
+        status=RunState(row["status"]),
+        queued_at=row["queued_at"],
+        started_at=row["started_at"],
+        ended_at=row["ended_at"],
+        exit_code=row["exit_code"],
+        pid=row["pid"],
+        gpu_ids=tuple(json.loads(row["gpus"])),
+        message=row["message"],
+        created_by=row["created_by"],
+        executor=row["executor"],
+        handle=row["handle"],
+        cancel_requested_at=row["cancel_requested_at"],
+    )
+
+
+def scheduled_of(row: sqlite3.Row) -> ScheduledRun:
+    return ScheduledRun(
+        run=run_of(row),
+        task_name=row["task_name"],
+        kind=TaskKind(row["kind"]),
+        priority=row["priority"],
+        gpu_count=row["gpu_count"],
+    )
 
 
 def notify(hooks: list[Callable[[str], None]], ids: Iterable[str]) -> None:
@@ -116,7 +130,7 @@ class TaskRepository:
                     t.kind,
                     t.owner,
                     t.priority,
-                    t.gpus,
+                    t.gpu_count,
                     t.project_id,
                     t.parent_id,
                     t.session_id,
@@ -154,12 +168,15 @@ class TaskRepository:
         conn.execute("UPDATE tasks SET name = ?, notes = ? WHERE id = ?", (task_id, notes, task_id))
         self._changed(task_id)
 
-    def brief(self, active_only: bool = False) -> list[dict[str, Any]]:
+    def brief(self, active_only: bool = False) -> list[TaskBrief]:
         """Id and kind of every task (or of the queued and running ones), without their JSON columns."""
         where = f"WHERE status IN {ACTIVE!r}" if active_only else ""  # the status index, then kind
-        return [dict(r) for r in self.db.query(f"SELECT id, kind FROM tasks {where}")]
+        return [
+            TaskBrief(r["id"], TaskKind(r["kind"]))
+            for r in self.db.query(f"SELECT id, kind FROM tasks {where}")
+        ]
 
-    def changed_since(self, since: float, kinds: tuple[str, ...]) -> list[dict[str, Any]]:
+    def changed_since(self, since: float, kinds: tuple[str, ...]) -> list[TaskBrief]:
         """Id and kind of the tasks of ``kinds`` that are queued or running, or have a run that started or
         ended at ``since`` or later (what may have written files since then)."""
         marks = ", ".join("?" for _ in kinds)
@@ -168,7 +185,7 @@ class TaskRepository:
             "(SELECT task_id FROM runs WHERE ended_at >= ? OR started_at >= ?))",
             (*kinds, since, since),
         )
-        return [dict(r) for r in rows]
+        return [TaskBrief(r["id"], TaskKind(r["kind"])) for r in rows]
 
     # ---- for `jupyter trio check`
     def integrity_problems(self) -> list[str]:
@@ -187,24 +204,27 @@ class TaskRepository:
         with self.db.transaction() as conn:
             conn.execute("INSERT INTO tasks_fts(tasks_fts) VALUES ('rebuild')")
 
-    def all_for_check(self) -> list[dict[str, Any]]:
+    def all_for_check(self) -> list[TaskBrief]:
         rows = self.db.query("SELECT id, name, kind, config, command FROM tasks")
-        return [{**dict(r), "config": json.loads(r["config"])} for r in rows]
+        return [
+            TaskBrief(r["id"], TaskKind(r["kind"]), r["name"], r["command"], json.loads(r["config"]))
+            for r in rows
+        ]
 
-    def active_children(self, parent_id: str) -> list[dict[str, Any]]:
+    def active_children(self, parent_id: str) -> list[TaskBrief]:
         """The queued or running child jobs of a task (id, kind, config)."""
         rows = self.db.query(
             f"SELECT id, kind, config FROM tasks WHERE parent_id = ? AND status IN {ACTIVE!r}", (parent_id,)
         )
-        return [{"id": r["id"], "kind": r["kind"], "config": json.loads(r["config"])} for r in rows]
+        return [TaskBrief(r["id"], TaskKind(r["kind"]), config=json.loads(r["config"])) for r in rows]
 
-    def get(self, name_or_id: str) -> dict[str, Any] | None:
+    def get(self, name_or_id: str) -> Task | None:
         row = self.db.query_one(
             f"{_WITH_LATEST_RUN} WHERE t.name = ? OR t.id = ? LIMIT 1", (name_or_id, name_or_id)
         )
-        return task_dict(row) if row else None
+        return task_of(row) if row else None
 
-    def list(self, q: TaskQuery) -> tuple[list[dict[str, Any]], int]:
+    def list(self, q: TaskQuery) -> tuple[list[Task], int]:
         where, args = [], []
         for column, value in (
             ("status", q.status),
@@ -260,9 +280,12 @@ class TaskRepository:
             f"{order}",
             tuple(args) + (q.limit, q.offset),
         )
-        return [task_dict(r) for r in rows], int(total)
+        return [task_of(r) for r in rows], int(total)
 
     def update(self, task_id: str, **fields: Any) -> None:
+        """Update a task's columns (``gpu_count`` is the ``gpus`` column)."""
+        if "gpu_count" in fields:
+            fields["gpus"] = fields.pop("gpu_count")
         if "pinned" in fields:
             fields["pinned"] = int(fields["pinned"])
         self.db.update_row("tasks", task_id, {**fields, "updated_at": time.time()}, _JSON_COLUMNS)
@@ -324,36 +347,38 @@ class TaskRepository:
         )
         self._changed(*task_ids)
 
-    def runs(self, task_id: str) -> list[dict[str, Any]]:
+    def runs(self, task_id: str) -> list[Run]:
         rows = self.db.query("SELECT * FROM runs WHERE task_id = ? ORDER BY run_index", (task_id,))
-        return [run_dict(r) for r in rows]
+        return [run_of(r) for r in rows]
 
-    def run(self, task_id: str, run_index: int) -> dict[str, Any] | None:
+    def run(self, task_id: str, run_index: int) -> Run | None:
         row = self.db.query_one(
             "SELECT * FROM runs WHERE task_id = ? AND run_index = ?", (task_id, run_index)
         )
-        return run_dict(row) if row else None
+        return run_of(row) if row else None
 
-    def queued(self) -> list[dict[str, Any]]:
+    # the facts of a run's task the runner places and reports it by
+    _SCHEDULED = (
+        "SELECT r.*, t.priority AS priority, t.gpus AS gpu_count, t.name AS task_name, t.kind AS kind "
+        "FROM runs r JOIN tasks t ON t.id = r.task_id"
+    )
+
+    def queued(self) -> list[ScheduledRun]:
         """Queued runs, highest priority first, then first come first served."""
         rows = self.db.query(
-            "SELECT r.*, t.priority AS priority, t.gpus AS gpus_requested, t.name AS task_name "
-            "FROM runs r JOIN tasks t ON t.id = r.task_id WHERE r.status = 'queued' "
-            "ORDER BY t.priority DESC, r.queued_at, r.rowid"
+            f"{self._SCHEDULED} WHERE r.status = 'queued' ORDER BY t.priority DESC, r.queued_at, r.rowid"
         )
-        return [run_dict(r) for r in rows]
+        return [scheduled_of(r) for r in rows]
 
-    def running(self) -> list[dict[str, Any]]:
-        rows = self.db.query(
-            "SELECT r.*, t.name AS task_name, t.kind AS kind FROM runs r JOIN tasks t ON t.id = r.task_id "
-            "WHERE r.status = 'running'"
-        )
-        return [run_dict(r) for r in rows]
+    def running(self) -> list[ScheduledRun]:
+        rows = self.db.query(f"{self._SCHEDULED} WHERE r.status = 'running'")
+        return [scheduled_of(r) for r in rows]
 
     def set_run(self, task_id: str, run_index: int, **fields: Any) -> None:
-        """Update a run; a status change is mirrored on the task when it is the task's latest run."""
-        if "gpus" in fields:
-            fields["gpus"] = json.dumps(fields["gpus"])
+        """Update a run (``Run``'s field names); a status change is mirrored on the task when it is the
+        task's latest run."""
+        if "gpu_ids" in fields:
+            fields["gpus"] = json.dumps(list(fields.pop("gpu_ids")))
         sets = ", ".join(f"{k} = ?" for k in fields)
         with self.db.transaction() as conn:
             conn.execute(

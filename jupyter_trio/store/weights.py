@@ -3,12 +3,29 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from typing import Any
 
+from ..domain import JSONObject, Weights, WeightsKind, WeightsState
 from .db import Database
 from .ids import next_id
-from .projects import row_with_attrs
+
+
+def weights_of(row: sqlite3.Row) -> Weights:
+    return Weights(
+        id=row["id"],
+        owner=row["owner"],
+        kind=WeightsKind(row["kind"]),
+        name=row["name"],
+        status=WeightsState(row["status"]),
+        path=row["path"],
+        created_at=row["created_at"],
+        description=row["description"],
+        task_id=row["task_id"],
+        model_type=row["model_type"],
+        attrs=json.loads(row["attrs"]),
+    )
 
 
 class WeightsRepository:
@@ -18,15 +35,15 @@ class WeightsRepository:
     def create(
         self,
         owner: str,
-        kind: str,
+        kind: WeightsKind,
         name: str,
         task_id: str | None,
         model_type: str,
-        status: str,
+        status: WeightsState,
         path: str,
-        attrs: dict[str, Any],
+        attrs: JSONObject,
         description: str = "",
-    ) -> dict[str, Any]:
+    ) -> Weights:
         with self.db.transaction() as conn:
             wid = next_id(conn, kind)
             conn.execute(
@@ -49,23 +66,24 @@ class WeightsRepository:
             )
         return self.get(wid)  # type: ignore[return-value]
 
-    def get(self, wid: str) -> dict[str, Any] | None:
-        return row_with_attrs(self.db.query_one("SELECT * FROM weights WHERE id = ?", (wid,)))
+    def get(self, wid: str) -> Weights | None:
+        row = self.db.query_one("SELECT * FROM weights WHERE id = ?", (wid,))
+        return weights_of(row) if row else None
 
-    def list(self, kind: str | None = None) -> list[dict[str, Any]]:
+    def list(self, kind: str | None = None) -> list[Weights]:
         if kind:
             rows = self.db.query("SELECT * FROM weights WHERE kind = ? ORDER BY created_at, id", (kind,))
         else:
             rows = self.db.query("SELECT * FROM weights ORDER BY created_at, id")
-        return [row_with_attrs(r) for r in rows]  # type: ignore[misc]
+        return [weights_of(r) for r in rows]
 
-    def page(self, owner: str, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+    def page(self, owner: str, limit: int, offset: int) -> tuple[list[Weights], int]:
         total = self.db.scalar("SELECT count(*) FROM weights WHERE owner = ?", (owner,))
         rows = self.db.query(
             "SELECT * FROM weights WHERE owner = ? ORDER BY created_at, id LIMIT ? OFFSET ?",
             (owner, limit, offset),
         )
-        return [row_with_attrs(r) for r in rows], int(total)  # type: ignore[misc]
+        return [weights_of(r) for r in rows], int(total)
 
     def update(self, wid: str, **fields: Any) -> None:
         self.db.update_row("weights", wid, fields, ("attrs",))

@@ -11,7 +11,7 @@ Inside a job started by the runner, the environment says where the run lives (``
 - ``track(..., flush=True)`` (or ``TRIO_TRACK_SYNC=1``) writes the point through to the operating
   system before returning: it survives the process being killed. ``TRIO_TRACK_FSYNC=1`` adds an fsync.
 
-A job with no filesystem shared with the server (``c.TrioApp.ray_shared_filesystem = False``) gets
+A job with no filesystem shared with the server (``c.RayExecutor.shared_filesystem = False``) gets
 ``TRIO_INGEST_URL`` and a run token instead: the same blocks go to the server's ingest route (see
 ``remote.py``), and ``publish(folder)`` sends saved files (checkpoints, exports) back.
 

@@ -1,7 +1,7 @@
 """The server's words (task states and kinds, dataset states and types) in the user's language.
 
 One literal ``_p`` per value, with the sidebar's contexts and msgids (``statusLabel``, ``kindLabel``,
-``datasetStatusLabel``, ``datasetTypeLabel`` in labextension/src/model.ts), so the catalog holds each once.
+``datasetStatusLabel``, ``datasetTypeLabel`` in labextension/src/labels.ts), so the catalog holds each once.
 An unknown value shows as it is.
 """
 

@@ -6,7 +6,7 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
-import { IDataset, ITask, taskFromRest } from './model';
+import { Body, datasetFromRest, IDataset, ITask, Reply, TaskDetail, taskFromRest } from './wire';
 
 export class TrioError extends Error {
   constructor(
@@ -78,15 +78,17 @@ export class TrioAPI {
 
   /** Running and queued tasks (all of them, up to 1000 each), the newest not started and finished ones. */
   async loadTasks(recent = 100): Promise<ITask[]> {
+    const list = (query: Record<string, string | number>) =>
+      this.request<Reply<'/trio/api/tasks', 'get'>>('GET', ['tasks'], undefined, query);
     const lists = await Promise.all([
-      this.request('GET', ['tasks'], undefined, { status: 'running', limit: 1000 }),
-      this.request('GET', ['tasks'], undefined, { status: 'queued', limit: 1000, order: 'asc' }),
-      this.request('GET', ['tasks'], undefined, { status: 'pending', limit: recent }),
-      this.request('GET', ['tasks'], undefined, { sort: 'updated_at', limit: recent })
+      list({ status: 'running', limit: 1000 }),
+      list({ status: 'queued', limit: 1000, order: 'asc' }),
+      list({ status: 'pending', limit: recent }),
+      list({ sort: 'updated_at', limit: recent })
     ]);
     const seen = new Map<string, ITask>();
-    for (const list of lists) {
-      for (const row of list.items) {
+    for (const { items } of lists) {
+      for (const row of items) {
         seen.set(row.id, taskFromRest(row));
       }
     }
@@ -94,55 +96,56 @@ export class TrioAPI {
   }
 
   async loadDatasets(): Promise<IDataset[]> {
-    const reply = await this.request('GET', ['datasets']);
-    const items = Array.isArray(reply) ? reply : reply.items ?? reply.datasets ?? [];
-    return items.map((d: any) => ({
-      id: d.id,
-      name: d.name,
-      dataset_type: d.dataset_type,
-      status: d.status,
-      message: d.message ?? '',
-      num_images: d.num_images ?? null
-    }));
+    const reply = await this.request<Reply<'/trio/api/datasets', 'get'>>('GET', ['datasets']);
+    return reply.items.map(datasetFromRest);
   }
 
-  task(name: string): Promise<any> {
+  projects(): Promise<Reply<'/trio/api/projects', 'get'>> {
+    return this.request('GET', ['projects']);
+  }
+
+  task(name: string): Promise<TaskDetail> {
     return this.request('GET', ['tasks', name]);
   }
 
-  run(name: string): Promise<any> {
+  run(name: string): Promise<Reply<'/trio/api/tasks/{name}/run', 'post'>> {
     return this.request('POST', ['tasks', name, 'run'], {});
   }
 
-  cancel(name: string): Promise<any> {
+  cancel(name: string): Promise<Reply<'/trio/api/tasks/{name}/cancel', 'post'>> {
     return this.request('POST', ['tasks', name, 'cancel'], {});
   }
 
-  resume(name: string, epoch: number | null): Promise<any> {
+  resume(name: string, epoch: number | null): Promise<Reply<'/trio/api/tasks/{name}/resume', 'post'>> {
     return this.request('POST', ['tasks', name, 'resume'], epoch === null ? {} : { epoch });
   }
 
-  pin(name: string, pinned: boolean): Promise<any> {
-    return this.request('POST', ['tasks', name, 'pin'], { pinned });
+  pin(name: string, pinned: boolean): Promise<Reply<'/trio/api/tasks/{name}/pin', 'post'>> {
+    const body: Body<'/trio/api/tasks/{name}/pin', 'post'> = { pinned };
+    return this.request('POST', ['tasks', name, 'pin'], body);
   }
 
   remove(name: string): Promise<void> {
     return this.request('DELETE', ['tasks', name], undefined, { force: true });
   }
 
-  notes(name: string, notes: string): Promise<any> {
-    return this.request('PATCH', ['tasks', name, 'notes'], { notes });
+  notes(name: string, notes: string): Promise<Reply<'/trio/api/tasks/{name}/notes', 'patch'>> {
+    const body: Body<'/trio/api/tasks/{name}/notes', 'patch'> = { notes };
+    return this.request('PATCH', ['tasks', name, 'notes'], body);
   }
 
-  params(name: string): Promise<any> {
+  params(name: string): Promise<Reply<'/trio/api/tasks/{name}/params', 'get'>> {
     return this.request('GET', ['tasks', name, 'params']);
   }
 
-  setParams(name: string, train: Record<string, unknown>): Promise<any> {
+  setParams(
+    name: string,
+    train: Body<'/trio/api/tasks/{name}/params', 'put'>['train']
+  ): Promise<Reply<'/trio/api/tasks/{name}/params', 'put'>> {
     return this.request('PUT', ['tasks', name, 'params'], { train });
   }
 
-  metricsIndex(name: string, run?: number): Promise<{ series: Record<string, number>; run: number }> {
+  metricsIndex(name: string, run?: number): Promise<Reply<'/trio/api/tasks/{name}/metrics', 'get'>> {
     return this.request('GET', ['tasks', name, 'metrics'], undefined, { run });
   }
 
@@ -150,7 +153,7 @@ export class TrioAPI {
     name: string,
     key: string,
     opts: { run?: number; max_points?: number; from_step?: number; to_step?: number }
-  ): Promise<{ steps: number[]; values: number[]; run: number; key: string }> {
+  ): Promise<Reply<'/trio/api/tasks/{name}/metrics/{key}', 'get'>> {
     return this.request('GET', ['tasks', name, 'metrics', key], undefined, opts);
   }
 

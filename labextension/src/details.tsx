@@ -9,8 +9,11 @@ import { Button } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import { TrioAPI } from './api';
-import { kindLabel, statusLabel, TrioModel } from './model';
-import { attempt, RUN_KINDS } from './sidebar';
+import { kindLabel, statusLabel } from './labels';
+import { TrioModel } from './model';
+import { attempt } from './notify';
+import { RUN_KINDS } from './vocabulary';
+import type { TaskDetail } from './wire';
 
 function when(t: number | null | undefined): string {
   return t ? new Date(t * 1000).toLocaleString() : '';
@@ -23,7 +26,7 @@ function DetailsView(props: {
   trans: TranslationBundle;
 }): JSX.Element {
   const { api, model, name, trans } = props;
-  const [task, setTask] = React.useState<any>(null);
+  const [task, setTask] = React.useState<TaskDetail | null>(null);
   const [params, setParams] = React.useState<string>('');
   const [notes, setNotes] = React.useState<string>('');
   const [error, setError] = React.useState<string>('');
@@ -117,7 +120,7 @@ function DetailsView(props: {
         <h3>{trans.__('Env')}</h3>
         {Object.keys(task.env ?? {}).length ? (
           <pre>
-            {Object.entries(task.env)
+            {Object.entries(task.env ?? {})
               .map(([k, v]) => `${k}=${v}`)
               .join('\n')}
           </pre>

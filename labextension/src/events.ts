@@ -4,7 +4,8 @@
  * backlog passed, or ``reset``). No timers poll anything: the only timer is the reconnect back-off.
  */
 
-import { IEvent, TrioModel } from './model';
+import { TrioModel } from './model';
+import type { IEvent } from './wire';
 
 /** The part of a WebSocket this client uses (the tests pass a fake). */
 export interface ISocket {

@@ -9,7 +9,7 @@ import { Widget } from '@lumino/widgets';
 
 import { TrioAPI } from './api';
 import { LogBuffer, visibleRange } from './logbuffer';
-import { statusLabel } from './model';
+import { statusLabel } from './labels';
 
 const LINE_PX = 17;
 
@@ -205,7 +205,10 @@ export class LogViewer extends Widget {
     this._match = (this._match + step + this._matches.length) % this._matches.length;
     this._follow = false;
     this._followBox.checked = false;
-    this._scroller.scrollTop = Math.max(0, this._matches[this._match] * LINE_PX - this._scroller.clientHeight / 2);
+    this._scroller.scrollTop = Math.max(
+      0,
+      this._matches[this._match] * LINE_PX - this._scroller.clientHeight / 2
+    );
     this._searchInfo.textContent = `${this._match + 1} / ${this._matches.length}`;
     this._schedule();
   }

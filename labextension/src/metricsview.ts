@@ -10,7 +10,7 @@ import uPlot from 'uplot';
 
 import { TrioAPI } from './api';
 import { align, forLogScale, smooth } from './chartmath';
-import { IEvent } from './model';
+import type { IEvent } from './wire';
 
 const COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#17becf'];
 
@@ -93,18 +93,22 @@ export class MetricsView extends Widget {
     const runs = document.createElement('span');
     runs.textContent = `${trans.__('runs:')} `;
     for (const run of this._runs) {
-      runs.append(this._checkbox(`#${run}`, this._selectedRuns.has(run), on => {
-        on ? this._selectedRuns.add(run) : this._selectedRuns.delete(run);
-        void this.refresh();
-      }));
+      runs.append(
+        this._checkbox(`#${run}`, this._selectedRuns.has(run), on => {
+          on ? this._selectedRuns.add(run) : this._selectedRuns.delete(run);
+          void this.refresh();
+        })
+      );
     }
     const keys = document.createElement('span');
     keys.textContent = ` ${trans.__('series:')} `;
     for (const key of this._keys) {
-      keys.append(this._checkbox(key, this._selectedKeys.has(key), on => {
-        on ? this._selectedKeys.add(key) : this._selectedKeys.delete(key);
-        void this._drawAll();
-      }));
+      keys.append(
+        this._checkbox(key, this._selectedKeys.has(key), on => {
+          on ? this._selectedKeys.add(key) : this._selectedKeys.delete(key);
+          void this._drawAll();
+        })
+      );
     }
     const smoothing = document.createElement('input');
     smoothing.type = 'range';

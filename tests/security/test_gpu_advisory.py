@@ -15,6 +15,7 @@ import time
 
 import pytest
 
+from jupyter_trio.domain import Run, RunState, ScheduledRun, TaskKind
 from jupyter_trio.hub.arbiter import ADMIN_SCOPE, REQUEST_SCOPE
 from jupyter_trio.runner.gpu_sources import LocalGPUs
 from jupyter_trio.runner.gpus import (
@@ -109,7 +110,8 @@ def test_the_card_reading_carries_the_uses(tmp_path, monkeypatch):
     me = os_user()
     store = Store(tmp_path / "ws")
     sources = EventSources(EventBus(), store, MetricsReader(), LocalGPUs([GPU(0), GPU(1)]))
-    running = [{"task_id": "t1", "task_name": "train", "run_index": 1, "gpus": [0], "pid": 41870}]
+    run = Run(task_id="t1", run_index=1, status=RunState.RUNNING, queued_at=0.0, gpu_ids=(0,), pid=41870)
+    running = [ScheduledRun(run=run, task_name="train", kind=TaskKind.TRAIN, gpu_count=1)]
     monkeypatch.setattr(store.tasks, "running", lambda: running)
     listing = [
         GPUProcess(gpu=0, pid=41873, user=me, pgid=41870, memory_used=10_240 * MiB),  # the job itself

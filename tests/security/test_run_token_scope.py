@@ -7,10 +7,12 @@ import asyncio
 import json
 import os
 import stat
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from jupyter_trio.domain import Task, TaskKind, TaskState
 from jupyter_trio.errors import Conflict, Forbidden
 from jupyter_trio.runner.executor import JobSpec
 from jupyter_trio.runner.ray_executor import RayExecutor
@@ -63,13 +65,14 @@ async def test_a_run_token_writes_neither_the_database_the_keys_nor_a_parent_che
     # the run may still not write the parent's checkpoint, the database or the keys
     parent = trio_workspace / "tasks" / "T0900"
     (parent / "best_model").mkdir(parents=True)
-    child = {"id": task_id, "kind": "export", "config": {"save_dir": str(trio_workspace)}}
+    task = trio_app.store.tasks.get(task_id)
+    child = replace(task, kind=TaskKind.EXPORT, config={"save_dir": str(trio_workspace)})
     for path in ("tasks/T0900/best_model/model.pdparams", "trio.db", ".trio/ingest.key", "exports/x.bin"):
         with pytest.raises(Forbidden):
             trio_app.ingest.file_target(child, 1, path)
-    exporting = {"id": task_id, "kind": "export", "config": {"save_dir": str(trio_workspace / "exports/e1")}}
+    exporting = replace(task, kind=TaskKind.EXPORT, config={"save_dir": str(trio_workspace / "exports/e1")})
     assert trio_app.ingest.file_target(exporting, 1, "exports/e1/model.pdmodel").name == "model.pdmodel"
-    evaluating = {"id": task_id, "kind": "evaluate", "config": {"parent_task_dir": str(parent)}}
+    evaluating = replace(task, kind=TaskKind.EVALUATE, config={"parent_task_dir": str(parent)})
     assert trio_app.ingest.file_target(evaluating, 1, "tasks/T0900/evaluate/result.json").is_relative_to(
         trio_workspace.resolve()
     )
@@ -120,16 +123,16 @@ async def test_a_repeated_append_near_the_quota_is_not_refused(api, running, tri
 def _spec(trio_workspace: Path, shared: bool) -> tuple[RayExecutor, JobSpec, RunTokens]:
     tokens = RunTokens(b"k" * 32)
     executor = RayExecutor(
-        "http://127.0.0.1:1",
+        address="http://127.0.0.1:1",
         workspace=trio_workspace,
         root_dir=trio_workspace.parent,
         tag="t",
         shared_filesystem=shared,
-        ingest_url=lambda: "http://127.0.0.1:8888/trio/api/ingest",
+        own_url=lambda: "http://127.0.0.1:8888/",
         tokens=tokens,
     )
     env = {"TRIO_TASK_ID": "T0001", "TRIO_RUN_INDEX": "1", "TRIO_TOKEN": tokens.token("T0001", 1)}
-    task = {"id": "T0001", "name": "t", "kind": "shell", "env": {}, "config": {}}
+    task = Task("T0001", "t", TaskKind.SHELL, "me", TaskState.RUNNING, "tasks/T0001", 0.0, 0.0)
     spec = JobSpec(("T0001", 1), task, ["/bin/true"], str(trio_workspace), env, trio_workspace / "r")
     return executor, spec, tokens
 
@@ -138,9 +141,9 @@ def _spec(trio_workspace: Path, shared: bool) -> tuple[RayExecutor, JobSpec, Run
 def test_a_ray_job_spec_holds_a_claim_not_the_token(trio_workspace, shared):
     executor, spec, tokens = _spec(trio_workspace, shared)
     request = executor._request(spec, "trio-t-T0001-1")
-    listed = json.dumps({k: v for k, v in request.items() if k != "_stage"})  # what Ray's API shows
+    listed = json.dumps(request.kwargs(working_dir=trio_workspace / "staged"))  # what Ray's API shows
     assert tokens.token("T0001", 1) not in listed
-    job = json.loads(request["runtime_env"]["env_vars"]["TRIO_RAY_JOB"])
+    job = json.loads(request.runtime_env["env_vars"]["TRIO_RAY_JOB"])
     assert "TRIO_TOKEN" not in job["env"] and "TRIO_INGEST_TOKEN" not in job["env"]
     assert job["env"]["TRIO_TOKEN_CLAIM"] == tokens.claim("T0001", 1)
     assert job["env"]["TRIO_SERVER_URL"] == "http://127.0.0.1:8888/"

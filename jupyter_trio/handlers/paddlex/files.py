@@ -24,7 +24,7 @@ from .base import PaddleXHandler
 from .enums import DEMO_STATUS
 
 
-class FileHandler(PaddleXHandler):
+class PaddleXFileHandler(PaddleXHandler):
     @operation(
         "PaddleX: a workspace file (path): image → img_data (base64; labels drawn when did is given; "
         "a multi-band image as PNG of three bands), "
@@ -70,7 +70,7 @@ def _demo_type(args: DemoRef) -> str:
         raise ValidationFailed(f"prj_type: {exc}") from None
 
 
-class DemoHandler(PaddleXHandler):
+class PaddleXDemoHandler(PaddleXHandler):
     @operation(
         "PaddleX: progress of a demo dataset's generation (prj_type)",
         request=DemoRef,
@@ -96,7 +96,7 @@ class DemoHandler(PaddleXHandler):
             self.ok()
         else:
             out = await IOLoop.current().run_in_executor(None, self.trio.demos.load, kind, self.username)
-            self.ok(**out)
+            self.ok(did=out.dataset_id, pid=out.project_id, loading_status=out.loading_status)
 
     @operation(
         "PaddleX: stop generating a demo dataset (prj_type)",

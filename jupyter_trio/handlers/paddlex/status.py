@@ -8,8 +8,8 @@ XTRAINEXIT; prune tasks train as XPRUNETRAIN) and, once trained, its latest eval
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
+from ...domain import Task
 from .enums import PredictStatus, PruneStatus, TaskStatus
 
 _BY_RUN_STATE = {
@@ -37,12 +37,10 @@ _CHILD = {
 }
 
 
-def task_status(
-    task: dict[str, Any], child: Callable[[str], dict[str, Any] | None] | None = None
-) -> TaskStatus:
+def task_status(task: Task, child: Callable[[str], Task | None] | None = None) -> TaskStatus:
     """``child(kind)`` looks up the task's evaluate/export job (None: not asked for)."""
-    status = _BY_RUN_STATE.get(task["status"], TaskStatus.XUNINIT)
-    if task["kind"] == "prune" and status == TaskStatus.XTRAINING:
+    status = _BY_RUN_STATE.get(task.status, TaskStatus.XUNINIT)
+    if task.kind == "prune" and status == TaskStatus.XTRAINING:
         return TaskStatus.XPRUNETRAIN
     if status != TaskStatus.XTRAINDONE or child is None:
         return status
@@ -50,34 +48,34 @@ def task_status(
         (
             c
             for c in (child("evaluate"), child("export"))
-            if c is not None and c["status"] in ("queued", "running", "completed", "failed")
+            if c is not None and c.status in ("queued", "running", "completed", "failed")
         ),
-        key=lambda c: c["updated_at"],
+        key=lambda c: c.updated_at,
         default=None,
     )
     if latest is None:
         return status
-    return _CHILD[latest["kind"]][latest["status"]]
+    return _CHILD[latest.kind][latest.status]
 
 
-def evaluate_status(job: dict[str, Any] | None) -> TaskStatus:
+def evaluate_status(job: Task | None) -> TaskStatus:
     if job is None:
         return TaskStatus.XTRAINDONE
-    return _CHILD["evaluate"].get(job["status"], TaskStatus.XEVALUATEFAIL)
+    return _CHILD["evaluate"].get(job.status, TaskStatus.XEVALUATEFAIL)
 
 
-def predict_status(job: dict[str, Any] | None) -> PredictStatus:
+def predict_status(job: Task | None) -> PredictStatus:
     """Prediction and export jobs (PaddleX reports both with PredictStatus)."""
-    if job is None or job["status"] in ("pending", "queued", "running"):
+    if job is None or job.status in ("pending", "queued", "running"):
         return PredictStatus.XPRESTART
-    return PredictStatus.XPREDONE if job["status"] == "completed" else PredictStatus.XPREFAIL
+    return PredictStatus.XPREDONE if job.status == "completed" else PredictStatus.XPREFAIL
 
 
-def prune_status(job: dict[str, Any] | None) -> PruneStatus:
+def prune_status(job: Task | None) -> PruneStatus:
     return {
         "pending": PruneStatus.XSPRUNESTART,
         "queued": PruneStatus.XSPRUNESTART,
         "running": PruneStatus.XSPRUNEING,
         "completed": PruneStatus.XSPRUNEDONE,
         "failed": PruneStatus.XSPRUNEFAIL,
-    }.get((job or {}).get("status", "pending"), PruneStatus.XSPRUNEEXIT)
+    }.get(job.status if job is not None else "pending", PruneStatus.XSPRUNEEXIT)

@@ -6,6 +6,7 @@ import base64
 import binascii
 from typing import Any
 
+from ...domain import Task
 from ...errors import ValidationFailed
 from ...formatting import hms as _hms
 from ...schemas.paddlex import (
@@ -44,25 +45,25 @@ from .train_params import translate
 from .workspace import PADDLEX_TASK_KINDS, task_attr, task_status_value
 
 
-class _TaskHandler(PaddleXHandler):
+class _PaddleXTaskHandler(PaddleXHandler):
     @property
     def training(self) -> Any:
         return self.trio.training
 
-    def status_of(self, task: dict[str, Any]) -> int:
+    def status_of(self, task: Task) -> int:
         return task_status_value(self.training, task)
 
-    def attr(self, task: dict[str, Any]) -> dict[str, Any]:
+    def attr(self, task: Task) -> dict[str, Any]:
         return task_attr(self.training, task)
 
-    def record(self, task: dict[str, Any] | None) -> dict[str, Any]:
+    def record(self, task: Task | None) -> dict[str, Any]:
         return self.trio.results.record(task)
 
-    def last(self, task: dict[str, Any], key: str) -> float | None:
+    def last(self, task: Task, key: str) -> float | None:
         return self.trio.results.last(task, key)
 
 
-class TaskHandler(_TaskHandler):
+class PaddleXTaskHandler(_PaddleXTaskHandler):
     @operation(
         "PaddleX: one task (tid; resume adds resumable, max_saved_epochs), a project's tasks (pid), or all",
         request=TaskQuery,
@@ -75,25 +76,25 @@ class TaskHandler(_TaskHandler):
         if args.tid:
             task = self.training.task(args.tid)
             failed = failure_reason(task)  # the job's own last word first, else the run's
-            message = (self.record(task).get("error") or failed) if failed else task["message"] or ""
+            message = (self.record(task).get("error") or failed) if failed else task.message or ""
             out: dict[str, Any] = {
                 "task_status": self.status_of(task),
                 "message": message,
-                "type": task["config"]["task_type"],
+                "type": task.config["task_type"],
             }
             if "resume" in raw:
-                out["resumable"], out["max_saved_epochs"] = self.training.resume_info(task["id"])
+                out["resumable"], out["max_saved_epochs"] = self.training.resume_info(task.id)
             self.ok(**out)
             return
         if args.pid:
             self.trio.projects.project(args.pid)
-            tasks = [t for t in self.trio.projects.project_tasks(args.pid) if t["kind"] in PADDLEX_TASK_KINDS]
+            tasks = [t for t in self.trio.projects.project_tasks(args.pid) if t.kind in PADDLEX_TASK_KINDS]
         else:
             tasks = [
                 t
                 for p in self.trio.projects.projects()
-                for t in self.trio.projects.project_tasks(p["id"])
-                if t["kind"] in PADDLEX_TASK_KINDS
+                for t in self.trio.projects.project_tasks(p.id)
+                if t.kind in PADDLEX_TASK_KINDS
             ]
         self.ok(tasks=[self.attr(t) for t in tasks])
 
@@ -107,22 +108,22 @@ class TaskHandler(_TaskHandler):
         args = self.arguments(TaskCreate)
         train = None
         if args.train not in (None, ""):
-            train = translate(self.trio.projects.project(args.pid)["project_type"], args.train)
+            train = translate(self.trio.projects.project(args.pid).project_type, args.train)
         task = self.training.create(
             self.username, args.pid, train.params if train else None, args.desc, args.parent_id or None
         )
-        self.ok(tid=task["id"], **({"message": train.message} if train and train.message else {}))
+        self.ok(tid=task.id, **({"message": train.message} if train and train.message else {}))
 
     @operation(
         "PaddleX: delete a task (tid); a running task is cancelled first", request=TaskRef, tag="paddlex"
     )
     def delete(self) -> None:
         task = self.training.task(self.arguments(TaskRef).tid)
-        self.trio.tasks.delete(task["id"], force=True)
+        self.trio.tasks.delete(task.id, force=True)
         self.ok()
 
 
-class ParamsHandler(_TaskHandler):
+class PaddleXParamsHandler(_PaddleXTaskHandler):
     @operation(
         "PaddleX: a task's parameters (tid), or recommended ones for a project (pid, model_type, gpu_list)",
         request=ParamsQuery,
@@ -132,7 +133,7 @@ class ParamsHandler(_TaskHandler):
     def get(self) -> None:
         args = self.arguments(ParamsQuery)
         if args.tid:
-            self.ok(train=self.training.task(args.tid)["params"])
+            self.ok(train=self.training.task(args.tid).params)
             return
         if not args.pid:
             raise ValidationFailed("pid (or tid) is required")
@@ -148,13 +149,13 @@ class ParamsHandler(_TaskHandler):
     def post(self) -> None:
         args = self.arguments(ParamsUpdate)
         task = self.training.task(args.tid)
-        train = translate(task["config"]["task_type"], args.train)
+        train = translate(task.config["task_type"], args.train)
         # PaddleX merged the given names onto the task's parameters (load_from_dict on the stored object)
-        self.training.set_params(task["id"], {**task["params"], **train.params})
+        self.training.set_params(task.id, {**task.params, **train.params})
         self.ok(**({"message": train.message} if train.message else {}))
 
 
-class TrainHandler(_TaskHandler):
+class PaddleXTrainHandler(_PaddleXTaskHandler):
     @operation(
         "PaddleX: start training (tid; prune tasks take eval_metric_loss)", request=TrainStart, tag="paddlex"
     )
@@ -163,10 +164,10 @@ class TrainHandler(_TaskHandler):
         task = self.training.task(args.tid)
         loss = args.eval_metric_loss
         if loss is not None:
-            if task["kind"] != "prune":
+            if task.kind != "prune":
                 raise ValidationFailed("eval_metric_loss applies to prune tasks only")
-            self.training.set_params(task["id"], {**task["params"], "eval_metric_loss": loss})
-        self.training.start(task["id"])
+            self.training.set_params(task.id, {**task.params, "eval_metric_loss": loss})
+        self.training.start(task.id)
         self.ok()
 
     @operation("PaddleX: act=stop, or act=resume (optional epoch)", request=TrainAction, tag="paddlex")
@@ -179,7 +180,7 @@ class TrainHandler(_TaskHandler):
         self.ok()
 
 
-class PruneHandler(_TaskHandler):
+class PaddleXPruneHandler(_PaddleXTaskHandler):
     @operation(
         "PaddleX: status of a task's sensitivity analysis (tid)",
         request=TaskRef,
@@ -206,18 +207,18 @@ class PruneHandler(_TaskHandler):
         self.ok()
 
 
-class EvaluateHandler(_TaskHandler):
+class PaddleXEvaluateHandler(_PaddleXTaskHandler):
     @operation(
         "PaddleX: evaluation status and result (tid)", request=TaskRef, response=EvaluateReply, tag="paddlex"
     )
     def get(self) -> None:
         task = self.training.task(self.arguments(TaskRef).tid)
-        job = self.training.child(task["id"], "evaluate")
+        job = self.training.child(task.id, "evaluate")
         rec = self.record(job)
-        result = rec.get("result", {}).get("metrics") if job and job["status"] == "completed" else None
+        result = rec.get("result", {}).get("metrics") if job and job.status == "completed" else None
         self.ok(
             evaluate_status=evaluate_status(job).value,
-            message=rec.get("error") or (job or {}).get("message") or "",
+            message=rec.get("error") or (job.message if job else ""),
             result=result,
         )
 
@@ -241,7 +242,7 @@ class EvaluateHandler(_TaskHandler):
         self.ok()
 
 
-class MetricsHandler(_TaskHandler):
+class PaddleXMetricsHandler(_PaddleXTaskHandler):
     @operation(
         "PaddleX: train_log (type=train), eval_metrics (eval), sensitivities_loss_img (sensitivities), "
         "prune_log (prune)",
@@ -260,7 +261,7 @@ class MetricsHandler(_TaskHandler):
             train_metrics.update(epoch=rec.get("epoch"), num_epochs=rec.get("num_epochs"))
             self.ok(
                 train_log={
-                    "eta": None if eta is None or task["status"] != "running" else _hms(eta),
+                    "eta": None if eta is None or task.status != "running" else _hms(eta),
                     "train_metrics": train_metrics,
                     "eval_metrics": rec.get("eval_metrics"),
                     # XDDECOMPRESSED: nothing to download, models start from random weights
@@ -276,18 +277,18 @@ class MetricsHandler(_TaskHandler):
         elif kind == "sensitivities":
             self.ok(sensitivities_loss_img=self.trio.results.sensitivities(task))
         else:  # prune
-            analysis = self.training.child(task["id"], "analysis")
+            analysis = self.training.child(task.id, "analysis")
             self.ok(
                 prune_log={
                     "analysis": {"prune_status": prune_status(analysis).value, **self.record(analysis)}
                     if analysis
                     else None,
-                    "prune": self.record(task) if task["kind"] == "prune" else None,
+                    "prune": self.record(task) if task.kind == "prune" else None,
                 }
             )
 
 
-class PredictHandler(_TaskHandler):
+class PaddleXPredictHandler(_PaddleXTaskHandler):
     @operation(
         "PaddleX: predict a base64 image (tid, image_data, score_thresh, epoch) → path of the result image",
         request=PredictStart,
@@ -316,7 +317,7 @@ class PredictHandler(_TaskHandler):
         self.ok(predict_status=predict_status(self.training.child(tid, "predict")).value)
 
 
-class ExportHandler(_TaskHandler):
+class PaddleXExportHandler(_PaddleXTaskHandler):
     @operation(
         "PaddleX: export (tid, type infer|lite, save_dir inside the workspace, epoch, quant)",
         request=ExportStart,
@@ -356,7 +357,7 @@ class ExportHandler(_TaskHandler):
         self.ok(export_status=predict_status(self.training.child(tid, "export")).value, message="stopped")
 
 
-class VdlHandler(_TaskHandler):
+class PaddleXVdlHandler(_PaddleXTaskHandler):
     @operation(
         "PaddleX: the URL of a live view of the task's metrics (tid)",
         request=TaskRef,
@@ -365,5 +366,5 @@ class VdlHandler(_TaskHandler):
     )
     def get(self) -> None:
         task = self.training.task(self.arguments(TaskRef).tid)
-        path = f"{self.base_url.rstrip('/')}/trio/api/tasks/{task['id']}/view"
+        path = f"{self.base_url.rstrip('/')}/trio/api/tasks/{task.id}/view"
         self.ok(url=f"{self.request.protocol}://{self.request.host}{path}")

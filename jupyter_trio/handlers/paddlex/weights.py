@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...domain import Weights, WeightsKind
 from ...errors import ValidationFailed
 from ...schemas.paddlex import (
     ModelDelete,
@@ -17,20 +18,20 @@ from .base import PaddleXHandler, paddlex_time
 from .enums import WEIGHTS_STATUS, ExportedModelType
 
 
-def model_attr(model: dict[str, Any]) -> dict[str, Any]:
-    attrs = model["attrs"]
+def model_attr(model: Weights) -> dict[str, Any]:
+    attrs = model.attrs
     out = {
-        "id": model["id"],
-        "name": model["name"],
-        "model": model["model_type"],
+        "id": model.id,
+        "name": model.name,
+        "model": model.model_type,
         "type": attrs.get("task_type"),
         "pid": attrs.get("project_id"),
-        "tid": model["task_id"],
-        "path": model["path"],
-        "create_time": paddlex_time(model["created_at"]),
+        "tid": model.task_id,
+        "path": model.path,
+        "create_time": paddlex_time(model.created_at),
     }
-    if model["kind"] == "pretrained":
-        out.update(status=WEIGHTS_STATUS[model["status"]].value, eval_result=attrs.get("eval_result"))
+    if model.kind == WeightsKind.PRETRAINED:
+        out.update(status=WEIGHTS_STATUS[model.status].value, eval_result=attrs.get("eval_result"))
     else:
         out.update(
             exported_type=attrs.get("exported_type", 0), model_type=ExportedModelType.XTRAINSERVER.value
@@ -38,7 +39,7 @@ def model_attr(model: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-class ModelHandler(PaddleXHandler):
+class PaddleXModelHandler(PaddleXHandler):
     @operation(
         "PaddleX: one model (mid) or all of a type (pretrained | exported)",
         request=ModelQuery,
@@ -51,9 +52,9 @@ class ModelHandler(PaddleXHandler):
         if args.mid:
             model = svc.get(args.mid)
             self.ok(
-                dataset_attr=model["attrs"].get("dataset_attr", {}),
-                task_params=model["attrs"].get("task_params", {}),
-                eval_result=model["attrs"].get("eval_result", {}),
+                dataset_attr=model.attrs.get("dataset_attr", {}),
+                task_params=model.attrs.get("task_params", {}),
+                eval_result=model.attrs.get("eval_result", {}),
                 attr=model_attr(model),
             )
             return
@@ -85,14 +86,14 @@ class ModelHandler(PaddleXHandler):
                 epoch=args.epoch,
                 eval_results=args.eval_results,
             )
-            self.ok(pmid=model["id"])
+            self.ok(pmid=model.id)
         else:
             if not args.path:
                 raise ValidationFailed("path is required for an exported model")
             model = svc.register_exported(
                 self.username, args.tid, args.name, args.path, args.exported_type, args.pid
             )
-            self.ok(emid=model["id"])
+            self.ok(emid=model.id)
 
     @operation("PaddleX: delete a model (type, pmid | emid)", request=ModelDelete, tag="paddlex")
     def delete(self) -> None:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import platform
+from dataclasses import asdict
 from typing import Any
 
+from ...domain import Dataset, Project, Task
 from ...errors import ValidationFailed
 from ...schemas.paddlex import (
     DatasetCreate,
@@ -35,21 +37,19 @@ from .enums import DATASET_STATUS
 from .status import task_status
 
 
-def dataset_attr(
-    projects: ProjectService, dataset: dict[str, Any], with_status: bool = False
-) -> dict[str, Any]:
+def dataset_attr(projects: ProjectService, dataset: Dataset, with_status: bool = False) -> dict[str, Any]:
     """PaddleX's dataset ``attr``; the list and workspace views also carry status and message."""
     attr = {
-        "type": dataset["dataset_type"],
-        "id": dataset["id"],
-        "name": dataset["name"],
-        "path": dataset["path"],
-        "desc": dataset["description"],
-        "create_time": paddlex_time(dataset["created_at"]),
-        "pids": projects.dataset_project_ids(dataset["id"]),
+        "type": dataset.dataset_type,
+        "id": dataset.id,
+        "name": dataset.name,
+        "path": dataset.path,
+        "desc": dataset.description,
+        "create_time": paddlex_time(dataset.created_at),
+        "pids": projects.dataset_project_ids(dataset.id),
     }
     if with_status:
-        attr.update(dataset_status=DATASET_STATUS[dataset["status"]].value, message=dataset["message"])
+        attr.update(dataset_status=DATASET_STATUS[dataset.status].value, message=dataset.message)
     return attr
 
 
@@ -57,40 +57,40 @@ def dataset_attr(
 PADDLEX_TASK_KINDS = RUN_KINDS  # PaddleX lists training tasks; their child jobs show through them
 
 
-def task_status_value(training: Any, task: dict[str, Any]) -> int:
+def task_status_value(training: Any, task: Task) -> int:
     """A task's PaddleX status, refined by its latest evaluate/export job (XEVALUATED, XEXPORTED...)."""
-    if task["kind"] not in PADDLEX_TASK_KINDS:
+    if task.kind not in PADDLEX_TASK_KINDS:
         return task_status(task).value
-    return task_status(task, lambda kind: training.child(task["id"], kind)).value
+    return task_status(task, lambda kind: training.child(task.id, kind)).value
 
 
-def task_attr(training: Any, task: dict[str, Any]) -> dict[str, Any]:
+def task_attr(training: Any, task: Task) -> dict[str, Any]:
     """PaddleX's task ``attr`` (task lists and ``/workspace``)."""
     return {
-        "id": task["id"],
-        "name": task["name"],
-        "desc": task["notes"],
-        "pid": task["project_id"] or "",
-        "path": task["path"],
-        "create_time": paddlex_time(task["created_at"]),
+        "id": task.id,
+        "name": task.name,
+        "desc": task.notes,
+        "pid": task.project_id or "",
+        "path": task.path,
+        "create_time": paddlex_time(task.created_at),
         "status": task_status_value(training, task),
-        "type": task["config"].get("task_type", task["kind"]),
+        "type": task.config.get("task_type", task.kind),
     }
 
 
-def project_attr(projects: ProjectService, training: Any, project: dict[str, Any]) -> dict[str, Any]:
+def project_attr(projects: ProjectService, training: Any, project: Project) -> dict[str, Any]:
     return {
-        "id": project["id"],
-        "name": project["name"],
-        "desc": project["description"],
-        "type": project["project_type"],
-        "did": project["dataset_id"] or "",
-        "path": project["path"],
-        "create_time": paddlex_time(project["created_at"]),
+        "id": project.id,
+        "name": project.name,
+        "desc": project.description,
+        "type": project.project_type,
+        "did": project.dataset_id or "",
+        "path": project.path,
+        "create_time": paddlex_time(project.created_at),
         "tasks": [
             task_status_value(training, t)
-            for t in projects.project_tasks(project["id"])
-            if t["kind"] in PADDLEX_TASK_KINDS
+            for t in projects.project_tasks(project.id)
+            if t.kind in PADDLEX_TASK_KINDS
         ],
     }
 
@@ -102,7 +102,7 @@ def renamed_fields(changes: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-class SystemHandler(PaddleXHandler):
+class PaddleXSystemHandler(PaddleXHandler):
     @operation(
         "PaddleX: machine_info (cpu_num, gpu_num, sysstr) or gpu_memory_size",
         request=SystemArgs,
@@ -128,7 +128,7 @@ class SystemHandler(PaddleXHandler):
             self.ok(gpu_mem_infos=[{k: g[k] for k in ("free", "used", "total")} for g in memory])
 
 
-class DatasetHandler(PaddleXHandler):
+class PaddleXDatasetHandler(PaddleXHandler):
     @operation(
         "PaddleX: one dataset (did) or all datasets",
         request=DatasetQuery,
@@ -140,15 +140,15 @@ class DatasetHandler(PaddleXHandler):
         if args.did:
             d = svc.dataset(args.did)
             self.ok(
-                id=d["id"],
-                dataset_status=DATASET_STATUS[d["status"]].value,
-                message=d["message"],
+                id=d.id,
+                dataset_status=DATASET_STATUS[d.status].value,
+                message=d.message,
                 attr=dataset_attr(self.trio.projects, d),
             )
             return
         self.ok(
             datasets=[
-                {"id": d["id"], "attr": dataset_attr(self.trio.projects, d, with_status=True)}
+                {"id": d.id, "attr": dataset_attr(self.trio.projects, d, with_status=True)}
                 for d in svc.datasets()
             ]
         )
@@ -162,7 +162,7 @@ class DatasetHandler(PaddleXHandler):
     def post(self) -> None:
         args = self.arguments(DatasetCreate)
         d = self.trio.projects.create_dataset(self.username, args.name, args.desc, args.dataset_type)
-        self.ok(did=d["id"])
+        self.ok(did=d.id)
 
     @operation(
         "PaddleX: import data into a dataset from a server folder (did, path); asynchronous",
@@ -180,7 +180,7 @@ class DatasetHandler(PaddleXHandler):
         self.ok()
 
 
-class DatasetSplitHandler(PaddleXHandler):
+class PaddleXDatasetSplitHandler(PaddleXHandler):
     @operation(
         "PaddleX: split an imported dataset (did, val_split, test_split); seeded and stratified",
         request=DatasetSplit,
@@ -192,7 +192,7 @@ class DatasetSplitHandler(PaddleXHandler):
         self.ok()
 
 
-class DatasetDetailsHandler(PaddleXHandler):
+class PaddleXDatasetDetailsHandler(PaddleXHandler):
     @operation(
         "PaddleX: files, labels and splits of an imported dataset (did)",
         request=DatasetRef,
@@ -200,10 +200,10 @@ class DatasetDetailsHandler(PaddleXHandler):
         tag="paddlex",
     )
     def get(self) -> None:
-        self.ok(details=self.trio.projects.dataset_details(self.arguments(DatasetRef).did))
+        self.ok(details=asdict(self.trio.projects.dataset_details(self.arguments(DatasetRef).did)))
 
 
-class ProjectHandler(PaddleXHandler):
+class PaddleXProjectHandler(PaddleXHandler):
     @operation(
         "PaddleX: one project (id) or all projects",
         request=ProjectQuery,
@@ -216,9 +216,7 @@ class ProjectHandler(PaddleXHandler):
             self.ok(attr=project_attr(svc, self.trio.training, svc.project(args.id)))
             return
         self.ok(
-            projects=[
-                {"id": p["id"], "attr": project_attr(svc, self.trio.training, p)} for p in svc.projects()
-            ]
+            projects=[{"id": p.id, "attr": project_attr(svc, self.trio.training, p)} for p in svc.projects()]
         )
 
     @operation(
@@ -230,7 +228,7 @@ class ProjectHandler(PaddleXHandler):
     def post(self) -> None:
         args = self.arguments(ProjectCreate)
         p = self.trio.projects.create_project(self.username, args.name, args.desc, args.project_type)
-        self.ok(pid=p["id"])
+        self.ok(pid=p.id)
 
     @operation("PaddleX: delete a project and its tasks (pid)", request=ProjectRef, tag="paddlex")
     def delete(self) -> None:
@@ -238,7 +236,7 @@ class ProjectHandler(PaddleXHandler):
         self.ok()
 
 
-class WorkspaceHandler(PaddleXHandler):
+class PaddleXWorkspaceHandler(PaddleXHandler):
     """GET without arguments: the workspace folder; with struct/id/attr_list: those attributes."""
 
     def _attrs(self, struct: str, oid: str) -> dict[str, Any]:
@@ -298,7 +296,7 @@ class WorkspaceHandler(PaddleXHandler):
         else:
             task = self.trio.tasks.get(oid)
             if "name" in changes:
-                self.trio.tasks.rename(task["id"], changes["name"])
+                self.trio.tasks.rename(task.id, changes["name"])
             if "desc" in changes:
-                self.trio.tasks.set_notes(task["id"], str(changes["desc"]))
+                self.trio.tasks.set_notes(task.id, str(changes["desc"]))
         self.ok()

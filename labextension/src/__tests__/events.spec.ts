@@ -1,5 +1,6 @@
 import { EventsClient, ISocket } from '../events';
-import { IEvent, TrioModel } from '../model';
+import { TrioModel } from '../model';
+import { IEvent } from '../wire';
 
 class FakeSocket implements ISocket {
   onopen: ((ev: any) => void) | null = null;
@@ -80,7 +81,11 @@ describe('EventsClient', () => {
     const { model, sockets, timers, refetches } = setup();
     sockets[0].send({ type: 'hello', last_id: 5, refetch: false });
     await flush();
-    sockets[0].send({ id: 6, type: 'task', task: { id: 'T2', name: 'b', kind: 'shell', status: 'queued', run: 1, created_at: 1 } });
+    sockets[0].send({
+      id: 6,
+      type: 'task',
+      task: { id: 'T2', name: 'b', kind: 'shell', status: 'queued', run: 1, created_at: 1 }
+    });
     sockets[0].drop();
     timers.shift()!();
     sockets[1].send({ type: 'hello', last_id: 900, refetch: true });

@@ -6,7 +6,10 @@
 import { Gettext, TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 
-import { datasetStatusLabel, formatEta, ITask, refusalLabel, statusLabel, TrioModel, unleasedNote } from '../model';
+import { formatEta } from '../format';
+import { datasetStatusLabel, refusalLabel, statusLabel, unleasedNote } from '../labels';
+import { TrioModel } from '../model';
+import { ITask } from '../wire';
 import { SidebarView } from '../sidebar';
 
 // jest's CommonJS require (the test tsconfig types jest only, not node; react-dom comes untyped)
@@ -58,7 +61,11 @@ describe('the shipped zh_CN catalog', () => {
   const trans = bundle(messages, meta.plural_forms);
 
   it('has the header JupyterLab needs', () => {
-    expect(meta).toMatchObject({ domain: 'jupyter_trio', language: 'zh-CN', plural_forms: 'nplurals=1; plural=0;' });
+    expect(meta).toMatchObject({
+      domain: 'jupyter_trio',
+      language: 'zh-CN',
+      plural_forms: 'nplurals=1; plural=0;'
+    });
   });
 
   it('translates plain strings, contexts, arguments and plurals', () => {
@@ -68,9 +75,15 @@ describe('the shipped zh_CN catalog', () => {
     expect(formatEta(185, trans)).toBe('3 分 05 秒');
     expect(trans._n('%1 image', '%1 images', 3)).toBe('3 张图片');
     expect(trans._n('%1 image', '%1 images', 1)).toBe('1 张图片');
-    expect(unleasedNote([{ pid: 7, user: 'bob', memory_used: null }, { pid: 8, user: '', memory_used: null }], trans)).toBe(
-      '未持有租约即在使用：进程 7（bob）、进程 8'
-    );
+    expect(
+      unleasedNote(
+        [
+          { pid: 7, user: 'bob', memory_used: null },
+          { pid: 8, user: '', memory_used: null }
+        ],
+        trans
+      )
+    ).toBe('未持有租约即在使用：进程 7（bob）、进程 8');
   });
 
   it('says why the server refused, by status, in Chinese', () => {
@@ -79,8 +92,8 @@ describe('the shipped zh_CN catalog', () => {
     expect(refusalLabel(409, trans)).toBe('当前状态下无法执行');
     expect(refusalLabel(500, trans)).toBe('服务器出错');
     expect(refusalLabel(undefined, trans)).toBe('请求失败');
-    expect(trans.__('%1: %2 (%3)', '取消 job_001', refusalLabel(409, trans), 'run job_001/1 is completed')).toBe(
-      '取消 job_001：当前状态下无法执行（run job_001/1 is completed）'
-    );
+    expect(
+      trans.__('%1: %2 (%3)', '取消 job_001', refusalLabel(409, trans), 'run job_001/1 is completed')
+    ).toBe('取消 job_001：当前状态下无法执行（run job_001/1 is completed）');
   });
 });

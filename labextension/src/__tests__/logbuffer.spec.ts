@@ -43,8 +43,19 @@ describe('chart math', () => {
     expect(r[1]).toBeCloseTo(((0 * 0.5 + 0.5 * 0) * 0.5 + 0.5 * 10) / 0.75);
   });
 
+  it('keeps the nulls of a series reply (NaN, infinity) as gaps when smoothing', () => {
+    const s = smooth([10, null, 10], 0.9);
+    expect(s[1]).toBeNull();
+    expect(s[2]).toBeCloseTo(10);
+  });
+
   it('aligns runs on the union of their steps', () => {
-    expect(align([{ steps: [1, 3], values: [10, 30] }, { steps: [2, 3], values: [20, 31] }])).toEqual([
+    expect(
+      align([
+        { steps: [1, 3], values: [10, 30] },
+        { steps: [2, 3], values: [20, 31] }
+      ])
+    ).toEqual([
       [1, 2, 3],
       [10, null, 30],
       [null, 20, 31]

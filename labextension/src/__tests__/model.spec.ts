@@ -1,11 +1,24 @@
 import { nullTranslator } from '@jupyterlab/translation';
 
-import { formatBytes, formatEta, ITask, statusLabel, taskFromRest, TrioModel, unleasedNote } from '../model';
+import { formatBytes, formatEta } from '../format';
+import { statusLabel, unleasedNote } from '../labels';
+import { TrioModel } from '../model';
+import { ITask, taskFromRest } from '../wire';
 
 const trans = nullTranslator.load('jupyter_trio');
 
 function task(id: string, status: ITask['status'], extra: Partial<ITask> = {}): ITask {
-  return { id, name: `t-${id}`, kind: 'script', status, run: 1, gpus: [], pinned: false, created_at: Number(id.slice(1)), ...extra };
+  return {
+    id,
+    name: `t-${id}`,
+    kind: 'script',
+    status,
+    run: 1,
+    gpus: [],
+    pinned: false,
+    created_at: Number(id.slice(1)),
+    ...extra
+  };
 }
 
 describe('TrioModel', () => {
@@ -56,7 +69,11 @@ describe('TrioModel', () => {
     m.load([], [], null);
     m.apply({ id: 1, type: 'task.progress', task: { id: 'T9', progress: 0.1 } });
     expect(m.tasks.size).toBe(0); // progress alone cannot make a row
-    m.apply({ id: 2, type: 'task', task: { id: 'T9', name: 'new', kind: 'shell', status: 'queued', run: 1, created_at: 5 } });
+    m.apply({
+      id: 2,
+      type: 'task',
+      task: { id: 'T9', name: 'new', kind: 'shell', status: 'queued', run: 1, created_at: 5 }
+    });
     expect(m.byName('new')!.status).toBe('queued');
     m.apply({ id: 3, type: 'task.deleted', task: { id: 'T9', name: 'new' } });
     expect(m.tasks.size).toBe(0);
@@ -66,7 +83,11 @@ describe('TrioModel', () => {
     const m = new TrioModel();
     let calls = 0;
     m.subscribe(() => calls++);
-    m.load([task('T1', 'running', { name: 'resnet-lr0.1' }), task('T2', 'completed', { kind: 'train' })], [], 1);
+    m.load(
+      [task('T1', 'running', { name: 'resnet-lr0.1' }), task('T2', 'completed', { kind: 'train' })],
+      [],
+      1
+    );
     m.filter = 'RESNET';
     expect(m.groups().running.map(t => t.id)).toEqual(['T1']);
     expect(m.groups().finished).toEqual([]);
@@ -100,7 +121,9 @@ describe('TrioModel', () => {
     let now = 0;
     m.now = () => now;
     m.gpuMinIntervalMs = 5000;
-    const reading = (u: number) => [{ index: 0, utilization: u, memory_used: 1, memory_total: 2, task: null }];
+    const reading = (u: number) => [
+      { index: 0, utilization: u, memory_used: 1, memory_total: 2, task: null }
+    ];
     m.apply({ id: 1, type: 'gpus', gpus: reading(10) });
     now = 2000;
     m.apply({ id: 2, type: 'gpus', gpus: reading(20) });
@@ -135,7 +158,17 @@ describe('formatting', () => {
   });
 
   it('reads REST rows', () => {
-    const t = taskFromRest({ id: 'T1', name: 'a', kind: 'train', status: 'failed', run_index: 2, assigned_gpus: [1], pinned: 1, error: 'boom', created_at: 1 });
+    const t = taskFromRest({
+      id: 'T1',
+      name: 'a',
+      kind: 'train',
+      status: 'failed',
+      run_index: 2,
+      assigned_gpus: [1],
+      pinned: true,
+      error: 'boom',
+      created_at: 1
+    });
     expect([t.run, t.gpus, t.pinned, t.message]).toEqual([2, [1], true, 'boom']);
   });
   it('names the processes using a GPU without its lease', () => {

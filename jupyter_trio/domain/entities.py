@@ -1,0 +1,250 @@
+"""The domain's entities: immutable records the store returns and services, the runner and the schemas
+take. No I/O here, and nothing below: this module imports the standard library and ``states`` only (the
+layering test keeps it so), which lets every process (server, job, kernel, Hub service) load it.
+
+Free-form user data stays JSON (:data:`JSONObject`): a task's ``config``, ``params`` and ``env`` as the user
+wrote them, tracked ``metrics``, an entity's ``attrs`` (the facts a dialect needs that have no column).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .states import (
+    CheckpointKind,
+    DatasetState,
+    RunState,
+    SamplerState,
+    TaskKind,
+    TaskState,
+    WeightsKind,
+    WeightsState,
+)
+
+JSONObject = dict[str, Any]  # free-form user data as parsed from JSON or YAML
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """One attempt of a task (pyruns's run slot): queued, started on ``gpu_ids`` by an executor, ended."""
+
+    task_id: str
+    run_index: int  # 1, 2, ... within the task
+    status: RunState
+    queued_at: float
+    started_at: float | None = None
+    ended_at: float | None = None
+    exit_code: int | None = None
+    pid: int | None = None  # the local supervisor's process (or the kernel's, for a notebook run)
+    gpu_ids: tuple[int, ...] = ()  # the GPU indices the run holds
+    message: str = ""  # why it waits, failed or was interrupted
+    created_by: str = ""  # who queued it (a Hub guest may run the owner's tasks)
+    executor: str = "local"  # the executor that started it ('local', 'ray')
+    handle: str = ""  # that executor's own name for the job
+    cancel_requested_at: float | None = None
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.task_id, self.run_index)
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduledRun:
+    """A queued or running run with the facts of its task the runner places and reports it by."""
+
+    run: Run
+    task_name: str
+    kind: TaskKind
+    priority: int = 0
+    gpu_count: int = 0  # how many GPUs the task asks for
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return self.run.key
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    """One unit of work of a kind, and the facts of its latest run (``run_index``; 0: never run)."""
+
+    id: str
+    name: str
+    kind: TaskKind
+    owner: str
+    status: TaskState
+    path: str  # the task folder, relative to the workspace (tasks/<id>)
+    created_at: float
+    updated_at: float
+    priority: int = 0
+    gpu_count: int = 0  # how many GPUs a run asks for
+    project_id: str | None = None
+    parent_id: str | None = None  # a child job's training run
+    session_id: str | None = None  # the client session that made it
+    workspace: str = ""  # the script workspace (pyruns's run root) a script task belongs to
+    script_path: str = ""
+    command: str = ""
+    config: JSONObject = field(default_factory=dict)
+    params: JSONObject = field(default_factory=dict)
+    env: Mapping[str, Any] = field(default_factory=dict)
+    notes: str = ""
+    pinned: bool = False
+    run_index: int = 0  # the latest run
+    # the latest run's facts (None/empty before the first run)
+    exit_code: int | None = None
+    started_at: float | None = None
+    ended_at: float | None = None
+    gpu_ids: tuple[int, ...] = ()
+    pid: int | None = None
+    message: str | None = None  # None before the first run
+
+    @property
+    def failure_reason(self) -> str | None:
+        """Why the latest run failed or was interrupted; ``None`` when it did not. Never empty."""
+        if not TaskState(self.status).failed:
+            return None
+        return self.message or "ended without a reason"
+
+
+@dataclass(frozen=True, slots=True)
+class TaskBrief:
+    """A task's id and kind, with its config where the query reads it (checks, child jobs)."""
+
+    id: str
+    kind: TaskKind
+    name: str = ""
+    command: str = ""
+    config: JSONObject = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Dataset:
+    id: str
+    owner: str
+    name: str
+    dataset_type: str  # a ProjectType name
+    status: DatasetState
+    path: str
+    created_at: float
+    updated_at: float
+    description: str = ""
+    message: str = ""
+    source_path: str = ""
+    attrs: JSONObject = field(default_factory=dict)  # import and split facts (counts, labels, split)
+
+
+@dataclass(frozen=True, slots=True)
+class Project:
+    id: str
+    owner: str
+    name: str
+    project_type: str  # a ProjectType name
+    path: str
+    created_at: float
+    description: str = ""
+    dataset_id: str | None = None
+    attrs: JSONObject = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """A saved epoch (``training``) or the best model (``sampler``) of a training run's run."""
+
+    id: str
+    task_id: str
+    run_index: int
+    kind: CheckpointKind
+    path: str  # relative to the workspace
+    created_at: float
+    epoch: int | None = None
+    size_bytes: int = 0
+    metrics: JSONObject = field(default_factory=dict)
+
+    @property
+    def trio_path(self) -> str:
+        """Its address: ``trio://<run>/weights/<id>`` (training) or ``.../sampler_weights/<id>``."""
+        segment = "weights" if self.kind == CheckpointKind.TRAINING else "sampler_weights"
+        return f"trio://{self.task_id}/{segment}/{self.id}"
+
+    @property
+    def tinker_path(self) -> str:
+        """The same address under Tinker's scheme, as the official SDK parses it."""
+        return "tinker://" + self.trio_path.removeprefix("trio://")
+
+
+@dataclass(frozen=True, slots=True)
+class Weights:
+    """Weights a user keeps: pretrained (copied from a run) or an exported inference model."""
+
+    id: str
+    owner: str
+    kind: WeightsKind
+    name: str
+    status: WeightsState
+    path: str
+    created_at: float
+    description: str = ""
+    task_id: str | None = None
+    model_type: str = ""
+    attrs: JSONObject = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """A client (one ``ServiceClient``, usually one kernel) and what it made."""
+
+    id: str
+    owner: str
+    created_at: float
+    last_request_at: float
+    kernel_id: str = ""
+    notebook_path: str = ""
+    attrs: JSONObject = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Sampler:
+    """A checkpoint loaded for prediction in a process of its own."""
+
+    id: str
+    owner: str
+    source_path: str
+    status: SamplerState
+    created_at: float
+    session_id: str | None = None
+    task_id: str | None = None
+    attrs: JSONObject = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ScriptWorkspace:
+    """A script workspace (pyruns's run root): one Python script under the server's root folder and the
+    config template its batches start from; ``_shell_`` holds shell tasks. Not the store's workspace
+    (the folder with ``trio.db``), and not PaddleX's ``/workspace`` route."""
+
+    name: str  # its folder under <workspace>/scripts/ ('' when none is open)
+    kind: str  # script | shell | none
+    run_root: str = ""  # that folder, absolute
+    script_path: str = ""  # the script, absolute ('' for the shell workspace)
+    script_relpath: str = ""  # the script, relative to the server's root folder
+    ready: bool = False  # the script still exists (always for the shell workspace)
+    config_default: JSONObject = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class WeightsFacts:
+    """What a checkpoint folder holds (its ``state.json``): the answer to Tinker's ``get_weights_info``."""
+
+    path: str
+    base_model: str
+    task_type: str
+    checkpoint_type: str
+    training_run_id: str | None
+    checkpoint_id: str | None
+    epoch: int | None
+    labels: list[str]
+    num_parameters: int | None
+    metrics: JSONObject
+    size_bytes: int
+    time: float | None

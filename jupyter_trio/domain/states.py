@@ -1,0 +1,122 @@
+"""The states of the domain's entities, as enums used end to end (store, services, runner, schemas).
+
+Each is a ``StrEnum`` whose values are the native names the store keeps and the native dialect serves, so
+``TaskState.RUNNING == "running"`` and a state goes through JSON and SQL as its name. PaddleX's integers
+exist only in its dialect (``handlers/paddlex/enums.py``).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class TaskKind(StrEnum):
+    """What a task runs: training runs (``train``, ``prune``), their child jobs, or a user's experiment."""
+
+    TRAIN = "train"
+    PRUNE = "prune"
+    ANALYSIS = "analysis"
+    EVALUATE = "evaluate"
+    PREDICT = "predict"
+    EXPORT = "export"
+    SCRIPT = "script"
+    SHELL = "shell"
+    NOTEBOOK = "notebook"
+
+
+class RunState(StrEnum):
+    """One attempt of a task: queued, then running, then one of the final states."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    INTERRUPTED = "interrupted"  # its supervisor ended without recording an exit
+
+    @property
+    def active(self) -> bool:
+        """The runner still owns the run."""
+        return self in (RunState.QUEUED, RunState.RUNNING)
+
+    @property
+    def final(self) -> bool:
+        return not self.active
+
+
+class TaskState(StrEnum):
+    """A task's state is its latest run's, or ``pending`` before its first run."""
+
+    PENDING = "pending"
+    QUEUED = "queued"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    INTERRUPTED = "interrupted"
+
+    @property
+    def active(self) -> bool:
+        return self in (TaskState.QUEUED, TaskState.RUNNING)
+
+    @property
+    def failed(self) -> bool:
+        """A final state that carries a failure reason."""
+        return self in (TaskState.FAILED, TaskState.INTERRUPTED)
+
+
+class DatasetState(StrEnum):
+    """A dataset: created empty, imported (checked, then copied in), then split for training."""
+
+    EMPTY = "empty"
+    CHECKING = "checking"
+    CHECK_FAILED = "check_failed"
+    COPYING = "copying"
+    COPY_FAILED = "copy_failed"
+    IMPORTED = "imported"
+    SPLIT = "split"
+
+
+class DemoState(StrEnum):
+    """A generated demo dataset: generating → generated (being checked) → ready, or failed."""
+
+    GENERATING = "generating"
+    GENERATED = "generated"
+    READY = "ready"
+    FAILED = "failed"
+
+
+class WeightsState(StrEnum):
+    """Kept weights (a pretrained copy or a registered export)."""
+
+    SAVING = "saving"
+    SAVE_FAILED = "save_failed"
+    SAVED = "saved"
+
+
+class WeightsKind(StrEnum):
+    PRETRAINED = "pretrained"  # copied from a training run's checkpoint (PaddleX's PM0001)
+    EXPORTED = "exported"  # an inference model registered by an export job (EM0001)
+
+
+class CheckpointKind(StrEnum):
+    TRAINING = "training"  # a saved epoch, resumable
+    SAMPLER = "sampler"  # the best model, for prediction
+
+
+class ProjectType(StrEnum):
+    """Project (and dataset) types, in PaddleX's order: its ProjectType integers are the indices."""
+
+    CLASSIFICATION = "classification"
+    DETECTION = "detection"
+    SEGMENTATION = "segmentation"
+    INSTANCE_SEGMENTATION = "instance_segmentation"
+    REMOTE_SEGMENTATION = "remote_segmentation"
+
+
+class SamplerState(StrEnum):
+    """A sampler: recorded (ready), its prediction process started and answered (loaded), or failed."""
+
+    READY = "ready"
+    LOADED = "loaded"
+    FAILED = "failed"

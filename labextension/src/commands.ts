@@ -1,0 +1,188 @@
+/**
+ * jupyter-trio's commands (open the sidebar, a task's log, metrics or details; new training task; new
+ * batch) and where they show: the command palette and the launcher.
+ */
+
+import type { JupyterFrontEnd } from '@jupyterlab/application';
+import { ICommandPalette, InputDialog, MainAreaWidget, Notification } from '@jupyterlab/apputils';
+import type { ILauncher } from '@jupyterlab/launcher';
+import type { TranslationBundle } from '@jupyterlab/translation';
+import type { Widget } from '@lumino/widgets';
+
+import type { TrioAPI } from './api';
+import { TaskDetails } from './details';
+import { trioIcon } from './icon';
+import { LogViewer } from './logviewer';
+import { MetricsView } from './metricsview';
+import type { TrioModel } from './model';
+import { attempt } from './notify';
+import type { ISettings } from './settings';
+import type { IEvent, ProjectInfo, Reply } from './wire';
+
+export namespace CommandIDs {
+  export const open = 'trio:open';
+  export const openLog = 'trio:open-log';
+  export const openMetrics = 'trio:open-metrics';
+  export const openDetails = 'trio:open-details';
+  export const newTraining = 'trio:new-training-task';
+  export const newBatch = 'trio:new-batch';
+}
+
+/** What the commands work with. */
+export interface ICommandsContext {
+  app: JupyterFrontEnd;
+  api: TrioAPI;
+  model: TrioModel;
+  /** The sidebar, which ``trio:open`` shows. */
+  sidebar: Widget;
+  /** The current settings (the log view's default stream). */
+  settings: ISettings;
+  /** Listen to every event of the events channel; returns the way to stop. */
+  onEvents: (fn: (event: IEvent) => void) => () => void;
+  trans: TranslationBundle;
+}
+
+/** Add every command to ``ctx.app``'s registry. */
+export function addCommands(ctx: ICommandsContext): void {
+  const { app, api, model, sidebar, settings, onEvents, trans } = ctx;
+  const views = new Map<string, MainAreaWidget<Widget>>();
+
+  /** One view per task and kind: opening it again brings the existing one forward. */
+  const openView = (id: string, make: () => Widget) => {
+    const existing = views.get(id);
+    if (existing && !existing.isDisposed) {
+      app.shell.activateById(existing.id);
+      return existing;
+    }
+    const content = make();
+    const widget = new MainAreaWidget({ content });
+    widget.id = id;
+    widget.title.label = content.title.label;
+    widget.title.icon = trioIcon;
+    widget.title.closable = true;
+    views.set(id, widget);
+    widget.disposed.connect(() => views.delete(id));
+    app.shell.add(widget, 'main');
+    app.shell.activateById(widget.id);
+    return widget;
+  };
+
+  app.commands.addCommand(CommandIDs.open, {
+    label: trans.__('Open jupyter-trio'),
+    caption: trans.__('Show the jupyter-trio sidebar'),
+    icon: trioIcon,
+    execute: () => app.shell.activateById(sidebar.id)
+  });
+  app.commands.addCommand(CommandIDs.openLog, {
+    label: args => (args.name ? trans.__('Log of %1', args.name) : trans.__('Open a task log')),
+    execute: args =>
+      openView(
+        `trio-log-view-${args.name}`,
+        () =>
+          new LogViewer(api, String(args.name), trans, (args.stream as string) || settings.defaultLogStream)
+      )
+  });
+  app.commands.addCommand(CommandIDs.openMetrics, {
+    label: args => (args.name ? trans.__('Metrics of %1', args.name) : trans.__('Open task metrics')),
+    execute: args =>
+      openView(
+        `trio-metrics-view-${args.name}`,
+        () => new MetricsView(api, String(args.name), trans, onEvents)
+      )
+  });
+  app.commands.addCommand(CommandIDs.openDetails, {
+    label: args => (args.name ? trans.__('Details of %1', args.name) : trans.__('Open task details')),
+    execute: args =>
+      openView(`trio-details-view-${args.name}`, () => new TaskDetails(api, model, String(args.name), trans))
+  });
+  app.commands.addCommand(CommandIDs.newTraining, {
+    label: trans.__('New training task'),
+    caption: trans.__('Create a PaddlePaddle training task in a jupyter-trio project'),
+    icon: trioIcon,
+    execute: async () => {
+      const projects = await api.projects().catch(() => ({ items: [] as ProjectInfo[] }));
+      const items = projects.items ?? [];
+      if (!items.length) {
+        Notification.warning(
+          trans.__(
+            'No jupyter-trio project yet: create one with a dataset first (POST /trio/api/projects, the datasets panel, or the PaddleX client).'
+          ),
+          { autoClose: 8000 }
+        );
+        return;
+      }
+      const labels = items.map(p => `${p.id} · ${p.name} (${p.project_type})`);
+      const choice = await InputDialog.getItem({
+        title: trans.__('New training task in project'),
+        items: labels
+      });
+      if (!choice.button.accept || !choice.value) {
+        return;
+      }
+      const project = items[labels.indexOf(choice.value)];
+      await attempt(trans, trans.__('Creating the training task'), async () => {
+        const task = await api.request<Reply<'/trio/api/projects/{pid}/tasks', 'post'>>(
+          'POST',
+          ['projects', project.id, 'tasks'],
+          {}
+        );
+        await app.commands.execute(CommandIDs.openDetails, { name: task.name });
+      });
+    }
+  });
+  app.commands.addCommand(CommandIDs.newBatch, {
+    label: trans.__('New batch from script'),
+    caption: trans.__('Run a Python script once per combination of a batch YAML config (a | b, 1:10:2)'),
+    icon: trioIcon,
+    execute: async () => {
+      const script = await InputDialog.getText({
+        title: trans.__('New batch: the script (relative to the server root)'),
+        placeholder: 'train.py'
+      });
+      if (!script.button.accept || !script.value) {
+        return;
+      }
+      const ok = await attempt(trans, trans.__('Opening the script'), () =>
+        api.request('POST', ['workspace', 'run-root'], { script_path: script.value })
+      );
+      if (!ok) {
+        return;
+      }
+      const yaml = await InputDialog.getText({
+        title: trans.__('Batch config (YAML; empty: the script folder’s config)'),
+        placeholder: 'lr: 0.1 | 0.01'
+      });
+      if (!yaml.button.accept) {
+        return;
+      }
+      const text = (yaml.value ?? '').trim();
+      await attempt(trans, trans.__('Creating the batch'), () =>
+        api.request(
+          'POST',
+          ['generator', 'create'],
+          text ? { mode: 'yaml', yaml_text: text, run: true } : { run: true }
+        )
+      );
+      app.shell.activateById(sidebar.id);
+    }
+  });
+}
+
+/** The palette's and the launcher's entries, where JupyterLab has them. */
+export function addCommandEntries(
+  palette: ICommandPalette | null,
+  launcher: ILauncher | null,
+  trans: TranslationBundle
+): void {
+  const category = trans.__('jupyter-trio');
+  if (palette) {
+    for (const command of [CommandIDs.open, CommandIDs.newTraining, CommandIDs.newBatch]) {
+      palette.addItem({ command, category });
+    }
+  }
+  if (launcher) {
+    launcher.add({ command: CommandIDs.newTraining, category, rank: 1 });
+    launcher.add({ command: CommandIDs.newBatch, category, rank: 2 });
+    launcher.add({ command: CommandIDs.open, category, rank: 3 });
+  }
+}

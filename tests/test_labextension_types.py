@@ -1,0 +1,64 @@
+"""The sidebar's wire types are the served OpenAPI document's (issue 35).
+
+``labextension/src/generated/api.ts`` is what openapi-typescript (the labextension's pinned devDependency)
+makes of the document ``GET /trio/api/openapi.json`` serves, built here in-process from the route table by
+``labextension/scripts/openapi.py``; the hand-written types in ``src/wire.ts`` name its schemas. A route or
+pydantic model changed without regenerating fails here, with the command that regenerates.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+LABEXTENSION = ROOT / "labextension"
+
+pytestmark = pytest.mark.skipif(
+    not (LABEXTENSION / "node_modules").is_dir(),
+    reason="labextension/node_modules is absent (openapi-typescript comes from it): "
+    "run `npm ci` in labextension/ (./dev test does)",
+)
+
+
+def _load_script():
+    spec = importlib.util.spec_from_file_location(
+        "trio_openapi_types", LABEXTENSION / "scripts" / "openapi.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+openapi = _load_script()
+
+
+@pytest.fixture(scope="module")
+def document():
+    return openapi.document()
+
+
+def test_the_committed_types_are_generated_from_the_served_document(document):
+    assert openapi.OUTPUT == LABEXTENSION / "src" / "generated" / "api.ts"
+    reason = openapi.stale(document)
+    assert reason is None, reason
+
+
+def test_a_changed_document_makes_them_stale(document, tmp_path):
+    changed = copy.deepcopy(document)
+    states = changed["components"]["schemas"]["TaskInfo"]["properties"]["status"]["enum"]
+    states.append("paused")
+    reason = openapi.stale(changed)
+    assert reason == (
+        "labextension/src/generated/api.ts is stale: run "
+        "PATH=.venv/bin:$PATH python labextension/scripts/openapi.py"
+    )
+    # what the build would write instead: the new state in the task's status union
+    out = tmp_path / "api.ts"
+    assert openapi.write(changed, out)
+    assert '"interrupted" | "paused"' in out.read_text(encoding="utf-8")
