@@ -33,7 +33,7 @@ from .handlers import routes
 from .runner.executor import Executor, ServerContext
 from .runner.folder_watch import FolderWatcher
 from .runner.gpu_sources import BUILTIN_SOURCES, GPUSource, HubLeases, LocalGPUs
-from .runner.gpus import GPU, parse_gpu_setting
+from .runner.gpus import GPU, checked_gpu_setting
 from .runner.local_executor import LocalExecutor
 from .runner.ray_executor import RayExecutor
 from .runner.service import Runner
@@ -253,11 +253,7 @@ class TrioApp(ExtensionApp):
 
     @validate("gpus")
     def _validate_gpus(self, proposal: Any) -> Any:
-        try:
-            parse_gpu_setting(proposal["value"])
-        except ValueError as exc:
-            raise TraitError(str(exc)) from None
-        return proposal["value"]
+        return checked_gpu_setting(proposal["value"])
 
     @validate("gpu_source")
     def _validate_gpu_source(self, proposal: Any) -> str:

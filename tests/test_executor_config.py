@@ -136,15 +136,20 @@ def test_settings_are_validated_by_their_owner():
         LocalGPUs(gpus="0,0")
 
 
+def endpoint_and_python(app, tmp_path) -> tuple[str, str]:
+    """Where the app's RayExecutor sends jobs, and with which Python."""
+    executor = ray_executor(app, tmp_path)
+    try:
+        return executor.endpoint, executor.python
+    finally:
+        executor.close()
+
+
 # ---- the old names: aliases that warn
 def test_a_trio_app_alias_still_works_and_warns(tmp_path):
     app, warnings = make_app(TrioApp={"ray_address": ADDRESS, "ray_python": RAY_PYTHON, "spare_shims": 0})
     app._apply_moved_traits()
-    executor = ray_executor(app, tmp_path)
-    try:
-        assert executor.endpoint == ADDRESS and executor.python == RAY_PYTHON
-    finally:
-        executor.close()
+    assert endpoint_and_python(app, tmp_path) == (ADDRESS, RAY_PYTHON)
     assert LocalExecutor(parent=app).spare_shims == 0
     assert sorted(warnings) == [
         "c.TrioApp.ray_address is deprecated: use c.RayExecutor.address",
@@ -159,11 +164,7 @@ def test_the_new_name_wins_over_its_alias(tmp_path):
         RayExecutor={"address": ADDRESS, "python": RAY_PYTHON},  # the same python: no warning for it
     )
     app._apply_moved_traits()
-    executor = ray_executor(app, tmp_path)
-    try:
-        assert executor.endpoint == ADDRESS and executor.python == RAY_PYTHON
-    finally:
-        executor.close()
+    assert endpoint_and_python(app, tmp_path) == (ADDRESS, RAY_PYTHON)
     assert warnings == [
         "Ignoring the deprecated c.TrioApp.ray_address: c.RayExecutor.address is set and wins"
     ]

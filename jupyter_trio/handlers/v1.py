@@ -46,7 +46,6 @@ from ..schemas.v1 import (
     WeightsInfo,
     WeightsInfoRequest,
     WeightsList,
-    utc,
 )
 from ..services.archives import stream_tar_gz
 from .base import TrioHandler, operation
@@ -251,20 +250,7 @@ class WeightsHandler(_V1):
         base = f"{self.base_url.rstrip('/')}/trio/api/v1/weights"
         self.reply(
             WeightsList(
-                weights=[
-                    WeightsEntry(
-                        weights_id=w.id,
-                        name=w.name,
-                        kind=w.kind,
-                        base_model=w.model_type,
-                        status=w.status,
-                        training_run_id=w.task_id,
-                        path=w.path,
-                        created_at=utc(w.created_at),
-                        archive_url_path=f"{base}/{w.id}/archive",
-                    )
-                    for w in rows
-                ],
+                weights=[WeightsEntry.of(w, f"{base}/{w.id}/archive") for w in rows],
                 cursor=Cursor(offset=offset, limit=q.page_size, total_count=total),
                 page=q.page,
                 page_size=q.page_size,
@@ -339,17 +325,7 @@ class SessionsHandler(_V1):
 
 
 def session_info(handler: TrioHandler, session: Session) -> SessionInfo:
-    run_ids, sampler_ids = handler.trio.sessions.contents(session.id)
-    return SessionInfo(
-        session_id=session.id,
-        training_run_ids=run_ids,
-        sampler_ids=sampler_ids,
-        user_metadata=session.attrs.get("user_metadata") or None,
-        kernel_id=session.kernel_id,
-        notebook_path=session.notebook_path,
-        created_at=utc(session.created_at),
-        last_request_time=utc(session.last_request_at),
-    )
+    return SessionInfo.of(session, *handler.trio.sessions.contents(session.id))
 
 
 class SessionHandler(_V1):
@@ -359,21 +335,6 @@ class SessionHandler(_V1):
 
 
 # ---- samplers
-def sampler_view(sampler: SamplerRecord) -> Sampler:
-    attrs = sampler.attrs
-    return Sampler(
-        sampler_id=sampler.id,
-        base_model=attrs.get("base_model", ""),
-        model_path=sampler.source_path,
-        task_type=attrs.get("task_type", ""),
-        labels=attrs.get("labels", []),
-        training_run_id=sampler.task_id,
-        session_id=sampler.session_id,
-        status=sampler.status,
-        created_at=utc(sampler.created_at),
-    )
-
-
 class _Samplers(_V1):
     def owned(self, sid: str) -> SamplerRecord:
         sampler = self.trio.samplers.get(sid)
@@ -392,13 +353,13 @@ class SamplersHandler(_Samplers):
     )
     def post(self) -> None:
         body = self.parse_body(SamplerCreate)
-        self.reply(sampler_view(self.trio.samplers.create(self.username, body.path, body.session_id)), 201)
+        self.reply(Sampler.of(self.trio.samplers.create(self.username, body.path, body.session_id)), 201)
 
 
 class SamplerHandler(_Samplers):
     @operation("One sampler", response=Sampler, tag="v1")
     def get(self, sid: str) -> None:
-        self.reply(sampler_view(self.owned(sid)))
+        self.reply(Sampler.of(self.owned(sid)))
 
     @operation("Stop and forget a sampler", status=204, tag="v1")
     async def delete(self, sid: str) -> None:

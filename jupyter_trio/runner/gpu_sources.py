@@ -18,13 +18,13 @@ from dataclasses import dataclass, replace
 from typing import Any, NotRequired, TypedDict
 
 import httpx
-from traitlets import Int, List, TraitError, Unicode, Union, validate
+from traitlets import Int, List, Unicode, Union, validate
 from traitlets.config import LoggingConfigurable
 
 from ..domain import ScheduledRun
 from ..errors import ValidationFailed
 from .executor import JobLease
-from .gpus import GPU, discover_gpus, parse_gpu_setting
+from .gpus import GPU, checked_gpu_setting, discover_gpus
 from .scheduler import Placement, Request, plan
 
 log = logging.getLogger(__name__)
@@ -173,11 +173,7 @@ class LocalGPUs(GPUSource):
 
     @validate("gpus")
     def _validate_gpus(self, proposal: Any) -> Any:
-        try:
-            parse_gpu_setting(proposal["value"])
-        except ValueError as exc:
-            raise TraitError(str(exc)) from None
-        return proposal["value"]
+        return checked_gpu_setting(proposal["value"])
 
     def __init__(self, inventory: list[GPU] | None = None, **kwargs: Any):
         """``inventory``: these GPUs, instead of those of the ``gpus`` setting."""

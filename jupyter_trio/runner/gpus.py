@@ -22,6 +22,17 @@ class GPU:
         return asdict(self)
 
 
+def checked_gpu_setting(value: Any) -> Any:
+    """A traitlets validator's body for a GPU setting (``gpus``): the value, or TraitError saying why not."""
+    from traitlets import TraitError
+
+    try:
+        parse_gpu_setting(value)
+    except ValueError as exc:
+        raise TraitError(str(exc)) from None
+    return value
+
+
 def parse_gpu_setting(value: str | list[int] | None) -> str | list[int]:
     """Normalise the ``LocalGPUs.gpus`` setting to ``"auto"``, ``"none"`` or a list of indices.
 

@@ -27,6 +27,7 @@ from ..vocabulary import (
     TASK_STATES,
     WEIGHTS_STATES,
 )
+from .mapping import from_entity
 
 
 class GPUInfo(BaseModel):
@@ -135,14 +136,12 @@ class WorkspaceInfo(BaseModel):
 
     @classmethod
     def of(cls, ws: ScriptWorkspace) -> WorkspaceInfo:
-        return cls(
-            run_root=ws.run_root,
+        return from_entity(
+            cls,
+            ws,
             script_name=ws.name,
-            script_path=ws.script_path,
-            script_relpath=ws.script_relpath,
             workspace_kind=ws.kind,
             workspace_ready=ws.ready,
-            config_default=ws.config_default,
         )
 
 
@@ -231,18 +230,7 @@ class RunInfo(BaseModel):
 
     @classmethod
     def of(cls, run: Run) -> RunInfo:
-        return cls(
-            run_index=run.run_index,
-            status=run.status,
-            exit_code=run.exit_code,
-            pid=run.pid,
-            gpus=list(run.gpu_ids),
-            queued_at=run.queued_at,
-            started_at=run.started_at,
-            ended_at=run.ended_at,
-            message=run.message,
-            created_by=run.created_by,
-        )
+        return from_entity(cls, run, gpus=list(run.gpu_ids))
 
 
 class TaskInfo(BaseModel):
@@ -280,33 +268,12 @@ class TaskInfo(BaseModel):
     @classmethod
     def of(cls, task: Task) -> Self:
         """The native wire form of a task: ``gpus`` is its GPU count, ``assigned_gpus`` its latest run's."""
-        return cls(
-            id=task.id,
-            name=task.name,
-            kind=task.kind,
-            status=task.status,
-            workspace=task.workspace,
-            script_path=task.script_path,
-            command=task.command,
-            config=task.config,
-            env=task.env,
-            notes=task.notes,
-            pinned=task.pinned,
-            priority=task.priority,
+        return from_entity(
+            cls,
+            task,
             gpus=task.gpu_count,
-            run_index=task.run_index,
-            exit_code=task.exit_code,
-            started_at=task.started_at,
-            ended_at=task.ended_at,
             assigned_gpus=list(task.gpu_ids),
-            pid=task.pid,
-            message=task.message,
             error=task.failure_reason,
-            created_at=task.created_at,
-            updated_at=task.updated_at,
-            project_id=task.project_id,
-            parent_id=task.parent_id,
-            owner=task.owner,
         )
 
 
@@ -496,21 +463,13 @@ class DatasetInfo(BaseModel):
     def of(cls, dataset: Dataset, project_ids: list[str]) -> DatasetInfo:
         """A dataset with the projects bound to it; its import facts come from its ``attrs``."""
         attrs = dataset.attrs
-        return cls(
-            id=dataset.id,
-            name=dataset.name,
-            owner=dataset.owner,
-            description=dataset.description,
-            dataset_type=dataset.dataset_type,
-            status=dataset.status,
-            message=dataset.message,
-            path=dataset.path,
+        return from_entity(
+            cls,
+            dataset,
             project_ids=project_ids,
             num_images=attrs.get("num_images"),
             num_classes=attrs.get("num_classes"),
             format=attrs.get("format"),
-            created_at=dataset.created_at,
-            updated_at=dataset.updated_at,
         )
 
 
@@ -563,16 +522,7 @@ class ProjectInfo(BaseModel):
 
     @classmethod
     def of(cls, project: Project, task_ids: list[str]) -> ProjectInfo:
-        return cls(
-            id=project.id,
-            name=project.name,
-            description=project.description,
-            project_type=project.project_type,
-            dataset_id=project.dataset_id,
-            path=project.path,
-            task_ids=task_ids,
-            created_at=project.created_at,
-        )
+        return from_entity(cls, project, task_ids=task_ids)
 
 
 class ProjectList(BaseModel):
@@ -676,17 +626,7 @@ class ModelInfo(BaseModel):
 
     @classmethod
     def of(cls, weights: Weights) -> ModelInfo:
-        return cls(
-            id=weights.id,
-            kind=weights.kind,
-            name=weights.name,
-            task_id=weights.task_id,
-            model_type=weights.model_type,
-            status=weights.status,
-            path=weights.path,
-            attrs=weights.attrs,
-            created_at=weights.created_at,
-        )
+        return from_entity(cls, weights)
 
 
 class ModelList(BaseModel):

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from .. import domain
 from ..vocabulary import WEIGHTS_STATES
+from .mapping import from_entity
 from .native import MAX_OFFSET, Request
 
 
@@ -73,16 +74,13 @@ class Checkpoint(BaseModel):
 
     @classmethod
     def of(cls, checkpoint: domain.Checkpoint) -> Checkpoint:
-        return cls(
+        return from_entity(
+            cls,
+            checkpoint,
             checkpoint_id=checkpoint.id,
             checkpoint_type=checkpoint.kind,
             time=utc(checkpoint.created_at),
-            trio_path=checkpoint.trio_path,
-            tinker_path=checkpoint.tinker_path,
-            size_bytes=checkpoint.size_bytes,
             training_run_id=checkpoint.task_id,
-            epoch=checkpoint.epoch,
-            metrics=checkpoint.metrics,
         )
 
 
@@ -178,6 +176,20 @@ class SessionInfo(BaseModel):
     created_at: datetime
     last_request_time: datetime
 
+    @classmethod
+    def of(cls, session: domain.Session, run_ids: list[str], sampler_ids: list[str]) -> SessionInfo:
+        """A session with the training runs and samplers it made."""
+        return from_entity(
+            cls,
+            session,
+            session_id=session.id,
+            training_run_ids=run_ids,
+            sampler_ids=sampler_ids,
+            user_metadata=session.attrs.get("user_metadata") or None,
+            created_at=utc(session.created_at),
+            last_request_time=utc(session.last_request_at),
+        )
+
 
 class SessionsList(BaseModel):
     sessions: list[str]
@@ -199,6 +211,22 @@ class Sampler(BaseModel):
     session_id: str | None = None
     status: str
     created_at: datetime
+
+    @classmethod
+    def of(cls, sampler: domain.Sampler) -> Sampler:
+        """A sampler; what it was loaded from (model, task type, labels) is in its ``attrs``."""
+        attrs = sampler.attrs
+        return from_entity(
+            cls,
+            sampler,
+            sampler_id=sampler.id,
+            base_model=attrs.get("base_model", ""),
+            model_path=sampler.source_path,
+            task_type=attrs.get("task_type", ""),
+            labels=attrs.get("labels", []),
+            training_run_id=sampler.task_id,
+            created_at=utc(sampler.created_at),
+        )
 
 
 class SampleRequest(Request):
@@ -223,6 +251,18 @@ class WeightsEntry(BaseModel):
     path: str
     created_at: datetime
     archive_url_path: str = Field(description="GET this for a signed archive link of these weights")
+
+    @classmethod
+    def of(cls, weights: domain.Weights, archive_url_path: str) -> WeightsEntry:
+        return from_entity(
+            cls,
+            weights,
+            weights_id=weights.id,
+            base_model=weights.model_type,
+            training_run_id=weights.task_id,
+            created_at=utc(weights.created_at),
+            archive_url_path=archive_url_path,
+        )
 
 
 class WeightsList(BaseModel):
@@ -277,20 +317,7 @@ class WeightsInfo(BaseModel):
 
     @classmethod
     def of(cls, facts: domain.WeightsFacts) -> WeightsInfo:
-        return cls(
-            path=facts.path,
-            base_model=facts.base_model,
-            task_type=facts.task_type,
-            checkpoint_type=facts.checkpoint_type,
-            training_run_id=facts.training_run_id,
-            checkpoint_id=facts.checkpoint_id,
-            epoch=facts.epoch,
-            labels=facts.labels,
-            num_parameters=facts.num_parameters,
-            metrics=facts.metrics,
-            size_bytes=facts.size_bytes,
-            time=utc(facts.time),
-        )
+        return from_entity(cls, facts, time=utc(facts.time))
 
 
 class UserInfo(BaseModel):

@@ -11,22 +11,13 @@ from __future__ import annotations
 import json
 import sqlite3
 
-from ..domain import Checkpoint, CheckpointKind
+from ..domain import Checkpoint
 from .db import Database
+from .rows import entity
 
 
 def checkpoint_of(row: sqlite3.Row) -> Checkpoint:
-    return Checkpoint(
-        id=row["id"],
-        task_id=row["task_id"],
-        run_index=row["run_index"],
-        kind=CheckpointKind(row["kind"]),
-        path=row["path"],
-        created_at=row["created_at"],
-        epoch=row["epoch"],
-        size_bytes=row["size_bytes"],
-        metrics=json.loads(row["metrics"]),
-    )
+    return entity(Checkpoint, row, json_columns=("metrics",))
 
 
 class CheckpointRepository:

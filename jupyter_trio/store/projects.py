@@ -2,47 +2,24 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import time
 from collections.abc import Callable
 from typing import Any
 
-from ..domain import Dataset, DatasetState, Project
+from ..domain import Dataset, Project
 from .db import Database
 from .ids import next_id
+from .rows import entity
 from .tasks import notify
 
 
 def dataset_of(row: sqlite3.Row) -> Dataset:
-    return Dataset(
-        id=row["id"],
-        owner=row["owner"],
-        name=row["name"],
-        dataset_type=row["dataset_type"],
-        status=DatasetState(row["status"]),
-        path=row["path"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        description=row["description"],
-        message=row["message"],
-        source_path=row["source_path"],
-        attrs=json.loads(row["attrs"]),
-    )
+    return entity(Dataset, row, json_columns=("attrs",))
 
 
 def project_of(row: sqlite3.Row) -> Project:
-    return Project(
-        id=row["id"],
-        owner=row["owner"],
-        name=row["name"],
-        project_type=row["project_type"],
-        path=row["path"],
-        created_at=row["created_at"],
-        description=row["description"],
-        dataset_id=row["dataset_id"],
-        attrs=json.loads(row["attrs"]),
-    )
+    return entity(Project, row, json_columns=("attrs",))
 
 
 class DatasetRepository:

@@ -7,34 +7,18 @@ import sqlite3
 import time
 from typing import Any
 
-from ..domain import JSONObject, Sampler, SamplerState, Session
+from ..domain import JSONObject, Sampler, Session
 from .db import Database
 from .ids import next_id
+from .rows import entity
 
 
 def session_of(row: sqlite3.Row) -> Session:
-    return Session(
-        id=row["id"],
-        owner=row["owner"],
-        created_at=row["created_at"],
-        last_request_at=row["last_request_at"],
-        kernel_id=row["kernel_id"],
-        notebook_path=row["notebook_path"],
-        attrs=json.loads(row["attrs"]),
-    )
+    return entity(Session, row, json_columns=("attrs",))
 
 
 def sampler_of(row: sqlite3.Row) -> Sampler:
-    return Sampler(
-        id=row["id"],
-        owner=row["owner"],
-        source_path=row["source_path"],
-        status=SamplerState(row["status"]),
-        created_at=row["created_at"],
-        session_id=row["session_id"],
-        task_id=row["task_id"],
-        attrs=json.loads(row["attrs"]),
-    )
+    return entity(Sampler, row, json_columns=("attrs",))
 
 
 class SessionRepository:

@@ -10,10 +10,11 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..acting import acting_user
-from ..domain import NewTask, Run, RunState, ScheduledRun, Task, TaskBrief, TaskKind, TaskQuery, TaskState
+from ..domain import NewTask, Run, ScheduledRun, Task, TaskBrief, TaskKind, TaskQuery
 from ..vocabulary import ACTIVE
 from .db import Database
 from .ids import next_ids
+from .rows import entity
 
 log = logging.getLogger(__name__)
 
@@ -33,65 +34,25 @@ _WITH_LATEST_RUN = (
 def task_of(row: sqlite3.Row) -> Task:
     """A row of ``_WITH_LATEST_RUN`` → its task (columns ``gpus`` → ``gpu_count``, ``last_run`` →
     ``run_index``; the latest run's GPUs → ``gpu_ids``)."""
-    return Task(
-        id=row["id"],
-        name=row["name"],
-        kind=TaskKind(row["kind"]),
-        owner=row["owner"],
-        status=TaskState(row["status"]),
-        path=row["path"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        priority=row["priority"],
+    return entity(
+        Task,
+        row,
+        json_columns=_JSON_COLUMNS,
         gpu_count=row["gpus"],
-        project_id=row["project_id"],
-        parent_id=row["parent_id"],
-        session_id=row["session_id"],
-        workspace=row["workspace"],
-        script_path=row["script_path"],
-        command=row["command"],
-        config=json.loads(row["config"]),
-        params=json.loads(row["params"]),
-        env=json.loads(row["env"]),
-        notes=row["notes"],
-        pinned=bool(row["pinned"]),
         run_index=row["last_run"],
-        exit_code=row["exit_code"],
-        started_at=row["started_at"],
-        ended_at=row["ended_at"],
+        pinned=bool(row["pinned"]),
         gpu_ids=tuple(json.loads(row["run_gpus"] or "[]")),
-        pid=row["pid"],
-        message=row["message"],
     )
 
 
 def run_of(row: sqlite3.Row) -> Run:
-    return Run(
-        task_id=row["task_id"],
-        run_index=row["run_index"],
-        status=RunState(row["status"]),
-        queued_at=row["queued_at"],
-        started_at=row["started_at"],
-        ended_at=row["ended_at"],
-        exit_code=row["exit_code"],
-        pid=row["pid"],
-        gpu_ids=tuple(json.loads(row["gpus"])),
-        message=row["message"],
-        created_by=row["created_by"],
-        executor=row["executor"],
-        handle=row["handle"],
-        cancel_requested_at=row["cancel_requested_at"],
-    )
+    """A row of ``runs`` (column ``gpus`` → ``gpu_ids``)."""
+    return entity(Run, row, gpu_ids=tuple(json.loads(row["gpus"])))
 
 
 def scheduled_of(row: sqlite3.Row) -> ScheduledRun:
-    return ScheduledRun(
-        run=run_of(row),
-        task_name=row["task_name"],
-        kind=TaskKind(row["kind"]),
-        priority=row["priority"],
-        gpu_count=row["gpu_count"],
-    )
+    """A row of ``_SCHEDULED``: a run with its task's facts."""
+    return entity(ScheduledRun, row, run=run_of(row))
 
 
 def notify(hooks: list[Callable[[str], None]], ids: Iterable[str]) -> None:

@@ -10,22 +10,11 @@ from typing import Any
 from ..domain import JSONObject, Weights, WeightsKind, WeightsState
 from .db import Database
 from .ids import next_id
+from .rows import entity
 
 
 def weights_of(row: sqlite3.Row) -> Weights:
-    return Weights(
-        id=row["id"],
-        owner=row["owner"],
-        kind=WeightsKind(row["kind"]),
-        name=row["name"],
-        status=WeightsState(row["status"]),
-        path=row["path"],
-        created_at=row["created_at"],
-        description=row["description"],
-        task_id=row["task_id"],
-        model_type=row["model_type"],
-        attrs=json.loads(row["attrs"]),
-    )
+    return entity(Weights, row, json_columns=("attrs",))
 
 
 class WeightsRepository:
