@@ -22,9 +22,9 @@ import time
 from pathlib import Path
 
 from jupyter_trio.client import RestClient
+from jupyter_trio.domain import NewTask
 from jupyter_trio.services.users import local_owner
 from jupyter_trio.store import Store
-from jupyter_trio.domain import NewTask
 from jupyter_trio.testing import ServerProcess
 
 

@@ -18,8 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from jupyter_trio.store import Store
 from jupyter_trio.domain import NewTask
+from jupyter_trio.store import Store
 from jupyter_trio.testing import ServerProcess
 
 LIST_REPEATS = 100
