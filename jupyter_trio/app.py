@@ -300,28 +300,26 @@ class TrioApp(ExtensionApp):
     # ---- wiring
     store: Store
     gpu_list: list[GPU]
-    gpu_sources: GPUSource
-    job_executor: Executor
     ingest: IngestService
     runner: Runner
     workspaces: ScriptWorkspaces
     tasks: TaskService
-    metrics: MetricsReader
+    metrics_reader: MetricsReader
     projects: ProjectService
-    importer: DatasetImporter
-    demos: DemoService
+    dataset_importer: DatasetImporter
+    demo_datasets: DemoService
     training: TrainingService
     weights: WeightsService
-    trainer: TrainerEnvironment
+    trainer_env: TrainerEnvironment
     users: UserService
-    results: TrainingResults
-    files: WorkspaceFiles
+    training_results: TrainingResults
+    workspace_files: WorkspaceFiles
     sessions: SessionService
     checkpoints: CheckpointService
     training_runs: TrainingRunService
     samplers: SamplerService
     archive_signer: ArchiveSigner
-    events: EventBus
+    event_bus: EventBus
     event_sources: EventSources
     # why the workspace cannot be served (a damaged trio.db): every route answers 503 with it
     unavailable: str = ""
@@ -415,8 +413,8 @@ class TrioApp(ExtensionApp):
             self.log.error("jupyter-trio: %s", exc.message)
             return
         self._apply_moved_traits()
-        self.gpu_sources = self._make_gpu_source()
-        self.gpu_list = self.gpu_sources.inventory()
+        gpu_source = self._make_gpu_source()
+        self.gpu_list = gpu_source.inventory()
         self.log.info(
             "jupyter-trio %s: workspace %s (schema v%s), GPUs %s, max_cpu_jobs %s",
             __version__,
@@ -428,7 +426,7 @@ class TrioApp(ExtensionApp):
         root_dir = Path(self.serverapp.root_dir).expanduser() if self.serverapp else Path.cwd()
         self.run_tokens = RunTokens(workspace_secret(workspace, "ingest.key"))
         self.ingest = IngestService(self.store, self.run_tokens, int(self.ingest_quota_gb * 2**30))
-        self.job_executor = self._make_executor()
+        executor = self._make_executor()
         self.runner = Runner(
             self.store,
             gpus=self.gpu_list,
@@ -436,15 +434,14 @@ class TrioApp(ExtensionApp):
             root_dir=root_dir,
             cancel_grace_s=self.cancel_grace_period,
             python=self.python_executable or sys.executable,
-            gpu_source=self.gpu_sources,
-            executor=self.job_executor,
+            gpu_source=gpu_source,
+            executor=executor,
             credentials=self.job_credentials,
         )
-        if self.runner.gpu_source is not self.gpu_sources:  # the executor places GPUs itself (a cluster)
-            self.gpu_sources.close()
-            self.gpu_sources = self.runner.gpu_source
-            self.gpu_list = self.gpu_sources.inventory()
-        self.job_executor.start()
+        if self.runner.gpu_source is not gpu_source:  # the executor places GPUs itself (a cluster)
+            gpu_source.close()
+            self.gpu_list = self.runner.gpu_source.inventory()
+        executor.start()
         self.workspaces = ScriptWorkspaces(self.store, root_dir, self.max_yaml_nodes)
         self.tasks = TaskService(
             self.store,
@@ -452,36 +449,42 @@ class TrioApp(ExtensionApp):
             self.workspaces,
             batch.Limits(self.max_generated_tasks, self.max_generated_nodes),
         )
-        self.metrics = MetricsReader()
+        self.metrics_reader = MetricsReader()
         self.projects = ProjectService(self.store, self.runner)
-        self.importer = DatasetImporter(self.store, self.resolved_import_roots())
-        self.trainer = TrainerEnvironment(self.python_executable or sys.executable)
-        self.training = TrainingService(self.store, self.runner, self.projects, self.trainer)
+        self.dataset_importer = DatasetImporter(self.store, self.resolved_import_roots())
+        self.trainer_env = TrainerEnvironment(self.python_executable or sys.executable)
+        self.training = TrainingService(self.store, self.runner, self.projects, self.trainer_env)
         self.weights = WeightsService(self.store, self.projects)
-        self.demos = DemoService(self.store, self.projects, self.demo_images or None)
+        self.demo_datasets = DemoService(self.store, self.projects, self.demo_images or None)
         self.checkpoints = CheckpointService(self.store)
         self.training_runs = TrainingRunService(self.store, self.training, self.projects, self.checkpoints)
-        self.results = TrainingResults(self.store, self.metrics)
-        self.run_files = RunFiles(self.metrics)
+        self.training_results = TrainingResults(self.store, self.metrics_reader)
+        self.run_files = RunFiles(self.metrics_reader)
         self.notebook_runs = NotebookRunService(self.store)
         self.users = UserService(self.store)
-        self.files = WorkspaceFiles(self.store)
+        self.workspace_files = WorkspaceFiles(self.store)
         self.sessions = SessionService(self.store, root_dir)
-        self.samplers = SamplerService(self.store, self.checkpoints, self.trainer, self.max_sampler_processes)
+        self.samplers = SamplerService(
+            self.store, self.checkpoints, self.trainer_env, self.max_sampler_processes
+        )
         self.archive_signer = ArchiveSigner(workspace_secret(workspace, "archive.key"), self.archive_url_ttl)
         self.runner.on_finish.append(lambda item: self.checkpoints.sync_task_id(item.run.task_id))
         self.checkpoints.sync_on_start()  # checkpoints written while no server was watching
         self.settings.update({"trio_store": self.store, "trio_app": self})
         loop = IOLoop.current()
-        self.events = EventBus(self.event_backlog)
+        self.event_bus = EventBus(self.event_backlog)
         self.folder_watch = FolderWatcher()  # wakes log followers when their run folder changes
-        self.event_sources = EventSources(self.events, self.store, self.metrics, self.gpu_sources)
-        self.importer.on_progress = self.event_sources.import_progress
+        self.event_sources = EventSources(
+            self.event_bus, self.store, self.metrics_reader, self.runner.gpu_source
+        )
+        self.dataset_importer.on_progress = self.event_sources.import_progress
         self._samplers = [
             PeriodicCallback(self.event_sources.sample_progress, PROGRESS_EVERY_S * 1000),
             PeriodicCallback(self.event_sources.sample_gpus, GPUS_EVERY_S * 1000),
         ]
-        self.events.on_listeners.append(lambda count: loop.add_callback(self._sample_while_listened, count))
+        self.event_bus.on_listeners.append(
+            lambda count: loop.add_callback(self._sample_while_listened, count)
+        )
         self.runner.wake = lambda: loop.add_callback(self.runner.tick)  # after the current request
         self.runner.tick()  # re-attach to jobs that outlived the last server, record those that ended
         self._runner_loop = PeriodicCallback(self.runner.tick, self.poll_interval * 1000)
@@ -526,12 +529,12 @@ class TrioApp(ExtensionApp):
             self.runner.release()
         if getattr(self, "tasks", None) is not None:
             self.tasks.close()
-        if getattr(self, "files", None) is not None:
-            self.files.decoder.shutdown(wait=False, cancel_futures=True)
+        if getattr(self, "workspace_files", None) is not None:
+            self.workspace_files.decoder.shutdown(wait=False, cancel_futures=True)
         if getattr(self, "samplers", None) is not None:
             await self.samplers.shutdown()
-        if getattr(self, "gpu_sources", None) is not None:
-            self.gpu_sources.close()
+        if getattr(self, "runner", None) is not None:
+            self.runner.gpu_source.close()
         if getattr(self, "folder_watch", None) is not None:
             self.folder_watch.close()
         store = getattr(self, "store", None)

@@ -209,13 +209,13 @@ def jp_server_config(jp_server_config: dict) -> dict:
 
 
 async def test_a_server_builds_its_executor_from_both_names_without_handing_it_itself(trio_app, api):
-    executor = trio_app.job_executor
+    executor = trio_app.runner.executor
     assert isinstance(executor, RayExecutor) and executor.parent is trio_app
     assert executor.endpoint == ADDRESS and executor.python == RAY_PYTHON
-    assert isinstance(trio_app.gpu_sources, RayCluster)
+    assert isinstance(trio_app.runner.gpu_source, RayCluster)
     assert holds(executor, trio_app) == []
     # on_granted is the runner's hook (it wakes the runner, which has its own wiring to the app)
-    assert holds(trio_app.gpu_sources, trio_app, skip=("on_granted",)) == []
+    assert holds(trio_app.runner.gpu_source, trio_app, skip=("on_granted",)) == []
     assert holds(trio_app.runner.local, trio_app) == []
     status, health = await api("GET", "trio/api/health")
     assert status == 200 and health["executor"] == "ray"

@@ -62,7 +62,7 @@ def trio_config(ray_head, fs_mode):
 
 
 def prefix_of(trio_app) -> str:
-    return trio_app.job_executor.describe()["job_prefix"]
+    return trio_app.runner.executor.describe()["job_prefix"]
 
 
 def ray_job(ray_head, prefix: str, task_id: str, run: int = 1):
@@ -106,10 +106,10 @@ async def test_script_task_runs_as_a_ray_job_with_logs_and_metrics(
 
 async def test_paddlex_train_task_runs_on_ray(trio_app, api, wait_task, fs_mode, ray_head, trio_workspace):
     pytest.importorskip("paddle")
-    trio_app.demos.download("classification")
-    trio_app.demos.wait("classification", 60)
+    trio_app.demo_datasets.download("classification")
+    trio_app.demo_datasets.wait("classification", 60)
     loop = asyncio.get_running_loop()
-    pid = (await loop.run_in_executor(None, trio_app.demos.load, "classification", "me")).project_id
+    pid = (await loop.run_in_executor(None, trio_app.demo_datasets.load, "classification", "me")).project_id
     task = trio_app.training.create("me", pid, TINY_TRAIN)
     trio_app.training.start(task.id)
     done = await wait_task(task.id, "completed", "failed", timeout=300)

@@ -21,10 +21,10 @@ def trio_config():
 
 
 async def demo_project(trio_app, kind="classification"):
-    trio_app.demos.download(kind)
-    trio_app.demos.wait(kind, 60)
+    trio_app.demo_datasets.download(kind)
+    trio_app.demo_datasets.wait(kind, 60)
     return (
-        await asyncio.get_running_loop().run_in_executor(None, trio_app.demos.load, kind, "me")
+        await asyncio.get_running_loop().run_in_executor(None, trio_app.demo_datasets.load, kind, "me")
     ).project_id
 
 

@@ -24,7 +24,7 @@ def counts(trio_app) -> dict[str, int]:
         "tasks": len(asyncio.all_tasks()),
         "threads": threading.active_count(),
         "fds": psutil.Process().num_fds(),
-        "listeners": trio_app.events.listeners,
+        "listeners": trio_app.event_bus.listeners,
     }
 
 

@@ -50,15 +50,15 @@ class HealthHandler(TrioHandler):
                 version=__version__,
                 user=self.username,
                 identity=Identity(**self.identity()),
-                workspace=str(app.files.root),
+                workspace=str(app.workspace_files.root),
                 schema_version=app.schema_version,
                 gpus=[GPUInfo(**g.to_dict()) for g in app.gpu_list],
                 gpu_source=app.gpu_source,
                 gpu_states=[GPUState(**s) for s in app.tasks.gpu_states()],
-                executor=app.job_executor.name,
-                executor_state=app.job_executor.describe(),
+                executor=app.runner.executor.name,
+                executor_state=app.runner.executor.describe(),
                 max_cpu_jobs=app.max_cpu_jobs,
-                training=TrainingAvailability(**app.trainer.status().to_dict()),
+                training=TrainingAvailability(**app.trainer_env.status().to_dict()),
             )
         )
 
@@ -76,7 +76,7 @@ class FilesHandler(TrioHandler):
         "Download a workspace file, or list a workspace folder", response=DirectoryListing, tag="files"
     )
     async def get(self, path: str = "") -> None:
-        files = self.trio.files
+        files = self.trio.workspace_files
         target = files.target(path)
         if target.is_dir():
             self.reply(
@@ -105,11 +105,13 @@ class FilesHandler(TrioHandler):
         tag="files",
     )
     def put(self, path: str = "") -> None:
-        target = self.trio.files.write_upload(path, self.request.body)
-        self.reply(FileWritten(path=self.trio.files.relative(target), size=len(self.request.body)), 201)
+        target = self.trio.workspace_files.write_upload(path, self.request.body)
+        self.reply(
+            FileWritten(path=self.trio.workspace_files.relative(target), size=len(self.request.body)), 201
+        )
 
     @operation("Delete a file from the workspace's uploads/ folder", status=204, tag="files")
     def delete(self, path: str = "") -> None:
-        self.trio.files.delete_upload(path)
+        self.trio.workspace_files.delete_upload(path)
         self.set_status(204)
         self.finish()

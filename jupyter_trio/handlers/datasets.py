@@ -86,7 +86,7 @@ class DatasetImportHandler(_DatasetViews):
     )
     def post(self, did: str) -> None:
         body = self.parse_body(DatasetImportRequest)
-        self.trio.importer.start(self.trio.projects.dataset(did), body.path)
+        self.trio.dataset_importer.start(self.trio.projects.dataset(did), body.path)
         self.reply(self.dataset_info(did), 202)
 
 
@@ -118,10 +118,12 @@ class DatasetPreviewHandler(_DatasetViews):
     )
     async def get(self, did: str, path: str) -> None:
         dataset = self.trio.projects.dataset(did)
-        target = self.trio.files.viewable(f"{dataset.path}/{path}")
+        target = self.trio.workspace_files.viewable(f"{dataset.path}/{path}")
         if kind_of(target) != "image":
             raise ValidationFailed(f"{path} is not an image")
-        files = self.trio.files  # decoding runs off the event loop, in the files service's own threads
+        files = (
+            self.trio.workspace_files
+        )  # decoding runs off the event loop, in the files service's own threads
         loop = IOLoop.current()
         data, content_type = await loop.run_in_executor(files.decoder, files.image, target, dataset)
         self.finish(data, set_content_type=content_type)
@@ -178,7 +180,7 @@ class ProjectHandler(_DatasetViews):
 
 
 def demo_info(app: Any, kind: str) -> DemoInfo:
-    state = app.demos._state(kind)
+    state = app.demo_datasets._state(kind)
     return DemoInfo(
         type=kind,
         status=state.status if state.started else "not_started",
@@ -207,7 +209,7 @@ class DemoDownloadHandler(TrioHandler):
         tag="demos",
     )
     def post(self, kind: str) -> None:
-        self.trio.demos.download(kind)
+        self.trio.demo_datasets.download(kind)
         self.reply(demo_info(self.trio, kind), 202)
 
 
@@ -216,7 +218,7 @@ class DemoStopHandler(TrioHandler):
         "Stop generating the demo dataset (what was written is removed)", response=DemoInfo, tag="demos"
     )
     def post(self, kind: str) -> None:
-        self.trio.demos.stop(kind)
+        self.trio.demo_datasets.stop(kind)
         self.reply(demo_info(self.trio, kind))
 
 
@@ -227,5 +229,5 @@ class DemoLoadHandler(TrioHandler):
         tag="demos",
     )
     async def post(self, kind: str) -> None:
-        out = await IOLoop.current().run_in_executor(None, self.trio.demos.load, kind, self.username)
+        out = await IOLoop.current().run_in_executor(None, self.trio.demo_datasets.load, kind, self.username)
         self.reply(DemoLoaded.model_validate(out, from_attributes=True))

@@ -37,7 +37,7 @@ class EventsHandler(TrioHandler, websocket.WebSocketHandler):
         await websocket.WebSocketHandler.get(self, *args)
 
     def open(self, *args: Any) -> None:  # type: ignore[override]
-        sub, missed, newest = self.trio.events.subscribe(self._since)
+        sub, missed, newest = self.trio.event_bus.subscribe(self._since)
         self._sub = sub
         sources = self.trio.event_sources
         hello = {

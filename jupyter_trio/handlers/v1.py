@@ -87,7 +87,7 @@ class UserHandler(_V1):
                 name=self.username,
                 display_name=display,
                 server_version=__version__,
-                workspace=str(self.trio.files.root),
+                workspace=str(self.trio.workspace_files.root),
                 **{k: v for k, v in self.identity().items() if k in ("admin", "groups", "scopes")},
             )
         )

@@ -36,12 +36,12 @@ class PaddleXFileHandler(PaddleXHandler):
     )
     async def get(self) -> None:
         args = self.arguments(FileQuery)
-        target = self.trio.files.viewable(args.path)
+        target = self.trio.workspace_files.viewable(args.path)
         kind = kind_of(target)
         if kind == "image":
             dataset = self.trio.projects.dataset(args.did) if args.did else None
             # decoding (a multi-band raster: up to rasters.MAX_BYTES) runs off the event loop
-            files = self.trio.files
+            files = self.trio.workspace_files
             data, _ = await IOLoop.current().run_in_executor(
                 files.decoder, files.image, target, dataset, args.bands
             )
@@ -78,7 +78,7 @@ class PaddleXDemoHandler(PaddleXHandler):
         tag="paddlex",
     )
     def get(self) -> None:
-        state = self.trio.demos.status(_demo_type(self.arguments(DemoRef)))
+        state = self.trio.demo_datasets.status(_demo_type(self.arguments(DemoRef)))
         self.ok(attr=demo_attr(state))
 
     @operation(
@@ -92,10 +92,12 @@ class PaddleXDemoHandler(PaddleXHandler):
         args = self.arguments(DemoAction)
         kind = _demo_type(args)
         if args.type == "download":
-            self.trio.demos.download(kind)
+            self.trio.demo_datasets.download(kind)
             self.ok()
         else:
-            out = await IOLoop.current().run_in_executor(None, self.trio.demos.load, kind, self.username)
+            out = await IOLoop.current().run_in_executor(
+                None, self.trio.demo_datasets.load, kind, self.username
+            )
             self.ok(did=out.dataset_id, pid=out.project_id, loading_status=out.loading_status)
 
     @operation(
@@ -105,5 +107,5 @@ class PaddleXDemoHandler(PaddleXHandler):
         tag="paddlex",
     )
     def put(self) -> None:
-        state = self.trio.demos.stop(_demo_type(self.arguments(DemoRef)))
+        state = self.trio.demo_datasets.stop(_demo_type(self.arguments(DemoRef)))
         self.ok(attr=demo_attr(state))

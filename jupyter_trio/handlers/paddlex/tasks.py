@@ -57,10 +57,10 @@ class _PaddleXTaskHandler(PaddleXHandler):
         return task_attr(self.training, task)
 
     def record(self, task: Task | None) -> dict[str, Any]:
-        return self.trio.results.record(task)
+        return self.trio.training_results.record(task)
 
     def last(self, task: Task, key: str) -> float | None:
-        return self.trio.results.last(task, key)
+        return self.trio.training_results.last(task, key)
 
 
 class PaddleXTaskHandler(_PaddleXTaskHandler):
@@ -273,9 +273,9 @@ class PaddleXMetricsHandler(_PaddleXTaskHandler):
                 }
             )
         elif kind == "eval":
-            self.ok(eval_metrics=self.trio.results.evaluation(task))
+            self.ok(eval_metrics=self.trio.training_results.evaluation(task))
         elif kind == "sensitivities":
-            self.ok(sensitivities_loss_img=self.trio.results.sensitivities(task))
+            self.ok(sensitivities_loss_img=self.trio.training_results.sensitivities(task))
         else:  # prune
             analysis = self.training.child(task.id, "analysis")
             self.ok(
@@ -346,7 +346,7 @@ class PaddleXExportHandler(_PaddleXTaskHandler):
         if quant == "result":  # the int8 model's sizes and its agreement with the float model
             self.ok(export_status=status, quant_result=rec.get("quantization") or {})
         elif quant == "log":
-            self.ok(export_status=status, quant_log={"log": self.trio.results.export_log(job)})
+            self.ok(export_status=status, quant_log={"log": self.trio.training_results.export_log(job)})
         else:
             self.ok(export_status=status, message=rec.get("error") or rec.get("save_dir") or "")
 

@@ -112,7 +112,7 @@ class PaddleXSystemHandler(PaddleXHandler):
     def get(self) -> None:
         kind = self.arguments(SystemArgs).type
         if kind == "machine_info":
-            training = self.trio.trainer.status()
+            training = self.trio.trainer_env.status()
             self.ok(
                 info={
                     "message": "ok" if training.available else training.reason,
@@ -171,7 +171,7 @@ class PaddleXDatasetHandler(PaddleXHandler):
     )
     def put(self) -> None:
         args = self.arguments(DatasetImport)
-        self.trio.importer.start(self.trio.projects.dataset(args.did), args.path)
+        self.trio.dataset_importer.start(self.trio.projects.dataset(args.did), args.path)
         self.ok()
 
     @operation("PaddleX: delete a dataset (did)", request=DatasetRef, tag="paddlex")
@@ -258,7 +258,7 @@ class PaddleXWorkspaceHandler(PaddleXHandler):
     def get(self) -> None:
         args = self.arguments(WorkspaceQuery)
         if not args.struct:
-            self.ok(dirname=str(self.trio.files.root))
+            self.ok(dirname=str(self.trio.workspace_files.root))
             return
         if not args.id:
             raise ValidationFailed("id is required with struct")
