@@ -15,6 +15,7 @@ from .tracking import (
     publish,
     read,
     record,
+    should_prune,
     track,
 )
 
@@ -31,6 +32,7 @@ __all__ = [
     "publish",
     "read",
     "record",
+    "should_prune",
     "track",
     "ServiceClient",
     "RestClient",

@@ -51,6 +51,7 @@ from .services.run_files import RunFiles
 from .services.run_tokens import RunTokens
 from .services.samplers import SamplerService
 from .services.sessions import SessionService
+from .services.sweeps import SweepService
 from .services.tasks import TaskService
 from .services.trainer_env import TrainerEnvironment
 from .services.training import TrainingService
@@ -318,6 +319,7 @@ class TrioApp(ExtensionApp):
     checkpoints: CheckpointService
     training_runs: TrainingRunService
     samplers: SamplerService
+    sweeps: SweepService
     archive_signer: ArchiveSigner
     event_bus: EventBus
     event_sources: EventSources
@@ -443,13 +445,14 @@ class TrioApp(ExtensionApp):
             self.gpu_list = self.runner.gpu_source.inventory()
         executor.start()
         self.workspaces = ScriptWorkspaces(self.store, root_dir, self.max_yaml_nodes)
+        self.metrics_reader = MetricsReader()
+        self.sweeps = SweepService(self.store, self.runner, self.workspaces, self.metrics_reader)
         self.tasks = TaskService(
             self.store,
             self.runner,
             self.workspaces,
             batch.Limits(self.max_generated_tasks, self.max_generated_nodes),
         )
-        self.metrics_reader = MetricsReader()
         self.projects = ProjectService(self.store, self.runner)
         self.dataset_importer = DatasetImporter(self.store, self.resolved_import_roots())
         self.trainer_env = TrainerEnvironment(self.python_executable or sys.executable)
@@ -485,9 +488,9 @@ class TrioApp(ExtensionApp):
         self.event_bus.on_listeners.append(
             lambda count: loop.add_callback(self._sample_while_listened, count)
         )
-        self.runner.wake = lambda: loop.add_callback(self.runner.tick)  # after the current request
-        self.runner.tick()  # re-attach to jobs that outlived the last server, record those that ended
-        self._runner_loop = PeriodicCallback(self.runner.tick, self.poll_interval * 1000)
+        self.runner.wake = lambda: loop.add_callback(self._tick)  # after the current request
+        self._tick()  # re-attach to jobs that outlived the last server, record those that ended
+        self._runner_loop = PeriodicCallback(self._tick, self.poll_interval * 1000)
         self._runner_loop.start()
         self._activity_loop = PeriodicCallback(self._mark_jobs_active, ACTIVITY_EVERY_S * 1000)
         self._activity_loop.start()
@@ -516,6 +519,12 @@ class TrioApp(ExtensionApp):
 
     def initialize_handlers(self) -> None:
         self.handlers.extend(routes.ROUTES)
+
+    def _tick(self) -> None:
+        """One step of the runner (record ended runs, start queued ones), then of the running sweeps."""
+        self.runner.tick()
+        if self.runner.active:
+            self.sweeps.tick()
 
     async def stop_extension(self) -> None:
         # Jobs are left running on purpose: the next server on this workspace re-attaches to them.

@@ -22,7 +22,7 @@ CHILD_JOB_KINDS = _names(TaskKind.ANALYSIS, TaskKind.EVALUATE, TaskKind.PREDICT,
 TRAINER_KINDS = (*RUN_KINDS, *CHILD_JOB_KINDS)  # jobs of jupyter_trio.trainers.job
 
 ACTIVE = _names(RunState.QUEUED, RunState.RUNNING)  # a run the runner still owns
-FINAL = _names(RunState.COMPLETED, RunState.FAILED, RunState.CANCELLED, RunState.INTERRUPTED)
+FINAL = _names(RunState.COMPLETED, RunState.FAILED, RunState.CANCELLED, RunState.INTERRUPTED, RunState.PRUNED)
 FAILED = _names(TaskState.FAILED, TaskState.INTERRUPTED)  # final states that carry a failure reason
 TASK_STATES = _names(*TaskState)
 

@@ -53,7 +53,7 @@ def test_the_snapshot_is_the_served_document(document):
 def test_a_changed_document_makes_it_stale_and_changes_the_types(document, tmp_path):
     changed = copy.deepcopy(document)
     states = changed["components"]["schemas"]["TaskInfo"]["properties"]["status"]["enum"]
-    states.append("paused")
+    states.append("on_hold")
     reason = openapi.stale(changed)
     assert reason == (
         "labextension/openapi.json is stale: run PATH=.venv/bin:$PATH python labextension/scripts/openapi.py"
@@ -61,5 +61,5 @@ def test_a_changed_document_makes_it_stale_and_changes_the_types(document, tmp_p
     # what the build would generate instead: the new state in the task's status union
     snapshot = tmp_path / "openapi.json"
     snapshot.write_text(openapi.serialize(changed), encoding="utf-8")
-    assert '"interrupted" | "paused"' in openapi.typescript(snapshot)
-    assert '"interrupted" | "paused"' not in openapi.typescript()
+    assert '"pruned" | "on_hold";' in openapi.typescript(snapshot)
+    assert '"on_hold"' not in openapi.typescript()

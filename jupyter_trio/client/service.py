@@ -14,7 +14,7 @@ import httpx
 from .discovery import ServerLocation, find_server, kernel_id, notebook_path
 from .rest import DEFAULT_TIMEOUT, RestClient, _q
 
-FINAL_STATES = ("completed", "failed", "cancelled", "interrupted")
+FINAL_STATES = ("completed", "failed", "cancelled", "interrupted", "pruned")
 
 
 def _image_bytes(image: Any) -> bytes:

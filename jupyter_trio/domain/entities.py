@@ -17,8 +17,10 @@ from .states import (
     DatasetState,
     RunState,
     SamplerState,
+    SweepState,
     TaskKind,
     TaskState,
+    TrialState,
     WeightsKind,
     WeightsState,
 )
@@ -248,3 +250,59 @@ class WeightsFacts:
     metrics: JSONObject
     size_bytes: int
     time: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Objective:
+    """What a sweep optimises: a tracked series of each trial, in a direction; a trial's value is the
+    series' last reported value, or its best."""
+
+    metric: str
+    direction: str = "minimize"  # minimize | maximize
+    value: str = "last"  # last | best
+
+
+@dataclass(frozen=True, slots=True)
+class SweepSpec:
+    """A sweep's search: the space (YAML text or a mapping, see ``services/sweep_space.py``), the objective,
+    the budget, Optuna's sampler and pruner, and what each trial runs."""
+
+    space: str | JSONObject  # as the user wrote it: YAML text or a mapping
+    objective: Objective
+    script_path: str  # relative to the server's root folder
+    n_trials: int = 20
+    parallel: int = 1  # trials at once
+    gpus: int = 0  # GPUs per trial
+    timeout_s: float | None = None  # ask for no trial after this long
+    sampler: str = "tpe"  # tpe | random | grid | cmaes | gp
+    pruner: str = "median"  # median | asha | hyperband | none
+    seed: int | None = None
+    stop_after_failures: int = 5  # the first N trials all failed: the sweep stops itself
+
+
+@dataclass(frozen=True, slots=True)
+class Sweep:
+    """An adaptive search run as trials that are ordinary tasks; its study lives in Optuna's storage."""
+
+    id: str
+    name: str
+    owner: str
+    state: SweepState
+    spec: SweepSpec
+    study_name: str
+    created_at: float
+    updated_at: float
+    message: str = ""  # why it stopped or failed
+
+
+@dataclass(frozen=True, slots=True)
+class SweepTrial:
+    """One trial of a sweep: Optuna's trial ``number`` and the task that runs it."""
+
+    sweep_id: str
+    number: int
+    task_id: str
+    state: TrialState
+    value: float | None = None
+    params: JSONObject = field(default_factory=dict)
+    prune_requested: bool = False  # the pruner said stop; the task is being cancelled

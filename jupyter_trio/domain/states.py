@@ -33,6 +33,7 @@ class RunState(StrEnum):
     FAILED = "failed"
     CANCELLED = "cancelled"
     INTERRUPTED = "interrupted"  # its supervisor ended without recording an exit
+    PRUNED = "pruned"  # a sweep's trial its pruner stopped early (a result, not a failure)
 
     @property
     def active(self) -> bool:
@@ -54,6 +55,7 @@ class TaskState(StrEnum):
     FAILED = "failed"
     CANCELLED = "cancelled"
     INTERRUPTED = "interrupted"
+    PRUNED = "pruned"
 
     @property
     def active(self) -> bool:
@@ -120,3 +122,24 @@ class SamplerState(StrEnum):
     READY = "ready"
     LOADED = "loaded"
     FAILED = "failed"
+
+
+class SweepState(StrEnum):
+    """A sweep asks for trials while ``running``; ``paused`` lets its running trials finish and asks for
+    none; it ends ``completed`` (its budget met), ``stopped`` (by its user) or ``failed`` (its first trials
+    all failed)."""
+
+    RUNNING = "running"
+    PAUSED = "paused"
+    COMPLETED = "completed"
+    STOPPED = "stopped"
+    FAILED = "failed"
+
+
+class TrialState(StrEnum):
+    """A trial as Optuna records it (``optuna.trial.TrialState``, lower case)."""
+
+    RUNNING = "running"  # asked for: its task is queued or running
+    COMPLETE = "complete"
+    PRUNED = "pruned"
+    FAIL = "fail"

@@ -21,6 +21,16 @@ from .paddlex.workspace import (
     PaddleXSystemHandler,
     PaddleXWorkspaceHandler,
 )
+from .sweeps import (
+    SweepHandler,
+    SweepPauseHandler,
+    SweepPreviewHandler,
+    SweepResumeHandler,
+    SweepsHandler,
+    SweepStopHandler,
+    SweepStudyHandler,
+    SweepTrialsHandler,
+)
 from .tasks import (
     NotebookRunFinishHandler,
     NotebookRunsHandler,
@@ -75,6 +85,15 @@ ROUTES: list[tuple] = [
     (rf"{API}/workspace/shell", ShellWorkspaceHandler),
     (rf"{API}/generator/preview", GeneratorPreviewHandler),
     (rf"{API}/generator/create", GeneratorCreateHandler),
+    # sweeps: adaptive search on Optuna, trials are tasks
+    (rf"{API}/sweeps", SweepsHandler),
+    (rf"{API}/sweeps/preview", SweepPreviewHandler),
+    (rf"{API}/sweeps/{NAME}", SweepHandler),
+    (rf"{API}/sweeps/{NAME}/pause", SweepPauseHandler),
+    (rf"{API}/sweeps/{NAME}/resume", SweepResumeHandler),
+    (rf"{API}/sweeps/{NAME}/stop", SweepStopHandler),
+    (rf"{API}/sweeps/{NAME}/trials", SweepTrialsHandler),
+    (rf"{API}/sweeps/{NAME}/study", SweepStudyHandler),
     (rf"{API}/tasks", TasksHandler),
     (rf"{API}/tasks/{NAME}", TaskHandler),
     (rf"{API}/tasks/{NAME}/run", TaskRunHandler),

@@ -12,6 +12,7 @@ from .migrations import SCHEMA_VERSION, SchemaTooNewError, migrate, schema_versi
 from .paths import PathOutsideWorkspace, WorkspaceLayout, resolve_in_roots, resolve_inside
 from .projects import DatasetRepository, ProjectRepository
 from .sessions import SamplerRepository, SessionRepository
+from .sweeps import SweepRepository
 from .tasks import TaskRepository
 from .users import SettingsRepository, UserRepository
 from .weights import WeightsRepository
@@ -59,6 +60,7 @@ class Store:
         self.checkpoints = CheckpointRepository(self.db)
         self.sessions = SessionRepository(self.db)
         self.samplers = SamplerRepository(self.db)
+        self.sweeps = SweepRepository(self.db)
 
     @property
     def root(self) -> Path:

@@ -14,6 +14,7 @@ PREFIXES = {
     "exported": "EM",
     "session": "S",
     "sampler": "SM",
+    "sweep": "SW",
 }
 
 

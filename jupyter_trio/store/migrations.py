@@ -220,6 +220,34 @@ _V8_LIST_INDEXES = [
     "CREATE INDEX tasks_by_status_name ON tasks(status, name)",
 ]
 
+# v9: sweeps. A sweep's study (trials, params, values) lives in Optuna's storage; here are the sweep, its
+# state, and which task runs which trial (a trial's state and value mirrored for listing without Optuna).
+_V9_SWEEPS = """
+CREATE TABLE sweeps (
+    id            TEXT PRIMARY KEY,
+    name          TEXT NOT NULL UNIQUE,
+    owner         TEXT NOT NULL,
+    state         TEXT NOT NULL,
+    spec          TEXT NOT NULL,
+    study_name    TEXT NOT NULL,
+    message       TEXT NOT NULL DEFAULT '',
+    created_at    REAL NOT NULL,
+    updated_at    REAL NOT NULL
+);
+CREATE TABLE sweep_trials (
+    sweep_id         TEXT NOT NULL REFERENCES sweeps(id) ON DELETE CASCADE,
+    number           INTEGER NOT NULL,
+    task_id          TEXT NOT NULL,
+    state            TEXT NOT NULL,
+    value            REAL,
+    params           TEXT NOT NULL DEFAULT '{}',
+    prune_requested  INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (sweep_id, number)
+);
+CREATE INDEX sweep_trials_by_task ON sweep_trials(task_id);
+CREATE INDEX sweeps_by_state ON sweeps(state)
+"""
+
 MIGRATIONS: list[str | list[str]] = [
     _V1_INITIAL,
     _V2_COUNTERS_AND_INDEXES,
@@ -229,6 +257,7 @@ MIGRATIONS: list[str | list[str]] = [
     _V6_RUN_CREATORS,
     _V7_EXECUTOR_HANDLES,
     _V8_LIST_INDEXES,
+    _V9_SWEEPS,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

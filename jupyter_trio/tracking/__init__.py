@@ -1,4 +1,5 @@
-"""The in-job API: ``read``, ``load``, ``record``, ``track``, ``get_task_dir``, ``get_run_index``, ``init``.
+"""The in-job API: ``read``, ``load``, ``record``, ``track``, ``get_task_dir``, ``get_run_index``, ``init``,
+``should_prune`` (a sweep's trial its pruner stopped).
 
 Inside a job started by the runner, the environment says where the run lives (``TRIO_RUN_DIR``,
 ``TRIO_CONFIG``...). ``track`` and ``record`` append to files of the run folder, never over HTTP:
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 from .config import ConfigKeyError, ConfigNode, load, read
 from .notebook import finish, init
+from .prune import should_prune
 from .remote import publish
 from .run import get_run_dir, get_run_index, get_task_dir
 from .writer import flush, record, track
@@ -41,4 +43,5 @@ __all__ = [
     "get_task_dir",
     "get_run_index",
     "get_run_dir",
+    "should_prune",
 ]

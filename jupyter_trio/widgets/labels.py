@@ -27,6 +27,8 @@ def task_state(trans: Translator, status: str) -> str:
             return trans._p("task state", "cancelled")
         case "interrupted":
             return trans._p("task state", "interrupted")
+        case "pruned":
+            return trans._p("task state", "pruned")
         case "deleted":
             return trans._p("task state", "deleted")
     return status

@@ -19,6 +19,7 @@ const TASK_STATES: Record<TaskStatus | 'deleted', Label> = {
   failed: trans => trans._p('task state', 'failed'),
   cancelled: trans => trans._p('task state', 'cancelled'),
   interrupted: trans => trans._p('task state', 'interrupted'),
+  pruned: trans => trans._p('task state', 'pruned'),
   deleted: trans => trans._p('task state', 'deleted')
 };
 

@@ -173,7 +173,7 @@ export class LogViewer extends Widget {
         return;
       }
       this._socket = null;
-      if (!/completed|failed|cancelled|interrupted|deleted/.test(this._status)) {
+      if (!/completed|failed|cancelled|interrupted|pruned|deleted/.test(this._status)) {
         // dropped while the run goes on: pick up at the byte we stopped at
         setTimeout(() => !this.isDisposed && this._open(this.buffer.nextOffset), 1000);
       }

@@ -20,6 +20,7 @@ _BY_RUN_STATE = {
     "failed": TaskStatus.XTRAINFAIL,
     "cancelled": TaskStatus.XTRAINEXIT,
     "interrupted": TaskStatus.XTRAINEXIT,
+    "pruned": TaskStatus.XTRAINEXIT,  # a sweep stopped it early: PaddleX knows only "stopped"
 }
 _CHILD = {
     "evaluate": {

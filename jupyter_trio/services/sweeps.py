@@ -1,0 +1,510 @@
+"""Sweeps: adaptive hyperparameter search on Optuna, run as trials that are ordinary tasks of the runner.
+
+A sweep's study lives in Optuna's own storage (an RDB on ``<workspace>/sweeps/optuna.db``), so
+``optuna.load_study`` and optuna-dashboard open it unchanged. The server drives every running sweep from
+its event loop (``tick``): it asks the study for trials while fewer than ``parallel`` run and the budget
+allows, makes each a script task whose config is the space's template with the trial's params (the script
+reads them with ``trio.read()``), reports what the task tracks under the objective's name as the trial's
+intermediate values, stops a trial its pruner prunes (``trio.should_prune()`` turns true, then the cancel
+path), and tells the study each ended trial's value or state. The store's ``sweep_trials`` rows say which
+task runs which trial; a trial is told at most once (``skip_if_finished``), so a server killed mid-sweep
+re-attaches and goes on.
+
+Runs in the server. Optuna is imported here only, when a sweep is made or driven.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import shutil
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from ..domain import (
+    JSONObject,
+    NewTask,
+    Objective,
+    RunState,
+    Sweep,
+    SweepSpec,
+    SweepState,
+    SweepTrial,
+    Task,
+    TaskKind,
+    TrialState,
+)
+from ..errors import Conflict, NotFound, ValidationFailed
+from ..runner.service import Runner
+from ..store import Store
+from ..store.metrics import MetricsReader
+from ..store.task_files import materialize
+from ..vocabulary import ACTIVE
+from .sweep_space import Space, describe, parse_space
+from .tasks import check_name
+from .workspaces import ScriptWorkspaces
+
+log = logging.getLogger(__name__)
+
+SAMPLERS = ("tpe", "random", "grid", "cmaes", "gp")
+PRUNERS = ("median", "asha", "hyperband", "none")
+DIRECTIONS = ("minimize", "maximize")
+VALUES = ("last", "best")
+PRUNE_MARKER = "should_prune"  # in the run folder: trio.should_prune() turns true (tracking/prune.py)
+PRUNE_GRACE_S = 2.0  # a pruned trial's script may exit by itself this long before it is cancelled
+MAX_TRIALS = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class SweepDetail:
+    """A sweep with its trials and its best trial so far."""
+
+    sweep: Sweep
+    trials: list[SweepTrial]
+    best: SweepTrial | None
+
+
+@dataclass(frozen=True, slots=True)
+class SpacePreview:
+    """What a space searches, as the space's syntax, and a few configs a trial could get."""
+
+    parameters: dict[str, str]
+    samples: list[JSONObject]
+
+
+@dataclass(frozen=True, slots=True)
+class StudyRef:
+    """What ``optuna.load_study(study_name=..., storage=...)`` opens on the server's machine."""
+
+    storage: str
+    study_name: str
+
+
+class SweepService:
+    def __init__(
+        self,
+        store: Store,
+        runner: Runner,
+        workspaces: ScriptWorkspaces,
+        metrics: MetricsReader,
+        storage_url: str | None = None,
+    ):
+        self.store = store
+        self.runner = runner
+        self.workspaces = workspaces
+        self.metrics = metrics
+        folder = store.root / "sweeps"
+        self.storage_url = storage_url or f"sqlite:///{folder / 'optuna.db'}"
+        self._storage: Any = None
+        self._studies: dict[str, Any] = {}  # sweep id -> optuna.Study with its sampler and pruner
+        self._reported: dict[tuple[str, int], int] = {}  # (sweep id, trial number) -> last step reported
+        self._pruned_at: dict[tuple[str, int], float] = {}  # when the pruner said stop (grace period)
+
+    # ---- Optuna
+    @property
+    def storage(self) -> Any:
+        if self._storage is None:
+            import optuna
+
+            optuna.logging.set_verbosity(optuna.logging.WARNING)
+            if self.storage_url.startswith("sqlite:///"):
+                Path(self.storage_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+            self._storage = optuna.storages.RDBStorage(self.storage_url)
+        return self._storage
+
+    def _study(self, sweep: Sweep) -> Any:
+        study = self._studies.get(sweep.id)
+        if study is None:
+            import optuna
+
+            space = parse_space(sweep.spec.space)
+            study = optuna.load_study(
+                study_name=sweep.study_name,
+                storage=self.storage,
+                sampler=_sampler(sweep.spec, space),
+                pruner=_pruner(sweep.spec.pruner),
+            )
+            self._studies[sweep.id] = study
+        return study
+
+    # ---- requests
+    def create(self, owner: str, name: str, spec: SweepSpec) -> Sweep:
+        """Check the spec, make the study and the sweep; the next tick asks for its first trials."""
+        import optuna
+
+        check_name(name, "sweep name")
+        if self.store.sweeps.get(name) is not None:
+            raise Conflict(f"a sweep named {name!r} already exists")
+        spec = self._checked(spec)
+        space = parse_space(spec.space, self.workspaces.max_yaml_nodes)
+        sampler = _sampler(spec, space)
+        try:
+            optuna.delete_study(study_name=name, storage=self.storage)  # left by a sweep deleted mid-way
+        except KeyError:
+            pass
+        optuna.create_study(
+            study_name=name,
+            storage=self.storage,
+            direction=spec.objective.direction,
+            sampler=sampler,
+            pruner=_pruner(spec.pruner),
+        )
+        sweep = self.store.sweeps.create(name, owner, spec, study_name=name)
+        self.runner.wake()
+        return sweep
+
+    def _checked(self, spec: SweepSpec) -> SweepSpec:
+        objective = spec.objective
+        if not isinstance(objective.metric, str) or not objective.metric.strip():
+            raise ValidationFailed("objective.metric: the name of a series the script tracks")
+        if objective.direction not in DIRECTIONS:
+            raise ValidationFailed(f"objective.direction: one of {', '.join(DIRECTIONS)}")
+        if objective.value not in VALUES:
+            raise ValidationFailed(f"objective.value: one of {', '.join(VALUES)}")
+        if spec.sampler not in SAMPLERS:
+            raise ValidationFailed(f"sampler: one of {', '.join(SAMPLERS)}")
+        if spec.pruner not in PRUNERS:
+            raise ValidationFailed(f"pruner: one of {', '.join(PRUNERS)}")
+        if not 1 <= spec.n_trials <= MAX_TRIALS:
+            raise ValidationFailed(f"n_trials: between 1 and {MAX_TRIALS}")
+        if spec.parallel < 1:
+            raise ValidationFailed("parallel: 1 or more trials at once")
+        limit = self.runner.gpu_source.max_gpus()
+        if spec.gpus < 0 or (limit is not None and spec.gpus > limit):
+            raise ValidationFailed(f"gpus: between 0 and {limit} per trial on this server")
+        if spec.timeout_s is not None and not spec.timeout_s > 0:
+            raise ValidationFailed("timeout: seconds above 0, or none")
+        rel = self.workspaces.script_relpath(spec.script_path)
+        return replace(spec, script_path=rel, objective=replace(objective, metric=objective.metric.strip()))
+
+    def preview(self, space: str | JSONObject, count: int = 3) -> SpacePreview:
+        """The space's searched parameters and ``count`` configs sampled at random from it."""
+        import optuna
+
+        parsed = parse_space(space, self.workspaces.max_yaml_nodes)
+        study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+        samples = [parsed.config(study.ask(parsed.distributions).params) for _ in range(count)]
+        return SpacePreview({name: describe(d) for name, d in parsed.distributions.items()}, samples)
+
+    def get(self, name: str) -> Sweep:
+        sweep = self.store.sweeps.get(name)
+        if sweep is None:
+            raise NotFound(f"no such sweep: {name!r}")
+        return sweep
+
+    def list(self, owner: str | None = None) -> list[Sweep]:
+        return self.store.sweeps.list(owner)
+
+    def detail(self, name: str) -> SweepDetail:
+        sweep = self.get(name)
+        trials = self.store.sweeps.trials(sweep.id)
+        done = [t for t in trials if t.state == TrialState.COMPLETE and t.value is not None]
+        pick = min if sweep.spec.objective.direction == "minimize" else max
+        best = pick(done, key=lambda t: t.value) if done else None
+        return SweepDetail(sweep, trials, best)
+
+    def study_ref(self, name: str) -> StudyRef:
+        sweep = self.get(name)
+        return StudyRef(self.storage_url, sweep.study_name)
+
+    def pause(self, name: str) -> Sweep:
+        sweep = self.get(name)
+        if sweep.state != SweepState.RUNNING:
+            raise Conflict(f"sweep {name!r} is {sweep.state}: only a running sweep pauses")
+        self.store.sweeps.update(sweep.id, state=SweepState.PAUSED)
+        return self.get(sweep.id)
+
+    def resume(self, name: str, add_trials: int = 0) -> Sweep:
+        """Ask for trials again; ``add_trials`` grows the budget (a completed or stopped sweep goes on)."""
+        sweep = self.get(name)
+        if add_trials < 0:
+            raise ValidationFailed("add_trials: 0 or more")
+        if sweep.state == SweepState.RUNNING and not add_trials:
+            raise Conflict(f"sweep {name!r} is already running")
+        spec = sweep.spec
+        if add_trials:
+            spec = replace(spec, n_trials=min(MAX_TRIALS, spec.n_trials + add_trials))
+        self.store.sweeps.update(sweep.id, state=SweepState.RUNNING, spec=spec, message="")
+        self._studies.pop(sweep.id, None)
+        self.runner.wake()
+        return self.get(sweep.id)
+
+    def stop(self, name: str) -> Sweep:
+        """Ask for no more trials and cancel the running ones (told to the study as failed)."""
+        sweep = self.get(name)
+        if sweep.state not in (SweepState.RUNNING, SweepState.PAUSED):
+            raise Conflict(f"sweep {name!r} has ended ({sweep.state})")
+        self._end(sweep, SweepState.STOPPED, "stopped by its user")
+        return self.get(sweep.id)
+
+    def enqueue(self, name: str, params: JSONObject) -> Sweep:
+        """A hand-written config becomes the next trial (Optuna's ``enqueue_trial``), inside the budget."""
+        sweep = self.get(name)
+        space = parse_space(sweep.spec.space)
+        unknown = sorted(set(params) - set(space.distributions))
+        if unknown:
+            raise ValidationFailed(
+                f"params: {', '.join(unknown)} not in the space ({', '.join(space.distributions)})"
+            )
+        for key, value in params.items():
+            dist = space.distributions[key]
+            if not _within(dist, value):
+                raise ValidationFailed(f"params: {key}={value!r} is outside {describe(dist)}")
+        self._study(sweep).enqueue_trial(params, skip_if_exists=False)
+        self.runner.wake()
+        return sweep
+
+    def delete(self, name: str) -> None:
+        """The sweep, its study and its trials' tasks (running ones are killed)."""
+        import optuna
+
+        sweep = self.get(name)
+        for trial in self.store.sweeps.trials(sweep.id):
+            task = self.store.tasks.get(trial.task_id)
+            if task is None:
+                continue
+            if task.status in ACTIVE:
+                self.runner.kill_now(task)
+            self.store.tasks.delete(task.id)
+            shutil.rmtree(self.store.layout.task_dir(task.id), ignore_errors=True)
+        self.store.sweeps.delete(sweep.id)
+        self._studies.pop(sweep.id, None)
+        try:
+            optuna.delete_study(study_name=sweep.study_name, storage=self.storage)
+        except KeyError:
+            pass
+
+    # ---- the driver
+    def tick(self) -> None:
+        """Drive every running or paused sweep one step; one sweep's failure never stops the others."""
+        for sweep in self.store.sweeps.list(states=(SweepState.RUNNING, SweepState.PAUSED)):
+            try:
+                self._drive(sweep)
+            except Exception as exc:  # a broken sweep fails with the reason, the rest go on
+                log.exception("sweep %s failed", sweep.name)
+                self._end(sweep, SweepState.FAILED, f"the sweep's driver failed: {exc}")
+
+    def _drive(self, sweep: Sweep) -> None:
+        study = self._study(sweep)
+        trials = self.store.sweeps.trials(sweep.id)
+        running = 0
+        for trial in trials:
+            if trial.state == TrialState.RUNNING and self._follow(sweep, study, trial):
+                running += 1
+        trials = self.store.sweeps.trials(sweep.id)
+        if self._first_trials_failed(sweep, trials):
+            return
+        timed_out = sweep.spec.timeout_s is not None and time.time() - sweep.created_at > sweep.spec.timeout_s
+        asked = len(trials)
+        if sweep.state == SweepState.RUNNING and not timed_out:
+            while asked < sweep.spec.n_trials and running < sweep.spec.parallel:
+                self._ask(sweep, study)
+                asked += 1
+                running += 1
+        if sweep.state == SweepState.RUNNING and running == 0 and (asked >= sweep.spec.n_trials or timed_out):
+            why = "its time budget ran out" if timed_out and asked < sweep.spec.n_trials else ""
+            self.store.sweeps.update(sweep.id, state=SweepState.COMPLETED, message=why)
+            self._studies.pop(sweep.id, None)
+
+    def _ask(self, sweep: Sweep, study: Any) -> None:
+        space = parse_space(sweep.spec.space)
+        trial = study.ask(space.distributions)
+        config = space.config(trial.params)
+        with self.store.db.transaction() as conn:
+            [task_id] = self.store.tasks.insert_many(
+                conn,
+                [
+                    NewTask(
+                        name=f"{sweep.name}-{trial.number:04d}",
+                        kind=TaskKind.SCRIPT,
+                        owner=sweep.owner,
+                        config=config,
+                        script_path=sweep.spec.script_path,
+                        gpu_count=sweep.spec.gpus,
+                    )
+                ],
+            )
+            self.store.tasks.add_runs(conn, [task_id])
+            self.store.sweeps.add_trial(conn, sweep.id, trial.number, task_id, dict(trial.params))
+        materialize(self.store.layout, task_id, TaskKind.SCRIPT, config, "")
+        trial.set_user_attr("task", task_id)  # optuna-dashboard shows which task ran it
+        self.runner.wake()
+
+    def _follow(self, sweep: Sweep, study: Any, trial: SweepTrial) -> bool:
+        """Report what a running trial tracked, prune it when its pruner says so, and tell the study once
+        its task has ended; True while it still runs."""
+        import optuna
+
+        task = self.store.tasks.get(trial.task_id)
+        trial_id = self.storage.get_trial_id_from_study_id_trial_number(study._study_id, trial.number)
+        key = (sweep.id, trial.number)
+        if task is None:  # its task was deleted under it
+            self._tell(sweep, study, trial, TrialState.FAIL, None)
+            return False
+        run_dir = self.store.layout.run_dir(task.id, task.run_index) if task.run_index else None
+        live = optuna.trial.Trial(study, trial_id)
+        reported = (
+            run_dir is not None and run_dir.is_dir() and self._report(key, trial_id, live, sweep, run_dir)
+        )
+        if task.status in ACTIVE:
+            if reported and not trial.prune_requested and sweep.spec.pruner != "none":
+                if live.should_prune():  # reads the study's other trials: only after a new report
+                    self.store.sweeps.set_trial(sweep.id, trial.number, prune_requested=True)
+                    if run_dir is not None:
+                        run_dir.mkdir(parents=True, exist_ok=True)
+                        (run_dir / PRUNE_MARKER).touch()
+                    self._pruned_at[key] = time.monotonic()
+                    if task.status == "queued":
+                        self.runner.cancel(task)
+            elif trial.prune_requested and task.status == "running":
+                asked_at = self._pruned_at.setdefault(key, time.monotonic() - PRUNE_GRACE_S)
+                if time.monotonic() - asked_at >= PRUNE_GRACE_S and not self._cancel_requested(task):
+                    self.runner.cancel(task)
+            return True
+        self._finish(sweep, study, trial, task, run_dir)
+        return False
+
+    def _cancel_requested(self, task: Task) -> bool:
+        run = self.store.tasks.run(task.id, task.run_index)
+        return run is not None and run.cancel_requested_at is not None
+
+    def _report(self, key: tuple[str, int], trial_id: int, live: Any, sweep: Sweep, run_dir: Path) -> bool:
+        """Report the objective's points tracked since the last report (each step once); True if any."""
+        if key not in self._reported:  # first look since this server started: what the study already has
+            known = self.storage.get_trial(trial_id).intermediate_values
+            self._reported[key] = max(known, default=-1)
+        series = self.metrics.series(run_dir, sweep.spec.objective.metric, since_step=self._reported[key])
+        if series is None:
+            return False
+        reported = False
+        for step, value in zip(series.steps, series.values):
+            if step > self._reported[key] and step >= 0 and value is not None and math.isfinite(value):
+                live.report(float(value), int(step))
+                self._reported[key] = step
+                reported = True
+        return reported
+
+    def _finish(self, sweep: Sweep, study: Any, trial: SweepTrial, task: Task, run_dir: Path | None) -> None:
+        if trial.prune_requested or task.status == "pruned":
+            if task.run_index and task.status != "pruned":
+                self.store.tasks.set_run(task.id, task.run_index, status=RunState.PRUNED)
+            self._tell(sweep, study, trial, TrialState.PRUNED, None)
+            return
+        if task.status != "completed":
+            self._tell(sweep, study, trial, TrialState.FAIL, None)
+            return
+        value = self._objective(sweep.spec.objective, run_dir)
+        if value is None:
+            message = f"objective `{sweep.spec.objective.metric}` was never tracked"
+            self.store.tasks.set_run(task.id, task.run_index, status=RunState.FAILED, message=message)
+            self._tell(sweep, study, trial, TrialState.FAIL, None)
+            return
+        self._tell(sweep, study, trial, TrialState.COMPLETE, value)
+
+    def _objective(self, objective: Objective, run_dir: Path | None) -> float | None:
+        series = self.metrics.series(run_dir, objective.metric) if run_dir and run_dir.is_dir() else None
+        values = [v for v in (series.values if series else []) if v is not None and math.isfinite(v)]
+        if not values:
+            return None
+        if objective.value == "last":
+            return float(values[-1])
+        return float(min(values) if objective.direction == "minimize" else max(values))
+
+    def _tell(
+        self, sweep: Sweep, study: Any, trial: SweepTrial, state: TrialState, value: float | None
+    ) -> None:
+        import optuna
+
+        optuna_state = {
+            TrialState.COMPLETE: optuna.trial.TrialState.COMPLETE,
+            TrialState.PRUNED: optuna.trial.TrialState.PRUNED,
+            TrialState.FAIL: optuna.trial.TrialState.FAIL,
+        }[state]
+        if state == TrialState.COMPLETE:
+            study.tell(trial.number, value, skip_if_finished=True)
+        else:
+            study.tell(trial.number, state=optuna_state, skip_if_finished=True)
+        self.store.sweeps.set_trial(sweep.id, trial.number, state=state, value=value)
+        self._reported.pop((sweep.id, trial.number), None)
+        self._pruned_at.pop((sweep.id, trial.number), None)
+
+    def _first_trials_failed(self, sweep: Sweep, trials: list[SweepTrial]) -> bool:
+        """The first ``stop_after_failures`` trials all failed: the sweep stops itself with the reason."""
+        first = trials[: sweep.spec.stop_after_failures]
+        if len(first) < sweep.spec.stop_after_failures or any(t.state != TrialState.FAIL for t in first):
+            return False
+        if any(t.state == TrialState.COMPLETE for t in trials):
+            return False
+        last = self.store.tasks.get(first[-1].task_id)
+        why = (last.failure_reason if last else None) or "see the trials' logs"
+        self._end(sweep, SweepState.FAILED, f"its first {len(first)} trials failed; the last: {why}")
+        return True
+
+    def _end(self, sweep: Sweep, state: SweepState, message: str) -> None:
+        study = self._study(sweep)
+        for trial in self.store.sweeps.trials(sweep.id):
+            if trial.state != TrialState.RUNNING:
+                continue
+            task = self.store.tasks.get(trial.task_id)
+            if task is not None and task.status in ACTIVE:
+                self.runner.cancel(task)
+            self._tell(sweep, study, trial, TrialState.FAIL, None)
+        self.store.sweeps.update(sweep.id, state=state, message=message)
+        self._studies.pop(sweep.id, None)
+
+
+def _within(dist: Any, value: Any) -> bool:
+    """``value`` is one ``dist`` can give (a choice of it, or a number in its range)."""
+    choices = getattr(dist, "choices", None)
+    if choices is not None:
+        return value in choices
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    if type(dist).__name__ == "IntDistribution" and not float(value).is_integer():
+        return False
+    return dist.low <= value <= dist.high
+
+
+def _sampler(spec: SweepSpec, space: Space) -> Any:
+    import optuna
+
+    samplers = optuna.samplers
+    match spec.sampler:
+        case "tpe":
+            return samplers.TPESampler(seed=spec.seed, constant_liar=spec.parallel > 1)
+        case "random":
+            return samplers.RandomSampler(seed=spec.seed)
+        case "grid":
+            return samplers.GridSampler(space.grid(), seed=spec.seed)
+        case "cmaes":
+            try:
+                import cmaes  # noqa: F401
+            except ImportError:
+                raise ValidationFailed("sampler: cmaes needs the cmaes package on the server") from None
+            return samplers.CmaEsSampler(seed=spec.seed)
+        case "gp":
+            try:
+                import scipy  # noqa: F401
+                import torch  # noqa: F401
+            except ImportError:
+                raise ValidationFailed("sampler: gp needs torch and scipy on the server") from None
+            return samplers.GPSampler(seed=spec.seed)
+    raise ValidationFailed(f"sampler: one of {', '.join(SAMPLERS)}")
+
+
+def _pruner(name: str) -> Any:
+    import optuna
+
+    pruners = optuna.pruners
+    match name:
+        case "median":
+            return pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1)
+        case "asha":
+            return pruners.SuccessiveHalvingPruner()
+        case "hyperband":
+            return pruners.HyperbandPruner()
+        case "none":
+            return pruners.NopPruner()
+    raise ValidationFailed(f"pruner: one of {', '.join(PRUNERS)}")
