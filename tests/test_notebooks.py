@@ -58,3 +58,12 @@ async def test_experiment_tracking_notebook(jp_serverapp, http_server_client, jp
     assert len(set(round(v, 6) for v in losses.values())) == 3  # three different learning rates
     assert out["best"] == min(losses, key=losses.get)
     assert (jp_root_dir / "notebooks" / "sweep_train.py").is_file()
+
+
+async def test_sweep_notebook(jp_serverapp, http_server_client, jp_root_dir):
+    out, _, _ = await execute_in_server_kernel(jp_serverapp, jp_root_dir, "sweep.ipynb")
+    assert out["state"] == "completed" and out["trials"] == 12
+    assert set(out["states"]) <= {"complete", "pruned"}
+    assert out["best"]["value"] == out["study_best"]
+    assert out["best"]["value"] < 0.5  # the floor is 0 at lr=0.05, width=64; the last epoch adds 1/8
+    assert out["importances"] == ["lr", "width"]

@@ -385,3 +385,29 @@ def test_a_server_killed_mid_sweep_goes_on_after_a_restart_and_counts_each_trial
     assert all(t.state == optuna.trial.TrialState.COMPLETE for t in trials)
     for trial in trials:  # each step reported once, whichever server saw it
         assert sorted(trial.intermediate_values) == list(range(6))
+
+
+async def test_the_events_channel_pushes_a_sweeps_progress_and_its_new_best(api, jp_root_dir, jp_ws_fetch):
+    from test_events import events_until, read_json
+
+    ws = await jp_ws_fetch("trio", "api", "events")
+    await read_json(ws)
+    await start(
+        api,
+        jp_root_dir,
+        "pushed",
+        QUADRATIC,
+        space="x: uniform(-1, 1)\nopt:\n  y: uniform(-1, 1)\nsteps: 2\n",
+        objective={"metric": "loss"},
+        n_trials=3,
+        parallel=1,
+        pruner="none",
+    )
+    events = await events_until(ws, lambda e: e["type"] == "sweep" and e["sweep"]["state"] == "completed")
+    sweeps = [e["sweep"] for e in events if e["type"] == "sweep" and e["sweep"]["name"] == "pushed"]
+    done = [s["trials_done"] for s in sweeps]
+    assert done == sorted(done) and done[-1] == 3 and {1, 2} <= set(done)  # each trial's end is pushed
+    final = sweeps[-1]
+    status, sweep = await api("GET", "trio/api/sweeps/pushed")
+    assert final["best"] == {"number": sweep["best"]["number"], "value": sweep["best"]["value"]}
+    ws.close()

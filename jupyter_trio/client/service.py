@@ -175,6 +175,50 @@ class ServiceClient:
                 )
             time.sleep(poll)
 
+    # ---- sweeps: adaptive search on the server's Optuna (trials are tasks of its runner)
+    def create_sweep(
+        self,
+        name: str,
+        script_path: str,
+        space: str | dict[str, Any],
+        metric: str,
+        direction: str = "minimize",
+        **budget: Any,
+    ) -> dict[str, Any]:
+        """Start a sweep over ``script_path`` (relative to the Jupyter root): ``space`` is its config
+        template, YAML or a dict, with values such as ``loguniform(1e-5, 1e-1)``, ``int(2, 8)``,
+        ``choice(adam | sgd)``; ``metric`` is a series the script tracks. ``budget``: n_trials, parallel,
+        gpus, timeout, sampler, pruner, seed (see ``POST /trio/api/sweeps``). Returns the sweep."""
+        body = {
+            "name": name,
+            "script_path": script_path,
+            "space": space,
+            "objective": {"metric": metric, "direction": direction},
+            **budget,
+        }
+        return self.call("POST", "trio/api/sweeps", json=body)
+
+    def get_sweep(self, name: str) -> dict[str, Any]:
+        """The sweep with its trials (number, state, value, params, task) and its best trial."""
+        return self.call("GET", f"trio/api/sweeps/{_q(name)}")
+
+    def wait_sweep(self, name: str, timeout: float = 3600.0, poll: float = 0.5) -> dict[str, Any]:
+        """Poll until the sweep is no longer running (completed, stopped, failed, or paused)."""
+        deadline = time.monotonic() + timeout
+        while (sweep := self.get_sweep(name))["state"] == "running":
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"sweep {name} still running after {timeout:.0f}s")
+            time.sleep(poll)
+        return sweep
+
+    def load_study(self, name: str) -> Any:
+        """The sweep's Optuna study (``optuna.load_study`` on the storage the server names): its trials,
+        ``best_params``, and ``optuna.visualization`` on it. The kernel must run on the server's machine."""
+        import optuna
+
+        ref = self.call("GET", f"trio/api/sweeps/{_q(name)}/study")
+        return optuna.load_study(study_name=ref["study_name"], storage=ref["storage"])
+
     def save_weights(self, training_run_id: str, name: str = "", epoch: int | None = None) -> dict[str, Any]:
         """Keep a run's weights (its best model, or ``epoch``'s) as a pretrained model listed by
         ``list_weights``; later runs can start from it with ``params={"pretrain_weights":

@@ -14,7 +14,7 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
-from ..domain import Dataset, Run, ScheduledRun, Task
+from ..domain import Dataset, Run, ScheduledRun, Task, TrialState
 from ..runner.gpu_sources import GPUSource
 from ..runner.gpus import gpu_processes, gpu_snapshot, os_user, unleased_seen_by_server
 from ..store import Store
@@ -75,6 +75,8 @@ class EventSources:
         self.gpu_readings: list[dict[str, Any]] = []
         store.tasks.on_change.append(self.task_changed)
         store.datasets.on_change.append(self.dataset_changed)
+        store.sweeps.on_change.append(self.sweep_changed)
+        self._sweeps: dict[str, dict[str, Any]] = {}  # the last summary published per sweep
 
     # ---- changes, as they commit
     def task_changed(self, task_id: str) -> None:
@@ -103,6 +105,34 @@ class EventSources:
             self.bus.publish("dataset.deleted", dataset={"id": did})
             return
         self.bus.publish("dataset", dataset=dataset_summary(dataset))
+
+    def sweep_changed(self, sweep_id: str) -> None:
+        """A sweep or one of its trials changed: its state, trials done and best trial, when they moved
+        (a trial started, pruned or completed; a new best)."""
+        sweep = self.store.sweeps.get(sweep_id)
+        if sweep is None:
+            self._sweeps.pop(sweep_id, None)
+            self.bus.publish("sweep.deleted", sweep={"id": sweep_id})
+            return
+        trials = self.store.sweeps.trials(sweep_id)
+        done = [t for t in trials if t.state == TrialState.COMPLETE and t.value is not None]
+        pick = min if sweep.spec.objective.direction == "minimize" else max
+        best = pick(done, key=lambda t: t.value) if done else None
+        summary = {
+            "id": sweep.id,
+            "name": sweep.name,
+            "state": sweep.state,
+            "message": sweep.message,
+            "n_trials": sweep.spec.n_trials,
+            "trials": len(trials),
+            "trials_done": sum(1 for t in trials if t.state != TrialState.RUNNING),
+            "pruned": sum(1 for t in trials if t.state == TrialState.PRUNED),
+            "best": {"number": best.number, "value": best.value} if best else None,
+        }
+        if self._sweeps.get(sweep_id) == summary:
+            return
+        self._sweeps[sweep_id] = summary
+        self.bus.publish("sweep", sweep=summary)
 
     def import_progress(self, did: str, fraction: float) -> None:
         """Called by the importer as it copies (a fraction of the files done)."""
