@@ -116,6 +116,9 @@ async def test_a_sweep_finds_the_optimum_two_at_a_time_and_optuna_reads_its_stud
         assert sorted(ft.intermediate_values) == list(range(8))  # every step once
         assert ft.user_attrs["task"] == trial["task"]
     assert study.best_value == pytest.approx(sweep["best"]["value"])
+    status, found = await api("GET", "trio/api/sweeps/quad/importances")
+    assert status == 200 and set(found["importances"]) == {"x", "opt.y"}
+    assert sum(found["importances"].values()) == pytest.approx(1.0)
 
 
 async def test_asha_prunes_the_trials_whose_early_steps_say_they_lose(api, jp_root_dir):

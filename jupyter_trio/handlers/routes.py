@@ -23,6 +23,7 @@ from .paddlex.workspace import (
 )
 from .sweeps import (
     SweepHandler,
+    SweepImportancesHandler,
     SweepPauseHandler,
     SweepPreviewHandler,
     SweepResumeHandler,
@@ -94,6 +95,7 @@ ROUTES: list[tuple] = [
     (rf"{API}/sweeps/{NAME}/stop", SweepStopHandler),
     (rf"{API}/sweeps/{NAME}/trials", SweepTrialsHandler),
     (rf"{API}/sweeps/{NAME}/study", SweepStudyHandler),
+    (rf"{API}/sweeps/{NAME}/importances", SweepImportancesHandler),
     (rf"{API}/tasks", TasksHandler),
     (rf"{API}/tasks/{NAME}", TaskHandler),
     (rf"{API}/tasks/{NAME}/run", TaskRunHandler),

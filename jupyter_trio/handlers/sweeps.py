@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..schemas.sweeps import (
     EnqueueBody,
+    ImportancesReply,
     ResumeBody,
     SpacePreviewReply,
     SpacePreviewRequest,
@@ -105,6 +106,14 @@ class SweepTrialsHandler(_Sweep):
     def post(self, name: str) -> None:
         sweep = self.trio.sweeps.enqueue(name, self.parse_body(EnqueueBody).params)
         self.reply(self.info(sweep.id), 202)
+
+
+class SweepImportancesHandler(TrioHandler):
+    @operation(
+        "The searched parameters' importances to the objective", response=ImportancesReply, tag="sweeps"
+    )
+    def get(self, name: str) -> None:
+        self.reply(ImportancesReply(importances=self.trio.sweeps.importances(name)))
 
 
 class SweepStudyHandler(TrioHandler):

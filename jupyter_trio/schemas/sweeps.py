@@ -150,6 +150,13 @@ class EnqueueBody(Request):
     params: dict[str, Any] = Field(description="a value for each searched parameter (dotted names)")
 
 
+class ImportancesReply(BaseModel):
+    importances: dict[str, float] = Field(
+        description="each searched parameter's importance (Optuna's fANOVA), highest first; empty before "
+        "two trials completed"
+    )
+
+
 class StudyRefReply(BaseModel):
     storage: str = Field(description="Optuna's storage URL on the server's machine")
     study_name: str

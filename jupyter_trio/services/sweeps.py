@@ -209,6 +209,22 @@ class SweepService:
         sweep = self.get(name)
         return StudyRef(self.storage_url, sweep.study_name)
 
+    def importances(self, name: str) -> dict[str, float]:
+        """Each searched parameter's importance to the objective (Optuna's default evaluator, fANOVA),
+        highest first; empty before two trials completed."""
+        import optuna
+
+        sweep = self.get(name)
+        study = self._study(sweep)
+        complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+        if len(complete) < 2:
+            return {}
+        try:
+            found = optuna.importance.get_param_importances(study)
+        except (RuntimeError, ValueError):  # e.g. every completed trial has the same params
+            return {}
+        return {name: float(value) for name, value in found.items()}
+
     def pause(self, name: str) -> Sweep:
         sweep = self.get(name)
         if sweep.state != SweepState.RUNNING:
