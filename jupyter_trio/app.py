@@ -446,7 +446,6 @@ class TrioApp(ExtensionApp):
         executor.start()
         self.workspaces = ScriptWorkspaces(self.store, root_dir, self.max_yaml_nodes)
         self.metrics_reader = MetricsReader()
-        self.sweeps = SweepService(self.store, self.runner, self.workspaces, self.metrics_reader)
         self.tasks = TaskService(
             self.store,
             self.runner,
@@ -457,6 +456,9 @@ class TrioApp(ExtensionApp):
         self.dataset_importer = DatasetImporter(self.store, self.resolved_import_roots())
         self.trainer_env = TrainerEnvironment(self.python_executable or sys.executable)
         self.training = TrainingService(self.store, self.runner, self.projects, self.trainer_env)
+        self.sweeps = SweepService(
+            self.store, self.runner, self.workspaces, self.metrics_reader, self.training
+        )
         self.weights = WeightsService(self.store, self.projects)
         self.demo_datasets = DemoService(self.store, self.projects, self.demo_images or None)
         self.checkpoints = CheckpointService(self.store)

@@ -414,3 +414,45 @@ async def test_the_events_channel_pushes_a_sweeps_progress_and_its_new_best(api,
     status, sweep = await api("GET", "trio/api/sweeps/pushed")
     assert final["best"] == {"number": sweep["best"]["number"], "value": sweep["best"]["value"]}
     ws.close()
+
+
+@pytest.mark.slow
+async def test_a_paddlex_classification_task_swept_over_its_learning_rate(api, trio_app):
+    pytest.importorskip("paddle")
+    from test_training_runner import demo_project
+
+    from dataset_fixtures import TINY_TRAIN
+
+    pid = await demo_project(trio_app)
+    space = {**TINY_TRAIN, "learning_rate": "loguniform(1e-4, 1e-2)"}
+    status, sweep = await api(
+        "POST",
+        "trio/api/sweeps",
+        {
+            "name": "px-lr",
+            "project_id": pid,
+            "space": space,
+            "objective": {"metric": "eval_acc1", "direction": "maximize"},
+            "n_trials": 2,
+            "parallel": 1,
+            "pruner": "none",
+        },
+    )
+    assert status == 201, sweep
+    sweep = await wait_sweep(api, "px-lr", "completed", "failed", timeout=600)
+    assert sweep["state"] == "completed", sweep
+    for trial in sweep["trials"]:
+        assert trial["state"] == "complete" and 0 <= trial["value"] <= 1
+        status, task = await api("GET", f"trio/api/tasks/{trial['task']}")
+        assert task["kind"] == "train" and task["project_id"] == pid and task["status"] == "completed"
+        _, params = await api("GET", f"trio/api/tasks/{trial['task']}/params")
+        assert params["train"]["learning_rate"] == pytest.approx(trial["params"]["learning_rate"])
+        assert params["train"]["model"] == "MobileNetV3_small"
+    # a space whose samples are not training parameters of the project's type is refused up front
+    bad = {**space, "model": "choice(NotAModel | AlsoNot)"}
+    status, reply = await api(
+        "POST",
+        "trio/api/sweeps",
+        {"name": "px-bad", "project_id": pid, "space": bad, "objective": {"metric": "eval_acc1"}},
+    )
+    assert status == 422 and "model" in reply["error"]["message"]

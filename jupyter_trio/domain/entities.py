@@ -265,11 +265,13 @@ class Objective:
 @dataclass(frozen=True, slots=True)
 class SweepSpec:
     """A sweep's search: the space (YAML text or a mapping, see ``services/sweep_space.py``), the objective,
-    the budget, Optuna's sampler and pruner, and what each trial runs."""
+    the budget, Optuna's sampler and pruner, and what each trial runs: a script, or a training run of a
+    project (PaddleX's training parameters: learning_rate, batch_size, num_epochs, model...)."""
 
     space: str | JSONObject  # as the user wrote it: YAML text or a mapping
     objective: Objective
-    script_path: str  # relative to the server's root folder
+    script_path: str = ""  # a script trial: the script, relative to the server's root folder
+    project_id: str = ""  # a training trial: a train task of this project, its params from the space
     n_trials: int = 20
     parallel: int = 1  # trials at once
     gpus: int = 0  # GPUs per trial

@@ -23,7 +23,14 @@ class ObjectiveBody(Request):
 
 class SweepCreate(Request):
     name: str = Field(description="the sweep's name: also its Optuna study's, and its trials' task prefix")
-    script_path: str = Field(description="the Python script each trial runs, relative to the server's root")
+    script_path: str = Field(
+        "", description="the Python script each trial runs, relative to the server's root (or project_id)"
+    )
+    project_id: str = Field(
+        "",
+        description="a training sweep: each trial is a train task of this project, the space holds its "
+        "training parameters (learning_rate, batch_size, num_epochs, model...)",
+    )
     space: str | dict[str, Any] = Field(
         description="the config template (YAML text or an object): values such as loguniform(1e-5, 1e-1), "
         "int(2, 8), uniform(0, 0.5), choice(adam | sgd) are searched, the others are fixed"
@@ -43,6 +50,7 @@ class SweepCreate(Request):
             space=self.space,
             objective=domain.Objective(self.objective.metric, self.objective.direction, self.objective.value),
             script_path=self.script_path,
+            project_id=self.project_id,
             n_trials=self.n_trials,
             parallel=self.parallel,
             gpus=self.gpus,
@@ -126,6 +134,7 @@ class SweepSummary(BaseModel):
 
 class SweepInfo(SweepSummary):
     script_path: str
+    project_id: str = ""
     trials: list[TrialInfo]
 
     @classmethod
@@ -134,6 +143,7 @@ class SweepInfo(SweepSummary):
         return cls(
             **summary.model_dump(),
             script_path=sweep.spec.script_path,
+            project_id=sweep.spec.project_id,
             trials=[TrialInfo.of(t) for t in trials],
         )
 

@@ -44,6 +44,7 @@ from ..store.task_files import materialize
 from ..vocabulary import ACTIVE
 from .sweep_space import Space, describe, parse_space
 from .tasks import check_name
+from .training import TrainingService
 from .workspaces import ScriptWorkspaces
 
 log = logging.getLogger(__name__)
@@ -89,12 +90,14 @@ class SweepService:
         runner: Runner,
         workspaces: ScriptWorkspaces,
         metrics: MetricsReader,
+        training: TrainingService | None = None,
         storage_url: str | None = None,
     ):
         self.store = store
         self.runner = runner
         self.workspaces = workspaces
         self.metrics = metrics
+        self.training = training  # makes the trials of a training sweep
         folder = store.root / "sweeps"
         self.storage_url = storage_url or f"sqlite:///{folder / 'optuna.db'}"
         self._storage: Any = None
@@ -176,8 +179,27 @@ class SweepService:
             raise ValidationFailed(f"gpus: between 0 and {limit} per trial on this server")
         if spec.timeout_s is not None and not spec.timeout_s > 0:
             raise ValidationFailed("timeout: seconds above 0, or none")
-        rel = self.workspaces.script_relpath(spec.script_path)
-        return replace(spec, script_path=rel, objective=replace(objective, metric=objective.metric.strip()))
+        objective = replace(objective, metric=objective.metric.strip())
+        if bool(spec.script_path) == bool(spec.project_id):
+            raise ValidationFailed(
+                "give script_path (a script's trials) or project_id (training runs), not both"
+            )
+        if spec.project_id:
+            return replace(spec, objective=objective, project_id=self._training_project(spec))
+        return replace(
+            spec, script_path=self.workspaces.script_relpath(spec.script_path), objective=objective
+        )
+
+    def _training_project(self, spec: SweepSpec) -> str:
+        """A training sweep's project; a config sampled from the space must be valid training parameters
+        of its task type (checked now, not at the first trial)."""
+        from ..trainers.params import validate
+
+        if self.training is None:
+            raise ValidationFailed("project_id: this server does not train")
+        project = self.training.projects.project(spec.project_id)
+        validate(project.project_type, self.preview(spec.space, count=1).samples[0])
+        return project.id
 
     def preview(self, space: str | JSONObject, count: int = 3) -> SpacePreview:
         """The space's searched parameters and ``count`` configs sampled at random from it."""
@@ -328,6 +350,9 @@ class SweepService:
         space = parse_space(sweep.spec.space)
         trial = study.ask(space.distributions)
         config = space.config(trial.params)
+        if sweep.spec.project_id:
+            self._ask_training(sweep, trial, config)
+            return
         with self.store.db.transaction() as conn:
             [task_id] = self.store.tasks.insert_many(
                 conn,
@@ -347,6 +372,16 @@ class SweepService:
         materialize(self.store.layout, task_id, TaskKind.SCRIPT, config, "")
         trial.set_user_attr("task", task_id)  # optuna-dashboard shows which task ran it
         self.runner.wake()
+
+    def _ask_training(self, sweep: Sweep, trial: Any, params: JSONObject) -> None:
+        """A training sweep's trial: a train task of its project with the sampled training parameters."""
+        assert self.training is not None
+        description = f"sweep {sweep.name}, trial {trial.number}"
+        task = self.training.create(sweep.owner, sweep.spec.project_id, params, description)
+        with self.store.db.transaction() as conn:
+            self.store.sweeps.add_trial(conn, sweep.id, trial.number, task.id, dict(trial.params))
+        trial.set_user_attr("task", task.id)
+        self.training.start(task.id)
 
     def _follow(self, sweep: Sweep, study: Any, trial: SweepTrial) -> bool:
         """Report what a running trial tracked, prune it when its pruner says so, and tell the study once

@@ -1,4 +1,5 @@
-"""ipywidgets panels over a jupyter-trio server: datasets, tasks, metrics, logs, checkpoints, and a dashboard.
+"""ipywidgets panels over a jupyter-trio server: datasets, tasks, metrics, logs, checkpoints, sweeps, and a
+dashboard.
 
 Every panel can be built with no arguments in a kernel of the server (``ServiceClient()`` finds it) or be
 handed a client; live updates run only while the panel is shown and stop when it is closed or its output
@@ -10,6 +11,7 @@ from .dashboard import Dashboard, dashboard
 from .datasets import DatasetPanel
 from .logs import LogPanel
 from .metrics import MetricsPanel
+from .sweeps import SweepPanel
 from .tasks import TaskPanel
 
 __all__ = [
@@ -18,6 +20,7 @@ __all__ = [
     "DatasetPanel",
     "LogPanel",
     "MetricsPanel",
+    "SweepPanel",
     "TaskPanel",
     "dashboard",
 ]

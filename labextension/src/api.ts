@@ -6,7 +6,19 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
-import { Body, datasetFromRest, IDataset, ITask, Reply, TaskDetail, taskFromRest } from './wire';
+import {
+  Body,
+  datasetFromRest,
+  IDataset,
+  ImportancesReply,
+  ISweep,
+  ITask,
+  Reply,
+  SweepInfo,
+  sweepFromRest,
+  TaskDetail,
+  taskFromRest
+} from './wire';
 
 export class TrioError extends Error {
   constructor(
@@ -98,6 +110,33 @@ export class TrioAPI {
   async loadDatasets(): Promise<IDataset[]> {
     const reply = await this.request<Reply<'/trio/api/datasets', 'get'>>('GET', ['datasets']);
     return reply.items.map(datasetFromRest);
+  }
+
+  async loadSweeps(): Promise<ISweep[]> {
+    const reply = await this.request<Reply<'/trio/api/sweeps', 'get'>>('GET', ['sweeps']);
+    return reply.items.map(row => sweepFromRest(row));
+  }
+
+  /** A sweep with its trials. */
+  sweep(name: string): Promise<SweepInfo> {
+    return this.request('GET', ['sweeps', name]);
+  }
+
+  importances(name: string): Promise<ImportancesReply> {
+    return this.request('GET', ['sweeps', name, 'importances']);
+  }
+
+  pauseSweep(name: string): Promise<Reply<'/trio/api/sweeps/{name}/pause', 'post'>> {
+    return this.request('POST', ['sweeps', name, 'pause'], {});
+  }
+
+  resumeSweep(name: string): Promise<Reply<'/trio/api/sweeps/{name}/resume', 'post'>> {
+    const body: Body<'/trio/api/sweeps/{name}/resume', 'post'> = {};
+    return this.request('POST', ['sweeps', name, 'resume'], body);
+  }
+
+  stopSweep(name: string): Promise<Reply<'/trio/api/sweeps/{name}/stop', 'post'>> {
+    return this.request('POST', ['sweeps', name, 'stop'], {});
   }
 
   projects(): Promise<Reply<'/trio/api/projects', 'get'>> {

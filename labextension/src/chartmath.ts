@@ -1,4 +1,4 @@
-/** Series arithmetic for the metrics chart: smoothing, aligning several runs, a log axis's domain. */
+/** Series arithmetic for the charts: smoothing, aligning runs, a log axis's domain, a sweep's history. */
 
 /**
  * TensorBoard-style exponential moving average with debiasing; ``weight`` 0 leaves the values. A null (the
@@ -44,4 +44,31 @@ export function align(series: { steps: number[]; values: (number | null)[] }[]):
 /** Values a log scale can draw: non-positive ones become null. */
 export function forLogScale(values: (number | null)[]): (number | null)[] {
   return values.map(v => (v !== null && v > 0 ? v : null));
+}
+
+/**
+ * A sweep's optimisation history: the complete trials' numbers and values, in trial order, and the best
+ * value up to each (the lowest when minimising, the highest when maximising).
+ */
+export function optimisationHistory(
+  trials: { number: number; state: string; value?: number | null }[],
+  direction: 'minimize' | 'maximize' = 'minimize'
+): { numbers: number[]; values: number[]; best: number[] } {
+  const done = trials
+    .filter(t => t.state === 'complete' && t.value !== null && t.value !== undefined && isFinite(t.value))
+    .sort((a, b) => a.number - b.number);
+  const numbers: number[] = [];
+  const values: number[] = [];
+  const best: number[] = [];
+  let current = NaN;
+  for (const t of done) {
+    const v = t.value as number;
+    if (isNaN(current) || (direction === 'minimize' ? v < current : v > current)) {
+      current = v;
+    }
+    numbers.push(t.number);
+    values.push(v);
+    best.push(current);
+  }
+  return { numbers, values, best };
 }

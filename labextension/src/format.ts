@@ -35,3 +35,18 @@ export function formatBytes(n: number | null | undefined): string {
   }
   return `${v >= 10 || i === 0 ? Math.round(v) : v.toFixed(1)} ${units[i]}`;
 }
+
+/** An objective or parameter value, short: four significant digits, an exponent when tiny or huge. */
+export function formatValue(v: number | null | undefined): string {
+  if (v === null || v === undefined || !isFinite(v)) {
+    return '—';
+  }
+  const a = Math.abs(v);
+  if (a === 0) {
+    return '0';
+  }
+  if (a >= 1e5 || a < 1e-3) {
+    return v.toExponential(2);
+  }
+  return String(Number(v.toPrecision(4)));
+}

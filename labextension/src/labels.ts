@@ -1,13 +1,13 @@
 /**
- * The server's names (task states and kinds, dataset states and types, HTTP refusals) in the user's
- * language. The tables of states and types are keyed by the OpenAPI document's enums, so a state added in
- * Python fails the build until it has a label here (and in the catalogs). A name the tables do not know
- * shows as it is.
+ * The server's names (task states and kinds, dataset states and types, sweep and trial states, HTTP
+ * refusals) in the user's language. The tables of states and types are keyed by the OpenAPI document's
+ * enums, so a state added in Python fails the build until it has a label here (and in the catalogs). A
+ * name the tables do not know shows as it is.
  */
 
 import type { TranslationBundle } from '@jupyterlab/translation';
 
-import type { DatasetStatus, DatasetType, IUnleasedUse, TaskStatus } from './wire';
+import type { DatasetStatus, DatasetType, IUnleasedUse, SweepState, TaskStatus, TrialState } from './wire';
 
 type Label = (trans: TranslationBundle) => string;
 
@@ -53,6 +53,21 @@ const DATASET_TYPES: Record<DatasetType, Label> = {
   remote_segmentation: trans => trans._p('dataset type', 'remote_segmentation')
 };
 
+const SWEEP_STATES: Record<SweepState, Label> = {
+  running: trans => trans._p('sweep state', 'running'),
+  paused: trans => trans._p('sweep state', 'paused'),
+  completed: trans => trans._p('sweep state', 'completed'),
+  stopped: trans => trans._p('sweep state', 'stopped'),
+  failed: trans => trans._p('sweep state', 'failed')
+};
+
+const TRIAL_STATES: Record<TrialState, Label> = {
+  running: trans => trans._p('trial state', 'running'),
+  complete: trans => trans._p('trial state', 'complete'),
+  pruned: trans => trans._p('trial state', 'pruned'),
+  fail: trans => trans._p('trial state', 'fail')
+};
+
 /** ``name``'s label in ``table``; the name itself when the table has none (own keys only). */
 function lookup(table: Record<string, Label>, name: string, trans: TranslationBundle): string {
   return Object.prototype.hasOwnProperty.call(table, name) ? table[name](trans) : name;
@@ -76,6 +91,16 @@ export function datasetStatusLabel(status: string, trans: TranslationBundle): st
 /** A dataset type (``classification``...) in the user's language; an unknown one as it is. */
 export function datasetTypeLabel(type: string, trans: TranslationBundle): string {
   return lookup(DATASET_TYPES, type, trans);
+}
+
+/** A sweep state (``running``, ``paused``...) in the user's language; an unknown one as it is. */
+export function sweepStateLabel(state: string, trans: TranslationBundle): string {
+  return lookup(SWEEP_STATES, state, trans);
+}
+
+/** A trial state (``complete``, ``pruned``...) in the user's language; an unknown one as it is. */
+export function trialStateLabel(state: string, trans: TranslationBundle): string {
+  return lookup(TRIAL_STATES, state, trans);
 }
 
 /** The GPU card's warning line for processes using the GPU without its lease; '' when there are none. */

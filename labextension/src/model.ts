@@ -1,9 +1,10 @@
 /**
- * The sidebar's state: tasks, datasets and GPUs as the REST lists gave them, kept current by the
+ * The sidebar's state: tasks, datasets, sweeps and GPUs as the REST lists gave them, kept current by the
  * events channel. Pure TypeScript (no DOM, no JupyterLab at run time), so the jest tests drive it directly.
  */
 
-import type { IDataset, IEvent, IGpu, ITask } from './wire';
+import type { IDataset, IEvent, IGpu, ISweep, ITask, SweepInfo, TrialInfo } from './wire';
+import { sweepFromRest } from './wire';
 
 export interface IGroups {
   running: ITask[];
@@ -17,6 +18,11 @@ type Listener = () => void;
 export class TrioModel {
   readonly tasks = new Map<string, ITask>();
   readonly datasets = new Map<string, IDataset>();
+  /** Sweeps by id. */
+  readonly sweeps = new Map<string, ISweep>();
+  /** The trials of the sweeps whose details were read (by sweep id), by number. */
+  readonly sweepTrials = new Map<string, TrialInfo[]>();
+  private _sweepRev = 0;
   gpus: IGpu[] = [];
   /** The id of the newest event applied: what a reconnect passes as ``since``. */
   lastEventId: number | null = null;
@@ -47,8 +53,11 @@ export class TrioModel {
     }
   }
 
-  /** Replace everything with what the REST lists say (first load, and after a refetch). */
-  load(tasks: ITask[], datasets: IDataset[], lastEventId: number | null): void {
+  /**
+   * Replace everything with what the REST lists say (first load, and after a refetch). ``sweeps``
+   * undefined (a server that could not list them) keeps the sweeps as they were.
+   */
+  load(tasks: ITask[], datasets: IDataset[], lastEventId: number | null, sweeps?: ISweep[]): void {
     const progress = new Map<string, ITask>();
     for (const t of this.tasks.values()) {
       if (t.progress !== undefined) {
@@ -68,6 +77,18 @@ export class TrioModel {
     this.datasets.clear();
     for (const d of datasets) {
       this.datasets.set(d.id, d);
+    }
+    if (sweeps) {
+      const pruned = new Map([...this.sweeps.values()].map(w => [w.id, w.pruned]));
+      this.sweeps.clear();
+      for (const w of sweeps) {
+        this.sweeps.set(w.id, { pruned: pruned.get(w.id), ...w, rev: ++this._sweepRev });
+      }
+      for (const id of [...this.sweepTrials.keys()]) {
+        if (!this.sweeps.has(id)) {
+          this.sweepTrials.delete(id);
+        }
+      }
     }
     this.lastEventId = lastEventId;
     this._changed();
@@ -134,6 +155,37 @@ export class TrioModel {
       case 'dataset.deleted':
         if (event.dataset) {
           this.datasets.delete(event.dataset.id);
+        }
+        break;
+      case 'sweep':
+        if (event.sweep) {
+          const prev = this.sweeps.get(event.sweep.id);
+          if (!prev && !event.sweep.name) {
+            return false;
+          }
+          const base: Partial<ISweep> = prev ?? {
+            message: '',
+            best: null,
+            n_trials: 0,
+            trials_done: 0,
+            created_at: this.now() / 1000
+          };
+          // an event's best has no params: keep those of the same best trial
+          const best =
+            event.sweep.best && prev?.best && prev.best.number === event.sweep.best.number
+              ? { ...prev.best, ...event.sweep.best }
+              : event.sweep.best;
+          const next = { ...base, ...event.sweep, rev: ++this._sweepRev } as ISweep;
+          if (best !== undefined) {
+            next.best = best;
+          }
+          this.sweeps.set(event.sweep.id, next);
+        }
+        break;
+      case 'sweep.deleted':
+        if (event.sweep) {
+          this.sweeps.delete(event.sweep.id);
+          this.sweepTrials.delete(event.sweep.id);
         }
         break;
       case 'gpus': {
@@ -254,5 +306,38 @@ export class TrioModel {
       }
     }
     return undefined;
+  }
+
+  /**
+   * A sweep's details as ``GET /trio/api/sweeps/{name}`` read them: its record (its ``rev`` left as it is,
+   * so a view that reads on ``rev`` does not read again) and its trials.
+   */
+  setSweepDetail(info: SweepInfo): void {
+    const prev = this.sweeps.get(info.id);
+    const trials = [...info.trials].sort((a, b) => a.number - b.number);
+    this.sweeps.set(info.id, {
+      ...sweepFromRest(info, prev?.rev ?? ++this._sweepRev),
+      trials: trials.length,
+      pruned: trials.filter(t => t.state === 'pruned').length
+    });
+    this.sweepTrials.set(info.id, trials);
+    this._changed();
+  }
+
+  sweepByName(name: string): ISweep | undefined {
+    for (const w of this.sweeps.values()) {
+      if (w.name === name) {
+        return w;
+      }
+    }
+    return undefined;
+  }
+
+  /** The sweeps the filter matches (by name or state), newest first. */
+  sweepList(): ISweep[] {
+    const f = this._filter;
+    return [...this.sweeps.values()]
+      .filter(w => !f || w.name.toLowerCase().includes(f) || w.state.includes(f))
+      .sort((a, b) => (b.created_at ?? 0) - (a.created_at ?? 0) || b.name.localeCompare(a.name));
   }
 }

@@ -28,6 +28,18 @@ export type DatasetStatus = DatasetInfo['status'];
 export type DatasetType = DatasetInfo['dataset_type'];
 /** A process NVML lists on a GPU without a lease for it. */
 export type IUnleasedUse = Schemas['UnleasedUse'];
+/** A row of ``GET /trio/api/sweeps``: a sweep without its trials. */
+export type SweepSummary = Schemas['SweepSummary'];
+/** ``GET /trio/api/sweeps/{name}``: a sweep with its trials. */
+export type SweepInfo = Schemas['SweepInfo'];
+/** One trial of a sweep: its number, state, value, the params it got and its task's id. */
+export type TrialInfo = Schemas['TrialInfo'];
+/** ``GET /trio/api/sweeps/{name}/importances``. */
+export type ImportancesReply = Schemas['ImportancesReply'];
+/** A sweep state (``running``, ``paused``, ``completed``, ``stopped``, ``failed``). */
+export type SweepState = SweepSummary['state'];
+/** A trial state (``running``, ``complete``, ``pruned``, ``fail``): Optuna's names. */
+export type TrialState = TrialInfo['state'];
 
 type Method = 'get' | 'put' | 'post' | 'delete' | 'patch';
 type Success = 200 | 201 | 202;
@@ -70,6 +82,28 @@ export interface IDataset extends Pick<DatasetInfo, 'id' | 'name' | 'dataset_typ
   progress?: number;
 }
 
+/**
+ * A sweep as the sidebar keeps it: a REST row's fields, then its ``sweep`` events' (which also say how many
+ * trials were asked and how many were pruned).
+ */
+export interface ISweep
+  extends Pick<SweepSummary, 'id' | 'name' | 'state' | 'n_trials' | 'trials_done'>,
+    Partial<
+      Pick<
+        SweepSummary,
+        'owner' | 'metric' | 'direction' | 'parallel' | 'sampler' | 'pruner' | 'created_at' | 'updated_at'
+      >
+    > {
+  message: string;
+  best: { number: number; value: number; params?: Record<string, unknown> } | null;
+  /** trials asked so far (started or ended) */
+  trials?: number;
+  /** trials the pruner stopped (known from an event, or from the trials once read) */
+  pruned?: number;
+  /** Bumped by every REST row or event of it, never by a read of its trials: what the views refetch on. */
+  rev: number;
+}
+
 /** One GPU of a ``gpus`` event: NVML's reading, the lease state of ``GET /trio/api/gpus``, its task. */
 export interface IGpu extends Partial<Pick<Schemas['GPUState'], 'state' | 'user' | 'unleased'>> {
   index: Schemas['GPUInfo']['index'];
@@ -88,6 +122,7 @@ export interface IEvent {
   task?: Partial<ITask> & { id: string };
   dataset?: Partial<IDataset> & { id: string };
   gpus?: IGpu[];
+  sweep?: Partial<Omit<ISweep, 'rev'>> & { id: string };
   progress?: Array<Partial<ITask> & { id: string }>;
   last_id?: number;
   refetch?: boolean;
@@ -125,4 +160,31 @@ export function datasetFromRest(row: DatasetInfo): IDataset {
     message: row.message ?? '',
     num_images: row.num_images ?? null
   };
+}
+
+/** A sweep row of ``GET /trio/api/sweeps`` (or a whole ``SweepInfo``) as the sidebar's record. */
+export function sweepFromRest(row: SweepSummary, rev = 0): ISweep {
+  return {
+    id: row.id,
+    name: row.name,
+    owner: row.owner,
+    state: row.state,
+    message: row.message ?? '',
+    metric: row.metric,
+    direction: row.direction,
+    n_trials: row.n_trials,
+    parallel: row.parallel,
+    sampler: row.sampler,
+    pruner: row.pruner,
+    trials_done: row.trials_done,
+    best: row.best ?? null,
+    created_at: row.created_at,
+    updated_at: row.updated_at,
+    rev
+  };
+}
+
+/** The name of a trial's task: ``<sweep name>-<4-digit number>``, as the server names it. */
+export function trialTaskName(sweepName: string, trial: number): string {
+  return `${sweepName}-${String(trial).padStart(4, '0')}`;
 }
