@@ -114,7 +114,10 @@ class SweepService:
             optuna.logging.set_verbosity(optuna.logging.WARNING)
             if self.storage_url.startswith("sqlite:///"):
                 Path(self.storage_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-            self._storage = optuna.storages.RDBStorage(self.storage_url)
+                self._storage = optuna.storages.RDBStorage(self.storage_url, engine_kwargs=_SQLITE_ENGINE)
+                _wal(self._storage)
+            else:
+                self._storage = optuna.storages.RDBStorage(self.storage_url)
         return self._storage
 
     def _study(self, sweep: Sweep) -> Any:
@@ -504,6 +507,27 @@ class SweepService:
             self._tell(sweep, study, trial, TrialState.FAIL, None)
         self.store.sweeps.update(sweep.id, state=state, message=message)
         self._studies.pop(sweep.id, None)
+
+
+# Optuna's SQLite storage written by the server's loop: a busy reader (optuna-dashboard, load_study in a
+# kernel) makes a writer wait, not fail
+_SQLITE_ENGINE = {"connect_args": {"timeout": 30}}
+
+
+def _wal(storage: Any) -> None:
+    """Write-ahead logging on Optuna's SQLite file: a trial's ask, reports and tell each commit, and in WAL
+    mode with synchronous=NORMAL a commit does not wait for the disk; readers in other processes still see
+    every committed trial."""
+    from sqlalchemy import event
+
+    @event.listens_for(storage.engine, "connect")
+    def _pragmas(connection: Any, _record: Any) -> None:
+        cursor = connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    storage.engine.dispose()  # the connections made before the listener: reopened with it
 
 
 def _within(dist: Any, value: Any) -> bool:

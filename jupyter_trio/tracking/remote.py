@@ -16,9 +16,6 @@ import re
 import socket
 import sys
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from pathlib import Path
 
 CHUNK = 8 << 20  # file uploads go in chunks of this size
@@ -85,6 +82,10 @@ class IngestClient:
         self._save_manifest()
 
     def _request(self, method: str, path: str, query: dict, body: bytes) -> dict:
+        import urllib.error  # here, not at import: only jobs without a shared filesystem send
+        import urllib.parse
+        import urllib.request
+
         request = urllib.request.Request(
             f"{self.url}/{path}?{urllib.parse.urlencode(query)}",
             data=body,

@@ -171,7 +171,7 @@ class SweepPanel(Panel):
 
         def loop(should_stop: Callable[[], bool]) -> None:
             if not self.ended:
-                follow(lambda: should_stop() or self.ended)
+                follow(should_stop)
 
         return loop
 

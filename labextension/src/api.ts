@@ -131,8 +131,7 @@ export class TrioAPI {
   }
 
   resumeSweep(name: string): Promise<Reply<'/trio/api/sweeps/{name}/resume', 'post'>> {
-    const body: Body<'/trio/api/sweeps/{name}/resume', 'post'> = {};
-    return this.request('POST', ['sweeps', name, 'resume'], body);
+    return this.request('POST', ['sweeps', name, 'resume'], {}); // add_trials: 0, the budget as it is
   }
 
   stopSweep(name: string): Promise<Reply<'/trio/api/sweeps/{name}/stop', 'post'>> {

@@ -1,6 +1,6 @@
 /**
- * jupyter-trio's commands (open the sidebar, a task's log, metrics or details; new training task; new
- * batch) and where they show: the command palette and the launcher.
+ * jupyter-trio's commands (open the sidebar, a task's log, metrics or details, a sweep; new training
+ * task; new batch) and where they show: the command palette and the launcher.
  */
 
 import type { JupyterFrontEnd } from '@jupyterlab/application';
@@ -17,6 +17,7 @@ import { MetricsView } from './metricsview';
 import type { TrioModel } from './model';
 import { attempt } from './notify';
 import type { ISettings } from './settings';
+import { SweepView } from './sweepview';
 import type { IEvent, ProjectInfo, Reply } from './wire';
 
 export namespace CommandIDs {
@@ -26,6 +27,7 @@ export namespace CommandIDs {
   export const openDetails = 'trio:open-details';
   export const newTraining = 'trio:new-training-task';
   export const newBatch = 'trio:new-batch';
+  export const openSweep = 'trio:open-sweep';
 }
 
 /** What the commands work with. */
@@ -94,6 +96,28 @@ export function addCommands(ctx: ICommandsContext): void {
     label: args => (args.name ? trans.__('Details of %1', args.name) : trans.__('Open task details')),
     execute: args =>
       openView(`trio-details-view-${args.name}`, () => new TaskDetails(api, model, String(args.name), trans))
+  });
+  app.commands.addCommand(CommandIDs.openSweep, {
+    label: args => (args.name ? trans.__('Sweep %1', args.name) : trans.__('Open sweep')),
+    caption: trans.__('A sweep’s optimisation history, parameters and importances'),
+    execute: async args => {
+      let name = args.name ? String(args.name) : '';
+      if (!name) {
+        const names = [...model.sweeps.values()].map(w => w.name).sort();
+        if (!names.length) {
+          Notification.info(trans.__('No sweep yet: start one through the REST API (POST /trio/api/sweeps).'), {
+            autoClose: 8000
+          });
+          return;
+        }
+        const choice = await InputDialog.getItem({ title: trans.__('Open sweep'), items: names });
+        if (!choice.button.accept || !choice.value) {
+          return;
+        }
+        name = choice.value;
+      }
+      return openView(`trio-sweep-view-${name}`, () => new SweepView(api, model, name, trans, onEvents));
+    }
   });
   app.commands.addCommand(CommandIDs.newTraining, {
     label: trans.__('New training task'),
@@ -176,7 +200,7 @@ export function addCommandEntries(
 ): void {
   const category = trans.__('jupyter-trio');
   if (palette) {
-    for (const command of [CommandIDs.open, CommandIDs.newTraining, CommandIDs.newBatch]) {
+    for (const command of [CommandIDs.open, CommandIDs.openSweep, CommandIDs.newTraining, CommandIDs.newBatch]) {
       palette.addItem({ command, category });
     }
   }

@@ -58,8 +58,12 @@ const plugin: JupyterFrontEndPlugin<void> = {
     const settings: ISettings = { ...DEFAULTS };
 
     const refetch = async () => {
-      const [tasks, datasets] = await Promise.all([api.loadTasks(), api.loadDatasets()]);
-      model.load(tasks, datasets, model.lastEventId);
+      const [tasks, datasets, sweeps] = await Promise.all([
+        api.loadTasks(),
+        api.loadDatasets(),
+        api.loadSweeps().catch(() => undefined) // a server without sweeps still shows its tasks
+      ]);
+      model.load(tasks, datasets, model.lastEventId, sweeps);
     };
     const eventListeners = new Set<(event: IEvent) => void>();
     const onEvents = (fn: (event: IEvent) => void) => {

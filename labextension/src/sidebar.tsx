@@ -1,6 +1,6 @@
 /**
  * The left sidebar panel (``#trio-sidebar``): a header with the active count, the filter, then its
- * sections (tasks by state, GPU cards, datasets) — all live.
+ * sections (tasks by state, sweeps, GPU cards, datasets) — all live.
  */
 
 import { ReactWidget } from '@jupyterlab/apputils';
@@ -13,6 +13,7 @@ import { DatasetSection } from './datasetsection';
 import { GpuSection } from './gpusection';
 import { trioIcon } from './icon';
 import type { TrioModel } from './model';
+import { SweepSection } from './sweepsection';
 import { TaskSection } from './tasksection';
 import { useModel } from './usemodel';
 
@@ -66,6 +67,7 @@ export function SidebarView(props: { opts: ISidebarOptions }): JSX.Element {
         <TaskSection id="pending" title={trans.__('Not started')} tasks={groups.pending} opts={props.opts} />
       ) : null}
       <TaskSection id="finished" title={trans.__('Recent')} tasks={groups.finished} opts={props.opts} />
+      <SweepSection sweeps={model.sweepList()} opts={props.opts} />
       <GpuSection gpus={model.gpus} trans={trans} />
       <DatasetSection datasets={[...model.datasets.values()]} trans={trans} />
     </div>

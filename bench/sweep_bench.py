@@ -1,0 +1,161 @@
+"""Sweeps, side by side in one run on this machine (issue 30): N trials of a fixed-length objective, 2 at
+once, wall time against the ideal (N x length / 2), for
+
+- jupyter-trio: a sweep of a server started here (random sampler, no pruner): each trial is a task of the
+  runner, a Python process that reads its config, sleeps the trial's length and tracks its value;
+- Optuna's own ``study.optimize(n_jobs=2)``, each trial the same script run as a subprocess;
+- Ray Tune (``ray[tune]``: ``pip install "ray[tune]"``; skipped with a note when missing), a local Ray of
+  2 CPUs, ``max_concurrent_trials=2``, each trial the same script run as a subprocess.
+
+    .venv/bin/python bench/sweep_bench.py                       # 200 trials of 50 ms, 60 trials of 1 s
+    .venv/bin/python bench/sweep_bench.py --trials 2000 --lengths 0.05,1   # the issue's full size
+
+Goal: overhead <= 5% at 1 s trials, and lower than Ray Tune's at 50 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from jupyter_trio.testing import ServerProcess
+
+PARALLEL = 2
+TRIAL = """
+import sys, time
+if len(sys.argv) > 2:                       # the peers: x and the length on the command line
+    x, length = float(sys.argv[1]), float(sys.argv[2])
+    time.sleep(length)
+    print((x - 0.3) ** 2)
+else:                                       # jupyter-trio: the trial's config, its value tracked
+    import jupyter_trio as trio
+    cfg = trio.read()
+    time.sleep(cfg["length"])
+    trio.track("loss", (cfg["x"] - 0.3) ** 2, step=0)
+"""
+
+
+def run_trial(script: Path, x: float, length: float) -> float:
+    out = subprocess.run([sys.executable, str(script), str(x), str(length)], capture_output=True, text=True)
+    return float(out.stdout.strip())
+
+
+def jupyter_trio_sweep(root: Path, trials: int, length: float) -> float:
+    (root / "trial.py").write_text(TRIAL)
+    server = ServerProcess(root, f"--TrioApp.max_cpu_jobs={PARALLEL}").start()
+    try:
+        with server.client() as http:
+            body = {
+                "name": f"bench-{int(length * 1000)}ms",
+                "script_path": "trial.py",
+                "space": {"x": "uniform(0, 1)", "length": length},
+                "objective": {"metric": "loss"},
+                "n_trials": trials,
+                "parallel": PARALLEL,
+                "sampler": "random",
+                "pruner": "none",
+            }
+            started = time.perf_counter()
+            reply = http.post("/trio/api/sweeps", json=body)
+            assert reply.status_code == 201, reply.text
+            while (sweep := http.get(f"/trio/api/sweeps/{body['name']}").json())["state"] == "running":
+                time.sleep(0.05)
+            wall = time.perf_counter() - started
+            assert sweep["state"] == "completed" and sweep["trials_done"] == trials, sweep["message"]
+            assert all(t["state"] == "complete" for t in sweep["trials"])
+            return wall
+    finally:
+        server.stop()
+
+
+def optuna_subprocess(root: Path, trials: int, length: float) -> float:
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    script = root / "trial.py"
+    script.write_text(TRIAL)
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler())
+    started = time.perf_counter()
+    study.optimize(
+        lambda t: run_trial(script, t.suggest_float("x", 0, 1), length), n_trials=trials, n_jobs=PARALLEL
+    )
+    wall = time.perf_counter() - started
+    assert len(study.trials) == trials
+    return wall
+
+
+def ray_tune(root: Path, trials: int, length: float) -> float | None:
+    try:
+        import ray
+        from ray import tune
+    except ImportError:
+        return None
+    script = root / "trial.py"
+    script.write_text(TRIAL)
+
+    def trainable(config: dict) -> dict:
+        return {"loss": run_trial(script, config["x"], length)}
+
+    ray.init(num_cpus=PARALLEL, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+    try:
+        tuner = tune.Tuner(
+            tune.with_resources(trainable, {"cpu": 1}),
+            param_space={"x": tune.uniform(0, 1)},
+            tune_config=tune.TuneConfig(num_samples=trials, max_concurrent_trials=PARALLEL),
+            run_config=tune.RunConfig(storage_path=str(root / "ray_results"), verbose=0),
+        )
+        started = time.perf_counter()
+        results = tuner.fit()
+        wall = time.perf_counter() - started
+        assert len(results) == trials
+        return wall
+    finally:
+        ray.shutdown()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trials", type=int, default=None, help="trials per length (default 200 / 60)")
+    parser.add_argument("--lengths", default="0.05,1", help="trial lengths in seconds")
+    args = parser.parse_args()
+    rows = []
+    for length in (float(v) for v in args.lengths.split(",")):
+        trials = args.trials or (200 if length < 0.5 else 60)
+        ideal = trials * length / PARALLEL
+        for name, fn in (
+            ("jupyter-trio", jupyter_trio_sweep),
+            ("Optuna n_jobs=2", optuna_subprocess),
+            ("Ray Tune", ray_tune),
+        ):
+            with tempfile.TemporaryDirectory() as tmp:
+                wall = fn(Path(tmp), trials, length)
+            if wall is None:
+                print(f"{name}: skipped (pip install 'ray[tune]')", flush=True)
+                continue
+            overhead = (wall - ideal) / ideal
+            rows.append(
+                {
+                    "tool": name,
+                    "trials": trials,
+                    "length_s": length,
+                    "wall_s": round(wall, 2),
+                    "ideal_s": round(ideal, 2),
+                    "overhead": round(overhead, 4),
+                    "per_trial_ms": round(1000 * (wall - ideal) * PARALLEL / trials, 1),
+                }
+            )
+            print(
+                f"{name:16s} {trials:5d} x {length:5.2f} s: wall {wall:8.2f} s, ideal {ideal:8.2f} s, "
+                f"overhead {100 * overhead:6.1f}% ({rows[-1]['per_trial_ms']} ms a trial)",
+                flush=True,
+            )
+    print(json.dumps(rows))
+
+
+if __name__ == "__main__":
+    main()
