@@ -171,7 +171,7 @@ class SweepPanel(Panel):
 
         def loop(should_stop: Callable[[], bool]) -> None:
             if not self.ended:
-                follow(should_stop)
+                follow(lambda: should_stop() or self.ended)
 
         return loop
 
@@ -214,7 +214,13 @@ class SweepPanel(Panel):
             ]
             for t in sorted(sweep["trials"], key=lambda t: t["number"])
         ]
-        headers = [trans.__("trial"), trans.__("status"), trans.__("value"), trans.__("params"), trans.__("task")]
+        headers = [
+            trans.__("trial"),
+            trans.__("status"),
+            trans.__("value"),
+            trans.__("params"),
+            trans.__("task"),
+        ]
         self.table.value = table(headers, self.rows, "trio-table trio-sweep-trials")
         done = sorted(
             (t for t in sweep["trials"] if t["state"] == "complete" and t["value"] is not None),
@@ -250,7 +256,9 @@ class SweepPanel(Panel):
         best = sweep.get("best")
         if best:
             text = trans.__("best: %1 (trial %2)", number(best["value"]), best["number"])
-            lines.append(f"<span class='trio-sweep-best'>{esc(text)}</span> {esc(params_text(best['params']))}")
+            lines.append(
+                f"<span class='trio-sweep-best'>{esc(text)}</span> {esc(params_text(best['params']))}"
+            )
         else:
             lines.append(esc(trans.__("no complete trial yet")))
         return "<div class='trio-sweep-header'>" + "<br>".join(lines) + "</div>"
