@@ -456,3 +456,23 @@ async def test_a_paddlex_classification_task_swept_over_its_learning_rate(api, t
         {"name": "px-bad", "project_id": pid, "space": bad, "objective": {"metric": "eval_acc1"}},
     )
     assert status == 422 and "model" in reply["error"]["message"]
+
+
+async def test_a_seeded_sweep_resumed_does_not_replay_its_first_trials(api, jp_root_dir):
+    await start(
+        api,
+        jp_root_dir,
+        "seeded",
+        "import jupyter_trio as trio\ntrio.track('loss', trio.read()['x'])\n",
+        space={"x": "uniform(0, 1)"},
+        objective={"metric": "loss"},
+        n_trials=2,
+        parallel=1,
+        sampler="random",
+        seed=11,
+    )
+    await wait_sweep(api, "seeded", "completed")
+    await api("POST", "trio/api/sweeps/seeded/resume", {"add_trials": 2})
+    sweep = await wait_sweep(api, "seeded", "completed")
+    xs = [t["params"]["x"] for t in sweep["trials"]]
+    assert len(xs) == 4 and len(set(xs)) == 4, xs

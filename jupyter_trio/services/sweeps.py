@@ -126,10 +126,13 @@ class SweepService:
             import optuna
 
             space = parse_space(sweep.spec.space)
+            spec = sweep.spec
+            if spec.seed is not None:  # a reloaded study (resume, restart) must not replay the first trials
+                spec = replace(spec, seed=spec.seed + len(self.store.sweeps.trials(sweep.id)))
             study = optuna.load_study(
                 study_name=sweep.study_name,
                 storage=self.storage,
-                sampler=_sampler(sweep.spec, space),
+                sampler=_sampler(spec, space),
                 pruner=_pruner(sweep.spec.pruner),
             )
             self._studies[sweep.id] = study

@@ -105,9 +105,8 @@ export function addCommands(ctx: ICommandsContext): void {
       if (!name) {
         const names = [...model.sweeps.values()].map(w => w.name).sort();
         if (!names.length) {
-          Notification.info(trans.__('No sweep yet: start one through the REST API (POST /trio/api/sweeps).'), {
-            autoClose: 8000
-          });
+          const text = trans.__('No sweep yet: start one through the REST API (POST /trio/api/sweeps).');
+          Notification.info(text, { autoClose: 8000 });
           return;
         }
         const choice = await InputDialog.getItem({ title: trans.__('Open sweep'), items: names });
@@ -200,7 +199,8 @@ export function addCommandEntries(
 ): void {
   const category = trans.__('jupyter-trio');
   if (palette) {
-    for (const command of [CommandIDs.open, CommandIDs.openSweep, CommandIDs.newTraining, CommandIDs.newBatch]) {
+    const { open, openSweep, newTraining, newBatch } = CommandIDs;
+    for (const command of [open, openSweep, newTraining, newBatch]) {
       palette.addItem({ command, category });
     }
   }

@@ -149,21 +149,23 @@ export function layout(trials: TrialInfo[], opts: ILayoutOptions): ILayout {
   const box: IBox = { ...MARGIN, ...(opts.margin ?? {}), width: opts.width, height: opts.height };
   const ended = trials.filter(t => t.state !== 'running');
   const names = parameterNames(ended.length ? ended : trials);
-  const axes = [
-    ...names.map(name => buildAxis(name, ended.map(t => (t.params ?? {})[name]))),
-    buildAxis(
-      opts.metric,
-      ended.map(t => t.value),
-      true
-    )
-  ];
+  const paramOf = (t: TrialInfo, name: string) => (t.params ?? {})[name];
+  const params = names.map(name => {
+    const values = ended.map(t => paramOf(t, name));
+    return buildAxis(name, values);
+  });
+  const objectiveValues: unknown[] = ended.map(t => t.value);
+  const objective = buildAxis(opts.metric, objectiveValues, true);
+  const axes = [...params, objective];
   const plotW = Math.max(1, box.width - box.left - box.right);
   const plotH = Math.max(1, box.height - box.top - box.bottom);
   axes.forEach((axis, i) => {
     axis.x = box.left + (axes.length === 1 ? plotW / 2 : (i * plotW) / (axes.length - 1));
   });
 
-  const scored = ended.filter(t => t.state === 'complete' && typeof t.value === 'number' && isFinite(t.value));
+  const scored = ended.filter(
+    t => t.state === 'complete' && typeof t.value === 'number' && isFinite(t.value)
+  );
   const values = scored.map(t => t.value as number);
   const lo = Math.min(...values);
   const hi = Math.max(...values);
@@ -176,7 +178,7 @@ export function layout(trials: TrialInfo[], opts: ILayoutOptions): ILayout {
     const grey = t.state !== 'complete' || typeof t.value !== 'number' || !isFinite(t.value);
     const goodness = grey ? null : goodnessOf(t.value as number);
     const points = axes.map(axis => {
-      const p = position(axis, axis.objective ? t.value : (t.params ?? {})[axis.key]);
+      const p = position(axis, axis.objective ? t.value : paramOf(t, axis.key));
       return p === null ? null : ([axis.x, box.top + (1 - p) * plotH] as [number, number]);
     });
     return {

@@ -90,11 +90,7 @@ export function SweepRow(props: { sweep: ISweep; opts: ISidebarOptions }): JSX.E
   const fraction = w.n_trials ? Math.min(1, w.trials_done / w.n_trials) : 0;
   const active = w.state === 'running' || w.state === 'paused';
   return (
-    <li
-      className={`jp-trio-sweep jp-trio-status-${w.state}`}
-      data-sweep={w.name}
-      data-state={w.state}
-    >
+    <li className={`jp-trio-sweep jp-trio-status-${w.state}`} data-sweep={w.name} data-state={w.state}>
       <div className="jp-trio-task-head">
         <button
           className="jp-trio-expand"

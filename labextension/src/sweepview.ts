@@ -198,7 +198,8 @@ export class SweepView extends Widget {
             ...(stepped ? { paths: stepped({ align: 1 }) } : {})
           }
         ],
-        axes: [axis, axis]
+        // trial numbers: whole ticks only
+        axes: [{ ...axis, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000] }, axis]
       },
       data,
       this._history
