@@ -9,6 +9,7 @@ import asyncio
 import time
 
 import pytest
+from test_sweeps import wait_sweep
 
 from jupyter_trio.widgets import SweepPanel
 
@@ -50,17 +51,6 @@ async def start_sweep(api, jp_root_dir, name: str, source: str, n_trials: int, p
     )
     assert code == 201, sweep
     return sweep
-
-
-async def wait_sweep(api, name: str, *states: str, timeout: float = 120.0) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        code, sweep = await api("GET", f"trio/api/sweeps/{name}")
-        assert code == 200, sweep
-        if sweep["state"] in states:
-            return sweep
-        assert time.monotonic() < deadline, f"sweep {name} stayed {sweep['state']}, wanted {states}"
-        await asyncio.sleep(0.1)
 
 
 async def until(panel: SweepPanel, check, timeout: float = 60.0) -> None:
