@@ -476,3 +476,34 @@ async def test_a_seeded_sweep_resumed_does_not_replay_its_first_trials(api, jp_r
     sweep = await wait_sweep(api, "seeded", "completed")
     xs = [t["params"]["x"] for t in sweep["trials"]]
     assert len(xs) == 4 and len(set(xs)) == 4, xs
+
+
+@pytest.mark.parametrize(
+    "sampler, space",
+    [
+        ("grid", {"x": "choice(0.1 | 0.5 | 0.9)", "k": "int(1, 2)"}),
+        ("cmaes", {"x": "uniform(0, 1)", "k": "int(1, 2)"}),
+        ("random", {"x": "uniform(0, 1)", "k": "int(1, 2)"}),
+    ],
+)
+async def test_each_sampler_runs_a_sweep(api, jp_root_dir, sampler, space):
+    await start(
+        api,
+        jp_root_dir,
+        f"s-{sampler}",
+        "import jupyter_trio as trio\ncfg = trio.read()\ntrio.track('loss', (cfg['x'] - 0.5) ** 2 + cfg['k'])",  # noqa: E501
+        space=space,
+        objective={"metric": "loss"},
+        n_trials=8 if sampler == "grid" else 6,  # a grid of 6 points stops at 6
+        parallel=2,
+        sampler=sampler,
+        pruner="none",
+        seed=5,
+    )
+    sweep = await wait_sweep(api, f"s-{sampler}", "completed", "failed")
+    assert sweep["state"] == "completed" and [t["state"] for t in sweep["trials"]] == ["complete"] * 6
+    if sampler == "grid":  # the grid's six points, each once
+        assert sorted((t["params"]["x"], t["params"]["k"]) for t in sweep["trials"]) == [
+            (x, k) for x in (0.1, 0.5, 0.9) for k in (1, 2)
+        ]
+    assert sweep["best"]["value"] == min(t["value"] for t in sweep["trials"])

@@ -341,16 +341,27 @@ class SweepService:
         if self._first_trials_failed(sweep, trials):
             return
         timed_out = sweep.spec.timeout_s is not None and time.time() - sweep.created_at > sweep.spec.timeout_s
-        asked = len(trials)
+        asked, budget = len(trials), self._budget(sweep)
         if sweep.state == SweepState.RUNNING and not timed_out:
-            while asked < sweep.spec.n_trials and running < sweep.spec.parallel:
+            while asked < budget and running < sweep.spec.parallel:
                 self._ask(sweep, study)
                 asked += 1
                 running += 1
-        if sweep.state == SweepState.RUNNING and running == 0 and (asked >= sweep.spec.n_trials or timed_out):
-            why = "its time budget ran out" if timed_out and asked < sweep.spec.n_trials else ""
+        if sweep.state == SweepState.RUNNING and running == 0 and (asked >= budget or timed_out):
+            why = "its time budget ran out" if timed_out and asked < budget else ""
+            if budget < sweep.spec.n_trials:
+                why = f"the grid has {budget} points: each was tried once"
             self.store.sweeps.update(sweep.id, state=SweepState.COMPLETED, message=why)
             self._studies.pop(sweep.id, None)
+
+    @staticmethod
+    def _budget(sweep: Sweep) -> int:
+        """How many trials to ask for: ``n_trials``, or the grid's size when that is smaller."""
+        if sweep.spec.sampler != "grid":
+            return sweep.spec.n_trials
+        return min(
+            sweep.spec.n_trials, math.prod(len(v) for v in parse_space(sweep.spec.space).grid().values())
+        )
 
     def _ask(self, sweep: Sweep, study: Any) -> None:
         space = parse_space(sweep.spec.space)
@@ -479,10 +490,16 @@ class SweepService:
             TrialState.PRUNED: optuna.trial.TrialState.PRUNED,
             TrialState.FAIL: optuna.trial.TrialState.FAIL,
         }[state]
-        if state == TrialState.COMPLETE:
-            study.tell(trial.number, value, skip_if_finished=True)
-        else:
-            study.tell(trial.number, state=optuna_state, skip_if_finished=True)
+        try:
+            if state == TrialState.COMPLETE:
+                study.tell(trial.number, value, skip_if_finished=True)
+            else:
+                study.tell(trial.number, state=optuna_state, skip_if_finished=True)
+        except RuntimeError as exc:
+            # The grid sampler says its grid is done by calling study.stop(), which Optuna allows only
+            # inside optimize(); the trial is stored all the same (Optuna stores it in a finally).
+            if "Study.stop" not in str(exc):
+                raise
         self.store.sweeps.set_trial(sweep.id, trial.number, state=state, value=value)
         self._reported.pop((sweep.id, trial.number), None)
         self._pruned_at.pop((sweep.id, trial.number), None)
