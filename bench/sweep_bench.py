@@ -106,7 +106,9 @@ def ray_tune(root: Path, trials: int, length: float) -> float | None:
         tuner = tune.Tuner(
             tune.with_resources(trainable, {"cpu": 1}),
             param_space={"x": tune.uniform(0, 1)},
-            tune_config=tune.TuneConfig(num_samples=trials, max_concurrent_trials=PARALLEL),
+            tune_config=tune.TuneConfig(
+                num_samples=trials, max_concurrent_trials=PARALLEL, reuse_actors=True
+            ),
             run_config=tune.RunConfig(storage_path=str(root / "ray_results"), verbose=0),
         )
         started = time.perf_counter()
