@@ -8,7 +8,7 @@ wrote them, tracked ``metrics``, an entity's ``attrs`` (the facts a dialect need
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -260,6 +260,14 @@ class Objective:
     metric: str
     direction: str = "minimize"  # minimize | maximize
     value: str = "last"  # last | best
+
+    def best(self, trials: Iterable[SweepTrial]) -> SweepTrial | None:
+        """The complete trial with the best value in this direction; ``None`` before one completed."""
+        done = [t for t in trials if t.state == TrialState.COMPLETE and t.value is not None]
+        if not done:
+            return None
+        pick = min if self.direction == "minimize" else max
+        return pick(done, key=lambda t: t.value)
 
 
 @dataclass(frozen=True, slots=True)

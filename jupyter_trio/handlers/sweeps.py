@@ -26,10 +26,7 @@ class _Sweep(TrioHandler):
 class SweepsHandler(_Sweep):
     @operation("Sweeps, oldest first", response=SweepList, tag="sweeps")
     def get(self) -> None:
-        items = []
-        for sweep in self.trio.sweeps.list():
-            detail = self.trio.sweeps.detail(sweep.id)
-            items.append(SweepSummary.of(detail.sweep, detail.trials, detail.best))
+        items = [SweepSummary.of(d.sweep, d.trials, d.best) for d in self.trio.sweeps.details()]
         self.reply(SweepList(items=items))
 
     @operation(

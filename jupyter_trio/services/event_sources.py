@@ -115,9 +115,7 @@ class EventSources:
             self.bus.publish("sweep.deleted", sweep={"id": sweep_id})
             return
         trials = self.store.sweeps.trials(sweep_id)
-        done = [t for t in trials if t.state == TrialState.COMPLETE and t.value is not None]
-        pick = min if sweep.spec.objective.direction == "minimize" else max
-        best = pick(done, key=lambda t: t.value) if done else None
+        best = sweep.spec.objective.best(trials)
         summary = {
             "id": sweep.id,
             "name": sweep.name,

@@ -104,6 +104,7 @@ class SweepService:
         self._studies: dict[str, Any] = {}  # sweep id -> optuna.Study with its sampler and pruner
         self._reported: dict[tuple[str, int], int] = {}  # (sweep id, trial number) -> last step reported
         self._pruned_at: dict[tuple[str, int], float] = {}  # when the pruner said stop (grace period)
+        self._trial_ids: dict[tuple[str, int], int] = {}  # (sweep id, trial number) -> Optuna's trial id
 
     # ---- Optuna
     @property
@@ -226,12 +227,15 @@ class SweepService:
         return self.store.sweeps.list(owner)
 
     def detail(self, name: str) -> SweepDetail:
-        sweep = self.get(name)
+        return self._detail(self.get(name))
+
+    def details(self, owner: str | None = None) -> list[SweepDetail]:
+        """Every sweep (of ``owner``), oldest first, with its trials and best trial."""
+        return [self._detail(sweep) for sweep in self.list(owner)]
+
+    def _detail(self, sweep: Sweep) -> SweepDetail:
         trials = self.store.sweeps.trials(sweep.id)
-        done = [t for t in trials if t.state == TrialState.COMPLETE and t.value is not None]
-        pick = min if sweep.spec.objective.direction == "minimize" else max
-        best = pick(done, key=lambda t: t.value) if done else None
-        return SweepDetail(sweep, trials, best)
+        return SweepDetail(sweep, trials, sweep.spec.objective.best(trials))
 
     def study_ref(self, name: str) -> StudyRef:
         sweep = self.get(name)
@@ -406,8 +410,12 @@ class SweepService:
         import optuna
 
         task = self.store.tasks.get(trial.task_id)
-        trial_id = self.storage.get_trial_id_from_study_id_trial_number(study._study_id, trial.number)
         key = (sweep.id, trial.number)
+        trial_id = self._trial_ids.get(key)
+        if trial_id is None:  # one lookup a trial, not one a tick
+            trial_id = self._trial_ids[key] = self.storage.get_trial_id_from_study_id_trial_number(
+                study._study_id, trial.number
+            )
         if task is None:  # its task was deleted under it
             self._tell(sweep, study, trial, TrialState.FAIL, None)
             return False
@@ -503,6 +511,7 @@ class SweepService:
         self.store.sweeps.set_trial(sweep.id, trial.number, state=state, value=value)
         self._reported.pop((sweep.id, trial.number), None)
         self._pruned_at.pop((sweep.id, trial.number), None)
+        self._trial_ids.pop((sweep.id, trial.number), None)
 
     def _first_trials_failed(self, sweep: Sweep, trials: list[SweepTrial]) -> bool:
         """The first ``stop_after_failures`` trials all failed: the sweep stops itself with the reason."""

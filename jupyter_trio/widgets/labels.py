@@ -92,3 +92,33 @@ def dataset_type(trans: Translator, kind: str) -> str:
         case "remote_segmentation":
             return trans._p("dataset type", "remote_segmentation")
     return kind
+
+
+def trial_state(trans: Translator, state: str) -> str:
+    """A trial's state as Optuna records it (``running``, ``complete``, ``pruned``, ``fail``)."""
+    match state:
+        case "running":
+            return trans._p("trial state", "running")
+        case "complete":
+            return trans._p("trial state", "complete")
+        case "pruned":
+            return trans._p("trial state", "pruned")
+        case "fail":
+            return trans._p("trial state", "fail")
+    return state
+
+
+def sweep_state(trans: Translator, state: str) -> str:
+    """A sweep's state (``running``, ``paused``, ``completed``, ``stopped``, ``failed``)."""
+    match state:
+        case "running":
+            return trans._p("sweep state", "running")
+        case "paused":
+            return trans._p("sweep state", "paused")
+        case "completed":
+            return trans._p("sweep state", "completed")
+        case "stopped":
+            return trans._p("sweep state", "stopped")
+        case "failed":
+            return trans._p("sweep state", "failed")
+    return state

@@ -19,54 +19,13 @@ import ipywidgets as w
 
 from ..client import NotFoundError, ServiceClient
 from .base import Panel, table
-from .i18n import Translator
+from .labels import sweep_state, trial_state
 from .live import on_events
+from .tasks import action_label
 
 ENDED = ("completed", "stopped", "failed")
 ACTIONS = ("pause", "resume", "stop")
 POINT_COLOR, BEST_COLOR, BAR_COLOR = "#1f77b4", "#d62728", "#1f77b4"
-
-
-def trial_state(trans: Translator, state: str) -> str:
-    """A trial's state as Optuna records it (``running``, ``complete``, ``pruned``, ``fail``)."""
-    match state:
-        case "running":
-            return trans._p("trial state", "running")
-        case "complete":
-            return trans._p("trial state", "complete")
-        case "pruned":
-            return trans._p("trial state", "pruned")
-        case "fail":
-            return trans._p("trial state", "fail")
-    return state
-
-
-def sweep_state(trans: Translator, state: str) -> str:
-    """A sweep's state (``running``, ``paused``, ``completed``, ``stopped``, ``failed``)."""
-    match state:
-        case "running":
-            return trans._p("sweep state", "running")
-        case "paused":
-            return trans._p("sweep state", "paused")
-        case "completed":
-            return trans._p("sweep state", "completed")
-        case "stopped":
-            return trans._p("sweep state", "stopped")
-        case "failed":
-            return trans._p("sweep state", "failed")
-    return state
-
-
-def action_label(trans: Translator, name: str) -> str:
-    """A sweep action's button label (the action is keyed by ``name``, never by its label)."""
-    match name:
-        case "pause":
-            return trans.__("pause")
-        case "resume":
-            return trans.__("resume")
-        case "stop":
-            return trans.__("stop")
-    return name
 
 
 def number(value: Any) -> str:

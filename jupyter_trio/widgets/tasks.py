@@ -49,12 +49,14 @@ def field_value(widget: w.Widget, default: Any) -> Any:
 
 
 def action_label(trans: Translator, name: str) -> str:
-    """A task action's button label (the action itself is keyed by ``name``, never by its label)."""
+    """A task or sweep action's button label (the action itself is keyed by ``name``, never by its label)."""
     match name:
         case "start":
             return trans.__("start")
         case "stop":
             return trans.__("stop")
+        case "pause":
+            return trans.__("pause")
         case "resume":
             return trans.__("resume")
         case "rerun":
