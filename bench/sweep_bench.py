@@ -7,7 +7,7 @@ once, wall time against the ideal (N x length / 2), for
 - Ray Tune (``ray[tune]``: ``pip install "ray[tune]"``; skipped with a note when missing), a local Ray of
   2 CPUs, ``max_concurrent_trials=2``, each trial the same script run as a subprocess.
 
-    .venv/bin/python bench/sweep_bench.py                       # 200 trials of 50 ms, 60 trials of 1 s
+    .venv/bin/python bench/sweep_bench.py                       # 200 trials of 50 ms, 200 trials of 1 s
     .venv/bin/python bench/sweep_bench.py --trials 2000 --lengths 0.05,1   # the full size
 
 Goal: overhead <= 5% at 1 s trials, and lower than Ray Tune's at 50 ms.
@@ -129,12 +129,12 @@ def ray_tune(root: Path, trials: int, length: float) -> float | None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--trials", type=int, default=None, help="trials per length (default 200 / 60)")
+    parser.add_argument("--trials", type=int, default=200, help="trials per length")
     parser.add_argument("--lengths", default="0.05,1", help="trial lengths in seconds")
     args = parser.parse_args()
     rows = []
     for length in (float(v) for v in args.lengths.split(",")):
-        trials = args.trials or (200 if length < 0.5 else 60)
+        trials = args.trials
         ideal = trials * length / PARALLEL
         for name, fn in (
             ("jupyter-trio", jupyter_trio_sweep),

@@ -282,7 +282,7 @@ def spares(trio_app) -> list:
 
 async def test_a_run_is_handed_to_the_waiting_spare_and_another_one_waits(api, wait_task, trio_app):
     (first,) = spares(trio_app)
-    assert psutil.Process(first.pid).cmdline()[-1] == "--spare"
+    assert psutil.Process(first.pid).cmdline()[-2:] == ["--spare", "--warm"]
     name = await shell_task(api, "echo handed over; echo oops >&2; exit 3")
     task = await wait_task(name, "failed")
     assert task["exit_code"] == 3

@@ -137,6 +137,9 @@ class Executor(LoggingConfigurable):
     subclass (``c.<Class>.<trait>``)."""
 
     name = ""
+    # Set by the runner: call it (on the event loop) when a job has just ended, so the runner records the
+    # end and starts the next job now instead of at its next poll. Executors that cannot tell need not.
+    on_job_ended: Callable[[], None] | None = None
 
     @classmethod
     def for_server(cls, context: ServerContext, parent: Configurable | None = None) -> Executor:

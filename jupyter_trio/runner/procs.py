@@ -57,11 +57,12 @@ def launch(
         )
 
 
-def start_spare(hidden: tuple[str, ...] = ()) -> subprocess.Popen:
+def start_spare(hidden: tuple[str, ...] = (), warm: bool = False) -> subprocess.Popen:
     """A shim started ahead of need (``shim.py --spare``): in its own session, as a job's shim must be,
-    waiting on its stdin for the run folder of :func:`launch`."""
+    waiting on its stdin for the run folder of :func:`launch`; ``warm``: with a job interpreter started
+    ahead of need beside it (``warm_job.py``)."""
     return subprocess.Popen(
-        [*SHIM_ARGV, "--spare"],
+        [*SHIM_ARGV, "--spare", *(["--warm"] if warm else [])],
         stdin=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,  # until it is handed a run: then the run folder's shim.err

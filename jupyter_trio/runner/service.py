@@ -30,7 +30,7 @@ from typing import Any
 from ..domain import Run, RunState, ScheduledRun, Task
 from ..errors import Conflict, ValidationFailed
 from ..store import Store
-from ..store.task_files import materialize
+from ..store.task_files import materialize, write_config_twin
 from ..vocabulary import ACTIVE, TRAINER_KINDS
 from .executor import Executor, JobResult, JobSpec
 from .gpu_sources import GPUSource, LocalGPUs
@@ -90,6 +90,8 @@ class Runner:
             own if own is not None else gpu_source if gpu_source is not None else LocalGPUs(gpus)
         )
         self.gpu_source.on_granted = lambda: self.wake()
+        for executor in self.executors.values():
+            executor.on_job_ended = lambda: self.wake()
         self.max_cpu_jobs = max_cpu_jobs
         self.root_dir = Path(root_dir)
         self.cancel_grace_s = cancel_grace_s
@@ -309,6 +311,8 @@ class Runner:
             self.gpu_source.release(key)
             return
         materialize(self.store.layout, task.id, task.kind, task.config, task.command)
+        if task.kind != "shell":
+            write_config_twin(self.store.layout, task.id)
         env = self.env_for(task, key[1], run_dir, gpus)
         started = time.time()
         spec = JobSpec(

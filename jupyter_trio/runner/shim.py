@@ -15,7 +15,8 @@ the shim itself stays to record the exit.
 This module only imports the standard library, to start fast. Faster still, the server keeps a *spare*
 (``shim.py --spare``): started ahead of need, imported and waiting on its stdin for a run folder, so a
 job's start does not wait for a Python interpreter to come up. A spare whose stdin closes (the server went
-away) exits.
+away) exits. A spare started with ``--warm`` also starts the job's interpreter ahead of need
+(``warm_job.py``) and hands it a script task it can stand in for (``can_run_warm``).
 """
 
 from __future__ import annotations
@@ -35,6 +36,11 @@ LOST = (403, 404, 410)  # the arbiter no longer knows or honours the lease
 LEASE_KILL_AFTER_S = 10.0  # a job told its lease is gone gets SIGTERM, then SIGKILL after this
 ORPHAN_GRACE_S = 3.0
 EXIT_RETRY_S = 600.0  # a full disk: keep trying to record the exit this long (the run stays running)
+WARM_ARGV = [sys.executable, "-u", "-m", "jupyter_trio.runner.warm_job"]
+# what an interpreter or the C library reads once, at start-up: a warm interpreter started with other
+# values cannot stand in for a cold start
+STARTUP_PREFIXES = ("PYTHON", "LD_", "LC_", "MALLOC_")
+STARTUP_NAMES = frozenset({"LANG", "LANGUAGE", "TZ", "HOME", "GLIBC_TUNABLES"})
 
 
 class Sink:
@@ -208,7 +214,65 @@ class LeaseKeeper:
         self._send("DELETE")
 
 
-def run(run_dir: Path) -> int:
+def _sighup_default() -> None:
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)  # the job gets default dispositions (the shim ignores it)
+
+
+class Warm:
+    """A job interpreter started ahead of need (``warm_job.py``), with the environment it started with."""
+
+    def __init__(self) -> None:
+        self.env = dict(os.environ, PYTHONUNBUFFERED="1")
+        self.process = subprocess.Popen(
+            WARM_ARGV,
+            env=self.env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            preexec_fn=_sighup_default,
+        )
+
+    def can_run(self, argv: list[str], env: dict[str, str]) -> bool:
+        """True for ``<this python> -u <script> [args]`` with the start-up environment it has."""
+        return (
+            self.process.poll() is None
+            and len(argv) >= 3
+            and os.path.abspath(argv[0]) == os.path.abspath(WARM_ARGV[0])
+            and argv[1] == "-u"
+            and not argv[2].startswith("-")
+            and _startup_env(env) == _startup_env(self.env)
+        )
+
+    def start(self, argv: list[str], cwd: str, env: dict[str, str]) -> subprocess.Popen | None:
+        """Hand the job over; None when the interpreter went away meanwhile (start it cold)."""
+        assert self.process.stdin is not None
+        try:
+            self.process.stdin.write(json.dumps({"argv": argv, "cwd": cwd, "env": env}).encode() + b"\n")
+            self.process.stdin.close()
+        except OSError:
+            self.dismiss()
+            return None
+        return self.process
+
+    def dismiss(self) -> None:
+        for stream in (self.process.stdin, self.process.stdout, self.process.stderr):
+            if stream is not None:
+                try:
+                    stream.close()
+                except OSError:
+                    pass
+        try:
+            self.process.wait(5)  # its stdin ended: it exits
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def _startup_env(env: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in env.items() if k.startswith(STARTUP_PREFIXES) or k in STARTUP_NAMES}
+
+
+def run(run_dir: Path, warm: Warm | None = None) -> int:
     spec = json.loads((run_dir / "command.json").read_text())
     # What the job runs stays on record; its environment (and a lease's secret) lives on only in this
     # process's memory: nothing that reads the run folder later sees them.
@@ -238,17 +302,23 @@ def run(run_dir: Path) -> int:
     all_fd = os.open(run_dir / "output.log", flags, 0o644)
     sink = Sink()
     started = time.time()
+    child = None
+    if warm is not None:
+        if warm.can_run(spec["argv"], env):
+            child = warm.start(spec["argv"], spec.get("cwd", ""), env)
+        else:
+            warm.dismiss()
     try:
-        child = subprocess.Popen(
-            spec["argv"],
-            cwd=spec.get("cwd") or None,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            # Back to default dispositions in the job (the shim ignores SIGHUP).
-            preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_DFL),
-        )
+        if child is None:
+            child = subprocess.Popen(
+                spec["argv"],
+                cwd=spec.get("cwd") or None,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                preexec_fn=_sighup_default,
+            )
     except OSError as exc:
         message = f"could not start {spec['argv'][0]!r}: {exc}\n".encode()
         sink.write(err_fd, message)
@@ -364,13 +434,21 @@ def wait_as_spare() -> Path | None:
 
 
 def main() -> None:
-    if sys.argv[1:] == ["--spare"]:
+    if sys.argv[1:2] == ["--spare"]:
+        warm = None
+        if sys.argv[2:] == ["--warm"]:
+            try:
+                warm = Warm()
+            except OSError:  # no process to spare: jobs start cold
+                pass
         run_dir = wait_as_spare()
         if run_dir is not None:
-            run(run_dir)
+            run(run_dir, warm)
+        elif warm is not None:
+            warm.dismiss()
         return
     if len(sys.argv) != 2:
-        print("usage: python -m jupyter_trio.runner.shim RUN_DIR | --spare", file=sys.stderr)
+        print("usage: python -m jupyter_trio.runner.shim RUN_DIR | --spare [--warm]", file=sys.stderr)
         sys.exit(2)
     run(Path(sys.argv[1]))  # the job's exit code is in exit.json; the shim itself always succeeds
 

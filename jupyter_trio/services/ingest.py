@@ -29,7 +29,7 @@ WRITER = re.compile(r"[A-Za-z0-9_.-]{1,100}")
 KINDS = {"metrics": _trackfile.SUFFIX, "records": ".jsonl"}
 # what the server itself writes into a run folder: never uploaded over
 SERVER_WRITES = {"metrics", "records", "output.log", "exit.json", "shim.json", "command.json", "shim.err"}
-FROZEN = {"config.yaml", "command.sh", "resume.json"}  # a task folder's frozen inputs
+FROZEN = {"config.yaml", ".config.yaml.json", "command.sh", "resume.json"}  # a task folder's frozen inputs
 # where any upload must land, whatever a task's config names: task folders and the exports area
 UPLOAD_AREAS = ("tasks", "exports")
 DEFAULT_MAX_UPLOAD = 20 * 2**30

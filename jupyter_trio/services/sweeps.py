@@ -105,6 +105,7 @@ class SweepService:
         self._reported: dict[tuple[str, int], int] = {}  # (sweep id, trial number) -> last step reported
         self._pruned_at: dict[tuple[str, int], float] = {}  # when the pruner said stop (grace period)
         self._trial_ids: dict[tuple[str, int], int] = {}  # (sweep id, trial number) -> Optuna's trial id
+        self._spaces: dict[str, Space] = {}  # sweep id -> its parsed space
 
     # ---- Optuna
     @property
@@ -121,12 +122,24 @@ class SweepService:
                 self._storage = optuna.storages.RDBStorage(self.storage_url)
         return self._storage
 
+    def _forget(self, sweep_id: str) -> None:
+        """Drop what is kept of a sweep that no longer runs (reloaded when it runs again)."""
+        self._studies.pop(sweep_id, None)
+        self._spaces.pop(sweep_id, None)
+
+    def _space(self, sweep: Sweep) -> Space:
+        """The sweep's parsed space, parsed once a sweep (its spec never changes)."""
+        space = self._spaces.get(sweep.id)
+        if space is None:
+            space = self._spaces[sweep.id] = parse_space(sweep.spec.space)
+        return space
+
     def _study(self, sweep: Sweep) -> Any:
         study = self._studies.get(sweep.id)
         if study is None:
             import optuna
 
-            space = parse_space(sweep.spec.space)
+            space = self._space(sweep)
             spec = sweep.spec
             if spec.seed is not None:  # a reloaded study (resume, restart) must not replay the first trials
                 spec = replace(spec, seed=spec.seed + len(self.store.sweeps.trials(sweep.id)))
@@ -275,7 +288,7 @@ class SweepService:
         if add_trials:
             spec = replace(spec, n_trials=min(MAX_TRIALS, spec.n_trials + add_trials))
         self.store.sweeps.update(sweep.id, state=SweepState.RUNNING, spec=spec, message="")
-        self._studies.pop(sweep.id, None)
+        self._forget(sweep.id)
         self.runner.wake()
         return self.get(sweep.id)
 
@@ -318,7 +331,7 @@ class SweepService:
             self.store.tasks.delete(task.id)
             shutil.rmtree(self.store.layout.task_dir(task.id), ignore_errors=True)
         self.store.sweeps.delete(sweep.id)
-        self._studies.pop(sweep.id, None)
+        self._forget(sweep.id)
         try:
             optuna.delete_study(study_name=sweep.study_name, storage=self.storage)
         except KeyError:
@@ -335,17 +348,18 @@ class SweepService:
                 self._end(sweep, SweepState.FAILED, f"the sweep's driver failed: {exc}")
 
     def _drive(self, sweep: Sweep) -> None:
+        """Follow the running trials, then ask for new ones while the budget and ``parallel`` allow. Reads
+        only the running trials and the counts: a tick costs the same at the 10th trial and the 2,000th."""
         study = self._study(sweep)
-        trials = self.store.sweeps.trials(sweep.id)
         running = 0
-        for trial in trials:
-            if trial.state == TrialState.RUNNING and self._follow(sweep, study, trial):
+        for trial in self.store.sweeps.trials(sweep.id, states=(TrialState.RUNNING,)):
+            if self._follow(sweep, study, trial):
                 running += 1
-        trials = self.store.sweeps.trials(sweep.id)
-        if self._first_trials_failed(sweep, trials):
+        counts = self.store.sweeps.trial_counts(sweep.id)
+        if self._first_trials_failed(sweep, counts):
             return
         timed_out = sweep.spec.timeout_s is not None and time.time() - sweep.created_at > sweep.spec.timeout_s
-        asked, budget = len(trials), self._budget(sweep)
+        asked, budget = sum(counts.values()), self._budget(sweep)
         if sweep.state == SweepState.RUNNING and not timed_out:
             while asked < budget and running < sweep.spec.parallel:
                 self._ask(sweep, study)
@@ -356,19 +370,16 @@ class SweepService:
             if budget < sweep.spec.n_trials:
                 why = f"the grid has {budget} points: each was tried once"
             self.store.sweeps.update(sweep.id, state=SweepState.COMPLETED, message=why)
-            self._studies.pop(sweep.id, None)
+            self._forget(sweep.id)
 
-    @staticmethod
-    def _budget(sweep: Sweep) -> int:
+    def _budget(self, sweep: Sweep) -> int:
         """How many trials to ask for: ``n_trials``, or the grid's size when that is smaller."""
         if sweep.spec.sampler != "grid":
             return sweep.spec.n_trials
-        return min(
-            sweep.spec.n_trials, math.prod(len(v) for v in parse_space(sweep.spec.space).grid().values())
-        )
+        return min(sweep.spec.n_trials, math.prod(len(v) for v in self._space(sweep).grid().values()))
 
     def _ask(self, sweep: Sweep, study: Any) -> None:
-        space = parse_space(sweep.spec.space)
+        space = self._space(sweep)
         trial = study.ask(space.distributions)
         config = space.config(trial.params)
         if sweep.spec.project_id:
@@ -391,7 +402,6 @@ class SweepService:
             self.store.tasks.add_runs(conn, [task_id])
             self.store.sweeps.add_trial(conn, sweep.id, trial.number, task_id, dict(trial.params))
         materialize(self.store.layout, task_id, TaskKind.SCRIPT, config, "")
-        trial.set_user_attr("task", task_id)  # optuna-dashboard shows which task ran it
         self.runner.wake()
 
     def _ask_training(self, sweep: Sweep, trial: Any, params: JSONObject) -> None:
@@ -401,7 +411,6 @@ class SweepService:
         task = self.training.create(sweep.owner, sweep.spec.project_id, params, description)
         with self.store.db.transaction() as conn:
             self.store.sweeps.add_trial(conn, sweep.id, trial.number, task.id, dict(trial.params))
-        trial.set_user_attr("task", task.id)
         self.training.start(task.id)
 
     def _follow(self, sweep: Sweep, study: Any, trial: SweepTrial) -> bool:
@@ -416,17 +425,19 @@ class SweepService:
             trial_id = self._trial_ids[key] = self.storage.get_trial_id_from_study_id_trial_number(
                 study._study_id, trial.number
             )
+            try:  # optuna-dashboard shows which task ran it (set here: off the path from ask to start)
+                self.storage.set_trial_user_attr(trial_id, "task", trial.task_id)
+            except RuntimeError:  # told already (a server stopped between telling and recording it)
+                pass
         if task is None:  # its task was deleted under it
             self._tell(sweep, study, trial, TrialState.FAIL, None)
             return False
         run_dir = self.store.layout.run_dir(task.id, task.run_index) if task.run_index else None
-        live = optuna.trial.Trial(study, trial_id)
-        reported = (
-            run_dir is not None and run_dir.is_dir() and self._report(key, trial_id, live, sweep, run_dir)
-        )
+        reported = run_dir is not None and run_dir.is_dir() and self._report(key, trial_id, sweep, run_dir)
         if task.status in ACTIVE:
             if reported and not trial.prune_requested and sweep.spec.pruner != "none":
-                if live.should_prune():  # reads the study's other trials: only after a new report
+                # a Trial reads its row (params, values) from the storage when made: only after a new report
+                if optuna.trial.Trial(study, trial_id).should_prune():
                     self.store.sweeps.set_trial(sweep.id, trial.number, prune_requested=True)
                     if run_dir is not None:
                         run_dir.mkdir(parents=True, exist_ok=True)
@@ -446,7 +457,7 @@ class SweepService:
         run = self.store.tasks.run(task.id, task.run_index)
         return run is not None and run.cancel_requested_at is not None
 
-    def _report(self, key: tuple[str, int], trial_id: int, live: Any, sweep: Sweep, run_dir: Path) -> bool:
+    def _report(self, key: tuple[str, int], trial_id: int, sweep: Sweep, run_dir: Path) -> bool:
         """Report the objective's points tracked since the last report (each step once); True if any."""
         if key not in self._reported:  # first look since this server started: what the study already has
             known = self.storage.get_trial(trial_id).intermediate_values
@@ -457,7 +468,7 @@ class SweepService:
         reported = False
         for step, value in zip(series.steps, series.values):
             if step > self._reported[key] and step >= 0 and value is not None and math.isfinite(value):
-                live.report(float(value), int(step))
+                self.storage.set_trial_intermediate_value(trial_id, int(step), float(value))  # Trial.report
                 self._reported[key] = step
                 reported = True
         return reported
@@ -513,12 +524,13 @@ class SweepService:
         self._pruned_at.pop((sweep.id, trial.number), None)
         self._trial_ids.pop((sweep.id, trial.number), None)
 
-    def _first_trials_failed(self, sweep: Sweep, trials: list[SweepTrial]) -> bool:
+    def _first_trials_failed(self, sweep: Sweep, counts: dict[str, int]) -> bool:
         """The first ``stop_after_failures`` trials all failed: the sweep stops itself with the reason."""
-        first = trials[: sweep.spec.stop_after_failures]
-        if len(first) < sweep.spec.stop_after_failures or any(t.state != TrialState.FAIL for t in first):
+        needed = sweep.spec.stop_after_failures
+        if counts.get(TrialState.FAIL, 0) < needed or counts.get(TrialState.COMPLETE, 0):
             return False
-        if any(t.state == TrialState.COMPLETE for t in trials):
+        first = self.store.sweeps.trials(sweep.id, limit=needed)
+        if any(t.state != TrialState.FAIL for t in first):
             return False
         last = self.store.tasks.get(first[-1].task_id)
         why = (last.failure_reason if last else None) or "see the trials' logs"
@@ -535,7 +547,7 @@ class SweepService:
                 self.runner.cancel(task)
             self._tell(sweep, study, trial, TrialState.FAIL, None)
         self.store.sweeps.update(sweep.id, state=state, message=message)
-        self._studies.pop(sweep.id, None)
+        self._forget(sweep.id)
 
 
 # Optuna's SQLite storage written by the server's loop: a busy reader (optuna-dashboard, load_study in a

@@ -99,9 +99,26 @@ class SweepRepository:
         )
         self._changed(sweep_id)
 
-    def trials(self, sweep_id: str) -> list[SweepTrial]:
-        rows = self.db.query("SELECT * FROM sweep_trials WHERE sweep_id = ? ORDER BY number", (sweep_id,))
-        return [trial_of(r) for r in rows]
+    def trials(
+        self, sweep_id: str, states: tuple[str, ...] | None = None, limit: int | None = None
+    ) -> list[SweepTrial]:
+        """The sweep's trials by number; ``states``: only those; ``limit``: the first ones."""
+        sql, args = "SELECT * FROM sweep_trials WHERE sweep_id = ?", [sweep_id]
+        if states:
+            sql += f" AND state IN ({', '.join('?' * len(states))})"
+            args += [str(s) for s in states]
+        sql += " ORDER BY number"
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(limit)
+        return [trial_of(r) for r in self.db.query(sql, tuple(args))]
+
+    def trial_counts(self, sweep_id: str) -> dict[str, int]:
+        """How many trials the sweep has in each state (a tick's arithmetic, without reading them all)."""
+        rows = self.db.query(
+            "SELECT state, COUNT(*) AS n FROM sweep_trials WHERE sweep_id = ? GROUP BY state", (sweep_id,)
+        )
+        return {r["state"]: r["n"] for r in rows}
 
     def trial_of_task(self, task_id: str) -> SweepTrial | None:
         row = self.db.query_one("SELECT * FROM sweep_trials WHERE task_id = ?", (task_id,))

@@ -113,7 +113,27 @@ def workspace_candidates() -> list[Path]:
     return [folder / ".trio" for folder in (here, *here.parents) if (folder / ".trio").is_dir()]
 
 
+def config_twin_path(path: Path) -> Path:
+    """Where the runner puts the JSON twin of a task's config.yaml (``store/task_files.py``)."""
+    return path.with_name(f".{path.name}.json")
+
+
+def _twin(path: Path) -> dict[str, Any] | None:
+    """The runner's JSON copy of ``path`` if it was made from the file as it is now (size and mtime)."""
+    try:
+        data = json.loads(config_twin_path(path).read_bytes())
+        stat = path.stat()
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("yaml") != [stat.st_size, stat.st_mtime_ns]:
+        return None
+    config = data.get("config")
+    return config if isinstance(config, dict) else None
+
+
 def _parse_config(path: Path) -> dict[str, Any]:
+    if path.suffix != ".json" and (twin := _twin(path)) is not None:
+        return twin
     from .. import config_yaml  # imported on use (it imports yaml): `import jupyter_trio` stays cheap in jobs
 
     text = path.read_text()
