@@ -42,7 +42,9 @@ facts = {
     "unbuffered": sys.stdout.write_through,  # -u
 }
 print(__import__("json").dumps(facts))
-if os.environ.get("FAIL"):
+if os.environ.get("FAIL"):  # exit hooks see the error where a cold interpreter leaves it (sys.last_value)
+    import atexit
+    atexit.register(lambda: print("exit hook saw", repr(getattr(sys, "last_value", None)), file=sys.stderr))
     raise ValueError("the probe was told to fail")
 sys.exit(int(os.environ.get("EXIT_WITH", "0")))
 """
@@ -99,6 +101,7 @@ async def test_a_script_task_runs_warm_as_a_cold_interpreter_would_run_it(
         trace.startswith("Traceback (most recent call last):") and "ValueError: the probe was told" in trace
     )
     assert f'File "{script}"' in trace and "warm_job" not in trace
+    assert "exit hook saw ValueError('the probe was told to fail')" in trace
 
 
 async def test_a_job_with_another_start_up_environment_starts_cold(api, script_workspace, wait_task):

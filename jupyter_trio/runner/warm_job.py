@@ -65,7 +65,9 @@ def _run(argv: list[str], cwd: str, env: dict[str, str]) -> None:
         raise
     except BaseException as exc:  # what a cold interpreter prints: the traceback from the script down
         tb = exc.__traceback__.tb_next if exc.__traceback__ is not None else None
-        sys.excepthook(type(exc), exc.with_traceback(tb), tb)
+        # as PyErr_Print leaves them for the exit hooks (the tracking mirror's HParams read the status there)
+        sys.last_type, sys.last_value, sys.last_traceback = type(exc), exc.with_traceback(tb), tb
+        sys.excepthook(type(exc), exc, tb)
         sys.exit(1)
 
 

@@ -124,10 +124,16 @@ class _Writer:
 
 
 class _TensorBoardMirror:
-    """Mirror tracked points into TensorBoard/VisualDL event files (``TRIO_TB_DIR``), via tensorboardX."""
+    """Mirror tracked points into TensorBoard/VisualDL event files (``TRIO_TB_DIR``), via tensorboardX.
+
+    At the end of the run the same event file gets the run's HParams (see :meth:`write_hparams`), so
+    TensorBoard's HParams dashboard lists the run: its config, flattened, beside the last value of each
+    series mirrored here.
+    """
 
     def __init__(self, writer: Any):
         self.writer = writer
+        self.started = time.time()
 
     @classmethod
     def create(cls) -> _TensorBoardMirror | None:
@@ -145,15 +151,134 @@ class _TensorBoardMirror:
                 stacklevel=3,
             )
             return None
-        return cls(SummaryWriter(logdir=folder, flush_secs=1))
+        # one event file per process: tensorboardX names it by the second and the host only, and
+        # data-parallel workers starting within the same second would truncate each other's file
+        return cls(SummaryWriter(logdir=folder, flush_secs=1, filename_suffix=f".{os.getpid()}"))
 
     def write(self, pending: dict[str, tuple[list[int], list[float], list[float]]]) -> None:
         for key, (steps, values, times) in pending.items():
             for step, value, when in zip(steps, values, times):
                 self.writer.add_scalar(key, value, global_step=step, walltime=when)
 
+    def write_hparams(self) -> None:
+        """Write the run's config as a TensorBoard HParams session into this run folder.
+
+        TensorBoard's HParams plugin reads a session from one run folder: its ``session_start_info``
+        (the hyperparameters) and ``session_end_info`` (status, end time) summaries, and takes each
+        metric's value as the last point of that scalar series in the same folder — the series mirrored
+        here, so no metric is written twice. No ``experiment`` summary is written: TensorBoard then
+        builds the table's columns from the sessions of every run under its logdir, where a per-run
+        experiment summary would make it show one run's columns only.
+        """
+        if not _writes_hparams():
+            return
+        config = _run_config()
+        if not config:
+            return
+        from tensorboardX.proto.api_pb2 import Status
+
+        hparams = _flatten_hparams(config)
+        status = Status.STATUS_FAILURE if _ended_badly() else Status.STATUS_SUCCESS
+        for summary in _hparams_summaries(hparams, self.started, time.time(), status):
+            self.writer.file_writer.add_summary(summary)
+
     def close(self) -> None:
-        self.writer.close()
+        try:
+            self.write_hparams()
+        except Exception as exc:  # the mirror is a convenience: it never fails the job
+            import logging
+
+            logging.getLogger(__name__).warning("TensorBoard HParams not written to TRIO_TB_DIR: %r", exc)
+        finally:
+            self.writer.close()
+
+
+def _writes_hparams() -> bool:
+    """Whether this process is the run's main one: workers (multiprocessing children, forked processes,
+    data-parallel ranks other than 0) mirror their points but leave the run's HParams to it."""
+    import sys
+
+    if _forked:
+        return False
+    mp = sys.modules.get("multiprocessing")
+    if mp is not None and mp.parent_process() is not None:
+        return False
+    return all(os.environ.get(name, "0") == "0" for name in ("RANK", "PADDLE_TRAINER_ID"))
+
+
+def _run_config() -> dict[str, Any] | None:
+    """The config this run read (``trio.read``/``load``, ``init(config=...)``), else the runner's
+    ``TRIO_CONFIG`` if there is one; ``None`` without a config."""
+    from . import config
+
+    if config._config is not None:
+        return config._config.to_dict()
+    path = os.environ.get("TRIO_CONFIG")
+    if not path or not Path(path).is_file():
+        return None
+    return config._parse_config(Path(path))
+
+
+def _flatten_hparams(config: dict[str, Any], prefix: str = "") -> dict[str, bool | float | str]:
+    """``{"optimizer": {"lr": 0.1}}`` -> ``{"optimizer.lr": 0.1}``: numbers, strings and bools as they
+    are (what an HParams value holds), anything else (lists, ``None``, NaN and infinities, which the
+    dashboard's JSON cannot carry) as its string."""
+    flat: dict[str, bool | float | str] = {}
+    for key, value in config.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            flat.update(_flatten_hparams(value, f"{name}."))
+        elif isinstance(value, (bool, str)):
+            flat[name] = value
+        elif isinstance(value, (int, float)) and abs(value) < 1e300:
+            flat[name] = float(value)
+        else:
+            flat[name] = str(value)
+    return flat
+
+
+def _ended_badly() -> bool:
+    """A cancelled job (SIGTERM), or a job leaving on an uncaught exception (the interpreter keeps it in
+    ``sys.last_value`` before the exit hooks run; a kernel keeps its cells' errors there too, so only
+    for jobs)."""
+    import sys
+
+    if _terminating.is_set():
+        return True
+    return bool(os.environ.get("TRIO_RUN_DIR")) and getattr(sys, "last_value", None) is not None
+
+
+def _hparams_summaries(
+    hparams: dict[str, bool | float | str], started: float, ended: float, status: int
+) -> list[Any]:
+    """The ``session_start_info`` and ``session_end_info`` summaries of TensorBoard's HParams plugin
+    (``tensorboard/plugins/hparams/metadata.py``), as ``tensorboard.plugins.hparams.summary_v2`` writes
+    them: an empty float tensor whose summary metadata carries the plugin data."""
+    from tensorboardX.proto.plugin_hparams_pb2 import HParamsPluginData, SessionEndInfo, SessionStartInfo
+    from tensorboardX.proto.summary_pb2 import Summary, SummaryMetadata
+    from tensorboardX.proto.tensor_pb2 import TensorProto
+    from tensorboardX.proto.tensor_shape_pb2 import TensorShapeProto
+    from tensorboardX.proto.types_pb2 import DT_FLOAT
+
+    start = SessionStartInfo(start_time_secs=started)
+    for name, value in hparams.items():
+        if isinstance(value, bool):
+            start.hparams[name].bool_value = value
+        elif isinstance(value, float):
+            start.hparams[name].number_value = value
+        else:
+            start.hparams[name].string_value = value
+    end = SessionEndInfo(status=status, end_time_secs=ended)
+    empty = TensorProto(dtype=DT_FLOAT, tensor_shape=TensorShapeProto(dim=[TensorShapeProto.Dim(size=0)]))
+    summaries = []
+    for tag, data in (
+        ("_hparams_/session_start_info", HParamsPluginData(version=0, session_start_info=start)),
+        ("_hparams_/session_end_info", HParamsPluginData(version=0, session_end_info=end)),
+    ):
+        plugin = SummaryMetadata.PluginData(plugin_name="hparams", content=data.SerializeToString())
+        value = Summary.Value(tag=tag, metadata=SummaryMetadata(plugin_data=plugin), tensor=empty)
+        summaries.append(Summary(value=[value]))
+    return summaries
 
 
 _writer: _Writer | None = None
@@ -234,6 +359,7 @@ def track(
 
 _hooks_installed = False
 _terminating = threading.Event()
+_forked = False  # a fork of a process that tracked (see _writes_hparams)
 
 
 def install_exit_hooks() -> None:
@@ -273,6 +399,7 @@ def close_writer() -> None:
 
 def _forget_writer_after_fork() -> None:
     """A forked worker starts its own files (its own pid) and does not inherit the parent's buffer."""
-    global _writer, _writer_lock
+    global _writer, _writer_lock, _forked
     _writer = None
+    _forked = True
     _writer_lock = threading.Lock()
