@@ -32,6 +32,9 @@ from .sweeps import (
     SweepStudyHandler,
     SweepTrialsHandler,
 )
+from .system import SystemInfoHandler, SystemMetricsHandler
+from .task_batch import TaskBatchDeleteHandler, TaskBatchRunHandler, TaskReorderHandler
+from .task_runs import LogDownloadHandler, RunCompareHandler, RunDiffHandler, RunInputHandler
 from .tasks import (
     NotebookRunFinishHandler,
     NotebookRunsHandler,
@@ -97,6 +100,10 @@ ROUTES: list[tuple] = [
     (rf"{API}/sweeps/{NAME}/study", SweepStudyHandler),
     (rf"{API}/sweeps/{NAME}/importances", SweepImportancesHandler),
     (rf"{API}/tasks", TasksHandler),
+    # before /tasks/{NAME}...: these paths would match it ("batch", "reorder" taken for a task's name)
+    (rf"{API}/tasks/batch/run", TaskBatchRunHandler),
+    (rf"{API}/tasks/batch/delete", TaskBatchDeleteHandler),
+    (rf"{API}/tasks/reorder", TaskReorderHandler),
     (rf"{API}/tasks/{NAME}", TaskHandler),
     (rf"{API}/tasks/{NAME}/run", TaskRunHandler),
     (rf"{API}/tasks/{NAME}/cancel", TaskCancelHandler),
@@ -109,6 +116,10 @@ ROUTES: list[tuple] = [
     (rf"{API}/tasks/{NAME}/logs", LogsHandler),
     (rf"{API}/tasks/{NAME}/logs/stream", LogStreamHandler),
     (rf"{API}/tasks/{NAME}/logs/search", LogSearchHandler),
+    (rf"{API}/tasks/{NAME}/logs/download", LogDownloadHandler),
+    (rf"{API}/tasks/{NAME}/runs/{RUN_INDEX}/input", RunInputHandler),
+    (rf"{API}/tasks/{NAME}/runs/{RUN_INDEX}/diff", RunDiffHandler),
+    (rf"{API}/tasks/{NAME}/runs/{RUN_INDEX}/compare", RunCompareHandler),
     (rf"{API}/tasks/{NAME}/metrics", MetricsIndexHandler),
     (rf"{API}/tasks/{NAME}/metrics/(?P<key>.+)", SeriesHandler),
     (rf"{API}/tasks/{NAME}/records", RecordsHandler),
@@ -139,6 +150,8 @@ ROUTES: list[tuple] = [
     (rf"{API}/launcher/workspaces", LauncherWorkspacesHandler),
     (rf"{API}/launcher/open", LauncherOpenHandler),
     (rf"{API}/launcher/pick-script", LauncherPickScriptHandler),
+    (rf"{API}/system/info", SystemInfoHandler),
+    (rf"{API}/system/metrics", SystemMetricsHandler),
     # PaddleX dialect, part 1: system, workspace, datasets, files, demo, projects
     (rf"{PADDLEX}/system", PaddleXSystemHandler),
     (rf"{PADDLEX}/workspace", PaddleXWorkspaceHandler),
