@@ -48,6 +48,7 @@ from .services.ingest import IngestService
 from .services.notebook_runs import NotebookRunService
 from .services.projects import ProjectService
 from .services.run_files import RunFiles
+from .services.run_table import RunTableService
 from .services.run_tokens import RunTokens
 from .services.samplers import SamplerService
 from .services.sessions import SessionService
@@ -459,6 +460,7 @@ class TrioApp(ExtensionApp):
         self.sweeps = SweepService(
             self.store, self.runner, self.workspaces, self.metrics_reader, self.training
         )
+        self.run_table = RunTableService(self.store)
         self.weights = WeightsService(self.store, self.projects)
         self.demo_datasets = DemoService(self.store, self.projects, self.demo_images or None)
         self.checkpoints = CheckpointService(self.store)

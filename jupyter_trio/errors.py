@@ -60,6 +60,17 @@ class PathOutsideWorkspace(Forbidden, ValueError):
     code = "outside_workspace"
 
 
+class QueryError(ValidationFailed):
+    """A run-table query that cannot be parsed (``services/run_query.py``): ``position`` is the 0-based
+    character where it went wrong; the message names it and what was expected there."""
+
+    code = "bad_query"
+
+    def __init__(self, what: str, position: int, expected: str, found: str):
+        self.position = position
+        super().__init__(f"{what}: at position {position}: expected {expected}, found {found}")
+
+
 class YAMLTooLarge(ValidationFailed, yaml.YAMLError):
     """A document refused before it is built: too long, too many nodes once aliases expand, self-referencing
     or too deep (``config_yaml``). A ``YAMLError`` too, so callers that catch bad YAML catch this as well."""

@@ -303,6 +303,79 @@ class RestClient:
         return f"{origin.scheme}://{origin.netloc}{parts.path}?{parts.query}"
 
     # ---- async twins
+    # ---- the run table (GET /trio/api/runs, beside the v1 routes)
+    def _run_table(
+        self,
+        where: str,
+        columns: str | list[str] | None,
+        sort: str,
+        order: str,
+        limit: int,
+        offset: int,
+        fmt: str,
+    ) -> _Call:
+        params: dict[str, Any] = {
+            "where": where,
+            "sort": sort,
+            "order": order,
+            "limit": limit,
+            "offset": offset,
+        }
+        if columns:
+            params["columns"] = columns if isinstance(columns, str) else ",".join(columns)
+        if fmt != "json":
+            params["format"] = fmt
+        return _Call("GET", self.base_url + "trio/api/runs", params)
+
+    def runs(
+        self,
+        where: str = "",
+        columns: str | list[str] | None = None,
+        sort: str = "",
+        order: str = "desc",
+        limit: int = 100,
+        offset: int = 0,
+    ) -> dict[str, Any]:
+        """A page of the run table: ``{"runs": [row...], "total", "offset", "limit", "columns"}``. ``where``
+        is the query language (``lr < 1e-3 and acc.max > 0.9 and status = completed``); a row holds
+        ``task``, ``task_id``, ``run``, then each column by name: attributes, dotted parameters and
+        ``<series>.last|min|max|best|count`` / ``<series>.at(k)``."""
+        return self._send(self._run_table(where, columns, sort, order, limit, offset, "json"))
+
+    def runs_frame(
+        self,
+        where: str = "",
+        columns: str | list[str] | None = None,
+        sort: str = "",
+        order: str = "desc",
+        max_rows: int | None = None,
+    ) -> Any:
+        """The matching runs as a pandas DataFrame (every page, or the first ``max_rows`` rows): the rows of
+        :meth:`runs`, columns in the table's order. Needs pandas (``pip install pandas``)."""
+        try:
+            import pandas
+        except ImportError:
+            raise ImportError("runs_frame needs pandas: pip install pandas (or use runs())") from None
+        rows: list[dict[str, Any]] = []
+        names: list[str] = []
+        while max_rows is None or len(rows) < max_rows:
+            want = 10_000 if max_rows is None else min(10_000, max_rows - len(rows))
+            page = self.runs(where, columns, sort, order, limit=want, offset=len(rows))
+            rows += page["runs"]
+            for column in ["task", "task_id", "run"] + [c["name"] for c in page["columns"]]:
+                if column not in names:
+                    names.append(column)
+            if not page["runs"] or len(rows) >= page["total"]:
+                break
+        return pandas.DataFrame(rows, columns=names)
+
+    def runs_csv(
+        self, where: str = "", columns: str | list[str] | None = None, sort: str = "", order: str = "desc"
+    ) -> str:
+        """Every matching run as CSV text (header first)."""
+        body = self._send(self._run_table(where, columns, sort, order, 1, 0, "csv"))
+        return body.decode() if isinstance(body, bytes) else str(body)
+
     async def get_user_info_async(self) -> dict[str, Any]:
         return await self._asend(self._user())
 

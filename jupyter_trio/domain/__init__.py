@@ -12,6 +12,7 @@ from .entities import (
     Sampler,
     ScheduledRun,
     ScriptWorkspace,
+    SeriesSummary,
     Session,
     Sweep,
     SweepSpec,
@@ -20,8 +21,20 @@ from .entities import (
     TaskBrief,
     Weights,
     WeightsFacts,
+    series_direction,
 )
-from .queries import GeneratedBatch, GeneratedTask, NewTask, TaskQuery
+from .queries import (
+    BoolOp,
+    ColumnRef,
+    Comparison,
+    Expr,
+    GeneratedBatch,
+    GeneratedTask,
+    NewTask,
+    Not,
+    RunTableQuery,
+    TaskQuery,
+)
 from .states import (
     CheckpointKind,
     DatasetState,
@@ -38,6 +51,13 @@ from .states import (
 )
 
 __all__ = [
+    "BoolOp",
+    "ColumnRef",
+    "Comparison",
+    "Expr",
+    "Not",
+    "RunTableQuery",
+    "series_direction",
     "Checkpoint",
     "CheckpointKind",
     "Dataset",
@@ -55,6 +75,7 @@ __all__ = [
     "Sampler",
     "SamplerState",
     "ScheduledRun",
+    "SeriesSummary",
     "ScriptWorkspace",
     "Session",
     "Sweep",

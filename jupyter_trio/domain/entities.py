@@ -316,3 +316,33 @@ class SweepTrial:
     value: float | None = None
     params: JSONObject = field(default_factory=dict)
     prune_requested: bool = False  # the pruner said stop; the task is being cancelled
+
+
+# Series whose name says smaller is better; every other series is best at its largest. A sweep's objective
+# states its direction itself.
+_SMALLER_IS_BETTER = ("loss", "err", "error", "mse", "mae", "rmse", "perplexity", "ppl", "cer", "wer", "fid")
+
+
+def series_direction(name: str) -> str:
+    """``minimize`` for a series named like a loss or an error (``val_loss``, ``top1_err``, ``wer``),
+    ``maximize`` otherwise: which end of a series its ``best`` aggregate takes."""
+    words = name.lower().replace("-", "_").replace("/", "_").replace(".", "_").split("_")
+    return "minimize" if any(w in _SMALLER_IS_BETTER or w.endswith("loss") for w in words) else "maximize"
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesSummary:
+    """A tracked series of one run, summarised as its points arrive (``store/run_series.py``): the run
+    table's ``<series>.last|min|max|best`` without reading the points again. ``last`` is the value of the
+    point with the greatest step (the latest written among equal steps); min and max skip NaN."""
+
+    series: str
+    count: int
+    last: float | None
+    last_step: int | None
+    min: float | None
+    max: float | None
+
+    @property
+    def best(self) -> float | None:
+        return self.min if series_direction(self.series) == "minimize" else self.max

@@ -62,3 +62,57 @@ class GeneratedBatch:
     @property
     def count(self) -> int:
         return len(self.items)
+
+
+# ---- the run table's query language (parsed by services/run_query.py, compiled to SQL by store/run_table.py)
+@dataclass(frozen=True, slots=True)
+class ColumnRef:
+    """A column as the query language names it: ``status``, ``lr``, ``optimizer.lr``, ``acc.max``,
+    ``acc.at(3)`` (``parts`` = the dotted name's parts; ``at`` = the step of ``.at(k)``)."""
+
+    parts: tuple[str, ...]
+    at: int | None = None
+
+    @property
+    def name(self) -> str:
+        dotted = ".".join(self.parts)
+        return f"{dotted}.at({self.at})" if self.at is not None else dotted
+
+
+Literal = float | int | str | bool | None
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """``column op value`` (op: = != < <= > >= ~ !~), or ``column in (values)`` (op ``in``)."""
+
+    column: ColumnRef
+    op: str
+    value: Literal | tuple[Literal, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class BoolOp:
+    op: str  # "and" | "or"
+    items: tuple[Expr, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Not:
+    item: Expr
+
+
+Expr = Comparison | BoolOp | Not
+
+
+@dataclass(frozen=True, slots=True)
+class RunTableQuery:
+    """A page of the run table: rows matching ``where``, ordered by ``sort``, with ``columns`` (all when
+    ``None``)."""
+
+    where: Expr | None = None
+    columns: tuple[ColumnRef, ...] | None = None
+    sort: ColumnRef | None = None
+    descending: bool = True
+    limit: int = 100
+    offset: int = 0

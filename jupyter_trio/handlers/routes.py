@@ -21,6 +21,7 @@ from .paddlex.workspace import (
     PaddleXSystemHandler,
     PaddleXWorkspaceHandler,
 )
+from .runs import RunTableHandler
 from .sweeps import (
     SweepHandler,
     SweepImportancesHandler,
@@ -90,6 +91,7 @@ ROUTES: list[tuple] = [
     (rf"{API}/generator/preview", GeneratorPreviewHandler),
     (rf"{API}/generator/create", GeneratorCreateHandler),
     # sweeps: adaptive search on Optuna, trials are tasks
+    (rf"{API}/runs", RunTableHandler),
     (rf"{API}/sweeps", SweepsHandler),
     (rf"{API}/sweeps/preview", SweepPreviewHandler),
     (rf"{API}/sweeps/{NAME}", SweepHandler),

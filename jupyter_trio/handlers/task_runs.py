@@ -119,4 +119,4 @@ class LogDownloadHandler(TrioHandler):
                 self.write(chunk)
                 await self.flush()
                 remaining -= len(chunk)
-        self.finish()
+        self.finish(set_content_type=ctype)  # APIHandler.finish would say JSON (an empty log)

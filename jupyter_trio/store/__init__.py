@@ -11,6 +11,8 @@ from .db import Database, StoreBusyError
 from .migrations import SCHEMA_VERSION, SchemaTooNewError, migrate, schema_version
 from .paths import PathOutsideWorkspace, WorkspaceLayout, resolve_in_roots, resolve_inside
 from .projects import DatasetRepository, ProjectRepository
+from .run_series import RunSeriesRepository
+from .run_table import RunTableRepository
 from .sessions import SamplerRepository, SessionRepository
 from .sweeps import SweepRepository
 from .tasks import TaskRepository
@@ -61,6 +63,8 @@ class Store:
         self.sessions = SessionRepository(self.db)
         self.samplers = SamplerRepository(self.db)
         self.sweeps = SweepRepository(self.db)
+        self.run_series = RunSeriesRepository(self.db, self.layout)
+        self.run_table = RunTableRepository(self.db, self.layout, self.run_series)
 
     @property
     def root(self) -> Path:

@@ -248,6 +248,41 @@ CREATE INDEX sweep_trials_by_task ON sweep_trials(task_id);
 CREATE INDEX sweeps_by_state ON sweeps(state)
 """
 
+# The run table's series summaries (issue 31): per run and series, the aggregates folded in as points
+# arrive (store/run_series.py), how far each metrics file was read, and whether the run is summed up.
+_V10_RUN_SERIES = """
+CREATE TABLE run_series (
+    task_id       TEXT NOT NULL,
+    run_index     INTEGER NOT NULL,
+    series        TEXT NOT NULL,
+    count         INTEGER NOT NULL,
+    last          REAL,
+    last_step     INTEGER,
+    last_time     REAL,
+    min           REAL,
+    max           REAL,
+    PRIMARY KEY (task_id, run_index, series),
+    FOREIGN KEY (task_id, run_index) REFERENCES runs(task_id, run_index) ON DELETE CASCADE
+);
+CREATE INDEX run_series_by_series ON run_series(series);
+CREATE TABLE run_series_files (
+    task_id       TEXT NOT NULL,
+    run_index     INTEGER NOT NULL,
+    file          TEXT NOT NULL,
+    offset        INTEGER NOT NULL,
+    PRIMARY KEY (task_id, run_index, file),
+    FOREIGN KEY (task_id, run_index) REFERENCES runs(task_id, run_index) ON DELETE CASCADE
+);
+CREATE TABLE run_summaries (
+    task_id       TEXT NOT NULL,
+    run_index     INTEGER NOT NULL,
+    final         INTEGER NOT NULL DEFAULT 0,
+    summarized_at REAL NOT NULL,
+    PRIMARY KEY (task_id, run_index),
+    FOREIGN KEY (task_id, run_index) REFERENCES runs(task_id, run_index) ON DELETE CASCADE
+)
+"""
+
 MIGRATIONS: list[str | list[str]] = [
     _V1_INITIAL,
     _V2_COUNTERS_AND_INDEXES,
@@ -258,6 +293,7 @@ MIGRATIONS: list[str | list[str]] = [
     _V7_EXECUTOR_HANDLES,
     _V8_LIST_INDEXES,
     _V9_SWEEPS,
+    _V10_RUN_SERIES,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
