@@ -295,3 +295,62 @@ async def test_runs_frame_returns_the_rest_rows(
     assert isinstance(df, pandas.DataFrame)
     assert list(df.columns) == ["task", "task_id", "run", "lr", "acc.max", "optimizer.name"]
     assert df.to_dict("records") == page["runs"]
+
+
+async def test_pyruns_export_csv_has_pyruns_columns_then_params_and_aggregates(
+    api, script_workspace, wait_task, jp_fetch
+):
+    """pyruns 0.3.17's ``POST /api/tasks/export/csv`` (``{"task_names"}``; pyruns/core/report.py's columns:
+    name, status, run, start_time, finish_time, duration_seconds, exit_code, pid, then its monitor data),
+    answered from the run table: ours are the parameters and the series aggregates."""
+    await make_table(api, script_workspace, wait_task)
+    response = await jp_fetch(
+        "trio",
+        "api",
+        "tasks",
+        "export",
+        "csv",
+        method="POST",
+        body=json.dumps({"task_names": ["q_003", "q_001"]}),
+    )
+    assert response.headers["Content-Type"].startswith("text/csv")
+    text = response.body.decode()
+    rows = list(csv.DictReader(io.StringIO(text)))
+    header = text.splitlines()[0].split(",")
+    assert header[:8] == [
+        "name",
+        "status",
+        "run",
+        "start_time",
+        "finish_time",
+        "duration_seconds",
+        "exit_code",
+        "pid",
+    ]
+    assert [r["name"] for r in rows] == ["q_003", "q_001"]  # in the order asked
+    assert rows[0]["status"] == "completed" and rows[0]["exit_code"] == "0" and int(rows[0]["pid"]) > 0
+    assert float(rows[0]["finish_time"]) >= float(rows[0]["start_time"])
+    assert float(rows[0]["lr"]) == 0.2 and float(rows[0]["acc.max"]) == pytest.approx(0.8)
+    assert rows[1]["optimizer.name"] == "adam" and "notes" not in header
+    for body, code in (
+        ({"task_names": ["nope"]}, 404),
+        ({"task_names": []}, 400),
+        ({"task_names": [" "]}, 400),
+    ):
+        status, error = await api("POST", "trio/api/tasks/export/csv", body)
+        assert status == code, (body, error)
+
+
+def test_csv_cells_a_spreadsheet_would_run_are_quoted():
+    from jupyter_trio.store.run_table import spreadsheet_safe
+
+    assert [spreadsheet_safe(v) for v in ("=1+2", "+x", "-y", "@z", "\tq", "ok", -3, None)] == [
+        "'=1+2",
+        "'+x",
+        "'-y",
+        "'@z",
+        "'\tq",
+        "ok",
+        -3,
+        "",
+    ]

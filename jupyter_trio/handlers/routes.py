@@ -34,7 +34,7 @@ from .sweeps import (
     SweepTrialsHandler,
 )
 from .system import SystemInfoHandler, SystemMetricsHandler
-from .task_batch import TaskBatchDeleteHandler, TaskBatchRunHandler, TaskReorderHandler
+from .task_batch import TaskBatchDeleteHandler, TaskBatchRunHandler, TaskExportCSVHandler, TaskReorderHandler
 from .task_runs import LogDownloadHandler, RunCompareHandler, RunDiffHandler, RunInputHandler
 from .tasks import (
     NotebookRunFinishHandler,
@@ -105,6 +105,7 @@ ROUTES: list[tuple] = [
     # before /tasks/{NAME}...: these paths would match it ("batch", "reorder" taken for a task's name)
     (rf"{API}/tasks/batch/run", TaskBatchRunHandler),
     (rf"{API}/tasks/batch/delete", TaskBatchDeleteHandler),
+    (rf"{API}/tasks/export/csv", TaskExportCSVHandler),
     (rf"{API}/tasks/reorder", TaskReorderHandler),
     (rf"{API}/tasks/{NAME}", TaskHandler),
     (rf"{API}/tasks/{NAME}/run", TaskRunHandler),

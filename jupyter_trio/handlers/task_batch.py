@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from ..schemas.native import TaskInfo
 from ..schemas.pyruns_parity import (
     TaskBatchActionRequest,
@@ -62,3 +64,20 @@ class TaskReorderHandler(TaskHandler):
 
     def delete(self) -> None:  # type: ignore[override]
         super().delete("reorder")
+
+
+class TaskExportCSVHandler(TrioHandler):
+    @operation(
+        "The named tasks' runs as CSV: pyruns's columns (name, status, run, start_time, finish_time, "
+        "duration_seconds, exit_code, pid), then each parameter and series aggregate",
+        request=TaskBatchDeleteRequest,
+        content_type="text/csv",
+        tag="tasks",
+    )
+    async def post(self) -> None:
+        body = self.parse_body(TaskBatchDeleteRequest)
+        text = await asyncio.to_thread(
+            task_batch.export_csv, self.trio.tasks, self.trio.run_table, body.task_names
+        )
+        self.set_header("Content-Disposition", 'attachment; filename="tasks.csv"')
+        self.finish(text, set_content_type="text/csv; charset=utf-8")

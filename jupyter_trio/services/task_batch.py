@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from ..domain import Task, TaskQuery
 from ..errors import BadRequest, Conflict, NotFound, ValidationFailed
+from .run_table import RunTableService
 from .tasks import TaskService
 
 
@@ -103,3 +104,8 @@ def reorder(tasks: TaskService, items: list[tuple[str, bool | None]]) -> list[Ta
             tasks.repo.update(task.id, **fields)
     tasks.runner.wake()
     return [tasks.get(task.id) for task, _ in found]
+
+
+def export_csv(tasks: TaskService, run_table: RunTableService, names: Iterable[str]) -> str:
+    """pyruns's task export: the named tasks' runs as CSV (see ``RunTableService.tasks_csv``)."""
+    return run_table.tasks_csv([task.id for task in _lookup(tasks, names, "export")])

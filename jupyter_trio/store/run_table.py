@@ -43,6 +43,7 @@ ATTRIBUTES: dict[str, tuple[str, str]] = {
     "started_at": ("r.started_at", "number"),
     "ended_at": ("r.ended_at", "number"),
     "exit_code": ("r.exit_code", "number"),
+    "pid": ("r.pid", "number"),
     "gpus": ("t.gpus", "number"),
     "priority": ("t.priority", "number"),
     "pinned": ("t.pinned", "bool"),
@@ -243,8 +244,18 @@ class RunTableRepository:
         for row in page.rows:
             buffer.seek(0)
             buffer.truncate()
-            writer.writerow(["" if row.get(n) is None else row.get(n) for n in names])
+            writer.writerow([spreadsheet_safe(row.get(n)) for n in names])
             yield buffer.getvalue()
+
+
+def spreadsheet_safe(value: JSONValue) -> JSONValue:
+    """A CSV cell: nothing for null, and a text a spreadsheet would run as a formula (``=``, ``+``, ``-``,
+    ``@``, a tab or a line break first) quoted with ``'``, as pyruns's export does."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(("=", "+", "-", "@", "\t", "\r", "\n")):
+        return "'" + value
+    return value
 
 
 def _attribute_sql() -> dict[str, tuple[str, str]]:
