@@ -391,8 +391,11 @@ class RayHead:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"ray head exited: {self.log.read_text()[-3000:]}")
             try:
-                reply = httpx.get(f"{self.address}/api/version", timeout=2)
-                nodes = httpx.get(f"{self.address}/api/v0/nodes", timeout=2)
+                from .runner.ray_executor import ray_auth_headers
+
+                auth = ray_auth_headers()
+                reply = httpx.get(f"{self.address}/api/version", timeout=2, headers=auth)
+                nodes = httpx.get(f"{self.address}/api/v0/nodes", timeout=2, headers=auth)
                 if reply.status_code == nodes.status_code == 200 and nodes.json()["data"]["result"]["result"]:
                     return self
             except (httpx.TransportError, ValueError, KeyError):
@@ -404,7 +407,9 @@ class RayHead:
     def jobs(self):
         from ray.job_submission import JobSubmissionClient
 
-        return JobSubmissionClient(self.address)
+        from .runner.ray_executor import ray_auth_headers
+
+        return JobSubmissionClient(self.address, headers=ray_auth_headers() or None)
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:

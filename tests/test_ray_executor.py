@@ -240,3 +240,51 @@ def test_a_restarted_server_reattaches_to_its_ray_job(tmp_path, ray_head):
     finally:
         second.stop()
     assert [j.submission_id for j in ray_head.jobs().list_jobs()].count(f"{prefix}T0001-1") == 1
+
+
+def test_a_head_with_token_authentication_is_reached_with_the_token(tmp_path, monkeypatch):
+    """Ray >= 2.5x: a head started where ``~/.ray/auth_token`` exists (``ray.init()`` writes one) answers
+    only requests bearing it. The executor sends it, read where Ray's clients read it; without it the
+    same head refuses (401), so the test would fail if the header went missing."""
+    import httpx
+
+    home = tmp_path / "home"
+    (home / ".ray").mkdir(parents=True)
+    (home / ".ray" / "auth_token").write_text("trio-test-token-" + "x" * 32 + "\n")
+    monkeypatch.setenv("HOME", str(home))  # the head, the server and this process all look there
+    monkeypatch.setenv("RAY_AUTH_MODE", "token")
+    folder = Path(tempfile.mkdtemp(prefix="trio-ray-", dir="/tmp"))
+    head = RayHead(folder, num_cpus=1).start()
+    try:
+        assert httpx.get(f"{head.address}/api/v0/nodes", timeout=5).status_code == 401
+        root = tmp_path / "root"
+        root.mkdir()
+        server = ServerProcess(
+            root,
+            "--TrioApp.executor=ray",
+            f"--RayExecutor.address={head.address}",
+            f"--RayExecutor.python={sys.executable}",
+        ).start()
+        try:
+            with server.client() as client:
+                client.post("/trio/api/workspace/shell")
+                reply = client.post(
+                    "/trio/api/generator/create",
+                    json={"name_prefix": "auth", "mode": "shell", "shell_text": "echo reached", "run": True},
+                )
+                name = reply.json()["items"][0]["name"]
+                done = wait_for(
+                    lambda: (
+                        (t := client.get(f"/trio/api/tasks/{name}").json())["status"]
+                        not in ("queued", "running")
+                        and t
+                    ),
+                    120,
+                )
+                assert done["status"] == "completed", done
+                assert client.get(f"/trio/api/tasks/{name}/logs").json()["content"] == "reached\n"
+        finally:
+            server.stop()
+    finally:
+        head.stop()
+        shutil.rmtree(folder, ignore_errors=True)

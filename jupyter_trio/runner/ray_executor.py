@@ -508,7 +508,7 @@ class RayExecutor(Executor):
         if self._client is None:
             from ray.job_submission import JobSubmissionClient
 
-            self._client = JobSubmissionClient(self.endpoint)
+            self._client = JobSubmissionClient(self.endpoint, headers=ray_auth_headers() or None)
         return self._client
 
     def _work(self) -> None:
@@ -664,7 +664,9 @@ class RayExecutor(Executor):
         import httpx
 
         try:
-            with httpx.Client(base_url=self.endpoint, timeout=httpx.Timeout(3.0, connect=1.0)) as http:
+            with httpx.Client(
+                base_url=self.endpoint, headers=ray_auth_headers(), timeout=httpx.Timeout(3.0, connect=1.0)
+            ) as http:
                 status = http.get("/api/cluster_status").raise_for_status().json()
                 nodes = (
                     http.get("/api/v0/nodes", params={"detail": "1", "limit": 1000}).raise_for_status().json()
@@ -686,6 +688,24 @@ class RayExecutor(Executor):
             node_cpus=[float(n.get("resources_total", {}).get("CPU", 0.0)) for n in alive],
             node_gpus=[float(n.get("resources_total", {}).get("GPU", 0.0)) for n in alive],
         )
+
+
+def ray_auth_headers() -> dict[str, str]:
+    """The ``Authorization`` header a Ray cluster with token authentication (Ray >= 2.5x) wants, found where
+    Ray's own clients look: ``RAY_AUTH_TOKEN``, the file named by ``RAY_AUTH_TOKEN_PATH``, or
+    ``~/.ray/auth_token`` (which ``ray.init()`` writes, and which makes every head started later on the
+    machine require it). ``{}`` without a token, or with ``RAY_AUTH_MODE=disabled``; a cluster without
+    authentication ignores the header."""
+    if os.environ.get("RAY_AUTH_MODE", "").lower() == "disabled":
+        return {}
+    token = os.environ.get("RAY_AUTH_TOKEN", "").strip()
+    if not token:
+        path = os.environ.get("RAY_AUTH_TOKEN_PATH") or str(Path.home() / ".ray" / "auth_token")
+        try:
+            token = Path(path).read_text().strip()
+        except (OSError, UnicodeDecodeError):
+            token = ""
+    return {"Authorization": f"Bearer {token}"} if token else {}
 
 
 def _answered(exc: BaseException) -> bool:
