@@ -458,7 +458,7 @@ class TrioApp(ExtensionApp):
         self.trainer_env = TrainerEnvironment(self.python_executable or sys.executable)
         self.training = TrainingService(self.store, self.runner, self.projects, self.trainer_env)
         self.sweeps = SweepService(
-            self.store, self.runner, self.workspaces, self.metrics_reader, self.training
+            self.store, self.runner, self.workspaces, self.metrics_reader, self.tasks, self.training
         )
         self.run_table = RunTableService(self.store)
         self.weights = WeightsService(self.store, self.projects)

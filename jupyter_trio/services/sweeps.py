@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import math
-import shutil
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -43,7 +42,7 @@ from ..store.metrics import MetricsReader
 from ..store.task_files import materialize
 from ..vocabulary import ACTIVE
 from .sweep_space import Space, describe, parse_space
-from .tasks import check_name
+from .tasks import TaskService, check_name
 from .training import TrainingService
 from .workspaces import ScriptWorkspaces
 
@@ -90,11 +89,13 @@ class SweepService:
         runner: Runner,
         workspaces: ScriptWorkspaces,
         metrics: MetricsReader,
+        tasks: TaskService,
         training: TrainingService | None = None,
         storage_url: str | None = None,
     ):
         self.store = store
         self.runner = runner
+        self.tasks = tasks  # deletes a sweep's trials as any task is deleted
         self.workspaces = workspaces
         self.metrics = metrics
         self.training = training  # makes the trials of a training sweep
@@ -323,13 +324,12 @@ class SweepService:
 
         sweep = self.get(name)
         for trial in self.store.sweeps.trials(sweep.id):
-            task = self.store.tasks.get(trial.task_id)
-            if task is None:
+            if self.store.tasks.get(trial.task_id) is None:
                 continue
-            if task.status in ACTIVE:
-                self.runner.kill_now(task)
-            self.store.tasks.delete(task.id)
-            shutil.rmtree(self.store.layout.task_dir(task.id), ignore_errors=True)
+            try:  # as DELETE /tasks/{name}?force=true: stopped, and a train task's child jobs with it
+                self.tasks.delete(trial.task_id, force=True)
+            except NotFound:
+                pass
         self.store.sweeps.delete(sweep.id)
         self._forget(sweep.id)
         try:
@@ -408,9 +408,15 @@ class SweepService:
         """A training sweep's trial: a train task of its project with the sampled training parameters."""
         assert self.training is not None
         description = f"sweep {sweep.name}, trial {trial.number}"
-        task = self.training.create(sweep.owner, sweep.spec.project_id, params, description)
-        with self.store.db.transaction() as conn:
-            self.store.sweeps.add_trial(conn, sweep.id, trial.number, task.id, dict(trial.params))
+        task = self.training.create(
+            sweep.owner,
+            sweep.spec.project_id,
+            params,
+            description,
+            also=lambda conn, task_id: self.store.sweeps.add_trial(
+                conn, sweep.id, trial.number, task_id, dict(trial.params)
+            ),
+        )
         self.training.start(task.id)
 
     def _follow(self, sweep: Sweep, study: Any, trial: SweepTrial) -> bool:

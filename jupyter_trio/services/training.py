@@ -11,7 +11,9 @@ from __future__ import annotations
 import io
 import json
 import os
+import sqlite3
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -123,9 +125,11 @@ class TrainingService:
         train: dict[str, Any] | str | None = None,
         description: str = "",
         parent_id: str | None = None,
+        also: Callable[[sqlite3.Connection, str], None] | None = None,
     ) -> Task:
         """A train task, or with ``parent_id`` a prune task: prune the parent's best model by its
-        sensitivity analysis, then fine-tune with ``train``'s parameters."""
+        sensitivity analysis, then fine-tune with ``train``'s parameters. ``also(conn, task_id)`` runs in
+        the transaction that inserts the task (a sweep records its trial with it: both or neither)."""
         project = self.projects.project(pid)
         parent = self.task(parent_id) if parent_id else None
         if parent is not None and parent.project_id != pid:
@@ -158,6 +162,8 @@ class TrainingService:
                 ],
             )
             self.store.tasks.name_after_id(conn, task_id, description or "")
+            if also is not None:
+                also(conn, task_id)
         rewrite_config(self.store.layout, task_id, config)
         return self.store.tasks.get(task_id)
 
