@@ -29,11 +29,12 @@ from traitlets import (
 
 from . import batch
 from ._version import __version__
+from .domain import Task, TaskKind
 from .handlers import routes
 from .runner.executor import Executor, ServerContext
 from .runner.folder_watch import FolderWatcher
 from .runner.gpu_sources import BUILTIN_SOURCES, GPUSource, HubLeases, LocalGPUs
-from .runner.gpus import GPU, checked_gpu_setting
+from .runner.gpus import GPU, checked_gpu_setting, driver_version
 from .runner.local_executor import LocalExecutor
 from .runner.ray_executor import RayExecutor
 from .runner.service import Runner
@@ -47,6 +48,7 @@ from .services.file_preview import WorkspaceFiles
 from .services.ingest import IngestService
 from .services.notebook_runs import NotebookRunService
 from .services.projects import ProjectService
+from .services.provenance import ProvenanceRecorder
 from .services.run_files import RunFiles
 from .services.run_table import RunTableService
 from .services.run_tokens import RunTokens
@@ -476,6 +478,8 @@ class TrioApp(ExtensionApp):
         )
         self.archive_signer = ArchiveSigner(workspace_secret(workspace, "archive.key"), self.archive_url_ttl)
         self.runner.on_finish.append(lambda item: self.checkpoints.sync_task_id(item.run.task_id))
+        self.provenance = ProvenanceRecorder()
+        self.runner.on_start.append(self._record_provenance)
         self.checkpoints.sync_on_start()  # checkpoints written while no server was watching
         self.settings.update({"trio_store": self.store, "trio_app": self})
         loop = IOLoop.current()
@@ -501,6 +505,21 @@ class TrioApp(ExtensionApp):
         self._mark_jobs_active()
         if self.freeze_startup_heap:
             loop.add_callback(freeze_heap)  # the loop's first turn: every extension has loaded by then
+
+    def _record_provenance(self, task: Task, run_index: int, run_dir: Path, gpus: list[int]) -> None:
+        """What ran (services/provenance.py): the git state of the folder the code is in (a script's
+        folder, a shell task's working folder; a trainer's code is jupyter-trio's), the job's Python and
+        packages, the host and the run's GPUs. Captured on a thread of its own."""
+        if task.kind == TaskKind.SCRIPT:
+            code_dir: Path | None = (self.runner.root_dir / task.script_path).parent
+        elif task.kind == TaskKind.SHELL:
+            code_dir = self.runner.root_dir
+        else:
+            code_dir = None
+        names = {gpu.index: gpu.name for gpu in self.runner.gpus} if gpus else {}
+        driver = driver_version() if gpus else ""
+        held = [names.get(g, str(g)) for g in gpus]
+        self.provenance.capture(run_dir, code_dir, self.runner.python, held, driver)
 
     def _mark_jobs_active(self) -> None:
         """While a job is queued or running, the server is busy: any ``*_last_activity`` setting counts in
@@ -550,6 +569,8 @@ class TrioApp(ExtensionApp):
             self.runner.gpu_source.close()
         if getattr(self, "folder_watch", None) is not None:
             self.folder_watch.close()
+        if getattr(self, "provenance", None) is not None:
+            self.provenance.close()
         store = getattr(self, "store", None)
         if store is not None:
             store.close()

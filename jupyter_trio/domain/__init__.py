@@ -5,9 +5,11 @@ import graph (the standard library only), shared by every process. See ARCHITECT
 from .entities import (
     Checkpoint,
     Dataset,
+    GitState,
     JSONObject,
     Objective,
     Project,
+    Provenance,
     Run,
     Sampler,
     ScheduledRun,
@@ -51,6 +53,8 @@ from .states import (
 )
 
 __all__ = [
+    "GitState",
+    "Provenance",
     "BoolOp",
     "ColumnRef",
     "Comparison",

@@ -346,3 +346,33 @@ class SeriesSummary:
     @property
     def best(self) -> float | None:
         return self.min if series_direction(self.series) == "minimize" else self.max
+
+
+@dataclass(frozen=True, slots=True)
+class GitState:
+    """The repository a run's code lives in, as it was at launch: ``diff`` is ``git diff HEAD`` (tracked
+    files, capped; ``diff_truncated`` says so), untracked files are named, not copied."""
+
+    root: str
+    commit: str
+    branch: str
+    dirty: bool
+    diff: str = ""
+    diff_truncated: bool = False
+    untracked: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    """What ran, captured when a run starts: the code's git state, the job's Python and its installed
+    packages (name -> version), the host, and the GPUs it was given (with the NVIDIA driver)."""
+
+    captured_at: float
+    python: str  # "3.11.7"
+    executable: str
+    packages: Mapping[str, str]
+    host: str
+    platform: str
+    git: GitState | None = None
+    gpus: tuple[str, ...] = ()  # the names of the GPUs the run holds
+    driver: str = ""  # the NVIDIA driver's version, where there is one

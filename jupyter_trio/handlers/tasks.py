@@ -52,7 +52,8 @@ class TasksHandler(TrioHandler):
 
 class _TaskAction(TrioHandler):
     def detail(self, name: str) -> TaskDetail:
-        return TaskDetail.with_runs(*self.trio.tasks.detail(name))
+        task, runs = self.trio.tasks.detail(name)
+        return TaskDetail.with_runs(task, runs, self.trio.tasks.provenance(task, runs))
 
 
 class TaskHandler(_TaskAction):

@@ -102,6 +102,18 @@ def nvml_gpus() -> list[GPU]:
         return found
 
 
+def driver_version() -> str:
+    """The NVIDIA driver's version, or "" where there is no driver."""
+    with nvml() as pynvml:
+        if pynvml is None:
+            return ""
+        try:
+            version = pynvml.nvmlSystemGetDriverVersion()
+        except Exception:  # an NVML without the call
+            return ""
+        return version.decode() if isinstance(version, bytes) else str(version)
+
+
 def gpu_memory() -> list[dict]:
     """Free/used/total bytes per GPU, for PaddleX's ``/system`` and the health page."""
     with nvml() as pynvml:

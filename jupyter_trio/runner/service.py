@@ -99,6 +99,9 @@ class Runner:
         self._lock_fd: int | None = None
         # called with the run's row after a run ends (the app re-indexes a train task's checkpoints)
         self.on_finish: list[Callable[[ScheduledRun], None]] = []
+        # called with the task, the run index, its folder and its GPUs right after a job was handed to its
+        # executor (the app records the run's provenance); must not block: the next start waits for it
+        self.on_start: list[Callable[[Task, int, Path, list[int]], None]] = []
         # asks for a tick soon after a submit or cancel instead of at the next poll (the app schedules it
         # on its event loop); whoever queues or cancels calls it, so no caller has to remember to
         self.wake: Callable[[], None] = lambda: None
@@ -338,6 +341,11 @@ class Runner:
             gpu_ids=gpus,
             message="",
         )
+        for hook in self.on_start:
+            try:
+                hook(task, key[1], run_dir, gpus)
+            except Exception:  # a hook's failure must not fail the run
+                log.exception("on_start hook failed for run %s/%s", *key)
 
     # ---- what a job runs, and with which environment
     def command_for(self, task: Task) -> tuple[list[str], str]:

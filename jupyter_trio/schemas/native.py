@@ -6,6 +6,7 @@ One small model per wire type. The OpenAPI document is generated from these.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -15,6 +16,7 @@ from ..domain import (
     GeneratedBatch,
     GeneratedTask,
     Project,
+    Provenance,
     Run,
     ScriptWorkspace,
     Task,
@@ -216,6 +218,43 @@ class GeneratorReply(BaseModel):
 TaskStatus = Literal[TASK_STATES]  # type: ignore[valid-type]
 
 
+class GitInfo(BaseModel):
+    root: str = Field(description="the repository's folder")
+    commit: str
+    branch: str = Field(description="empty on a detached HEAD")
+    dirty: bool = Field(description="uncommitted changes or untracked files")
+    diff: str = Field(description="git diff HEAD at launch (tracked files), capped at 1 MiB")
+    diff_truncated: bool
+    untracked: list[str] = Field(description="untracked files, named (not copied)")
+
+
+class ProvenanceInfo(BaseModel):
+    captured_at: float
+    python: str = Field(description="the job's Python version")
+    executable: str
+    packages: dict[str, str] = Field(description="installed distributions: name -> version")
+    host: str
+    platform: str
+    git: GitInfo | None = Field(description="the code's repository; null outside one (or for trainers)")
+    gpus: list[str] = Field(description="the names of the GPUs the run held")
+    driver: str = Field(description="the NVIDIA driver's version, where there is one")
+
+    @classmethod
+    def of(cls, provenance: Provenance) -> ProvenanceInfo:
+        git = provenance.git
+        return cls.model_construct(
+            captured_at=provenance.captured_at,
+            python=provenance.python,
+            executable=provenance.executable,
+            packages=dict(provenance.packages),
+            host=provenance.host,
+            platform=provenance.platform,
+            git=from_entity(GitInfo, git, untracked=list(git.untracked)) if git is not None else None,
+            gpus=list(provenance.gpus),
+            driver=provenance.driver,
+        )
+
+
 class RunInfo(BaseModel):
     run_index: int
     status: str
@@ -227,10 +266,15 @@ class RunInfo(BaseModel):
     ended_at: float | None = None
     message: str = ""
     created_by: str = Field("", description="who queued this run (on a shared server, maybe a guest)")
+    provenance: ProvenanceInfo | None = Field(
+        None, description="what ran: git state, Python and packages, host, GPUs (captured at start)"
+    )
 
     @classmethod
-    def of(cls, run: Run) -> RunInfo:
-        return from_entity(cls, run, gpus=list(run.gpu_ids))
+    def of(cls, run: Run, provenance: Provenance | None = None) -> RunInfo:
+        return from_entity(
+            cls, run, gpus=list(run.gpu_ids), provenance=ProvenanceInfo.of(provenance) if provenance else None
+        )
 
 
 class TaskInfo(BaseModel):
@@ -281,9 +325,12 @@ class TaskDetail(TaskInfo):
     runs: list[RunInfo] = Field(default_factory=list)
 
     @classmethod
-    def with_runs(cls, task: Task, runs: list[Run]) -> TaskDetail:
+    def with_runs(
+        cls, task: Task, runs: list[Run], provenance: Mapping[int, Provenance] | None = None
+    ) -> TaskDetail:
         out = cls.of(task)
-        out.runs = [RunInfo.of(r) for r in runs]
+        found = provenance or {}
+        out.runs = [RunInfo.of(r, found.get(r.run_index)) for r in runs]
         return out
 
 

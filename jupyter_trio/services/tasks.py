@@ -14,13 +14,24 @@ from typing import Any
 import yaml
 
 from .. import batch, config_yaml
-from ..domain import GeneratedBatch, GeneratedTask, JSONObject, NewTask, Run, ScriptWorkspace, Task, TaskQuery
+from ..domain import (
+    GeneratedBatch,
+    GeneratedTask,
+    JSONObject,
+    NewTask,
+    Provenance,
+    Run,
+    ScriptWorkspace,
+    Task,
+    TaskQuery,
+)
 from ..errors import BadRequest, Conflict, NotFound, ValidationFailed
 from ..runner.gpus import gpu_memory
 from ..runner.service import Runner, check_env
 from ..store import Store
 from ..store.task_files import materialize
 from ..vocabulary import ACTIVE, CHILD_JOB_KINDS
+from . import provenance
 from .workspaces import SHELL, ScriptWorkspaces
 
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
@@ -83,6 +94,15 @@ class TaskService:
         """A task and every run of it, oldest first."""
         task = self.get(name)
         return task, self.repo.runs(task.id)
+
+    def provenance(self, task: Task, runs: list[Run]) -> dict[int, Provenance]:
+        """What each run ran (services/provenance.py), for the runs whose provenance was captured."""
+        found = {}
+        for run in runs:
+            recorded = provenance.read(self.store.layout.run_dir(task.id, run.run_index))
+            if recorded is not None:
+                found[run.run_index] = recorded
+        return found
 
     def find(
         self,
