@@ -122,6 +122,29 @@ class ServiceClient:
             method, f"{self.location.base_url}{path.lstrip('/')}", params=params, json=json
         )
 
+    def runs(
+        self,
+        where: str = "",
+        columns: str | list[str] | None = None,
+        sort: str = "",
+        order: str = "desc",
+        limit: int = 100,
+        offset: int = 0,
+    ) -> dict[str, Any]:
+        """A page of the run table, as :meth:`RestClient.runs`: ``{"runs": [row...], "total", "offset",
+        "limit", "columns"}``; ``where`` is the query language (``lr < 1e-3 and acc.max > 0.9``). A query
+        the server refuses raises :class:`UnprocessableEntityError` whose message names the position."""
+        params: dict[str, Any] = {
+            "where": where,
+            "sort": sort,
+            "order": order,
+            "limit": limit,
+            "offset": offset,
+        }
+        if columns:
+            params["columns"] = columns if isinstance(columns, str) else ",".join(columns)
+        return self.call("GET", "trio/api/runs", params=params)
+
     def load_demo(self, kind: str = "classification", timeout: float = 600.0) -> dict[str, Any]:
         """Make the server's generated demo dataset of ``kind`` (classification, detection, segmentation,
         instance_segmentation) and load it into a project; returns ``{"dataset_id", "project_id"}``."""

@@ -122,3 +122,28 @@ def sweep_state(trans: Translator, state: str) -> str:
         case "failed":
             return trans._p("sweep state", "failed")
     return state
+
+
+def refusal(trans: Translator, status: int | None) -> str:
+    """Why the server refused, from the reply's HTTP status, as the sidebar words it (``refusalLabel``);
+    the server's own message stays English beside it."""
+    match status:
+        case 400 | 422:
+            return trans.__("the request was not valid")
+        case 401 | 403:
+            return trans.__("not allowed")
+        case 404:
+            return trans.__("not found")
+        case 409:
+            return trans.__("not possible in its current state")
+        case 413:
+            return trans.__("too large")
+        case 429:
+            return trans.__("too many requests; try again shortly")
+        case 503:
+            return trans.__("the server is unavailable")
+        case 507:
+            return trans.__("the server’s disk is full")
+    if status is not None and status >= 500:
+        return trans.__("the server failed")
+    return trans.__("the request failed")
