@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from jupyter_trio.widgets import ComparePanel
-from jupyter_trio.widgets.compare import MISSING_COLOR, VIRIDIS
+from jupyter_trio.widgets.runmath import MISSING_COLOR, VIRIDIS
 
 SCRIPT = """import jupyter_trio as trio
 cfg = trio.read()
