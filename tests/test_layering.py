@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 PACKAGE = Path(__file__).resolve().parent.parent / "jupyter_trio"
 
 
@@ -89,15 +91,19 @@ def test_every_service_error_is_defined_in_errors():
     assert {name: where for name, where in defined.items() if where != "errors.py"} == {}
 
 
-def test_the_job_supervisor_imports_the_standard_library_only():
-    """``runner/shim.py`` runs as ``python -S shim.py``: no site-packages, no jupyter_trio package."""
-    shim = PACKAGE / "runner" / "shim.py"
+SUPERVISOR_FILES = ("runner/shim.py", "runner/sysmetrics.py", "_trackfile.py")  # shim.py loads the others
+
+
+@pytest.mark.parametrize("module", SUPERVISOR_FILES)
+def test_the_job_supervisor_imports_the_standard_library_only(module):
+    """``runner/shim.py`` runs as ``python -S shim.py``: no site-packages, no jupyter_trio package; the
+    system sampler and the tracking format it loads from their files live by the same rule."""
     top = set()
-    for node in ast.walk(ast.parse(shim.read_text())):
+    for node in ast.walk(ast.parse((PACKAGE / module).read_text())):
         if isinstance(node, ast.Import):
             top.update(alias.name.split(".")[0] for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
-            assert node.level == 0, f"shim.py imports {'.' * node.level}{node.module}: a package import"
+            assert node.level == 0, f"{module} imports {'.' * node.level}{node.module}: a package import"
             top.add((node.module or "").split(".")[0])
     assert top - set(sys.stdlib_module_names) - {"__future__"} == set()
 

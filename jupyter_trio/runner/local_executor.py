@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from traitlets import Bool, Int, TraitError, validate
+from traitlets import Bool, Float, Int, TraitError, validate
 from traitlets.config import Configurable
 
 from ..domain import Run
@@ -49,6 +49,20 @@ class LocalExecutor(Executor):
         "start-up environment): such a job starts some 40 ms sooner, which counts for short sweep trials. "
         "Any other job starts its own interpreter. False: every job's interpreter starts cold.",
     )
+
+    system_metrics_interval = Float(
+        1.0,
+        config=True,
+        help="Seconds between samples of a run's system metrics (sys/cpu, sys/rss, sys/io_read, "
+        "sys/io_write, and sys/gpu<N>_util / sys/gpu<N>_mem for the GPUs it holds), taken by its supervisor "
+        "from /proc and NVML and kept as series of the run. 0 turns them off.",
+    )
+
+    @validate("system_metrics_interval")
+    def _validate_interval(self, proposal: Any) -> float:
+        if proposal["value"] != 0 and not 0.1 <= proposal["value"] <= 3600:
+            raise TraitError("system_metrics_interval must be 0 (off) or between 0.1 and 3600 seconds")
+        return proposal["value"]
 
     @validate("spare_shims")
     def _validate_spare_shims(self, proposal: Any) -> int:
@@ -82,6 +96,7 @@ class LocalExecutor(Executor):
             lease=spec.lease.to_json() if spec.lease is not None else None,
             spare=self._take(),
             hidden=self.hidden,
+            sample_s=self.system_metrics_interval,
         )
         self._children[spec.key] = child
         self._watch_exit(child.pid)

@@ -28,6 +28,7 @@ def launch(
     lease: dict | None = None,
     spare: subprocess.Popen | None = None,
     hidden: tuple[str, ...] = (),
+    sample_s: float = 0.0,
 ) -> subprocess.Popen:
     """Start the shim for one run; it starts ``argv`` in a new session with the env additions, and renews
     ``lease`` (a GPU lease of the Hub's arbiter: url, secret, every) while the job runs.
@@ -38,9 +39,13 @@ def launch(
     run_dir.mkdir(parents=True, exist_ok=True)
     # "environ": the server's environment now, less its credentials (``job_env``), which the job starts
     # from (a spare has the one it had when it started); "env": the run's additions to it
-    spec = {"argv": argv, "cwd": cwd, "environ": job_environ(os.environ, hidden), "env": env} | (
-        {"lease": lease} if lease else {}
-    )
+    spec = {
+        "argv": argv,
+        "cwd": cwd,
+        "environ": job_environ(os.environ, hidden),
+        "env": env,
+        "sample_s": sample_s,  # the run's system metrics every this many seconds (0: none)
+    } | ({"lease": lease} if lease else {})
     # env, and a lease's secret: 0600, and the shim rewrites it without them once it has read it
     write_json_atomic(run_dir / "command.json", spec, mode=0o600)
     if spare is not None and hand_over(spare, run_dir):

@@ -365,6 +365,7 @@ def run(run_dir: Path, warm: Warm | None = None) -> int:
         )
     except OSError:  # a full disk: the shim goes on without it (exit.json is what counts)
         pass
+    sampler = _start_sampler(run_dir, child.pid, spec, env)
     selector = selectors.DefaultSelector()
     targets = {child.stdout.fileno(): out_fd, child.stderr.fileno(): err_fd}
     for stream in (child.stdout, child.stderr):
@@ -390,6 +391,8 @@ def run(run_dir: Path, warm: Warm | None = None) -> int:
     while selector.get_map() and child.poll() is None:
         pump(0.2)
     exit_code = child.wait()
+    if sampler is not None:
+        sampler.stop()
     drain_until = time.monotonic() + 0.5
     while selector.get_map() and time.monotonic() < drain_until:
         pump(0.05)
@@ -413,6 +416,28 @@ def run(run_dir: Path, warm: Warm | None = None) -> int:
         },
     )
     return exit_code
+
+
+def _start_sampler(run_dir: Path, pid: int, spec: dict, env: dict[str, str]):
+    """The run's system metrics (``sysmetrics.py``) every ``sample_s`` seconds; None when off (0) or when
+    it cannot start. Imported here, after the job started: a shim that samples nothing never loads it."""
+    interval = float(spec.get("sample_s") or 0)
+    if interval <= 0:
+        return None
+    try:
+        import importlib.util
+
+        # loaded from its file beside this one (it is standard library only, like this module)
+        found = importlib.util.spec_from_file_location(
+            "_trio_sysmetrics", Path(__file__).with_name("sysmetrics.py")
+        )
+        assert found is not None and found.loader is not None
+        sysmetrics = importlib.util.module_from_spec(found)
+        found.loader.exec_module(sysmetrics)
+        gpus = [int(g) for g in env.get("CUDA_VISIBLE_DEVICES", "").split(",") if g.strip().isdigit()]
+        return sysmetrics.SystemSampler(run_dir, pid, interval, gpus).start()
+    except Exception:  # the job runs without its system series
+        return None
 
 
 def wait_as_spare() -> Path | None:
