@@ -50,6 +50,13 @@ async def test_a_runs_cpu_memory_and_io_are_sampled_every_second(api, wait_task)
     assert max(rss["values"]) > 190  # MiB: the 200 MiB block
     _, written = await api("GET", f"trio/api/tasks/{name}/metrics/sys/io_write")
     assert sum(written["values"]) > 10  # MiB/s over ~1 s samples: most of the 20 MiB fsync'ed
+    # the run table has them by name (a name with a slash in backticks), not among its default columns
+    _, page = await api(
+        "GET", "trio/api/runs", params={"where": f"task = {name}", "columns": "`sys/cpu`.max"}
+    )
+    assert page["runs"][0]["sys/cpu.max"] == max(cpu["values"])
+    _, full = await api("GET", "trio/api/runs", params={"where": f"task = {name}"})
+    assert not [c["name"] for c in full["columns"] if c["name"].startswith("sys/")]
 
 
 class FakeGPUs:

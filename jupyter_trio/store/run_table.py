@@ -51,6 +51,7 @@ ATTRIBUTES: dict[str, tuple[str, str]] = {
 }
 AGGREGATES = ("last", "min", "max", "best", "count", "last_step")
 SHOWN_AGGREGATES = ("last", "min", "max", "best")  # a series' columns when none are named
+SYSTEM_PREFIX = "sys/"  # the supervisor's series (runner/sysmetrics.py): not among the default columns
 PARAMS_SQL = "(CASE WHEN t.params NOT IN ('', '{}') THEN t.params ELSE t.config END)"
 FROM = "FROM runs r JOIN tasks t ON t.id = r.task_id"
 
@@ -190,8 +191,9 @@ class RunTableRepository:
                 for agg in AGGREGATES:
                     value = summary.best if agg == "best" else getattr(summary, agg)
                     metrics[f"{summary.series}.{agg}"] = _finite(value)
-                for agg in SHOWN_AGGREGATES:
-                    metric_names.setdefault(f"{summary.series}.{agg}")
+                if not summary.series.startswith(SYSTEM_PREFIX):  # asked for by name only
+                    for agg in SHOWN_AGGREGATES:
+                        metric_names.setdefault(f"{summary.series}.{agg}")
             full_rows.append((key, row, params, metrics))
         if columns is None:
             names = [(n, "attribute") for n in ATTRIBUTES]
