@@ -385,6 +385,7 @@ class RayHead:
             stderr=subprocess.STDOUT,
             start_new_session=True,
             env=env,
+            cwd=self.temp_dir,  # a job's driver starts there: not in a checkout it could import from
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

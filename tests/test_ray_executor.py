@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -288,3 +289,43 @@ def test_a_head_with_token_authentication_is_reached_with_the_token(tmp_path, mo
     finally:
         head.stop()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_a_python_without_jupyter_trio_on_the_nodes_is_found_before_any_job_runs(tmp_path, ray_head):
+    """The nodes' Python is checked when the executor starts (one tiny job): a Python that cannot import
+    jupyter_trio (here the system's, outside the venv) would fail every job with ModuleNotFoundError, so
+    runs wait, saying why and what to set, and health shows it; nothing fails one by one."""
+    python = "/usr/bin/python3"
+    probe = subprocess.run([python, "-c", "import jupyter_trio"], capture_output=True, cwd=tmp_path)
+    if probe.returncode == 0:
+        pytest.skip("the system Python has jupyter_trio")
+    root = tmp_path / "root"
+    root.mkdir()
+    server = ServerProcess(
+        root,
+        "--TrioApp.executor=ray",
+        f"--RayExecutor.address={ray_head.address}",
+        f"--RayExecutor.python={python}",
+    ).start()
+    try:
+        with server.client() as client:
+            client.post("/trio/api/workspace/shell")
+            reply = client.post(
+                "/trio/api/generator/create",
+                json={"name_prefix": "nopy", "mode": "shell", "shell_text": "echo never", "run": True},
+            )
+            name = reply.json()["items"][0]["name"]
+            task = wait_for(
+                lambda: (
+                    (t := client.get(f"/trio/api/tasks/{name}").json())["message"]
+                    and "cannot run jupyter-trio's jobs" in t["message"]
+                    and t
+                ),
+                120,
+            )
+            assert task["status"] == "queued" and "c.RayExecutor.python" in task["message"]
+            assert "No module named 'jupyter_trio'" in task["message"]
+            state = client.get("/trio/api/health").json()["executor_state"]["python"]
+            assert state["state"] == "failed" and state["python"] == python
+    finally:
+        server.stop()

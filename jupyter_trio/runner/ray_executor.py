@@ -142,6 +142,29 @@ class RaySubmission:
         return call
 
 
+PYTHON_PROBE = "import jupyter_trio, jupyter_trio.runner.ray_entry"
+PYTHON_RECHECK_S = 60.0  # after a failed check, the next one
+
+
+@dataclass
+class PythonCheck:
+    """Whether the nodes' Python can run our jobs: ``checking`` (a probe job is out or about to be),
+    ``ok``, or ``failed`` with the reason and the fix in ``error``."""
+
+    state: str = "checking"
+    error: str = ""
+    sid: str | None = None
+    finished_at: float = 0.0
+
+    def fail(self, error: str, now: float) -> None:
+        self.state, self.error, self.sid, self.finished_at = "failed", error, None, now
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    return lines[-1][:300] if lines else ""
+
+
 @dataclass
 class ClusterView:
     """What the cluster has: totals per node and free resources (cluster-wide), as last heard."""
@@ -202,6 +225,12 @@ class RayCluster(GPUSource):
                     f"waiting for the Ray cluster: {max(free_cpus, 0):g} of {view.total_cpus:g} CPU(s) and "
                     f"{max(free_gpus, 0):g} of {view.total_gpus:g} GPU(s) free; it needs {per_job:g} and "
                     f"{gpus}"
+                )
+                continue
+            check = self.executor.python_check
+            if check.state != "ok":  # it would fit, but the nodes' Python is not known to run it yet
+                waiting[key] = check.error or (
+                    f"checking that the Ray nodes' Python ({self.executor.python!r}) has jupyter-trio"
                 )
                 continue
             free_cpus -= per_job
@@ -310,6 +339,9 @@ class RayExecutor(Executor):
         self._closed = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="trio-ray", daemon=True)
         self._cluster_at = 0.0
+        # the nodes' Python, checked once a server (and again a minute after a failed check): a Python
+        # without jupyter-trio would fail every job with ModuleNotFoundError, so runs wait saying why
+        self.python_check = PythonCheck()
 
     def submission_id(self, key: Key) -> str:
         return f"trio-{self.tag}-{key[0]}-{key[1]}"
@@ -347,6 +379,11 @@ class RayExecutor(Executor):
             "error": "" if view.reachable else view.error,
             "cpus": {"free": view.free_cpus, "total": view.total_cpus},
             "gpus": {"free": view.free_gpus, "total": view.total_gpus},
+            "python": {
+                "python": self.python,
+                "state": self.python_check.state,
+                "error": self.python_check.error,
+            },
         }
 
     def starting(self) -> list[_Job]:
@@ -521,6 +558,8 @@ class RayExecutor(Executor):
         if now - self._cluster_at > CLUSTER_EVERY_S:
             self._cluster_at = now
             self._read_cluster()
+        if self.cluster.reachable and self.python_check.state != "ok":
+            self._check_python(client, now)
         with self._lock:
             stops, self._stops = self._stops, set()
         retry = []
@@ -549,6 +588,46 @@ class RayExecutor(Executor):
         for job in jobs:
             if job.submitted and not job.logs_done:
                 self._follow(client, job)
+
+    def _check_python(self, client: Any, now: float) -> None:
+        """One tiny job, ``<python> -c "import jupyter_trio"`` with the jobs' runtime_env: its outcome
+        decides whether runs may start (see ``PythonCheck``)."""
+        check = self.python_check
+        if check.sid is None:
+            if check.state == "failed" and now - check.finished_at < PYTHON_RECHECK_S:
+                return
+            sid = f"trio-{self.tag}-python-check-{int(time.time())}"
+            try:
+                client.submit_job(
+                    entrypoint=f"{shlex.quote(self.python)} -c {shlex.quote(PYTHON_PROBE)}",
+                    submission_id=sid,
+                    entrypoint_num_cpus=0,
+                    runtime_env=dict(self.runtime_env) or None,
+                )
+            except Exception as exc:
+                check.fail(f"the Ray cluster refused the check of its Python: {_short(exc)}", now)
+                return
+            check.sid = sid
+            return
+        try:
+            status = str(client.get_job_status(check.sid))
+        except Exception as exc:  # not answered: ask again next round
+            log.info("Ray python check %s: %s", check.sid, _short(exc))
+            return
+        if status.endswith("SUCCEEDED"):
+            check.state, check.error, check.sid = "ok", "", None
+        elif status.endswith(("FAILED", "STOPPED")):
+            try:
+                last = _last_line(client.get_job_logs(check.sid))
+            except Exception:
+                last = ""
+            check.fail(
+                f"the Ray nodes' Python ({self.python!r}) cannot run jupyter-trio's jobs"
+                + (f" ({last})" if last else "")
+                + ": install jupyter-trio in that Python on every node (or in c.RayExecutor.runtime_env), or "
+                "set c.RayExecutor.python to a Python that has it; runs wait and start once it can",
+                now,
+            )
 
     def _submit(self, client: Any, job: _Job, request: RaySubmission) -> bool:
         """Send one job to Ray; False when it should be tried again (the cluster did not answer)."""
