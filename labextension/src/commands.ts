@@ -1,6 +1,6 @@
 /**
- * jupyter-trio's commands (open the sidebar, a task's log, metrics or details, a sweep; new training
- * task; new batch) and where they show: the command palette and the launcher.
+ * jupyter-trio's commands (open the sidebar, a task's log, metrics or details, a sweep; compare runs; new
+ * training task; new batch) and where they show: the command palette and the launcher.
  */
 
 import type { JupyterFrontEnd } from '@jupyterlab/application';
@@ -9,13 +9,16 @@ import type { ILauncher } from '@jupyterlab/launcher';
 import type { TranslationBundle } from '@jupyterlab/translation';
 import type { Widget } from '@lumino/widgets';
 
+import { compareIcon } from './actionicons';
 import type { TrioAPI } from './api';
+import { CompareView } from './compareview';
 import { TaskDetails } from './details';
 import { trioIcon } from './icon';
 import { LogViewer } from './logviewer';
 import { MetricsView } from './metricsview';
 import type { TrioModel } from './model';
 import { attempt } from './notify';
+import { sweepWhere, tasksWhere } from './runsapi';
 import type { ISettings } from './settings';
 import { SweepView } from './sweepview';
 import type { IEvent, ProjectInfo, Reply } from './wire';
@@ -28,6 +31,7 @@ export namespace CommandIDs {
   export const newTraining = 'trio:new-training-task';
   export const newBatch = 'trio:new-batch';
   export const openSweep = 'trio:open-sweep';
+  export const compareRuns = 'trio:compare-runs';
 }
 
 /** What the commands work with. */
@@ -115,7 +119,32 @@ export function addCommands(ctx: ICommandsContext): void {
         }
         name = choice.value;
       }
-      return openView(`trio-sweep-view-${name}`, () => new SweepView(api, model, name, trans, onEvents));
+      const compare = () => app.commands.execute(CommandIDs.compareRuns, { sweep: name });
+      return openView(
+        `trio-sweep-view-${name}`,
+        () => new SweepView(api, model, name, trans, onEvents, compare)
+      );
+    }
+  });
+  app.commands.addCommand(CommandIDs.compareRuns, {
+    label: trans.__('Compare runs'),
+    caption: trans.__('Runs side by side: a table, parallel coordinates, a scatter and their metrics'),
+    icon: compareIcon,
+    execute: args => {
+      // what to compare: named tasks' runs, a sweep's trials, a query, or every run
+      const tasks = Array.isArray(args.tasks) ? (args.tasks as unknown[]).map(String) : [];
+      const sweep = args.sweep ? String(args.sweep) : '';
+      const where = tasks.length ? tasksWhere(tasks) : sweep ? sweepWhere(sweep) : String(args.where ?? '');
+      let title = trans.__('Compare runs');
+      if (sweep) {
+        title = trans.__('Compare: %1', sweep);
+      } else if (tasks.length) {
+        title = trans._n('Compare: %1 task', 'Compare: %1 tasks', tasks.length);
+      }
+      return openView(
+        `trio-compare-view-${hash(where)}`,
+        () => new CompareView(api, where, trans, onEvents, title)
+      );
     }
   });
   app.commands.addCommand(CommandIDs.newTraining, {
@@ -191,6 +220,15 @@ export function addCommands(ctx: ICommandsContext): void {
   });
 }
 
+/** A short, DOM-safe id of a text (a query): one view per query. */
+function hash(text: string): string {
+  let h = 5381;
+  for (let i = 0; i < text.length; i++) {
+    h = ((h << 5) + h + text.charCodeAt(i)) | 0;
+  }
+  return (h >>> 0).toString(36);
+}
+
 /** The palette's and the launcher's entries, where JupyterLab has them. */
 export function addCommandEntries(
   palette: ICommandPalette | null,
@@ -199,8 +237,8 @@ export function addCommandEntries(
 ): void {
   const category = trans.__('jupyter-trio');
   if (palette) {
-    const { open, openSweep, newTraining, newBatch } = CommandIDs;
-    for (const command of [open, openSweep, newTraining, newBatch]) {
+    const { open, openSweep, compareRuns, newTraining, newBatch } = CommandIDs;
+    for (const command of [open, openSweep, compareRuns, newTraining, newBatch]) {
       palette.addItem({ command, category });
     }
   }

@@ -1,5 +1,5 @@
 /**
- * A sweep in the main area: its summary, the optimisation history (each complete trial's value by number
+ * A sweep in the main area: "Compare trials" (the compare view), its summary, the optimisation history (each complete trial's value by number
  * and the best so far, uPlot), the parallel-coordinates plot of its trials (parallelcoords.ts, on a
  * canvas) and its parameters' importances as bars. Read again on each ``sweep`` event of it.
  */
@@ -13,7 +13,8 @@ import { optimisationHistory } from './chartmath';
 import { formatValue } from './format';
 import { refusalLabel, sweepStateLabel } from './labels';
 import type { TrioModel } from './model';
-import { drawParallelCoords, layout } from './parallelcoords';
+import { drawParallelCoords } from './parallelcanvas';
+import { layout } from './parallelcoords';
 import type { IEvent, SweepInfo } from './wire';
 
 const VALUE_COLOR = '#1f77b4';
@@ -37,7 +38,8 @@ export class SweepView extends Widget {
     private readonly model: TrioModel | null,
     readonly sweepName: string,
     private readonly trans: TranslationBundle,
-    subscribe?: (fn: (event: IEvent) => void) => () => void
+    subscribe?: (fn: (event: IEvent) => void) => () => void,
+    compare?: () => unknown
   ) {
     super();
     this.id = `trio-sweep-${sweepName}`;
@@ -52,7 +54,18 @@ export class SweepView extends Widget {
     this._canvas = document.createElement('canvas');
     this._canvas.className = 'jp-trio-parallel';
     this._importancesList = div('jp-trio-importances');
+    const actions = div('jp-trio-toolbar jp-trio-sweep-actions');
+    if (compare) {
+      // the trials' runs in the compare view: a table, any columns, brushing, a scatter
+      const button = document.createElement('button');
+      button.className = 'jp-mod-styled jp-trio-sweep-compare';
+      button.textContent = trans.__('Compare trials');
+      button.title = trans.__('The trials’ runs in the compare view');
+      button.onclick = () => void compare();
+      actions.append(button);
+    }
     this.node.append(
+      actions,
       this._summary,
       this._status,
       section(trans.__('Optimisation history'), this._history),

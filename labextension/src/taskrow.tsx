@@ -1,10 +1,23 @@
-/** A task's row in the sidebar: its name, kind, state, progress and actions, with its child jobs under it. */
+/**
+ * A task's row in the sidebar: a checkbox selecting it for "Compare (n)", its name, kind, state, progress and
+ * its actions as icon buttons, with its child jobs under it.
+ */
 
 import { Dialog, InputDialog, Notification, showDialog } from '@jupyterlab/apputils';
 import type { TranslationBundle } from '@jupyterlab/translation';
-import { Button } from '@jupyterlab/ui-components';
+import {
+  deleteIcon,
+  fastForwardIcon,
+  infoIcon,
+  LabIcon,
+  refreshIcon,
+  runIcon,
+  stopIcon,
+  textEditorIcon
+} from '@jupyterlab/ui-components';
 import * as React from 'react';
 
+import { metricsIcon, pinIcon } from './actionicons';
 import { formatEta } from './format';
 import { kindLabel, statusLabel } from './labels';
 import { attempt } from './notify';
@@ -82,9 +95,50 @@ export function TaskRow(props: { task: ITask; opts: ISidebarOptions; child?: boo
     await attempt(trans, trans.__('Resuming %1', t.name), () => api.resume(t.name, epoch));
   };
   const children = props.child ? [] : opts.model.childrenOf(t.id);
+  const selection = opts.selection;
+  const selected = !!selection?.has(t.name);
+  // ctrl/cmd-click toggles the row, shift-click selects the range; a click on a control is the control's
+  const onRowClick = (e: React.MouseEvent) => {
+    if (!selection || (e.target as HTMLElement).closest('button, input, a, textarea')) {
+      return;
+    }
+    if (e.shiftKey) {
+      e.preventDefault();
+      e.stopPropagation();
+      selection.extend(t.name);
+    } else if (e.ctrlKey || e.metaKey) {
+      e.preventDefault();
+      e.stopPropagation();
+      selection.toggle(t.name);
+    }
+  };
   return (
-    <li className={`jp-trio-task jp-trio-status-${t.status}`} data-task={t.name} data-status={t.status}>
+    <li
+      className={`jp-trio-task jp-trio-status-${t.status}${selected ? ' jp-mod-selected' : ''}`}
+      data-task={t.name}
+      data-status={t.status}
+      data-selected={selected}
+      onClick={onRowClick}
+    >
       <div className="jp-trio-task-head">
+        {selection ? (
+          <input
+            type="checkbox"
+            className="jp-trio-select"
+            checked={selected}
+            aria-label={trans.__('Select %1 to compare', t.name)}
+            title={trans.__('Select to compare (shift: a range)')}
+            onChange={() => undefined}
+            onClick={e => {
+              e.stopPropagation();
+              if (e.shiftKey) {
+                selection.extend(t.name);
+              } else {
+                selection.toggle(t.name);
+              }
+            }}
+          />
+        ) : null}
         <span className="jp-trio-task-name" title={t.message || t.name}>
           {t.pinned ? '📌 ' : ''}
           {t.name}
@@ -100,50 +154,52 @@ export function TaskRow(props: { task: ITask; opts: ISidebarOptions; child?: boo
       {t.message && !active && t.status !== 'completed' ? (
         <div className="jp-trio-task-message">{t.message}</div>
       ) : null}
-      <div className="jp-trio-actions">
-        <Button minimal small onClick={() => commands.execute('trio:open-log', { name: t.name })}>
-          {trans.__('Log')}
-        </Button>
-        <Button minimal small onClick={() => commands.execute('trio:open-metrics', { name: t.name })}>
-          {trans.__('Metrics')}
-        </Button>
-        <Button minimal small onClick={() => commands.execute('trio:open-details', { name: t.name })}>
-          {trans.__('Details')}
-        </Button>
+      <div className="jp-trio-actions" role="toolbar" aria-label={trans.__('Actions of %1', t.name)}>
+        <Action
+          icon={textEditorIcon}
+          label={trans.__('Log')}
+          onClick={() => commands.execute('trio:open-log', { name: t.name })}
+        />
+        <Action
+          icon={metricsIcon}
+          label={trans.__('Metrics')}
+          onClick={() => commands.execute('trio:open-metrics', { name: t.name })}
+        />
+        <Action
+          icon={infoIcon}
+          label={trans.__('Details')}
+          onClick={() => commands.execute('trio:open-details', { name: t.name })}
+        />
         {active ? (
-          <Button minimal small className="jp-trio-stop" onClick={stop}>
-            {trans.__('Stop')}
-          </Button>
+          <Action icon={stopIcon} label={trans.__('Stop')} className="jp-trio-stop" onClick={stop} />
         ) : (
-          <Button
-            minimal
-            small
+          <Action
+            icon={t.run ? refreshIcon : runIcon}
+            label={t.run ? trans.__('Rerun') : trans.__('Run')}
             className="jp-trio-run-button"
             onClick={() => attempt(trans, trans.__('Running %1', t.name), () => api.run(t.name))}
-          >
-            {t.run ? trans.__('Rerun') : trans.__('Run')}
-          </Button>
+          />
         )}
         {training && !active && t.run ? (
-          <Button minimal small onClick={resume}>
-            {trans.__('Resume')}
-          </Button>
+          <Action
+            icon={fastForwardIcon}
+            label={trans.__('Resume')}
+            className="jp-trio-resume"
+            onClick={resume}
+          />
         ) : null}
-        <Button
-          minimal
-          small
+        <Action
+          icon={pinIcon}
+          label={t.pinned ? trans.__('Unpin') : trans.__('Pin')}
+          className={t.pinned ? 'jp-trio-pinned' : ''}
           onClick={() =>
             attempt(trans, t.pinned ? trans.__('Unpinning %1', t.name) : trans.__('Pinning %1', t.name), () =>
               api.pin(t.name, !t.pinned)
             )
           }
-        >
-          {t.pinned ? trans.__('Unpin') : trans.__('Pin')}
-        </Button>
+        />
         {!active ? (
-          <Button minimal small className="jp-trio-delete" onClick={remove}>
-            {trans.__('Delete')}
-          </Button>
+          <Action icon={deleteIcon} label={trans.__('Delete')} className="jp-trio-delete" onClick={remove} />
         ) : null}
       </div>
       {children.length ? (
@@ -154,5 +210,28 @@ export function TaskRow(props: { task: ITask; opts: ISidebarOptions; child?: boo
         </ul>
       ) : null}
     </li>
+  );
+}
+
+/**
+ * A row action: an icon button whose label is its tooltip and its accessible name (the label is also in
+ * the button, visually hidden, so a screen reader and a text search both find it).
+ */
+export function Action(props: {
+  icon: LabIcon;
+  label: string;
+  onClick: () => unknown;
+  className?: string;
+}): JSX.Element {
+  return (
+    <button
+      type="button"
+      className={`jp-trio-action ${props.className ?? ''}`.trim()}
+      title={props.label}
+      onClick={() => void props.onClick()}
+    >
+      <props.icon.react tag="span" className="jp-trio-action-icon" elementSize="normal" />
+      <span className="jp-trio-action-label">{props.label}</span>
+    </button>
   );
 }
