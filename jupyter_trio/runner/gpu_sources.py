@@ -24,7 +24,7 @@ from traitlets.config import LoggingConfigurable
 from ..domain import ScheduledRun
 from ..errors import ValidationFailed
 from .executor import JobLease
-from .gpus import GPU, checked_gpu_setting, discover_gpus
+from .gpus import GPU, GPUProcess, checked_gpu_setting, discover_gpus, gpu_processes
 from .scheduler import Placement, Request, plan
 
 log = logging.getLogger(__name__)
@@ -112,6 +112,14 @@ def _status_of(data: Any) -> GPUStatus:
     )
 
 
+FOREIGN_EVERY_S = 2.0  # how often LocalGPUs reads NVML's compute processes while GPU runs wait
+
+
+def _use(process: GPUProcess) -> str:
+    memory = f", {process.memory_used / 2**30:.1f} GiB" if process.memory_used else ""
+    return f"pid {process.pid} ({process.user or 'another user'}{memory})"
+
+
 class GPUSource(LoggingConfigurable):
     """The interface the runner uses; see the implementations below. Settings are traits of the subclass
     (``c.<Class>.<trait>``); the server builds it as ``source_class(parent=server_extension)``."""
@@ -171,6 +179,15 @@ class LocalGPUs(GPUSource):
         "indices such as '0,1' or [0, 1].",
     )
 
+    foreign_memory_mib = Int(
+        1024,
+        config=True,
+        help="A GPU that no job of this server holds, but on which processes this runner did not start (a "
+        "colleague's notebook, a stray job) use more than this many MiB, counts as busy: no job is placed "
+        "on it, and a run waiting for it says who uses it. 0 never counts other processes (NVML's compute "
+        "processes, read at most every 2 s).",
+    )
+
     @validate("gpus")
     def _validate_gpus(self, proposal: Any) -> Any:
         return checked_gpu_setting(proposal["value"])
@@ -179,14 +196,53 @@ class LocalGPUs(GPUSource):
         """``inventory``: these GPUs, instead of those of the ``gpus`` setting."""
         super().__init__(**kwargs)
         self._gpus = list(inventory) if inventory is not None else discover_gpus(self.gpus)
+        self._foreign: dict[int, list[GPUProcess]] = {}
+        self._foreign_at = -FOREIGN_EVERY_S
+        self._waiting: dict[Key, str] = {}
 
     def inventory(self) -> list[GPU]:
         return self._gpus
 
+    def foreign_uses(self, busy: set[int]) -> dict[int, list[GPUProcess]]:
+        """The GPUs this server's jobs do not hold whose compute processes use more than
+        ``foreign_memory_mib`` (read from NVML at most every ``FOREIGN_EVERY_S``)."""
+        if not self.foreign_memory_mib or not self._gpus:
+            return {}
+        now = time.monotonic()
+        if now - self._foreign_at >= FOREIGN_EVERY_S:
+            self._foreign_at = now
+            found: dict[int, list[GPUProcess]] = {}
+            for process in gpu_processes([g.index for g in self._gpus]):
+                found.setdefault(process.gpu, []).append(process)
+            self._foreign = found
+        limit = self.foreign_memory_mib * 1024 * 1024
+        return {
+            gpu: processes
+            for gpu, processes in self._foreign.items()
+            if gpu not in busy and sum(p.memory_used or 0 for p in processes) > limit
+        }
+
     def place(self, queue: list[ScheduledRun], busy: set[int], cpu_slots: int) -> list[Placement]:
         requests = [Request(item.key, item.gpu_count) for item in queue]
-        free = [g.index for g in self._gpus if g.index not in busy]
-        return plan(requests, free, len(self._gpus), cpu_slots)
+        foreign = self.foreign_uses(busy) if any(r.gpus for r in requests) else {}
+        free = [g.index for g in self._gpus if g.index not in busy and g.index not in foreign]
+        placements = plan(requests, free, len(self._gpus), cpu_slots)
+        placed = {p.key for p in placements}
+        self._waiting = {}
+        if foreign:
+            uses = "; ".join(
+                f"GPU {gpu}: " + ", ".join(_use(p) for p in processes)
+                for gpu, processes in sorted(foreign.items())
+            )
+            for request in requests:
+                if request.gpus and request.key not in placed:
+                    self._waiting[request.key] = (
+                        f"waiting for a GPU: in use outside this server's jobs ({uses})"
+                    )
+        return placements
+
+    def waiting(self) -> dict[Key, str]:
+        return dict(self._waiting)
 
 
 class HubLeases(GPUSource):
