@@ -33,6 +33,8 @@ trio.record(done=True, lr=cfg.lr)
 with open(os.path.join(trio.get_task_dir(), "artifact.txt"), "w") as fh:
     fh.write("made on the worker")
 trio.publish(os.path.join(trio.get_task_dir(), "artifact.txt"))
+import time
+time.sleep(2.5)  # long enough for the node's system sampler to take its points
 """
 
 
@@ -102,6 +104,9 @@ async def test_script_task_runs_as_a_ray_job_with_logs_and_metrics(
     assert series["steps"] == list(range(50)) and series["values"][-1] == pytest.approx(1 / 50)
     _, records = await api("GET", f"trio/api/tasks/{name}/records")
     assert records["record"]["done"] is True and records["record"]["lr"] == 0.5
+    # the node sampled the job's system metrics: in the run folder, or sent back without a shared one
+    _, index = await api("GET", f"trio/api/tasks/{name}/metrics")
+    assert index["series"].get("sys/cpu", 0) >= 1 and index["series"].get("sys/rss", 0) >= 1, index
     assert (trio_workspace / "tasks" / task_id / "artifact.txt").read_text() == "made on the worker"
 
 

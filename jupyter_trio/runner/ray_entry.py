@@ -47,6 +47,7 @@ class RayJobSpec:
     root: str
     shared: bool = True  # does this node see the server's workspace at the same paths?
     outputs: list[str] = field(default_factory=list)  # the task's output folders (the server's paths)
+    sample_s: float = 0.0  # the run's system metrics every this many seconds (0: none)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -62,6 +63,7 @@ class RayJobSpec:
             root=str(data.get("root", "")),
             shared=bool(data.get("shared", True)),
             outputs=[str(f) for f in data.get("outputs") or []],
+            sample_s=float(data.get("sample_s") or 0.0),
         )
 
 
@@ -172,12 +174,35 @@ def run(spec: RayJobSpec) -> int:
         ]
         for pump in pumps:
             pump.start()
+        sampler = _start_sampler(spec, env, run_dir, child.pid)
         code = child.wait()
+        if sampler is not None:
+            sampler.stop()
         for pump in pumps:
             pump.join(5)
     if not shared:
         _send_back(spec, env, run_dir, mapping)
     return code if code >= 0 else 128 - code
+
+
+def _start_sampler(spec: RayJobSpec, env: dict[str, str], run_dir: Path, pid: int):
+    """The run's system metrics, sampled on this node (``sysmetrics.py``): into the run folder with a shared
+    filesystem, else sent to the server as points of a writer of their own. None when off or not possible."""
+    if spec.sample_s <= 0:
+        return None
+    from .sysmetrics import SystemSampler
+
+    sink = None
+    if not spec.shared and env.get("TRIO_INGEST_TOKEN"):
+        client = _client(env, run_dir)
+        client.writer = f"sys-{client.writer}"[:100]
+        sink = lambda data: client.send("metrics", data)
+    gpus = [int(g) for g in env.get("CUDA_VISIBLE_DEVICES", "").split(",") if g.strip().isdigit()]
+    try:
+        return SystemSampler(run_dir, pid, spec.sample_s, gpus, sink=sink).start()
+    except Exception as exc:  # the job runs without its system series
+        print(f"[jupyter-trio] no system metrics: {exc}", file=sys.stderr, flush=True)
+        return None
 
 
 def _claim_token(env: dict[str, str], shared: bool) -> None:

@@ -290,6 +290,13 @@ class RayExecutor(Executor):
         config=True,
         help="Added to every job's runtime_env (pip, conda, container, env_vars...).",
     )
+    system_metrics_interval = Float(
+        1.0,
+        config=True,
+        help="Seconds between samples of a Ray job's system metrics, taken on its node (sys/cpu, sys/rss, "
+        "sys/io_read, sys/io_write, sys/gpu<N>_*): into the run folder on a shared filesystem, sent back "
+        "with the job's points otherwise. 0 turns them off.",
+    )
 
     @validate("cpus_per_job")
     def _validate_cpus_per_job(self, proposal: Any) -> float:
@@ -494,6 +501,7 @@ class RayExecutor(Executor):
             workspace=str(self.workspace),
             root=str(self.root_dir),
             outputs=[str(p) for p in outputs],
+            sample_s=self.system_metrics_interval,
         )
         runtime_env = {k: v for k, v in self.runtime_env.items() if k != "env_vars"}
         runtime_env["env_vars"] = {
