@@ -30,6 +30,7 @@ from traitlets import (
 from . import batch
 from ._version import __version__
 from .domain import Task, TaskKind
+from .errors import ValidationFailed
 from .handlers import routes
 from .runner.executor import Executor, ServerContext
 from .runner.folder_watch import FolderWatcher
@@ -47,6 +48,7 @@ from .services.events import EventBus
 from .services.file_preview import WorkspaceFiles
 from .services.ingest import IngestService
 from .services.notebook_runs import NotebookRunService
+from .services.notifications import Notifier, check_urls
 from .services.projects import ProjectService
 from .services.provenance import ProvenanceRecorder
 from .services.run_files import RunFiles
@@ -244,6 +246,35 @@ class TrioApp(ExtensionApp):
         "culled or stopped server either way.",
     )
 
+    notify_urls = List(
+        Unicode(),
+        config=True,
+        help="Apprise URLs told when any run ends (json://host:port/path, mailto://user:password@host, "
+        "slack://TokenA/TokenB/TokenC, msteams://...; see https://github.com/caronc/apprise/wiki): title "
+        "'<task> run <n> <status>', a body with the exit code, duration, failure message and tracked "
+        "series. A task's own URLs (its notify list) are told about its runs as well. Sent in the "
+        "background; shown and logged with their secrets masked.",
+    )
+    notify_retry_delays = List(
+        Float(),
+        default_value=[2.0, 10.0, 60.0],
+        config=True,
+        help="Seconds before each new try of a notification that failed; after the last, it is given up "
+        "(logged).",
+    )
+    notify_timeout = Float(
+        10.0,
+        config=True,
+        help="Seconds one try of a notification may take (connecting, then waiting for the reply).",
+    )
+    notify_server_url = Unicode(
+        "",
+        config=True,
+        help="This server's URL as the people notified reach it (e.g. https://hub.example.org/user/alice/), "
+        "for a link to the task in each notification. Empty: JupyterHub's public URL of this server when the "
+        "Hub has one, else this server's own URL; under a Hub without a public URL, no link.",
+    )
+
     event_backlog = Int(
         5000,
         config=True,
@@ -293,6 +324,14 @@ class TrioApp(ExtensionApp):
                     "Ignoring the deprecated c.TrioApp.%s: c.%s.%s is set and wins", old, owner, new
                 )
 
+    @validate("notify_urls")
+    def _validate_notify_urls(self, proposal: Any) -> list[str]:
+        try:
+            check_urls(proposal["value"], "c.TrioApp.notify_urls", limit=None)
+        except ValidationFailed as exc:
+            raise TraitError(exc.message) from None
+        return proposal["value"]
+
     @validate("executor")
     def _validate_executor(self, proposal: Any) -> str:
         if proposal["value"] not in BUILTIN_EXECUTORS:
@@ -326,6 +365,7 @@ class TrioApp(ExtensionApp):
     archive_signer: ArchiveSigner
     event_bus: EventBus
     event_sources: EventSources
+    notifier: Notifier
     # why the workspace cannot be served (a damaged trio.db): every route answers 503 with it
     unavailable: str = ""
     _runner_loop: PeriodicCallback | None = None
@@ -349,6 +389,14 @@ class TrioApp(ExtensionApp):
     def server_url(self) -> str:
         """This server's own URL (base_url included), as a job on this machine reaches it."""
         return self.serverapp.connection_url if self.serverapp is not None else ""
+
+    def public_server_url(self) -> str:
+        """This server's URL as people outside reach it (links in notifications); '' when unknown."""
+        if self.notify_server_url:
+            return self.notify_server_url
+        if os.environ.get("JUPYTERHUB_SERVICE_PREFIX"):  # under a Hub our own URL is an internal address
+            return os.environ.get("JUPYTERHUB_PUBLIC_URL", "")
+        return self.server_url()
 
     def server_secrets(self) -> tuple[str, ...]:
         """Values no job's environment may hold: the server's token (``runner/job_env.py``)."""
@@ -478,6 +526,16 @@ class TrioApp(ExtensionApp):
         )
         self.archive_signer = ArchiveSigner(workspace_secret(workspace, "archive.key"), self.archive_url_ttl)
         self.runner.on_finish.append(lambda item: self.checkpoints.sync_task_id(item.run.task_id))
+        self.notifier = Notifier(
+            self.store,
+            check_urls(self.notify_urls, "c.TrioApp.notify_urls", limit=None),
+            link=self.public_server_url,
+            timeout_s=self.notify_timeout,
+            retry_delays=self.notify_retry_delays,
+        )
+        if self.notifier.targets:
+            self.log.info("jupyter-trio: runs notify %s", ", ".join(t.shown for t in self.notifier.targets))
+        self.runner.on_finish.append(self.notifier.run_finished)  # queues and returns
         self.provenance = ProvenanceRecorder()
         self.runner.on_start.append(self._record_provenance)
         self.checkpoints.sync_on_start()  # checkpoints written while no server was watching
@@ -559,6 +617,8 @@ class TrioApp(ExtensionApp):
             self._activity_loop.stop()
         if getattr(self, "runner", None) is not None:
             self.runner.release()
+        if getattr(self, "notifier", None) is not None:
+            self.notifier.close()
         if getattr(self, "tasks", None) is not None:
             self.tasks.close()
         if getattr(self, "workspace_files", None) is not None:

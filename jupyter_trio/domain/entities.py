@@ -68,6 +68,15 @@ class ScheduledRun:
 
 
 @dataclass(frozen=True, slots=True)
+class NotifyTarget:
+    """An Apprise URL told when a run ends (``services/notifications.py``): ``url`` in full, secrets and
+    all (never in a reply, a log line or a ``repr``), and ``shown``, the same with its secrets masked."""
+
+    url: str = field(repr=False)
+    shown: str
+
+
+@dataclass(frozen=True, slots=True)
 class Task:
     """One unit of work of a kind, and the facts of its latest run (``run_index``; 0: never run)."""
 
@@ -92,6 +101,7 @@ class Task:
     env: Mapping[str, Any] = field(default_factory=dict)
     notes: str = ""
     pinned: bool = False
+    notify: tuple[NotifyTarget, ...] = ()  # the task's own run-end notifications (besides the server's)
     run_index: int = 0  # the latest run
     # the latest run's facts (None/empty before the first run)
     exit_code: int | None = None

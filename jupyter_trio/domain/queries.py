@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .entities import NotifyTarget
+
 
 @dataclass(frozen=True, slots=True)
 class NewTask:
@@ -24,6 +26,7 @@ class NewTask:
     project_id: str | None = None
     parent_id: str | None = None
     session_id: str | None = None
+    notify: tuple[NotifyTarget, ...] = ()  # run-end notifications of this task (checked by the service)
 
 
 @dataclass(frozen=True, slots=True)

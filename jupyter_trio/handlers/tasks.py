@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from ..schemas.native import (
     DeleteQuery,
     EnvRequest,
@@ -9,6 +11,7 @@ from ..schemas.native import (
     NotebookRunOpen,
     NotebookRunReply,
     NotesRequest,
+    NotifyRequest,
     PinRequest,
     RenameRequest,
     RunTaskRequest,
@@ -125,6 +128,20 @@ class TaskEnvHandler(_TaskAction):
     )
     def patch(self, name: str) -> None:
         self.trio.tasks.set_env(name, self.parse_body(EnvRequest).env)
+        self.reply(self.detail(name))
+
+
+class TaskNotifyHandler(_TaskAction):
+    @operation(
+        "Replace the Apprise URLs told when a run of the task ends (422 on an unknown scheme); the reply "
+        "shows them masked",
+        request=NotifyRequest,
+        response=TaskDetail,
+        tag="tasks",
+    )
+    async def patch(self, name: str) -> None:
+        urls = self.parse_body(NotifyRequest).urls
+        await asyncio.to_thread(self.trio.tasks.set_notify, name, urls)  # Apprise loads its plugins once
         self.reply(self.detail(name))
 
 

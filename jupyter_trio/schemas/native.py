@@ -189,6 +189,12 @@ class GeneratorBody(Request):
     run: bool = Field(False, description="queue every created task at once")
     priority: int = 0
     gpus: int = Field(0, ge=0, description="GPUs each task asks for; 0 = CPU only")
+    notify: list[str] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Apprise URLs (json://host/path, mailto://..., slack://..., msteams://...) told when a "
+        "run of each task ends, besides the server's notify_urls; an unknown scheme is a 422",
+    )
 
 
 class GeneratorReply(BaseModel):
@@ -289,6 +295,10 @@ class TaskInfo(BaseModel):
     env: dict[str, str] = Field(default_factory=dict)
     notes: str = ""
     pinned: bool = False
+    notify: list[str] = Field(
+        default_factory=list,
+        description="the Apprise URLs told when a run of the task ends, their secrets masked",
+    )
     priority: int = 0
     gpus: int = Field(0, description="GPUs requested")
     run_index: int = Field(description="latest run slot (0: never run)")
@@ -317,6 +327,7 @@ class TaskInfo(BaseModel):
             task,
             gpus=task.gpu_count,
             assigned_gpus=list(task.gpu_ids),
+            notify=[target.shown for target in task.notify],  # never a URL's secrets
             error=task.failure_reason,
         )
 
@@ -373,6 +384,13 @@ class NotesRequest(Request):
 
 class EnvRequest(Request):
     env: dict[str, str | int | float | bool]
+
+
+class NotifyRequest(Request):
+    urls: list[str] = Field(
+        max_length=20,
+        description="Apprise URLs told when a run of the task ends (they replace the task's; [] for none)",
+    )
 
 
 class RenameRequest(Request):

@@ -7,7 +7,7 @@ import shutil
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ from ..store import Store
 from ..store.task_files import materialize
 from ..vocabulary import ACTIVE, CHILD_JOB_KINDS
 from . import provenance
+from .notifications import check_urls
 from .workspaces import SHELL, ScriptWorkspaces
 
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
@@ -58,6 +59,7 @@ class GeneratorRequest:
     run: bool = False
     priority: int = 0
     gpus: int = 0
+    notify: list[str] = field(default_factory=list)  # Apprise URLs told when a run of a task ends
 
 
 class TaskService:
@@ -203,6 +205,7 @@ class TaskService:
 
     def preview(self, req: GeneratorRequest, owner: str) -> GeneratedBatch:
         kind, _, configs = self._expand(req, owner)
+        check_urls(req.notify)
         conn = self.store.db.connection()
         names = self._names(conn, req, len(configs))
         return GeneratedBatch(kind, _items(names, configs, req))
@@ -218,6 +221,7 @@ class TaskService:
         limit = self.runner.gpu_source.max_gpus()
         if req.gpus < 0 or (limit is not None and req.gpus > limit):
             raise ValidationFailed(f"gpus must be between 0 and {limit} on this server")
+        notify = check_urls(req.notify)
         with self.store.db.transaction() as conn:
             names = self._names(conn, req, len(configs))
             new = [
@@ -231,6 +235,7 @@ class TaskService:
                     command=req.shell_text if kind == "shell" else "",
                     priority=req.priority,
                     gpu_count=req.gpus,
+                    notify=notify,
                 )
                 for name, config in zip(names, configs)
             ]
@@ -288,6 +293,12 @@ class TaskService:
     def set_env(self, name: str, env: dict[str, Any]) -> Task:
         task = self.get(name)
         self.repo.update(task.id, env=check_env(env))
+        return self.get(task.id)
+
+    def set_notify(self, name: str, urls: list[str]) -> Task:
+        """Replace the Apprise URLs told when a run of the task ends (checked: 422 on a bad one)."""
+        task = self.get(name)
+        self.repo.update(task.id, notify=check_urls(urls))
         return self.get(task.id)
 
     def rename(self, name: str, new_name: str) -> Task:

@@ -283,6 +283,10 @@ CREATE TABLE run_summaries (
 )
 """
 
+# Run-end notifications (issue 34): a task's own Apprise URLs, as JSON [{"url", "shown"}] ("shown": the URL
+# with its secrets masked, what replies and logs carry).
+_V11_TASK_NOTIFY = "ALTER TABLE tasks ADD COLUMN notify TEXT NOT NULL DEFAULT '[]'"
+
 MIGRATIONS: list[str | list[str]] = [
     _V1_INITIAL,
     _V2_COUNTERS_AND_INDEXES,
@@ -294,6 +298,7 @@ MIGRATIONS: list[str | list[str]] = [
     _V8_LIST_INDEXES,
     _V9_SWEEPS,
     _V10_RUN_SERIES,
+    _V11_TASK_NOTIFY,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..acting import acting_user
-from ..domain import NewTask, Run, ScheduledRun, Task, TaskBrief, TaskKind, TaskQuery
+from ..domain import NewTask, NotifyTarget, Run, ScheduledRun, Task, TaskBrief, TaskKind, TaskQuery
 from ..vocabulary import ACTIVE
 from .db import Database
 from .ids import next_ids
@@ -42,7 +42,17 @@ def task_of(row: sqlite3.Row) -> Task:
         run_index=row["last_run"],
         pinned=bool(row["pinned"]),
         gpu_ids=tuple(json.loads(row["run_gpus"] or "[]")),
+        notify=targets_of(row["notify"]),
     )
+
+
+def targets_of(text: str) -> tuple[NotifyTarget, ...]:
+    """The ``notify`` column (JSON ``[{"url", "shown"}]``) → its targets."""
+    return tuple(NotifyTarget(t["url"], t["shown"]) for t in json.loads(text or "[]"))
+
+
+def targets_json(targets: Iterable[NotifyTarget]) -> str:
+    return json.dumps([{"url": t.url, "shown": t.shown} for t in targets])
 
 
 def run_of(row: sqlite3.Row) -> Run:
@@ -82,8 +92,8 @@ class TaskRepository:
         now = time.time()
         conn.executemany(
             "INSERT INTO tasks(id, name, kind, owner, status, priority, gpus, project_id, parent_id, "
-            "session_id, path, script_path, command, config, params, env, workspace, created_at, updated_at) "
-            "VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "session_id, path, script_path, command, config, params, env, workspace, created_at, updated_at, "
+            "notify) VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (
                     task_id,
@@ -104,6 +114,7 @@ class TaskRepository:
                     t.workspace,
                     now,
                     now,
+                    targets_json(t.notify),
                 )
                 for task_id, t in zip(ids, tasks)
             ],
@@ -244,11 +255,13 @@ class TaskRepository:
         return [task_of(r) for r in rows], int(total)
 
     def update(self, task_id: str, **fields: Any) -> None:
-        """Update a task's columns (``gpu_count`` is the ``gpus`` column)."""
+        """Update a task's columns (``gpu_count`` is the ``gpus`` column; ``notify`` takes targets)."""
         if "gpu_count" in fields:
             fields["gpus"] = fields.pop("gpu_count")
         if "pinned" in fields:
             fields["pinned"] = int(fields["pinned"])
+        if "notify" in fields:
+            fields["notify"] = targets_json(fields["notify"])
         self.db.update_row("tasks", task_id, {**fields, "updated_at": time.time()}, _JSON_COLUMNS)
         self._changed(task_id)
 
