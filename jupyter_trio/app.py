@@ -51,6 +51,7 @@ from .services.notebook_runs import NotebookRunService
 from .services.notifications import Notifier, check_urls
 from .services.projects import ProjectService
 from .services.provenance import ProvenanceRecorder
+from .services.retries import RetryPolicy
 from .services.run_files import RunFiles
 from .services.run_table import RunTableService
 from .services.run_tokens import RunTokens
@@ -163,6 +164,12 @@ class TrioApp(ExtensionApp):
         0.1,
         config=True,
         help="Seconds between runner checks for finished jobs and free resources.",
+    )
+    retry_delay = Float(
+        5.0,
+        config=True,
+        help="Seconds a task's first retry waits in the queue (a task's max_retries and retry_on say when "
+        "a run is retried); each further retry of the same run waits twice as long, at most 5 minutes.",
     )
     cancel_grace_period = Float(
         10.0,
@@ -538,6 +545,8 @@ class TrioApp(ExtensionApp):
         self.runner.on_finish.append(self.notifier.run_finished)  # queues and returns
         self.provenance = ProvenanceRecorder()
         self.runner.on_start.append(self._record_provenance)
+        self.retries = RetryPolicy(self.store, self.runner, self.training, self.retry_delay)
+        self.runner.on_finish.append(self.retries.on_finish)
         self.checkpoints.sync_on_start()  # checkpoints written while no server was watching
         self.settings.update({"trio_store": self.store, "trio_app": self})
         loop = IOLoop.current()

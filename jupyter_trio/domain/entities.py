@@ -46,6 +46,8 @@ class Run:
     executor: str = "local"  # the executor that started it ('local', 'ray')
     handle: str = ""  # that executor's own name for the job
     cancel_requested_at: float | None = None
+    retry_of: int | None = None  # the run this one retries (its index), if it is a retry
+    not_before: float | None = None  # a retry waits in the queue until then (its back-off)
 
     @property
     def key(self) -> tuple[str, int]:
@@ -102,6 +104,8 @@ class Task:
     notes: str = ""
     pinned: bool = False
     notify: tuple[NotifyTarget, ...] = ()  # the task's own run-end notifications (besides the server's)
+    max_retries: int = 0  # a run that ends in a ``retry_on`` way is run again, this many times at most
+    retry_on: tuple[str, ...] = ("failed", "interrupted")  # of RETRY_REASONS
     run_index: int = 0  # the latest run
     # the latest run's facts (None/empty before the first run)
     exit_code: int | None = None

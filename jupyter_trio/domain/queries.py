@@ -26,6 +26,8 @@ class NewTask:
     project_id: str | None = None
     parent_id: str | None = None
     session_id: str | None = None
+    max_retries: int = 0
+    retry_on: tuple[str, ...] = ("failed", "interrupted")
     notify: tuple[NotifyTarget, ...] = ()  # run-end notifications of this task (checked by the service)
 
 

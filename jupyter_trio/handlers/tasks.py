@@ -87,7 +87,9 @@ class TaskRunHandler(_TaskAction):
     )
     def post(self, name: str) -> None:
         body = self.parse_body(RunTaskRequest)
-        self.trio.tasks.run(name, priority=body.priority, gpus=body.gpus)
+        self.trio.tasks.run(
+            name, priority=body.priority, gpus=body.gpus, max_retries=body.max_retries, retry_on=body.retry_on
+        )
         self.reply(self.detail(name), 202)
 
 

@@ -137,8 +137,18 @@ class Runner:
             executor.close()
 
     # ---- requests
-    def submit(self, task: Task, *, priority: int | None = None, gpus: int | None = None) -> int:
-        """Queue a new run of ``task``; returns the run index."""
+    def submit(
+        self,
+        task: Task,
+        *,
+        priority: int | None = None,
+        gpus: int | None = None,
+        retry_of: int | None = None,
+        not_before: float | None = None,
+        message: str = "",
+    ) -> int:
+        """Queue a new run of ``task``; returns the run index. A retry names the run it retries and starts
+        no sooner than ``not_before``."""
         if task.status in ACTIVE:
             raise Conflict(f"task {task.name!r} is already {task.status}; cancel it first")
         if task.kind == "notebook":
@@ -149,7 +159,9 @@ class Runner:
         if wanted < 0:
             raise ValidationFailed("gpus must be 0 (CPU only) or more")
         self.gpu_source.check(wanted, task.name)
-        index = self.tasks.add_run(task.id, priority=priority, gpus=gpus)
+        index = self.tasks.add_run(
+            task.id, priority=priority, gpus=gpus, retry_of=retry_of, not_before=not_before, message=message
+        )
         self.wake()
         return index
 
@@ -281,7 +293,9 @@ class Runner:
                 log.exception("on_finish hook failed for run %s/%s", item.task_name, run.run_index)
 
     def _schedule(self) -> None:
-        queue = self.tasks.queued()
+        now = time.time()
+        # a retry waits out its back-off in the queue (its message says until when)
+        queue = [q for q in self.tasks.queued() if q.run.not_before is None or q.run.not_before <= now]
         if not queue:
             return
         running = self.tasks.running()

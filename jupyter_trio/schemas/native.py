@@ -195,6 +195,14 @@ class GeneratorBody(Request):
         description="Apprise URLs (json://host/path, mailto://..., slack://..., msteams://...) told when a "
         "run of each task ends, besides the server's notify_urls; an unknown scheme is a 422",
     )
+    max_retries: int = Field(
+        0, ge=0, le=20, description="a run ending in a retry_on way runs again, so often"
+    )
+    retry_on: list[Literal["failed", "interrupted", "lost_lease"]] = Field(
+        default_factory=lambda: ["failed", "interrupted"],
+        description="what ends a run in a retry: failed (a non-zero exit), interrupted (its supervisor "
+        "lost), lost_lease (its GPU lease was taken back)",
+    )
 
 
 class GeneratorReply(BaseModel):
@@ -272,6 +280,8 @@ class RunInfo(BaseModel):
     ended_at: float | None = None
     message: str = ""
     created_by: str = Field("", description="who queued this run (on a shared server, maybe a guest)")
+    retry_of: int | None = Field(None, description="the run this one retries (its index), if it is a retry")
+    not_before: float | None = Field(None, description="a queued retry starts no sooner (its back-off)")
     provenance: ProvenanceInfo | None = Field(
         None, description="what ran: git state, Python and packages, host, GPUs (captured at start)"
     )
@@ -299,6 +309,8 @@ class TaskInfo(BaseModel):
         default_factory=list,
         description="the Apprise URLs told when a run of the task ends, their secrets masked",
     )
+    max_retries: int = Field(0, description="how often a run ending in a retry_on way is run again")
+    retry_on: list[str] = Field(default_factory=list, description="failed, interrupted, lost_lease")
     priority: int = 0
     gpus: int = Field(0, description="GPUs requested")
     run_index: int = Field(description="latest run slot (0: never run)")
@@ -328,6 +340,7 @@ class TaskInfo(BaseModel):
             gpus=task.gpu_count,
             assigned_gpus=list(task.gpu_ids),
             notify=[target.shown for target in task.notify],  # never a URL's secrets
+            retry_on=list(task.retry_on),
             error=task.failure_reason,
         )
 
@@ -372,6 +385,8 @@ class TaskList(BaseModel):
 class RunTaskRequest(Request):
     priority: int | None = None
     gpus: int | None = Field(None, ge=0)
+    max_retries: int | None = Field(None, ge=0, le=20, description="the task's retry budget from now on")
+    retry_on: list[Literal["failed", "interrupted", "lost_lease"]] | None = None
 
 
 class PinRequest(Request):

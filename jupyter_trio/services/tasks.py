@@ -33,6 +33,7 @@ from ..store.task_files import materialize
 from ..vocabulary import ACTIVE, CHILD_JOB_KINDS
 from . import provenance
 from .notifications import check_urls
+from .retries import MAX_RETRIES, RETRY_REASONS
 from .workspaces import SHELL, ScriptWorkspaces
 
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
@@ -60,6 +61,8 @@ class GeneratorRequest:
     priority: int = 0
     gpus: int = 0
     notify: list[str] = field(default_factory=list)  # Apprise URLs told when a run of a task ends
+    max_retries: int = 0  # a run ending in a retry_on way runs again, this many times at most
+    retry_on: list[str] = field(default_factory=lambda: ["failed", "interrupted"])
 
 
 class TaskService:
@@ -222,6 +225,7 @@ class TaskService:
         if req.gpus < 0 or (limit is not None and req.gpus > limit):
             raise ValidationFailed(f"gpus must be between 0 and {limit} on this server")
         notify = check_urls(req.notify)
+        retry_on = check_retries(req.max_retries, req.retry_on)
         with self.store.db.transaction() as conn:
             names = self._names(conn, req, len(configs))
             new = [
@@ -236,6 +240,8 @@ class TaskService:
                     priority=req.priority,
                     gpu_count=req.gpus,
                     notify=notify,
+                    max_retries=req.max_retries,
+                    retry_on=retry_on,
                 )
                 for name, config in zip(names, configs)
             ]
@@ -270,8 +276,22 @@ class TaskService:
             first.result()
 
     # ---- actions
-    def run(self, name: str, *, priority: int | None = None, gpus: int | None = None) -> Task:
+    def run(
+        self,
+        name: str,
+        *,
+        priority: int | None = None,
+        gpus: int | None = None,
+        max_retries: int | None = None,
+        retry_on: list[str] | None = None,
+    ) -> Task:
+        """Queue a new run; ``max_retries`` / ``retry_on``, when given, become the task's from now on."""
         task = self.get(name)
+        if max_retries is not None or retry_on is not None:
+            budget = task.max_retries if max_retries is None else max_retries
+            reasons = check_retries(budget, list(task.retry_on) if retry_on is None else retry_on)
+            self.repo.update(task.id, max_retries=budget, retry_on=reasons)
+            task = self.get(task.id)
         self.runner.submit(task, priority=priority, gpus=gpus)
         return self.get(task.id)
 
@@ -323,6 +343,20 @@ class TaskService:
         self.flush()  # the background writer must not re-create the folder after we remove it
         self.repo.delete(task.id)
         shutil.rmtree(self.store.layout.task_dir(task.id), ignore_errors=True)
+
+
+def check_retries(max_retries: int, retry_on: list[str]) -> tuple[str, ...]:
+    """A retry budget and its reasons, checked: 0..MAX_RETRIES, reasons of RETRY_REASONS (no repeats)."""
+    if (
+        isinstance(max_retries, bool)
+        or not isinstance(max_retries, int)
+        or not 0 <= max_retries <= MAX_RETRIES
+    ):
+        raise ValidationFailed(f"max_retries must be a whole number from 0 to {MAX_RETRIES}")
+    unknown = [r for r in retry_on if r not in RETRY_REASONS]
+    if unknown:
+        raise ValidationFailed(f"retry_on: {unknown[0]!r} is not one of {', '.join(RETRY_REASONS)}")
+    return tuple(dict.fromkeys(retry_on))
 
 
 def _parse_yaml(text: str, max_nodes: int = config_yaml.MAX_NODES) -> JSONObject:

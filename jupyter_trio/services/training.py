@@ -208,7 +208,9 @@ class TrainingService:
         resumable = bool(epochs) and last < task.params.get("num_epochs", 0) and task.status not in ACTIVE
         return resumable, last
 
-    def resume(self, tid: str, epoch: int | None = None) -> Task:
+    def resume(self, tid: str, epoch: int | None = None, **submit: Any) -> Task:
+        """A new run from the saved epoch (the last by default); ``submit`` goes to ``Runner.submit`` (a
+        retry's ``retry_of``, ``not_before``, ``message``)."""
         task = self.task(tid)
         epochs = saved_epochs(self.store.layout.task_dir(task.id))
         if not epochs:
@@ -224,7 +226,7 @@ class TrainingService:
         self.trainer.require("training")
         path = self.store.layout.task_dir(task.id) / "resume.json"
         path.write_text(json.dumps({"run": task.run_index + 1, "epoch": epoch}))
-        self.runner.submit(task)
+        self.runner.submit(task, **submit)
         return self.store.tasks.get(task.id)
 
     # ---- child jobs of a train task: sensitivity analysis, evaluation, prediction, export. Each is a task

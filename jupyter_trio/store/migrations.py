@@ -287,6 +287,15 @@ CREATE TABLE run_summaries (
 # with its secrets masked, what replies and logs carry).
 _V11_TASK_NOTIFY = "ALTER TABLE tasks ADD COLUMN notify TEXT NOT NULL DEFAULT '[]'"
 
+# Retries (issue 34): a task's budget of retries and what ends a run in one; a run that retries another
+# names it, and may wait until a moment (the back-off).
+_V12_RETRIES = [
+    "ALTER TABLE tasks ADD COLUMN max_retries INTEGER NOT NULL DEFAULT 0",
+    'ALTER TABLE tasks ADD COLUMN retry_on TEXT NOT NULL DEFAULT \'["failed", "interrupted"]\'',
+    "ALTER TABLE runs ADD COLUMN retry_of INTEGER",
+    "ALTER TABLE runs ADD COLUMN not_before REAL",
+]
+
 MIGRATIONS: list[str | list[str]] = [
     _V1_INITIAL,
     _V2_COUNTERS_AND_INDEXES,
@@ -299,6 +308,7 @@ MIGRATIONS: list[str | list[str]] = [
     _V9_SWEEPS,
     _V10_RUN_SERIES,
     _V11_TASK_NOTIFY,
+    _V12_RETRIES,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

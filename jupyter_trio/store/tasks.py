@@ -43,6 +43,7 @@ def task_of(row: sqlite3.Row) -> Task:
         pinned=bool(row["pinned"]),
         gpu_ids=tuple(json.loads(row["run_gpus"] or "[]")),
         notify=targets_of(row["notify"]),
+        retry_on=tuple(json.loads(row["retry_on"])),
     )
 
 
@@ -93,7 +94,8 @@ class TaskRepository:
         conn.executemany(
             "INSERT INTO tasks(id, name, kind, owner, status, priority, gpus, project_id, parent_id, "
             "session_id, path, script_path, command, config, params, env, workspace, created_at, updated_at, "
-            "notify) VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "notify, max_retries, retry_on) "
+            "VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (
                     task_id,
@@ -115,6 +117,8 @@ class TaskRepository:
                     now,
                     now,
                     targets_json(t.notify),
+                    t.max_retries,
+                    json.dumps(list(t.retry_on)),
                 )
                 for task_id, t in zip(ids, tasks)
             ],
@@ -262,7 +266,11 @@ class TaskRepository:
             fields["pinned"] = int(fields["pinned"])
         if "notify" in fields:
             fields["notify"] = targets_json(fields["notify"])
-        self.db.update_row("tasks", task_id, {**fields, "updated_at": time.time()}, _JSON_COLUMNS)
+        if "retry_on" in fields:
+            fields["retry_on"] = list(fields["retry_on"])
+        self.db.update_row(
+            "tasks", task_id, {**fields, "updated_at": time.time()}, (*_JSON_COLUMNS, "retry_on")
+        )
         self._changed(task_id)
 
     def delete(self, task_id: str) -> None:
@@ -282,8 +290,18 @@ class TaskRepository:
         ]
 
     # ---- runs
-    def add_run(self, task_id: str, *, priority: int | None = None, gpus: int | None = None) -> int:
-        """Queue a new run slot of ``task_id``; returns its index (1, 2, ...)."""
+    def add_run(
+        self,
+        task_id: str,
+        *,
+        priority: int | None = None,
+        gpus: int | None = None,
+        retry_of: int | None = None,
+        not_before: float | None = None,
+        message: str = "",
+    ) -> int:
+        """Queue a new run slot of ``task_id``; returns its index (1, 2, ...). A retry names the run it
+        retries and may wait until ``not_before``."""
         now = time.time()
         with self.db.transaction() as conn:
             row = conn.execute("SELECT last_run, status FROM tasks WHERE id = ?", (task_id,)).fetchone()
@@ -300,9 +318,9 @@ class TaskRepository:
                 (index, now, *args, task_id),
             )
             conn.execute(
-                "INSERT INTO runs(task_id, run_index, status, queued_at, created_by) "
-                "VALUES (?, ?, 'queued', ?, ?)",
-                (task_id, index, now, acting_user.get()),
+                "INSERT INTO runs(task_id, run_index, status, queued_at, created_by, retry_of, not_before, "
+                "message) VALUES (?, ?, 'queued', ?, ?, ?, ?, ?)",
+                (task_id, index, now, acting_user.get(), retry_of, not_before, message),
             )
             self._changed(task_id)
         return index
