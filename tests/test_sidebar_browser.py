@@ -2,13 +2,18 @@
 ``jupyter lab`` under a base_url other than ``/``, with the prebuilt extension of this install.
 
 A task started over REST shows up running with a moving progress bar, its log viewer receives new lines,
-Stop turns it cancelled — and a second tab sees the same changes through the events channel. Screenshots
-go to ``$TRIO_TEST_ARTIFACTS/browser`` (default ``test-artifacts/browser``)."""
+Stop turns it cancelled — and a second tab sees the same changes through the events channel. A run that
+ends is a JupyterLab notification whose action shows the task, the details show a run's provenance, and
+``/lab?trio-task=<name>`` opens on that task (issue 34). Screenshots go to ``$TRIO_TEST_ARTIFACTS/browser``
+(default ``test-artifacts/browser``)."""
 
 from __future__ import annotations
 
 import json
+import platform
 import re
+import socket
+import subprocess
 
 import pytest
 
@@ -175,6 +180,93 @@ def test_details_edit_params_and_a_refusal_becomes_a_notification(tmp_path, arti
         page.locator(".jp-Dialog .jp-mod-accept").click()
         page.wait_for_selector(f'#trio-sidebar [data-task="{name}"]', state="detached", timeout=20_000)
         assert http.get(f"/trio/api/tasks/{name}").status_code == 404
+
+
+ENDING_SCRIPT = """
+import sys, time
+import jupyter_trio as trio
+cfg = trio.load()
+time.sleep(4)
+print("failing on purpose" if cfg.fail else "done", flush=True)
+sys.exit(3 if cfg.fail else 0)
+"""
+
+
+def git(root, *args: str) -> str:
+    command = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args]
+    return subprocess.run(command, cwd=root, check=True, capture_output=True, text=True).stdout.strip()
+
+
+def test_a_run_that_ends_is_a_notification_and_the_details_show_its_provenance(tmp_path, artifacts, browser):
+    """Issue 34: the runs this user started end in JupyterLab notifications (a failure as an error) whose
+    action shows the task; the details show the run's code (commit, dirty, diff), Python, host and packages;
+    a run-end e-mail's link, ``/lab?trio-task=<name>``, opens JupyterLab on that task."""
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "train.py").write_text(ENDING_SCRIPT)
+    git(root, "init", "-q", "-b", "main")
+    git(root, "add", "train.py")
+    git(root, "commit", "-q", "-m", "first")
+    commit = git(root, "rev-parse", "HEAD")
+    (root / "train.py").write_text(ENDING_SCRIPT + "# changed after the commit\n")  # dirty
+    with ServerProcess(root, "--TrioApp.gpus=none") as server, server.client() as http:
+        lab = f"{server.url}/lab?token={server.token}"
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        open_sidebar(page, lab)
+        assert http.post("/trio/api/workspace/run-root", json={"script_path": "train.py"}).status_code == 200
+        created = http.post(
+            "/trio/api/generator/create",
+            json={"name_prefix": "ends", "mode": "yaml", "yaml_text": "fail: 0 | 1", "run": True},
+        )
+        assert created.status_code == 201, created.text
+        names = [item["name"] for item in created.json()["items"]]
+        assert len(names) == 2
+        for name in names:
+            page.wait_for_selector(f'#trio-sidebar [data-task="{name}"]', timeout=30_000)
+        wait_for(
+            lambda: all(
+                http.get(f"/trio/api/tasks/{n}").json()["status"] in ("completed", "failed") for n in names
+            ),
+            60,
+        )
+        by_status = {http.get(f"/trio/api/tasks/{n}").json()["status"]: n for n in names}
+        ok, bad = by_status["completed"], by_status["failed"]
+
+        done = page.wait_for_selector(f".Toastify__toast:has-text('{ok} run 1 completed')", timeout=30_000)
+        failed = page.wait_for_selector(f".Toastify__toast:has-text('{bad} run 1 failed')", timeout=30_000)
+        assert "error" in (failed.get_attribute("class") or "")
+        page.screenshot(path=str(artifacts / "sidebar-run-notifications.png"))
+
+        # the notification's action: the sidebar on the task, its details open
+        done.query_selector("button:has-text('Show task')").click()
+        details = f'.jp-trio-details[data-task="{ok}"]'
+        provenance = page.locator(f'{details} .jp-trio-provenance[data-run="1"]')
+        provenance.wait_for(timeout=30_000)
+        assert platform.python_version() in provenance.locator('[data-field="python"]').inner_text()
+        assert socket.gethostname() in provenance.locator('[data-field="host"]').inner_text()
+        code = provenance.locator('[data-field="git"]').inner_text()
+        assert commit[:7] in code and "main" in code and "dirty" in code
+        provenance.locator(".jp-trio-diff summary").click()
+        assert "changed after the commit" in provenance.locator(".jp-trio-diff pre").inner_text()
+        provenance.locator(".jp-trio-packages summary").click()
+        provenance.locator(".jp-trio-package-filter").fill("jupyter-trio")
+        listed = provenance.locator("[data-package]")
+        assert listed.count() >= 1
+        assert all(
+            "trio" in n.lower() for n in listed.evaluate_all("rows => rows.map(r => r.dataset.package)")
+        )
+        assert page.locator("#trio-sidebar").is_visible()
+        page.screenshot(path=str(artifacts / "sidebar-provenance.png"))
+
+        # the link a run-end e-mail carries
+        linked = browser.new_page(viewport={"width": 1400, "height": 1000})
+        linked.goto(f"{lab}&trio-task={bad}")
+        linked.wait_for_selector(f'.jp-trio-details[data-task="{bad}"] .jp-trio-provenance', timeout=60_000)
+        assert linked.locator("#trio-sidebar").is_visible()
+        assert "trio-task" not in linked.url
+        linked.screenshot(path=str(artifacts / "sidebar-task-link.png"))
+        linked.close()
+        page.close()
 
 
 LOCALE_SETTING = "/lab/api/settings/@jupyterlab/translation-extension:plugin"

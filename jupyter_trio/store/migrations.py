@@ -296,6 +296,20 @@ _V12_RETRIES = [
     "ALTER TABLE runs ADD COLUMN not_before REAL",
 ]
 
+# Runs to fold, found without scanning every run: a summary row (final = 0) is made when a run starts (a
+# trigger), the unsettled ones have a partial index, and runs started before this version get theirs here.
+_V13_UNSETTLED_RUNS = [
+    "INSERT OR IGNORE INTO run_summaries (task_id, run_index, final, summarized_at) "
+    "SELECT task_id, run_index, 0, 0 FROM runs WHERE started_at IS NOT NULL",
+    "CREATE INDEX run_summaries_unsettled ON run_summaries(task_id, run_index) WHERE final = 0",
+    "CREATE TRIGGER run_summary_on_start AFTER UPDATE OF started_at ON runs WHEN NEW.started_at IS NOT NULL "
+    "BEGIN INSERT OR IGNORE INTO run_summaries (task_id, run_index, final, summarized_at) "
+    "VALUES (NEW.task_id, NEW.run_index, 0, 0); END",
+    "CREATE TRIGGER run_summary_on_insert AFTER INSERT ON runs WHEN NEW.started_at IS NOT NULL "
+    "BEGIN INSERT OR IGNORE INTO run_summaries (task_id, run_index, final, summarized_at) "
+    "VALUES (NEW.task_id, NEW.run_index, 0, 0); END",
+]
+
 MIGRATIONS: list[str | list[str]] = [
     _V1_INITIAL,
     _V2_COUNTERS_AND_INDEXES,
@@ -309,6 +323,7 @@ MIGRATIONS: list[str | list[str]] = [
     _V10_RUN_SERIES,
     _V11_TASK_NOTIFY,
     _V12_RETRIES,
+    _V13_UNSETTLED_RUNS,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -21,6 +21,7 @@ from .db import Database
 from .paths import WorkspaceLayout
 
 SETTLE_S = 10.0  # a run ended this long ago gets its last fold
+NAMES_TTL_S = 2.0  # how long the list of series names is kept
 READ_CHUNK = 8 << 20  # bytes of a metrics file decoded at once (bounded memory for huge files)
 Key = tuple[str, int]
 
@@ -62,13 +63,13 @@ class RunSeriesRepository:
     def __init__(self, db: Database, layout: WorkspaceLayout):
         self.db = db
         self.layout = layout
+        self._names: tuple[float, list[str]] | None = None  # (when read, the names): series_names' cache
 
     def pending(self) -> list[tuple[Key, str, float | None]]:
         """Runs that started and are not summed up for good: (key, status, ended_at)."""
-        rows = self.db.query(
-            "SELECT r.task_id, r.run_index, r.status, r.ended_at FROM runs r"
-            " LEFT JOIN run_summaries s ON s.task_id = r.task_id AND s.run_index = r.run_index"
-            " WHERE r.started_at IS NOT NULL AND (s.final IS NULL OR s.final = 0)"
+        rows = self.db.query(  # a run gets its unsettled summary row when it starts (a trigger, v13)
+            "SELECT s.task_id, s.run_index, r.status, r.ended_at FROM run_summaries s"
+            " JOIN runs r ON r.task_id = s.task_id AND r.run_index = s.run_index WHERE s.final = 0"
         )
         return [((r["task_id"], r["run_index"]), r["status"], r["ended_at"]) for r in rows]
 
@@ -101,6 +102,8 @@ class RunSeriesRepository:
                 end = _read(path, start, folds, known)
                 if end != start:
                     grown[path.name] = end
+            if set(folds) - set(known):
+                self._names = None  # a series no run of this one had: maybe new to the table too
             for name, fold in folds.items():
                 conn.execute(
                     "INSERT INTO run_series (task_id, run_index, series, count, last, last_step, last_time,"
@@ -141,8 +144,14 @@ class RunSeriesRepository:
         return out
 
     def series_names(self) -> list[str]:
-        """Every series name some run tracked (an index-only scan)."""
-        return [r[0] for r in self.db.query("SELECT DISTINCT series FROM run_series ORDER BY series")]
+        """Every series name some run tracked (an index-only scan, kept ``NAMES_TTL_S``; a fold that adds a
+        series here forgets it at once, another server's after that long)."""
+        now = time.monotonic()
+        if self._names is not None and now - self._names[0] < NAMES_TTL_S:
+            return self._names[1]
+        names = [r[0] for r in self.db.query("SELECT DISTINCT series FROM run_series ORDER BY series")]
+        self._names = (now, names)
+        return names
 
 
 def _read(path: Path, start: int, folds: dict[str, _Fold], known: dict[str, dict]) -> int:

@@ -146,24 +146,44 @@ class RunTableRepository:
         return f"{e} {cmp.op} ?", params + [_bind(value)]
 
     def page(self, query: RunTableQuery) -> RunTablePage:
+        """One pass of ``where`` over the runs yields the page's keys in order and the total (a window
+        count); the page's rows are then read by key, so sorting never carries their wide columns."""
         known = set(self.series.series_names())
         conn = self.db.connection()
         conn.create_function("trio_at", 4, self._at)
         where_sql, where_params = ("1", []) if query.where is None else self._where(query.where, known)
-        total = conn.execute(f"SELECT COUNT(*) {FROM} WHERE {where_sql}", where_params).fetchone()[0]
         order_sql, order_params = "r.queued_at", []
         if query.sort is not None:
             sort = self.resolve(query.sort, known)
             order_sql, order_params = sort.sql, list(sort.params)
         direction = "DESC" if query.descending else "ASC"
-        rows = conn.execute(
-            f"SELECT r.task_id, r.run_index, {PARAMS_SQL} AS p, "
-            + ", ".join(f"{sql} AS {name!r}" for name, (sql, _) in _attribute_sql().items())
-            + f" {FROM} WHERE {where_sql} ORDER BY {order_sql} {direction} NULLS LAST,"
-            f" r.queued_at {direction}, r.task_id, r.run_index LIMIT ? OFFSET ?",
+        keys = conn.execute(
+            f"SELECT r.task_id, r.run_index, COUNT(*) OVER () AS total {FROM} WHERE {where_sql}"
+            f" ORDER BY {order_sql} {direction} NULLS LAST, r.queued_at {direction}, r.task_id, r.run_index"
+            " LIMIT ? OFFSET ?",
             [*where_params, *order_params, query.limit, query.offset],
         ).fetchall()
+        if keys:
+            total = keys[0]["total"]
+        else:  # an offset past the end: the count on its own
+            total = conn.execute(f"SELECT COUNT(*) {FROM} WHERE {where_sql}", where_params).fetchone()[0]
+        rows = self._rows(conn, [(k["task_id"], k["run_index"]) for k in keys])
         return self._build(rows, total, query.columns, known)
+
+    def _rows(self, conn: Any, keys: list[tuple[str, int]]) -> list[Any]:
+        """The runs of ``keys``, with their parameters and attributes, in the order of ``keys``."""
+        found: dict[tuple[str, int], Any] = {}
+        attributes = ", ".join(f"{sql} AS {name!r}" for name, (sql, _) in _attribute_sql().items())
+        for start in range(0, len(keys), 400):  # SQLite's bound-parameter limit
+            chunk = keys[start : start + 400]
+            marks = ", ".join("(?, ?)" for _ in chunk)
+            for row in conn.execute(
+                f"SELECT r.task_id, r.run_index, {PARAMS_SQL} AS p, {attributes} {FROM}"
+                f" WHERE (r.task_id, r.run_index) IN (VALUES {marks})",
+                [v for key in chunk for v in key],
+            ):
+                found[(row["task_id"], row["run_index"])] = row
+        return [found[key] for key in keys if key in found]
 
     def all_rows(self, where: Expr | None, columns: tuple[ColumnRef, ...] | None) -> RunTablePage:
         """Every matching run (CSV export), newest first."""
