@@ -209,6 +209,7 @@ def test_a_run_that_ends_is_a_notification_and_the_details_show_its_provenance(t
     git(root, "commit", "-q", "-m", "first")
     commit = git(root, "rev-parse", "HEAD")
     (root / "train.py").write_text(ENDING_SCRIPT + "# changed after the commit\n")  # dirty
+    (root / "config.yaml").write_text("fail: 0 | 1\n")  # untracked; a batch of two tasks
     with ServerProcess(root, "--TrioApp.gpus=none") as server, server.client() as http:
         lab = f"{server.url}/lab?token={server.token}"
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
@@ -216,7 +217,7 @@ def test_a_run_that_ends_is_a_notification_and_the_details_show_its_provenance(t
         assert http.post("/trio/api/workspace/run-root", json={"script_path": "train.py"}).status_code == 200
         created = http.post(
             "/trio/api/generator/create",
-            json={"name_prefix": "ends", "mode": "yaml", "yaml_text": "fail: 0 | 1", "run": True},
+            json={"name_prefix": "ends", "run": True},
         )
         assert created.status_code == 201, created.text
         names = [item["name"] for item in created.json()["items"]]
@@ -257,6 +258,13 @@ def test_a_run_that_ends_is_a_notification_and_the_details_show_its_provenance(t
         )
         assert page.locator("#trio-sidebar").is_visible()
         page.screenshot(path=str(artifacts / "sidebar-provenance.png"))
+
+        # the run's system series (sampled by its supervisor) are a group of their own in the metrics
+        page.locator(f"#trio-sidebar [data-task='{ok}'] button:has-text('Metrics')").click()
+        page.locator(".jp-trio-system-charts .jp-trio-chart[data-key='sys/cpu'] canvas").wait_for(
+            timeout=30_000
+        )
+        page.screenshot(path=str(artifacts / "sidebar-metrics-system.png"))
 
         # the link a run-end e-mail carries
         linked = browser.new_page(viewport={"width": 1400, "height": 1000})

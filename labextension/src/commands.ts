@@ -1,6 +1,7 @@
 /**
- * jupyter-trio's commands (open the sidebar, a task's log, metrics or details, a sweep; compare runs; new
- * training task; new batch) and where they show: the command palette and the launcher.
+ * jupyter-trio's commands (open the sidebar, a task's log, metrics or details, a task in the sidebar, a
+ * sweep; compare runs; new training task; new batch) and where they show: the command palette and the
+ * launcher.
  */
 
 import type { JupyterFrontEnd } from '@jupyterlab/application';
@@ -28,6 +29,7 @@ export namespace CommandIDs {
   export const openLog = 'trio:open-log';
   export const openMetrics = 'trio:open-metrics';
   export const openDetails = 'trio:open-details';
+  export const showTask = 'trio:show-task';
   export const newTraining = 'trio:new-training-task';
   export const newBatch = 'trio:new-batch';
   export const openSweep = 'trio:open-sweep';
@@ -100,6 +102,19 @@ export function addCommands(ctx: ICommandsContext): void {
     label: args => (args.name ? trans.__('Details of %1', args.name) : trans.__('Open task details')),
     execute: args =>
       openView(`trio-details-view-${args.name}`, () => new TaskDetails(api, model, String(args.name), trans))
+  });
+  app.commands.addCommand(CommandIDs.showTask, {
+    label: args => (args.name ? trans.__('Show %1', args.name) : trans.__('Show a task')),
+    caption: trans.__('The sidebar on a task: its row in view, its details open'),
+    execute: async args => {
+      const name = String(args.name ?? '');
+      app.shell.activateById(sidebar.id);
+      const row = [...sidebar.node.querySelectorAll<HTMLElement>('.jp-trio-task')].find(
+        el => el.dataset.task === name
+      );
+      row?.scrollIntoView({ block: 'nearest' });
+      return app.commands.execute(CommandIDs.openDetails, { name });
+    }
   });
   app.commands.addCommand(CommandIDs.openSweep, {
     label: args => (args.name ? trans.__('Sweep %1', args.name) : trans.__('Open sweep')),

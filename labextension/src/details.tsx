@@ -1,6 +1,7 @@
 /**
  * A task's details in the main area: params (editable while a PaddleX-style training task has not run;
- * the server validates), notes, env, its runs with exit codes, and its child jobs.
+ * the server validates), notes, env, its runs with exit codes, the provenance of the run picked in that
+ * table (the newest by default), and its child jobs.
  */
 
 import { ReactWidget } from '@jupyterlab/apputils';
@@ -12,6 +13,8 @@ import { TrioAPI } from './api';
 import { kindLabel, statusLabel } from './labels';
 import { TrioModel } from './model';
 import { attempt } from './notify';
+import { selectedRun } from './provenance';
+import { ProvenanceView } from './provenanceview';
 import { RUN_KINDS } from './vocabulary';
 import type { TaskDetail } from './wire';
 
@@ -30,6 +33,7 @@ function DetailsView(props: {
   const [params, setParams] = React.useState<string>('');
   const [notes, setNotes] = React.useState<string>('');
   const [error, setError] = React.useState<string>('');
+  const [chosenRun, setChosenRun] = React.useState<number | null>(null);
   const version = React.useSyncExternalStore(
     fn => model.subscribe(fn),
     () => model.byName(name)?.status ?? ''
@@ -64,6 +68,8 @@ function DetailsView(props: {
   }
   const editable = RUN_KINDS.includes(task.kind) && task.run_index === 0;
   const children = model.childrenOf(task.id);
+  const runs = task.runs ?? [];
+  const shownRun = selectedRun(runs, chosenRun);
   const saveParams = () =>
     attempt(trans, trans.__('Saving params'), async () => {
       let parsed: Record<string, unknown>;
@@ -143,8 +149,15 @@ function DetailsView(props: {
             </tr>
           </thead>
           <tbody>
-            {(task.runs ?? []).map((r: any) => (
-              <tr key={r.run_index} data-run={r.run_index}>
+            {runs.map(r => (
+              <tr
+                key={r.run_index}
+                data-run={r.run_index}
+                className={r === shownRun ? 'jp-mod-selected' : ''}
+                aria-selected={r === shownRun}
+                title={trans.__('Show the provenance of run %1', r.run_index)}
+                onClick={() => setChosenRun(r.run_index)}
+              >
                 <td>{r.run_index}</td>
                 <td>{statusLabel(r.status, trans)}</td>
                 <td>{r.exit_code ?? ''}</td>
@@ -157,6 +170,9 @@ function DetailsView(props: {
           </tbody>
         </table>
       </section>
+      {shownRun ? (
+        <ProvenanceView run={shownRun.run_index} provenance={shownRun.provenance} trans={trans} />
+      ) : null}
       {children.length ? (
         <section>
           <h3>{trans.__('Child jobs')}</h3>

@@ -1,7 +1,8 @@
 /**
  * jupyter-trio in JupyterLab: the plugin that puts the pieces together — the left sidebar fed by the
  * events channel, the commands (commands.ts) with their palette and launcher entries, jobs in JupyterLab's
- * Running panel (running.ts), and the settings (settings.ts).
+ * Running panel (running.ts), notifications of the runs that end (runwatch.ts), the ``?trio-task=<name>``
+ * link (tasklink.ts), and the settings (settings.ts).
  */
 
 import { ILabShell, ILayoutRestorer, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
@@ -17,8 +18,10 @@ import { EventsClient } from './events';
 import { kindLabel, statusLabel } from './labels';
 import { TrioModel } from './model';
 import { RunningJobs } from './running';
+import { watchRunEnds } from './runwatch';
 import { DEFAULTS, followSettings, ISettings } from './settings';
 import { TrioSidebar } from './sidebar';
+import { taskFromQuery, withoutTaskParam } from './tasklink';
 import type { IEvent } from './wire';
 
 export { CommandIDs };
@@ -57,13 +60,19 @@ const plugin: JupyterFrontEndPlugin<void> = {
     model.labelsOf = t => `${statusLabel(t.status, trans)} ${kindLabel(t.kind, trans)}`;
     const settings: ISettings = { ...DEFAULTS };
 
+    let firstLoad: () => void = () => undefined;
+    const loaded = new Promise<void>(resolve => (firstLoad = resolve));
     const refetch = async () => {
-      const [tasks, datasets, sweeps] = await Promise.all([
-        api.loadTasks(),
-        api.loadDatasets(),
-        api.loadSweeps().catch(() => undefined) // a server without sweeps still shows its tasks
-      ]);
-      model.load(tasks, datasets, model.lastEventId, sweeps);
+      try {
+        const [tasks, datasets, sweeps] = await Promise.all([
+          api.loadTasks(),
+          api.loadDatasets(),
+          api.loadSweeps().catch(() => undefined) // a server without sweeps still shows its tasks
+        ]);
+        model.load(tasks, datasets, model.lastEventId, sweeps);
+      } finally {
+        firstLoad();
+      }
     };
     const eventListeners = new Set<(event: IEvent) => void>();
     const onEvents = (fn: (event: IEvent) => void) => {
@@ -95,6 +104,17 @@ const plugin: JupyterFrontEndPlugin<void> = {
 
     addCommands({ app, api, model, sidebar, settings, onEvents, trans });
     addCommandEntries(palette, launcher, trans);
+    const showTask = (name: string) => void app.commands.execute(CommandIDs.showTask, { name });
+    watchRunEnds({ model, api, trans, enabled: () => settings.notifyRunEnds, open: showTask });
+    // a run-end e-mail's link, <server>/lab?trio-task=<name>: the task, once the lists are in (or 10 s on)
+    const linked = taskFromQuery(window.location.search);
+    if (linked) {
+      const later = new Promise(resolve => setTimeout(resolve, 10_000));
+      void Promise.all([app.restored, Promise.race([loaded, later])]).then(() => {
+        window.history.replaceState(window.history.state, '', withoutTaskParam(window.location.href));
+        showTask(linked);
+      });
+    }
     if (running) {
       const open = (name: string) => void app.commands.execute(CommandIDs.openLog, { name });
       running.add(new RunningJobs(model, api, open, trans));

@@ -1,7 +1,9 @@
 /**
  * A task's tracked series in the main area: one uPlot canvas chart per series, several runs overlaid,
  * smoothing, log scale, and a zoom (drag a range) that asks the server for that range at full
- * resolution. The server downsamples to the chart's pixel width (min and max per bucket).
+ * resolution. The server downsamples to the chart's pixel width (min and max per bucket). The run's system
+ * series (``sys/cpu``, ``sys/rss``, ``sys/io_*``, ``sys/gpu<N>_*``, sampled by its supervisor) are a group
+ * of their own, after the series the code tracked.
  */
 
 import { TranslationBundle } from '@jupyterlab/translation';
@@ -11,6 +13,11 @@ import uPlot from 'uplot';
 import { TrioAPI } from './api';
 import { align, forLogScale, smooth } from './chartmath';
 import type { IEvent } from './wire';
+
+/** A series the run's supervisor sampled (CPU, memory, I/O, GPUs), not one the code tracked. */
+export function isSystemSeries(key: string): boolean {
+  return key.startsWith('sys/');
+}
 
 const COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#17becf'];
 
@@ -30,6 +37,7 @@ export class MetricsView extends Widget {
   private _ranges = new Map<string, IRange>();
   private readonly _controls: HTMLDivElement;
   private readonly _grid: HTMLDivElement;
+  private readonly _system: HTMLDivElement;
 
   private _unsubscribe: () => void = () => undefined;
   private _pending = 0;
@@ -62,7 +70,14 @@ export class MetricsView extends Widget {
     this._controls.className = 'jp-trio-toolbar';
     this._grid = document.createElement('div');
     this._grid.className = 'jp-trio-chart-grid';
-    this.node.append(this._controls, this._grid);
+    this._system = document.createElement('div');
+    this._system.className = 'jp-trio-chart-grid jp-trio-system-charts';
+    this._system.dataset.group = 'system';
+    const heading = document.createElement('h3');
+    heading.textContent = trans.__('System');
+    this._system.append(heading);
+    this._system.hidden = true;
+    this.node.append(this._controls, this._grid, this._system);
     void this.refresh();
   }
 
@@ -102,9 +117,12 @@ export class MetricsView extends Widget {
     }
     const keys = document.createElement('span');
     keys.textContent = ` ${trans.__('series:')} `;
+    const system = document.createElement('span');
+    system.textContent = ` ${trans.__('system:')} `;
     for (const key of this._keys) {
-      keys.append(
-        this._checkbox(key, this._selectedKeys.has(key), on => {
+      const sys = isSystemSeries(key);
+      (sys ? system : keys).append(
+        this._checkbox(sys ? key.slice(4) : key, this._selectedKeys.has(key), on => {
           on ? this._selectedKeys.add(key) : this._selectedKeys.delete(key);
           void this._drawAll();
         })
@@ -136,7 +154,14 @@ export class MetricsView extends Widget {
       this._ranges.clear();
       void this._drawAll();
     };
-    c.append(runs, keys, smoothLabel, log, reset);
+    c.append(runs);
+    if (!this._keys.length || !this._keys.every(isSystemSeries)) {
+      c.append(keys);
+    }
+    if (this._keys.some(isSystemSeries)) {
+      c.append(system);
+    }
+    c.append(smoothLabel, log, reset);
   }
 
   private _checkbox(label: string, checked: boolean, onChange: (on: boolean) => void): HTMLLabelElement {
@@ -155,10 +180,30 @@ export class MetricsView extends Widget {
       if (!this._selectedKeys.has(key)) {
         chart.destroy();
         this._charts.delete(key);
-        this._grid.querySelector(`[data-key="${CSS.escape(key)}"]`)?.remove();
+        this._holder(key).remove();
       }
     }
-    await Promise.all([...this._selectedKeys].map(key => this._draw(key)));
+    // the charts' places first, in name order (the replies come in any order)
+    const keys = [...this._selectedKeys].sort();
+    keys.forEach(key => this._holder(key));
+    this._system.hidden = !keys.some(isSystemSeries);
+    await Promise.all(keys.map(key => this._draw(key)));
+  }
+
+  /** The chart's place: in its group, in name order. */
+  private _holder(key: string): HTMLDivElement {
+    const group = isSystemSeries(key) ? this._system : this._grid;
+    let holder = group.querySelector(`[data-key="${CSS.escape(key)}"]`) as HTMLDivElement | null;
+    if (!holder) {
+      holder = document.createElement('div');
+      holder.className = 'jp-trio-chart';
+      holder.dataset.key = key;
+      const after = [...group.querySelectorAll<HTMLElement>('.jp-trio-chart')].find(
+        el => (el.dataset.key ?? '') > key
+      );
+      group.insertBefore(holder, after ?? null);
+    }
+    return holder;
   }
 
   private _width(): number {
@@ -198,13 +243,7 @@ export class MetricsView extends Widget {
       return;
     }
     chart?.destroy();
-    let holder = this._grid.querySelector(`[data-key="${CSS.escape(key)}"]`) as HTMLDivElement | null;
-    if (!holder) {
-      holder = document.createElement('div');
-      holder.className = 'jp-trio-chart';
-      holder.dataset.key = key;
-      this._grid.appendChild(holder);
-    }
+    const holder = this._holder(key);
     holder.innerHTML = '';
     const opts: uPlot.Options = {
       title: key,

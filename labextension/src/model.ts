@@ -14,6 +14,8 @@ export interface IGroups {
 }
 
 type Listener = () => void;
+/** A task as it was before a ``task`` event, and after. */
+type TaskChange = (prev: ITask | undefined, next: ITask) => void;
 
 export class TrioModel {
   readonly tasks = new Map<string, ITask>();
@@ -27,6 +29,7 @@ export class TrioModel {
   /** The id of the newest event applied: what a reconnect passes as ``since``. */
   lastEventId: number | null = null;
   private _listeners = new Set<Listener>();
+  private _taskChanges = new Set<TaskChange>();
   private _filter = '';
   private _version = 0;
   /** The GPU cards' refresh setting: readings closer together than this are skipped. */
@@ -40,6 +43,15 @@ export class TrioModel {
   subscribe(fn: Listener): () => void {
     this._listeners.add(fn);
     return () => this._listeners.delete(fn);
+  }
+
+  /**
+   * Called with a task before and after each ``task`` event is applied (a run that ended is seen here: the
+   * sidebar's listeners only see the state after).
+   */
+  onTaskChange(fn: TaskChange): () => void {
+    this._taskChanges.add(fn);
+    return () => this._taskChanges.delete(fn);
   }
 
   get version(): number {
@@ -122,6 +134,10 @@ export class TrioModel {
           const newRun = prev && event.task.run !== undefined && event.task.run !== prev.run;
           const ended = event.task.status && event.task.status !== 'running';
           this._mergeTask(event.task, false, newRun || !!ended);
+          const next = this.tasks.get(event.task.id);
+          if (next) {
+            this._taskChanges.forEach(fn => fn(prev, next));
+          }
         }
         break;
       case 'task.progress':

@@ -6,12 +6,15 @@ export interface ISettings {
   gpuRefreshSeconds: number;
   defaultLogStream: 'output' | 'stdout' | 'stderr';
   confirmBeforeDelete: boolean;
+  /** A notification when a run this user started ends while JupyterLab is open. */
+  notifyRunEnds: boolean;
 }
 
 export const DEFAULTS: ISettings = {
   gpuRefreshSeconds: 2,
   defaultLogStream: 'output',
-  confirmBeforeDelete: true
+  confirmBeforeDelete: true,
+  notifyRunEnds: true
 };
 
 /**
