@@ -141,8 +141,7 @@ class RunTableRepository:
             and not isinstance(value, bool)
             and cmp.op in ("<", "<=", ">", ">=")
         ):
-            # numbers only: SQLite orders every text after every number, so 'adam' > 5 would hold
-            return f"(typeof({e}) IN ('integer', 'real') AND {e} {cmp.op} ?)", params + params + [value]
+            return _numeric(e, params, cmp.op, float(value))
         return f"{e} {cmp.op} ?", params + [_bind(value)]
 
     def page(self, query: RunTableQuery) -> RunTablePage:
@@ -278,6 +277,17 @@ def spreadsheet_safe(value: JSONValue) -> JSONValue:
     if isinstance(value, str) and value.startswith(("=", "+", "-", "@", "\t", "\r", "\n")):
         return "'" + value
     return value
+
+
+def _numeric(e: str, params: list[Any], op: str, value: float) -> tuple[str, list[Any]]:
+    """``e op value`` true for numbers only, with ``e`` evaluated once (a parameter's JSON is parsed per
+    evaluation). SQLite orders NULL < numbers < text < blobs, so text is never below a number (``<``, ``<=``
+    need no guard), and the numbers at or above ``value`` are exactly ``e BETWEEN value AND +inf`` (text is
+    above +inf); a strict ``>`` starts at the next float up."""
+    if op in ("<", "<="):
+        return f"{e} {op} ?", params + [value]
+    low = math.nextafter(value, math.inf) if op == ">" else value
+    return f"{e} BETWEEN ? AND 9e999", params + [low]
 
 
 def _attribute_sql() -> dict[str, tuple[str, str]]:
