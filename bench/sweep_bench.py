@@ -95,11 +95,26 @@ def optuna_subprocess(root: Path, trials: int, length: float) -> float:
 
 
 def ray_tune(root: Path, trials: int, length: float) -> float | None:
+    """Ray Tune in a process of its own: a second ray.init() in one process (after ray.shutdown()) times
+    out waiting for its GCS here, so each length gets a fresh Python."""
     try:
-        import ray
-        from ray import tune
+        import ray  # noqa: F401
     except ImportError:
         return None
+    out = subprocess.run(
+        [sys.executable, __file__, "--ray-once", str(trials), str(length), str(root)],
+        capture_output=True,
+        text=True,
+    )
+    if out.returncode != 0:
+        raise RuntimeError(f"Ray Tune failed: {out.stderr[-2000:]}")
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def ray_tune_here(root: Path, trials: int, length: float) -> float:
+    import ray
+    from ray import tune
+
     script = root / "trial.py"
     script.write_text(TRIAL)
 
@@ -136,16 +151,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=200, help="trials per length")
     parser.add_argument("--lengths", default="0.05,1", help="trial lengths in seconds")
+    parser.add_argument("--tools", default="trio,optuna,ray", help="which of trio, optuna, ray to run")
+    parser.add_argument("--ray-once", nargs=3, metavar=("TRIALS", "LENGTH", "DIR"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.ray_once:  # the child process of ray_tune()
+        trials, length, folder = args.ray_once
+        print(ray_tune_here(Path(folder), int(trials), float(length)), flush=True)
+        return
+    tools = set(args.tools.split(","))
     rows = []
     for length in (float(v) for v in args.lengths.split(",")):
         trials = args.trials
         ideal = trials * length / PARALLEL
-        for name, fn in (
-            ("jupyter-trio", jupyter_trio_sweep),
-            ("Optuna n_jobs=2", optuna_subprocess),
-            ("Ray Tune", ray_tune),
+        for tool, name, fn in (
+            ("trio", "jupyter-trio", jupyter_trio_sweep),
+            ("optuna", "Optuna n_jobs=2", optuna_subprocess),
+            ("ray", "Ray Tune", ray_tune),
         ):
+            if tool not in tools:
+                continue
             with tempfile.TemporaryDirectory() as tmp:
                 wall = fn(Path(tmp), trials, length)
             if wall is None:
