@@ -35,7 +35,7 @@ from .handlers import routes
 from .runner.executor import Executor, ServerContext
 from .runner.folder_watch import FolderWatcher
 from .runner.gpu_sources import BUILTIN_SOURCES, GPUSource, HubLeases, LocalGPUs
-from .runner.gpus import GPU, checked_gpu_setting, driver_version
+from .runner.gpus import GPU, checked_gpu_setting
 from .runner.local_executor import LocalExecutor
 from .runner.ray_executor import RayExecutor
 from .runner.service import Runner
@@ -584,9 +584,8 @@ class TrioApp(ExtensionApp):
         else:
             code_dir = None
         names = {gpu.index: gpu.name for gpu in self.runner.gpus} if gpus else {}
-        driver = driver_version() if gpus else ""
         held = [names.get(g, str(g)) for g in gpus]
-        self.provenance.capture(run_dir, code_dir, self.runner.python, held, driver)
+        self.provenance.capture(run_dir, code_dir, self.runner.python, held)
 
     def _mark_jobs_active(self) -> None:
         """While a job is queued or running, the server is busy: any ``*_last_activity`` setting counts in

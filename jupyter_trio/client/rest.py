@@ -39,6 +39,16 @@ def _q(part: str, keep_slash: bool = False) -> str:
     return quote(str(part), safe="/" if keep_slash else "")
 
 
+def run_table_params(
+    where: str, columns: str | list[str] | None, sort: str, order: str, limit: int, offset: int
+) -> dict[str, Any]:
+    """The query string of ``GET /trio/api/runs`` (both clients): ``columns`` as a list or comma text."""
+    params: dict[str, Any] = {"where": where, "sort": sort, "order": order, "limit": limit, "offset": offset}
+    if columns:
+        params["columns"] = columns if isinstance(columns, str) else ",".join(columns)
+    return params
+
+
 def _backoff(attempt: int) -> float:
     return min(4.0, 0.25 * 2**attempt) * (0.5 + random.random() / 2)
 
@@ -314,15 +324,7 @@ class RestClient:
         offset: int,
         fmt: str,
     ) -> _Call:
-        params: dict[str, Any] = {
-            "where": where,
-            "sort": sort,
-            "order": order,
-            "limit": limit,
-            "offset": offset,
-        }
-        if columns:
-            params["columns"] = columns if isinstance(columns, str) else ",".join(columns)
+        params = run_table_params(where, columns, sort, order, limit, offset)
         if fmt != "json":
             params["format"] = fmt
         return _Call("GET", self.base_url + "trio/api/runs", params)

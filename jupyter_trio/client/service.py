@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 
 from .discovery import ServerLocation, find_server, kernel_id, notebook_path
-from .rest import DEFAULT_TIMEOUT, RestClient, _q
+from .rest import DEFAULT_TIMEOUT, RestClient, _q, run_table_params
 
 FINAL_STATES = ("completed", "failed", "cancelled", "interrupted", "pruned")
 
@@ -134,15 +134,7 @@ class ServiceClient:
         """A page of the run table, as :meth:`RestClient.runs`: ``{"runs": [row...], "total", "offset",
         "limit", "columns"}``; ``where`` is the query language (``lr < 1e-3 and acc.max > 0.9``). A query
         the server refuses raises :class:`UnprocessableEntityError` whose message names the position."""
-        params: dict[str, Any] = {
-            "where": where,
-            "sort": sort,
-            "order": order,
-            "limit": limit,
-            "offset": offset,
-        }
-        if columns:
-            params["columns"] = columns if isinstance(columns, str) else ",".join(columns)
+        params = run_table_params(where, columns, sort, order, limit, offset)
         return self.call("GET", "trio/api/runs", params=params)
 
     def load_demo(self, kind: str = "classification", timeout: float = 600.0) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ..domain import GitState, Provenance
+from ..runner.gpus import driver_version
 
 log = logging.getLogger(__name__)
 
@@ -47,17 +48,16 @@ class ProvenanceRecorder:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="trio-provenance")
         self._envs: dict[str, tuple[str, float, dict[str, Any]]] = {}  # python -> (purelib, its mtime, facts)
         self._lock = threading.Lock()
+        self._driver: str | None = None  # the NVIDIA driver's version, read on the first GPU run
 
-    def capture(
-        self, run_dir: Path, code_dir: Path | None, python: str, gpus: list[str], driver: str = ""
-    ) -> None:
+    def capture(self, run_dir: Path, code_dir: Path | None, python: str, gpus: list[str]) -> None:
         """Record the run's provenance in the background (a failure is logged, never raised)."""
-        self._pool.submit(self._capture, run_dir, code_dir, python, gpus, driver)
+        self._pool.submit(self._capture, run_dir, code_dir, python, gpus)
 
-    def _capture(
-        self, run_dir: Path, code_dir: Path | None, python: str, gpus: list[str], driver: str
-    ) -> None:
+    def _capture(self, run_dir: Path, code_dir: Path | None, python: str, gpus: list[str]) -> None:
         try:
+            if gpus and self._driver is None:  # NVML read here, on this thread, once a server
+                self._driver = driver_version()
             env = self.environment(python)
             provenance = Provenance(
                 captured_at=time.time(),
@@ -68,7 +68,7 @@ class ProvenanceRecorder:
                 platform=platform.platform(),
                 git=git_state(code_dir) if code_dir is not None else None,
                 gpus=tuple(gpus),
-                driver=driver,
+                driver=(self._driver or "") if gpus else "",
             )
             write(run_dir, provenance)
         except Exception:  # provenance is a record: it never fails a run
