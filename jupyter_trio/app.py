@@ -47,6 +47,7 @@ from .services.event_sources import GPUS_EVERY_S, PROGRESS_EVERY_S, EventSources
 from .services.events import EventBus
 from .services.file_preview import WorkspaceFiles
 from .services.ingest import IngestService
+from .services.notebook_jobs import NotebookJobService
 from .services.notebook_runs import NotebookRunService
 from .services.notifications import Notifier, check_urls
 from .services.projects import ProjectService
@@ -56,6 +57,7 @@ from .services.run_files import RunFiles
 from .services.run_table import RunTableService
 from .services.run_tokens import RunTokens
 from .services.samplers import SamplerService
+from .services.schedules import ScheduleService
 from .services.sessions import SessionService
 from .services.sweeps import SweepService
 from .services.tasks import TaskService
@@ -170,6 +172,13 @@ class TrioApp(ExtensionApp):
         config=True,
         help="Seconds a task's first retry waits in the queue (a task's max_retries and retry_on say when "
         "a run is retried); each further retry of the same run waits twice as long, at most 5 minutes.",
+    )
+    schedule_misfire_grace = Float(
+        600.0,
+        config=True,
+        help="Seconds a schedule's fire may be late and still run as on time (a busy server, a server "
+        "the Hub started for this fire); a fire later than that was missed while no server was up, and the "
+        "schedule's catchup policy (skip, or run once) decides.",
     )
     cancel_grace_period = Float(
         10.0,
@@ -369,6 +378,8 @@ class TrioApp(ExtensionApp):
     training_runs: TrainingRunService
     samplers: SamplerService
     sweeps: SweepService
+    notebook_jobs: NotebookJobService
+    schedules: ScheduleService
     archive_signer: ArchiveSigner
     event_bus: EventBus
     event_sources: EventSources
@@ -518,6 +529,10 @@ class TrioApp(ExtensionApp):
             self.store, self.runner, self.workspaces, self.metrics_reader, self.tasks, self.training
         )
         self.run_table = RunTableService(self.store)
+        self.notebook_jobs = NotebookJobService(self.store, self.tasks, root_dir, self._kernel_names)
+        self.schedules = ScheduleService(
+            self.store, self.tasks, self.notebook_jobs, self.schedule_misfire_grace
+        )
         self.weights = WeightsService(self.store, self.projects)
         self.demo_datasets = DemoService(self.store, self.projects, self.demo_images or None)
         self.checkpoints = CheckpointService(self.store)
@@ -577,7 +592,7 @@ class TrioApp(ExtensionApp):
         """What ran (services/provenance.py): the git state of the folder the code is in (a script's
         folder, a shell task's working folder; a trainer's code is jupyter-trio's), the job's Python and
         packages, the host and the run's GPUs. Captured on a thread of its own."""
-        if task.kind == TaskKind.SCRIPT:
+        if task.kind in (TaskKind.SCRIPT, TaskKind.NOTEBOOK_JOB):
             code_dir: Path | None = (self.runner.root_dir / task.script_path).parent
         elif task.kind == TaskKind.SHELL:
             code_dir = self.runner.root_dir
@@ -586,6 +601,16 @@ class TrioApp(ExtensionApp):
         names = {gpu.index: gpu.name for gpu in self.runner.gpus} if gpus else {}
         held = [names.get(g, str(g)) for g in gpus]
         self.provenance.capture(run_dir, code_dir, self.runner.python, held)
+
+    def _kernel_names(self) -> dict[str, str]:
+        """The kernelspecs this server starts, name → display name (a notebook job's kernel is one)."""
+        manager = getattr(self.serverapp, "kernel_spec_manager", None)
+        if manager is None:
+            from jupyter_client.kernelspec import KernelSpecManager
+
+            manager = KernelSpecManager()
+        specs = manager.get_all_specs()
+        return {name: spec.get("spec", {}).get("display_name", name) for name, spec in specs.items()}
 
     def _mark_jobs_active(self) -> None:
         """While a job is queued or running, the server is busy: any ``*_last_activity`` setting counts in
@@ -614,6 +639,7 @@ class TrioApp(ExtensionApp):
         self.runner.tick()
         if self.runner.active:
             self.sweeps.tick()
+            self.schedules.tick()
 
     async def stop_extension(self) -> None:
         # Jobs are left running on purpose: the next server on this workspace re-attaches to them.

@@ -17,6 +17,9 @@ from .states import (
     DatasetState,
     RunState,
     SamplerState,
+    ScheduleCatchup,
+    ScheduleMode,
+    ScheduleOverlap,
     SweepState,
     TaskKind,
     TaskState,
@@ -96,8 +99,9 @@ class Task:
     parent_id: str | None = None  # a child job's training run
     session_id: str | None = None  # the client session that made it
     workspace: str = ""  # the script workspace (pyruns's run root) a script task belongs to
-    script_path: str = ""
+    script_path: str = ""  # a script task's script, a notebook job's notebook (relative to the server root)
     command: str = ""
+    kernel: str = ""  # a notebook job's kernel ("": the notebook's own kernelspec)
     config: JSONObject = field(default_factory=dict)
     params: JSONObject = field(default_factory=dict)
     env: Mapping[str, Any] = field(default_factory=dict)
@@ -390,3 +394,59 @@ class Provenance:
     git: GitState | None = None
     gpus: tuple[str, ...] = ()  # the names of the GPUs the run holds
     driver: str = ""  # the NVIDIA driver's version, where there is one
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """A cron expression in a time zone that fires runs of a task (or new tasks from its definition)."""
+
+    id: str
+    owner: str
+    task_id: str
+    cron: str  # croniter's form: 5 fields, or 6 with seconds last
+    timezone: str  # an IANA name (zoneinfo)
+    overlap: ScheduleOverlap
+    catchup: ScheduleCatchup
+    mode: ScheduleMode
+    paused: bool
+    next_fire: float | None  # epoch seconds; None while paused
+    created_at: float
+    updated_at: float
+    last_fire: float | None = None  # the fire time (not the wall clock) it last acted on
+    fires: int = 0  # runs it started
+    pending: int = 0  # fires waiting for the task's running run to end (overlap "queue")
+    skipped: int = 0  # fires it skipped (overlap, catch-up)
+    last_task_id: str = ""  # the task of its latest run (mode new_task: the task it made)
+    message: str = ""  # what its latest fire did, or why it could not
+
+
+@dataclass(frozen=True, slots=True)
+class NotebookParameter:
+    """A parameter of a notebook: a name assigned in its cell tagged ``parameters`` (papermill's reading)."""
+
+    name: str
+    type: str  # papermill's inferred type name ("float", "str"... or "None" when it cannot tell)
+    default: str  # the assigned value's source text
+    help: str = ""  # the comment after it
+
+
+@dataclass(frozen=True, slots=True)
+class NotebookInfo:
+    """What a notebook job would run: the notebook, its kernel and the parameters it declares."""
+
+    notebook: str  # relative to the server root
+    kernel: str  # the kernelspec's name in the notebook's metadata ("" when it has none)
+    kernel_display_name: str
+    parameters: tuple[NotebookParameter, ...]
+    cells: int  # code cells
+    has_parameters_cell: bool
+
+
+@dataclass(frozen=True, slots=True)
+class JobOutput:
+    """A file a run left in its output folder (a notebook job: the executed notebook, its HTML, files)."""
+
+    name: str  # relative to the output folder
+    path: str  # relative to the workspace (the files API serves it)
+    size: int
+    kind: str  # "notebook" | "html" | "file"

@@ -18,6 +18,7 @@ class NewTask:
     workspace: str = ""
     script_path: str = ""
     command: str = ""
+    kernel: str = ""
     config: dict = field(default_factory=dict)
     params: dict = field(default_factory=dict)
     env: dict = field(default_factory=dict)

@@ -21,7 +21,8 @@ class TaskKind(StrEnum):
     EXPORT = "export"
     SCRIPT = "script"
     SHELL = "shell"
-    NOTEBOOK = "notebook"
+    NOTEBOOK = "notebook"  # a run opened from a live kernel (trio.init)
+    NOTEBOOK_JOB = "notebook_job"  # a notebook executed headless with parameters (papermill)
 
 
 class RunState(StrEnum):
@@ -143,3 +144,24 @@ class TrialState(StrEnum):
     COMPLETE = "complete"
     PRUNED = "pruned"
     FAIL = "fail"
+
+
+class ScheduleOverlap(StrEnum):
+    """What a schedule does when it fires while its task's previous run is still queued or running."""
+
+    SKIP = "skip"
+    QUEUE = "queue"
+
+
+class ScheduleCatchup(StrEnum):
+    """What a schedule does with the fire times it missed while no server was up (beyond the grace)."""
+
+    SKIP = "skip"
+    ONCE = "once"
+
+
+class ScheduleMode(StrEnum):
+    """What a fire makes: a new run of the task, or a new task from the same definition."""
+
+    RERUN = "rerun"
+    NEW_TASK = "new_task"

@@ -10,6 +10,12 @@ from .events import EventsHandler
 from .ingest import IngestFileHandler, IngestHandler, RunTokenClaimHandler
 from .logs import LogSearchHandler, LogsHandler, LogStreamHandler
 from .metrics import MetricsIndexHandler, MetricsViewHandler, RecordsHandler, SeriesHandler
+from .notebook_jobs import (
+    NotebookJobsHandler,
+    NotebookParametersHandler,
+    TaskOutputsHandler,
+    TaskOutputsOpenHandler,
+)
 from .paddlex import tasks as pxtasks
 from .paddlex.files import PaddleXDemoHandler, PaddleXFileHandler
 from .paddlex.weights import PaddleXModelHandler
@@ -22,6 +28,13 @@ from .paddlex.workspace import (
     PaddleXWorkspaceHandler,
 )
 from .runs import RunTableHandler
+from .schedules import (
+    ScheduleHandler,
+    SchedulePauseHandler,
+    SchedulePreviewHandler,
+    ScheduleResumeHandler,
+    SchedulesHandler,
+)
 from .sweeps import (
     SweepHandler,
     SweepImportancesHandler,
@@ -73,6 +86,7 @@ V1 = rf"{API}/v1"
 RUN = r"(?P<run>[^/]+)"
 TASK_ID = r"(?P<task_id>[^/]+)"
 RUN_INDEX = r"(?P<run_index>[^/]+)"
+SID = r"(?P<sid>[^/]+)"
 CID = r"(?P<cid>[^/]+|weights/[^/]+|sampler_weights/[^/]+)"
 
 ROUTES: list[tuple] = [
@@ -115,6 +129,16 @@ ROUTES: list[tuple] = [
     (rf"{API}/tasks/{NAME}/notes", TaskNotesHandler),
     (rf"{API}/tasks/{NAME}/env", TaskEnvHandler),
     (rf"{API}/tasks/{NAME}/notify", TaskNotifyHandler),
+    (rf"{API}/tasks/{NAME}/outputs", TaskOutputsHandler),
+    (rf"{API}/tasks/{NAME}/outputs/open", TaskOutputsOpenHandler),
+    # notebook jobs (a notebook run headless with parameters) and cron schedules of any task
+    (rf"{API}/notebook-jobs", NotebookJobsHandler),
+    (rf"{API}/notebook-jobs/parameters", NotebookParametersHandler),
+    (rf"{API}/schedules", SchedulesHandler),
+    (rf"{API}/schedules/preview", SchedulePreviewHandler),
+    (rf"{API}/schedules/{SID}", ScheduleHandler),
+    (rf"{API}/schedules/{SID}/pause", SchedulePauseHandler),
+    (rf"{API}/schedules/{SID}/resume", ScheduleResumeHandler),
     (rf"{API}/notebook-runs", NotebookRunsHandler),
     (rf"{API}/notebook-runs/{NAME}/finish", NotebookRunFinishHandler),
     (rf"{API}/tasks/{NAME}/rename", TaskRenameHandler),

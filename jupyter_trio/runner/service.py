@@ -57,6 +57,9 @@ RESERVED_ENV = (
     "TRIO_TOKEN_CLAIM",
     "TRIO_INGEST_URL",
     "TRIO_INGEST_TOKEN",
+    "TRIO_NOTEBOOK",
+    "TRIO_KERNEL",
+    "TRIO_OUTPUT_DIR",
 )
 
 
@@ -371,6 +374,13 @@ class Runner:
             return [self.python, "-u", str(script)], str(script.parent)
         if kind == "shell":
             return ["/bin/bash", "-c", task.command], str(self.root_dir)
+        if kind == "notebook_job":
+            notebook = self.root_dir / task.script_path
+            if not notebook.is_file():
+                raise ValidationFailed(
+                    f"notebook {task.script_path!r} no longer exists under the server root"
+                )
+            return [self.python, "-u", "-m", "jupyter_trio.runner.notebook_job"], str(notebook.parent)
         if kind in TRAINER_KINDS:
             return [self.python, "-u", "-m", "jupyter_trio.trainers.job"], str(
                 self.store.layout.task_dir(task.id)
@@ -398,6 +408,10 @@ class Runner:
             env.update(self.credentials(task.id, run_index))
         if task.kind != "shell":
             env["TRIO_CONFIG"] = str(task_dir / "config.yaml")
+        if task.kind == "notebook_job":
+            env["TRIO_NOTEBOOK"] = str(self.root_dir / task.script_path)
+            env["TRIO_KERNEL"] = task.kernel
+            env["TRIO_OUTPUT_DIR"] = str(run_dir / "outputs")
         if task.kind in TRAINER_KINDS and not gpus:
             # A CPU job gets its share of the cores, so max_cpu_jobs trainings do not oversubscribe them.
             share = max(1, (os.cpu_count() or 1) // max(1, self.max_cpu_jobs))

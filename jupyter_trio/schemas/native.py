@@ -299,8 +299,9 @@ class TaskInfo(BaseModel):
     kind: str
     status: TaskStatus
     workspace: str = ""
-    script_path: str = ""
+    script_path: str = Field("", description="a script task's script, a notebook job's notebook")
     command: str = ""
+    kernel: str = Field("", description="a notebook job's kernel ('': the notebook's own kernelspec)")
     config: dict[str, Any] = Field(default_factory=dict)
     env: dict[str, str] = Field(default_factory=dict)
     notes: str = ""

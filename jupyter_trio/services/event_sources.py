@@ -9,9 +9,11 @@ one client is connected; nothing is sampled when nobody listens.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from collections import OrderedDict
+from enum import StrEnum
 from typing import Any
 
 from ..domain import Dataset, Run, ScheduledRun, Task, TrialState
@@ -77,6 +79,7 @@ class EventSources:
         store.datasets.on_change.append(self.dataset_changed)
         store.sweeps.on_change.append(self.sweep_changed)
         self._sweeps: dict[str, dict[str, Any]] = {}  # the last summary published per sweep
+        store.schedules.on_change.append(self.schedule_changed)
 
     # ---- changes, as they commit
     def task_changed(self, task_id: str) -> None:
@@ -132,6 +135,25 @@ class EventSources:
         self._sweeps[sweep_id] = summary
         self.bus.publish("sweep", sweep=summary)
 
+    def schedule_changed(self, schedule_id: str) -> None:
+        """A schedule was made, changed or fired: its wire form (as GET /schedules/{id} serves it)."""
+        schedule = self.store.schedules.get(schedule_id)
+        if schedule is None:
+            self.bus.publish("schedule.deleted", schedule={"id": schedule_id})
+            return
+
+        def name(task_id: str) -> str:
+            task = self.store.tasks.get(task_id) if task_id else None
+            return task.name if task else ""
+
+        summary = dataclasses.asdict(schedule) | {
+            "task": name(schedule.task_id),
+            "last_task": name(schedule.last_task_id),
+        }
+        self.bus.publish(
+            "schedule", schedule={k: str(v) if isinstance(v, StrEnum) else v for k, v in summary.items()}
+        )
+
     def import_progress(self, did: str, fraction: float) -> None:
         """Called by the importer as it copies (a fraction of the files done)."""
         self.bus.publish("dataset.progress", dataset={"id": did, "progress": round(fraction, 3)})
@@ -167,6 +189,9 @@ class EventSources:
             out["progress"] = max(0.0, min(1.0, float(record["progress"])))
         if record.get("stage"):
             out["stage"] = str(record["stage"])
+        for key in ("cell", "cells"):  # a notebook job: the code cell running, of how many
+            if isinstance(record.get(key), int):
+                out[key] = record[key]
         if isinstance(record.get("epoch"), int):
             out["epoch"] = record["epoch"]
         eta = self.metrics.last_point(run_dir, "eta_s")

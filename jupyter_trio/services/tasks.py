@@ -341,6 +341,8 @@ class TaskService:
                 raise Conflict(f"task {name!r} is {task.status}; cancel it first or delete with force=true")
             self.runner.kill_now(task)
         self.flush()  # the background writer must not re-create the folder after we remove it
+        for schedule in self.store.schedules.list(task_id=task.id):  # a schedule of nothing is no schedule
+            self.store.schedules.delete(schedule.id)
         self.repo.delete(task.id)
         shutil.rmtree(self.store.layout.task_dir(task.id), ignore_errors=True)
 

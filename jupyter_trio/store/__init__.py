@@ -13,6 +13,7 @@ from .paths import PathOutsideWorkspace, WorkspaceLayout, resolve_in_roots, reso
 from .projects import DatasetRepository, ProjectRepository
 from .run_series import RunSeriesRepository
 from .run_table import RunTableRepository
+from .schedules import ScheduleRepository
 from .sessions import SamplerRepository, SessionRepository
 from .sweeps import SweepRepository
 from .tasks import TaskRepository
@@ -63,6 +64,7 @@ class Store:
         self.sessions = SessionRepository(self.db)
         self.samplers = SamplerRepository(self.db)
         self.sweeps = SweepRepository(self.db)
+        self.schedules = ScheduleRepository(self.db)
         self.run_series = RunSeriesRepository(self.db, self.layout)
         self.run_table = RunTableRepository(self.db, self.layout, self.run_series)
 

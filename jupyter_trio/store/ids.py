@@ -15,6 +15,7 @@ PREFIXES = {
     "session": "S",
     "sampler": "SM",
     "sweep": "SW",
+    "schedule": "SC",
 }
 
 

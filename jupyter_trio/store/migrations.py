@@ -310,6 +310,34 @@ _V13_UNSETTLED_RUNS = [
     "VALUES (NEW.task_id, NEW.run_index, 0, 0); END",
 ]
 
+# Notebook jobs and schedules (issue 32): a notebook job's kernel, and cron schedules that fire a task's runs.
+# ``schedules_due`` finds the next fires without a scan; ``last_fire`` is the fire time acted on.
+_V14_SCHEDULES = """
+ALTER TABLE tasks ADD COLUMN kernel TEXT NOT NULL DEFAULT '';
+CREATE TABLE schedules (
+    id            TEXT PRIMARY KEY,
+    owner         TEXT NOT NULL,
+    task_id       TEXT NOT NULL,
+    cron          TEXT NOT NULL,
+    timezone      TEXT NOT NULL,
+    overlap       TEXT NOT NULL,
+    catchup       TEXT NOT NULL,
+    mode          TEXT NOT NULL,
+    paused        INTEGER NOT NULL DEFAULT 0,
+    next_fire     REAL,
+    last_fire     REAL,
+    fires         INTEGER NOT NULL DEFAULT 0,
+    pending       INTEGER NOT NULL DEFAULT 0,
+    skipped       INTEGER NOT NULL DEFAULT 0,
+    last_task_id  TEXT NOT NULL DEFAULT '',
+    message       TEXT NOT NULL DEFAULT '',
+    created_at    REAL NOT NULL,
+    updated_at    REAL NOT NULL
+);
+CREATE INDEX schedules_due ON schedules(next_fire) WHERE paused = 0;
+CREATE INDEX schedules_by_task ON schedules(task_id)
+"""
+
 MIGRATIONS: list[str | list[str]] = [
     _V1_INITIAL,
     _V2_COUNTERS_AND_INDEXES,
@@ -324,6 +352,7 @@ MIGRATIONS: list[str | list[str]] = [
     _V11_TASK_NOTIFY,
     _V12_RETRIES,
     _V13_UNSETTLED_RUNS,
+    _V14_SCHEDULES,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

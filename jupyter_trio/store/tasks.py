@@ -94,8 +94,8 @@ class TaskRepository:
         conn.executemany(
             "INSERT INTO tasks(id, name, kind, owner, status, priority, gpus, project_id, parent_id, "
             "session_id, path, script_path, command, config, params, env, workspace, created_at, updated_at, "
-            "notify, max_retries, retry_on) "
-            "VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "notify, max_retries, retry_on, kernel) "
+            "VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (
                     task_id,
@@ -119,6 +119,7 @@ class TaskRepository:
                     targets_json(t.notify),
                     t.max_retries,
                     json.dumps(list(t.retry_on)),
+                    t.kernel,
                 )
                 for task_id, t in zip(ids, tasks)
             ],
