@@ -49,11 +49,14 @@ def check_timezone(name: str) -> ZoneInfo:
 
 
 def check_cron(expression: str) -> str:
-    """A cron expression croniter reads: 5 fields (minute hour day month weekday) or 6 (seconds last)."""
+    """A cron expression croniter reads: 5 fields (minute hour day month weekday), 6 (seconds last), or a
+    macro (@hourly, @daily, @weekly, @monthly, @yearly)."""
     if not isinstance(expression, str) or not expression.strip():
         raise ValidationFailed("cron: an expression is required, e.g. '0 3 * * *' (every day at 03:00)")
     text = " ".join(expression.split())
     fields = len(text.split(" "))
+    if text.startswith("@") and croniter.is_valid(text):  # @hourly, @daily, @weekly, @monthly, @yearly
+        return text
     if fields not in (5, 6):
         raise ValidationFailed(
             f"cron: {expression!r} has {fields} fields; 5 (minute hour day month weekday) or 6 (seconds last)"
