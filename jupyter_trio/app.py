@@ -46,6 +46,7 @@ from .services.demo_datasets import DemoService
 from .services.event_sources import GPUS_EVERY_S, PROGRESS_EVERY_S, EventSources
 from .services.events import EventBus
 from .services.file_preview import WorkspaceFiles
+from .services.hub_schedules import HubScheduleMirror
 from .services.ingest import IngestService
 from .services.notebook_jobs import NotebookJobService
 from .services.notebook_runs import NotebookRunService
@@ -172,6 +173,14 @@ class TrioApp(ExtensionApp):
         config=True,
         help="Seconds a task's first retry waits in the queue (a task's max_retries and retry_on say when "
         "a run is retried); each further retry of the same run waits twice as long, at most 5 minutes.",
+    )
+    hub_service = Unicode(
+        "trio-gpus",
+        config=True,
+        help="On JupyterHub: the name of the jupyter-trio Hub service (python -m jupyter_trio.hub) this "
+        "server hands its schedules to, so that a schedule due while the server is stopped or culled starts "
+        "it. The server's Hub token needs the custom:trio-schedules scope. Empty: schedules fire only while "
+        "this server runs.",
     )
     schedule_misfire_grace = Float(
         600.0,
@@ -379,6 +388,7 @@ class TrioApp(ExtensionApp):
     samplers: SamplerService
     sweeps: SweepService
     notebook_jobs: NotebookJobService
+    hub_schedules: HubScheduleMirror | None
     schedules: ScheduleService
     archive_signer: ArchiveSigner
     event_bus: EventBus
@@ -530,6 +540,7 @@ class TrioApp(ExtensionApp):
         )
         self.run_table = RunTableService(self.store)
         self.notebook_jobs = NotebookJobService(self.store, self.tasks, root_dir, self._kernel_names)
+        self.hub_schedules = None  # made once the app is wired (below)
         self.schedules = ScheduleService(
             self.store, self.tasks, self.notebook_jobs, self.schedule_misfire_grace
         )
@@ -563,6 +574,7 @@ class TrioApp(ExtensionApp):
         self.retries = RetryPolicy(self.store, self.runner, self.training, self.retry_delay)
         self.runner.on_finish.append(self.retries.on_finish)
         self.checkpoints.sync_on_start()  # checkpoints written while no server was watching
+        self.hub_schedules = HubScheduleMirror.from_environment(self.store, self.hub_service)
         self.settings.update({"trio_store": self.store, "trio_app": self})
         loop = IOLoop.current()
         self.event_bus = EventBus(self.event_backlog)
@@ -653,6 +665,8 @@ class TrioApp(ExtensionApp):
             self.runner.release()
         if getattr(self, "notifier", None) is not None:
             self.notifier.close()
+        if getattr(self, "hub_schedules", None) is not None:
+            self.hub_schedules.close()
         if getattr(self, "tasks", None) is not None:
             self.tasks.close()
         if getattr(self, "workspace_files", None) is not None:

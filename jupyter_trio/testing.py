@@ -296,19 +296,25 @@ ARBITER_SCOPES = """
 c.JupyterHub.custom_scopes = {
     "custom:trio-gpus:request": {"description": "ask jupyter-trio's GPU arbiter for GPUs"},
     "custom:trio-gpus:admin": {"description": "see every GPU lease, revoke them"},
+    "custom:trio-schedules": {"description": "jupyter-trio keeps my schedules, starts my server for them"},
 }
 c.Spawner.server_token_scopes = [
     "users:activity!user", "access:servers!server",
-    "custom:trio-gpus:request", "read:services!service=trio-gpus",
+    "custom:trio-gpus:request", "read:services!service=trio-gpus", "custom:trio-schedules",
 ]
 """
 
 
 def arbiter_hub(
-    root: Path, arbiter_args: list[str], server_args: list[str] = (), admin: str = "boss"
+    root: Path,
+    arbiter_args: list[str],
+    server_args: list[str] = (),
+    admin: str = "boss",
+    service_scopes: list[str] = (),
 ) -> HubProcess:
     """A Hub whose users' servers lease GPUs (``--TrioApp.gpu_source=hub``) from the arbiter service,
-    ``python -m jupyter_trio.hub`` with ``arbiter_args``; every user may ask, ``admin`` sees every lease."""
+    ``python -m jupyter_trio.hub`` with ``arbiter_args``; every user may ask, ``admin`` sees every lease.
+    ``service_scopes``: the service's own Hub scopes (``servers!user=alice``: it may start her server)."""
     root = Path(root)
     service = {
         "name": "trio-gpus",
@@ -322,9 +328,19 @@ def arbiter_hub(
         ],
     }
     roles = [
-        {"name": "user", "scopes": ["self", "custom:trio-gpus:request", "read:services!service=trio-gpus"]},
+        {
+            "name": "user",
+            "scopes": [
+                "self",
+                "custom:trio-gpus:request",
+                "read:services!service=trio-gpus",
+                "custom:trio-schedules",
+            ],
+        },
         {"name": "trio-gpu-admin", "users": [admin], "scopes": ["custom:trio-gpus:admin"]},
     ]
+    if service_scopes:
+        roles.append({"name": "trio-service", "services": ["trio-gpus"], "scopes": list(service_scopes)})
     return HubProcess(
         root / "hub",
         server_args=["--TrioApp.gpu_source=hub", *server_args],

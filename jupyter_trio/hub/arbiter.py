@@ -50,10 +50,13 @@ from .limits import (
     parse_lease_request,
     retry_after,
 )
+from .schedules import MAX_SCHEDULES_BODY, ServerStarter, next_fire_after, parse_schedules
 from .state import LeaseStore
 
 REQUEST_SCOPE = "custom:trio-gpus:request"
 ADMIN_SCOPE = "custom:trio-gpus:admin"
+# a user's server may hand its schedules to this service, which starts the server when one fires
+SCHEDULES_SCOPE = "custom:trio-schedules"
 SECRET_HEADER = "X-Trio-Lease-Secret"
 
 
@@ -94,6 +97,12 @@ class TrioGPUArbiter(Application):
         10.0,
         config=True,
         help="Seconds between looks at NVML's GPU processes for uses without a lease (0: never).",
+    )
+    schedule_check_interval = Float(
+        5.0,
+        config=True,
+        help="Seconds between looks for users' schedules that are due while their server is stopped (0: "
+        "never; the service then keeps no schedules' promise).",
     )
     state_file = Unicode(
         config=True,
@@ -144,6 +153,7 @@ class TrioGPUArbiter(Application):
         self.unleased: dict[int, list[GPUProcess]] = {}
         self._reported: set[tuple[int, int]] = set()
         self.hub_auth = HubAuth(cache_max_age=60)
+        self.starter: ServerStarter | None = None  # made when a schedule is first due
 
     # the GPU processes NVML lists; tests and GPU-less deployments replace it
     process_reader: Callable[[Iterable[int]], list[GPUProcess]] = staticmethod(gpu_processes)
@@ -180,6 +190,20 @@ class TrioGPUArbiter(Application):
                 )
         self._reported = {(p.gpu, p.pid) for p in found}
 
+    async def check_schedules(self) -> None:
+        """Start the server of every user with a schedule due (hub/schedules.py); the server fires it."""
+        now = time.time()
+        for kept in self.store.due_schedules(now):
+            if self.starter is None:
+                api, token = os.environ.get("JUPYTERHUB_API_URL"), os.environ.get("JUPYTERHUB_API_TOKEN")
+                if not (api and token):
+                    self.log.warning("schedules are due but this service runs outside a Hub: none is kept")
+                    return
+                self.starter = ServerStarter(api, token)
+            message = await self.starter.ensure_running(kept.user, kept.server)
+            self.log.info("schedule %s of %s: %s", kept.id, kept.user, message)
+            self.store.schedule_fired(kept, next_fire_after(kept, now), message)
+
     def make_app(self) -> web.Application:
         prefix = "/" + self.prefix.strip("/") + "/"
         return ArbiterApp(
@@ -189,6 +213,7 @@ class TrioGPUArbiter(Application):
                 (rf"{prefix}api/leases", LeasesHandler),
                 (rf"{prefix}api/leases/(?P<lid>[^/]+)", LeaseHandler),
                 (rf"{prefix}api/leases/(?P<lid>[^/]+)/renew", RenewHandler),
+                (rf"{prefix}api/schedules", SchedulesHandler),
             ],
             arbiter=self,
             default_handler_class=NotFoundHandler,
@@ -205,6 +230,8 @@ class TrioGPUArbiter(Application):
             self.prefix,
         )
         ioloop.PeriodicCallback(self.tick, 1000).start()
+        if self.schedule_check_interval > 0:
+            ioloop.PeriodicCallback(self.check_schedules, self.schedule_check_interval * 1000).start()
         if self.gpu_check_interval > 0:
             self.check_gpu_uses()
             ioloop.PeriodicCallback(self.check_gpu_uses, self.gpu_check_interval * 1000).start()
@@ -257,21 +284,22 @@ class ArbiterHandler(web.RequestHandler):
             kind = "lease requests and releases" if write else "reads"
             raise TooMany(f"too many {kind} from {user}: try again in {wait:.1f} s", wait)
 
-    async def caller(self, *, required: bool = True) -> dict[str, Any] | None:
-        """The Hub user behind the request's token, with ``admin`` set from the custom admin scope."""
+    async def caller(self, *, required: bool = True, scope: str = REQUEST_SCOPE) -> dict[str, Any] | None:
+        """The Hub user behind the request's token, with ``admin`` set from the custom admin scope; a
+        token without ``scope`` (or the admin scope) is refused."""
         header = self.request.headers.get("Authorization", "")
         token = header.split(None, 1)[1] if " " in header else ""
         if not token:
             if required:
-                self.fail(403, "a Hub token with the custom:trio-gpus:request scope is required")
+                self.fail(403, f"a Hub token with the {scope} scope is required")
             return None
         model = await self.arbiter.hub_auth.user_for_token(token, sync=False)
         if not model:
             self.fail(403, "the Hub does not know this token")
         scopes = set(model.get("scopes") or [])
         admin = ADMIN_SCOPE in scopes
-        if not admin and REQUEST_SCOPE not in scopes:
-            self.fail(403, f"this token lacks the {REQUEST_SCOPE} scope")
+        if not admin and scope not in scopes:
+            self.fail(403, f"this token lacks the {scope} scope")
         self.limit(model["name"], write=self.request.method in ("POST", "DELETE"))
         return {"name": model["name"], "admin": admin}
 
@@ -417,6 +445,33 @@ class RenewHandler(ArbiterHandler):
         except LeaseRefused as exc:
             self.fail(exc.status, exc.message)
         self.finish(self.lease_view(lease, viewer))
+
+
+class SchedulesHandler(ArbiterHandler):
+    """A user's server hands over its schedules (``PUT``, the whole list of one server); ``GET`` lists the
+    caller's (an admin's: everyone's)."""
+
+    async def get(self) -> None:
+        viewer = await self.caller(scope=SCHEDULES_SCOPE)
+        kept = self.arbiter.store.schedules(None if viewer["admin"] else viewer["name"])
+        self.finish({"schedules": [{"user": k.user, **k.to_dict()} for k in kept]})
+
+    async def put(self) -> None:
+        viewer = await self.caller(scope=SCHEDULES_SCOPE)
+        if len(self.request.body) > MAX_SCHEDULES_BODY:
+            self.fail(413, f"the body is over {MAX_SCHEDULES_BODY} bytes")
+        try:
+            data = json.loads(self.request.body or b"{}")
+        except (ValueError, RecursionError):
+            self.fail(400, "the body is not JSON")
+        if not isinstance(data, dict):
+            self.fail(400, "the body must be a JSON object")
+        try:
+            server, kept = parse_schedules(viewer["name"], data)
+        except BadRequest as exc:
+            self.fail(exc.status, exc.message)
+        self.arbiter.store.replace_schedules(viewer["name"], server, kept)
+        self.finish({"server": server, "kept": len(kept)})
 
 
 def main() -> None:

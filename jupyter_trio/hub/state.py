@@ -19,6 +19,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from .leases import Lease, LeaseBook
+from .schedules import KeptSchedule
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,10 @@ CREATE TABLE IF NOT EXISTS usage (
     user TEXT NOT NULL, bucket INTEGER NOT NULL, seconds REAL NOT NULL, PRIMARY KEY (user, bucket)
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS schedules (
+    user TEXT NOT NULL, server TEXT NOT NULL, id TEXT NOT NULL, cron TEXT NOT NULL, timezone TEXT NOT NULL,
+    next_fire REAL, message TEXT NOT NULL DEFAULT '', PRIMARY KEY (user, server, id)
+);
 """
 LEASE_FIELDS = {f.name for f in fields(Lease)}
 
@@ -101,6 +106,42 @@ class LeaseStore:
                 "INSERT OR REPLACE INTO meta (key, value) VALUES ('next', ?)", (str(changes.next_id),)
             )
         return len(changes.leases) + len(changes.forgotten) + len(changes.usage)
+
+    # ---- users' schedules (hub/schedules.py): kept so a fire can start a stopped server
+    def replace_schedules(self, user: str, server: str, rows: list[KeptSchedule]) -> None:
+        """What ``user``'s server ``server`` says its schedules are now (its previous list is replaced)."""
+        with self.db:
+            self.db.execute("BEGIN")
+            self.db.execute("DELETE FROM schedules WHERE user = ? AND server = ?", (user, server))
+            self.db.executemany(
+                "INSERT INTO schedules (user, server, id, cron, timezone, next_fire, message) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(user, server, r.id, r.cron, r.timezone, r.next_fire, r.message) for r in rows],
+            )
+
+    def schedules(self, user: str | None = None) -> list[KeptSchedule]:
+        sql = "SELECT user, server, id, cron, timezone, next_fire, message FROM schedules"
+        rows = self.db.execute(
+            sql + (" WHERE user = ?" if user else "") + " ORDER BY user, server, id", (user,) if user else ()
+        )
+        return [KeptSchedule(*row) for row in rows]
+
+    def due_schedules(self, now: float) -> list[KeptSchedule]:
+        rows = self.db.execute(
+            "SELECT user, server, id, cron, timezone, next_fire, message FROM schedules "
+            "WHERE next_fire IS NOT NULL AND next_fire <= ? ORDER BY next_fire",
+            (now,),
+        )
+        return [KeptSchedule(*row) for row in rows]
+
+    def schedule_fired(self, kept: KeptSchedule, next_fire: float | None, message: str) -> None:
+        """The service acted on a due fire: the next one, and what it did (the user's server, once up,
+        sends its own list again)."""
+        with self.db:
+            self.db.execute(
+                "UPDATE schedules SET next_fire = ?, message = ? WHERE user = ? AND server = ? AND id = ?",
+                (next_fire, message, kept.user, kept.server, kept.id),
+            )
 
     def close(self) -> None:
         self.db.close()
