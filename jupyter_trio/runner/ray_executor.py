@@ -530,7 +530,7 @@ class RayExecutor(Executor):
                 if isinstance(config.get(name), str):
                     inputs.append(Path(config[name]))
             inputs += [Path(p) for p in config.get("inputs") or [] if isinstance(p, str)]
-        elif spec.task.kind == "script":
+        elif spec.task.kind in ("script", "notebook_job"):  # the script's or notebook's folder
             inputs.append(Path(spec.cwd))
         places = []
         for path in inputs:
