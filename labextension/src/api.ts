@@ -195,6 +195,15 @@ export class TrioAPI {
     return this.request('GET', ['tasks', name, 'metrics', key], undefined, opts);
   }
 
+  /**
+   * The download URL of a workspace file (``GET /trio/api/files/<path>``), with the token where JupyterLab
+   * uses one: a plain link's request carries no Authorization header.
+   */
+  fileUrl(path: string): string {
+    const url = this.url('files', ...path.split('/').filter(Boolean).map(encodeURIComponent));
+    return this.settings.token ? `${url}?token=${encodeURIComponent(this.settings.token)}` : url;
+  }
+
   /** A websocket URL under /trio/api, with the token where JupyterLab uses one. */
   wsUrl(path: string[], query: Record<string, string | number | undefined> = {}): string {
     const base = URLExt.join(this.settings.wsUrl, 'trio', 'api', ...path.map(encodeURIComponent));

@@ -1,13 +1,16 @@
 /**
  * jupyter-trio's commands (open the sidebar, a task's log, metrics or details, a task in the sidebar, a
- * sweep; compare runs; new training task; new batch) and where they show: the command palette and the
- * launcher.
+ * sweep; compare runs; new training task; new batch; run a notebook as a job, open a job's executed
+ * notebook) and where they show: the command palette and the launcher (the file browser's context menu and
+ * the notebook toolbar are in schema/plugin.json).
  */
 
 import type { JupyterFrontEnd } from '@jupyterlab/application';
+import type { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import { ICommandPalette, InputDialog, MainAreaWidget, Notification } from '@jupyterlab/apputils';
 import type { ILauncher } from '@jupyterlab/launcher';
 import type { TranslationBundle } from '@jupyterlab/translation';
+import type { ReadonlyPartialJSONObject } from '@lumino/coreutils';
 import type { Widget } from '@lumino/widgets';
 
 import { compareIcon } from './actionicons';
@@ -18,7 +21,9 @@ import { trioIcon } from './icon';
 import { LogViewer } from './logviewer';
 import { MetricsView } from './metricsview';
 import type { TrioModel } from './model';
+import { NOTEBOOK_JOB, openableNotebook } from './notebookjobs';
 import { attempt } from './notify';
+import { IKernelChoice, IRunAsJobResult, runAsJob } from './runasjob';
 import { sweepWhere, tasksWhere } from './runsapi';
 import type { ISettings } from './settings';
 import { SweepView } from './sweepview';
@@ -34,6 +39,8 @@ export namespace CommandIDs {
   export const newBatch = 'trio:new-batch';
   export const openSweep = 'trio:open-sweep';
   export const compareRuns = 'trio:compare-runs';
+  export const runAsJob = 'trio:run-as-job';
+  export const openExecutedNotebook = 'trio:open-executed-notebook';
 }
 
 /** What the commands work with. */
@@ -48,11 +55,13 @@ export interface ICommandsContext {
   /** Listen to every event of the events channel; returns the way to stop. */
   onEvents: (fn: (event: IEvent) => void) => () => void;
   trans: TranslationBundle;
+  /** The file browser, whose selected notebook "Run as job…" runs from its context menu. */
+  fileBrowser?: IDefaultFileBrowser | null;
 }
 
 /** Add every command to ``ctx.app``'s registry. */
 export function addCommands(ctx: ICommandsContext): void {
-  const { app, api, model, sidebar, settings, onEvents, trans } = ctx;
+  const { app, api, model, sidebar, settings, onEvents, trans, fileBrowser } = ctx;
   const views = new Map<string, MainAreaWidget<Widget>>();
 
   /** One view per task and kind: opening it again brings the existing one forward. */
@@ -101,7 +110,10 @@ export function addCommands(ctx: ICommandsContext): void {
   app.commands.addCommand(CommandIDs.openDetails, {
     label: args => (args.name ? trans.__('Details of %1', args.name) : trans.__('Open task details')),
     execute: args =>
-      openView(`trio-details-view-${args.name}`, () => new TaskDetails(api, model, String(args.name), trans))
+      openView(
+        `trio-details-view-${args.name}`,
+        () => new TaskDetails(api, model, String(args.name), trans, app.commands)
+      )
   });
   app.commands.addCommand(CommandIDs.showTask, {
     label: args => (args.name ? trans.__('Show %1', args.name) : trans.__('Show a task')),
@@ -197,6 +209,67 @@ export function addCommands(ctx: ICommandsContext): void {
       });
     }
   });
+  app.commands.addCommand(CommandIDs.runAsJob, {
+    // the notebook toolbar's button (args.toolbar) is the icon alone
+    label: args => (args.toolbar ? '' : trans.__('Run as job…')),
+    caption: trans.__('Run the notebook as a jupyter-trio job, now or on a schedule'),
+    icon: trioIcon,
+    execute: async args => {
+      const path = notebookToRun(app, fileBrowser ?? null, args);
+      if (!path) {
+        Notification.warning(trans.__('Open or select a notebook (.ipynb) to run as a job.'), {
+          autoClose: 8000
+        });
+        return;
+      }
+      const result = await runAsJob({ api, trans, notebook: path, kernels: () => kernelChoices(app) });
+      if (result) {
+        announce(result);
+      }
+    }
+  });
+  /** What the dialog created, as notifications (the server's warnings too). */
+  const announce = ({ task, schedule }: IRunAsJobResult) => {
+    const show = {
+      label: trans.__('Show task'),
+      callback: () => void app.commands.execute(CommandIDs.showTask, { name: task.name })
+    };
+    const text = schedule
+      ? trans.__('%1 scheduled: %2 (%3)', task.name, schedule.cron, schedule.timezone)
+      : trans.__('%1 started', task.name);
+    Notification.success(text, { autoClose: 8000, actions: [show] });
+    for (const warning of task.warnings ?? []) {
+      Notification.warning(trans.__('%1: %2', task.name, warning), { autoClose: 12000 });
+    }
+  };
+  app.commands.addCommand(CommandIDs.openExecutedNotebook, {
+    label: args =>
+      args.name ? trans.__('Open executed notebook of %1', args.name) : trans.__('Open executed notebook'),
+    caption: trans.__('Open a copy of the notebook a job executed, with its outputs'),
+    execute: async args => {
+      let name = args.name ? String(args.name) : '';
+      if (!name) {
+        const names = [...model.tasks.values()]
+          .filter(t => t.kind === NOTEBOOK_JOB && t.run)
+          .map(t => t.name)
+          .sort();
+        if (!names.length) {
+          Notification.info(trans.__('No notebook job has run yet.'), { autoClose: 8000 });
+          return;
+        }
+        const choice = await InputDialog.getItem({ title: trans.__('Open executed notebook'), items: names });
+        if (!choice.button.accept || !choice.value) {
+          return;
+        }
+        name = choice.value;
+      }
+      const run = args.run === undefined || args.run === null ? undefined : Number(args.run);
+      await attempt(trans, trans.__('Opening the executed notebook of %1', name), async () => {
+        const path = await openableNotebook(api, name, run);
+        await app.commands.execute('docmanager:open', { path });
+      });
+    }
+  });
   app.commands.addCommand(CommandIDs.newBatch, {
     label: trans.__('New batch from script'),
     caption: trans.__('Run a Python script once per combination of a batch YAML config (a | b, 1:10:2)'),
@@ -235,6 +308,43 @@ export function addCommands(ctx: ICommandsContext): void {
   });
 }
 
+/**
+ * The notebook "Run as job…" runs: ``args.path``; from the file browser's context menu, its selected
+ * notebook; else the notebook in the main area, else the one selected in the file browser.
+ */
+function notebookToRun(
+  app: JupyterFrontEnd,
+  browser: IDefaultFileBrowser | null,
+  args: ReadonlyPartialJSONObject
+): string {
+  if (args.path) {
+    return String(args.path);
+  }
+  const selected = () => {
+    for (const item of browser?.selectedItems() ?? []) {
+      if (item.type === 'notebook' || item.path.endsWith('.ipynb')) {
+        return item.path;
+      }
+    }
+    return '';
+  };
+  if (args.from === 'filebrowser') {
+    return selected();
+  }
+  const current: string = (app.shell.currentWidget as any)?.context?.path ?? '';
+  return current.endsWith('.ipynb') ? current : selected();
+}
+
+/** Jupyter's kernelspecs (``GET /api/kernelspecs``) as the dialog's choices. */
+async function kernelChoices(app: JupyterFrontEnd): Promise<IKernelChoice[]> {
+  const manager = app.serviceManager.kernelspecs;
+  await manager.ready;
+  return Object.entries(manager.specs?.kernelspecs ?? {}).map(([name, spec]) => ({
+    name,
+    display: spec?.display_name || name
+  }));
+}
+
 /** A short, DOM-safe id of a text (a query): one view per query. */
 function hash(text: string): string {
   let h = 5381;
@@ -252,8 +362,17 @@ export function addCommandEntries(
 ): void {
   const category = trans.__('jupyter-trio');
   if (palette) {
-    const { open, openSweep, compareRuns, newTraining, newBatch } = CommandIDs;
-    for (const command of [open, openSweep, compareRuns, newTraining, newBatch]) {
+    const { open, openSweep, compareRuns, newTraining, newBatch, runAsJob, openExecutedNotebook } =
+      CommandIDs;
+    for (const command of [
+      open,
+      openSweep,
+      compareRuns,
+      newTraining,
+      newBatch,
+      runAsJob,
+      openExecutedNotebook
+    ]) {
       palette.addItem({ command, category });
     }
   }

@@ -1,17 +1,20 @@
 /**
  * A task's details in the main area: params (editable while a PaddleX-style training task has not run;
  * the server validates), notes, env, its runs with exit codes, the provenance of the run picked in that
- * table (the newest by default), and its child jobs.
+ * table (the newest by default), a notebook job's outputs, and its child jobs.
  */
 
 import { ReactWidget } from '@jupyterlab/apputils';
 import { TranslationBundle } from '@jupyterlab/translation';
 import { Button } from '@jupyterlab/ui-components';
+import type { CommandRegistry } from '@lumino/commands';
 import * as React from 'react';
 
 import { TrioAPI } from './api';
 import { kindLabel, statusLabel } from './labels';
 import { TrioModel } from './model';
+import { NOTEBOOK_JOB } from './notebookjobs';
+import { NotebookOutputs } from './notebookoutputs';
 import { attempt } from './notify';
 import { selectedRun } from './provenance';
 import { ProvenanceView } from './provenanceview';
@@ -27,8 +30,9 @@ function DetailsView(props: {
   model: TrioModel;
   name: string;
   trans: TranslationBundle;
+  commands?: CommandRegistry;
 }): JSX.Element {
-  const { api, model, name, trans } = props;
+  const { api, model, name, trans, commands } = props;
   const [task, setTask] = React.useState<TaskDetail | null>(null);
   const [params, setParams] = React.useState<string>('');
   const [notes, setNotes] = React.useState<string>('');
@@ -170,6 +174,16 @@ function DetailsView(props: {
           </tbody>
         </table>
       </section>
+      {task.kind === NOTEBOOK_JOB && shownRun ? (
+        <NotebookOutputs
+          api={api}
+          trans={trans}
+          name={name}
+          run={shownRun.run_index}
+          version={version}
+          execute={commands ? (id, args) => commands.execute(id, args as any) : undefined}
+        />
+      ) : null}
       {shownRun ? (
         <ProvenanceView run={shownRun.run_index} provenance={shownRun.provenance} trans={trans} />
       ) : null}
@@ -195,7 +209,8 @@ export class TaskDetails extends ReactWidget {
     private readonly api: TrioAPI,
     private readonly model: TrioModel,
     readonly taskName: string,
-    private readonly trans: TranslationBundle
+    private readonly trans: TranslationBundle,
+    private readonly commands?: CommandRegistry
   ) {
     super();
     this.id = `trio-details-${taskName}`;
@@ -205,6 +220,14 @@ export class TaskDetails extends ReactWidget {
   }
 
   render(): JSX.Element {
-    return <DetailsView api={this.api} model={this.model} name={this.taskName} trans={this.trans} />;
+    return (
+      <DetailsView
+        api={this.api}
+        model={this.model}
+        name={this.taskName}
+        trans={this.trans}
+        commands={this.commands}
+      />
+    );
   }
 }

@@ -2,11 +2,13 @@
  * jupyter-trio in JupyterLab: the plugin that puts the pieces together — the left sidebar fed by the
  * events channel, the commands (commands.ts) with their palette and launcher entries, jobs in JupyterLab's
  * Running panel (running.ts), notifications of the runs that end (runwatch.ts), the ``?trio-task=<name>``
- * link (tasklink.ts), and the settings (settings.ts).
+ * link (tasklink.ts), the settings (settings.ts), and "Run as job…" on notebooks (runasjob.tsx; its context
+ * menu entry and notebook toolbar button are declared in schema/plugin.json).
  */
 
 import { ILabShell, ILayoutRestorer, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { ICommandPalette, Notification } from '@jupyterlab/apputils';
+import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import { ILauncher } from '@jupyterlab/launcher';
 import { IRunningSessionManagers } from '@jupyterlab/running';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
@@ -17,6 +19,7 @@ import { addCommandEntries, addCommands, CommandIDs } from './commands';
 import { EventsClient } from './events';
 import { kindLabel, statusLabel } from './labels';
 import { TrioModel } from './model';
+import { loadSchedules } from './notebookjobs';
 import { RunningJobs } from './running';
 import { watchRunEnds } from './runwatch';
 import { DEFAULTS, followSettings, ISettings } from './settings';
@@ -41,7 +44,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     ILauncher,
     ISettingRegistry,
     IRunningSessionManagers,
-    ITranslator
+    ITranslator,
+    IDefaultFileBrowser
   ],
   activate: (
     app: JupyterFrontEnd,
@@ -51,7 +55,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     launcher: ILauncher | null,
     settingRegistry: ISettingRegistry | null,
     running: IRunningSessionManagers | null,
-    translator: ITranslator | null
+    translator: ITranslator | null,
+    fileBrowser: IDefaultFileBrowser | null
   ) => {
     const trans = (translator ?? nullTranslator).load(DOMAIN);
     const api = new TrioAPI(app.serviceManager.serverSettings);
@@ -64,12 +69,14 @@ const plugin: JupyterFrontEndPlugin<void> = {
     const loaded = new Promise<void>(resolve => (firstLoad = resolve));
     const refetch = async () => {
       try {
-        const [tasks, datasets, sweeps] = await Promise.all([
+        const [tasks, datasets, sweeps, schedules] = await Promise.all([
           api.loadTasks(),
           api.loadDatasets(),
-          api.loadSweeps().catch(() => undefined) // a server without sweeps still shows its tasks
+          // a server without sweeps or schedules still shows its tasks
+          api.loadSweeps().catch(() => undefined),
+          loadSchedules(api).catch(() => undefined)
         ]);
-        model.load(tasks, datasets, model.lastEventId, sweeps);
+        model.load(tasks, datasets, model.lastEventId, sweeps, schedules);
       } finally {
         firstLoad();
       }
@@ -102,7 +109,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     app.shell.add(sidebar, 'left', { rank: 650 });
     restorer?.add(sidebar, 'trio-sidebar');
 
-    addCommands({ app, api, model, sidebar, settings, onEvents, trans });
+    addCommands({ app, api, model, sidebar, settings, onEvents, trans, fileBrowser });
     addCommandEntries(palette, launcher, trans);
     const showTask = (name: string) => void app.commands.execute(CommandIDs.showTask, { name });
     watchRunEnds({ model, api, trans, enabled: () => settings.notifyRunEnds, open: showTask });

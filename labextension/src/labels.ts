@@ -27,6 +27,7 @@ const TASK_KINDS: Record<string, Label> = {
   script: trans => trans._p('task kind', 'script'),
   shell: trans => trans._p('task kind', 'shell'),
   notebook: trans => trans._p('task kind', 'notebook'),
+  notebook_job: trans => trans._p('task kind', 'notebook job'),
   train: trans => trans._p('task kind', 'train'),
   prune: trans => trans._p('task kind', 'prune'),
   analysis: trans => trans._p('task kind', 'analysis'),

@@ -3,6 +3,8 @@
  * events channel. Pure TypeScript (no DOM, no JupyterLab at run time), so the jest tests drive it directly.
  */
 
+import type { ScheduleInfo } from './notebookjobs';
+import { ScheduleStore } from './schedules';
 import type { IDataset, IEvent, IGpu, ISweep, ITask, SweepInfo, TrialInfo } from './wire';
 import { sweepFromRest } from './wire';
 
@@ -24,6 +26,8 @@ export class TrioModel {
   readonly sweeps = new Map<string, ISweep>();
   /** The trials of the sweeps whose details were read (by sweep id), by number. */
   readonly sweepTrials = new Map<string, TrialInfo[]>();
+  /** Schedules (cron) by id. */
+  readonly schedules = new ScheduleStore();
   private _sweepRev = 0;
   gpus: IGpu[] = [];
   /** The id of the newest event applied: what a reconnect passes as ``since``. */
@@ -66,10 +70,16 @@ export class TrioModel {
   }
 
   /**
-   * Replace everything with what the REST lists say (first load, and after a refetch). ``sweeps``
-   * undefined (a server that could not list them) keeps the sweeps as they were.
+   * Replace everything with what the REST lists say (first load, and after a refetch). ``sweeps`` or
+   * ``schedules`` undefined (a server that could not list them) keeps those as they were.
    */
-  load(tasks: ITask[], datasets: IDataset[], lastEventId: number | null, sweeps?: ISweep[]): void {
+  load(
+    tasks: ITask[],
+    datasets: IDataset[],
+    lastEventId: number | null,
+    sweeps?: ISweep[],
+    schedules?: ScheduleInfo[]
+  ): void {
     const progress = new Map<string, ITask>();
     for (const t of this.tasks.values()) {
       if (t.progress !== undefined) {
@@ -82,7 +92,14 @@ export class TrioModel {
       this.tasks.set(
         t.id,
         old && old.run === t.run && t.status === 'running'
-          ? { ...t, progress: old.progress, eta_s: old.eta_s, epoch: old.epoch }
+          ? {
+              ...t,
+              progress: old.progress,
+              eta_s: old.eta_s,
+              epoch: old.epoch,
+              cell: old.cell,
+              cells: old.cells
+            }
           : t
       );
     }
@@ -101,6 +118,9 @@ export class TrioModel {
           this.sweepTrials.delete(id);
         }
       }
+    }
+    if (schedules) {
+      this.schedules.load(schedules);
     }
     this.lastEventId = lastEventId;
     this._changed();
@@ -204,6 +224,12 @@ export class TrioModel {
           this.sweepTrials.delete(event.sweep.id);
         }
         break;
+      case 'schedule':
+      case 'schedule.deleted':
+        if (!this.schedules.apply(event)) {
+          return false;
+        }
+        break;
       case 'gpus': {
         const now = this.now();
         if (now - this._gpuAt < this.gpuMinIntervalMs) {
@@ -242,6 +268,8 @@ export class TrioModel {
       delete next.eta_s;
       delete next.epoch;
       delete next.stage;
+      delete next.cell;
+      delete next.cells;
     }
     this.tasks.set(patch.id, next);
   }
@@ -347,6 +375,11 @@ export class TrioModel {
       }
     }
     return undefined;
+  }
+
+  /** The schedules the filter matches (by task, cron or timezone), the next to fire first. */
+  scheduleList(): ScheduleInfo[] {
+    return this.schedules.list(this._filter);
   }
 
   /** The sweeps the filter matches (by name or state), newest first. */

@@ -55,8 +55,15 @@ export class RunningJobs implements IRunningSessions.IManager {
           () => undefined
         ),
       icon: () => trioIcon as LabIcon,
-      label: () => trans.__('%1 (%2)', t.name, statusLabel(t.status, trans)),
-      labelTitle: () => trans.__('%1 · run %2', kindLabel(t.kind, trans), t.run),
+      // a notebook job says which cell runs: "job (running, cell 3/10)"
+      label: () =>
+        t.cells && t.status === 'running'
+          ? trans.__('%1 (%2, cell %3/%4)', t.name, statusLabel(t.status, trans), t.cell ?? 0, t.cells)
+          : trans.__('%1 (%2)', t.name, statusLabel(t.status, trans)),
+      labelTitle: () =>
+        t.cells && t.stage
+          ? `${kindLabel(t.kind, trans)} · ${t.stage}`
+          : trans.__('%1 · run %2', kindLabel(t.kind, trans), t.run),
       className: 'jp-trio-running-item'
     } as IRunningSessions.IRunningItem;
   }

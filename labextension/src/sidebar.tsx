@@ -1,6 +1,6 @@
 /**
  * The left sidebar panel (``#trio-sidebar``): a header with the active count, the filter, the selection's
- * "Compare (n)", then its sections (tasks by state, sweeps, GPU cards, datasets) — all live.
+ * "Compare (n)", then its sections (tasks by state, sweeps, schedules, GPU cards, datasets) — all live.
  */
 
 import { ReactWidget } from '@jupyterlab/apputils';
@@ -15,6 +15,7 @@ import { GpuSection } from './gpusection';
 import { trioIcon } from './icon';
 import type { IGroups, TrioModel } from './model';
 import { TaskSelection } from './selection';
+import { ScheduleSection } from './schedulesection';
 import { SweepSection } from './sweepsection';
 import { TaskSection } from './tasksection';
 import { useModel } from './usemodel';
@@ -145,6 +146,7 @@ export function SidebarView(props: { opts: ISidebarOptions }): JSX.Element {
       ) : null}
       <TaskSection id="finished" title={trans.__('Recent')} tasks={groups.finished} opts={props.opts} />
       <SweepSection sweeps={model.sweepList()} opts={props.opts} />
+      <ScheduleSection schedules={model.scheduleList()} opts={props.opts} />
       <GpuSection gpus={model.gpus} trans={trans} />
       <DatasetSection datasets={[...model.datasets.values()]} trans={trans} />
     </div>

@@ -25,7 +25,10 @@ import type { ISidebarOptions } from './sidebar';
 import { RUN_KINDS } from './vocabulary';
 import type { ITask } from './wire';
 
-/** A running training task's progress: the bar, then percent, epoch and remaining time. */
+/**
+ * A running task's progress: the bar, then percent, the epoch (training) or the cell running (a notebook
+ * job), and the remaining time.
+ */
 export function ProgressBar(props: { task: ITask; trans: TranslationBundle }): JSX.Element | null {
   const { task: t, trans } = props;
   if (t.status !== 'running' || t.progress === undefined) {
@@ -36,11 +39,14 @@ export function ProgressBar(props: { task: ITask; trans: TranslationBundle }): J
   if (t.epoch !== undefined && t.num_epochs) {
     parts.push(trans.__('epoch %1/%2', t.epoch, t.num_epochs));
   }
+  if (t.cells) {
+    parts.push(trans.__('cell %1/%2', t.cell ?? 0, t.cells));
+  }
   if (t.eta_s !== undefined) {
     parts.push(trans.__('ETA %1', formatEta(t.eta_s, trans)));
   }
   return (
-    <div className="jp-trio-progress" title={t.stage ?? ''}>
+    <div className="jp-trio-progress" title={t.stage ?? ''} data-cell={t.cell} data-cells={t.cells}>
       <div className="jp-trio-progress-bar">
         <div className="jp-trio-progress-fill" style={{ width: `${pct}%` }} data-progress={t.progress} />
       </div>

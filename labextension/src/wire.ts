@@ -8,6 +8,7 @@
  */
 
 import type { components, paths } from './generated/api';
+import type { ScheduleInfo } from './notebookjobs';
 
 type Schemas = components['schemas'];
 
@@ -73,6 +74,9 @@ export interface ITask
   epoch?: number;
   num_epochs?: number;
   stage?: string;
+  // from a notebook job's progress events: the code cell running (1-based) of how many
+  cell?: number;
+  cells?: number;
 }
 
 /** A dataset as the sidebar keeps it; ``progress`` while it is copied in. */
@@ -123,6 +127,7 @@ export interface IEvent {
   dataset?: Partial<IDataset> & { id: string };
   gpus?: IGpu[];
   sweep?: Partial<Omit<ISweep, 'rev'>> & { id: string };
+  schedule?: Partial<ScheduleInfo> & { id: string };
   progress?: Array<Partial<ITask> & { id: string }>;
   last_id?: number;
   refetch?: boolean;
