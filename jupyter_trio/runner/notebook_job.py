@@ -23,6 +23,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -99,13 +100,47 @@ def _engine(progress: CellProgress) -> type:
     return TrioEngine
 
 
-def export_html(notebook: Path) -> Path | None:
+class HTMLExport:
+    """nbconvert's HTML exporter, made on a thread while the kernel starts and the cells run: importing
+    nbconvert and loading its template cost about a second, which the job would otherwise add after the
+    last cell."""
+
+    def __init__(self) -> None:
+        self._exporter: Any = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._make, name="trio-html-exporter", daemon=True)
+        self._thread.start()
+
+    def _make(self) -> None:
+        try:
+            from nbconvert import HTMLExporter
+
+            exporter = HTMLExporter(template_name="lab")
+            exporter.from_notebook_node(_empty_notebook())  # loads the template and its filters
+            self._exporter = exporter
+        except BaseException as exc:  # reported when the export is asked for
+            self._error = exc
+
+    def exporter(self) -> Any:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._exporter
+
+
+def _empty_notebook() -> Any:
+    import nbformat
+
+    return nbformat.v4.new_notebook()
+
+
+def export_html(notebook: Path, export: HTMLExport | None = None) -> Path | None:
     """The executed notebook as HTML beside it (nbconvert's lab template); None when it cannot be made."""
     try:
         import nbformat
-        from nbconvert import HTMLExporter
 
-        body, _ = HTMLExporter(template_name="lab").from_notebook_node(nbformat.read(notebook, as_version=4))
+        exporter = (export or HTMLExport()).exporter()
+        body, _ = exporter.from_notebook_node(nbformat.read(notebook, as_version=4))
     except Exception as exc:  # an export failure must not hide how the notebook ended
         print(f"[jupyter-trio] no HTML export: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
         return None
@@ -123,6 +158,7 @@ def run(notebook: Path, output_dir: Path, parameters: dict[str, Any], kernel: st
     executed = output_dir / notebook.name
     progress = CellProgress()
     papermill_engines.register("trio", _engine(progress))
+    export = HTMLExport()  # made while the kernel starts and the cells run
     failure: str | None = None
     try:
         papermill.execute_notebook(
@@ -148,7 +184,7 @@ def run(notebook: Path, output_dir: Path, parameters: dict[str, Any], kernel: st
         else:
             failure = f"{progress.where()} failed: {type(exc).__name__}: {exc}"
     if executed.is_file():
-        export_html(executed)
+        export_html(executed, export)
     if failure:
         print(failure, file=sys.stderr, flush=True)
         return 1
@@ -158,7 +194,16 @@ def run(notebook: Path, output_dir: Path, parameters: dict[str, Any], kernel: st
     return 0
 
 
+def skip_iri_checker() -> None:
+    """Keep jsonschema from importing ``rfc3987_syntax`` (its IRI format checker, pulled in by jupyter-events'
+    ``jsonschema[format-nongpl]``), which builds ~35 Lark parsers at import: a second of every notebook
+    job's start (nbformat imports jsonschema; python-jsonschema/jsonschema#1428, papermill's case). No
+    notebook schema has an ``iri`` format; jsonschema skips a checker whose library does not import."""
+    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+
+
 def main() -> int:
+    skip_iri_checker()
     def stop(signum: int, _frame: Any) -> None:
         raise SystemExit(128 + signum)  # papermill's kernel manager shuts the kernel down on the way out
 
