@@ -122,6 +122,25 @@ def test_the_server_and_the_kernel_side_never_import_paddle():
     assert out.stdout.strip() == "[]"
 
 
+def test_notebook_execution_is_loaded_by_notebook_jobs_only():
+    """papermill and nbconvert (seconds of imports) are the notebook job's (runner/notebook_job.py, in the
+    job process): the server, with every route, and the kernel side start without them; the server loads
+    papermill only when asked to read a notebook's parameters."""
+    probe = (
+        "import sys\n"
+        "import jupyter_trio.app, jupyter_trio.handlers.routes, jupyter_trio.hub.arbiter\n"
+        "import jupyter_trio.client, jupyter_trio.widgets, jupyter_trio.tracking\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'papermill', 'nbconvert'}))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "[]"
+    job = {
+        m for m in imported_modules(PACKAGE / "runner" / "notebook_job.py") if m.startswith("jupyter_trio")
+    }
+    assert job <= {"jupyter_trio.tracking", "jupyter_trio.tracking.record", "jupyter_trio.tracking.config"}
+
+
 def test_handlers_reach_the_runner_and_the_store_only_through_services():
     """Dialects translate: a handler imports neither the runner nor the store nor the in-job API; of the
     trainers only the pure descriptions of PaddleX's models and parameters (no paddle in them)."""
