@@ -204,6 +204,7 @@ def skip_iri_checker() -> None:
 
 def main() -> int:
     skip_iri_checker()
+
     def stop(signum: int, _frame: Any) -> None:
         raise SystemExit(128 + signum)  # papermill's kernel manager shuts the kernel down on the way out
 
