@@ -559,6 +559,8 @@ class TrioApp(ExtensionApp):
         )
         self.archive_signer = ArchiveSigner(workspace_secret(workspace, "archive.key"), self.archive_url_ttl)
         self.runner.on_finish.append(lambda item: self.checkpoints.sync_task_id(item.run.task_id))
+        self.runner.on_finish.append(self.weights.export_ended)  # models registered while exporting
+        self.weights.settle_exports()  # ... whose export ended while no server ran
         self.notifier = Notifier(
             self.store,
             check_urls(self.notify_urls, "c.TrioApp.notify_urls", limit=None),

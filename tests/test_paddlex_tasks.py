@@ -134,6 +134,10 @@ async def test_classification_end_to_end(px, raw_fetch, trio_workspace):
         "POST", "project/task/export", {"tid": tid, "type": "infer", "save_dir": "exports/t1", "quant": False}
     )
     assert exp["status"] == 1 and exp["save_dir"] == str((trio_workspace / "exports" / "t1").resolve())
+    # PaddleX's web client registers the model at once, while the export job still runs
+    exported = {"pid": pid, "tid": tid, "type": "exported", "path": "exports/t1", "exported_type": 0}
+    code, reg = await px("POST", "model", {**exported, "name": "shapes-infer"})
+    assert (code, reg) == (200, {"status": 1, "emid": "EM0001"}), reg
     st = await poll(px, "project/task/export", {"tid": tid}, lambda o: o["export_status"] != 0)
     assert (
         st["export_status"] == PredictStatus.XPREDONE
@@ -168,19 +172,9 @@ async def test_classification_end_to_end(px, raw_fetch, trio_workspace):
         saved == {"status": 1, "pmid": "PM0001"}
         and (trio_workspace / "weights" / "PM0001" / "model.pdparams").is_file()
     )
-    _, reg = await px(
-        "POST",
-        "model",
-        {
-            "pid": pid,
-            "tid": tid,
-            "name": "shapes-infer",
-            "type": "exported",
-            "path": "exports/t1",
-            "exported_type": 0,
-        },
-    )
-    assert reg == {"status": 1, "emid": "EM0001"}
+    # the registration made while exporting is ready now; a folder no export writes into is refused
+    code, out = await px("POST", "model", {**exported, "name": "nothing", "path": "exports/none"})
+    assert code == 422 and out["status"] == -1 and "no export of" in out["message"], out
     _, pre = await px("GET", "model", {"type": "pretrained"})
     assert [m["id"] for m in pre["pretrained_models"]] == ["PM0001"] and pre["pretrained_models"][0][
         "status"
@@ -193,6 +187,7 @@ async def test_classification_end_to_end(px, raw_fetch, trio_workspace):
     )
     _, ex = await px("GET", "model", {"type": "exported"})
     assert ex["exported_models"][0]["path"] == "exports/t1"
+    assert ex["exported_models"][0]["status"] == 3 and ex["exported_models"][0]["model"]
     code, out = await px(
         "POST", "project/task", {"pid": pid, "train": {**TINY, "pretrain_weights": "weights/PM0001"}}
     )

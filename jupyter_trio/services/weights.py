@@ -10,13 +10,15 @@ files, deleting a pretrained model removes its copy.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
-from ..domain import JSONObject, Task, Weights, WeightsKind, WeightsState
+from ..domain import JSONObject, ScheduledRun, Task, Weights, WeightsKind, WeightsState
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..store import Store, resolve_inside
 from ..trainers.checkpoints import checkpoint_dir, has_state, has_weights, read_state
+from ..vocabulary import ACTIVE
 from .projects import ProjectService
 
 
@@ -146,7 +148,24 @@ class WeightsService:
             raise ValidationFailed("lite models are not supported on this server (no Paddle-Lite build)")
         folder = workspace_path(self.store, path, "path")
         if not (folder / "export.json").is_file():
-            raise ValidationFailed(f"path: {path} is not an exported model (no export.json)")
+            job = self._export_running_into(task, folder)
+            if job is None:
+                raise ValidationFailed(
+                    f"path: {path} is not an exported model (no export.json), and no export of {task.id} "
+                    "into it is running"
+                )
+            # PaddleX's web client registers the model right after starting the export, as PaddleX allowed:
+            # kept as saving, made ready (or failed, with the reason) when the export job ends
+            return self.store.weights.create(
+                owner,
+                WeightsKind.EXPORTED,
+                name or f"{task.id} export",
+                task.id,
+                "",
+                WeightsState.SAVING,
+                self.store.layout.relative(folder),
+                {**self._context(task), "exported_type": exported_type, "export_job": job.id},
+            )
         meta = json.loads((folder / "export.json").read_text())
         return self.store.weights.create(
             owner,
@@ -158,6 +177,48 @@ class WeightsService:
             self.store.layout.relative(folder),
             {**self._context(task), "export": meta, "exported_type": exported_type},
         )
+
+    def _export_running_into(self, task: Task, folder: Path) -> Task | None:
+        """The export job of ``task`` queued or running into ``folder``, if there is one."""
+        job = self.store.tasks.get(f"{task.id}-export")
+        save_dir = job.config.get("save_dir") if job is not None else None
+        if job is None or job.status not in ACTIVE or not isinstance(save_dir, str):
+            return None
+        return job if os.path.realpath(save_dir) == os.path.realpath(folder) else None
+
+    def export_ended(self, item: ScheduledRun) -> None:
+        """A Runner.on_finish hook: the registrations waiting for this export job are ready or failed."""
+        if item.kind == "export":
+            self.settle_exports(item.run.task_id)
+
+    def settle_exports(self, job_id: str | None = None) -> None:
+        """Registrations of an export in progress whose job has ended (``job_id``'s, or any: at start-up,
+        for exports that ended while no server ran): ready with the export's description, or failed."""
+        for model in self.store.weights.list(WeightsKind.EXPORTED):
+            waiting_on = model.attrs.get("export_job")
+            if model.status != WeightsState.SAVING or not waiting_on or job_id not in (None, waiting_on):
+                continue
+            job = self.store.tasks.get(waiting_on)
+            if job is not None and job.status in ACTIVE:
+                continue
+            meta_file = self.store.root / model.path / "export.json"
+            if job is not None and job.status == "completed" and meta_file.is_file():
+                meta = json.loads(meta_file.read_text())
+                self.store.weights.update(
+                    model.id,
+                    status=WeightsState.SAVED,
+                    model_type=meta.get("model", ""),
+                    attrs={**model.attrs, "export": meta},
+                )
+                continue
+            why = (
+                "its export job was deleted"
+                if job is None
+                else job.failure_reason or f"the export {job.status} without writing export.json"
+            )
+            self.store.weights.update(
+                model.id, status=WeightsState.SAVE_FAILED, attrs={**model.attrs, "error": why}
+            )
 
     def delete(self, mid: str, kind: str | None = None) -> None:
         model = self.get(mid)

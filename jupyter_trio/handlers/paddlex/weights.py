@@ -34,8 +34,12 @@ def model_attr(model: Weights) -> dict[str, Any]:
         out.update(status=WEIGHTS_STATUS[model.status].value, eval_result=attrs.get("eval_result"))
     else:
         out.update(
-            exported_type=attrs.get("exported_type", 0), model_type=ExportedModelType.XTRAINSERVER.value
-        )  # an unquantized, unpruned server model
+            exported_type=attrs.get("exported_type", 0),
+            model_type=ExportedModelType.XTRAINSERVER.value,  # an unquantized, unpruned server model
+            status=WEIGHTS_STATUS[model.status].value,  # saving while the export it was registered for runs
+        )
+        if attrs.get("error"):
+            out["message"] = attrs["error"]
     return out
 
 
