@@ -48,6 +48,7 @@ from .services.events import EventBus
 from .services.file_preview import WorkspaceFiles
 from .services.hub_schedules import HubScheduleMirror
 from .services.ingest import IngestService
+from .services.model_registry import ModelRegistry
 from .services.notebook_jobs import NotebookJobService
 from .services.notebook_runs import NotebookRunService
 from .services.notifications import Notifier, check_urls
@@ -388,6 +389,7 @@ class TrioApp(ExtensionApp):
     samplers: SamplerService
     sweeps: SweepService
     notebook_jobs: NotebookJobService
+    registry: ModelRegistry
     hub_schedules: HubScheduleMirror | None
     schedules: ScheduleService
     archive_signer: ArchiveSigner
@@ -547,6 +549,7 @@ class TrioApp(ExtensionApp):
         self.weights = WeightsService(self.store, self.projects)
         self.demo_datasets = DemoService(self.store, self.projects, self.demo_images or None)
         self.checkpoints = CheckpointService(self.store)
+        self.registry = ModelRegistry(self.store, self.checkpoints)
         self.training_runs = TrainingRunService(self.store, self.training, self.projects, self.checkpoints)
         self.training_results = TrainingResults(self.store, self.metrics_reader)
         self.run_files = RunFiles(self.metrics_reader)

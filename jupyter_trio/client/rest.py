@@ -294,6 +294,28 @@ class RestClient:
     def get_checkpoint_info(self, path: str) -> dict[str, Any]:
         return self._send(self._info(path))
 
+    # ---- the model registry (v1 routes): versions made from tinker:// paths, read by number or alias
+    @staticmethod
+    def _model_versions(model_name: str, path: str | None = None, description: str = "") -> _Call:
+        if path is None:
+            return _Call("GET", f"models/{_q(model_name)}/versions")
+        return _Call(
+            "POST", f"models/{_q(model_name)}/versions", json={"path": path, "description": description}
+        )
+
+    def register_model_version(self, model_name: str, path: str, description: str = "") -> dict[str, Any]:
+        """The model's next version, made from a checkpoint (``tinker://<run>/weights/<id>``) or a kept
+        model's id; the model is made on first use. Returns ``model_name``, ``version``, ``tinker_path``,
+        ``training_run_id``."""
+        return self._send(self._model_versions(model_name, path, description))
+
+    def list_model_versions(self, model_name: str) -> dict[str, Any]:
+        return self._send(self._model_versions(model_name))
+
+    def get_model_version(self, model_name: str, version: int | str) -> dict[str, Any]:
+        """A version by number, or by alias (``production``)."""
+        return self._send(_Call("GET", f"models/{_q(model_name)}/versions/{_q(str(version))}"))
+
     def download_archive(self, url: str, dest: str | Path) -> Path:
         """Stream a signed archive link (from one of the ``*archive_url`` calls) into ``dest``."""
         dest = Path(dest)

@@ -8,12 +8,14 @@ from .entities import (
     GitState,
     JobOutput,
     JSONObject,
+    ModelVersion,
     NotebookInfo,
     NotebookParameter,
     NotifyTarget,
     Objective,
     Project,
     Provenance,
+    RegisteredModel,
     Run,
     Sampler,
     Schedule,
@@ -61,6 +63,8 @@ from .states import (
 )
 
 __all__ = [
+    "ModelVersion",
+    "RegisteredModel",
     "JobOutput",
     "NotebookInfo",
     "NotebookParameter",

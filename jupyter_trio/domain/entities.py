@@ -450,3 +450,36 @@ class JobOutput:
     path: str  # relative to the workspace (the files API serves it)
     size: int
     kind: str  # "notebook" | "html" | "file"
+
+
+@dataclass(frozen=True, slots=True)
+class ModelVersion:
+    """One version of a registered model: what it was made from (a checkpoint of a run, or kept weights:
+    a pretrained copy or an export) and so its lineage back to the run."""
+
+    name: str
+    version: int
+    owner: str
+    source: str  # as given: trio://<run>/weights/<id>, tinker://..., or a kept model's id (PM0001, EM0001)
+    created_at: float
+    weights_id: str | None = None
+    task_id: str | None = None  # the training run
+    run_index: int | None = None
+    checkpoint: str = ""  # the checkpoint's id (epoch_3, best_model)
+    epoch: int | None = None
+    export_path: str = ""  # an exported model's folder, relative to the workspace
+    description: str = ""
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RegisteredModel:
+    """A named model of the registry: its versions are numbered from 1; aliases name one version each."""
+
+    name: str
+    owner: str
+    created_at: float
+    updated_at: float
+    description: str = ""
+    latest_version: int = 0
+    aliases: Mapping[str, int] = field(default_factory=dict)

@@ -27,6 +27,15 @@ from .paddlex.workspace import (
     PaddleXSystemHandler,
     PaddleXWorkspaceHandler,
 )
+from .registry import (
+    ModelAliasHandler,
+    ModelVersionHandler,
+    ModelVersionsHandler,
+    RegisteredModelHandler,
+    RegisteredModelsHandler,
+    V1ModelVersionHandler,
+    V1ModelVersionsHandler,
+)
 from .runs import RunTableHandler
 from .schedules import (
     ScheduleHandler,
@@ -87,6 +96,9 @@ RUN = r"(?P<run>[^/]+)"
 TASK_ID = r"(?P<task_id>[^/]+)"
 RUN_INDEX = r"(?P<run_index>[^/]+)"
 SID = r"(?P<sid>[^/]+)"
+MODEL = r"(?P<model>[^/]+)"
+REF = r"(?P<ref>[^/]+)"
+ALIAS = r"(?P<alias>[^/]+)"
 CID = r"(?P<cid>[^/]+|weights/[^/]+|sampler_weights/[^/]+)"
 
 ROUTES: list[tuple] = [
@@ -169,6 +181,12 @@ ROUTES: list[tuple] = [
     (rf"{API}/tasks/{NAME}/jobs/(?P<job>[^/]+)", training.TaskJobHandler),
     (rf"{API}/models", training.ModelsHandler),
     (rf"{API}/models/(?P<mid>[^/]+)", training.ModelHandler),
+    # the model registry: named models, numbered versions, aliases, lineage back to the run
+    (rf"{API}/registry/models", RegisteredModelsHandler),
+    (rf"{API}/registry/models/{MODEL}", RegisteredModelHandler),
+    (rf"{API}/registry/models/{MODEL}/versions", ModelVersionsHandler),
+    (rf"{API}/registry/models/{MODEL}/versions/{REF}", ModelVersionHandler),
+    (rf"{API}/registry/models/{MODEL}/aliases/{ALIAS}", ModelAliasHandler),
     (rf"{API}/demos", native.DemosHandler),
     (rf"{API}/demos/{KIND}", native.DemoHandler),
     (rf"{API}/demos/{KIND}/download", native.DemoDownloadHandler),
@@ -205,6 +223,8 @@ ROUTES: list[tuple] = [
     (rf"{V1}/client/config", v1.ClientConfigHandler),
     (rf"{V1}/client/dynamic_config", v1.ClientDynamicConfigHandler),
     (rf"{V1}/telemetry", v1.TelemetryHandler),
+    (rf"{V1}/models/{MODEL}/versions", V1ModelVersionsHandler),
+    (rf"{V1}/models/{MODEL}/versions/{REF}", V1ModelVersionHandler),
     (rf"{V1}/training_runs", v1.TrainingRunsHandler),
     (rf"{V1}/training_runs/{RUN}", v1.TrainingRunHandler),
     (rf"{V1}/training_runs/{RUN}/checkpoints", v1.RunCheckpointsHandler),

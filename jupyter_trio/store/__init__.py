@@ -11,6 +11,7 @@ from .db import Database, StoreBusyError
 from .migrations import SCHEMA_VERSION, SchemaTooNewError, migrate, schema_version
 from .paths import PathOutsideWorkspace, WorkspaceLayout, resolve_in_roots, resolve_inside
 from .projects import DatasetRepository, ProjectRepository
+from .registry import RegistryRepository
 from .run_series import RunSeriesRepository
 from .run_table import RunTableRepository
 from .schedules import ScheduleRepository
@@ -65,6 +66,7 @@ class Store:
         self.samplers = SamplerRepository(self.db)
         self.sweeps = SweepRepository(self.db)
         self.schedules = ScheduleRepository(self.db)
+        self.registry = RegistryRepository(self.db)
         self.run_series = RunSeriesRepository(self.db, self.layout)
         self.run_table = RunTableRepository(self.db, self.layout, self.run_series)
 

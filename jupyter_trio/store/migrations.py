@@ -338,6 +338,40 @@ CREATE INDEX schedules_due ON schedules(next_fire) WHERE paused = 0;
 CREATE INDEX schedules_by_task ON schedules(task_id)
 """
 
+# The model registry (issue 34): named models, their numbered versions (each pointing at the checkpoint or
+# kept weights it was made from, and so at the run) and aliases naming one version each.
+_V15_MODEL_REGISTRY = """
+CREATE TABLE registered_models (
+    name          TEXT PRIMARY KEY,
+    owner         TEXT NOT NULL,
+    description   TEXT NOT NULL DEFAULT '',
+    created_at    REAL NOT NULL,
+    updated_at    REAL NOT NULL
+);
+CREATE TABLE model_versions (
+    name          TEXT NOT NULL REFERENCES registered_models(name) ON DELETE CASCADE,
+    version       INTEGER NOT NULL,
+    owner         TEXT NOT NULL,
+    source        TEXT NOT NULL,
+    weights_id    TEXT,
+    task_id       TEXT,
+    run_index     INTEGER,
+    checkpoint    TEXT NOT NULL DEFAULT '',
+    epoch         INTEGER,
+    export_path   TEXT NOT NULL DEFAULT '',
+    description   TEXT NOT NULL DEFAULT '',
+    created_at    REAL NOT NULL,
+    PRIMARY KEY (name, version)
+);
+CREATE TABLE model_aliases (
+    name          TEXT NOT NULL REFERENCES registered_models(name) ON DELETE CASCADE,
+    alias         TEXT NOT NULL,
+    version       INTEGER NOT NULL,
+    PRIMARY KEY (name, alias)
+);
+CREATE INDEX model_versions_by_task ON model_versions(task_id)
+"""
+
 MIGRATIONS: list[str | list[str]] = [
     _V1_INITIAL,
     _V2_COUNTERS_AND_INDEXES,
@@ -353,6 +387,7 @@ MIGRATIONS: list[str | list[str]] = [
     _V12_RETRIES,
     _V13_UNSETTLED_RUNS,
     _V14_SCHEDULES,
+    _V15_MODEL_REGISTRY,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
