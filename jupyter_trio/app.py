@@ -41,6 +41,7 @@ from .runner.ray_executor import RayExecutor
 from .runner.service import Runner
 from .services.archives import ArchiveSigner
 from .services.checkpoints import CheckpointService
+from .services.code_rerun import CodeRerun
 from .services.dataset_import import DatasetImporter
 from .services.demo_datasets import DemoService
 from .services.event_sources import GPUS_EVERY_S, PROGRESS_EVERY_S, EventSources
@@ -390,6 +391,7 @@ class TrioApp(ExtensionApp):
     sweeps: SweepService
     notebook_jobs: NotebookJobService
     registry: ModelRegistry
+    code_rerun: CodeRerun
     hub_schedules: HubScheduleMirror | None
     schedules: ScheduleService
     archive_signer: ArchiveSigner
@@ -541,6 +543,7 @@ class TrioApp(ExtensionApp):
             self.store, self.runner, self.workspaces, self.metrics_reader, self.tasks, self.training
         )
         self.run_table = RunTableService(self.store)
+        self.code_rerun = CodeRerun(self.store, self.tasks, root_dir)
         self.notebook_jobs = NotebookJobService(self.store, self.tasks, root_dir, self._kernel_names)
         self.hub_schedules = None  # made once the app is wired (below)
         self.schedules = ScheduleService(

@@ -119,3 +119,60 @@ def test_a_large_diff_is_capped_and_the_environment_is_read_once(tmp_path, monke
     first = recorder.environment(sys.executable)
     assert recorder.environment(sys.executable) is first and len(calls) == 1  # cached
     recorder.close()
+
+
+async def test_rerun_with_this_code_restores_the_commit_and_the_diff(api, wait_task, jp_root_dir):
+    repo = jp_root_dir / "lab"
+    repo.mkdir()
+    (repo / "train.py").write_text("import model\nprint('layers', model.LAYERS)\n")
+    (repo / "model.py").write_text("LAYERS = 2\n")
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "first")
+    commit = git(repo, "rev-parse", "HEAD")
+    (repo / "model.py").write_text("LAYERS = 3\n")  # the run ran this, never committed
+    (repo / "scratch.txt").write_text("untracked\n")
+    status, _ = await api("POST", "trio/api/workspace/run-root", {"script_path": "lab/train.py"})
+    assert status == 200
+    _, created = await api(
+        "POST",
+        "trio/api/generator/create",
+        {"name_prefix": "exp", "template_value": {"lr": 0.1}, "run": True},
+    )
+    name = created["items"][0]["name"]
+    await wait_task(name, "completed")
+    await wait_for_provenance(api, name)
+    # the repository moves on: another commit, and the uncommitted change is gone
+    (repo / "model.py").write_text("LAYERS = 5\n")
+    git(repo, "commit", "-q", "-am", "five")
+
+    status, rerun = await api("POST", f"trio/api/tasks/{name}/runs/1/rerun-code", {})
+    assert status == 201, rerun
+    assert (
+        rerun["commit"] == commit and rerun["applied_diff"] and rerun["untracked_missing"] == ["scratch.txt"]
+    )
+    folder = jp_root_dir / rerun["folder"]
+    assert rerun["folder"] == f"reruns/{name}-run1"
+    assert (folder / "model.py").read_text() == "LAYERS = 3\n"  # the run's code, not HEAD's
+    assert git(folder, "rev-parse", "HEAD") == commit
+    new = rerun["task"]
+    assert new["script_path"] == f"reruns/{name}-run1/train.py" and new["config"] == {"lr": 0.1}
+    done = await wait_task(new["name"], "completed", "failed")
+    assert done["status"] == "completed", done
+    _, log = await api("GET", f"trio/api/tasks/{new['name']}/logs")
+    assert "layers 3" in log["content"]
+
+    # a second restoration gets a folder of its own; a commit gone from the repository is refused
+    status, again = await api("POST", f"trio/api/tasks/{name}/runs/1/rerun-code", {"run": False})
+    assert (
+        status == 201 and again["folder"] == f"reruns/{name}-run1-2" and again["task"]["status"] == "pending"
+    )
+    git(repo, "checkout", "-q", "--orphan", "fresh")
+    git(repo, "commit", "-q", "-m", "new root")
+    git(repo, "branch", "-D", "main")
+    git(repo, "reflog", "expire", "--expire=now", "--all")
+    git(repo, "gc", "-q", "--prune=now")
+    status, refused = await api("POST", f"trio/api/tasks/{name}/runs/1/rerun-code", {})
+    assert status == 409 and "no longer in" in refused["error"]["message"], refused
+    status, refused = await api("POST", f"trio/api/tasks/{name}/runs/9/rerun-code", {})
+    assert status == 404

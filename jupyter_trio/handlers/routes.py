@@ -57,7 +57,13 @@ from .sweeps import (
 )
 from .system import SystemInfoHandler, SystemMetricsHandler
 from .task_batch import TaskBatchDeleteHandler, TaskBatchRunHandler, TaskExportCSVHandler, TaskReorderHandler
-from .task_runs import LogDownloadHandler, RunCompareHandler, RunDiffHandler, RunInputHandler
+from .task_runs import (
+    LogDownloadHandler,
+    RunCompareHandler,
+    RunDiffHandler,
+    RunInputHandler,
+    RunRerunCodeHandler,
+)
 from .tasks import (
     NotebookRunFinishHandler,
     NotebookRunsHandler,
@@ -161,6 +167,7 @@ ROUTES: list[tuple] = [
     (rf"{API}/tasks/{NAME}/runs/{RUN_INDEX}/input", RunInputHandler),
     (rf"{API}/tasks/{NAME}/runs/{RUN_INDEX}/diff", RunDiffHandler),
     (rf"{API}/tasks/{NAME}/runs/{RUN_INDEX}/compare", RunCompareHandler),
+    (rf"{API}/tasks/{NAME}/runs/{RUN_INDEX}/rerun-code", RunRerunCodeHandler),
     (rf"{API}/tasks/{NAME}/metrics", MetricsIndexHandler),
     (rf"{API}/tasks/{NAME}/metrics/(?P<key>.+)", SeriesHandler),
     (rf"{API}/tasks/{NAME}/records", RecordsHandler),

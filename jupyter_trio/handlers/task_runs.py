@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
+from ..schemas.native import RerunCodeBody, RerunCodeReply, TaskInfo
 from ..schemas.pyruns_parity import (
     InputDiffReply,
     LogDownloadQuery,
@@ -120,3 +121,30 @@ class LogDownloadHandler(TrioHandler):
                 await self.flush()
                 remaining -= len(chunk)
         self.finish(set_content_type=ctype)  # APIHandler.finish would say JSON (an empty log)
+
+
+class RunRerunCodeHandler(_RunHandler):
+    @operation(
+        "Rerun with this code: the run's commit and uncommitted diff restored into reruns/<task>-run<n>/ "
+        "under the server root (while the commit is still in the repository), and a new task to run it",
+        request=RerunCodeBody,
+        response=RerunCodeReply,
+        status=201,
+        tag="tasks",
+    )
+    async def post(self, name: str, run_index: str) -> None:
+        index = self.run_index(run_index)
+        body = self.parse_body(RerunCodeBody)
+        made = await asyncio.to_thread(
+            self.trio.code_rerun.restore, self.username, name, index, queue=body.run
+        )
+        self.reply(
+            RerunCodeReply(
+                task=TaskInfo.of(made.task),
+                folder=made.folder,
+                commit=made.commit,
+                applied_diff=made.applied_diff,
+                untracked_missing=list(made.untracked_missing),
+            ),
+            201,
+        )

@@ -756,3 +756,18 @@ class NotebookRunReply(BaseModel):
 class NotebookRunFinish(Request):
     run: int = Field(ge=1, le=2**31 - 1)
     status: Literal["completed", "failed", "cancelled"] = "completed"
+
+
+# ---- "rerun with this code"
+class RerunCodeBody(Request):
+    run: bool = Field(True, description="queue a run of the new task at once")
+
+
+class RerunCodeReply(BaseModel):
+    task: TaskInfo = Field(
+        description="the new script task, running the restored script with the run's config"
+    )
+    folder: str = Field(description="the restored repository, relative to the server root (reruns/...)")
+    commit: str
+    applied_diff: bool = Field(description="the run's uncommitted changes were applied on the commit")
+    untracked_missing: list[str] = Field(description="files the run had that git did not keep (not restored)")
