@@ -83,6 +83,14 @@ async def test_a_runs_provenance_names_its_commit_diff_packages_and_host(
     assert (
         second["git"]["dirty"] is False and second["git"]["diff"] == "" and second["git"]["untracked"] == []
     )
+    # the two runs side by side: what ran differs in its commit and its uncommitted changes, not its Python
+    status, compared = await api("GET", f"trio/api/tasks/{name}/runs/2/compare", params={"other_run": "1"})
+    assert status == 200, compared
+    rows = {r["key"]: r for r in compared["provenance_rows"]}
+    assert rows["git.commit"]["changed"] and rows["git.commit"]["left"] == f'"{commit}"'
+    assert rows["git.dirty"]["changed"] and rows["git.diff"]["right"] == '""'
+    assert not rows["python"]["changed"] and not rows["host"]["changed"]
+    assert not [k for k in rows if k.startswith("packages.")]  # the same environment: no package differs
 
 
 async def test_code_outside_a_repository_has_no_git_state(api, script_workspace, wait_task):

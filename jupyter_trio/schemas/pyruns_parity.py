@@ -150,6 +150,11 @@ class RunComparisonReply(BaseModel):
     )
     param_rows: list[ValueRowModel] = Field(description="the two tasks' configs, one row per dotted key")
     input_diff: InputDiffReply
+    provenance_rows: list[ValueRowModel] = Field(
+        default_factory=list,
+        description="what each run ran (git.commit, git.dirty, git.diff, python, host, gpus...) and the "
+        "packages whose versions differ (packages.<name>); empty for runs without provenance",
+    )
 
     @classmethod
     def of(cls, comparison: RunComparison) -> RunComparisonReply:
@@ -159,6 +164,7 @@ class RunComparisonReply(BaseModel):
             metric_rows=[ValueRowModel.of(r) for r in comparison.metric_rows],
             param_rows=[ValueRowModel.of(r) for r in comparison.param_rows],
             input_diff=InputDiffReply.of(comparison.input_diff),
+            provenance_rows=[ValueRowModel.of(r) for r in comparison.provenance_rows],
         )
 
 

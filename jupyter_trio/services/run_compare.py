@@ -14,6 +14,7 @@ comparison is one function over those, to be backed by a run table once the stor
 from __future__ import annotations
 
 import difflib
+import hashlib
 import json
 import math
 from collections.abc import Iterable, Mapping
@@ -21,9 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..domain import JSONObject, Run, Task
+from ..domain import JSONObject, Provenance, Run, Task
 from ..errors import BadRequest
 from ..store.task_files import dump_config
+from . import provenance
 from .run_files import RunFiles
 from .tasks import TaskService
 
@@ -128,6 +130,7 @@ class RunComparison:
     metric_rows: tuple[ValueRow, ...]
     param_rows: tuple[ValueRow, ...]
     input_diff: InputDiff
+    provenance_rows: tuple[ValueRow, ...] = ()  # what ran: code, Python, host, GPUs, packages that differ
 
 
 # ---- a run's input
@@ -281,7 +284,51 @@ def compare_runs(
         metric_rows=value_rows(left_metrics.values, right_metrics.values),
         param_rows=value_rows(_flatten(left_task.config), _flatten(right_task.config)),
         input_diff=diff_inputs(left_input, right_input, left.reference, right.reference),
+        provenance_rows=provenance_rows(
+            provenance.read(tasks.run_dir(left_task.id, other_run)),
+            provenance.read(tasks.run_dir(right_task.id, run_index)),
+        ),
     )
+
+
+def provenance_rows(left: Provenance | None, right: Provenance | None) -> tuple[ValueRow, ...]:
+    """Two runs' provenance side by side, one row per fact (``git.commit``, ``python``, ``host``...); of
+    the hundreds of packages, only those whose version differs (``packages.<name>``). The diff is shown by
+    its size and digest: the run input diff and the run's provenance hold its text."""
+
+    def facts(found: Provenance | None) -> dict[str, Any]:
+        if found is None:
+            return {}
+        out: dict[str, Any] = {
+            "python": found.python,
+            "executable": found.executable,
+            "host": found.host,
+            "platform": found.platform,
+            "gpus": list(found.gpus),
+            "driver": found.driver,
+        }
+        if found.git is not None:
+            diff = found.git.diff.encode()
+            out |= {
+                "git.root": found.git.root,
+                "git.commit": found.git.commit,
+                "git.branch": found.git.branch,
+                "git.dirty": found.git.dirty,
+                "git.diff": f"{len(diff)} bytes, sha256 {hashlib.sha256(diff).hexdigest()[:12]}"
+                if diff
+                else "",
+                "git.untracked": list(found.git.untracked),
+            }
+        return out
+
+    packages_a = dict(left.packages) if left else {}
+    packages_b = dict(right.packages) if right else {}
+    differ = {
+        name for name in packages_a.keys() | packages_b.keys() if packages_a.get(name) != packages_b.get(name)
+    }
+    a = facts(left) | {f"packages.{n}": packages_a[n] for n in differ if n in packages_a}
+    b = facts(right) | {f"packages.{n}": packages_b[n] for n in differ if n in packages_b}
+    return value_rows(a, b)
 
 
 @dataclass(frozen=True, slots=True)
