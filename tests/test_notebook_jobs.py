@@ -175,7 +175,8 @@ async def test_open_copies_the_executed_notebook_under_the_root(api, wait_task, 
         ({"notebook": "missing.ipynb"}, 404, "no such file"),
         ({"notebook": "../outside.ipynb"}, 403, "leaves the allowed folder"),
         ({"notebook": ".hidden/x.ipynb"}, 403, "hidden folder"),
-        ({"notebook": "script.py"}, 422, "not a .ipynb"),
+        ({"notebook": "data.txt"}, 422, "not a .ipynb notebook or .py script"),
+        ({"notebook": "script.py", "kernel": "python3"}, 422, "kernels are for notebooks"),
         ({"notebook": "broken.ipynb"}, 422, "not valid JSON"),
         ({"notebook": "notnb.ipynb"}, 422, "not a valid notebook"),
         ({"notebook": "ok.ipynb", "kernel": "no-such-kernel"}, 422, "'no-such-kernel' is not installed"),
@@ -194,6 +195,7 @@ async def test_bad_input_is_refused_and_nothing_is_queued(api, jp_root_dir, body
     write_notebook(jp_root_dir / "nokernel.ipynb", "print(1)", kernel=None)
     write_notebook(jp_root_dir / "alien.ipynb", "1", kernel={"name": "julia-1.9", "display_name": "Julia"})
     (jp_root_dir / "script.py").write_text("print(1)\n")
+    (jp_root_dir / "data.txt").write_text("1\n")
     (jp_root_dir / "broken.ipynb").write_text('{"cells": [')
     (jp_root_dir / "notnb.ipynb").write_text(json.dumps({"cells": "no", "nbformat": 4, "nbformat_minor": 5}))
     got, reply = await api("POST", "trio/api/notebook-jobs", body)
@@ -201,3 +203,21 @@ async def test_bad_input_is_refused_and_nothing_is_queued(api, jp_root_dir, body
     assert needle in reply["error"]["message"], reply
     _, tasks = await api("GET", "trio/api/tasks")
     assert tasks["total"] == 0
+
+
+async def test_a_py_script_runs_as_a_job_with_its_parameters_as_config(api, wait_task, jp_root_dir):
+    """jupyter-scheduler#409: a .py file is a job too — a script task whose config is the parameters."""
+    (jp_root_dir / "etl.py").write_text(
+        "import jupyter_trio as trio\ncfg = trio.read()\nprint('day', cfg.day)\n"
+    )
+    status, info = await api("GET", "trio/api/notebook-jobs/parameters", params={"notebook": "etl.py"})
+    assert status == 200 and info["parameters"] == [] and info["kernel"] == ""
+    status, task = await api(
+        "POST", "trio/api/notebook-jobs", {"notebook": "etl.py", "parameters": {"day": "mon"}}
+    )
+    assert status == 201, task
+    assert task["kind"] == "script" and task["config"] == {"day": "mon"} and task["script_path"] == "etl.py"
+    done = await wait_ended(wait_task, task["name"])
+    assert done["status"] == "completed", done
+    _, log = await api("GET", f"trio/api/tasks/{task['name']}/logs")
+    assert "day mon" in log["content"]

@@ -50,17 +50,19 @@ class NotebookJobService:
         self.kernel_names = kernel_names
 
     # ---- reading a notebook
-    def notebook_path(self, path: str) -> tuple[Path, str]:
+    def notebook_path(self, path: str, scripts: bool = False) -> tuple[Path, str]:
         """The notebook's real path and its path relative to the server root; 4xx unless it is a readable
-        ``.ipynb`` file under the root, outside hidden folders."""
+        ``.ipynb`` file (or with ``scripts`` a ``.py``) under the root, outside hidden folders."""
         if not isinstance(path, str) or not path.strip():
             raise ValidationFailed("notebook: a path relative to the server root is required")
         target = resolve_inside(self.root_dir, path.strip())
         relative = target.relative_to(Path(self.root_dir).resolve()).as_posix()
         if any(part.startswith(".") for part in Path(relative).parts):
             raise PathOutsideWorkspace(f"notebook: {path!r} is in a hidden folder")
-        if target.suffix != ".ipynb":
-            raise ValidationFailed(f"notebook: {path!r} is not a .ipynb notebook")
+        if target.suffix != ".ipynb" and not (scripts and target.suffix == ".py"):
+            raise ValidationFailed(
+                f"notebook: {path!r} is not a .ipynb notebook" + (" or .py script" if scripts else "")
+            )
         if not target.is_file():
             raise NotFound(f"notebook: no such file under the server root: {path}")
         if target.stat().st_size > MAX_NOTEBOOK_BYTES:
@@ -80,8 +82,11 @@ class NotebookJobService:
         return nb
 
     def inspect(self, path: str) -> NotebookInfo:
-        """The notebook's kernel and the parameters of its ``parameters`` cell, as papermill reads them."""
-        target, relative = self.notebook_path(path)
+        """The notebook's kernel and the parameters of its ``parameters`` cell, as papermill reads them (a
+        ``.py`` script: no kernel, no declared parameters; it reads what it is given with ``trio.read()``)."""
+        target, relative = self.notebook_path(path, scripts=True)
+        if target.suffix == ".py":
+            return NotebookInfo(relative, "", "", (), 0, False)
         nb = self.read(target, path)
         from papermill.inspection import inspect_notebook  # 1.5 s of imports: only when asked
 
@@ -138,9 +143,16 @@ class NotebookJobService:
     ) -> tuple[Task, list[str]]:
         """A notebook job (queued when ``run``) and papermill's warnings: the parameters the notebook's
         ``parameters`` cell does not declare are injected anyway, as papermill does, and named here."""
-        target, relative = self.notebook_path(notebook)
-        nb = self.read(target, notebook)
-        kernel = self.check_kernel(nb, kernel or "", notebook)
+        target, relative = self.notebook_path(notebook, scripts=True)
+        script = (
+            target.suffix == ".py"
+        )  # jupyter-scheduler#409: a .py runs as a script task, its config the parameters
+        if script and kernel:
+            raise ValidationFailed(
+                "kernel: a .py script runs in the server's Python; kernels are for notebooks"
+            )
+        nb = None if script else self.read(target, notebook)
+        kernel = "" if nb is None else self.check_kernel(nb, kernel or "", notebook)
         if not isinstance(parameters, dict):
             raise ValidationFailed("parameters: a JSON object of names to values is required")
         bad = [k for k in parameters if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", str(k))]
@@ -155,7 +167,7 @@ class NotebookJobService:
         ):
             raise ValidationFailed(f"gpus must be a whole number between 0 and {limit} on this server")
         job_env = check_env(env or {})
-        warnings = self._undeclared(nb, parameters, notebook)
+        warnings = [] if nb is None else self._undeclared(nb, parameters, notebook)
         stem = re.sub(r"[^A-Za-z0-9._-]", "_", target.stem).lstrip("._-") or "notebook"
         with self.store.db.transaction() as conn:
             if name is not None:
@@ -169,7 +181,7 @@ class NotebookJobService:
                 [
                     NewTask(
                         name=name,
-                        kind="notebook_job",
+                        kind="script" if script else "notebook_job",
                         owner=owner,
                         script_path=relative,
                         kernel=kernel,

@@ -322,7 +322,7 @@ function notebookToRun(
   }
   const selected = () => {
     for (const item of browser?.selectedItems() ?? []) {
-      if (item.type === 'notebook' || item.path.endsWith('.ipynb')) {
+      if (item.type === 'notebook' || /\.(ipynb|py)$/.test(item.path)) {
         return item.path;
       }
     }
@@ -332,7 +332,7 @@ function notebookToRun(
     return selected();
   }
   const current: string = (app.shell.currentWidget as any)?.context?.path ?? '';
-  return current.endsWith('.ipynb') ? current : selected();
+  return /\.(ipynb|py)$/.test(current) ? current : selected(); // a .py runs as a script task
 }
 
 /** Jupyter's kernelspecs (``GET /api/kernelspecs``) as the dialog's choices. */

@@ -186,20 +186,23 @@ export function JobFormView(props: { widget: IJobFormState }): JSX.Element {
             onChange={e => widget.set({ gpus: e.target.value })}
           />
         </label>
-        <label>
-          {trans.__('Kernel')}
-          <select
-            className="jp-mod-styled jp-trio-runjob-kernel"
-            value={f.kernel}
-            onChange={e => widget.set({ kernel: e.target.value })}
-          >
-            {kernels.map(k => (
-              <option key={k.name} value={k.name}>
-                {k.name === own ? trans.__('%1 (the notebook’s)', k.display) : k.display}
-              </option>
-            ))}
-          </select>
-        </label>
+        {/* a .py runs in the server's Python: no kernel to choose */}
+        {f.notebook.endsWith('.py') ? null : (
+          <label>
+            {trans.__('Kernel')}
+            <select
+              className="jp-mod-styled jp-trio-runjob-kernel"
+              value={f.kernel}
+              onChange={e => widget.set({ kernel: e.target.value })}
+            >
+              {kernels.map(k => (
+                <option key={k.name} value={k.name}>
+                  {k.name === own ? trans.__('%1 (the notebook’s)', k.display) : k.display}
+                </option>
+              ))}
+            </select>
+          </label>
+        )}
       </div>
       <label className="jp-trio-runjob-row">
         {trans.__('Name')}
