@@ -3,6 +3,7 @@ cell progress, a failing cell or a dead kernel named, bad input refused before a
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import nbformat
@@ -221,3 +222,21 @@ async def test_a_py_script_runs_as_a_job_with_its_parameters_as_config(api, wait
     assert done["status"] == "completed", done
     _, log = await api("GET", f"trio/api/tasks/{task['name']}/logs")
     assert "day mon" in log["content"]
+
+
+async def test_the_kernel_client_runs_a_notebook_and_schedules_it(client, jp_root_dir):
+    write_notebook(jp_root_dir / "k.ipynb", "print(x + 1)", parameters="x = 0")
+    def use() -> tuple[dict, list[dict], dict, list[dict]]:
+        service = client()  # it asks the server at once: off the server's loop
+        task = service.run_notebook("k.ipynb", {"x": 41}, name="from-kernel")
+        done = service.wait_task(task["name"], timeout=120, poll=0.1)
+        outputs = service.outputs(task["name"])
+        made = service.schedule(task["name"], "0 3 * * *", "Asia/Shanghai", overlap="queue")
+        listed = service.schedules()
+        service.delete_schedule(made["id"])
+        return done, outputs, made, listed + service.schedules()
+
+    done, outputs, made, listed = await asyncio.to_thread(use)
+    assert done["status"] == "completed" and [o["kind"] for o in outputs] == ["notebook", "html"]
+    assert made["overlap"] == "queue" and made["timezone"] == "Asia/Shanghai" and made["next_fire"] > 0
+    assert [s["id"] for s in listed] == [made["id"]]  # listed once, then deleted

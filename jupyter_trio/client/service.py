@@ -234,6 +234,49 @@ class ServiceClient:
         ref = self.call("GET", f"trio/api/sweeps/{_q(name)}/study")
         return optuna.load_study(study_name=ref["study_name"], storage=ref["storage"])
 
+    # ---- notebooks as jobs, and schedules
+    def run_notebook(
+        self, notebook: str, parameters: dict[str, Any] | None = None, *, run: bool = True, **options: Any
+    ) -> dict[str, Any]:
+        """Run ``notebook`` (a path relative to the Jupyter root; a ``.py`` runs as a script) as a job, its
+        ``parameters`` injected after the cell tagged ``parameters`` (papermill). ``options``: kernel, name,
+        gpus, priority, env. ``run=False`` makes the task without running it (to schedule it). Returns the
+        task, with papermill's ``warnings``."""
+        body = {"notebook": notebook, "parameters": parameters or {}, "run": run, **options}
+        return self.call("POST", "trio/api/notebook-jobs", json=body)
+
+    def wait_task(self, name: str, timeout: float = 3600.0, poll: float = 0.5) -> dict[str, Any]:
+        """Poll until the task's latest run has ended; the task."""
+        deadline = time.monotonic() + timeout
+        while (task := self.call("GET", f"trio/api/tasks/{_q(name)}"))["status"] in (
+            "pending",
+            "queued",
+            "running",
+        ):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"task {name} still {task['status']} after {timeout:.0f}s")
+            time.sleep(poll)
+        return task
+
+    def outputs(self, name: str, run: int | None = None) -> list[dict[str, Any]]:
+        """The files a run left in its output folder (a notebook job: the executed notebook, its HTML, what
+        its cells wrote), each with its workspace ``path`` (``GET /trio/api/files/{path}`` downloads it)."""
+        params = {"run": run} if run is not None else None
+        return self.call("GET", f"trio/api/tasks/{_q(name)}/outputs", params=params)["outputs"]
+
+    def schedule(self, task: str, cron: str, timezone: str = "UTC", **policies: Any) -> dict[str, Any]:
+        """Fire runs of ``task`` on ``cron`` (5 fields, or 6 with seconds last) in ``timezone``. ``policies``:
+        overlap (skip | queue), catchup (skip | once), mode (rerun | new_task), paused. The schedule, with
+        ``next_fire`` (epoch seconds)."""
+        body = {"task": task, "cron": cron, "timezone": timezone, **policies}
+        return self.call("POST", "trio/api/schedules", json=body)
+
+    def schedules(self) -> list[dict[str, Any]]:
+        return self.call("GET", "trio/api/schedules")["schedules"]
+
+    def delete_schedule(self, schedule_id: str) -> None:
+        self.call("DELETE", f"trio/api/schedules/{_q(schedule_id)}")
+
     def save_weights(self, training_run_id: str, name: str = "", epoch: int | None = None) -> dict[str, Any]:
         """Keep a run's weights (its best model, or ``epoch``'s) as a pretrained model listed by
         ``list_weights``; later runs can start from it with ``params={"pretrain_weights":
