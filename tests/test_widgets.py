@@ -5,6 +5,7 @@ so the tests drive them from a worker thread while the server runs on the test's
 from __future__ import annotations
 
 import asyncio
+import platform
 import threading
 import time
 
@@ -57,6 +58,11 @@ async def test_task_panel_batch_actions_and_errors(client, script_workspace):
     assert done["status"] == "completed"
     assert "sweep_001" in panel.table.value and "100%" in panel.table.value  # completed runs show 100%
     assert list(panel.selected.options)[:2] == ["sweep_002", "sweep_001"]
+    # the selected task's latest run: what it ran (issue 34), as the sidebar's details show it
+    panel.selected.value = "sweep_001"
+    await run(panel.show_provenance)
+    shown = panel.provenance.value
+    assert "Provenance of run 1" in shown and platform.python_version() in shown and "packages" in shown
 
     panel.selected.value = "sweep_001"
     await run(panel.action(lambda: panel.act("pin")))

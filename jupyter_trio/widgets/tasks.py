@@ -48,6 +48,42 @@ def field_value(widget: w.Widget, default: Any) -> Any:
     return widget.value
 
 
+def provenance_html(trans: Translator, run: int, found: dict[str, Any] | None) -> str:
+    """A run's provenance as a small definition list, in the sidebar's words."""
+    e = html.escape
+    title = f"<b>{e(trans.__('Provenance of run %1', run))}</b>"
+    if not found:
+        return f"{title}<div>{e(trans.__('not recorded for this run'))}</div>"
+    git = found.get("git")
+    if git:
+        code = f"<code>{e(git['commit'][:7]) if git.get('commit') else e(trans.__('no commit'))}</code>"
+        if git.get("branch"):
+            code += f" {e(git['branch'])}"
+        if git.get("dirty"):
+            code += f" <i>{e(trans.__('dirty'))}</i>"
+        code += f" <span style='opacity:.6'>{e(git.get('root', ''))}</span>"
+    else:
+        code = e(trans.__("not in a git repository"))
+    gpus = ", ".join(found.get("gpus") or []) or trans.__("none")
+    if found.get("driver"):
+        gpus += f" · {trans.__('driver %1', found['driver'])}"
+    packages = found.get("packages") or {}
+    rows = [
+        (trans.__("Code"), code),
+        (
+            trans.__("Python"),
+            f"{e(found.get('python', ''))} <span style='opacity:.6'>{e(found.get('executable', ''))}</span>",
+        ),
+        (trans.__("Host"), e(f"{found.get('host', '')} ({found.get('platform', '')})")),
+        (trans.__("GPUs"), e(gpus)),
+        ("", e(trans._n("%1 package", "%1 packages", len(packages)))),
+    ]
+    body = "".join(
+        f"<tr><th style='text-align:left;padding-right:1em'>{e(k)}</th><td>{v}</td></tr>" for k, v in rows
+    )
+    return f"{title}<table class='trio-provenance'>{body}</table>"
+
+
 def action_label(trans: Translator, name: str) -> str:
     """A task or sweep action's button label (the action itself is keyed by ``name``, never by its label)."""
     match name:
@@ -106,8 +142,32 @@ class TaskPanel(Panel):
         forms = w.Accordion(children=[self.form, self.batch])
         forms.set_title(0, trans.__("new training task"))
         forms.set_title(1, trans.__("batch of script tasks"))
-        self.compose(self.table, w.HBox([self.selected, self.epoch]), w.HBox(list(buttons.values())), forms)
+        self.provenance = w.HTML()  # what the selected task's latest run ran (issue 34)
+        self.selected.observe(lambda _change: self.show_provenance(), names="value")
+        self.compose(
+            self.table,
+            w.HBox([self.selected, self.epoch]),
+            w.HBox(list(buttons.values())),
+            self.provenance,
+            forms,
+        )
         self.safe_refresh()
+
+    def show_provenance(self) -> None:
+        """The selected task's latest run's provenance (code, Python, host, GPUs, packages), as the sidebar's
+        details show it; empty before a run."""
+        name = self.selected.value
+        if not name:
+            self.provenance.value = ""
+            return
+        try:
+            task = self.client.call("GET", f"trio/api/tasks/{name}")
+        except Exception:  # the panel stays usable; the table's refresh reports errors
+            return
+        runs = task.get("runs") or []
+        self.provenance.value = (
+            provenance_html(self.trans, runs[-1]["run_index"], runs[-1].get("provenance")) if runs else ""
+        )
 
     # ---- the table
     def refresh(self) -> None:
