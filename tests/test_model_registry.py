@@ -54,7 +54,8 @@ async def test_versions_aliases_and_lineage_of_a_training_run(api, client):
     assert v2["tinker_path"] == f"tinker://{run_id}/sampler_weights/best_model"
 
     # v3 from kept weights: the run's best model saved as pretrained (PaddleX's PM0001)
-    code, saved = await api("POST", "trio/api/models", {"kind": "pretrained", "task_id": run_id, "name": "shapes-best"})
+    keep = {"kind": "pretrained", "task_id": run_id, "name": "shapes-best"}
+    code, saved = await api("POST", "trio/api/models", keep)
     assert code == 201, saved
     weights_id = saved["id"]
     code, v3 = await api("POST", "trio/api/registry/models/shapes/versions", {"source": weights_id})

@@ -66,6 +66,7 @@ class ScheduledRun:
     kind: TaskKind
     priority: int = 0
     gpu_count: int = 0  # how many GPUs the task asks for
+    gpu_memory: int = 0  # MiB of a shared GPU it asks for instead (packing)
 
     @property
     def key(self) -> tuple[str, int]:
@@ -95,6 +96,7 @@ class Task:
     updated_at: float
     priority: int = 0
     gpu_count: int = 0  # how many GPUs a run asks for
+    gpu_memory: int = 0  # MiB of one GPU it asks for instead, sharing the GPU with others (packing)
     project_id: str | None = None
     parent_id: str | None = None  # a child job's training run
     session_id: str | None = None  # the client session that made it

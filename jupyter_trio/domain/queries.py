@@ -24,6 +24,7 @@ class NewTask:
     env: dict = field(default_factory=dict)
     priority: int = 0
     gpu_count: int = 0
+    gpu_memory: int = 0  # MiB of a shared GPU instead of whole GPUs (packing)
     project_id: str | None = None
     parent_id: str | None = None
     session_id: str | None = None

@@ -39,6 +39,7 @@ class NotebookJobsHandler(TrioHandler):
             kernel=body.kernel,
             name=body.name,
             gpus=body.gpus,
+            gpu_memory=body.gpu_memory,
             priority=body.priority,
             env=body.env,
             run=body.run,

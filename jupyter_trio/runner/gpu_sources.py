@@ -141,8 +141,17 @@ class GPUSource(LoggingConfigurable):
                 f"task {task_name!r} asks for {count} GPU(s); this server has {len(self.inventory())}"
             )
 
-    def place(self, queue: list[ScheduledRun], busy: set[int], cpu_slots: int) -> list[Placement]:
+    def place(
+        self, queue: list[ScheduledRun], busy: set[int], cpu_slots: int, shared: dict[int, int] | None = None
+    ) -> list[Placement]:
+        """Which queued runs start now, on which GPUs. ``shared``: MiB that running packed jobs (a task's
+        ``gpu_memory``) hold per GPU; a source that does not pack places such a job on one whole GPU."""
         raise NotImplementedError
+
+    def capacity(self) -> dict[int, int]:
+        """MiB each GPU offers tasks that share one (a task's ``gpu_memory``); empty: this source gives
+        whole GPUs only."""
+        return {}
 
     def waiting(self) -> dict[Key, str]:
         """Why queued runs cannot start yet, where the source knows (a cluster too small); shown as the
@@ -188,6 +197,13 @@ class LocalGPUs(GPUSource):
         "processes, read at most every 2 s).",
     )
 
+    gpu_memory_mib = Int(
+        0,
+        config=True,
+        help="MiB of memory each GPU offers tasks that share a GPU (a task's gpu_memory: packing). 0: the "
+        "memory NVML reports (GPUs set by hand without NVML then take no packed tasks).",
+    )
+
     @validate("gpus")
     def _validate_gpus(self, proposal: Any) -> Any:
         return checked_gpu_setting(proposal["value"])
@@ -202,6 +218,10 @@ class LocalGPUs(GPUSource):
 
     def inventory(self) -> list[GPU]:
         return self._gpus
+
+    def capacity(self) -> dict[int, int]:
+        """MiB each GPU offers packed jobs: ``gpu_memory_mib`` when set, else the memory NVML reports."""
+        return {g.index: self.gpu_memory_mib or g.memory_total // (1024 * 1024) for g in self._gpus}
 
     def foreign_uses(self, busy: set[int]) -> dict[int, list[GPUProcess]]:
         """The GPUs this server's jobs do not hold whose compute processes use more than
@@ -222,11 +242,16 @@ class LocalGPUs(GPUSource):
             if gpu not in busy and sum(p.memory_used or 0 for p in processes) > limit
         }
 
-    def place(self, queue: list[ScheduledRun], busy: set[int], cpu_slots: int) -> list[Placement]:
-        requests = [Request(item.key, item.gpu_count) for item in queue]
+    def place(
+        self, queue: list[ScheduledRun], busy: set[int], cpu_slots: int, shared: dict[int, int] | None = None
+    ) -> list[Placement]:
+        requests = [
+            Request(item.key, 1 if item.gpu_memory else item.gpu_count, item.gpu_memory) for item in queue
+        ]
         foreign = self.foreign_uses(busy) if any(r.gpus for r in requests) else {}
         free = [g.index for g in self._gpus if g.index not in busy and g.index not in foreign]
-        placements = plan(requests, free, len(self._gpus), cpu_slots)
+        packed = {g: mib for g, mib in (shared or {}).items() if g not in foreign}
+        placements = plan(requests, free, len(self._gpus), cpu_slots, self.capacity(), packed)
         placed = {p.key for p in placements}
         self._waiting = {}
         if foreign:
@@ -339,7 +364,9 @@ class HubLeases(GPUSource):
     def job_name(self, key: Key) -> str:
         return f"{self.server or 'default'}/{key[0]}/{key[1]}"
 
-    def place(self, queue: list[ScheduledRun], busy: set[int], cpu_slots: int) -> list[Placement]:
+    def place(
+        self, queue: list[ScheduledRun], busy: set[int], cpu_slots: int, shared: dict[int, int] | None = None
+    ) -> list[Placement]:
         """Never waits on the network: GPU runs are placed from what the worker thread last heard; runs
         without a lease yet are handed to it to ask for."""
         cpu = [Request(item.key, 0) for item in queue if item.gpu_count <= 0]

@@ -197,7 +197,9 @@ class RayCluster(GPUSource):
         """Nothing is refused up front: the cluster may grow (an autoscaler); a run that cannot fit waits
         with the reason in its message."""
 
-    def place(self, queue: list[ScheduledRun], busy: set[int], cpu_slots: int) -> list[Placement]:
+    def place(
+        self, queue: list[ScheduledRun], busy: set[int], cpu_slots: int, shared: dict[int, int] | None = None
+    ) -> list[Placement]:
         view = self.executor.cluster
         free_cpus, free_gpus = view.free_cpus, view.free_gpus
         for job in self.executor.starting():  # submitted, not yet counted in the cluster's usage

@@ -60,6 +60,7 @@ RESERVED_ENV = (
     "TRIO_NOTEBOOK",
     "TRIO_KERNEL",
     "TRIO_OUTPUT_DIR",
+    "TRIO_GPU_MEMORY_MIB",
 )
 
 
@@ -304,7 +305,11 @@ class Runner:
         running = self.tasks.running()
         busy = {g for item in running for g in item.run.gpu_ids}
         cpu_busy = sum(1 for item in running if not item.run.gpu_ids)
-        for placement in self.gpu_source.place(queue, busy, self.max_cpu_jobs - cpu_busy):
+        shared: dict[int, int] = {}  # MiB packed jobs hold per GPU
+        for item in running:
+            if item.gpu_memory and item.run.gpu_ids:
+                shared[item.run.gpu_ids[0]] = shared.get(item.run.gpu_ids[0], 0) + item.gpu_memory
+        for placement in self.gpu_source.place(queue, busy, self.max_cpu_jobs - cpu_busy, shared):
             self._start(placement.key, placement.gpus)
         for key, why in self.gpu_source.waiting().items():  # a cluster says why a run cannot start yet
             run = next((r.run for r in queue if r.key == key), None)
@@ -408,6 +413,8 @@ class Runner:
             env.update(self.credentials(task.id, run_index))
         if task.kind != "shell":
             env["TRIO_CONFIG"] = str(task_dir / "config.yaml")
+        if task.gpu_memory and gpus:  # advisory: a torch job may cap itself (set_per_process_memory_fraction)
+            env["TRIO_GPU_MEMORY_MIB"] = str(task.gpu_memory)
         if task.kind == "notebook_job":
             env["TRIO_NOTEBOOK"] = str(self.root_dir / task.script_path)
             env["TRIO_KERNEL"] = task.kernel

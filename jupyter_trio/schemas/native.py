@@ -189,6 +189,9 @@ class GeneratorBody(Request):
     run: bool = Field(False, description="queue every created task at once")
     priority: int = 0
     gpus: int = Field(0, ge=0, description="GPUs each task asks for; 0 = CPU only")
+    gpu_memory: int = Field(
+        0, ge=0, description="MiB of one GPU each task asks for instead, sharing it with other such tasks"
+    )
     notify: list[str] = Field(
         default_factory=list,
         max_length=20,
@@ -314,6 +317,7 @@ class TaskInfo(BaseModel):
     retry_on: list[str] = Field(default_factory=list, description="failed, interrupted, lost_lease")
     priority: int = 0
     gpus: int = Field(0, description="GPUs requested")
+    gpu_memory: int = Field(0, description="MiB of a shared GPU requested instead of whole GPUs (packing)")
     run_index: int = Field(description="latest run slot (0: never run)")
     exit_code: int | None = None
     started_at: float | None = None

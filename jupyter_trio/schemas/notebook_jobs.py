@@ -20,6 +20,9 @@ class NotebookJobCreate(Request):
     kernel: str = Field("", max_length=200, description="a kernelspec name; empty: the notebook's own")
     name: str | None = Field(None, max_length=128, description="the task's name (default: <notebook>-<time>)")
     gpus: int = Field(0, description="GPUs the run asks for")
+    gpu_memory: int = Field(
+        0, description="MiB of one GPU shared with other such jobs, instead of whole GPUs"
+    )
     priority: int = 0
     env: dict[str, Any] = Field(default_factory=dict, description="environment variables of the job")
     run: bool = Field(True, description="queue a run now (false: only make the task, e.g. to schedule it)")

@@ -26,7 +26,7 @@ from ..errors import Conflict, NotFound, PathOutsideWorkspace, PayloadTooLarge, 
 from ..runner.service import check_env
 from ..store import Store
 from ..store.paths import resolve_inside
-from .tasks import TaskService, check_name
+from .tasks import TaskService, check_gpu_memory, check_name
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +137,7 @@ class NotebookJobService:
         kernel: str = "",
         name: str | None = None,
         gpus: int = 0,
+        gpu_memory: int = 0,
         priority: int = 0,
         env: dict[str, Any] | None = None,
         run: bool = True,
@@ -166,6 +167,7 @@ class NotebookJobService:
             or (limit is not None and gpus > limit)
         ):
             raise ValidationFailed(f"gpus must be a whole number between 0 and {limit} on this server")
+        gpus = check_gpu_memory(self.tasks.runner.gpu_source, gpu_memory, gpus)
         job_env = check_env(env or {})
         warnings = [] if nb is None else self._undeclared(nb, parameters, notebook)
         stem = re.sub(r"[^A-Za-z0-9._-]", "_", target.stem).lstrip("._-") or "notebook"
@@ -188,6 +190,7 @@ class NotebookJobService:
                         config=dict(parameters),
                         env=job_env,
                         gpu_count=gpus,
+                        gpu_memory=gpu_memory,
                         priority=priority,
                     )
                 ],
@@ -218,6 +221,7 @@ class NotebookJobService:
                         env=dict(task.env),
                         priority=task.priority,
                         gpu_count=task.gpu_count,
+                        gpu_memory=task.gpu_memory,
                         project_id=task.project_id,
                         max_retries=task.max_retries,
                         retry_on=task.retry_on,

@@ -26,6 +26,7 @@ from ..domain import (
     TaskQuery,
 )
 from ..errors import BadRequest, Conflict, NotFound, ValidationFailed
+from ..runner.gpu_sources import GPUSource
 from ..runner.gpus import gpu_memory
 from ..runner.service import Runner, check_env
 from ..store import Store
@@ -60,6 +61,7 @@ class GeneratorRequest:
     run: bool = False
     priority: int = 0
     gpus: int = 0
+    gpu_memory: int = 0  # MiB of one shared GPU instead of whole GPUs (packing)
     notify: list[str] = field(default_factory=list)  # Apprise URLs told when a run of a task ends
     max_retries: int = 0  # a run ending in a retry_on way runs again, this many times at most
     retry_on: list[str] = field(default_factory=lambda: ["failed", "interrupted"])
@@ -224,6 +226,7 @@ class TaskService:
         limit = self.runner.gpu_source.max_gpus()
         if req.gpus < 0 or (limit is not None and req.gpus > limit):
             raise ValidationFailed(f"gpus must be between 0 and {limit} on this server")
+        gpu_count = check_gpu_memory(self.runner.gpu_source, req.gpu_memory, req.gpus)
         notify = check_urls(req.notify)
         retry_on = check_retries(req.max_retries, req.retry_on)
         with self.store.db.transaction() as conn:
@@ -238,7 +241,8 @@ class TaskService:
                     script_path=ws.script_relpath if ws is not None else "",
                     command=req.shell_text if kind == "shell" else "",
                     priority=req.priority,
-                    gpu_count=req.gpus,
+                    gpu_count=gpu_count,
+                    gpu_memory=req.gpu_memory,
                     notify=notify,
                     max_retries=req.max_retries,
                     retry_on=retry_on,
@@ -345,6 +349,27 @@ class TaskService:
             self.store.schedules.delete(schedule.id)
         self.repo.delete(task.id)
         shutil.rmtree(self.store.layout.task_dir(task.id), ignore_errors=True)
+
+
+def check_gpu_memory(source: GPUSource, gpu_memory: int, gpus: int) -> int:
+    """A packed task's request checked (``gpu_memory`` MiB of one GPU shared with other such tasks): the
+    GPU count to store, 1 when packing. Packing is the local GPU source's (a Hub or a cluster gives whole
+    GPUs); a task that asks more than any GPU offers could never start."""
+    if isinstance(gpu_memory, bool) or not isinstance(gpu_memory, int) or gpu_memory < 0:
+        raise ValidationFailed("gpu_memory must be a whole number of MiB, 0 or more")
+    if not gpu_memory:
+        return gpus
+    if gpus > 1:
+        raise ValidationFailed("gpu_memory shares one GPU: ask for gpus 0 or 1 with it, not several")
+    capacity = {g: mib for g, mib in source.capacity().items() if mib > 0}
+    if not capacity:
+        raise ValidationFailed("gpu_memory: this server's GPU source does not share GPUs (local GPUs only)")
+    if gpu_memory > max(capacity.values()):
+        raise ValidationFailed(
+            f"gpu_memory: no GPU of this server offers {gpu_memory} MiB (at most {max(capacity.values())}; "
+            "c.LocalGPUs.gpu_memory_mib sets it where NVML cannot say)"
+        )
+    return 1
 
 
 def check_retries(max_retries: int, retry_on: list[str]) -> tuple[str, ...]:

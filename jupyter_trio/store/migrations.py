@@ -372,6 +372,9 @@ CREATE TABLE model_aliases (
 CREATE INDEX model_versions_by_task ON model_versions(task_id)
 """
 
+# GPU packing (issue 34): a task may ask for this much GPU memory (MiB) on a shared GPU instead of whole GPUs.
+_V16_GPU_MEMORY = ["ALTER TABLE tasks ADD COLUMN gpu_memory INTEGER NOT NULL DEFAULT 0"]
+
 MIGRATIONS: list[str | list[str]] = [
     _V1_INITIAL,
     _V2_COUNTERS_AND_INDEXES,
@@ -388,6 +391,7 @@ MIGRATIONS: list[str | list[str]] = [
     _V13_UNSETTLED_RUNS,
     _V14_SCHEDULES,
     _V15_MODEL_REGISTRY,
+    _V16_GPU_MEMORY,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -94,8 +94,8 @@ class TaskRepository:
         conn.executemany(
             "INSERT INTO tasks(id, name, kind, owner, status, priority, gpus, project_id, parent_id, "
             "session_id, path, script_path, command, config, params, env, workspace, created_at, updated_at, "
-            "notify, max_retries, retry_on, kernel) "
-            "VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "notify, max_retries, retry_on, kernel, gpu_memory) "
+            "VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (
                     task_id,
@@ -120,6 +120,7 @@ class TaskRepository:
                     t.max_retries,
                     json.dumps(list(t.retry_on)),
                     t.kernel,
+                    t.gpu_memory,
                 )
                 for task_id, t in zip(ids, tasks)
             ],
@@ -352,7 +353,8 @@ class TaskRepository:
 
     # the facts of a run's task the runner places and reports it by
     _SCHEDULED = (
-        "SELECT r.*, t.priority AS priority, t.gpus AS gpu_count, t.name AS task_name, t.kind AS kind "
+        "SELECT r.*, t.priority AS priority, t.gpus AS gpu_count, t.gpu_memory AS gpu_memory, "
+        "t.name AS task_name, t.kind AS kind "
         "FROM runs r JOIN tasks t ON t.id = r.task_id"
     )
 
