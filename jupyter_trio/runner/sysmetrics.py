@@ -19,7 +19,6 @@ the sampler's CPU.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import importlib.util
 import os
 import threading
@@ -119,6 +118,8 @@ class NvmlReader:
     def open(cls, indices: list[int]) -> NvmlReader | None:
         if not indices:
             return None
+        import ctypes.util  # 5 ms: only a run that holds GPUs pays it
+
         name = ctypes.util.find_library("nvidia-ml") or "libnvidia-ml.so.1"
         try:
             lib = ctypes.CDLL(name)
@@ -170,7 +171,11 @@ class SystemSampler:
         gpus: list[int] | None = None,
         gpu_reader: Any = None,
         sink: Callable[[bytes], object] | None = None,
+        since: float | None = None,
     ):
+        """``since``: when the job started (``time.monotonic()``), for a sampler started after it: every
+        process of the tree is counted from zero (all of them were born since), so the first sample covers
+        the time from the job's start and nothing is lost to a late start."""
         self.path = run_dir / "metrics" / f"sys-{os.getpid()}.trk"
         self.root, self.interval = root, interval
         self.gpus = gpus or []
@@ -182,13 +187,14 @@ class SystemSampler:
         self._pending: dict[str, tuple[list[int], list[float], list[float]]] = {}
         self._ticks: dict[int, int] = {}  # pid -> CPU ticks at the last sample
         self._io: dict[int, tuple[int, int]] = {}
-        self._started = time.monotonic()
+        self._from_zero = since is not None
+        self._started = since if since is not None else time.monotonic()
         self._last = self._started
 
     def start(self) -> SystemSampler:
         if self.gpu_reader is None and self.gpus:
             self.gpu_reader = NvmlReader.open(self.gpus)
-        self.sample()  # the baseline for the first deltas
+        self.sample()  # the baseline for the first deltas (or, counted from zero, the first point)
         self._thread.start()
         return self
 
@@ -228,10 +234,16 @@ class SystemSampler:
                 io[pid] = _io_bytes(pid)
             except (OSError, ValueError):
                 pass
-        first = not self._ticks and not self._io
-        cpu = sum(t - self._ticks.get(pid, t) for pid, t in ticks.items())
-        read = sum(r - self._io.get(pid, (r, w))[0] for pid, (r, w) in io.items())
-        write = sum(w - self._io.get(pid, (r, w))[1] for pid, (r, w) in io.items())
+        first = not self._from_zero and not self._ticks and not self._io
+        # a process first seen now: from zero (born since the job started), or from now (a baseline)
+        cpu = sum(t - self._ticks.get(pid, 0 if self._from_zero else t) for pid, t in ticks.items())
+        zero = (0, 0)
+        read = sum(
+            r - self._io.get(pid, zero if self._from_zero else (r, w))[0] for pid, (r, w) in io.items()
+        )
+        write = sum(
+            w - self._io.get(pid, zero if self._from_zero else (r, w))[1] for pid, (r, w) in io.items()
+        )
         self._ticks, self._io, self._last = ticks, io, now
         if first or elapsed <= 0:
             return
