@@ -226,6 +226,7 @@ async def test_a_py_script_runs_as_a_job_with_its_parameters_as_config(api, wait
 
 async def test_the_kernel_client_runs_a_notebook_and_schedules_it(client, jp_root_dir):
     write_notebook(jp_root_dir / "k.ipynb", "print(x + 1)", parameters="x = 0")
+
     def use() -> tuple[dict, list[dict], dict, list[dict]]:
         service = client()  # it asks the server at once: off the server's loop
         task = service.run_notebook("k.ipynb", {"x": 41}, name="from-kernel")
