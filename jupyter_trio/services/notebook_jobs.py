@@ -26,7 +26,7 @@ from ..errors import Conflict, NotFound, PathOutsideWorkspace, PayloadTooLarge, 
 from ..runner.service import check_env
 from ..store import Store
 from ..store.paths import resolve_inside
-from .tasks import TaskService, check_gpu_memory, check_name
+from .tasks import TaskService, check_gpu_memory, check_gpus, check_name
 
 log = logging.getLogger(__name__)
 
@@ -159,14 +159,7 @@ class NotebookJobService:
         bad = [k for k in parameters if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", str(k))]
         if bad:
             raise ValidationFailed(f"parameters: {bad[0]!r} is not a valid variable name")
-        limit = self.tasks.runner.gpu_source.max_gpus()
-        if (
-            isinstance(gpus, bool)
-            or not isinstance(gpus, int)
-            or gpus < 0
-            or (limit is not None and gpus > limit)
-        ):
-            raise ValidationFailed(f"gpus must be a whole number between 0 and {limit} on this server")
+        check_gpus(self.tasks.runner.gpu_source, gpus)
         gpus = check_gpu_memory(self.tasks.runner.gpu_source, gpu_memory, gpus)
         job_env = check_env(env or {})
         warnings = [] if nb is None else self._undeclared(nb, parameters, notebook)

@@ -88,7 +88,6 @@ class ScheduleService:
         self.tasks = tasks
         self.notebook_jobs = notebook_jobs
         self.misfire_grace = misfire_grace
-        store.tasks.on_change.append(self._task_changed)
 
     # ---- reading
     def get(self, schedule_id: str) -> Schedule:
@@ -178,10 +177,6 @@ class ScheduleService:
         self.get(schedule_id)
         self.repo.delete(schedule_id)
 
-    def delete_of_task(self, task_id: str) -> None:
-        for schedule in self.repo.list(task_id=task_id):
-            self.repo.delete(schedule.id)
-
     @staticmethod
     def _check_mode(task: Task, mode: str) -> None:
         if mode == ScheduleMode.NEW_TASK and task.kind not in COPYABLE_KINDS:
@@ -207,6 +202,8 @@ class ScheduleService:
     def tick(self, now: float | None = None) -> None:
         """Act on every due schedule (the runner's tick: one indexed MIN() when none is due)."""
         now = time.time() if now is None else now
+        for schedule in self.repo.waiting():
+            self._start_waiting(schedule)
         earliest = self.repo.next_due()
         if earliest is None or earliest > now:
             return
@@ -284,14 +281,11 @@ class ScheduleService:
             message=f"started run {run.run_index if run else '?'} of {task.name}{note}",
         )
 
-    def _task_changed(self, task_id: str) -> None:
-        """A task's run ended: a fire waiting behind it (overlap ``queue``) starts now."""
-        waiting = [s for s in self.repo.list(task_id=task_id) if s.pending and not s.paused]
-        if not waiting:
-            return
-        task = self.store.tasks.get(task_id)
+    def _start_waiting(self, schedule: Schedule) -> None:
+        """A fire waiting behind its task's run (overlap ``queue``) starts once that run has ended (the
+        runner's tick that records the end runs this one next)."""
+        task = self.store.tasks.get(schedule.task_id)
         if task is None or task.status in ACTIVE:
             return
-        schedule = waiting[0]
         self.repo.update(schedule.id, pending=schedule.pending - 1)
         self._start(schedule, task, schedule.last_fire or time.time(), " (it waited for the previous run)")

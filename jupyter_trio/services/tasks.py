@@ -223,9 +223,7 @@ class TaskService:
         10,000 tasks returns as soon as the database has it.
         """
         kind, ws, configs = self._expand(req, owner)
-        limit = self.runner.gpu_source.max_gpus()
-        if req.gpus < 0 or (limit is not None and req.gpus > limit):
-            raise ValidationFailed(f"gpus must be between 0 and {limit} on this server")
+        check_gpus(self.runner.gpu_source, req.gpus)
         gpu_count = check_gpu_memory(self.runner.gpu_source, req.gpu_memory, req.gpus)
         notify = check_urls(req.notify)
         retry_on = check_retries(req.max_retries, req.retry_on)
@@ -349,6 +347,18 @@ class TaskService:
             self.store.schedules.delete(schedule.id)
         self.repo.delete(task.id)
         shutil.rmtree(self.store.layout.task_dir(task.id), ignore_errors=True)
+
+
+def check_gpus(source: GPUSource, gpus: int) -> None:
+    """A task's GPU count: a whole number from 0 to the most this server's GPU source can give."""
+    limit = source.max_gpus()
+    if (
+        isinstance(gpus, bool)
+        or not isinstance(gpus, int)
+        or gpus < 0
+        or (limit is not None and gpus > limit)
+    ):
+        raise ValidationFailed(f"gpus must be a whole number between 0 and {limit} on this server")
 
 
 def check_gpu_memory(source: GPUSource, gpu_memory: int, gpus: int) -> int:

@@ -94,6 +94,11 @@ class ScheduleRepository:
         )
         return [schedule_of(r) for r in rows]
 
+    def waiting(self) -> list[Schedule]:
+        """Unpaused schedules with fires waiting for their task's run to end (overlap ``queue``)."""
+        rows = self.db.query("SELECT * FROM schedules WHERE pending > 0 AND paused = 0 ORDER BY id")
+        return [schedule_of(r) for r in rows]
+
     def next_due(self) -> float | None:
         """The earliest next fire of any unpaused schedule (the tick sleeps until then)."""
         return self.db.scalar("SELECT MIN(next_fire) FROM schedules WHERE paused = 0")
@@ -133,11 +138,3 @@ class ScheduleRepository:
         with self.db.transaction() as conn:
             conn.execute("DELETE FROM schedules WHERE id = ?", (schedule_id,))
             self._changed(schedule_id)
-
-    def delete_of_task(self, conn: sqlite3.Connection, task_id: str) -> list[str]:
-        """In the caller's transaction (the task's delete): drop the task's schedules; their ids."""
-        ids = [r[0] for r in conn.execute("SELECT id FROM schedules WHERE task_id = ?", (task_id,))]
-        conn.execute("DELETE FROM schedules WHERE task_id = ?", (task_id,))
-        for sid in ids:
-            self._changed(sid)
-        return ids
