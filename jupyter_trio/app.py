@@ -542,6 +542,7 @@ class TrioApp(ExtensionApp):
         self.sweeps = SweepService(
             self.store, self.runner, self.workspaces, self.metrics_reader, self.tasks, self.training
         )
+        self.runner.on_finish.append(self.sweeps.trial_ended)  # a held trial starts in the same tick
         self.run_table = RunTableService(self.store)
         self.code_rerun = CodeRerun(self.store, self.tasks, root_dir)
         self.notebook_jobs = NotebookJobService(self.store, self.tasks, root_dir, self._kernel_names)

@@ -102,6 +102,24 @@ async def test_cancel_kills_children_and_grandchildren(api, wait_task, tmp_path)
     await wait_for(lambda: not pids_alive(pids), timeout=10)
 
 
+async def test_what_a_job_leaves_running_ends_with_it(api, wait_task, tmp_path):
+    """A job that exits leaving processes behind: its background child, and a grandchild orphaned into the
+    supervisor (a subreaper) in a session of its own, are found from the kernel's children lists and ended
+    before the run is recorded."""
+    pidfile = tmp_path / "left"
+    command = (
+        f"sleep 310 & echo $! >> {pidfile}; "
+        f"bash -c 'setsid sleep 311 & echo $! >> {pidfile}'; "  # its parent exits at once: an orphan
+        "exit 0"
+    )
+    name = await shell_task(api, command)
+    task = await wait_task(name, "completed", timeout=30)
+    assert task["exit_code"] == 0
+    pids = [int(p) for p in pidfile.read_text().split()]
+    assert len(pids) == 2
+    await wait_for(lambda: not pids_alive(pids), timeout=10)
+
+
 async def test_cancel_of_a_job_that_ignores_sigterm_ends_with_sigkill(api, wait_task):
     name = await shell_task(api, "trap '' TERM; echo ready; while true; do sleep 0.1; done")
     await wait_task(name, "running")

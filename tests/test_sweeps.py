@@ -193,7 +193,9 @@ async def test_pause_resume_add_trials_enqueue_and_stop(api, jp_root_dir):
     assert status == 409 and "only a running sweep pauses" in again["error"]["message"]
     await asyncio.sleep(1.0)
     status, held = await api("GET", "trio/api/sweeps/ctl")
-    assert len(held["trials"]) <= 1  # paused: no new trial was asked for
+    # paused: no new trial started; a random sweep keeps its next trial asked ahead, its task held (pending)
+    statuses = [(await api("GET", f"trio/api/tasks/{t['task']}"))[1]["status"] for t in held["trials"]]
+    assert len(statuses) == 2 and statuses[1] == "pending", statuses
     status, resumed = await api("POST", "trio/api/sweeps/ctl/resume", {})
     assert status == 200 and resumed["state"] == "running"
     done = await wait_sweep(api, "ctl", "completed")
@@ -219,6 +221,52 @@ async def test_pause_resume_add_trials_enqueue_and_stop(api, jp_root_dir):
     assert (await api("GET", "trio/api/sweeps/ctl"))[0] == 404
     for task in tasks:
         assert (await api("GET", f"trio/api/tasks/{task}"))[0] == 404
+
+
+async def test_a_random_sweep_holds_its_next_trial_and_drops_it_when_its_time_runs_out(api, jp_root_dir):
+    """random and grid sweeps ask one trial ahead: its task is made but held (pending) while ``parallel``
+    trials run, started by the runner the moment a slot frees; out of time, the held trial never runs: its
+    task goes, and the study keeps it failed with the reason."""
+    script = "import time, jupyter_trio as trio\ntime.sleep(0.4)\ntrio.track('loss', trio.read()['x'])\n"
+    await start(
+        api,
+        jp_root_dir,
+        "ahead",
+        script,
+        space={"x": "uniform(0, 1)"},
+        objective={"metric": "loss"},
+        n_trials=1000,
+        parallel=2,
+        sampler="random",
+        timeout=2.5,
+    )
+    seen_held = False
+    while (sweep := (await api("GET", "trio/api/sweeps/ahead"))[1])["state"] == "running":
+        statuses = []
+        for trial in sweep["trials"]:
+            if trial["state"] == "running":
+                status, task = await api("GET", f"trio/api/tasks/{trial['task']}")
+                statuses.append(task["status"] if status == 200 else "gone")
+        assert statuses.count("pending") <= 1, statuses  # (at most 2 at once: from the runs' spans, below)
+        seen_held = seen_held or "pending" in statuses
+        await asyncio.sleep(0.1)
+    assert seen_held
+    assert sweep["state"] == "completed" and "time budget ran out" in sweep["message"], sweep
+    assert all(t["state"] == "complete" for t in sweep["trials"]), sweep["trials"]
+    spans = []
+    for trial in sweep["trials"]:
+        status, task = await api("GET", f"trio/api/tasks/{trial['task']}")
+        assert status == 200 and task["status"] == "completed"
+        spans.append((task["started_at"], task["ended_at"]))
+    assert max(sum(1 for s, e in spans if s <= t < e) for t, _ in spans) <= 2
+    # the held trial: told failed, with why, and no task or row of ours
+    status, ref = await api("GET", "trio/api/sweeps/ahead/study")
+    study = optuna.load_study(study_name=ref["study_name"], storage=ref["storage"])
+    dropped = [t for t in study.get_trials() if t.number not in {x["number"] for x in sweep["trials"]}]
+    assert len(dropped) == 1 and dropped[0].state == optuna.trial.TrialState.FAIL
+    assert "time budget ran out" in dropped[0].user_attrs["not_run"]
+    status, tasks = await api("GET", "trio/api/tasks", params={"name": "ahead-", "page_size": 1000})
+    assert status == 200 and len(tasks["items"]) == len(sweep["trials"]), tasks
 
 
 @pytest.mark.parametrize(

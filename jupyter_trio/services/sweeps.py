@@ -10,6 +10,12 @@ path), and tells the study each ended trial's value or state. The store's ``swee
 task runs which trial; a trial is told at most once (``skip_if_finished``), so a server killed mid-sweep
 re-attaches and goes on.
 
+A sweep whose sampler does not learn from results (random, grid) asks one trial ahead: its task waits
+*held* (made, not queued: "pending") while ``parallel`` trials run, and the moment one of them ends the
+runner's own end-of-run hook queues it, so it starts in the same tick, before the study is told about the
+ended trial and asked for the next one (bench/sweep_bench.py: that tell and ask were most of a short
+trial's turn-around). An adaptive sampler (TPE, CMA-ES, GP) asks when a slot is free, knowing every result.
+
 Runs in the server. Optuna is imported here only, when a sweep is made or driven.
 """
 
@@ -20,19 +26,21 @@ import math
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from ..domain import (
     JSONObject,
     NewTask,
     Objective,
     RunState,
+    ScheduledRun,
     Sweep,
     SweepSpec,
     SweepState,
     SweepTrial,
     Task,
     TaskKind,
+    TaskState,
     TrialState,
 )
 from ..errors import Conflict, NotFound, ValidationFailed
@@ -55,6 +63,7 @@ VALUES = ("last", "best")
 PRUNE_MARKER = "should_prune"  # in the run folder: trio.should_prune() turns true (tracking/prune.py)
 PRUNE_GRACE_S = 2.0  # a pruned trial's script may exit by itself this long before it is cancelled
 MAX_TRIALS = 100_000
+ASK_AHEAD_SAMPLERS = ("random", "grid")  # their next config does not depend on the trials' results
 
 
 @dataclass(frozen=True, slots=True)
@@ -348,29 +357,85 @@ class SweepService:
                 self._end(sweep, SweepState.FAILED, f"the sweep's driver failed: {exc}")
 
     def _drive(self, sweep: Sweep) -> None:
-        """Follow the running trials, then ask for new ones while the budget and ``parallel`` allow. Reads
-        only the running trials and the counts: a tick costs the same at the 10th trial and the 2,000th."""
+        """Follow the running trials, then start held ones and ask for new ones while the budget and
+        ``parallel`` allow. Reads only the running trials and the counts: a tick costs the same at the 10th
+        trial and the 2,000th."""
         study = self._study(sweep)
-        running = 0
+        running, held = 0, []
         for trial in self.store.sweeps.trials(sweep.id, states=(TrialState.RUNNING,)):
-            if self._follow(sweep, study, trial):
-                running += 1
+            match self._follow(sweep, study, trial):
+                case "running":
+                    running += 1
+                case "held":
+                    held.append(trial)
         counts = self.store.sweeps.trial_counts(sweep.id)
         if self._first_trials_failed(sweep, counts):
             return
-        timed_out = sweep.spec.timeout_s is not None and time.time() - sweep.created_at > sweep.spec.timeout_s
+        timed_out = self._timed_out(sweep)
         asked, budget = sum(counts.values()), self._budget(sweep)
         if sweep.state == SweepState.RUNNING and not timed_out:
+            while held and running < sweep.spec.parallel:
+                self._release(held.pop(0))
+                running += 1
             while asked < budget and running < sweep.spec.parallel:
                 self._ask(sweep, study)
                 asked += 1
                 running += 1
-        if sweep.state == SweepState.RUNNING and running == 0 and (asked >= budget or timed_out):
+            if not held and asked < budget and self._asks_ahead(sweep):
+                self._ask(sweep, study, hold=True)
+                asked += 1
+                return  # the held trial keeps the sweep going
+        elif sweep.state == SweepState.RUNNING and held:  # out of time: a held trial never starts
+            for trial in held:
+                self._drop(sweep, study, trial, "the sweep's time budget ran out before it started")
+            held = []
+        if sweep.state == SweepState.RUNNING and running == 0 and not held and (asked >= budget or timed_out):
             why = "its time budget ran out" if timed_out and asked < budget else ""
             if budget < sweep.spec.n_trials:
                 why = f"the grid has {budget} points: each was tried once"
             self.store.sweeps.update(sweep.id, state=SweepState.COMPLETED, message=why)
             self._forget(sweep.id)
+
+    def _timed_out(self, sweep: Sweep) -> bool:
+        return sweep.spec.timeout_s is not None and time.time() - sweep.created_at > sweep.spec.timeout_s
+
+    def _asks_ahead(self, sweep: Sweep) -> bool:
+        """A script sweep whose sampler does not learn from results keeps one trial held ahead."""
+        return sweep.spec.sampler in ASK_AHEAD_SAMPLERS and not sweep.spec.project_id
+
+    def trial_ended(self, item: ScheduledRun) -> None:
+        """The runner's end-of-run hook: a trial's run ended, so its running sweep's held trial is queued
+        now, and the runner starts it in this same tick (before the study hears of the ended trial)."""
+        trial = self.store.sweeps.trial_of_task(item.run.task_id)
+        if trial is None or trial.state != TrialState.RUNNING:
+            return
+        sweep = self.store.sweeps.get(trial.sweep_id)
+        if sweep is None or sweep.state != SweepState.RUNNING or self._timed_out(sweep):
+            return
+        held = self.store.sweeps.held_trials(sweep.id)
+        if held:
+            self._release(held[0])
+
+    def _release(self, trial: SweepTrial) -> None:
+        """Queue a held trial's task (its first run)."""
+        with self.store.db.transaction() as conn:
+            self.store.tasks.add_runs(conn, [trial.task_id])
+        self.runner.wake()
+
+    def _drop(self, sweep: Sweep, study: Any, trial: SweepTrial, why: str) -> None:
+        """A held trial that will not run: its task and row go, and the study keeps it as failed, saying
+        why (Optuna cannot delete a trial)."""
+        trial_id = self.storage.get_trial_id_from_study_id_trial_number(study._study_id, trial.number)
+        try:
+            self.storage.set_trial_user_attr(trial_id, "not_run", why)
+        except RuntimeError:  # told already
+            pass
+        self._tell(sweep, study, trial, TrialState.FAIL, None)
+        self.store.sweeps.delete_trial(sweep.id, trial.number)
+        try:
+            self.tasks.delete(trial.task_id, force=True)
+        except NotFound:
+            pass
 
     def _budget(self, sweep: Sweep) -> int:
         """How many trials to ask for: ``n_trials``, or the grid's size when that is smaller."""
@@ -378,7 +443,9 @@ class SweepService:
             return sweep.spec.n_trials
         return min(sweep.spec.n_trials, math.prod(len(v) for v in self._space(sweep).grid().values()))
 
-    def _ask(self, sweep: Sweep, study: Any) -> None:
+    def _ask(self, sweep: Sweep, study: Any, hold: bool = False) -> None:
+        """Ask the study for a trial and make its task: queued, or ``hold``: made and left pending until a
+        slot frees (``trial_ended``)."""
         space = self._space(sweep)
         trial = study.ask(space.distributions)
         config = space.config(trial.params)
@@ -399,10 +466,12 @@ class SweepService:
                     )
                 ],
             )
-            self.store.tasks.add_runs(conn, [task_id])
+            if not hold:
+                self.store.tasks.add_runs(conn, [task_id])
             self.store.sweeps.add_trial(conn, sweep.id, trial.number, task_id, dict(trial.params))
         materialize(self.store.layout, task_id, TaskKind.SCRIPT, config, "")
-        self.runner.wake()
+        if not hold:
+            self.runner.wake()
 
     def _ask_training(self, sweep: Sweep, trial: Any, params: JSONObject) -> None:
         """A training sweep's trial: a train task of its project with the sampled training parameters."""
@@ -419,9 +488,9 @@ class SweepService:
         )
         self.training.start(task.id)
 
-    def _follow(self, sweep: Sweep, study: Any, trial: SweepTrial) -> bool:
+    def _follow(self, sweep: Sweep, study: Any, trial: SweepTrial) -> Literal["running", "held", "ended"]:
         """Report what a running trial tracked, prune it when its pruner says so, and tell the study once
-        its task has ended; True while it still runs."""
+        its task has ended; "held": asked ahead, its task not queued yet."""
         import optuna
 
         task = self.store.tasks.get(trial.task_id)
@@ -437,7 +506,9 @@ class SweepService:
                 pass
         if task is None:  # its task was deleted under it
             self._tell(sweep, study, trial, TrialState.FAIL, None)
-            return False
+            return "ended"
+        if task.status == TaskState.PENDING:
+            return "held"
         run_dir = self.store.layout.run_dir(task.id, task.run_index) if task.run_index else None
         reported = run_dir is not None and run_dir.is_dir() and self._report(key, trial_id, sweep, run_dir)
         if task.status in ACTIVE:
@@ -455,9 +526,9 @@ class SweepService:
                 asked_at = self._pruned_at.setdefault(key, time.monotonic() - PRUNE_GRACE_S)
                 if time.monotonic() - asked_at >= PRUNE_GRACE_S and not self._cancel_requested(task):
                     self.runner.cancel(task)
-            return True
+            return "running"
         self._finish(sweep, study, trial, task, run_dir)
-        return False
+        return "ended"
 
     def _cancel_requested(self, task: Task) -> bool:
         run = self.store.tasks.run(task.id, task.run_index)
@@ -549,6 +620,9 @@ class SweepService:
             if trial.state != TrialState.RUNNING:
                 continue
             task = self.store.tasks.get(trial.task_id)
+            if task is not None and task.status == TaskState.PENDING:
+                self._drop(sweep, study, trial, f"held, never started: {message}")
+                continue
             if task is not None and task.status in ACTIVE:
                 self.runner.cancel(task)
             self._tell(sweep, study, trial, TrialState.FAIL, None)

@@ -131,6 +131,20 @@ class SweepRepository:
         )
         return trial_of(row) if row else None
 
+    def held_trials(self, sweep_id: str) -> list[SweepTrial]:
+        """The sweep's trials asked ahead whose task waits, not yet queued ("pending"), for a free slot."""
+        rows = self.db.query(
+            "SELECT s.* FROM sweep_trials s JOIN tasks t ON t.id = s.task_id "
+            "WHERE s.sweep_id = ? AND s.state = ? AND t.status = 'pending' ORDER BY s.number",
+            (sweep_id, str(TrialState.RUNNING)),
+        )
+        return [trial_of(r) for r in rows]
+
+    def delete_trial(self, sweep_id: str, number: int) -> None:
+        with self.db.transaction() as conn:
+            conn.execute("DELETE FROM sweep_trials WHERE sweep_id = ? AND number = ?", (sweep_id, number))
+            self._changed(sweep_id)
+
     def trial_of_task(self, task_id: str) -> SweepTrial | None:
         row = self.db.query_one("SELECT * FROM sweep_trials WHERE task_id = ?", (task_id,))
         return trial_of(row) if row else None
