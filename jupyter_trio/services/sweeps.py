@@ -115,6 +115,7 @@ class SweepService:
         self._reported: dict[tuple[str, int], int] = {}  # (sweep id, trial number) -> last step reported
         self._pruned_at: dict[tuple[str, int], float] = {}  # when the pruner said stop (grace period)
         self._trial_ids: dict[tuple[str, int], int] = {}  # (sweep id, trial number) -> Optuna's trial id
+        self._unattributed: set[tuple[str, int]] = set()  # trials whose "task" user attribute is not set yet
         self._spaces: dict[str, Space] = {}  # sweep id -> its parsed space
 
     # ---- Optuna
@@ -414,18 +415,21 @@ class SweepService:
             return
         held = self.store.sweeps.held_trials(sweep.id)
         if held:
-            self._release(held[0])
+            self._release(held[0], wake=False)  # the runner places its queue right after its hooks
 
-    def _release(self, trial: SweepTrial) -> None:
+    def _release(self, trial: SweepTrial, wake: bool = True) -> None:
         """Queue a held trial's task (its first run)."""
         with self.store.db.transaction() as conn:
             self.store.tasks.add_runs(conn, [trial.task_id])
-        self.runner.wake()
+        if wake:
+            self.runner.wake()
 
     def _drop(self, sweep: Sweep, study: Any, trial: SweepTrial, why: str) -> None:
         """A held trial that will not run: its task and row go, and the study keeps it as failed, saying
         why (Optuna cannot delete a trial)."""
-        trial_id = self.storage.get_trial_id_from_study_id_trial_number(study._study_id, trial.number)
+        trial_id = self._trial_ids.get((sweep.id, trial.number))
+        if trial_id is None:
+            trial_id = self.storage.get_trial_id_from_study_id_trial_number(study._study_id, trial.number)
         try:
             self.storage.set_trial_user_attr(trial_id, "not_run", why)
         except RuntimeError:  # told already
@@ -448,6 +452,10 @@ class SweepService:
         slot frees (``trial_ended``)."""
         space = self._space(sweep)
         trial = study.ask(space.distributions)
+        key = (sweep.id, trial.number)
+        # known now, so the trial's first follow queries neither its id nor its (empty) intermediate values
+        self._trial_ids[key], self._reported[key] = trial._trial_id, -1
+        self._unattributed.add(key)
         config = space.config(trial.params)
         if sweep.spec.project_id:
             self._ask_training(sweep, trial, config)
@@ -496,10 +504,13 @@ class SweepService:
         task = self.store.tasks.get(trial.task_id)
         key = (sweep.id, trial.number)
         trial_id = self._trial_ids.get(key)
-        if trial_id is None:  # one lookup a trial, not one a tick
+        if trial_id is None:  # one lookup a trial (asked by an earlier server), not one a tick
             trial_id = self._trial_ids[key] = self.storage.get_trial_id_from_study_id_trial_number(
                 study._study_id, trial.number
             )
+            self._unattributed.add(key)
+        if key in self._unattributed:
+            self._unattributed.discard(key)
             try:  # optuna-dashboard shows which task ran it (set here: off the path from ask to start)
                 self.storage.set_trial_user_attr(trial_id, "task", trial.task_id)
             except RuntimeError:  # told already (a server stopped between telling and recording it)
@@ -600,6 +611,7 @@ class SweepService:
         self._reported.pop((sweep.id, trial.number), None)
         self._pruned_at.pop((sweep.id, trial.number), None)
         self._trial_ids.pop((sweep.id, trial.number), None)
+        self._unattributed.discard((sweep.id, trial.number))
 
     def _first_trials_failed(self, sweep: Sweep, counts: dict[str, int]) -> bool:
         """The first ``stop_after_failures`` trials all failed: the sweep stops itself with the reason."""
