@@ -1,7 +1,7 @@
 """How a job starts and ends (the path a short sweep trial takes a thousand times):
 
-- a script task runs in an interpreter a spare shim started ahead of need (``warm_job.py``), and sees
-  what ``python -u script.py`` would show it; a job it cannot stand in for starts cold;
+- a script task runs in a fork of the zygote (``shim.py --zygote``, jupyter_trio imported: ``warm_job.py``),
+  and sees what ``python -u script.py`` would show it; a job it cannot stand in for starts cold;
 - ``trio.read()`` reads the runner's JSON twin of ``config.yaml`` while that file is unchanged, and the YAML
   once it was edited;
 - a run's end is recorded the moment its shim exits (a pidfd on the event loop), not at the runner's next
@@ -82,7 +82,7 @@ async def test_a_script_task_runs_warm_as_a_cold_interpreter_would_run_it(
     await script_workspace(PROBE, "lr: 0.25\nmodel:\n  name: mlp\n", name="probe.py")
     task, facts = await run_probe(api, wait_task, env={"EXTRA": "yes"})
     script = str(jp_root_dir / "probe.py")
-    assert "jupyter_trio.runner.warm_job" in facts["cmdline"]  # it ran in the interpreter started early
+    assert "--zygote" in facts["cmdline"]  # it ran in a fork of the interpreter started early
     assert facts["name"] == "__main__" and facts["pickled"] == "__main__"
     assert facts["file"] == script and facts["argv0"] == script
     assert facts["path0"] == str(jp_root_dir) and facts["cwd"] == str(jp_root_dir)
@@ -100,7 +100,7 @@ async def test_a_script_task_runs_warm_as_a_cold_interpreter_would_run_it(
     assert (
         trace.startswith("Traceback (most recent call last):") and "ValueError: the probe was told" in trace
     )
-    assert f'File "{script}"' in trace and "warm_job" not in trace
+    assert f'File "{script}"' in trace and "warm_job" not in trace and "shim" not in trace
     assert "exit hook saw ValueError('the probe was told to fail')" in trace
 
 
@@ -109,7 +109,7 @@ async def test_a_job_with_another_start_up_environment_starts_cold(api, script_w
     _, facts = await run_probe(
         api, wait_task, env={"PYTHONHASHSEED": "7"}, config={"lr": 0.5, "model": {"name": "cnn"}}
     )
-    assert "jupyter_trio.runner.warm_job" not in facts["cmdline"] and facts["cmdline"][1] == "-u"
+    assert "--zygote" not in facts["cmdline"] and facts["cmdline"][1] == "-u"
     assert facts["lr"] == 0.5
 
 
@@ -123,7 +123,7 @@ async def test_without_warm_python_every_job_starts_cold(api, script_workspace, 
     trio_app.runner.local._refill()
     await script_workspace(PROBE, "lr: 1\nmodel:\n  name: x\n", name="probe.py")
     _, facts = await run_probe(api, wait_task, config={"lr": 1, "model": {"name": "x"}})
-    assert "jupyter_trio.runner.warm_job" not in facts["cmdline"] and facts["lr"] == 1
+    assert "--zygote" not in facts["cmdline"] and facts["lr"] == 1
 
 
 def test_read_takes_the_json_twin_only_while_config_yaml_is_unchanged(tmp_path, monkeypatch):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sqlite3
 import time
 from pathlib import Path
@@ -293,14 +294,21 @@ async def test_batch_creation_is_all_or_nothing(tmp_path):
     assert total == 1
 
 
-# ---- spare shims (c.LocalExecutor.spare_shims, 1 by default)
+# ---- spare shims (c.LocalExecutor.spare_shims, 1 by default): the runs the zygote does not take
 def spares(trio_app) -> list:
-    return list(trio_app.runner.local._spares)
+    """The executor's spares, with its zygote off (c.LocalExecutor.warm_python = False): runs go to them."""
+    local = trio_app.runner.local
+    if local.warm_python:
+        local.warm_python = False
+        if local._zygote is not None:
+            local._zygote.close()
+            local._zygote = None
+    return list(local._spares)
 
 
 async def test_a_run_is_handed_to_the_waiting_spare_and_another_one_waits(api, wait_task, trio_app):
     (first,) = spares(trio_app)
-    assert psutil.Process(first.pid).cmdline()[-2:] == ["--spare", "--warm"]
+    assert psutil.Process(first.pid).cmdline()[-1] == "--spare"
     name = await shell_task(api, "echo handed over; echo oops >&2; exit 3")
     task = await wait_task(name, "failed")
     assert task["exit_code"] == 3
@@ -334,6 +342,48 @@ async def test_a_dead_spare_is_passed_over(api, wait_task, trio_app):
     task = await wait_task(name, "completed")
     run_dir = trio_app.store.layout.run_dir(task["id"], 1)
     assert (run_dir / "output.log").read_text() == "started cold\n"
+
+
+# ---- the zygote (c.LocalExecutor.warm_python, on by default)
+async def test_the_zygote_forks_each_runs_supervisor_and_the_supervisor_outlives_it(api, wait_task, trio_app):
+    local = trio_app.runner.local
+    await wait_task(await shell_task(api, "true", prefix="first"), "completed")  # the zygote is ready by now
+    zygote = local._zygote
+    assert zygote is not None and zygote.ready
+    assert psutil.Process(zygote.process.pid).cmdline()[-1] == "--zygote"
+    name = await shell_task(api, "sleep 1.5; echo still here")
+    task = await wait_task(name, "running")
+    run_dir = trio_app.store.layout.run_dir(task["id"], 1)
+    shim = await wait_for(lambda: procs_read(run_dir / "shim.json"))
+    supervisor = psutil.Process(shim["shim_pid"])
+    assert supervisor.ppid() == zygote.process.pid  # forked, no interpreter started for it
+    assert supervisor.pid == os.getpgid(supervisor.pid) == os.getsid(supervisor.pid)  # a session of its own
+    zygote.process.kill()  # the zygote goes; the run it forked goes on and is recorded
+    task = await wait_task(name, "completed", timeout=30)
+    assert (run_dir / "output.log").read_text() == "still here\n"
+    # the next run gets a new zygote (and a spare while that one starts)
+    await wait_task(await shell_task(api, "true", prefix="after"), "completed")
+    assert local._zygote is not zygote and local._zygote.alive()
+
+
+def test_a_run_folder_is_taken_by_one_supervisor(tmp_path):
+    """However a run's supervisor was started (the zygote's fork, a spare, a cold one), only the first
+    that claims the run folder runs the job."""
+    from jupyter_trio.runner import procs
+
+    run_dir = tmp_path / "run"
+    out = tmp_path / "ran"
+    procs.launch(run_dir, ["/bin/bash", "-c", f"echo once >> {out}"], str(tmp_path), {}).process.wait(30)
+    assert out.read_text() == "once\n" and (run_dir / "exit.json").exists()
+    (run_dir / "exit.json").unlink()
+    procs.launch(run_dir, ["/bin/bash", "-c", f"echo twice >> {out}"], str(tmp_path), {}).process.wait(30)
+    assert out.read_text() == "once\n" and not (run_dir / "exit.json").exists()
+
+
+def procs_read(path):
+    from jupyter_trio.runner import procs
+
+    return procs.read_json(path)
 
 
 def test_spares_exit_when_the_executor_closes_or_their_server_dies(tmp_path):

@@ -1,11 +1,14 @@
 """``LocalExecutor``: jobs as child processes of this machine, each under a shim (``shim.py``) that outlives
 the server, writes the log files and ``exit.json`` into the run folder, and renews a Hub GPU lease.
 
-It keeps ``spare_shims`` shims started ahead of need (``c.LocalExecutor.spare_shims``): a run is handed to one
-that already waits, so the job starts without waiting for an interpreter to come up; another is started
-right after. The job gets the server's environment of the moment it is launched (``command.json`` carries
-it), not the one the spare started with, less the server's credentials (``job_env.py``). A spare exits
-when the server goes."""
+With ``warm_python`` (the default) a zygote (``shim.py --zygote``, jupyter_trio imported) forks each run's
+shim, and the shim forks a script task's job: no interpreter starts for either. It also keeps
+``spare_shims`` shims started ahead of need (``c.LocalExecutor.spare_shims``) for the runs the zygote
+cannot take (while it starts, or without ``warm_python``): a run is handed to one that already waits, so
+the job starts without waiting for an interpreter to come up; another is started right after. The job gets
+the server's environment of the moment it is launched (``command.json`` carries it), not the one the
+zygote or spare started with, less the server's credentials (``job_env.py``). A spare or the zygote exits
+when the server goes; the shims they started go on."""
 
 from __future__ import annotations
 
@@ -44,10 +47,11 @@ class LocalExecutor(Executor):
     warm_python = Bool(
         True,
         config=True,
-        help="Each spare shim also starts a job's Python interpreter ahead of need, with jupyter_trio "
-        "imported, and runs a script task in it (``python -u script.py`` of the server's Python, the same "
-        "start-up environment): such a job starts some 40 ms sooner, which counts for short sweep trials. "
-        "Any other job starts its own interpreter. False: every job's interpreter starts cold.",
+        help="Keep a process with jupyter_trio imported (the zygote) that forks each run's supervisor, "
+        "and the supervisor a script task's job (``python -u script.py`` of the server's Python, the same "
+        "start-up environment): no interpreter starts for such a job, which counts for short sweep trials "
+        "on a machine of few cores. Any other job starts its own interpreter. False: every job's "
+        "interpreter starts cold.",
     )
 
     system_metrics_interval = Float(
@@ -76,6 +80,7 @@ class LocalExecutor(Executor):
         self._children: dict[Key, subprocess.Popen] = {}
         self.hidden = hidden  # secret values kept out of every job's environment (the server's token)
         self._spares: list[subprocess.Popen] = []
+        self._zygote: procs.Zygote | None = None
         self._started = False
         self._exit_watches: dict[int, tuple[asyncio.AbstractEventLoop, int]] = {}  # shim pid -> (loop, pidfd)
 
@@ -86,22 +91,37 @@ class LocalExecutor(Executor):
     def start(self) -> None:
         self._started = True
         self._refill()
+        self._warm_zygote()  # started now: ready (imported) by the first run
+
+    def _warm_zygote(self) -> procs.Zygote | None:
+        """The zygote, (re)started when it is gone; None without ``warm_python``."""
+        if not self._started or not self.warm_python:
+            return None
+        if self._zygote is None or not self._zygote.alive():
+            try:
+                self._zygote = procs.Zygote(self.hidden)
+            except OSError as exc:
+                log.warning("could not start the job zygote: %s", exc)
+                self._zygote = None
+        return self._zygote
 
     def submit(self, spec: JobSpec) -> Started:
-        child = procs.launch(
+        launched = procs.launch(
             spec.run_dir,
             spec.argv,
             spec.cwd,
             spec.env,
             lease=spec.lease.to_json() if spec.lease is not None else None,
-            spare=self._take(),
+            take_spare=self._take,
             hidden=self.hidden,
             sample_s=self.system_metrics_interval,
+            zygote=self._warm_zygote(),
         )
-        self._children[spec.key] = child
-        self._watch_exit(child.pid)
+        if launched.process is not None:
+            self._children[spec.key] = launched.process
+        self._watch_exit(launched.pid)
         self._refill()
-        return Started(handle=str(child.pid), pid=child.pid)
+        return Started(handle=str(launched.pid), pid=launched.pid)
 
     def _watch_exit(self, pid: int) -> None:
         """Call ``on_job_ended`` the moment the shim exits (its exit.json is written by then): a pidfd the
@@ -141,7 +161,7 @@ class LocalExecutor(Executor):
     def _refill(self) -> None:
         while self._started and len(self._spares) < self.spare_shims:
             try:
-                self._spares.append(procs.start_spare(self.hidden, warm=self.warm_python))
+                self._spares.append(procs.start_spare(self.hidden))
             except OSError as exc:  # no process to spare (limits): jobs start their own shims
                 log.warning("could not start a spare shim: %s", exc)
                 return
@@ -171,6 +191,9 @@ class LocalExecutor(Executor):
         for spare in self._spares:
             procs.dismiss(spare)
         self._spares.clear()
+        if self._zygote is not None:
+            self._zygote.close()
+            self._zygote = None
         for child in self._children.values():
             child.returncode = 0  # we no longer wait for it; stop Popen's __del__ from warning
         self._children.clear()

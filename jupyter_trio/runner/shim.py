@@ -12,16 +12,25 @@ grandchildren) are re-parented to it, and it terminates them when the job ends, 
 leaves orphans. SIGTERM (the server's cancel) is passed to the job's process group and recorded;
 the shim itself stays to record the exit.
 
-This module only imports the standard library, to start fast. Faster still, the server keeps a *spare*
-(``shim.py --spare``): started ahead of need, imported and waiting on its stdin for a run folder, so a
-job's start does not wait for a Python interpreter to come up. A spare whose stdin closes (the server went
-away) exits. A spare started with ``--warm`` also starts the job's interpreter ahead of need
-(``warm_job.py``) and hands it a script task it can stand in for (``can_run_warm``).
+This module only imports the standard library, to start fast (``python -S shim.py``). Faster still, the
+server keeps a *spare* (``shim.py --spare``): started ahead of need, imported and waiting on its stdin for a
+run folder, so a job's start does not wait for a Python interpreter to come up. A spare whose stdin closes
+(the server went away) exits.
+
+Fastest, the server keeps a *zygote* (``python -u shim.py --zygote``, with site-packages): an interpreter
+that has imported the job's side (``warm_job.py``, and with it ``jupyter_trio``) and forks a supervisor for
+each run folder it is sent, in a session of its own; that supervisor forks the job itself when the zygote's
+interpreter can stand in for the job's (``can_fork_job``: a script task of the same Python with the same
+start-up environment), and starts any other job cold. No interpreter starts for a sweep's trial: on two
+cores, the two it took (a spare's and the job's) were most of a 50 ms trial's cost (bench/sweep_bench.py).
+The zygote exits when its stdin closes; the supervisors it forked, like any, outlive it and the server.
+Only one supervisor ever takes a run folder (``shim.claim``).
 """
 
 from __future__ import annotations
 
 import ctypes
+import gc
 import json
 import os
 import selectors
@@ -37,7 +46,7 @@ LOST = (403, 404, 410)  # the arbiter no longer knows or honours the lease
 LEASE_KILL_AFTER_S = 10.0  # a job told its lease is gone gets SIGTERM, then SIGKILL after this
 ORPHAN_GRACE_S = 3.0
 EXIT_RETRY_S = 600.0  # a full disk: keep trying to record the exit this long (the run stays running)
-WARM_ARGV = [sys.executable, "-u", "-m", "jupyter_trio.runner.warm_job"]
+JOB_SIDE = "jupyter_trio.runner.warm_job"  # what the zygote imports for the jobs it forks
 # what an interpreter or the C library reads once, at start-up: a warm interpreter started with other
 # values cannot stand in for a cold start
 STARTUP_PREFIXES = ("PYTHON", "LD_", "LC_", "MALLOC_")
@@ -252,61 +261,97 @@ def _sighup_default() -> None:
     signal.signal(signal.SIGHUP, signal.SIG_DFL)  # the job gets default dispositions (the shim ignores it)
 
 
-class Warm:
-    """A job interpreter started ahead of need (``warm_job.py``), with the environment it started with."""
+WARM_ENV: dict[str, str] | None = None  # in the zygote and its forks: the start-up environment they share
 
-    def __init__(self) -> None:
-        self.env = dict(os.environ, PYTHONUNBUFFERED="1")
-        self.process = subprocess.Popen(
-            WARM_ARGV,
-            env=self.env,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            preexec_fn=_sighup_default,
-        )
 
-    def can_run(self, argv: list[str], env: dict[str, str]) -> bool:
-        """True for ``<this python> -u <script> [args]`` with the start-up environment it has."""
-        return (
-            self.process.poll() is None
-            and len(argv) >= 3
-            and os.path.abspath(argv[0]) == os.path.abspath(WARM_ARGV[0])
-            and argv[1] == "-u"
-            and not argv[2].startswith("-")
-            and _startup_env(env) == _startup_env(self.env)
-        )
+class BecomeJob(BaseException):
+    """Raised in a job forked from a zygote's supervisor: it unwinds to :func:`main`, which runs the job at
+    the interpreter's top level, so the job ends as a cold interpreter ends."""
 
-    def start(self, argv: list[str], cwd: str, env: dict[str, str]) -> subprocess.Popen | None:
-        """Hand the job over; None when the interpreter went away meanwhile (start it cold)."""
-        assert self.process.stdin is not None
+    def __init__(self, argv: list[str], cwd: str, env: dict[str, str]):
+        super().__init__()
+        self.argv, self.cwd, self.env = argv, cwd, env
+
+
+class ForkedJob:
+    """A job forked from this supervisor, with what :func:`run` uses of a ``Popen``."""
+
+    def __init__(self, pid: int, stdout_fd: int, stderr_fd: int):
+        self.pid = pid
+        self.stdout = os.fdopen(stdout_fd, "rb", buffering=0)
+        self.stderr = os.fdopen(stderr_fd, "rb", buffering=0)
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self) -> int:
+        if self.returncode is None:
+            _, status = os.waitpid(self.pid, 0)
+            self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+
+def can_fork_job(argv: list[str], env: dict[str, str]) -> bool:
+    """True in a zygote's supervisor for ``<this python> -u <script> [args]`` with the start-up environment
+    the zygote had."""
+    return (
+        WARM_ENV is not None
+        and len(argv) >= 3
+        and os.path.abspath(argv[0]) == os.path.abspath(sys.executable)
+        and argv[1] == "-u"
+        and not argv[2].startswith("-")
+        and _startup_env(env) == _startup_env(WARM_ENV)
+    )
+
+
+def fork_job(argv: list[str], cwd: str, env: dict[str, str]) -> ForkedJob:
+    """Fork the job: in the child, stdout and stderr become pipes to this supervisor, stdin /dev/null, every
+    other descriptor closed, signals as a fresh interpreter has them; then :class:`BecomeJob` is raised."""
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    pid = os.fork()
+    if pid == 0:
         try:
-            self.process.stdin.write(json.dumps({"argv": argv, "cwd": cwd, "env": env}).encode() + b"\n")
-            self.process.stdin.close()
-        except OSError:
-            self.dismiss()
-            return None
-        return self.process
-
-    def dismiss(self) -> None:
-        for stream in (self.process.stdin, self.process.stdout, self.process.stderr):
-            if stream is not None:
-                try:
-                    stream.close()
-                except OSError:
-                    pass
-        try:
-            self.process.wait(5)  # its stdin ended: it exits
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+            os.dup2(out_w, 1)
+            os.dup2(err_w, 2)
+            devnull = os.open(os.devnull, os.O_RDONLY)
+            os.dup2(devnull, 0)
+            os.closerange(3, os.sysconf("SC_OPEN_MAX"))
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            signal.signal(signal.SIGHUP, signal.SIG_DFL)
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        except BaseException:
+            os._exit(127)
+        raise BecomeJob(argv, cwd, env)
+    os.close(out_w)
+    os.close(err_w)
+    return ForkedJob(pid, out_r, err_r)
 
 
 def _startup_env(env: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in env.items() if k.startswith(STARTUP_PREFIXES) or k in STARTUP_NAMES}
 
 
-def run(run_dir: Path, warm: Warm | None = None) -> int:
+def claim(run_dir: Path) -> bool:
+    """Take the run folder for this supervisor; False when another one has (a run starts once)."""
+    try:
+        os.close(os.open(run_dir / "shim.claim", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+    except FileExistsError:
+        return False
+    return True
+
+
+def run(run_dir: Path) -> int:
+    if not claim(run_dir):
+        return 0
     spec = json.loads((run_dir / "command.json").read_text())
     # What the job runs stays on record; its environment (and a lease's secret) lives on only in this
     # process's memory: nothing that reads the run folder later sees them.
@@ -336,12 +381,9 @@ def run(run_dir: Path, warm: Warm | None = None) -> int:
     all_fd = os.open(run_dir / "output.log", flags, 0o644)
     sink = Sink()
     started = time.time()
-    child = None
-    if warm is not None:
-        if warm.can_run(spec["argv"], env):
-            child = warm.start(spec["argv"], spec.get("cwd", ""), env)
-        else:
-            warm.dismiss()
+    child: subprocess.Popen | ForkedJob | None = None
+    if can_fork_job(spec["argv"], env):
+        child = fork_job(spec["argv"], spec.get("cwd", ""), env)
     try:
         if child is None:
             child = subprocess.Popen(
@@ -538,23 +580,82 @@ def _leave() -> None:
     os._exit(0)
 
 
-def main() -> None:
-    if sys.argv[1:2] == ["--spare"]:
-        warm = None
-        if sys.argv[2:] == ["--warm"]:
+def serve_as_zygote() -> None:
+    """The zygote's loop: import the jobs' side, then fork a supervisor for each run folder read on stdin
+    and answer its pid; end when stdin ends."""
+    global WARM_ENV
+    import importlib
+
+    importlib.import_module(JOB_SIDE)
+    WARM_ENV = dict(os.environ, PYTHONUNBUFFERED="1")
+    gc.collect()
+    gc.freeze()  # what is loaded now lives as long as the forks: out of the collector's sight
+    signal.signal(signal.SIGCHLD, _reap_forks)
+    os.write(1, b"ready\n")
+    pending = b""
+    while True:
+        while b"\n" not in pending:
+            chunk = os.read(0, 4096)
+            if not chunk:
+                return
+            pending += chunk
+        line, pending = pending.split(b"\n", 1)
+        run_dir = Path(line.decode())
+        pid = os.fork()
+        if pid == 0:
             try:
-                warm = Warm()
-            except OSError:  # no process to spare: jobs start cold
-                pass
+                _supervise_fork(run_dir)
+            except BecomeJob:
+                raise
+            except BaseException:
+                import traceback
+
+                traceback.print_exc()
+                os._exit(1)
+            _leave()
+        os.write(1, f"{pid}\n".encode())
+
+
+def _reap_forks(signum: int, frame: object) -> None:
+    """The zygote's supervisors end as its children: reaped, so none lingers as a zombie."""
+    _reap()
+
+
+def _supervise_fork(run_dir: Path) -> None:
+    """In a supervisor forked from the zygote: a session of its own, off the zygote's pipes, then the run."""
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    os.setsid()
+    devnull = os.open(os.devnull, os.O_RDWR)
+    os.dup2(devnull, 0)
+    os.dup2(devnull, 1)
+    os.close(devnull)
+    try:
+        err = os.open(run_dir / "shim.err", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        os.dup2(err, 2)
+        os.close(err)
+    except OSError:
+        pass
+    run(run_dir)
+
+
+def main() -> None:
+    if sys.argv[1:2] == ["--zygote"]:
+        job = None
+        try:
+            serve_as_zygote()
+        except BecomeJob as become:  # in a job forked by one of the zygote's supervisors
+            job = (become.argv, become.cwd, become.env)
+        if job is not None:  # outside the handler: the job's own errors carry no context of ours
+            sys.modules[JOB_SIDE].run_job(*job)
+        return
+    if sys.argv[1:2] == ["--spare"]:
         run_dir = wait_as_spare()
         if run_dir is not None:
-            run(run_dir, warm)
+            run(run_dir)
             _leave()
-        elif warm is not None:
-            warm.dismiss()
         return
     if len(sys.argv) != 2:
-        print("usage: python -m jupyter_trio.runner.shim RUN_DIR | --spare [--warm]", file=sys.stderr)
+        print("usage: python -m jupyter_trio.runner.shim RUN_DIR | --spare | --zygote", file=sys.stderr)
         sys.exit(2)
     run(Path(sys.argv[1]))  # the job's exit code is in exit.json; the shim itself always succeeds
     _leave()

@@ -1,44 +1,34 @@
-"""A job's Python interpreter started ahead of need (runs in: the job process).
+"""The job's half of a warm start (runs in: the job process, forked from the zygote's supervisor).
 
-A spare shim (``shim.py --spare``) starts this module next to itself: the interpreter comes up and imports
-``jupyter_trio`` (the tracking API every script task reads its config and tracks through) while no run
-needs it, then waits on its stdin. When the shim is handed a script task whose interpreter this one can
-stand in for (same executable, ``-u``, a script path, the same start-up environment: ``shim.can_run_warm``),
-it writes one JSON line ``{"argv", "cwd", "env"}``; the script then runs as ``python -u script.py`` would
-run it: as ``__main__``, with ``sys.argv``, ``sys.path[0]``, the working directory and the environment of
-the job, stdin at /dev/null. A short script task starts some 40 ms sooner (bench/sweep_bench.py); a job this
-interpreter cannot stand in for starts cold as before, and this one exits when its stdin ends.
+The zygote (``shim.py --zygote``, started once by the server) imports this module, and with it
+``jupyter_trio`` (the tracking API every script task reads its config and tracks through), then forks a
+supervisor per run; the supervisor forks the job. A script task the zygote's interpreter can stand in for
+(same executable, ``-u``, a script path, the same start-up environment: ``shim.can_fork_job``) runs in that
+fork through :func:`run_job`, as ``python -u script.py`` would run it: as ``__main__``, with ``sys.argv``,
+``sys.path[0]``, the working directory and the environment of the job, stdin at /dev/null. No interpreter
+starts for it, which on two busy cores is most of a short trial's cost (bench/sweep_bench.py); a job the
+zygote cannot stand in for starts cold under its supervisor.
 
-What differs from a cold start, and why it is safe for the jobs the shim sends here: the modules named
-above are imported already (a script folder's own ``json.py`` would not shadow the standard one), and the
-environment is set after start-up, which is why the shim compares every variable the interpreter or the
-C library reads at start-up (``PYTHON*``, ``LD_*``, locale, ``TZ``, ``HOME``) and starts cold on any
-difference.
+What differs from a cold start, and why it is safe for the jobs sent here: the modules named above are
+imported already (a script folder's own ``json.py`` would not shadow the standard one), and the environment
+is set after start-up, which is why the shim compares every variable the interpreter or the C library reads
+at start-up (``PYTHON*``, ``LD_*``, locale, ``TZ``, ``HOME``) and starts cold on any difference. What the
+zygote loaded is frozen out of the collector's sight (``gc.freeze``): the collections at the job's exit skip
+it, which halves the interpreter's teardown.
 """
 
 from __future__ import annotations
 
-import gc
-import json
 import os
 import sys
 import types
 
-import jupyter_trio  # noqa: F401  the point of starting early: imported before the run arrives
+import jupyter_trio  # noqa: F401  the point of the zygote: imported before any run arrives
 
 
-def _read_spec() -> dict | None:
-    """One line on stdin, read without buffering past it; None when stdin ends first (no run came)."""
-    data = b""
-    while not data.endswith(b"\n"):
-        chunk = os.read(0, 65536)
-        if not chunk:
-            return None
-        data += chunk
-    return json.loads(data)
-
-
-def _run(argv: list[str], cwd: str, env: dict[str, str]) -> None:
+def run_job(argv: list[str], cwd: str, env: dict[str, str]) -> None:
+    """Run ``argv`` (``python -u script.py args``) here, as ``__main__``; called at the interpreter's top
+    level, so the job then ends as a cold interpreter ends (exit hooks, flushes, the exit code)."""
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)  # as a cold job's: the shim's pipe is done with
     os.close(devnull)
@@ -70,19 +60,3 @@ def _run(argv: list[str], cwd: str, env: dict[str, str]) -> None:
         sys.last_type, sys.last_value, sys.last_traceback = type(exc), exc.with_traceback(tb), tb
         sys.excepthook(type(exc), exc, tb)
         sys.exit(1)
-
-
-def main() -> None:
-    # What is loaded now lives as long as the process: out of the collector's sight (gc.freeze), the
-    # collections at the job's exit skip it, which halves the interpreter's teardown (some 4 ms of each
-    # short trial's turn-around, bench/sweep_bench.py); the job's own objects are collected as ever.
-    gc.collect()
-    gc.freeze()
-    spec = _read_spec()
-    if spec is None:
-        return
-    _run(spec["argv"], spec.get("cwd", ""), spec["env"])
-
-
-if __name__ == "__main__":
-    main()
