@@ -96,7 +96,8 @@ SUPERVISOR_FILES = ("runner/shim.py", "runner/sysmetrics.py", "_trackfile.py")  
 
 @pytest.mark.parametrize("module", SUPERVISOR_FILES)
 def test_the_job_supervisor_imports_the_standard_library_only(module):
-    """``runner/shim.py`` runs as ``python -S shim.py``: no site-packages, no jupyter_trio package; the
+    """``runner/shim.py`` runs as ``python -S shim.py``: no site-packages, no jupyter_trio package (the
+    zygote, ``shim.py --zygote`` with site-packages, loads the jobs' side by name, for its forks); the
     system sampler and the tracking format it loads from their files live by the same rule."""
     top = set()
     for node in ast.walk(ast.parse((PACKAGE / module).read_text())):
