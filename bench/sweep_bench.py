@@ -1,9 +1,9 @@
 """Sweeps, side by side in one run on this machine (issue 30): N trials of a fixed-length objective, 2 at
 once, wall time against the ideal (N x length / 2), for
 
-- jupyter-trio: a sweep of a server started here (random sampler, no pruner, ``spare_shims`` = 2): each
-  trial is a task of the runner, a Python process that reads its config, sleeps the trial's length and
-  tracks its value;
+- jupyter-trio: a sweep of a server started here (random sampler, no pruner): each trial is a task of
+  the runner, a Python process (forked by the server's zygote) that reads its config, sleeps the trial's
+  length and tracks its value;
 - Optuna's own ``study.optimize(n_jobs=2)``, each trial the same script run as a subprocess;
 - Ray Tune (``ray[tune]``: ``pip install "ray[tune]"``; skipped with a note when missing), a local Ray of
   2 CPUs, ``max_concurrent_trials=2``, each trial the same script run as a subprocess.
@@ -48,8 +48,8 @@ def run_trial(script: Path, x: float, length: float) -> float:
 
 def jupyter_trio_sweep(root: Path, trials: int, length: float) -> float:
     (root / "trial.py").write_text(TRIAL)
-    # a spare supervisor (and its warm interpreter) per trial slot: with one, the second of two trials
-    # ending together starts cold (the sweeps guide, "Short trials")
+    # the zygote forks every trial's supervisor and job; the spares (one per trial slot) take a run only
+    # while the zygote is not ready (the sweeps guide, "Short trials")
     server = ServerProcess(
         root, f"--TrioApp.max_cpu_jobs={PARALLEL}", f"--LocalExecutor.spare_shims={PARALLEL}"
     ).start()

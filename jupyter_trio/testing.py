@@ -278,12 +278,23 @@ class HubProcess:
                             self.stop_server(user["name"])
             except (httpx.HTTPError, RuntimeError, ValueError):
                 pass
+            # its managed services (the GPU arbiter) run in sessions of their own: whichever outlives the
+            # Hub's own shutdown is ended here, not left behind by the test
+            import psutil
+
+            try:
+                services = psutil.Process(self.proc.pid).children(recursive=True)
+            except psutil.NoSuchProcess:
+                services = []
             os.killpg(self.proc.pid, signal.SIGTERM)
             try:
                 self.proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
+            for service in services:
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    service.kill()
 
     def __enter__(self) -> HubProcess:
         return self.start()

@@ -59,12 +59,12 @@ async def test_task_panel_batch_actions_and_errors(client, script_workspace):
     assert "sweep_001" in panel.table.value and "100%" in panel.table.value  # completed runs show 100%
     assert list(panel.selected.options)[:2] == ["sweep_002", "sweep_001"]
     # the selected task's latest run: what it ran (issue 34), as the sidebar's details show it
-    panel.selected.value = "sweep_001"
+    await run(setattr, panel.selected, "value", "sweep_001")  # off the loop: it asks the server
     await run(panel.show_provenance)
     shown = panel.provenance.value
     assert "Provenance of run 1" in shown and platform.python_version() in shown and "packages" in shown
 
-    panel.selected.value = "sweep_001"
+    await run(setattr, panel.selected, "value", "sweep_001")  # off the loop: it asks the server
     await run(panel.action(lambda: panel.act("pin")))
     assert next(t for t in panel.tasks if t["name"] == "sweep_001")["pinned"]
     await run(panel.action(lambda: panel.act("rerun")))
