@@ -15,7 +15,7 @@ are up and idle:
   launch started again is up, and the sampler of the "on" side samples every second); every point is
   checked to be stored;
 - launch latency: run request -> the job's first statement (as ``runner_bench.py``), for a script task (a
-  Python job, started in the spare's warm interpreter) and a shell task (``echo $EPOCHREALTIME``);
+  Python job, forked by the zygote's supervisor) and a shell task (``echo $EPOCHREALTIME``);
 - the supervisor's own CPU: a script task sleeps ``--cpu-seconds``, reading its parent's (the shim's: the
   run folder's ``shim.json`` names it) CPU time at its first statement, 2 s later and at its end: the sum
   of ``/proc/<shim>/task/*/schedstat`` (nanoseconds on a CPU, every thread: the sampler is a thread of the

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import time
@@ -76,10 +77,19 @@ async def run_probe(
     return task, json.loads(lines[-1])
 
 
+async def zygote_ready(trio_app, timeout: float = 30.0) -> None:
+    """The first runs after a server starts go to a spare while the zygote still imports: wait it out."""
+    deadline = time.monotonic() + timeout
+    while not (trio_app.runner.local._zygote and trio_app.runner.local._zygote.is_ready()):
+        assert time.monotonic() < deadline, "the zygote did not get ready"
+        await asyncio.sleep(0.05)
+
+
 async def test_a_script_task_runs_warm_as_a_cold_interpreter_would_run_it(
-    api, script_workspace, wait_task, jp_root_dir
+    api, script_workspace, wait_task, jp_root_dir, trio_app
 ):
     await script_workspace(PROBE, "lr: 0.25\nmodel:\n  name: mlp\n", name="probe.py")
+    await zygote_ready(trio_app)
     task, facts = await run_probe(api, wait_task, env={"EXTRA": "yes"})
     script = str(jp_root_dir / "probe.py")
     assert "--zygote" in facts["cmdline"]  # it ran in a fork of the interpreter started early

@@ -347,9 +347,7 @@ async def test_a_dead_spare_is_passed_over(api, wait_task, trio_app):
 # ---- the zygote (c.LocalExecutor.warm_python, on by default)
 async def test_the_zygote_forks_each_runs_supervisor_and_the_supervisor_outlives_it(api, wait_task, trio_app):
     local = trio_app.runner.local
-    await wait_task(await shell_task(api, "true", prefix="first"), "completed")  # the zygote is ready by now
-    zygote = local._zygote
-    assert zygote is not None and zygote.ready
+    zygote = await wait_for(lambda: local._zygote if local._zygote and local._zygote.is_ready() else None)
     assert psutil.Process(zygote.process.pid).cmdline()[-1] == "--zygote"
     name = await shell_task(api, "sleep 1.5; echo still here")
     task = await wait_task(name, "running")

@@ -73,12 +73,8 @@ class Zygote:
     def fork(self, run_dir: Path) -> int | None:
         """The pid of the supervisor forked for ``run_dir``; None while the zygote still imports, or once it
         is gone (the caller starts a supervisor otherwise: the run folder's claim keeps it to one)."""
-        if self.process.poll() is not None or self.process.stdin is None:
+        if self.process.poll() is not None or self.process.stdin is None or not self.is_ready():
             return None
-        if not self.ready:
-            if self._line(0) != "ready":
-                return None
-            self.ready = True
         try:
             self.process.stdin.write(f"{run_dir}\n".encode())
             self.process.stdin.flush()
@@ -89,6 +85,12 @@ class Zygote:
             self.close()
             return None
         return int(line)
+
+    def is_ready(self) -> bool:
+        """Whether it has imported what its forks need (it says so once); never waits."""
+        if not self.ready and self._line(0) == "ready":
+            self.ready = True
+        return self.ready
 
     def alive(self) -> bool:
         return self.process.poll() is None
