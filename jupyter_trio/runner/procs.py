@@ -73,7 +73,7 @@ class Zygote:
     def fork(self, run_dir: Path) -> int | None:
         """The pid of the supervisor forked for ``run_dir``; None while the zygote still imports, or once it
         is gone (the caller starts a supervisor otherwise: the run folder's claim keeps it to one)."""
-        if self.process.poll() is not None or self.process.stdin is None or not self.is_ready():
+        if not self.alive() or self.process.stdin is None or not self.is_ready():
             return None
         try:
             self.process.stdin.write(f"{run_dir}\n".encode())

@@ -28,10 +28,8 @@ import jupyter_trio  # noqa: F401  the point of the zygote: imported before any 
 
 def run_job(argv: list[str], cwd: str, env: dict[str, str]) -> None:
     """Run ``argv`` (``python -u script.py args``) here, as ``__main__``; called at the interpreter's top
-    level, so the job then ends as a cold interpreter ends (exit hooks, flushes, the exit code)."""
-    devnull = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(devnull, 0)  # as a cold job's: the shim's pipe is done with
-    os.close(devnull)
+    level, so the job then ends as a cold interpreter ends (exit hooks, flushes, the exit code). Its
+    descriptors and signals are set already (``shim.fork_job``)."""
     if cwd:
         os.chdir(cwd)
     os.environ.clear()

@@ -427,11 +427,8 @@ class SweepService:
     def _drop(self, sweep: Sweep, study: Any, trial: SweepTrial, why: str) -> None:
         """A held trial that will not run: its task and row go, and the study keeps it as failed, saying
         why (Optuna cannot delete a trial)."""
-        trial_id = self._trial_ids.get((sweep.id, trial.number))
-        if trial_id is None:
-            trial_id = self.storage.get_trial_id_from_study_id_trial_number(study._study_id, trial.number)
         try:
-            self.storage.set_trial_user_attr(trial_id, "not_run", why)
+            self.storage.set_trial_user_attr(self._trial_id(sweep, study, trial.number), "not_run", why)
         except RuntimeError:  # told already
             pass
         self._tell(sweep, study, trial, TrialState.FAIL, None)
@@ -503,12 +500,7 @@ class SweepService:
 
         task = self.store.tasks.get(trial.task_id)
         key = (sweep.id, trial.number)
-        trial_id = self._trial_ids.get(key)
-        if trial_id is None:  # one lookup a trial (asked by an earlier server), not one a tick
-            trial_id = self._trial_ids[key] = self.storage.get_trial_id_from_study_id_trial_number(
-                study._study_id, trial.number
-            )
-            self._unattributed.add(key)
+        trial_id = self._trial_id(sweep, study, trial.number)
         if key in self._unattributed:
             self._unattributed.discard(key)
             try:  # optuna-dashboard shows which task ran it (set here: off the path from ask to start)
@@ -540,6 +532,18 @@ class SweepService:
             return "running"
         self._finish(sweep, study, trial, task, run_dir)
         return "ended"
+
+    def _trial_id(self, sweep: Sweep, study: Any, number: int) -> int:
+        """Optuna's id of a trial: known from the ask, else looked up once (a trial an earlier server asked
+        for, whose "task" user attribute is then set at its next follow)."""
+        key = (sweep.id, number)
+        trial_id = self._trial_ids.get(key)
+        if trial_id is None:
+            trial_id = self._trial_ids[key] = self.storage.get_trial_id_from_study_id_trial_number(
+                study._study_id, number
+            )
+            self._unattributed.add(key)
+        return trial_id
 
     def _cancel_requested(self, task: Task) -> bool:
         run = self.store.tasks.run(task.id, task.run_index)
